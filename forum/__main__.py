@@ -1,0 +1,31 @@
+"""``python -m forum``: serve HTTP and Socket.IO (eventlet unless RB_ASYNC_MODE says otherwise)."""
+
+from __future__ import annotations
+
+import os
+
+MODE = os.environ.get("RB_ASYNC_MODE", "eventlet")
+if MODE == "eventlet":
+    import eventlet
+
+    eventlet.monkey_patch()
+elif MODE == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+
+from forum.app import create_app  # noqa: E402 - must follow the monkey patch
+from forum.extensions import socketio  # noqa: E402
+
+
+def main() -> None:
+    app = create_app()
+    host = os.environ.get("RB_HOST", "127.0.0.1")
+    port = int(os.environ.get("RB_PORT", "5000"))
+    print(f"Red Brolly on http://{host}:{port} ({app.config['RB_ASYNC_MODE_IN_USE']})", flush=True)
+    # log_output=False: eventlet's access log would print every client address.
+    socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=MODE == "threading")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""Account services: one function per action, shared by every adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+
+from forum import aliases
+from forum import clock
+from forum import passwords
+from forum import recovery
+from forum import sessions
+from forum import signals
+from forum.errors import Conflict
+from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.extensions import db
+from forum.models import Account
+from forum.models import AuthSession
+
+WRONG_LOGIN = "That alias and passphrase don't match an account."
+WRONG_RECOVERY = "That alias and recovery code don't match. Check the code and try again."
+
+MAX_PASSPHRASE = 1024  # the policy's own limit; checked before any hashing
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the alias is unknown, so timing tells nothing."""
+    if not _dummy:
+        _dummy.append(passwords.hash_passphrase("not-a-real-passphrase-at-all"))
+    return _dummy[0]
+
+
+# Other packages plug their content in here (forum threads, chat, moderation):
+# each hook gets (account_id, keep_content) inside the deletion transaction and
+# either deletes the account's content or detaches it so it shows as "[deleted]".
+ContentHook = Callable[[int, bool], None]
+content_hooks: list[ContentHook] = []
+
+
+def register_content_hook(hook: ContentHook) -> None:
+    """Add a hook once (apps are built many times in tests)."""
+    if hook not in content_hooks:
+        content_hooks.append(hook)
+
+
+@dataclass
+class SignedIn:
+    account: Account
+    session: AuthSession
+    token: str
+    recovery_codes: list[str] | None = None
+
+
+def _text(value: object, field: str, limit: int = 2048) -> str:
+    if not isinstance(value, str):
+        raise Invalid(f"Please fill in the {field}.")
+    if len(value) > limit:
+        raise Invalid(f"The {field} is too long.")
+    return value
+
+
+def _new_passphrase(passphrase: object, again: object, alias: str) -> str:
+    passphrase = passwords.check_passphrase(passphrase, alias=alias)
+    if not isinstance(again, str) or again != passphrase:
+        raise Invalid("The two passphrases are not the same. Please type it again.")
+    return passphrase
+
+
+def find_by_alias(raw: object) -> Account | None:
+    """The account whose alias looks like ``raw`` (same skeleton), or None."""
+    if not isinstance(raw, str) or len(raw) > 200:
+        return None
+    try:
+        key = aliases.alias_skeleton(aliases.normalise_alias(raw))
+    except Invalid:
+        return None
+    return db.session.scalar(sa.select(Account).where(Account.alias_key == key))
+
+
+def sign_up(alias: object, passphrase: object, again: object) -> SignedIn:
+    """Create an account from an alias and a passphrase; sign it in; make recovery codes."""
+    alias = aliases.normalise_alias(alias)
+    key = aliases.alias_skeleton(alias)
+    passphrase = _new_passphrase(passphrase, again, alias)
+    if db.session.scalar(sa.select(Account.id).where(Account.alias_key == key)) is not None:
+        raise Conflict("That alias, or one that looks just like it, is taken. Please pick another.")
+    account = Account(
+        alias=alias,
+        alias_key=key,
+        passphrase_hash=passwords.hash_passphrase(passphrase),
+        created_at=clock.now(),
+    )
+    db.session.add(account)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        # Two sign-ups raced for the same skeleton; the unique index decided.
+        db.session.rollback()
+        raise Conflict("That alias, or one that looks just like it, is taken. Please pick another.") from None
+    codes = recovery.replace_codes(account)
+    row, token = sessions.new_session(account)
+    db.session.commit()
+    return SignedIn(account, row, token, codes)
+
+
+def log_in(alias: object, passphrase: object) -> SignedIn:
+    """Check the passphrase and start a new session (a fresh token every time)."""
+    passphrase = _text(passphrase, "passphrase", MAX_PASSPHRASE)
+    account = find_by_alias(alias)
+    if account is None:
+        passwords.verify_passphrase(_dummy_hash(), passphrase)  # same time either way
+        raise Invalid(WRONG_LOGIN)
+    if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
+        raise Invalid(WRONG_LOGIN)
+    if account.suspended_until is not None and account.suspended_until > clock.now():
+        raise Invalid("This account is suspended. Please contact the people who run this site.")
+    if passwords.needs_rehash(account.passphrase_hash):
+        account.passphrase_hash = passwords.hash_passphrase(passphrase)
+    row, token = sessions.new_session(account)
+    db.session.commit()
+    return SignedIn(account, row, token)
+
+
+def log_out(session: AuthSession) -> None:
+    """End one session now (its cookie stops working everywhere)."""
+    account_id, session_id = session.account_id, session.id
+    db.session.delete(session)
+    db.session.commit()
+    signals.account_signed_out.send(account_id, session_ids=[session_id])
+
+
+def list_sessions(account: Account, page: int = 1, per_page: int = 20) -> list[AuthSession]:
+    """The account's sessions, newest activity first (bounded)."""
+    page = max(1, page)
+    return list(
+        db.session.scalars(
+            sa.select(AuthSession)
+            .where(AuthSession.account_id == account.id)
+            .order_by(AuthSession.last_seen_at.desc(), AuthSession.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+
+
+def revoke_session(account: Account, session_id: object) -> None:
+    """End one of the account's own sessions. Another account's id is "not found"."""
+    if not isinstance(session_id, int):
+        raise NotFound()
+    row = db.session.get(AuthSession, session_id)
+    if row is None or row.account_id != account.id:
+        raise NotFound()
+    log_out(row)
+
+
+def revoke_all(account: Account, keep: AuthSession | None = None) -> int:
+    """End every session of the account except ``keep``; return how many ended."""
+    query = sa.select(AuthSession.id).where(AuthSession.account_id == account.id)
+    if keep is not None:
+        query = query.where(AuthSession.id != keep.id)
+    ids = list(db.session.scalars(query))
+    if ids:
+        db.session.execute(sa.delete(AuthSession).where(AuthSession.id.in_(ids)))
+    db.session.commit()
+    if ids:
+        signals.account_signed_out.send(account.id, session_ids=ids)
+    return len(ids)
+
+
+def change_passphrase(
+    account: Account, current: object, new: object, again: object, session: AuthSession
+) -> SignedIn:
+    """Replace the passphrase; every other session ends and this one gets a new token."""
+    current = _text(current, "current passphrase", MAX_PASSPHRASE)
+    if not passwords.verify_passphrase(account.passphrase_hash, current):
+        raise Invalid("Your current passphrase is not right.")
+    new = _new_passphrase(new, again, account.alias)
+    account.passphrase_hash = passwords.hash_passphrase(new)
+    return _restart_sessions(account)
+
+
+def _restart_sessions(account: Account) -> SignedIn:
+    ids = list(db.session.scalars(sa.select(AuthSession.id).where(AuthSession.account_id == account.id)))
+    db.session.execute(sa.delete(AuthSession).where(AuthSession.account_id == account.id))
+    row, token = sessions.new_session(account)
+    db.session.commit()
+    if ids:
+        signals.account_signed_out.send(account.id, session_ids=ids)
+    return SignedIn(account, row, token)
+
+
+def reset_with_code(alias: object, code: object, new: object, again: object) -> SignedIn:
+    """Set a new passphrase with alias + one recovery code, which is then spent."""
+    code = _text(code, "recovery code", 64)
+    account = find_by_alias(alias)
+    if account is None or not recovery.spend_code(account, code):
+        db.session.rollback()
+        raise Invalid(WRONG_RECOVERY)
+    try:
+        new = _new_passphrase(new, again, account.alias)
+    except Invalid:
+        db.session.rollback()  # a weak new passphrase must not burn the code
+        raise
+    account.passphrase_hash = passwords.hash_passphrase(new)
+    return _restart_sessions(account)
+
+
+def regenerate_codes(account: Account, passphrase: object) -> list[str]:
+    """New recovery codes; the old ones stop working."""
+    passphrase = _text(passphrase, "passphrase", MAX_PASSPHRASE)
+    if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
+        raise Invalid("Your passphrase is not right.")
+    codes = recovery.replace_codes(account)
+    db.session.commit()
+    return codes
+
+
+def set_preferences(account: Account, *, discreet: object, locale: object) -> None:
+    """Save the discreet-mode switch and the interface language."""
+    if not isinstance(discreet, bool):
+        raise Invalid("Discreet mode must be on or off.")
+    if locale not in ("", None) and locale not in current_app.config["RB_LANGUAGES"]:
+        raise Invalid("We don't have that language yet.")
+    account.discreet = discreet
+    account.locale = locale or None
+    db.session.commit()
+
+
+def delete_account(account: Account, passphrase: object, keep_content: bool = False) -> None:
+    """Hard-delete the account, its sessions, codes and memberships, now.
+
+    ``keep_content=False`` (the default) deletes everything they wrote too;
+    ``True`` leaves it, shown as "[deleted]", with no link back to them.
+    """
+    passphrase = _text(passphrase, "passphrase", MAX_PASSPHRASE)
+    if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
+        raise Invalid("Your passphrase is not right.")
+    account_id = account.id
+    for hook in content_hooks:
+        hook(account_id, bool(keep_content))
+    db.session.delete(account)
+    db.session.commit()
+    signals.account_deleted.send(account_id)

@@ -1,0 +1,215 @@
+"""The application factory: the one place that knows every package."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask import current_app
+from flask import g
+from flask import request
+
+from forum import passwords
+from forum import security
+from forum import sessions
+from forum.extensions import babel
+from forum.extensions import csrf
+from forum.extensions import db
+from forum.extensions import limiter
+from forum.extensions import migrate
+from forum.extensions import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says what to set."""
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` (tests) overrides the environment-derived defaults."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("RB_INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object("forum.config.Config")
+    if config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.from_mapping(config)
+    _finish_config(app)
+    _quiet_logs(app)
+
+    from forum import cli  # noqa: PLC0415 - the factory is the one place that knows every package
+    from forum import views  # noqa: PLC0415
+    from realtime import models as _chat_models  # noqa: F401, PLC0415 - tables for the metadata
+
+    passwords.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_pick_locale)
+    limiter.init_app(app)
+    _init_redis(app)
+    _init_socketio(app)
+
+    app.before_request(sessions.load_current_session)
+    app.after_request(sessions.write_cookie)
+    app.after_request(security.secure_headers)
+    app.context_processor(_template_globals)
+    views.register(app)
+
+    import moderation  # noqa: PLC0415
+    import realtime  # noqa: PLC0415
+
+    moderation.init_app(app)
+    realtime.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    production = app.config["RB_ENV"] == "production"
+    if not app.config.get("SECRET_KEY"):
+        if production:
+            raise ConfigError(
+                "SECRET_KEY is not set. In production Red Brolly refuses to start without it: "
+                "set SECRET_KEY in the environment to a long random string, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+            )
+        app.config["SECRET_KEY"] = _dev_secret(Path(app.instance_path))
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "redbrolly.db")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    origin = app.config["RB_PUBLIC_ORIGIN"]
+    app.config["SESSION_COOKIE_SECURE"] = origin.startswith("https://")
+    app.config["PREFERRED_URL_SCHEME"] = "https" if origin.startswith("https://") else "http"
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config["RATELIMIT_ENABLED"] = app.config["RB_LIMITS_ENABLED"]
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "rb")
+
+
+def normalise_db_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` mean psycopg 3 here."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _dev_secret(instance: Path) -> str:
+    """Development only: make a secret once and keep it in instance/ (mode 0600)."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def _quiet_logs(app: Flask) -> None:
+    """No access log anywhere: an access line is a client address on disk."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("engineio.server").setLevel(logging.ERROR)
+    logging.getLogger("socketio.server").setLevel(logging.ERROR)
+    logging.getLogger("flask-limiter").setLevel(logging.ERROR)
+
+
+def _init_redis(app: Flask) -> None:
+    url = app.config.get("REDIS_URL")
+    if url:
+        import redis  # noqa: PLC0415 - optional: only when scaling out
+
+        app.extensions["rb_redis"] = redis.Redis.from_url(url)
+
+
+def effective_async_mode(wanted: str) -> str:
+    """Use eventlet/gevent only when the process was patched for it (the entry points do).
+
+    ``flask --app forum init-db`` and the tests are not patched, and then
+    threading is the only mode that works.
+    """
+    if wanted == "eventlet":
+        try:
+            import eventlet.patcher  # noqa: PLC0415
+
+            if eventlet.patcher.is_monkey_patched("socket"):
+                return "eventlet"
+        except ImportError:
+            pass
+        return "threading"
+    if wanted == "gevent":
+        try:
+            from gevent import monkey  # noqa: PLC0415
+
+            if monkey.is_module_patched("socket"):
+                return "gevent"
+        except ImportError:
+            pass
+        return "threading"
+    return wanted
+
+
+def _init_socketio(app: Flask) -> None:
+    mode = effective_async_mode(app.config["RB_ASYNC_MODE"])
+    app.config["RB_ASYNC_MODE_IN_USE"] = mode
+    socketio.init_app(
+        app,
+        async_mode=mode,
+        message_queue=app.config.get("REDIS_URL"),
+        # Never "*": a foreign page could connect with the victim's cookie (FINDINGS.md).
+        cors_allowed_origins=[app.config["RB_PUBLIC_ORIGIN"]],
+        manage_session=False,
+        logger=False,
+        engineio_logger=False,
+        max_http_buffer_size=64 * 1024,
+    )
+
+
+def _pick_locale() -> str | None:
+    account = g.get("account")
+    if account is not None and account.locale:
+        return account.locale
+    return request.accept_languages.best_match(current_app.config["RB_LANGUAGES"]) or "en"
+
+
+def _template_globals() -> dict[str, Any]:
+    account = g.get("account")
+    return {
+        "current_account": account,
+        "discreet": bool(account and account.discreet),
+    }
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Every SQLite connection: WAL, foreign keys, and deletion that reaches the disk."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    # Builds differ in their defaults (FINDINGS.md); refuse to run if one did not stick.
+    if cursor.execute("PRAGMA secure_delete").fetchone()[0] != 1:
+        raise RuntimeError("SQLite refused secure_delete=ON; deleted text would stay on disk")
+    if cursor.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
+        raise RuntimeError("SQLite refused foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,76 @@
+"""``flask --app forum ...`` commands: thin click wrappers over service functions."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from forum import aliases
+from forum import clock
+from forum import passwords
+from forum import schema
+from forum import sessions
+from forum.extensions import db
+from forum.models import Account
+
+DEMO_ADMIN = "caretaker"
+
+
+def make_admin(alias: str, passphrase: str) -> Account:
+    """Create an instance admin (no recovery codes: the operator holds the passphrase)."""
+    alias = aliases.normalise_alias(alias)
+    passphrase = passwords.check_passphrase(passphrase, alias=alias)
+    account = Account(
+        alias=alias,
+        alias_key=aliases.alias_skeleton(alias),
+        passphrase_hash=passwords.hash_passphrase(passphrase),
+        created_at=clock.now(),
+        is_admin=True,
+    )
+    db.session.add(account)
+    db.session.commit()
+    return account
+
+
+def seed_demo() -> str | None:
+    """Create the demo admin once; return its new passphrase, or None if it existed."""
+    key = aliases.alias_skeleton(DEMO_ADMIN)
+    if db.session.scalar(sa.select(Account.id).where(Account.alias_key == key)) is not None:
+        return None
+    passphrase = "-".join(secrets.token_hex(3) for _ in range(4))
+    make_admin(DEMO_ADMIN, passphrase)
+    return passphrase
+
+
+# Other packages add demo content here (starter spaces, chat rooms); each runs once per demo.
+demo_hooks: list = []
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db_command() -> None:
+        """Create the database, or upgrade it to the newest schema."""
+        schema.upgrade_schema()
+        click.echo("Database is ready.")
+
+    @app.cli.command("demo")
+    def demo_command() -> None:
+        """Create or upgrade the schema and add demo data (an admin, starter spaces)."""
+        schema.upgrade_schema()
+        passphrase = seed_demo()
+        for hook in demo_hooks:
+            hook()
+        if passphrase:
+            click.echo(f"Admin alias: {DEMO_ADMIN}")
+            click.echo(f"Admin passphrase (shown once, write it down): {passphrase}")
+        else:
+            click.echo(f"Demo data is in place (admin alias: {DEMO_ADMIN}).")
+
+    @app.cli.command("expire")
+    def expire_command() -> None:
+        """Delete what has expired (sessions now; content as its expiry rules land)."""
+        count = sessions.purge_dead_sessions(clock.now())
+        click.echo(f"Deleted {count} expired session(s).")

@@ -1,0 +1,74 @@
+"""Configuration defaults, and the environment variables read in one place.
+
+| variable            | default                         | meaning                                       |
+|---------------------|---------------------------------|-----------------------------------------------|
+| SECRET_KEY          | generated into instance/ in dev | signs CSRF tokens; required in production     |
+| DATABASE_URL        | sqlite:///instance/redbrolly.db | SQLAlchemy URL (postgresql+psycopg://...)     |
+| REDIS_URL           | (none)                          | Socket.IO message queue + rate-limit storage  |
+| RB_ENV              | development                     | ``production`` refuses to start without SECRET_KEY |
+| RB_PUBLIC_ORIGIN    | http://127.0.0.1:5000           | origin users reach; Origin checks, Secure cookies |
+| RB_SESSION_IDLE_DAYS| 7                               | sign-out after this long without activity     |
+| RB_SESSION_MAX_DAYS | 30                              | sign-out this long after login, active or not |
+| RB_ASYNC_MODE       | eventlet (threading in tests)   | Flask-SocketIO async mode                      |
+| RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
+| RB_QUICK_EXIT_URL   | https://www.bbc.com/weather     | where the quick-exit button goes              |
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:  # a typo in the environment must not start a half-configured app
+        raise RuntimeError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+class Config:
+    """Defaults; ``create_app(config)`` overrides them with a mapping (tests do)."""
+
+    RB_ENV = os.environ.get("RB_ENV", "development")
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    # None means "an SQLite file in the instance folder", resolved by the factory.
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    RB_PUBLIC_ORIGIN = os.environ.get("RB_PUBLIC_ORIGIN", "http://127.0.0.1:5000").rstrip("/")
+    RB_SESSION_IDLE_DAYS = _int("RB_SESSION_IDLE_DAYS", 7)
+    RB_SESSION_MAX_DAYS = _int("RB_SESSION_MAX_DAYS", 30)
+    RB_ASYNC_MODE = os.environ.get("RB_ASYNC_MODE", "eventlet")
+    RB_ADDRESS_HEADER = os.environ.get("RB_ADDRESS_HEADER") or None
+    RB_QUICK_EXIT_URL = os.environ.get("RB_QUICK_EXIT_URL", "https://www.bbc.com/weather")
+    # Rate limits (Flask-Limiter syntax). Per alias and per hashed client address.
+    RB_LIMIT_SIGNUP = "5 per hour"
+    RB_LIMIT_LOGIN = "10 per 15 minutes"
+    RB_LIMIT_RECOVER = "5 per hour"
+    RB_LIMITS_ENABLED = True
+    # Background sweeper inside the server (seconds; 0 turns it off).
+    RB_SWEEP_INTERVAL = _int("RB_SWEEP_INTERVAL", 60)
+
+    SESSION_COOKIE_NAME = "rb_csrf"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Flask-WTF's strict mode demands a same-origin Referer on https, but every page
+    # sends Referrer-Policy: no-referrer, so browsers send none. The token (tied to
+    # the session) and SameSite=Lax cookies carry the protection.
+    WTF_CSRF_SSL_STRICT = False
+    WTF_CSRF_TIME_LIMIT = None  # tied to the CSRF cookie's life, not a clock: forms left open still work
+    MAX_CONTENT_LENGTH = 64 * 1024  # the largest form we take is a 20,000-character post
+    MAX_FORM_PARTS = 200
+    BABEL_DEFAULT_LOCALE = "en"
+    RB_LANGUAGES = ("en", "es", "fr", "pt")
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    # argon2id cost: only when set in the environment; otherwise forum/passwords.py's
+    # written-down defaults apply.
+    for _name in ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "ARGON2_PARALLELISM"):
+        if os.environ.get(_name):
+            locals()[_name] = _int(_name, 0)
+    del _name

@@ -1,0 +1,263 @@
+"""Forum tables: accounts and their sessions (spaces and threads join them here).
+
+Privacy rule for every table in this project: no column for an email, phone
+number, legal name, birth date, IP address or user agent. ``tests/test_privacy.py``
+checks the whole metadata for such names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from forum.dbtypes import UTCDateTime
+from forum.extensions import db
+
+
+class Account(db.Model):
+    """An alias and a passphrase hash: all we know about a person."""
+
+    __tablename__ = "accounts"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    alias: so.Mapped[str] = so.mapped_column(sa.String(64))
+    # Casefolded confusable skeleton of the alias: the uniqueness key (forum/aliases.py).
+    alias_key: so.Mapped[str] = so.mapped_column(sa.String(128), unique=True)
+    passphrase_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    is_admin: so.Mapped[bool] = so.mapped_column(default=False)
+    discreet: so.Mapped[bool] = so.mapped_column(default=False)
+    locale: so.Mapped[str | None] = so.mapped_column(sa.String(8))
+    # Set by an instance admin; a suspended account cannot sign in or post anywhere.
+    suspended_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    sessions: so.WriteOnlyMapped[AuthSession] = so.relationship(
+        back_populates="account", cascade="all, delete-orphan", passive_deletes=True
+    )
+    recovery_codes: so.WriteOnlyMapped[RecoveryCode] = so.relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Account {self.id}>"
+
+
+class AuthSession(db.Model):
+    """A signed-in browser. The cookie holds a random token; we keep its SHA-256."""
+
+    __tablename__ = "auth_sessions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    # Absolute end of life; the idle limit is checked against last_seen_at.
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+
+    account: so.Mapped[Account] = so.relationship(back_populates="sessions")
+
+
+class RecoveryCode(db.Model):
+    """One unspent recovery code, hashed. Spending it deletes the row."""
+
+    __tablename__ = "recovery_codes"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+
+
+# --- Organisations and spaces -------------------------------------------------
+
+SPACE_KINDS = ("open", "closed", "hidden")
+ROLES = ("member", "moderator", "owner")  # ordered: each includes the powers before it
+
+
+class Organisation(db.Model):
+    """An NGO or clinic that hosts closed or hidden spaces. Staff are ordinary aliases."""
+
+    __tablename__ = "organisations"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+
+
+class OrgStaff(db.Model):
+    __tablename__ = "org_staff"
+
+    organisation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Space(db.Model):
+    """A peer-support space: forum threads and chat rooms, with its own rules and retention."""
+
+    __tablename__ = "spaces"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    description: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    rules: so.Mapped[str] = so.mapped_column(sa.Text, default="")  # Markdown
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10), default="open")  # SPACE_KINDS
+    organisation_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    join_question: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    # Retention (issue: automatic expiry). None for posts means "keep" where allowed.
+    chat_retention_hours: so.Mapped[int] = so.mapped_column(default=24)
+    post_retention_days: so.Mapped[int | None] = so.mapped_column(default=90)
+    # Chat presence: the count is always shown; the list of who only if enabled.
+    show_online_list: so.Mapped[bool] = so.mapped_column(default=False)
+    typing_indicator: so.Mapped[bool] = so.mapped_column(default=False)
+    # Moderation settings.
+    flag_threshold: so.Mapped[int] = so.mapped_column(default=3)
+    modlog_names_moderator: so.Mapped[bool] = so.mapped_column(default=False)
+
+    organisation: so.Mapped[Organisation | None] = so.relationship()
+
+
+class Membership(db.Model):
+    """An account in a space, with a role and, optionally, a name used only there."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        sa.UniqueConstraint("space_id", "account_id"),
+        # The name shown in this space (space alias or everyday alias), by skeleton.
+        sa.UniqueConstraint("space_id", "name_key"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    role: so.Mapped[str] = so.mapped_column(sa.String(10), default="member")  # ROLES
+    # A space alias, or None to show the everyday alias.
+    space_alias: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    name_key: so.Mapped[str] = so.mapped_column(sa.String(128))
+    joined_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    muted_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    space: so.Mapped[Space] = so.relationship()
+    account: so.Mapped[Account] = so.relationship()
+
+    @property
+    def display_name(self) -> str:
+        return self.space_alias or self.account.alias
+
+    def has_role(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+class JoinRequest(db.Model):
+    """A request to join a closed space, answered by its moderators."""
+
+    __tablename__ = "join_requests"
+    __table_args__ = (sa.UniqueConstraint("space_id", "account_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    answer: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    space_alias: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+
+
+class Invite(db.Model):
+    """An invite link. Only the code's hash is kept; the link is shown once."""
+
+    __tablename__ = "invites"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    code_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    label: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    created_by: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    max_uses: so.Mapped[int | None] = so.mapped_column()
+    uses: so.Mapped[int] = so.mapped_column(default=0)
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+
+# --- Forum --------------------------------------------------------------------
+
+
+class Thread(db.Model):
+    """A forum thread. Its title and first post expire with it."""
+
+    __tablename__ = "threads"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    author_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    # The name shown when it was written (space alias or alias); "[deleted]" after erasure.
+    author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    title: so.Mapped[str] = so.mapped_column(sa.String(300))
+    content_warning: so.Mapped[str | None] = so.mapped_column(sa.String(150))
+    pinned: so.Mapped[bool] = so.mapped_column(default=False)
+    locked: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    last_post_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
+    hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    space: so.Mapped[Space] = so.relationship()
+
+
+class Post(db.Model):
+    """A post in a thread (the first post carries the thread's body)."""
+
+    __tablename__ = "posts"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    thread_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("threads.id", ondelete="CASCADE"), index=True)
+    # Denormalised so search and sweeps filter by space without a join.
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    author_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    content_warning: so.Mapped[str | None] = so.mapped_column(sa.String(150))
+    is_first: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    edited_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
+    hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    thread: so.Mapped[Thread] = so.relationship()
+
+
+class ThreadFollow(db.Model):
+    """An account follows a thread; replies after ``last_seen_post_id`` are its updates."""
+
+    __tablename__ = "thread_follows"
+
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    thread_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    last_seen_post_id: so.Mapped[int] = so.mapped_column(default=0)

@@ -1,0 +1,104 @@
+"""Rate-limit keys that never store a client address.
+
+A client address is used for one thing only: an HMAC under a random key that
+lives in memory (this process, or Redis, which runs without persistence) and is
+replaced every day. Yesterday's keys are gone, so yesterday's counters cannot be
+tied back to an address. Behind a Tor onion service every client is 127.0.0.1, so
+limits also key on the alias, the account and the session (FINDINGS.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+
+from flask import current_app
+from flask import request
+from limits import parse
+from limits.strategies import MovingWindowRateLimiter
+
+from forum import aliases
+from forum import clock
+from forum.errors import Invalid
+from forum.errors import RateLimited
+from forum.extensions import limiter
+
+_local_keys: dict[str, bytes] = {}
+_lock = threading.Lock()
+
+
+def _day() -> str:
+    return clock.now().strftime("%Y%m%d")
+
+
+def _daily_key() -> bytes:
+    """Today's HMAC key: shared through Redis when there is one, else per process."""
+    day = _day()
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        client = current_app.extensions["rb_redis"]
+        name = f"rb:addrkey:{day}"
+        client.set(name, secrets.token_hex(32), nx=True, ex=2 * 86400)
+        value = client.get(name)
+        if value:
+            return bytes.fromhex(value.decode() if isinstance(value, bytes) else value)
+    with _lock:
+        key = _local_keys.get(day)
+        if key is None:
+            _local_keys.clear()  # rotation: yesterday's key is dropped, not kept
+            key = _local_keys[day] = secrets.token_bytes(32)
+        return key
+
+
+def client_address() -> str:
+    header = current_app.config.get("RB_ADDRESS_HEADER")
+    if header:
+        return (request.headers.get(header) or "").split(",")[0].strip()
+    return request.remote_addr or ""
+
+
+def address_key() -> str:
+    """Flask-Limiter key for "this client address", as a daily-keyed HMAC."""
+    digest = hmac.new(_daily_key(), client_address().encode(), hashlib.sha256).hexdigest()
+    return "addr:" + digest[:32]
+
+
+def alias_key() -> str:
+    """Flask-Limiter key for "this alias", by skeleton so look-alikes share a bucket."""
+    raw = request.form.get("alias", "")
+    try:
+        return "alias:" + aliases.alias_skeleton(aliases.normalise_alias(raw))
+    except Invalid:
+        return "alias:invalid"
+
+
+def limit(config_key: str):  # noqa: ANN201 - a decorator factory
+    """Decorator: limit a POST view by alias and by hashed address."""
+
+    def rate() -> str:
+        return current_app.config[config_key]
+
+    def decorate(view):  # noqa: ANN001, ANN202
+        view = limiter.limit(rate, key_func=alias_key, methods=["POST"], scope=config_key + ":alias")(view)
+        return limiter.limit(rate, key_func=address_key, methods=["POST"], scope=config_key + ":addr")(view)
+
+    return decorate
+
+
+def hit(rate: str, *parts: object) -> None:
+    """Count one event for a key made of ``parts``; raise RateLimited when over.
+
+    For Socket.IO events and services, which Flask-Limiter's request hooks never see.
+    """
+    if not current_app.config.get("RB_LIMITS_ENABLED", True):
+        return
+    item = parse(rate)
+    strategy = MovingWindowRateLimiter(limiter.storage)
+    key = ":".join(str(p) for p in parts)
+    if not strategy.hit(item, "rb", key):
+        stats = strategy.get_window_stats(item, "rb", key)
+        wait = int(stats.reset_time - time.time()) + 1
+        raise RateLimited(max(1, wait))

@@ -1,0 +1,127 @@
+"""Server-side sessions: a random token in a cookie, only its hash in the database.
+
+Flask's own session cookie is signed, not revocable (FINDINGS.md), so it carries
+nothing but the CSRF secret. Signing in is this module's cookie, ``rb_session``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask import g
+from flask import request
+from flask.wrappers import Response
+
+from forum import clock
+from forum.extensions import db
+from forum.models import Account
+from forum.models import AuthSession
+
+COOKIE_NAME = "rb_session"
+# Writing last_seen_at on every request would turn every page view into a write;
+# five minutes is fine-grained enough for "last active" and for the idle limit.
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex of a high-entropy token (a slow hash buys nothing here)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_session(account: Account) -> tuple[AuthSession, str]:
+    """Add a session for ``account`` (caller commits); return it and the raw token."""
+    now = clock.now()
+    token = secrets.token_urlsafe(32)
+    max_days = current_app.config["RB_SESSION_MAX_DAYS"]
+    row = AuthSession(
+        account=account,
+        token_hash=hash_token(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(days=max_days),
+    )
+    db.session.add(row)
+    return row, token
+
+
+def is_live(row: AuthSession, now: datetime) -> bool:
+    """True while the session is inside both its absolute and its idle limit."""
+    idle = timedelta(days=current_app.config["RB_SESSION_IDLE_DAYS"])
+    return row.expires_at > now and row.last_seen_at + idle > now
+
+
+def find_session(token: str | None) -> AuthSession | None:
+    """The live session for a raw cookie token, touching it; None otherwise."""
+    if not token or len(token) > 100:
+        return None
+    row = db.session.scalar(sa.select(AuthSession).where(AuthSession.token_hash == hash_token(token)))
+    if row is None:
+        return None
+    now = clock.now()
+    if not is_live(row, now):
+        db.session.delete(row)
+        db.session.commit()
+        return None
+    account = row.account
+    if account.suspended_until is not None and account.suspended_until > now:
+        return None
+    if now - row.last_seen_at > TOUCH_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    return row
+
+
+def load_current_session() -> None:
+    """``before_request``: set ``g.auth_session`` and ``g.account`` from the cookie."""
+    row = find_session(request.cookies.get(COOKIE_NAME))
+    g.auth_session = row
+    g.account = row.account if row is not None else None
+
+
+def set_cookie_after(token: str) -> None:
+    """Ask ``write_cookie`` to send this token with the response."""
+    g.new_session_token = token
+
+
+def clear_cookie_after() -> None:
+    g.new_session_token = ""
+
+
+def cookie_secure() -> bool:
+    return request.is_secure or current_app.config["RB_PUBLIC_ORIGIN"].startswith("https://")
+
+
+def write_cookie(response: Response) -> Response:
+    """``after_request``: send or clear the session cookie when a view asked to."""
+    token = g.get("new_session_token")
+    if token is None:
+        return response
+    if token == "":
+        response.delete_cookie(COOKIE_NAME, httponly=True, samesite="Lax", secure=cookie_secure())
+        return response
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=current_app.config["RB_SESSION_MAX_DAYS"] * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=cookie_secure(),
+    )
+    return response
+
+
+def purge_dead_sessions(now: datetime) -> int:
+    """Delete sessions past their absolute or idle limit; return how many."""
+    idle = timedelta(days=current_app.config["RB_SESSION_IDLE_DAYS"])
+    result = db.session.execute(
+        sa.delete(AuthSession).where(
+            sa.or_(AuthSession.expires_at <= now, AuthSession.last_seen_at <= now - idle)
+        )
+    )
+    db.session.commit()
+    return result.rowcount or 0

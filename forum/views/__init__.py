@@ -1,0 +1,15 @@
+"""HTTP adapters: each module defines its own ``bp``; ``register`` adds them all."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from forum.views import account
+from forum.views import auth
+from forum.views import errors
+from forum.views import main
+
+
+def register(app: Flask) -> None:
+    for module in (errors, main, auth, account):
+        app.register_blueprint(module.bp)

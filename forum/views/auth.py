@@ -1,0 +1,86 @@
+"""Sign up, log in, log out and recover: thin adapters over ``forum.accounts``."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+
+from forum import accounts
+from forum import ratelimit
+from forum import sessions
+from forum.errors import ServiceError
+from forum.views.guards import form_text
+from forum.views.guards import safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+def _signed_in(result: accounts.SignedIn) -> None:
+    session.clear()  # a fresh CSRF secret for the new session
+    sessions.set_cookie_after(result.token)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@ratelimit.limit("RB_LIMIT_SIGNUP")
+def signup():  # noqa: ANN201
+    """Create an account with an alias and a passphrase; show the recovery codes once."""
+    if request.method == "GET":
+        return render_template("auth/signup.html", alias="")
+    try:
+        result = accounts.sign_up(form_text("alias"), form_text("passphrase"), form_text("passphrase2"))
+    except ServiceError as error:
+        return render_template("auth/signup.html", error=error.message, alias=form_text("alias")[:64]), error.status
+    _signed_in(result)
+    return render_template("auth/codes.html", codes=result.recovery_codes, fresh=True)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@ratelimit.limit("RB_LIMIT_LOGIN")
+def login():  # noqa: ANN201
+    """Log in with alias and passphrase."""
+    target = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("auth/login.html", alias="", next=target)
+    try:
+        result = accounts.log_in(form_text("alias"), form_text("passphrase"))
+    except ServiceError as error:
+        return (
+            render_template("auth/login.html", error=error.message, alias=form_text("alias")[:64], next=target),
+            error.status,
+        )
+    _signed_in(result)
+    return redirect(target, code=303)
+
+
+@bp.post("/logout")
+def logout():  # noqa: ANN201
+    """End this session."""
+    if g.get("auth_session") is not None:
+        accounts.log_out(g.auth_session)
+    session.clear()
+    sessions.clear_cookie_after()
+    flash("You are logged out.", "info")
+    return redirect(url_for("main.index"), code=303)
+
+
+@bp.route("/recover", methods=["GET", "POST"])
+@ratelimit.limit("RB_LIMIT_RECOVER")
+def recover():  # noqa: ANN201
+    """Set a new passphrase with the alias and one recovery code."""
+    if request.method == "GET":
+        return render_template("auth/recover.html", alias="")
+    try:
+        result = accounts.reset_with_code(
+            form_text("alias"), form_text("code"), form_text("passphrase"), form_text("passphrase2")
+        )
+    except ServiceError as error:
+        return render_template("auth/recover.html", error=error.message, alias=form_text("alias")[:64]), error.status
+    _signed_in(result)
+    flash("Your passphrase is changed and that recovery code is now used up.", "success")
+    return redirect(url_for("account.settings"), code=303)

@@ -1,0 +1,69 @@
+"""One place that turns every error into a readable page with the right status."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint
+from flask import render_template
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from forum.errors import RateLimited
+from forum.errors import ServiceError
+from forum.extensions import limiter
+
+bp = Blueprint("errors", __name__)
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "Something in that request was not right.",
+    403: "You can't do that here.",
+    404: "We could not find that page.",
+    405: "That page does not take that kind of request.",
+    413: "That was too much text to send at once. Please make it shorter.",
+    429: "Too many attempts. Please wait a little and try again.",
+    500: "Something went wrong on our side. Nothing you sent was lost; please try again.",
+}
+
+
+def _page(status: int, message: str, retry_after: int | None = None):  # noqa: ANN202
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return render_template("error.html", status=status, message=message), status, headers
+
+
+@bp.app_errorhandler(ServiceError)
+def service_error(error: ServiceError):  # noqa: ANN201
+    retry = error.retry_after if isinstance(error, RateLimited) else None
+    return _page(error.status, error.message, retry)
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(_error: CSRFError):  # noqa: ANN201
+    return _page(
+        400,
+        "This form was out of date or came from another site. Please go back, reload the page "
+        "and try again.",
+    )
+
+
+@bp.app_errorhandler(RateLimitExceeded)
+def rate_limited(error: RateLimitExceeded):  # noqa: ANN201
+    current = limiter.current_limit
+    retry = max(1, int(current.reset_at - time.time()) + 1) if current else 60
+    return _page(429, f"Too many attempts. Please wait {retry} seconds and try again.", retry)
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):  # noqa: ANN201
+    status = error.code or 500
+    return _page(status, MESSAGES.get(status, error.description or MESSAGES[400]))
+
+
+@bp.app_errorhandler(Exception)
+def unexpected(error: Exception):  # noqa: ANN201
+    # Log the error type and place only: never request data, never the client address.
+    log.error("unhandled %s", type(error).__name__, exc_info=error)
+    return _page(500, MESSAGES[500])

@@ -1,0 +1,54 @@
+"""Chat tables: rooms in spaces, and their messages with a per-room sequence."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from forum.dbtypes import UTCDateTime
+from forum.extensions import db
+
+
+class ChatRoom(db.Model):
+    """A live room in a space. ``last_seq`` hands out the next message number."""
+
+    __tablename__ = "chat_rooms"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(60))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    archived_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Allocated with UPDATE ... RETURNING inside the storing transaction: the row
+    # lock orders commits by number, so "everything after N" never skips one.
+    last_seq: so.Mapped[int] = so.mapped_column(default=0)
+
+    space: so.Mapped["Space"] = so.relationship("Space")  # noqa: UP037, F821
+
+
+class ChatMessage(db.Model):
+    """One chat message. ``seq`` is monotonic per room; ``client_id`` makes retries idempotent."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        sa.UniqueConstraint("room_id", "seq"),
+        sa.UniqueConstraint("room_id", "author_id", "client_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    room_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("chat_rooms.id", ondelete="CASCADE"))
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    seq: so.Mapped[int] = so.mapped_column()
+    author_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    client_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    room: so.Mapped[ChatRoom] = so.relationship()
