@@ -187,3 +187,45 @@ def needs_service(name: str, available: bool, why: str) -> None:
     if IN_CI:
         pytest.fail(f"{name} is required in CI but unavailable: {why}")
     pytest.skip(f"{name} unavailable: {why}")
+
+
+# --- Scale-out services: PostgreSQL and Redis ----------------------------------
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _pg_admin_connect():  # noqa: ANN202
+    import psycopg  # noqa: PLC0415
+
+    url = TEST_DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
+    return psycopg.connect(url, autocommit=True, connect_timeout=3)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    try:
+        admin = _pg_admin_connect()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        needs_service("PostgreSQL", False, str(exc))
+    name = f"rb_test_{os.getpid()}_{next(_counter)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = TEST_DATABASE_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis, checked reachable; tests use their own key prefixes."""
+    try:
+        import redis  # noqa: PLC0415
+
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        needs_service("Redis", False, str(exc))
+    return TEST_REDIS_URL
