@@ -43,6 +43,8 @@ class Config:
     RB_SESSION_MAX_DAYS = _int("RB_SESSION_MAX_DAYS", 30)
     RB_ASYNC_MODE = os.environ.get("RB_ASYNC_MODE", "eventlet")
     RB_ADDRESS_HEADER = os.environ.get("RB_ADDRESS_HEADER") or None
+    # Behind a Tor onion service every client is 127.0.0.1: limit by alias only.
+    RB_LIMIT_BY_ADDRESS = os.environ.get("RB_LIMIT_BY_ADDRESS", "1") not in ("0", "false", "no")
     RB_QUICK_EXIT_URL = os.environ.get("RB_QUICK_EXIT_URL", "https://www.bbc.com/weather")
     # Rate limits (Flask-Limiter syntax). Per alias and per hashed client address.
     RB_LIMIT_SIGNUP = "5 per hour"

@@ -83,7 +83,13 @@ def limit(config_key: str):  # noqa: ANN201 - a decorator factory
 
     def decorate(view):  # noqa: ANN001, ANN202
         view = limiter.limit(rate, key_func=alias_key, methods=["POST"], scope=config_key + ":alias")(view)
-        return limiter.limit(rate, key_func=address_key, methods=["POST"], scope=config_key + ":addr")(view)
+        return limiter.limit(
+            rate,
+            key_func=address_key,
+            methods=["POST"],
+            scope=config_key + ":addr",
+            exempt_when=lambda: not current_app.config["RB_LIMIT_BY_ADDRESS"],
+        )(view)
 
     return decorate
 

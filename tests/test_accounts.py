@@ -311,3 +311,33 @@ def test_quick_exit_ends_session_and_clears_site_data(client, make_account):
     assert response.headers["Location"].startswith("https://")
     assert '"storage"' in response.headers["Clear-Site-Data"]
     assert client.get("/account").status_code == 302
+
+
+@pytest.mark.parametrize("app_config", [{"RB_ADDRESS_HEADER": "X-RB-Client-Address"}])
+def test_address_comes_from_the_proxy_header_when_configured(app, app_config):
+    def attempt(address: str, alias: str):  # noqa: ANN202
+        c = app.test_client()
+        headers = {"X-RB-Client-Address": address}
+        return c.post(
+            "/signup",
+            data={"csrf_token": _token(c, headers), "alias": alias, "passphrase": PASSPHRASE,
+                  "passphrase2": PASSPHRASE},
+            headers=headers,
+        )
+
+    for i in range(5):
+        assert attempt("192.0.2.1", f"Person{i}").status_code == 200
+    assert attempt("192.0.2.1", "Person8").status_code == 429
+    assert attempt("192.0.2.2", "Person9").status_code == 200  # another client, behind the same proxy
+
+
+def _token(c, headers):  # noqa: ANN001, ANN202
+    page = c.get("/signup", headers=headers).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+@pytest.mark.parametrize("app_config", [{"RB_LIMIT_BY_ADDRESS": False}])
+def test_onion_instances_limit_by_alias_only(app, client, app_config):
+    for i in range(7):
+        assert signup(client, f"Person{i}").status_code == 200
+        post(client, "/logout")
