@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import typing as t
+from collections.abc import Callable
 import unicodedata
 from importlib import resources
 
@@ -23,6 +25,8 @@ from argon2.exceptions import Argon2Error
 from argon2.exceptions import InvalidHashError
 
 from forum.errors import Invalid
+
+T = t.TypeVar("T")
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -100,7 +104,7 @@ def hash_passphrase(p: str) -> str:
     """Return the argon2id hash of ``p`` (after NFKC) with the configured costs."""
     if len(p) > MAX_LENGTH:  # callers check first; this guards against a forgotten check
         raise ValueError("passphrase too long to hash")
-    return _hasher.hash(_prepare(p))
+    return _off_loop(_hasher.hash, _prepare(p))
 
 
 def verify_passphrase(stored_hash: str, p: str) -> bool:
@@ -108,10 +112,33 @@ def verify_passphrase(stored_hash: str, p: str) -> bool:
     if not isinstance(stored_hash, str) or not isinstance(p, str) or len(p) > MAX_LENGTH:
         return False
     try:
-        return _hasher.verify(stored_hash, _prepare(p))
+        return _off_loop(_hasher.verify, stored_hash, _prepare(p))
     except (Argon2Error, InvalidHashError, ValueError, TypeError):
         # Mismatch, malformed hash, or text that can't be encoded (lone surrogates).
         return False
+
+
+def _off_loop(fn: Callable[..., T], *args: object) -> T:
+    """Run a 0.3 s argon2 call on a real OS thread when the process is green-threaded.
+
+    Under eventlet or gevent a CPU-bound call on the hub's thread freezes every
+    other connection (live chat included) for its whole duration.
+    """
+    if "eventlet" in sys.modules:
+        import eventlet.patcher  # noqa: PLC0415 - only present in eventlet processes
+
+        if eventlet.patcher.is_monkey_patched("socket"):
+            from eventlet import tpool  # noqa: PLC0415
+
+            return tpool.execute(fn, *args)
+    if "gevent" in sys.modules:
+        from gevent import monkey  # noqa: PLC0415
+
+        if monkey.is_module_patched("socket"):
+            import gevent  # noqa: PLC0415
+
+            return gevent.get_hub().threadpool.apply(fn, args)
+    return fn(*args)
 
 
 def needs_rehash(stored_hash: str) -> bool:

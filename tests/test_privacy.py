@@ -10,6 +10,7 @@ import requests
 from flask import Blueprint
 
 from forum.extensions import db
+from tests.conftest import PASSPHRASE
 from tests.conftest import login
 from tests.conftest import post
 from tests.live import start_server
@@ -161,6 +162,12 @@ def test_real_server_writes_no_client_address():
         for path in ("/", "/signup", "/nowhere", "/static/css/site.css"):
             s.get(server.url + path, headers=headers, timeout=10)
         s.post(server.url + "/login", data={"alias": "x"}, headers=headers, timeout=10)
+        # A sign-up and a login hash with argon2 on a real thread under eventlet.
+        token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(server.url + "/signup").text).group(1)
+        form = {"csrf_token": token, "alias": "Nadia", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE}
+        signed_up = s.post(server.url + "/signup", data=form, headers=headers, timeout=30)
+        assert signed_up.status_code == 200 and "recovery codes" in signed_up.text
+        assert s.get(server.url + "/account", timeout=10, allow_redirects=False).status_code == 200
     finally:
         server.stop()
     log = server.log()
