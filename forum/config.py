@@ -39,6 +39,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Redis pub/sub channel for Socket.IO: processes of one deployment share it.
+    RB_SOCKETIO_CHANNEL = os.environ.get("RB_SOCKETIO_CHANNEL", "redbrolly-socketio")
     RB_PUBLIC_ORIGIN = os.environ.get("RB_PUBLIC_ORIGIN", "http://127.0.0.1:5000").rstrip("/")
     RB_SESSION_IDLE_DAYS = _int("RB_SESSION_IDLE_DAYS", 7)
     RB_SESSION_MAX_DAYS = _int("RB_SESSION_MAX_DAYS", 30)
