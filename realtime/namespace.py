@@ -82,7 +82,7 @@ def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]
         except ServiceError as error:
             db.session.rollback()
             return {"ok": False, "error": error.message, "status": error.status}
-        except Exception as error:  # noqa: BLE001 - an exception must never escape a handler
+        except Exception as error:
             db.session.rollback()
             log.error("chat event failed: %s", type(error).__name__, exc_info=error)
             return {"ok": False, "error": FAILED, "status": 500}

@@ -26,7 +26,7 @@ from realtime import sockets
 bp = Blueprint("chat", __name__)
 
 
-def _room_page(slug: str, room_id: int, error: str | None = None, body: str = "", status: int = 200):  # noqa: ANN202
+def _room_page(slug: str, room_id: int, error: str | None = None, body: str = "", status: int = 200):
     room, access, page = chat.latest(g.account, room_id, request.args.get("before"), slug=slug)
     count, _names = sockets.online(room.id)
     return render_template(
@@ -38,7 +38,7 @@ def _room_page(slug: str, room_id: int, error: str | None = None, body: str = ""
 
 @bp.get("/s/<slug>/chat")
 @signed_in
-def rooms(slug: str):  # noqa: ANN201
+def rooms(slug: str):
     """The space's chat rooms; owners manage them here too."""
     access, room_list = chat.list_rooms(g.account, slug)
     return render_template("chat/rooms.html", space=access.space, access=access, rooms=room_list)
@@ -46,14 +46,14 @@ def rooms(slug: str):  # noqa: ANN201
 
 @bp.get("/s/<slug>/chat/<int:room_id>")
 @signed_in
-def room(slug: str, room_id: int):  # noqa: ANN201
+def room(slug: str, room_id: int):
     """The latest messages (or an older page with ?before=<seq>) and the send form."""
     return _room_page(slug, room_id)
 
 
 @bp.post("/s/<slug>/chat/<int:room_id>")
 @signed_in
-def send(slug: str, room_id: int):  # noqa: ANN201
+def send(slug: str, room_id: int):
     """The no-JavaScript way to send: store, then back to the room."""
     chat.access_room(g.account, room_id, slug)  # a room in another space is "not found"
     body = form_text("body")
@@ -70,7 +70,7 @@ def send(slug: str, room_id: int):  # noqa: ANN201
 
 @bp.post("/s/<slug>/chat/rooms")
 @signed_in
-def create(slug: str):  # noqa: ANN201
+def create(slug: str):
     """Owners: add a room."""
     new = chat.create_room(g.account, slug, form_text("name"))
     flash(f"Room “{new.name}” is ready.", "success")
@@ -79,7 +79,7 @@ def create(slug: str):  # noqa: ANN201
 
 @bp.post("/s/<slug>/chat/<int:room_id>/rename")
 @signed_in
-def rename(slug: str, room_id: int):  # noqa: ANN201
+def rename(slug: str, room_id: int):
     """Owners: rename a room."""
     chat.rename_room(g.account, slug, room_id, form_text("name"))
     flash("Room renamed.", "success")
@@ -88,7 +88,7 @@ def rename(slug: str, room_id: int):  # noqa: ANN201
 
 @bp.post("/s/<slug>/chat/<int:room_id>/archive")
 @signed_in
-def archive(slug: str, room_id: int):  # noqa: ANN201
+def archive(slug: str, room_id: int):
     """Owners: archive a room (read-only), or bring it back."""
     changed = chat.archive_room(g.account, slug, room_id, archived=not form_flag("restore"))
     flash("Room archived." if changed.archived_at else "Room restored.", "success")
@@ -96,13 +96,13 @@ def archive(slug: str, room_id: int):  # noqa: ANN201
 
 
 @bp.app_template_filter("chat_html")
-def chat_html(message):  # noqa: ANN001, ANN201
+def chat_html(message):
     """A stored message as safe inline HTML (the same renderer clients get)."""
     return markdown.render_inline(message.body)
 
 
 @bp.app_template_filter("disappears_in")
-def disappears_in(when):  # noqa: ANN001, ANN201
+def disappears_in(when):
     """"3 h" / "12 min" / "under a minute": how long until a message is deleted."""
     seconds = int((when - clock.now()).total_seconds())
     if seconds >= 86400:

@@ -30,7 +30,7 @@ ORIGIN = "http://localhost"
 class Sock:
     """A test socket whose every call runs in a fresh context, as a server would."""
 
-    def __init__(self, app, client, headers=None) -> None:  # noqa: ANN001
+    def __init__(self, app, client, headers=None) -> None:
         headers = {"Origin": ORIGIN} if headers is None else headers
         self.raw = contextvars.Context().run(
             socketio.test_client, app, namespace="/chat", flask_test_client=client, headers=headers
@@ -51,14 +51,14 @@ class Sock:
 
 
 @pytest.fixture
-def lounge(member):  # noqa: ANN001, ANN201
+def lounge(member):
     """An open space where Amara (the client's account) is a member, with one room."""
     space = make_space("lounge")
     add_member(space, member, space_alias="Amara-here")
     return make_room(space)
 
 
-def client_for(app, make_account, alias, space=None):  # noqa: ANN001, ANN201
+def client_for(app, make_account, alias, space=None):
     account = make_account(alias)
     if space is not None:
         add_member(space, account)
@@ -264,7 +264,7 @@ def test_logout_elsewhere_disconnects_the_socket(app, client, lounge, member):
     sock = Sock(app, client)
     sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
     session_row = db.session.scalar(sa.select(ChatSocket)).auth_session_id
-    from forum.models import AuthSession  # noqa: PLC0415
+    from forum.models import AuthSession
 
     accounts.log_out(db.session.get(AuthSession, session_row))
     assert not sock.connected
@@ -324,7 +324,7 @@ def test_payload_not_an_object(app, client, lounge, payload):
 
 
 def test_an_unexpected_error_becomes_an_ack(app, client, lounge, monkeypatch):
-    def boom(*_a, **_k):  # noqa: ANN202
+    def boom(*_a, **_k):
         raise RuntimeError("database fell over")
 
     monkeypatch.setattr(chat, "post_message", boom)

@@ -42,7 +42,7 @@ PEOPLE = ("amara", "bodil", "chen", "dana", "floody")
 
 def redis_up(url: str) -> tuple[bool, str]:
     try:
-        import redis  # noqa: PLC0415
+        import redis
 
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
         return True, ""
@@ -117,7 +117,7 @@ def connect(server: LiveServer, token: str | None, origin: str | None = None) ->
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def live(tmp_path_factory: pytest.TempPathFactory):
     instance = tmp_path_factory.mktemp("live-chat")
     seeded = _seed(instance, {})
     server = start_server(instance=instance, extra_env={"RB_LIMIT_CHAT": "100 per 10 seconds"})
