@@ -172,6 +172,7 @@ def _init_socketio(app: Flask) -> None:
         app,
         async_mode=mode,
         message_queue=app.config.get("REDIS_URL"),
+        channel=app.config["RB_SOCKETIO_CHANNEL"],
         # Never "*": a foreign page could connect with the victim's cookie (FINDINGS.md).
         cors_allowed_origins=[app.config["RB_PUBLIC_ORIGIN"]],
         manage_session=False,

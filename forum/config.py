@@ -11,6 +11,7 @@
 | RB_SESSION_MAX_DAYS | 30                              | sign-out this long after login, active or not |
 | RB_ASYNC_MODE       | eventlet (threading in tests)   | Flask-SocketIO async mode                      |
 | RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
+| RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per member (RB_LIMIT_CHAT_NEW: 5 per 10 s, accounts < 3 days) |
 | RB_QUICK_EXIT_URL   | https://www.bbc.com/weather     | where the quick-exit button goes              |
 """
 
@@ -38,6 +39,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Redis pub/sub channel for Socket.IO: processes of one deployment share it.
+    RB_SOCKETIO_CHANNEL = os.environ.get("RB_SOCKETIO_CHANNEL", "redbrolly-socketio")
     RB_PUBLIC_ORIGIN = os.environ.get("RB_PUBLIC_ORIGIN", "http://127.0.0.1:5000").rstrip("/")
     RB_SESSION_IDLE_DAYS = _int("RB_SESSION_IDLE_DAYS", 7)
     RB_SESSION_MAX_DAYS = _int("RB_SESSION_MAX_DAYS", 30)
@@ -51,6 +54,9 @@ class Config:
     RB_LIMIT_LOGIN = "10 per 15 minutes"
     RB_LIMIT_RECOVER = "5 per hour"
     RB_LIMITS_ENABLED = True
+    # Chat messages per member; accounts younger than three days get the stricter one.
+    RB_LIMIT_CHAT = os.environ.get("RB_LIMIT_CHAT", "10 per 10 seconds")
+    RB_LIMIT_CHAT_NEW = os.environ.get("RB_LIMIT_CHAT_NEW", "5 per 10 seconds")
     # Background sweeper inside the server (seconds; 0 turns it off).
     RB_SWEEP_INTERVAL = _int("RB_SWEEP_INTERVAL", 60)
 

@@ -52,3 +52,36 @@ class ChatMessage(db.Model):
     hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     room: so.Mapped[ChatRoom] = so.relationship()
+
+
+class ChatSocket(db.Model):
+    """A live Socket.IO connection, in the database so every process sees it.
+
+    Logout, removal from a space and presence all ask "which sockets belong to
+    whom": a process-local dict would only know this process's sockets.
+    """
+
+    __tablename__ = "chat_sockets"
+
+    sid: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    # No foreign keys on purpose: logout and account deletion delete those rows first
+    # and signal afterwards; the receivers must still find the sockets to cut them.
+    # The rows go at disconnect, or with purge_stale.
+    account_id: so.Mapped[int] = so.mapped_column(index=True)
+    auth_session_id: so.Mapped[int] = so.mapped_column(index=True)
+    connected_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    # Touched by every event and the client's heartbeat; older than STALE means gone.
+    seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+
+
+class ChatSocketRoom(db.Model):
+    """A live socket is in a chat room (for presence and for evicting it)."""
+
+    __tablename__ = "chat_socket_rooms"
+
+    sid: so.Mapped[str] = so.mapped_column(
+        sa.ForeignKey("chat_sockets.sid", ondelete="CASCADE"), primary_key=True
+    )
+    room_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("chat_rooms.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

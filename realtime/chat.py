@@ -1,0 +1,378 @@
+"""Chat services: rooms, messages, history, presence, typing.
+
+One function per action, called by the HTTP views (realtime/views.py) and the
+Socket.IO namespace (realtime/namespace.py) alike. Authorisation is here:
+chat needs membership of the space, in open spaces too (reading an open space's
+threads does not make someone part of its live conversation). Non-members of a
+closed or hidden space get NotFound, as for anything there; signed-in
+non-members of an open space get Forbidden ("join first").
+
+Ordering guarantee: a message's ``seq`` is allocated by
+``UPDATE chat_rooms SET last_seq = last_seq + 1 ... RETURNING`` in the transaction
+that inserts it. The row lock (PostgreSQL) or the write lock (SQLite) orders the
+commits by number, so once seq N is visible every seq below it is too, and "all
+messages after N" never skips one.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from forum import clock
+from forum import markdown
+from forum import ratelimit
+from forum import signals
+from forum.access import SpaceAccess
+from forum.access import access_space
+from forum.access import access_space_by_id
+from forum.access import live
+from forum.errors import Forbidden
+from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.extensions import db
+from forum.models import Account
+from forum.models import Membership
+from realtime import sockets
+from realtime.models import ChatMessage
+from realtime.models import ChatRoom
+
+MAX_ROOMS = 20  # per space, archived ones included: the room list is never long
+MAX_ROOM_NAME = 60
+PAGE = 50  # messages per page of history (HTTP page and the `history` event)
+RESUME_MAX = 500  # messages per `join` batch; the client asks again when `more` is set
+MAX_SEQ = 2**53 - 1  # what a JavaScript number holds exactly
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# Bidi embeddings and overrides can make a message read backwards ("evil.com" shown
+# as a harmless name); isolates and marks (U+2066-2069, U+200E/F) stay allowed.
+_BIDI_OVERRIDES = re.compile("[\u202a-\u202e]")
+
+# Rate limits (limits syntax). Young accounts, where throwaway spam comes from, get less.
+NEW_ACCOUNT_AGE = timedelta(days=3)
+TYPING_RATE = "1 per 3 seconds"
+
+
+@dataclass
+class Page:
+    """A bounded run of messages, oldest first; ``more`` says whether another page exists."""
+
+    messages: list[ChatMessage]
+    more: bool
+
+
+# --- input ----------------------------------------------------------------------
+
+
+def clean_body(body: object) -> str:
+    if not isinstance(body, str):
+        raise Invalid("A message must be text.")
+    body = body.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not body:
+        raise Invalid("Write something before sending.")
+    if len(body) > markdown.MAX_CHAT_CHARS:
+        raise Invalid(f"A message can be at most {markdown.MAX_CHAT_CHARS:,} characters long.")
+    if _BIDI_OVERRIDES.search(body) or any(
+        unicodedata.category(c) == "Cc" and c not in "\n\t" for c in body
+    ):
+        raise Invalid("That message contains invisible control characters. Please remove them.")
+    return body
+
+
+def clean_room_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise Invalid("A room name must be text.")
+    name = " ".join(name.split())
+    if not name:
+        raise Invalid("Give the room a name.")
+    if len(name) > MAX_ROOM_NAME:
+        raise Invalid(f"A room name can be at most {MAX_ROOM_NAME} characters long.")
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+        raise Invalid("That name contains invisible characters. Please remove them.")
+    return name
+
+
+def clean_client_id(client_id: object) -> str:
+    if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+        raise Invalid("This message has no valid id. Please reload the page and send it again.")
+    return client_id
+
+
+def clean_seq(value: object, *, default: int | None = None) -> int:
+    """A message number from a client: a whole number from 0 up."""
+    if value is None and default is not None:
+        return default
+    if isinstance(value, str) and value.isdigit() and len(value) <= 16:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
+        raise Invalid("That message number is not valid.")
+    return value
+
+
+def _room_id(room_id: object) -> int:
+    if isinstance(room_id, bool) or not isinstance(room_id, int) or not 0 < room_id <= MAX_SEQ:
+        raise NotFound("We could not find that chat room.")
+    return room_id
+
+
+# --- access ---------------------------------------------------------------------
+
+
+def access_room(account: Account | None, room_id: object, slug: object = None) -> tuple[ChatRoom, SpaceAccess]:
+    """A room the actor may use: member of its space (instance admins may read).
+
+    With ``slug`` (HTTP), the room must belong to that space.
+    """
+    room = db.session.get(ChatRoom, _room_id(room_id))
+    if room is None:
+        raise NotFound("We could not find that chat room.")
+    if slug is not None:
+        access = access_space(account, slug)
+        if access.space.id != room.space_id:
+            raise NotFound("We could not find that chat room.")
+    else:
+        access = access_space_by_id(account, room.space_id)
+    if not access.is_member and not access.account.is_admin:
+        raise Forbidden("Join this space to take part in its chat.")
+    return room, access
+
+
+def _writable(room: ChatRoom, access: SpaceAccess) -> Membership:
+    if room.archived_at is not None:
+        raise Forbidden("This room is archived: you can read it, but not write in it.")
+    return access.require_write()
+
+
+# --- rooms ----------------------------------------------------------------------
+
+
+def list_rooms(account: Account | None, slug: object) -> tuple[SpaceAccess, list[ChatRoom]]:
+    """The space's rooms (owners also see archived ones). A space always has one."""
+    access = access_space(account, slug)
+    if not access.is_member and not account.is_admin:
+        raise Forbidden("Join this space to take part in its chat.")
+    query = sa.select(ChatRoom).where(ChatRoom.space_id == access.space.id)
+    if not access.has_role("owner"):
+        query = query.where(ChatRoom.archived_at.is_(None))
+    rooms = list(db.session.scalars(query.order_by(ChatRoom.id).limit(MAX_ROOMS)))
+    if not rooms and not _has_any_room(access.space.id):
+        rooms = [ensure_default_room(access.space.id)]
+    return access, rooms
+
+
+def _has_any_room(space_id: int) -> bool:
+    return db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == space_id).limit(1)) is not None
+
+
+def ensure_default_room(space_id: int) -> ChatRoom:
+    """Give a space its first room ("General") if it has none; spaces services may call this."""
+    room = db.session.scalar(sa.select(ChatRoom).where(ChatRoom.space_id == space_id).order_by(ChatRoom.id))
+    if room is None:
+        room = ChatRoom(space_id=space_id, name="General", created_at=clock.now(), last_seq=0)
+        db.session.add(room)
+        db.session.commit()
+    return room
+
+
+def create_room(account: Account | None, slug: object, name: object) -> ChatRoom:
+    """Add a room to a space (owners only)."""
+    access = access_space(account, slug)
+    access.require_role("owner")
+    name = clean_room_name(name)
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(ChatRoom).where(ChatRoom.space_id == access.space.id)
+    )
+    if count >= MAX_ROOMS:
+        raise Invalid(f"A space can have at most {MAX_ROOMS} rooms. Archive one or rename it instead.")
+    room = ChatRoom(space_id=access.space.id, name=name, created_at=clock.now(), last_seq=0)
+    db.session.add(room)
+    db.session.commit()
+    return room
+
+
+def rename_room(account: Account | None, slug: object, room_id: object, name: object) -> ChatRoom:
+    room, access = access_room(account, room_id, slug)
+    access.require_role("owner")
+    room.name = clean_room_name(name)
+    db.session.commit()
+    signals.chat_room_changed.send(room)
+    return room
+
+
+def archive_room(account: Account | None, slug: object, room_id: object, archived: bool = True) -> ChatRoom:
+    """Make a room read-only and drop it from the list (or bring it back)."""
+    room, access = access_room(account, room_id, slug)
+    access.require_role("owner")
+    room.archived_at = clock.now() if archived else None
+    db.session.commit()
+    signals.chat_room_changed.send(room)
+    return room
+
+
+# --- messages -------------------------------------------------------------------
+
+
+def _visible(room_id: int) -> sa.Select:
+    """Every read path: the room's messages, not hidden by a moderator, not expired."""
+    return sa.select(ChatMessage).where(
+        ChatMessage.room_id == room_id, ChatMessage.hidden_at.is_(None), live(ChatMessage.expires_at)
+    )
+
+
+def _find(room_id: int, author_id: int, client_id: str) -> ChatMessage | None:
+    return db.session.scalar(
+        sa.select(ChatMessage).where(
+            ChatMessage.room_id == room_id,
+            ChatMessage.author_id == author_id,
+            ChatMessage.client_id == client_id,
+        )
+    )
+
+
+def _rate(account: Account) -> str:
+    young = clock.now() - account.created_at < NEW_ACCOUNT_AGE
+    return current_app.config["RB_LIMIT_CHAT_NEW" if young else "RB_LIMIT_CHAT"]
+
+
+def post_message(account: Account | None, room_id: object, client_id: object, body: object) -> tuple[ChatMessage, bool]:
+    """Store a message; return it and whether it is new.
+
+    A retry with the same ``client_id`` returns the stored message (``False``):
+    stored once, announced once. Raises NotFound, Forbidden, Invalid, RateLimited.
+    """
+    room, access = access_room(account, room_id)
+    membership = _writable(room, access)
+    client_id = clean_client_id(client_id)
+    body = clean_body(body)
+    existing = _find(room.id, account.id, client_id)
+    if existing is not None:
+        return existing, False
+    ratelimit.hit(_rate(account), "chat", account.id)
+    now = clock.now()
+    seq = db.session.execute(
+        sa.text("UPDATE chat_rooms SET last_seq = last_seq + 1 WHERE id = :id RETURNING last_seq"),
+        {"id": room.id},
+    ).scalar_one()
+    message = ChatMessage(
+        room_id=room.id, space_id=room.space_id, seq=seq, author_id=account.id,
+        author_name=membership.display_name, client_id=client_id, body=body, created_at=now,
+        expires_at=now + timedelta(hours=access.space.chat_retention_hours),
+    )
+    db.session.add(message)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same retry raced us (two tabs, a resend crossing a slow ack): theirs won.
+        db.session.rollback()
+        existing = _find(room.id, account.id, client_id)
+        if existing is None:
+            raise
+        return existing, False
+    signals.chat_message_created.send(message)
+    return message, True
+
+
+def latest(account: Account | None, room_id: object, before: object = None, slug: object = None) -> tuple[ChatRoom, SpaceAccess, Page]:
+    """One page of history, oldest first: the newest messages, or those before ``before``."""
+    room, access = access_room(account, room_id, slug)
+    query = _visible(room.id)
+    if before is not None:
+        query = query.where(ChatMessage.seq < clean_seq(before))
+    rows = list(db.session.scalars(query.order_by(ChatMessage.seq.desc()).limit(PAGE + 1)))
+    return room, access, Page(rows[:PAGE][::-1], len(rows) > PAGE)
+
+
+def messages_after(account: Account | None, room_id: object, after_seq: object) -> tuple[ChatRoom, Page]:
+    """Every live message after ``after_seq``, in order, at most RESUME_MAX at once."""
+    room, _access = access_room(account, room_id)
+    after = clean_seq(after_seq, default=0)
+    rows = list(
+        db.session.scalars(
+            _visible(room.id).where(ChatMessage.seq > after).order_by(ChatMessage.seq).limit(RESUME_MAX + 1)
+        )
+    )
+    return room, Page(rows[:RESUME_MAX], len(rows) > RESUME_MAX)
+
+
+def message_dict(message: ChatMessage) -> dict[str, Any]:
+    """A message as clients get it: sanitised HTML, the name it was written under.
+
+    No author id: it would tie a member's space alias to their other spaces.
+    """
+    return {
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "author": message.author_name,
+        "html": str(markdown.render_inline(message.body)),
+        "created_at": _iso(message.created_at),
+        "expires_at": _iso(message.expires_at),
+    }
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def delete_expired(now: datetime, batch: int = 1000) -> int:
+    """Really delete expired chat messages; tell clients which ones went. Returns how many."""
+    total = 0
+    while True:
+        rows = db.session.execute(
+            sa.select(ChatMessage.id, ChatMessage.room_id, ChatMessage.seq)
+            .where(ChatMessage.expires_at <= now).limit(batch)
+        ).all()
+        if not rows:
+            return total
+        db.session.execute(sa.delete(ChatMessage).where(ChatMessage.id.in_([r.id for r in rows])))
+        db.session.commit()
+        total += len(rows)
+        by_room: dict[int, list] = {}
+        for row in rows:
+            by_room.setdefault(row.room_id, []).append(row)
+        for room_id, gone in by_room.items():
+            signals.chat_message_removed.send(room_id, ids=[r.id for r in gone], seqs=[r.seq for r in gone])
+
+
+# --- presence and typing -------------------------------------------------------
+
+
+def enter_room(account: Account | None, sid: str, room_id: object, after_seq: object) -> tuple[ChatRoom, Page]:
+    """A socket (already in the Socket.IO room) is here: record it, return what it missed."""
+    room, page = messages_after(account, room_id, after_seq)
+    if sockets.enter(sid, room.id):
+        signals.chat_presence_changed.send(room.id)
+    return room, page
+
+
+def leave_room(account: Account | None, sid: str, room_id: object) -> None:
+    room, _access = access_room(account, room_id)
+    if sockets.leave(sid, room.id):
+        signals.chat_presence_changed.send(room.id)
+
+
+def presence(room_id: int) -> dict[str, Any]:
+    """Who is here: always the count; names only where the space shows them."""
+    room = db.session.get(ChatRoom, room_id)
+    count, names = sockets.online(room_id)
+    payload: dict[str, Any] = {"room_id": room_id, "count": count}
+    if room is not None and room.space.show_online_list:
+        payload["names"] = names
+    return payload
+
+
+def typing(account: Account | None, sid: str, room_id: object) -> None:
+    """Tell the room someone is typing (spaces that turned it on; rate-limited, not stored)."""
+    room, access = access_room(account, room_id)
+    if not access.space.typing_indicator:
+        raise Forbidden("Typing indicators are off in this space.")
+    membership = _writable(room, access)
+    ratelimit.hit(TYPING_RATE, "typing", account.id)
+    signals.chat_typing.send(room.id, name=membership.display_name, skip_sid=sid)

@@ -1,0 +1,152 @@
+"""``/chat``: the Socket.IO adapter. Thin: each event parses, calls a service, acks.
+
+Events the client sends (each answers through its ack callback, ``{"ok": true, ...}``
+or ``{"ok": false, "error": "<what went wrong, for people>"}``; never silence):
+
+- ``join``      {room_id, after_seq}  -> enter the room; ack carries every message after
+                 ``after_seq`` (at most 500, ``more`` says ask again) and the presence.
+- ``leave``     {room_id}
+- ``send``      {room_id, client_id, body} -> ack {ok, id, seq, created_at, expires_at,
+                 message}; the others in the room hear ``message``.
+- ``history``   {room_id, before_seq} -> ack {ok, messages, more} (older page).
+- ``typing``    {room_id}   (spaces with typing indicators on)
+- ``heartbeat`` {}          keeps presence fresh across processes.
+
+What the server sends is in ``realtime/push.py``.
+
+Authentication: the same ``rb_session`` cookie as HTTP, read from the handshake, and
+an ``Origin`` equal to ``RB_PUBLIC_ORIGIN``. The session is checked again at every
+event (a logout elsewhere also disconnects the socket, through push.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app
+from flask import request
+from flask_socketio import Namespace
+from flask_socketio import join_room
+from flask_socketio import leave_room
+
+from forum import clock
+from forum import sessions
+from forum.errors import Invalid
+from forum.errors import RateLimited
+from forum.errors import ServiceError
+from forum.extensions import db
+from forum.models import Account
+from realtime import chat
+from realtime import push
+from realtime import sockets
+
+log = logging.getLogger(__name__)
+
+FAILED = "Something went wrong on our side. Nothing you sent was lost; please try again."
+
+
+def origin_allowed() -> bool:
+    """Cross-site WebSocket hijacking guard: the page must be ours.
+
+    Browsers always send ``Origin`` with a WebSocket handshake and with cross-site
+    requests; a same-origin polling GET may carry none, and then the browser's
+    ``Sec-Fetch-Site: same-origin`` vouches for it. Anything else is refused,
+    including a client that sends neither (it cannot hold a victim's cookie anyway).
+    """
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin == current_app.config["RB_PUBLIC_ORIGIN"]
+    return request.headers.get("Sec-Fetch-Site") == "same-origin"
+
+
+def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]:
+    """Re-authenticate, check the payload is an object, and turn every error into an ack."""
+
+    @functools.wraps(handler)
+    def wrapper(self: ChatNamespace, data: object = None, *_extra: object) -> dict:
+        try:
+            found = sockets.current(request.sid)
+            if found is None:
+                push.disconnect(request.sid)
+                return {"ok": False, "error": "You are signed out. Please log in again.", "status": 401}
+            if data is None:
+                data = {}
+            if not isinstance(data, dict):
+                raise Invalid("That request was not in the expected shape.")
+            return handler(self, found[0], data)
+        except RateLimited as error:
+            return {"ok": False, "error": error.message, "status": 429, "retry_after": error.retry_after}
+        except ServiceError as error:
+            db.session.rollback()
+            return {"ok": False, "error": error.message, "status": error.status}
+        except Exception as error:
+            db.session.rollback()
+            log.error("chat event failed: %s", type(error).__name__, exc_info=error)
+            return {"ok": False, "error": FAILED, "status": 500}
+
+    return wrapper
+
+
+class ChatNamespace(Namespace):
+    """Live chat rooms. Registered by ``realtime.init_app``, after ``socketio.init_app``."""
+
+    def on_connect(self, _auth: object = None) -> None:
+        if not origin_allowed():
+            raise ConnectionRefusedError("This page is not allowed to connect.")
+        found = sessions.find_session(request.cookies.get(sessions.COOKIE_NAME))
+        if found is None:
+            raise ConnectionRefusedError("Please log in to use chat.")
+        sockets.purge_stale(clock.now())
+        sockets.register(request.sid, found)
+        join_room(push.account(found.account_id))
+        join_room(push.session(found.id))
+
+    def on_disconnect(self, _reason: object = None) -> None:
+        for room_id in sockets.unregister(request.sid):
+            push.on_presence_changed(room_id)
+
+    @_event
+    def on_join(self, account: Account, data: dict) -> dict:
+        room, _access = chat.access_room(account, data.get("room_id"))
+        after = chat.clean_seq(data.get("after_seq"), default=0)
+        # Zulip's order: be in the room first, then read history, so a message
+        # committed in between is in one or the other (the client dedupes by seq).
+        join_room(push.room(room.id))
+        try:
+            room, page = chat.enter_room(account, request.sid, room.id, after)
+        except Exception:
+            leave_room(push.room(room.id))
+            raise
+        return {"ok": True, "room_id": room.id, "messages": [chat.message_dict(m) for m in page.messages],
+                "more": page.more, "presence": chat.presence(room.id)}
+
+    @_event
+    def on_leave(self, account: Account, data: dict) -> dict:
+        room_id = data.get("room_id")
+        chat.leave_room(account, request.sid, room_id)
+        leave_room(push.room(room_id))
+        return {"ok": True}
+
+    @_event
+    def on_send(self, account: Account, data: dict) -> dict:
+        message, _new = chat.post_message(account, data.get("room_id"), data.get("client_id"), data.get("body"))
+        payload = chat.message_dict(message)
+        return {"ok": True, "id": message.id, "seq": message.seq, "created_at": payload["created_at"],
+                "expires_at": payload["expires_at"], "message": payload}
+
+    @_event
+    def on_history(self, account: Account, data: dict) -> dict:
+        _room, _access, page = chat.latest(account, data.get("room_id"), data.get("before_seq"))
+        return {"ok": True, "messages": [chat.message_dict(m) for m in page.messages], "more": page.more}
+
+    @_event
+    def on_typing(self, account: Account, data: dict) -> dict:
+        chat.typing(account, request.sid, data.get("room_id"))
+        return {"ok": True}
+
+    @_event
+    def on_heartbeat(self, _account: Account, _data: dict) -> dict:
+        return {"ok": True}

@@ -1,0 +1,151 @@
+"""The one door out to clients: every ``socketio.emit`` of the app is in this file.
+
+Services send blinker signals after they commit; the receivers here turn them
+into Socket.IO events. Each emit names its audience explicitly:
+
+- ``room:<id>``     the sockets that joined a chat room (members of its space);
+- ``account:<id>``  every socket of one person (each joins at connect);
+- ``session:<id>``  the sockets of one signed-in browser.
+
+Each event has one payload builder (``*_payload``). With ``REDIS_URL`` set, emits,
+``leave_room`` and ``disconnect`` travel through the Redis message queue, so they
+reach sockets held by any process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context
+from flask import request
+
+from forum import signals
+from forum.extensions import socketio
+from realtime import chat
+from realtime import sockets
+from realtime.models import ChatMessage
+from realtime.models import ChatRoom
+
+NAMESPACE = "/chat"
+
+
+def room(room_id: int) -> str:
+    return f"room:{room_id}"
+
+
+def account(account_id: int) -> str:
+    return f"account:{account_id}"
+
+
+def session(session_id: int) -> str:
+    return f"session:{session_id}"
+
+
+def _current_sid() -> str | None:
+    """The socket whose event caused this, if any (it gets its answer in the ack)."""
+    return getattr(request, "sid", None) if has_request_context() else None
+
+
+# --- payloads: one per event ----------------------------------------------------
+
+
+def message_payload(message: ChatMessage) -> dict[str, Any]:
+    return chat.message_dict(message)
+
+
+def removed_payload(room_id: int, ids: list[int], seqs: list[int]) -> dict[str, Any]:
+    return {"room_id": room_id, "ids": list(ids), "seqs": list(seqs)}
+
+
+def room_payload(chat_room: ChatRoom) -> dict[str, Any]:
+    return {"room_id": chat_room.id, "name": chat_room.name, "archived": chat_room.archived_at is not None}
+
+
+def closed_payload(space_id: int, room_ids: list[int], reason: str) -> dict[str, Any]:
+    return {"space_id": space_id, "room_ids": room_ids, "reason": reason}
+
+
+def muted_payload(space_id: int, until: Any) -> dict[str, Any]:
+    return {"space_id": space_id, "until": until.isoformat() if until is not None else None}
+
+
+def typing_payload(room_id: int, name: str) -> dict[str, Any]:
+    return {"room_id": room_id, "name": name}
+
+
+# --- receivers ------------------------------------------------------------------
+
+
+def on_message_created(message: ChatMessage, **_: Any) -> None:
+    """Everyone in the room hears a new message; the sender already has it in its ack."""
+    socketio.emit("message", message_payload(message), to=room(message.room_id),
+                  skip_sid=_current_sid(), namespace=NAMESPACE)
+
+
+def on_message_removed(room_id: int, ids: list[int] = (), seqs: list[int] = (), **_: Any) -> None:
+    """Hidden or expired messages: everyone in the room drops them."""
+    socketio.emit("removed", removed_payload(room_id, ids, seqs), to=room(room_id), namespace=NAMESPACE)
+
+
+def on_room_changed(chat_room: ChatRoom, **_: Any) -> None:
+    socketio.emit("room", room_payload(chat_room), to=room(chat_room.id), namespace=NAMESPACE)
+
+
+def on_presence_changed(room_id: int, **_: Any) -> None:
+    socketio.emit("presence", chat.presence(room_id), to=room(room_id), namespace=NAMESPACE)
+
+
+def on_typing(room_id: int, name: str = "", skip_sid: str | None = None, **_: Any) -> None:
+    socketio.emit("typing", typing_payload(room_id, name), to=room(room_id), skip_sid=skip_sid,
+                  namespace=NAMESPACE)
+
+
+def on_membership_removed(space_id: int, account_id: int, **_: Any) -> None:
+    """A person left or was removed: their sockets leave the space's rooms now."""
+    pairs = sockets.forget_account_in_space(account_id, space_id)
+    for sid, room_id in pairs:
+        socketio.server.leave_room(sid, room(room_id), namespace=NAMESPACE)
+    room_ids = sorted({room_id for _sid, room_id in pairs})
+    socketio.emit("closed", closed_payload(space_id, room_ids, "You are no longer a member of this space."),
+                  to=account(account_id), namespace=NAMESPACE)
+    for room_id in room_ids:
+        on_presence_changed(room_id)
+
+
+def on_membership_muted(space_id: int, account_id: int, until: Any = None, **_: Any) -> None:
+    """A muted member keeps reading; their clients learn they cannot send for now."""
+    socketio.emit("muted", muted_payload(space_id, until), to=account(account_id), namespace=NAMESPACE)
+
+
+def on_signed_out(account_id: int, session_ids: list[int] = (), **_: Any) -> None:
+    """Sessions ended (logout, revoked, passphrase changed): cut their sockets at once."""
+    for session_id in session_ids:
+        socketio.emit("signed_out", {}, to=session(session_id), namespace=NAMESPACE)
+    for sid in sockets.sids_of_sessions(list(session_ids)):
+        disconnect(sid)
+
+
+def on_account_deleted(account_id: int, **_: Any) -> None:
+    for sid in sockets.sids_of_account(account_id):
+        disconnect(sid)
+
+
+def disconnect(sid: str) -> None:
+    """End a socket wherever it lives (through the message queue when there is one)."""
+    rooms = sockets.unregister(sid)
+    socketio.server.disconnect(sid, namespace=NAMESPACE)
+    for room_id in rooms:
+        on_presence_changed(room_id)
+
+
+def connect_receivers() -> None:
+    """Connect every receiver (blinker ignores a second connect of the same function)."""
+    signals.chat_message_created.connect(on_message_created)
+    signals.chat_message_removed.connect(on_message_removed)
+    signals.chat_room_changed.connect(on_room_changed)
+    signals.chat_presence_changed.connect(on_presence_changed)
+    signals.chat_typing.connect(on_typing)
+    signals.membership_removed.connect(on_membership_removed)
+    signals.membership_muted.connect(on_membership_muted)
+    signals.account_signed_out.connect(on_signed_out)
+    signals.account_deleted.connect(on_account_deleted)

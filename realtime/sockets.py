@@ -1,0 +1,152 @@
+"""The registry of live sockets, kept in the database so every process shares it.
+
+A socket is registered at connect (with its account and auth session) and
+removed at disconnect. A socket that vanished without a disconnect (its process
+crashed) is dropped once it has not been seen for ``STALE``: the client sends a
+heartbeat every ``HEARTBEAT`` seconds, and every event touches it too.
+
+Who may join which room is decided by ``realtime/chat.py``; this module only
+records what happened.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from forum import clock
+from forum.extensions import db
+from forum.models import Account
+from forum.models import AuthSession
+from forum.models import Membership
+from forum.sessions import is_live
+from realtime.models import ChatRoom
+from realtime.models import ChatSocket
+from realtime.models import ChatSocketRoom
+
+HEARTBEAT = 25  # seconds between client heartbeats (static/js/chat.js uses the same)
+STALE = timedelta(seconds=90)  # three missed heartbeats: the socket is gone
+
+
+def register(sid: str, session: AuthSession) -> None:
+    """Record a new socket for a signed-in session."""
+    now = clock.now()
+    db.session.merge(
+        ChatSocket(sid=sid, account_id=session.account_id, auth_session_id=session.id,
+                   connected_at=now, seen_at=now)
+    )
+    db.session.commit()
+
+
+def unregister(sid: str) -> list[int]:
+    """Forget a socket; return the rooms it was in (their presence changed)."""
+    rooms = rooms_of(sid)
+    db.session.execute(sa.delete(ChatSocketRoom).where(ChatSocketRoom.sid == sid))
+    db.session.execute(sa.delete(ChatSocket).where(ChatSocket.sid == sid))
+    db.session.commit()
+    return rooms
+
+
+def current(sid: str) -> tuple[Account, AuthSession] | None:
+    """The account behind a socket, re-checked now: its session still live, not suspended.
+
+    Sessions are authenticated once at connect otherwise (FINDINGS.md): a logout
+    elsewhere, an expiry or a suspension must end the socket's rights at its next event.
+    """
+    row = db.session.get(ChatSocket, sid)
+    if row is None:
+        return None
+    auth = db.session.get(AuthSession, row.auth_session_id)
+    now = clock.now()
+    if auth is None or not is_live(auth, now):
+        return None
+    account = auth.account
+    if account.suspended_until is not None and account.suspended_until > now:
+        return None
+    if now - row.seen_at > timedelta(seconds=HEARTBEAT // 2):
+        row.seen_at = now
+        db.session.commit()
+    return account, auth
+
+
+def enter(sid: str, room_id: int) -> bool:
+    """Record that a socket is in a room; True if it was not before."""
+    if db.session.get(ChatSocketRoom, (sid, room_id)) is not None:
+        return False
+    db.session.add(ChatSocketRoom(sid=sid, room_id=room_id))
+    db.session.commit()
+    return True
+
+
+def leave(sid: str, room_id: int) -> bool:
+    result = db.session.execute(
+        sa.delete(ChatSocketRoom).where(ChatSocketRoom.sid == sid, ChatSocketRoom.room_id == room_id)
+    )
+    db.session.commit()
+    return bool(result.rowcount)
+
+
+def rooms_of(sid: str) -> list[int]:
+    return list(db.session.scalars(sa.select(ChatSocketRoom.room_id).where(ChatSocketRoom.sid == sid)))
+
+
+def sids_of_sessions(session_ids: list[int]) -> list[str]:
+    if not session_ids:
+        return []
+    return list(db.session.scalars(sa.select(ChatSocket.sid).where(ChatSocket.auth_session_id.in_(session_ids))))
+
+
+def sids_of_account(account_id: int) -> list[str]:
+    return list(db.session.scalars(sa.select(ChatSocket.sid).where(ChatSocket.account_id == account_id)))
+
+
+def in_space(account_id: int, space_id: int) -> list[tuple[str, int]]:
+    """(sid, room id) for each of an account's sockets in a space's rooms."""
+    rows = db.session.execute(
+        sa.select(ChatSocketRoom.sid, ChatSocketRoom.room_id)
+        .join(ChatSocket, ChatSocket.sid == ChatSocketRoom.sid)
+        .join(ChatRoom, ChatRoom.id == ChatSocketRoom.room_id)
+        .where(ChatSocket.account_id == account_id, ChatRoom.space_id == space_id)
+    )
+    return [(sid, room_id) for sid, room_id in rows]
+
+
+def forget_account_in_space(account_id: int, space_id: int) -> list[tuple[str, int]]:
+    """Drop an account's sockets from a space's rooms; return what was dropped."""
+    pairs = in_space(account_id, space_id)
+    for sid, room_id in pairs:
+        db.session.execute(
+            sa.delete(ChatSocketRoom).where(ChatSocketRoom.sid == sid, ChatSocketRoom.room_id == room_id)
+        )
+    db.session.commit()
+    return pairs
+
+
+def purge_stale(now: datetime) -> int:
+    """Delete sockets not seen for ``STALE`` (their process died); return how many."""
+    result = db.session.execute(sa.delete(ChatSocket).where(ChatSocket.seen_at < now - STALE))
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def online(room_id: int, limit: int = 100) -> tuple[int, list[str]]:
+    """How many members are in a room now, and (up to ``limit``) their names there."""
+    fresh = clock.now() - STALE
+    account_ids = (
+        sa.select(ChatSocket.account_id)
+        .join(ChatSocketRoom, ChatSocketRoom.sid == ChatSocket.sid)
+        .where(ChatSocketRoom.room_id == room_id, ChatSocket.seen_at > fresh)
+        .distinct()
+    )
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(account_ids.subquery())) or 0
+    room = db.session.get(ChatRoom, room_id)
+    if room is None:
+        return 0, []
+    members = db.session.scalars(
+        sa.select(Membership)
+        .where(Membership.space_id == room.space_id, Membership.account_id.in_(account_ids))
+        .limit(limit)
+    )
+    return count, sorted((m.display_name for m in members), key=str.casefold)

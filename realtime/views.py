@@ -1,0 +1,114 @@
+"""Chat pages: readable and usable without JavaScript; chat.js makes them live."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint
+from flask import flash
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from forum import clock
+from forum import markdown
+from forum.errors import NotFound
+from forum.errors import RateLimited
+from forum.errors import ServiceError
+from forum.views.guards import form_flag
+from forum.views.guards import form_text
+from forum.views.guards import signed_in
+from realtime import chat
+from realtime import sockets
+
+bp = Blueprint("chat", __name__)
+
+
+def _room_page(slug: str, room_id: int, error: str | None = None, body: str = "", status: int = 200):
+    room, access, page = chat.latest(g.account, room_id, request.args.get("before"), slug=slug)
+    count, _names = sockets.online(room.id)
+    return render_template(
+        "chat/room.html", room=room, space=access.space, access=access, page=page,
+        before=request.args.get("before"), online=count, error=error, body=body,
+        client_id=secrets.token_urlsafe(12),
+    ), status
+
+
+@bp.get("/s/<slug>/chat")
+@signed_in
+def rooms(slug: str):
+    """The space's chat rooms; owners manage them here too."""
+    access, room_list = chat.list_rooms(g.account, slug)
+    return render_template("chat/rooms.html", space=access.space, access=access, rooms=room_list)
+
+
+@bp.get("/s/<slug>/chat/<int:room_id>")
+@signed_in
+def room(slug: str, room_id: int):
+    """The latest messages (or an older page with ?before=<seq>) and the send form."""
+    return _room_page(slug, room_id)
+
+
+@bp.post("/s/<slug>/chat/<int:room_id>")
+@signed_in
+def send(slug: str, room_id: int):
+    """The no-JavaScript way to send: store, then back to the room."""
+    chat.access_room(g.account, room_id, slug)  # a room in another space is "not found"
+    body = form_text("body")
+    try:
+        chat.post_message(g.account, room_id, form_text("client_id"), body)
+    except NotFound:
+        raise
+    except RateLimited as error:
+        return _room_page(slug, room_id, error.message, body, 429)
+    except ServiceError as error:
+        return _room_page(slug, room_id, error.message, body, error.status)
+    return redirect(url_for("chat.room", slug=slug, room_id=room_id, _anchor="chat-form"), code=303)
+
+
+@bp.post("/s/<slug>/chat/rooms")
+@signed_in
+def create(slug: str):
+    """Owners: add a room."""
+    new = chat.create_room(g.account, slug, form_text("name"))
+    flash(f"Room “{new.name}” is ready.", "success")
+    return redirect(url_for("chat.rooms", slug=slug), code=303)
+
+
+@bp.post("/s/<slug>/chat/<int:room_id>/rename")
+@signed_in
+def rename(slug: str, room_id: int):
+    """Owners: rename a room."""
+    chat.rename_room(g.account, slug, room_id, form_text("name"))
+    flash("Room renamed.", "success")
+    return redirect(url_for("chat.rooms", slug=slug), code=303)
+
+
+@bp.post("/s/<slug>/chat/<int:room_id>/archive")
+@signed_in
+def archive(slug: str, room_id: int):
+    """Owners: archive a room (read-only), or bring it back."""
+    changed = chat.archive_room(g.account, slug, room_id, archived=not form_flag("restore"))
+    flash("Room archived." if changed.archived_at else "Room restored.", "success")
+    return redirect(url_for("chat.rooms", slug=slug), code=303)
+
+
+@bp.app_template_filter("chat_html")
+def chat_html(message):
+    """A stored message as safe inline HTML (the same renderer clients get)."""
+    return markdown.render_inline(message.body)
+
+
+@bp.app_template_filter("disappears_in")
+def disappears_in(when):
+    """"3 h" / "12 min" / "under a minute": how long until a message is deleted."""
+    seconds = int((when - clock.now()).total_seconds())
+    if seconds >= 86400:
+        return f"{seconds // 86400} d"
+    if seconds >= 3600:
+        return f"{seconds // 3600} h"
+    if seconds >= 60:
+        return f"{seconds // 60} min"
+    return "under a minute"

@@ -1,0 +1,476 @@
+"""Chat rules through the Flask-SocketIO test client and the HTTP pages."""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from forum import accounts
+from forum import signals
+from forum.extensions import db
+from forum.extensions import socketio
+from forum.models import Membership
+from realtime import chat
+from realtime import sockets
+from realtime.models import ChatMessage
+from realtime.models import ChatSocket
+from tests.conftest import login
+from tests.conftest import post
+from tests.factories import add_member
+from tests.factories import make_room
+from tests.factories import make_space
+
+ORIGIN = "http://localhost"
+
+
+class Sock:
+    """A test socket whose every call runs in a fresh context, as a server would."""
+
+    def __init__(self, app, client, headers=None) -> None:
+        headers = {"Origin": ORIGIN} if headers is None else headers
+        self.raw = contextvars.Context().run(
+            socketio.test_client, app, namespace="/chat", flask_test_client=client, headers=headers
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self.raw.is_connected("/chat")
+
+    def ack(self, event: str, data: object = None) -> dict:
+        return contextvars.Context().run(self.raw.emit, event, data, namespace="/chat", callback=True)
+
+    def received(self, name: str | None = None) -> list:
+        events = contextvars.Context().run(self.raw.get_received, "/chat")
+        # The test client stores a "message" event's data unwrapped (it is send()'s name).
+        return [e["args"][0] if isinstance(e["args"], list) else e["args"]
+                for e in events if name is None or e["name"] == name]
+
+
+@pytest.fixture
+def lounge(member):
+    """An open space where Amara (the client's account) is a member, with one room."""
+    space = make_space("lounge")
+    add_member(space, member, space_alias="Amara-here")
+    return make_room(space)
+
+
+def client_for(app, make_account, alias, space=None):
+    account = make_account(alias)
+    if space is not None:
+        add_member(space, account)
+    other = app.test_client()
+    login(other, alias)
+    return account, other
+
+
+def count_messages() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage))
+
+
+# --- connect ----------------------------------------------------------------------
+
+
+def test_connect_needs_session(app, client):
+    assert not Sock(app, client).connected
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://evil.example"},
+        {"Origin": "http://localhost:8080"},
+        {"Origin": "null"},
+        {},  # no Origin, no Sec-Fetch-Site: refused
+        {"Sec-Fetch-Site": "cross-site"},
+    ],
+)
+def test_connect_refuses_foreign_or_missing_origin(app, client, member, headers):
+    assert not Sock(app, client, headers=headers).connected
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatSocket)) == 0
+
+
+def test_same_origin_fetch_without_origin_header_is_accepted(app, client, member):
+    assert Sock(app, client, headers={"Sec-Fetch-Site": "same-origin"}).connected
+
+
+def test_connect_registers_socket_in_the_database(app, client, member):
+    sock = Sock(app, client)
+    assert sock.connected
+    row = db.session.scalar(sa.select(ChatSocket))
+    assert row.account_id == member.id
+
+
+# --- join, send, resume -------------------------------------------------------------
+
+
+def test_two_members_chat_live(app, client, lounge, make_account):
+    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
+    amara, bo = Sock(app, client), Sock(app, bo_client)
+    assert amara.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
+    assert bo.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
+    bo.received()
+    ack = amara.ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "hi **Bo** <script>x</script>"})
+    assert ack["ok"] and ack["seq"] == 1 and ack["id"] and ack["expires_at"]
+    [heard] = bo.received("message")
+    assert heard["seq"] == 1 and heard["author"] == "Amara-here"
+    assert heard["html"] == "hi <strong>Bo</strong> &lt;script&gt;x&lt;/script&gt;"
+    assert "author_id" not in heard
+    assert amara.received("message") == []  # the sender has it from the ack
+
+
+def test_message_expiry_comes_from_the_space(app, client, lounge, clock):
+    lounge.space.chat_retention_hours = 6
+    db.session.commit()
+    sock = Sock(app, client)
+    ack = sock.ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
+    stored = db.session.get(ChatMessage, ack["id"])
+    assert stored.expires_at == clock.now() + timedelta(hours=6)
+    clock.advance(hours=6, seconds=1)
+    assert sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["messages"] == []
+    assert chat.delete_expired(clock.now()) == 1
+    assert count_messages() == 0
+
+
+def test_retry_with_same_client_id_is_stored_and_heard_once(app, client, lounge, make_account):
+    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
+    amara, bo = Sock(app, client), Sock(app, bo_client)
+    bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    data = {"room_id": lounge.id, "client_id": "retry-me-1", "body": "once"}
+    first, second = amara.ack("send", data), amara.ack("send", data)
+    assert first == second and first["ok"]
+    assert count_messages() == 1
+    assert len(bo.received("message")) == 1
+
+
+def test_idempotency_race_returns_the_stored_message(app, member, lounge, monkeypatch):
+    """Two sends with one client id racing: the loser's insert fails and it acks the winner."""
+    first, _ = chat.post_message(member, lounge.id, "race-id-1", "one")
+    real_find = chat._find
+    calls = iter([None])  # the loser's first look finds nothing (the race)
+    monkeypatch.setattr(chat, "_find", lambda *a: next(calls, None) or real_find(*a))
+    again, created = chat.post_message(member, lounge.id, "race-id-1", "one")
+    assert not created and again.id == first.id
+    assert count_messages() == 1
+    assert db.session.get(type(lounge), lounge.id).last_seq == 1  # the loser's seq rolled back
+
+
+def test_resume_returns_exactly_the_missed_messages_in_order(app, client, lounge, make_account):
+    app.config["RB_LIMIT_CHAT_NEW"] = "100 per 10 seconds"
+    bo, _ = client_for(app, make_account, "Bodil", lounge.space)
+    for i in range(25):
+        chat.post_message(bo, lounge.id, f"client-{i:03}", f"m{i}")
+    ack = Sock(app, client).ack("join", {"room_id": lounge.id, "after_seq": 5})
+    assert [m["seq"] for m in ack["messages"]] == list(range(6, 26)) and ack["more"] is False
+
+
+def test_resume_is_bounded_and_says_more(app, client, lounge, member, monkeypatch):
+    monkeypatch.setattr(chat, "RESUME_MAX", 3)
+    app.config["RB_LIMITS_ENABLED"] = False
+    for i in range(5):
+        chat.post_message(member, lounge.id, f"client-{i:03}", f"m{i}")
+    sock = Sock(app, client)
+    ack = sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    assert [m["seq"] for m in ack["messages"]] == [1, 2, 3] and ack["more"] is True
+    ack = sock.ack("join", {"room_id": lounge.id, "after_seq": 3})
+    assert [m["seq"] for m in ack["messages"]] == [4, 5] and ack["more"] is False
+
+
+def test_history_pages_backwards(app, client, lounge, member, monkeypatch):
+    monkeypatch.setattr(chat, "PAGE", 2)
+    app.config["RB_LIMITS_ENABLED"] = False
+    for i in range(5):
+        chat.post_message(member, lounge.id, f"client-{i:03}", f"m{i}")
+    ack = Sock(app, client).ack("history", {"room_id": lounge.id, "before_seq": 4})
+    assert [m["seq"] for m in ack["messages"]] == [2, 3] and ack["more"] is True
+
+
+def test_hidden_messages_are_left_out_of_every_read(app, client, lounge, member, clock):
+    kept, _ = chat.post_message(member, lounge.id, "client-001", "kept")
+    hidden, _ = chat.post_message(member, lounge.id, "client-002", "HIDDEN-TEXT")
+    hidden.hidden_at = clock.now()
+    db.session.commit()
+    sock = Sock(app, client)
+    assert [m["seq"] for m in sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["messages"]] == [1]
+    assert [m["seq"] for m in sock.ack("history", {"room_id": lounge.id, "before_seq": 99})["messages"]] == [1]
+    page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
+    assert "kept" in page and "HIDDEN-TEXT" not in page
+    assert f'data-id="{kept.id}"' in page
+
+
+# --- authorisation ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [("open", "Join this space"), ("closed", "could not find"), ("hidden", "could not find")],
+)
+def test_non_member_join_and_send_are_refused(app, client, member, kind, error):
+    space = make_space(f"s-{kind}", kind=kind)
+    room = make_room(space)
+    sock = Sock(app, client)
+    for event, data in (("join", {"room_id": room.id, "after_seq": 0}),
+                        ("send", {"room_id": room.id, "client_id": "client-1", "body": "x"}),
+                        ("history", {"room_id": room.id})):
+        ack = sock.ack(event, data)
+        assert ack["ok"] is False and error in ack["error"]
+    assert count_messages() == 0
+    assert client.get(f"/s/s-{kind}/chat/{room.id}").status_code == (403 if kind == "open" else 404)
+
+
+def test_room_of_another_space_is_not_found_by_url(app, client, lounge):
+    other = make_room(make_space("elsewhere"))
+    assert client.get(f"/s/lounge/chat/{other.id}").status_code == 404
+
+
+def test_muted_member_cannot_send_but_can_read(app, client, lounge, member, clock):
+    membership = db.session.scalar(sa.select(Membership).where(Membership.account_id == member.id))
+    membership.muted_until = clock.now() + timedelta(hours=1)
+    db.session.commit()
+    sock = Sock(app, client)
+    assert sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
+    ack = sock.ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
+    assert ack == {"ok": False, "error": "You are muted in this space for now.", "status": 403}
+
+
+def test_archived_room_is_read_only(app, client, lounge, member):
+    lounge.space_id  # noqa: B018
+    db.session.execute(sa.update(Membership).values(role="owner"))
+    db.session.commit()
+    chat.archive_room(member, "lounge", lounge.id)
+    ack = Sock(app, client).ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
+    assert ack["ok"] is False and "archived" in ack["error"]
+
+
+def test_removed_member_stops_receiving_at_once(app, client, lounge, make_account):
+    bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
+    amara, bo_sock = Sock(app, client), Sock(app, bo_client)
+    amara.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    bo_sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    bo_sock.received()
+    db.session.execute(sa.delete(Membership).where(Membership.account_id == bo.id))
+    db.session.commit()
+    signals.membership_removed.send(lounge.space_id, account_id=bo.id)
+    assert bo_sock.received("closed")[0]["room_ids"] == [lounge.id]
+    amara.ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "not for Bo"})
+    assert bo_sock.received("message") == []
+    assert bo_sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"] is False
+
+
+def test_logout_elsewhere_disconnects_the_socket(app, client, lounge, member):
+    sock = Sock(app, client)
+    sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    session_row = db.session.scalar(sa.select(ChatSocket)).auth_session_id
+    from forum.models import AuthSession
+
+    accounts.log_out(db.session.get(AuthSession, session_row))
+    assert not sock.connected
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatSocket)) == 0
+
+
+def test_session_is_rechecked_at_every_event(app, client, lounge, member, clock):
+    sock = Sock(app, client)
+    clock.advance(days=app.config["RB_SESSION_IDLE_DAYS"] + 1)  # idle limit passed, no logout signal
+    ack = sock.ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
+    assert ack["ok"] is False and "signed out" in ack["error"]
+    assert count_messages() == 0
+
+
+# --- hostile input ------------------------------------------------------------------
+
+BAD_SENDS = [
+    ({"client_id": "client-1", "body": ""}, "Write something"),
+    ({"client_id": "client-1", "body": "   \n  "}, "Write something"),
+    ({"client_id": "client-1", "body": "x" * 2001}, "at most 2,000"),
+    ({"client_id": "client-1", "body": 42}, "must be text"),
+    ({"client_id": "client-1", "body": ["a"]}, "must be text"),
+    ({"client_id": "client-1", "body": None}, "must be text"),
+    ({"client_id": "client-1", "body": "evil\u202egnp.exe"}, "control characters"),
+    ({"client_id": "client-1", "body": "nul\x00byte"}, "control characters"),
+    ({"client_id": "short", "body": "x"}, "valid id"),
+    ({"client_id": "x" * 65, "body": "x"}, "valid id"),
+    ({"client_id": "<script>1</script>", "body": "x"}, "valid id"),
+    ({"client_id": 12345678, "body": "x"}, "valid id"),
+    ({"body": "x"}, "valid id"),
+]
+
+
+@pytest.mark.parametrize(("data", "error"), BAD_SENDS)
+def test_bad_send_gets_a_clear_error(app, client, lounge, data, error):
+    ack = Sock(app, client).ack("send", {"room_id": lounge.id, **data})
+    assert ack["ok"] is False and error in ack["error"] and ack["status"] == 400
+    assert count_messages() == 0
+
+
+@pytest.mark.parametrize("room_id", [None, "1", 1.5, True, -1, 0, 2**70, [1], {"a": 1}, 999])
+def test_bad_room_id_is_not_found(app, client, lounge, room_id):
+    ack = Sock(app, client).ack("join", {"room_id": room_id, "after_seq": 0})
+    assert ack["ok"] is False and ack["status"] == 404
+
+
+@pytest.mark.parametrize("after", ["abc", -1, 1.5, True, 2**60, [], {}])
+def test_bad_after_seq_is_refused(app, client, lounge, after):
+    ack = Sock(app, client).ack("join", {"room_id": lounge.id, "after_seq": after})
+    assert ack["ok"] is False and ack["status"] == 400
+
+
+@pytest.mark.parametrize("payload", ["a string", 42, ["list"], None])
+def test_payload_not_an_object(app, client, lounge, payload):
+    ack = Sock(app, client).ack("send", payload)
+    assert ack["ok"] is False and ack["status"] in (400, 404)
+
+
+def test_an_unexpected_error_becomes_an_ack(app, client, lounge, monkeypatch):
+    def boom(*_a, **_k):
+        raise RuntimeError("database fell over")
+
+    monkeypatch.setattr(chat, "post_message", boom)
+    ack = Sock(app, client).ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
+    assert ack["ok"] is False and ack["status"] == 500 and "Nothing you sent was lost" in ack["error"]
+
+
+# --- rate limit ------------------------------------------------------------------
+
+
+def test_flood_is_cut_with_a_clear_error(app, client, lounge):
+    sock = Sock(app, client)
+    acks = [sock.ack("send", {"room_id": lounge.id, "client_id": f"client-{i:03}", "body": "spam"}) for i in range(8)]
+    assert [a["ok"] for a in acks] == [True] * 5 + [False] * 3  # a new account: 5 per 10 s
+    assert "Too many attempts" in acks[5]["error"] and acks[5]["retry_after"] >= 1
+    assert count_messages() == 5
+
+
+def test_older_accounts_get_the_normal_limit(app, client, lounge, member, clock):
+    member.created_at = clock.now() - timedelta(days=4)
+    db.session.commit()
+    sock = Sock(app, client)
+    acks = [sock.ack("send", {"room_id": lounge.id, "client_id": f"client-{i:03}", "body": "x"}) for i in range(11)]
+    assert [a["ok"] for a in acks] == [True] * 10 + [False]
+
+
+# --- presence and typing ----------------------------------------------------------
+
+
+def test_presence_counts_members_and_names_only_when_allowed(app, client, lounge, make_account):
+    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
+    amara, bo = Sock(app, client), Sock(app, bo_client)
+    amara.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    ack = bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    assert ack["presence"] == {"room_id": lounge.id, "count": 2}
+    assert amara.received("presence")[-1]["count"] == 2
+    lounge.space.show_online_list = True
+    db.session.commit()
+    assert chat.presence(lounge.id)["names"] == ["Amara-here", "Bodil"]
+    contextvars.Context().run(bo.raw.disconnect, namespace="/chat")
+    assert amara.received("presence")[-1]["count"] == 1
+
+
+def test_stale_sockets_drop_out_of_presence(app, client, lounge, clock):
+    Sock(app, client).ack("join", {"room_id": lounge.id, "after_seq": 0})
+    assert chat.presence(lounge.id)["count"] == 1
+    clock.advance(seconds=sockets.STALE.total_seconds() + 1)
+    assert chat.presence(lounge.id)["count"] == 0
+    assert sockets.purge_stale(clock.now()) == 1
+
+
+def test_typing_only_where_enabled_and_rate_limited(app, client, lounge, make_account):
+    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
+    amara, bo = Sock(app, client), Sock(app, bo_client)
+    bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    assert amara.ack("typing", {"room_id": lounge.id})["ok"] is False
+    lounge.space.typing_indicator = True
+    db.session.commit()
+    assert amara.ack("typing", {"room_id": lounge.id}) == {"ok": True}
+    assert amara.ack("typing", {"room_id": lounge.id})["status"] == 429
+    assert bo.received("typing") == [{"room_id": lounge.id, "name": "Amara-here"}]
+
+
+def test_removed_event_reaches_the_room(app, client, lounge, member, clock):
+    sock = Sock(app, client)
+    sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    msg, _ = chat.post_message(member, lounge.id, "client-001", "short-lived")
+    sock.received()
+    clock.advance(hours=25)
+    chat.delete_expired(clock.now())
+    assert sock.received("removed") == [{"room_id": lounge.id, "ids": [msg.id], "seqs": [1]}]
+
+
+# --- HTTP pages -----------------------------------------------------------------
+
+
+def test_room_page_without_js_posts_and_redirects(client, lounge):
+    page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
+    client_id = re.search(r'name="client_id" value="([^"]+)"', page).group(1)
+    for _ in range(2):  # a double submit stores once
+        response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": "plain *form*", "client_id": client_id})
+        assert response.status_code == 303
+    page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
+    assert "plain <em>form</em>" in page and "disappears in 23 h" in page
+    assert count_messages() == 1
+    assert 'class="conn-state"' in page and "js/chat.js" in page
+
+
+@pytest.mark.parametrize(
+    ("body", "status"), [("", 400), ("x" * 2001, 400), ("a\u202eb", 400)]
+)
+def test_room_page_bad_post_keeps_the_text(client, lounge, body, status):
+    response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": body, "client_id": "client-123"})
+    assert response.status_code == status
+    assert 'class="flash flash-error"' in response.get_data(as_text=True)
+    if body:
+        assert body[:50] in response.get_data(as_text=True)
+    assert count_messages() == 0
+
+
+def test_room_post_without_csrf_is_refused(client, lounge):
+    response = client.post(f"/s/lounge/chat/{lounge.id}", data={"body": "x", "client_id": "client-123"})
+    assert response.status_code == 400 and count_messages() == 0
+
+
+def test_room_page_paginates_older_history(app, client, lounge, member, monkeypatch):
+    monkeypatch.setattr(chat, "PAGE", 3)
+    app.config["RB_LIMITS_ENABLED"] = False
+    for i in range(7):
+        chat.post_message(member, lounge.id, f"client-{i:03}", f"msg-{i}-x")
+    page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
+    assert re.findall(r"msg-(\d)-x", page) == ["4", "5", "6"]
+    assert "before=5" in page
+    older = client.get(f"/s/lounge/chat/{lounge.id}?before=5").get_data(as_text=True)
+    assert re.findall(r"msg-(\d)-x", older) == ["1", "2", "3"]
+    assert client.get(f"/s/lounge/chat/{lounge.id}?before=abc").status_code == 400
+
+
+# --- room admin -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("member", False), ("moderator", False), ("owner", True)])
+def test_only_owners_manage_rooms(client, lounge, member, role, allowed):
+    db.session.execute(sa.update(Membership).values(role=role))
+    db.session.commit()
+    page = client.get("/s/lounge/chat").get_data(as_text=True)
+    assert ("Add a room" in page) is allowed
+    responses = [
+        post(client, "/s/lounge/chat/rooms", {"name": "Night shift"}),
+        post(client, f"/s/lounge/chat/{lounge.id}/rename", {"name": "Day shift"}),
+        post(client, f"/s/lounge/chat/{lounge.id}/archive", {}),
+    ]
+    assert [r.status_code for r in responses] == ([303] * 3 if allowed else [403] * 3)
+    db.session.expire_all()
+    assert (db.session.get(type(lounge), lounge.id).name == "Day shift") is allowed
+
+
+@pytest.mark.parametrize("name", ["", " ", "x" * 61, "a\u200bb", "tab\x07"])
+def test_bad_room_name_is_refused(client, lounge, name):
+    db.session.execute(sa.update(Membership).values(role="owner"))
+    db.session.commit()
+    assert post(client, "/s/lounge/chat/rooms", {"name": name}).status_code == 400
+
+
+def test_a_space_always_has_a_room(client, member):
+    space = make_space("fresh")
+    add_member(space, member)
+    page = client.get("/s/fresh/chat").get_data(as_text=True)
+    assert "General" in page

@@ -1,0 +1,251 @@
+"""Chat against the real server (``python -m forum``, eventlet) with real Socket.IO clients.
+
+The test writes accounts, sessions, a space and a room into the server's SQLite
+file before starting it, and talks to it with python-socketio's client over
+WebSocket, as a browser would (Origin header, ``rb_session`` cookie).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import socketio as sio
+
+from forum import accounts
+from forum import clock
+from forum import schema
+from forum import sessions
+from forum import signals
+from forum.app import create_app
+from forum.extensions import db
+from forum.models import Membership
+from tests.conftest import base_config
+from tests.conftest import needs_service
+from tests.factories import add_member
+from tests.factories import make_room
+from tests.factories import make_space
+from tests.live import LiveServer
+from tests.live import start_server
+
+pytestmark = pytest.mark.timeout(180)
+
+PEOPLE = ("amara", "bodil", "chen", "dana", "floody")
+
+
+def redis_up(url: str) -> tuple[bool, str]:
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        return True, ""
+    except Exception as error:  # noqa: BLE001
+        return False, str(error)
+
+
+def _seed(instance: Path, config: dict) -> tuple[int, int, dict[str, str], dict[str, int]]:
+    """Accounts (all but floody older than 3 days), an open space, memberships, tokens."""
+    app = create_app(base_config(instance, SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'redbrolly.db'}",
+                                 **config))
+    with app.app_context():
+        schema.upgrade_schema()
+        space = make_space("lounge")
+        room = make_room(space)
+        tokens, ids = {}, {}
+        for alias in PEOPLE:
+            account = accounts.sign_up(alias, "correct horse battery staple", "correct horse battery staple").account
+            if alias != "floody":
+                account.created_at = clock.now() - timedelta(days=10)
+            if alias != "dana":  # dana is not a member
+                add_member(space, account)
+            _row, tokens[alias] = sessions.new_session(account)
+            ids[alias] = account.id
+        db.session.commit()
+        space_id, room_id = space.id, room.id
+        db.session.remove()
+        db.engine.dispose()
+    return space_id, room_id, tokens, ids
+
+
+@dataclass
+class Person:
+    client: sio.Client
+    heard: list = field(default_factory=list)
+    closed: list = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def call(self, event: str, data: dict) -> dict:
+        return self.client.call(event, data, namespace="/chat", timeout=15)
+
+    def wait_for(self, n: int, timeout: float = 10) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.heard) >= n:
+                    return list(self.heard)
+            time.sleep(0.05)
+        return list(self.heard)
+
+
+def connect(server: LiveServer, token: str | None, origin: str | None = None) -> Person:
+    # websocket-client writes the Origin header itself: tell it which, never add a second one.
+    client = sio.Client(reconnection=False, websocket_extra_options={"origin": origin or server.url})
+    person = Person(client)
+
+    @client.on("message", namespace="/chat")
+    def _message(data: dict) -> None:
+        with person.lock:
+            person.heard.append(data)
+
+    @client.on("closed", namespace="/chat")
+    def _closed(data: dict) -> None:
+        person.closed.append(data)
+
+    headers = {}
+    if token:
+        headers["Cookie"] = f"{sessions.COOKIE_NAME}={token}"
+    client.connect(server.url, headers=headers, namespaces=["/chat"], transports=["websocket"],
+                   wait_timeout=10)
+    return person
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory):
+    instance = tmp_path_factory.mktemp("live-chat")
+    seeded = _seed(instance, {})
+    server = start_server(instance=instance, extra_env={"RB_LIMIT_CHAT": "100 per 10 seconds"})
+    yield server, seeded
+    server.stop()
+
+
+def _send(person: Person, room_id: int, body: str, client_id: str | None = None) -> dict:
+    return person.call("send", {"room_id": room_id, "client_id": client_id or uuid.uuid4().hex, "body": body})
+
+
+def test_two_members_exchange_messages_live(live):
+    server, (_space, room, tokens, _ids) = live
+    amara, bodil = connect(server, tokens["amara"]), connect(server, tokens["bodil"])
+    try:
+        assert amara.call("join", {"room_id": room, "after_seq": 0})["ok"]
+        assert bodil.call("join", {"room_id": room, "after_seq": 0})["ok"]
+        ack = _send(amara, room, "hello bodil")
+        assert ack["ok"], ack
+        heard = bodil.wait_for(1)
+        assert [m["html"] for m in heard] == ["hello bodil"] and heard[0]["seq"] == ack["seq"]
+        ack = _send(bodil, room, "hi *amara*")
+        assert [m["html"] for m in amara.wait_for(1)] == ["hi <em>amara</em>"]
+    finally:
+        amara.client.disconnect()
+        bodil.client.disconnect()
+
+
+def test_non_member_join_is_refused(live):
+    server, (_space, room, tokens, _ids) = live
+    dana = connect(server, tokens["dana"])
+    try:
+        ack = dana.call("join", {"room_id": room, "after_seq": 0})
+        assert ack["ok"] is False and "Join this space" in ack["error"]
+    finally:
+        dana.client.disconnect()
+
+
+@pytest.mark.parametrize(("token_of", "origin"), [(None, None), ("amara", "http://evil.example")])
+def test_missing_session_or_wrong_origin_is_refused(live, token_of, origin):
+    server, (_space, _room, tokens, _ids) = live
+    with pytest.raises(sio.exceptions.ConnectionError):
+        connect(server, tokens.get(token_of), origin=origin)
+
+
+def test_reconnect_receives_exactly_the_missed_messages_then_live_ones(live):
+    server, (_space, room, tokens, _ids) = live
+    amara, bodil = connect(server, tokens["amara"]), connect(server, tokens["bodil"])
+    try:
+        bodil.call("join", {"room_id": room, "after_seq": 0})
+        last = _send(amara, room, "before the drop")["seq"]
+        bodil.wait_for(1)
+        bodil.client.disconnect()
+        missed = [_send(amara, room, f"missed {i}")["seq"] for i in range(20)]
+        bodil = connect(server, tokens["bodil"])
+        ack = bodil.call("join", {"room_id": room, "after_seq": last})
+        assert [m["seq"] for m in ack["messages"]] == missed
+        assert [m["html"] for m in ack["messages"]] == [f"missed {i}" for i in range(20)]
+        assert ack["more"] is False
+        live_ack = _send(amara, room, "after the return")
+        assert [m["seq"] for m in bodil.wait_for(1)] == [live_ack["seq"]]
+    finally:
+        amara.client.disconnect()
+        bodil.client.disconnect()
+
+
+def test_retried_send_is_stored_and_delivered_once(live):
+    server, (_space, room, tokens, _ids) = live
+    amara, bodil = connect(server, tokens["amara"]), connect(server, tokens["bodil"])
+    try:
+        bodil.call("join", {"room_id": room, "after_seq": 10**6})
+        first = _send(amara, room, "only once", client_id="retry-live-1")
+        second = _send(amara, room, "only once", client_id="retry-live-1")
+        assert first == second and first["ok"]
+        time.sleep(0.5)
+        assert [m["seq"] for m in bodil.wait_for(1)] == [first["seq"]]
+    finally:
+        amara.client.disconnect()
+        bodil.client.disconnect()
+
+
+def test_flood_is_cut_by_the_rate_limit(live):
+    server, (_space, room, tokens, _ids) = live
+    floody = connect(server, tokens["floody"])
+    try:
+        acks = [_send(floody, room, f"spam {i}") for i in range(8)]
+        assert [a["ok"] for a in acks] == [True] * 5 + [False] * 3
+        assert "Too many attempts" in acks[5]["error"]
+    finally:
+        floody.client.disconnect()
+
+
+def test_removed_member_stops_receiving_at_once_through_redis(tmp_path: Path):
+    """A second process (this test) removes a member; the server, via Redis, cuts them off.
+
+    This is also the cross-process proof: the "closed" event and the leave_room are
+    emitted here and reach a client connected to the other process.
+    """
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    ok, why = redis_up(url)
+    needs_service("Redis", ok, why)
+    channel = f"rb-test-{uuid.uuid4().hex}"
+    config = {"REDIS_URL": url, "RB_SOCKETIO_CHANNEL": channel, "RATELIMIT_STORAGE_URI": "memory://"}
+    space_id, room, tokens, ids = _seed(tmp_path, {})
+    server = start_server(instance=tmp_path, extra_env={"REDIS_URL": url, "RB_SOCKETIO_CHANNEL": channel})
+    amara = bodil = None
+    try:
+        amara, bodil = connect(server, tokens["amara"]), connect(server, tokens["bodil"])
+        amara.call("join", {"room_id": room, "after_seq": 0})
+        bodil.call("join", {"room_id": room, "after_seq": 0})
+        app = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'redbrolly.db'}",
+                                     **config))
+        with app.app_context():
+            db.session.query(Membership).filter_by(account_id=ids["bodil"]).delete()
+            db.session.commit()
+            signals.membership_removed.send(space_id, account_id=ids["bodil"])
+            db.session.remove()
+            db.engine.dispose()
+        deadline = time.monotonic() + 10
+        while not bodil.closed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert bodil.closed and bodil.closed[0]["room_ids"] == [room]
+        _send(amara, room, "not for bodil")
+        time.sleep(1)
+        assert bodil.heard == []
+        assert bodil.call("join", {"room_id": room, "after_seq": 0})["ok"] is False
+    finally:
+        for person in (amara, bodil):
+            if person is not None:
+                person.client.disconnect()
+        server.stop()
