@@ -13,3 +13,16 @@ _signals = Namespace()
 
 account_signed_out = _signals.signal("account-signed-out")  # sender: account id; session_ids=[...]
 account_deleted = _signals.signal("account-deleted")  # sender: account id
+
+# Moderation (moderation/*.py). Sender: the space id; keyword payloads as listed.
+# Content payload: kind ('post'|'thread'|'chat'), id, thread_id, room_id, seq (None when n/a).
+content_hidden = _signals.signal("content-hidden")  # + content payload
+content_unhidden = _signals.signal("content-unhidden")  # + content payload
+content_deleted = _signals.signal("content-deleted")  # + content payload
+content_redacted = _signals.signal("content-redacted")  # + content payload, body=new text
+thread_locked = _signals.signal("thread-locked")  # thread_id=
+member_muted = _signals.signal("member-muted")  # account_id=, until=
+member_unmuted = _signals.signal("member-unmuted")  # account_id=
+member_removed = _signals.signal("member-removed")  # account_id=
+account_suspended = _signals.signal("account-suspended")  # sender: account id; until=
+member_blocked = _signals.signal("member-blocked")  # sender: blocker id; blocked_id=
