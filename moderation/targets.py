@@ -98,7 +98,7 @@ def get_live(kind: object, target_id: object) -> Target | None:
 
 def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target, SpaceAccess]:
     """The item and the actor's access to its space, if the actor may see it; else NotFound."""
-    if kind not in TARGET_KINDS:
+    if kind not in TARGET_KINDS or not isinstance(target_id, int) or isinstance(target_id, bool):
         raise NotFound()
     if kind == "post":
         post, space_access = access.access_post(actor, target_id)
