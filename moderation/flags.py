@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -36,9 +37,11 @@ def clean_reason(reason: object, note: object) -> tuple[str, str | None]:
         raise Invalid("Please choose a reason from the list.")
     if reason != "other":
         return reason, None
-    if not isinstance(note, str) or not note.strip():
+    if isinstance(note, str):
+        # Invisible and control characters (bidi overrides, zero-width) are dropped.
+        note = " ".join("".join(c for c in note if unicodedata.category(c) not in ("Cc", "Cf")).split())
+    if not isinstance(note, str) or not note:
         raise Invalid('Please say in a few words what is wrong (needed for "Other").')
-    note = " ".join(note.split())
     if len(note) > NOTE_MAX:
         raise Invalid(f"Please keep the reason under {NOTE_MAX} characters.")
     return reason, note
