@@ -22,7 +22,17 @@ chat_presence_changed = _signals.signal("chat-presence-changed")  # sender: room
 chat_typing = _signals.signal("chat-typing")  # sender: room id; name=..., skip_sid=...
 chat_room_changed = _signals.signal("chat-room-changed")  # sender: ChatRoom (renamed/archived)
 
-# Membership changes (sent by the spaces and moderation services after they commit):
+# Moderation (moderation/*.py). Sender: the space id; keyword payloads as listed.
+# Content payload: kind ('post'|'thread'|'chat'), id, thread_id, room_id, seq (None when n/a).
+content_hidden = _signals.signal("content-hidden")  # + content payload
+content_unhidden = _signals.signal("content-unhidden")  # + content payload
+content_deleted = _signals.signal("content-deleted")  # + content payload
+content_redacted = _signals.signal("content-redacted")  # + content payload, body=new text
+thread_locked = _signals.signal("thread-locked")  # thread_id=
+# Membership changes (moderation and the spaces services send these after commit):
 # realtime/push.py takes the person's sockets out of the space's rooms at once.
-membership_removed = _signals.signal("membership-removed")  # sender: space id; account_id=...
-membership_muted = _signals.signal("membership-muted")  # sender: space id; account_id=..., until=...
+member_muted = _signals.signal("member-muted")  # account_id=, until=
+member_unmuted = _signals.signal("member-unmuted")  # account_id=
+member_removed = _signals.signal("member-removed")  # account_id=
+account_suspended = _signals.signal("account-suspended")  # sender: account id; until=
+member_blocked = _signals.signal("member-blocked")  # sender: blocker id; blocked_id=

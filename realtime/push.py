@@ -87,6 +87,18 @@ def on_message_removed(room_id: int, ids: list[int] = (), seqs: list[int] = (), 
     socketio.emit("removed", removed_payload(room_id, ids, seqs), to=room(room_id), namespace=NAMESPACE)
 
 
+def on_content_removed(space_id: int, kind: str | None = None, id: int | None = None,  # noqa: A002
+                       room_id: int | None = None, seq: int | None = None, **_: Any) -> None:
+    """A moderator hid or deleted a chat message (or flags auto-hid it): drop it from every screen."""
+    if kind == "chat" and room_id is not None and id is not None:
+        on_message_removed(room_id, ids=[id], seqs=[seq] if seq is not None else [])
+
+
+def on_account_suspended(account_id: int, **_: Any) -> None:
+    """Suspended everywhere: every socket of the account ends now."""
+    on_account_deleted(account_id)
+
+
 def on_room_changed(chat_room: ChatRoom, **_: Any) -> None:
     socketio.emit("room", room_payload(chat_room), to=room(chat_room.id), namespace=NAMESPACE)
 
@@ -145,7 +157,10 @@ def connect_receivers() -> None:
     signals.chat_room_changed.connect(on_room_changed)
     signals.chat_presence_changed.connect(on_presence_changed)
     signals.chat_typing.connect(on_typing)
-    signals.membership_removed.connect(on_membership_removed)
-    signals.membership_muted.connect(on_membership_muted)
+    signals.member_removed.connect(on_membership_removed)
+    signals.member_muted.connect(on_membership_muted)
     signals.account_signed_out.connect(on_signed_out)
     signals.account_deleted.connect(on_account_deleted)
+    signals.content_hidden.connect(on_content_removed)
+    signals.content_deleted.connect(on_content_removed)
+    signals.account_suspended.connect(on_account_suspended)

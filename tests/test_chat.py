@@ -253,7 +253,7 @@ def test_removed_member_stops_receiving_at_once(app, client, lounge, make_accoun
     bo_sock.received()
     db.session.execute(sa.delete(Membership).where(Membership.account_id == bo.id))
     db.session.commit()
-    signals.membership_removed.send(lounge.space_id, account_id=bo.id)
+    signals.member_removed.send(lounge.space_id, account_id=bo.id)
     assert bo_sock.received("closed")[0]["room_ids"] == [lounge.id]
     amara.ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "not for Bo"})
     assert bo_sock.received("message") == []

@@ -233,7 +233,7 @@ def test_removed_member_stops_receiving_at_once_through_redis(tmp_path: Path):
         with app.app_context():
             db.session.query(Membership).filter_by(account_id=ids["bodil"]).delete()
             db.session.commit()
-            signals.membership_removed.send(space_id, account_id=ids["bodil"])
+            signals.member_removed.send(space_id, account_id=ids["bodil"])
             db.session.remove()
             db.engine.dispose()
         deadline = time.monotonic() + 10

@@ -1,0 +1,347 @@
+"""Moderator actions on flagged content and members, and the review queue.
+
+Every action: checks the actor's role in the space (``forum/access.py``), refuses
+to act on the moderator's own content or flags against it, changes the rows,
+writes its log line and the author's notice in the SAME transaction, commits
+once, then sends its signal for realtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from forum import access
+from forum import clock
+from forum import signals
+from forum.access import SpaceAccess
+from forum.errors import Forbidden
+from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.extensions import db
+from forum.models import Account
+from forum.models import AuthSession
+from forum.models import Membership
+from forum.models import Thread
+from moderation import flags
+from moderation import modlog
+from moderation import notices
+from moderation import targets
+from moderation.models import FLAG_DISMISSED
+from moderation.models import FLAG_OPEN
+from moderation.models import FLAG_UPHELD
+from moderation.models import REASONS
+from moderation.models import Flag
+from moderation.targets import Target
+
+REASON_MAX = 300
+BODY_MAX = 20_000
+MUTE_HOURS = (1, 24, 72, 168, 720)
+SUSPEND_DAYS = (1, 7, 30, 365)
+PER_PAGE = 20
+OWN = "You can't moderate your own content or flags against you. Another moderator will."
+
+
+@dataclass
+class QueueItem:
+    kind: str
+    id: int
+    excerpt: str
+    author_name: str
+    weight: float
+    hidden: bool
+    own: bool
+    text: str = ""
+    reasons: list[tuple[str, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _reason(reason: object) -> str:
+    if reason is None:
+        return ""
+    if not isinstance(reason, str):
+        raise Invalid("The reason must be text.")
+    reason = " ".join(reason.split())
+    if len(reason) > REASON_MAX:
+        raise Invalid(f"Please keep the reason under {REASON_MAX} characters.")
+    return reason
+
+
+def _moderate(actor: Account, slug: object, kind: object, target_id: object) -> tuple[Target, SpaceAccess]:
+    """The item, for a moderator of its space; NotFound/Forbidden otherwise."""
+    space_access = access.access_space(actor, slug)
+    space_access.require_role("moderator")
+    target = targets.get_live(kind, target_id)
+    if target is None or target.space_id != space_access.space.id:
+        raise NotFound()
+    if target.author_id == actor.id:
+        raise Forbidden(OWN)
+    return target, space_access
+
+
+def _resolve(target: Target, status: str) -> None:
+    db.session.execute(
+        sa.update(Flag)
+        .where(Flag.target_kind == target.kind, Flag.target_id == target.id, Flag.status == FLAG_OPEN)
+        .values(status=status, resolved_at=clock.now(), note=None)
+    )
+
+
+def _default_reason(target: Target, given: str) -> str:
+    if given:
+        return given
+    reasons = sorted({REASONS[r].lower() for r in flags.open_reasons(target)})
+    return ("Flagged: " + ", ".join(reasons)) if reasons else ""
+
+
+def _appeal_link(space_access: SpaceAccess, action_id: int) -> str:
+    return f"/s/{space_access.space.slug}/mod/appeal/{action_id}"
+
+
+# --- Queue --------------------------------------------------------------------
+
+
+def review_queue(actor: Account, slug: object, page: int = 1) -> tuple[SpaceAccess, list[QueueItem], bool]:
+    """Flagged items with open flags, heaviest first (moderators only)."""
+    space_access = access.access_space(actor, slug)
+    space_access.require_role("moderator")
+    page = max(1, page)
+    total = sa.func.sum(Flag.weight)
+    groups = db.session.execute(
+        sa.select(Flag.target_kind, Flag.target_id, total)
+        .where(Flag.space_id == space_access.space.id, Flag.status == FLAG_OPEN)
+        .group_by(Flag.target_kind, Flag.target_id)
+        .order_by(total.desc(), sa.func.min(Flag.id))
+        .limit(PER_PAGE + 1)
+        .offset((page - 1) * PER_PAGE)
+    ).all()
+    items = []
+    for kind, target_id, weight in groups[:PER_PAGE]:
+        target = targets.get_live(kind, target_id)
+        if target is None:
+            continue  # expired or deleted: the sweeper removes its flags
+        rows = db.session.execute(
+            sa.select(Flag.reason, Flag.note).where(
+                Flag.target_kind == kind, Flag.target_id == target_id, Flag.status == FLAG_OPEN
+            ).limit(200)
+        ).all()
+        counts: dict[str, int] = {}
+        for reason, _note in rows:
+            counts[REASONS[reason]] = counts.get(REASONS[reason], 0) + 1
+        items.append(QueueItem(
+            kind, target_id, target.excerpt(), target.author_name, (weight or 0) / 100,
+            target.hidden_at is not None, target.author_id == actor.id, target.text,
+            sorted(counts.items()), [note for _r, note in rows if note],
+        ))
+    return space_access, items, len(groups) > PER_PAGE
+
+
+# --- Content actions ----------------------------------------------------------
+
+
+def keep(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
+    """Dismiss the flags; the item shows again."""
+    target, space_access = _moderate(actor, slug, kind, target_id)
+    reason = _reason(reason)
+    was_hidden = target.hidden_at is not None
+    target.obj.hidden_at = None
+    modlog.write(space_access, target.space_id, "keep", target=target, reason=reason,
+                 moderator=actor, excerpt=not flags.has_outing(target))
+    _resolve(target, FLAG_DISMISSED)
+    db.session.commit()
+    if was_hidden:
+        signals.content_unhidden.send(target.space_id, **target.payload())
+
+
+def hide(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
+    """Hide the item (its author and moderators still see it); the author may appeal."""
+    target, space_access = _moderate(actor, slug, kind, target_id)
+    reason = _default_reason(target, _reason(reason))
+    target.obj.hidden_at = target.hidden_at or clock.now()
+    entry = modlog.write(space_access, target.space_id, "hide", target=target, reason=reason,
+                         moderator=actor, excerpt=not flags.has_outing(target))
+    _resolve(target, FLAG_UPHELD)
+    notices.notify(
+        target.author_id,
+        f'A moderator hid your {flags.noun(target.kind)} in "{space_access.space.name}". '
+        f"Reason: {reason or 'not given'}. You can edit it or appeal.",
+        _appeal_link(space_access, entry.id),
+    )
+    db.session.commit()
+    signals.content_hidden.send(target.space_id, **target.payload())
+
+
+def delete(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
+    """Delete the row for good. A thread's first post takes its thread with it."""
+    target, space_access = _moderate(actor, slug, kind, target_id)
+    reason = _default_reason(target, _reason(reason))
+    payload = target.payload()
+    entry = modlog.write(space_access, target.space_id, "delete", target=target, reason=reason,
+                         moderator=actor, excerpt=not flags.has_outing(target))
+    _resolve(target, FLAG_UPHELD)
+    notices.notify(
+        target.author_id,
+        f'A moderator deleted your {flags.noun(target.kind)} in "{space_access.space.name}". '
+        f"Reason: {reason or 'not given'}. You can appeal.",
+        _appeal_link(space_access, entry.id),
+    )
+    if target.kind == "post" and target.obj.is_first:
+        db.session.delete(db.session.get(Thread, target.obj.thread_id))
+        payload = {**payload, "kind": "thread", "id": target.obj.thread_id}
+    else:
+        db.session.delete(target.obj)
+    db.session.commit()
+    signals.content_deleted.send(target.space_id, **payload)
+
+
+def redact(actor: Account, slug: object, kind: object, target_id: object, new_text: object,
+           reason: object = "") -> None:
+    """Replace the text with the moderator's edit (personal information taken out).
+
+    The old text is overwritten in the row (SQLite secure_delete zeroes the old
+    page); the log keeps no excerpt of either version.
+    """
+    target, space_access = _moderate(actor, slug, kind, target_id)
+    reason = _reason(reason) or "Personal information removed"
+    limit = 300 if target.kind == "thread" else BODY_MAX
+    if not isinstance(new_text, str) or not new_text.strip():
+        raise Invalid("Please give the text with the personal information taken out.")
+    if len(new_text) > limit:
+        raise Invalid(f"The text is too long (at most {limit} characters).")
+    if new_text == target.text:
+        raise Invalid("The text is unchanged. Take the personal information out, then save.")
+    now = clock.now()
+    if target.kind == "thread":
+        target.obj.title = new_text
+    else:
+        target.obj.body = new_text
+    if target.kind == "post":
+        target.obj.edited_at = now
+    was_hidden = target.hidden_at is not None
+    target.obj.hidden_at = None
+    modlog.write(space_access, target.space_id, "redact", target=target, reason=reason,
+                 moderator=actor, excerpt=False)
+    _resolve(target, FLAG_UPHELD)
+    notices.notify(
+        target.author_id,
+        f'A moderator took personal information out of your {flags.noun(target.kind)} in '
+        f'"{space_access.space.name}". The rest is kept.',
+        None,
+    )
+    db.session.commit()
+    signals.content_redacted.send(target.space_id, body=new_text, **target.payload())
+    if was_hidden:
+        signals.content_unhidden.send(target.space_id, **target.payload())
+
+
+def lock_thread(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
+    """Lock the thread (of a thread or post): no more replies."""
+    target, space_access = _moderate(actor, slug, kind, target_id)
+    if target.kind == "chat":
+        raise Invalid("Only forum threads can be locked.")
+    reason = _reason(reason)
+    thread = target.obj if target.kind == "thread" else db.session.get(Thread, target.obj.thread_id)
+    if thread.author_id == actor.id:
+        raise Forbidden(OWN)
+    thread.locked = True
+    modlog.write(space_access, target.space_id, "lock", target=targets.Target("thread", thread),
+                 reason=reason, moderator=actor)
+    db.session.commit()
+    signals.thread_locked.send(target.space_id, thread_id=thread.id)
+
+
+# --- Member actions (on the author of an item: the UI never handles account ids) ---
+
+
+def _author_membership(target: Target, space_access: SpaceAccess, actor: Account) -> Membership:
+    if target.author_id is None:
+        raise Invalid("That author's account no longer exists.")
+    membership = access.membership_of(db.session.get(Account, target.author_id), target.space_id)
+    if membership is None:
+        raise Invalid("They are no longer a member of this space.")
+    outranks = actor.is_admin or (space_access.has_role("owner") and membership.role != "owner")
+    if membership.role != "member" and not outranks:
+        raise Forbidden("Only the space's owner can do that to a moderator.")
+    return membership
+
+
+def _hours(value: object, allowed: tuple[int, ...], what: str) -> int:
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        number = -1
+    if number not in allowed:
+        raise Invalid(f"Please choose one of the {what} offered.")
+    return number
+
+
+def mute(actor: Account, slug: object, kind: object, target_id: object, hours: object,
+         reason: object = "") -> None:
+    """Mute the item's author in this space for a while (they can read, not post)."""
+    target, space_access = _moderate(actor, slug, kind, target_id)
+    hours = _hours(hours, MUTE_HOURS, "durations")
+    reason = _default_reason(target, _reason(reason))
+    membership = _author_membership(target, space_access, actor)
+    until = clock.now() + timedelta(hours=hours)
+    membership.muted_until = until
+    entry = modlog.write(space_access, target.space_id, "mute", target=target,
+                         reason=f"{reason} ({hours} h)".strip(), moderator=actor,
+                         excerpt=not flags.has_outing(target))
+    notices.notify(
+        target.author_id,
+        f'A moderator muted you in "{space_access.space.name}" for {hours} hours. '
+        f"Reason: {reason or 'not given'}. You can appeal.",
+        _appeal_link(space_access, entry.id),
+    )
+    db.session.commit()
+    signals.member_muted.send(target.space_id, account_id=target.author_id, until=until)
+
+
+def remove_member(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
+    """Remove the item's author from this space (they may ask to join again)."""
+    target, space_access = _moderate(actor, slug, kind, target_id)
+    reason = _default_reason(target, _reason(reason))
+    membership = _author_membership(target, space_access, actor)
+    account_id = membership.account_id
+    db.session.delete(membership)
+    modlog.write(space_access, target.space_id, "remove", target=target, reason=reason,
+                 moderator=actor, excerpt=not flags.has_outing(target))
+    notices.notify(account_id, f'A moderator removed you from "{space_access.space.name}". '
+                   f"Reason: {reason or 'not given'}.")
+    db.session.commit()
+    signals.member_removed.send(target.space_id, account_id=account_id)
+
+
+def suspend(actor: Account, slug: object, kind: object, target_id: object, days: object,
+            reason: object = "") -> None:
+    """Instance admins only: suspend the item's author everywhere and sign them out."""
+    target, space_access = _moderate(actor, slug, kind, target_id)
+    if not actor.is_admin:
+        raise Forbidden("Only the people who run this site can suspend an account.")
+    days = _hours(days, SUSPEND_DAYS, "durations")
+    reason = _default_reason(target, _reason(reason))
+    account = db.session.get(Account, target.author_id) if target.author_id is not None else None
+    if account is None:
+        raise Invalid("That author's account no longer exists.")
+    if account.is_admin:
+        raise Forbidden("An instance admin can't be suspended here.")
+    until = clock.now() + timedelta(days=days)
+    account.suspended_until = until
+    session_ids = list(db.session.scalars(sa.select(AuthSession.id).where(AuthSession.account_id == account.id)))
+    db.session.execute(sa.delete(AuthSession).where(AuthSession.account_id == account.id))
+    modlog.write(space_access, target.space_id, "suspend", target=target,
+                 reason=f"{reason} ({days} days)".strip(), moderator=actor,
+                 excerpt=not flags.has_outing(target))
+    db.session.commit()
+    signals.account_suspended.send(account.id, until=until)
+    if session_ids:
+        signals.account_signed_out.send(account.id, session_ids=session_ids)
+
+
+ACTIONS = {
+    "keep": keep, "hide": hide, "delete": delete, "lock": lock_thread,
+    "remove": remove_member,
+}

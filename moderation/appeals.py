@@ -1,0 +1,133 @@
+"""Appeals: the author asks once per action; a different moderator decides."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from forum import access
+from forum import clock
+from forum import signals
+from forum.access import SpaceAccess
+from forum.errors import Conflict
+from forum.errors import Forbidden
+from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.extensions import db
+from forum.models import Account
+from forum.models import Membership
+from moderation import modlog
+from moderation import notices
+from moderation import targets
+from moderation.models import APPEAL_OPEN
+from moderation.models import APPEAL_OVERTURNED
+from moderation.models import APPEAL_UPHELD
+from moderation.models import Appeal
+from moderation.models import ModAction
+
+APPEALABLE = ("auto_hide", "hide", "delete", "mute")
+TEXT_MAX = 1000
+PER_PAGE = 20
+OUTCOMES = {"uphold": APPEAL_UPHELD, "overturn": APPEAL_OVERTURNED}
+
+
+def appealable_action(actor: Account, action_id: object) -> tuple[ModAction, SpaceAccess, Appeal | None]:
+    """The action, if the actor is the member it was taken against; NotFound otherwise."""
+    if not isinstance(action_id, int) or isinstance(action_id, bool):
+        raise NotFound()
+    action = db.session.get(ModAction, action_id)
+    if action is None or action.target_account_id != actor.id or action.action not in APPEALABLE:
+        raise NotFound()
+    space_access = access.access_space_by_id(actor, action.space_id)
+    existing = db.session.scalar(sa.select(Appeal).where(Appeal.action_id == action.id))
+    return action, space_access, existing
+
+
+def appeal(actor: Account, action_id: object, text: object) -> Appeal:
+    """Appeal a hide, delete or mute, once. Raises NotFound, Conflict or Invalid."""
+    action, _space_access, existing = appealable_action(actor, action_id)
+    if existing is not None:
+        raise Conflict("You have already appealed this decision. You will get a notice when it is decided.")
+    if not isinstance(text, str) or not text.strip():
+        raise Invalid("Please say why you think the decision was wrong.")
+    text = text.strip()
+    if len(text) > TEXT_MAX:
+        raise Invalid(f"Please keep your appeal under {TEXT_MAX} characters.")
+    row = Appeal(action_id=action.id, space_id=action.space_id, author_id=actor.id, text=text,
+                 created_at=clock.now())
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise Conflict("You have already appealed this decision.") from None
+    return row
+
+
+def open_appeals(actor: Account, slug: object, page: int = 1) -> tuple[SpaceAccess, list[Appeal], bool]:
+    """Undecided appeals in a space, oldest first (moderators only)."""
+    space_access = access.access_space(actor, slug)
+    space_access.require_role("moderator")
+    page = max(1, page)
+    rows = list(
+        db.session.scalars(
+            sa.select(Appeal)
+            .where(Appeal.space_id == space_access.space.id, Appeal.status == APPEAL_OPEN)
+            .order_by(Appeal.id)
+            .limit(PER_PAGE + 1)
+            .offset((page - 1) * PER_PAGE)
+        )
+    )
+    return space_access, rows[:PER_PAGE], len(rows) > PER_PAGE
+
+
+def decide(actor: Account, slug: object, appeal_id: object, outcome: object, reason: object = "") -> Appeal:
+    """Uphold or overturn. Not by the moderator who acted, nor by the author."""
+    space_access = access.access_space(actor, slug)
+    space_access.require_role("moderator")
+    if not isinstance(appeal_id, int) or isinstance(appeal_id, bool):
+        raise NotFound()
+    row = db.session.get(Appeal, appeal_id)
+    if row is None or row.space_id != space_access.space.id:
+        raise NotFound()
+    if outcome not in OUTCOMES:
+        raise Invalid("Please choose uphold or overturn.")
+    if not isinstance(reason, str) or len(reason) > 300:
+        raise Invalid("Please keep the reason under 300 characters.")
+    if row.status != APPEAL_OPEN:
+        raise Conflict("This appeal has already been decided.")
+    action = row.action
+    if actor.id in (row.author_id, action.moderator_id):
+        raise Forbidden("A different moderator must decide this appeal.")
+    now = clock.now()
+    row.status, row.decided_by, row.decided_at = OUTCOMES[outcome], actor.id, now
+    unhidden = None
+    text = "upheld: the decision stands"
+    if outcome == "overturn":
+        text = "overturned"
+        if action.action in ("hide", "auto_hide"):
+            target = targets.get_live(action.target_kind, action.target_id)
+            if target is not None and target.hidden_at is not None:
+                target.obj.hidden_at = None
+                unhidden = target
+                text = "overturned: your post shows again"
+        elif action.action == "mute":
+            membership = db.session.scalar(
+                sa.select(Membership).where(
+                    Membership.space_id == row.space_id, Membership.account_id == row.author_id
+                )
+            )
+            if membership is not None:
+                membership.muted_until = None
+            text = "overturned: you are no longer muted"
+        elif action.action == "delete":
+            text = "overturned, but deleted content cannot be brought back; please post it again if you like"
+    modlog.write(space_access, row.space_id, f"appeal_{row.status}", target_account_id=row.author_id,
+                 target_name=action.target_name, reason=" ".join(reason.split()), moderator=actor)
+    notices.notify(row.author_id, f'Your appeal in "{space_access.space.name}" was {text}.',
+                   f"/s/{space_access.space.slug}/mod/log")
+    db.session.commit()
+    if unhidden is not None:
+        signals.content_unhidden.send(unhidden.space_id, **unhidden.payload())
+    if outcome == "overturn" and action.action == "mute":
+        signals.member_unmuted.send(row.space_id, account_id=row.author_id)
+    return row

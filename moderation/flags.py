@@ -1,0 +1,144 @@
+"""Flags: a member reports an item; enough weight hides it at once, pending review."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from forum import clock
+from forum import signals
+from forum.errors import Conflict
+from forum.errors import Forbidden
+from forum.errors import Invalid
+from forum.extensions import db
+from forum.models import Account
+from moderation import modlog
+from moderation import notices
+from moderation import targets
+from moderation import trust
+from moderation.models import FLAG_OPEN
+from moderation.models import REASONS
+from moderation.models import Flag
+
+NOTE_MAX = 200
+ALREADY = "You have already flagged this. Thank you: the moderators will look at it."
+
+
+@dataclass
+class FlagResult:
+    flag: Flag
+    hidden: bool
+
+
+def clean_reason(reason: object, note: object) -> tuple[str, str | None]:
+    if not isinstance(reason, str) or reason not in REASONS:
+        raise Invalid("Please choose a reason from the list.")
+    if reason != "other":
+        return reason, None
+    if isinstance(note, str):
+        # Invisible and control characters (bidi overrides, zero-width) are dropped.
+        note = " ".join("".join(c for c in note if unicodedata.category(c) not in ("Cc", "Cf")).split())
+    if not isinstance(note, str) or not note:
+        raise Invalid('Please say in a few words what is wrong (needed for "Other").')
+    if len(note) > NOTE_MAX:
+        raise Invalid(f"Please keep the reason under {NOTE_MAX} characters.")
+    return reason, note
+
+
+def open_weight(kind: str, target_id: int) -> int:
+    """Summed weight (hundredths) of the open flags on an item."""
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Flag.weight), 0)).where(
+            Flag.target_kind == kind, Flag.target_id == target_id, Flag.status == FLAG_OPEN
+        )
+    )
+
+
+def flag(actor: Account, kind: object, target_id: object, reason: object, note: object = None) -> FlagResult:
+    """Flag an item the actor can see. Raises NotFound, Forbidden, Conflict or Invalid."""
+    target, space_access = targets.load(actor, kind, target_id)
+    if target.author_id == actor.id:
+        raise Forbidden("You can't flag your own post. You can edit or delete it instead.")
+    reason, note = clean_reason(reason, note)
+    existing = db.session.scalar(
+        sa.select(Flag.id).where(
+            Flag.target_kind == target.kind, Flag.target_id == target.id, Flag.flagger_id == actor.id
+        )
+    )
+    if existing is not None:
+        raise Conflict(ALREADY)
+    now = clock.now()
+    stats = trust.stats_for(actor, now)
+    is_moderator = space_access.has_role("moderator")
+    weight = trust.flag_weight(actor, stats, now)
+    if is_moderator:
+        weight = max(weight, trust.LEVEL_WEIGHT[trust.TRUSTED])
+    row = Flag(
+        space_id=target.space_id, target_kind=target.kind, target_id=target.id, flagger_id=actor.id,
+        author_id=target.author_id, reason=reason, note=note, weight=weight, created_at=now,
+    )
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # a double submit raced us; the unique constraint decided
+        raise Conflict(ALREADY) from None
+    hide = False
+    if target.hidden_at is None:
+        threshold = max(1, space_access.space.flag_threshold) * 100
+        outing_alone = reason == "outing" and (is_moderator or trust.can_hide_outing_alone(actor, stats, now))
+        hide = outing_alone or open_weight(target.kind, target.id) >= threshold
+    if hide:
+        target.obj.hidden_at = now
+        reasons = sorted({REASONS[r].lower() for r in open_reasons(target)})
+        entry = modlog.write(space_access, target.space_id, "auto_hide", target=target,
+                             reason="Flagged by members: " + ", ".join(reasons),
+                             excerpt=not has_outing(target))
+        notices.notify(
+            target.author_id,
+            f'Your {noun(target.kind)} in "{space_access.space.name}" was hidden after members '
+            f"flagged it ({', '.join(reasons)}). A moderator will review it. You can edit it "
+            "(if it can be edited) or appeal.",
+            f"/s/{space_access.space.slug}/mod/appeal/{entry.id}",
+        )
+    db.session.commit()
+    if hide:
+        signals.content_hidden.send(target.space_id, **target.payload())
+    return FlagResult(row, hide)
+
+
+def system_flag(target: targets.Target, note: str, *, hold: bool = False) -> Flag:
+    """A flag raised by the system (a watched word), in the caller's transaction.
+
+    ``hold=True`` also hides the item until a moderator keeps it. Weight 0: it
+    puts the item in the queue but never adds to the auto-hide sum.
+    """
+    now = clock.now()
+    if hold and target.hidden_at is None:
+        target.obj.hidden_at = now
+    row = Flag(
+        space_id=target.space_id, target_kind=target.kind, target_id=target.id, flagger_id=None,
+        author_id=target.author_id, reason="other", note=note[:NOTE_MAX], weight=0, created_at=now,
+    )
+    db.session.add(row)
+    return row
+
+
+def open_reasons(target: targets.Target) -> list[str]:
+    return list(
+        db.session.scalars(
+            sa.select(Flag.reason).where(
+                Flag.target_kind == target.kind, Flag.target_id == target.id, Flag.status == FLAG_OPEN
+            )
+        )
+    )
+
+
+def has_outing(target: targets.Target) -> bool:
+    return "outing" in open_reasons(target)
+
+
+def noun(kind: str) -> str:
+    return {"post": "post", "thread": "thread", "chat": "chat message"}.get(kind, "item")

@@ -1,0 +1,184 @@
+"""Moderation tables: flags, the append-only log, appeals, blocks, notices, watched words.
+
+Content is named generically by ``(target_kind, target_id)`` with ``target_kind`` in
+``TARGET_KINDS`` ('post', 'thread', 'chat'; bad-date reports and DMs plug in later),
+so there is no foreign key to the content: the moderation sweeper removes flags
+whose content is gone (``moderation/expiry.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from forum.dbtypes import UTCDateTime
+from forum.extensions import db
+
+TARGET_KINDS = ("post", "thread", "chat")
+
+# Flag reasons: stored key -> label shown to people.
+REASONS = {
+    "harassment": "Harassment or threats",
+    "outing": "Outing / personal information",
+    "hate": "Hate",
+    "spam": "Spam or scam",
+    "rescue": '"Rescue" or anti-sex-work preaching',
+    "offtopic": "Off-topic",
+    "other": "Other",
+}
+FLAG_OPEN, FLAG_UPHELD, FLAG_DISMISSED = "open", "upheld", "dismissed"
+
+
+class Flag(db.Model):
+    """One member's report of one item. The author is never told who flagged.
+
+    ``flagger_id`` is None for flags raised by the system (a watched word).
+    ``weight`` is in hundredths (100 = one ordinary member), see ``trust.flag_weight``.
+    """
+
+    __tablename__ = "mod_flags"
+    __table_args__ = (
+        sa.UniqueConstraint("target_kind", "target_id", "flagger_id"),
+        sa.Index("ix_mod_flags_target", "target_kind", "target_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    target_kind: so.Mapped[str] = so.mapped_column(sa.String(10))
+    target_id: so.Mapped[int] = so.mapped_column()
+    flagger_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    # The content's author when flagged (for trust: "upheld flags against them").
+    author_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    reason: so.Mapped[str] = so.mapped_column(sa.String(12))
+    # Only for reason "other" (or a watched word); cleared once the flag is resolved.
+    note: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    weight: so.Mapped[int] = so.mapped_column(default=100)
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=FLAG_OPEN, index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    resolved_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+
+class ModAction(db.Model):
+    """One line of a space's public moderation log. Append-only.
+
+    Written in the same transaction as the change it records. The only later
+    changes allowed are the excerpt's expiry (blanked when the content's own
+    ``expires_at`` passes) and anonymisation when an account is deleted;
+    ``before_flush`` below refuses any other ORM update or delete.
+    """
+
+    __tablename__ = "mod_actions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    action: so.Mapped[str] = so.mapped_column(sa.String(20))
+    target_kind: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    target_id: so.Mapped[int | None] = so.mapped_column()
+    # The member acted upon (the content's author); never shown, used for appeals.
+    target_account_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    target_name: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    # A short excerpt that expires with the content (None once blanked or withheld).
+    excerpt: so.Mapped[str | None] = so.mapped_column(sa.String(160))
+    excerpt_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
+    reason: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    moderator_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    # Stored only when the space names its moderators at the time of the action.
+    moderator_name: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+
+
+MUTABLE_LOG_COLUMNS = frozenset({"excerpt", "excerpt_expires_at", "moderator_id", "moderator_name",
+                                 "target_account_id", "target_name"})
+
+
+@sa.event.listens_for(so.Session, "before_flush")
+def _log_is_append_only(session: so.Session, _context: object, _instances: object) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, ModAction):
+            raise RuntimeError("the moderation log is append-only")
+    for obj in session.dirty:
+        if isinstance(obj, ModAction) and session.is_modified(obj):
+            state = sa.inspect(obj)
+            changed = {a.key for a in state.attrs if a.history.has_changes()}
+            if changed - MUTABLE_LOG_COLUMNS:
+                raise RuntimeError("the moderation log is append-only")
+
+
+APPEAL_OPEN, APPEAL_UPHELD, APPEAL_OVERTURNED = "open", "upheld", "overturned"
+
+
+class Appeal(db.Model):
+    """The author's one appeal against one action; decided by a different moderator."""
+
+    __tablename__ = "mod_appeals"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    action_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("mod_actions.id", ondelete="CASCADE"), unique=True
+    )
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    text: so.Mapped[str] = so.mapped_column(sa.String(1000))
+    status: so.Mapped[str] = so.mapped_column(sa.String(12), default=APPEAL_OPEN, index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    decided_by: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="SET NULL"))
+    decided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    action: so.Mapped[ModAction] = so.relationship()
+
+
+class Block(db.Model):
+    """A personal block: ``blocker`` no longer sees ``blocked``; ``blocked`` is not told."""
+
+    __tablename__ = "mod_blocks"
+    __table_args__ = (sa.UniqueConstraint("blocker_id", "blocked_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    blocker_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    blocked_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    # The name the blocker saw them under (space alias or alias) where they blocked.
+    blocked_name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+
+
+class Notice(db.Model):
+    """A private note to one account (content hidden, appeal decided). Expires in 30 days."""
+
+    __tablename__ = "notices"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    text: so.Mapped[str] = so.mapped_column(sa.String(500))
+    link: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+
+
+WORD_ACTIONS = ("block", "hold", "flag")  # strongest first
+
+
+class WatchWord(db.Model):
+    """A moderator's watched word or phrase for a space (glob with ``*``, never a regex)."""
+
+    __tablename__ = "mod_watch_words"
+    __table_args__ = (sa.UniqueConstraint("space_id", "pattern"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    pattern: so.Mapped[str] = so.mapped_column(sa.String(60))  # normalised form
+    action: so.Mapped[str] = so.mapped_column(sa.String(6))  # WORD_ACTIONS
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())

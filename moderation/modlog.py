@@ -1,0 +1,108 @@
+"""The per-space moderation log: written with each action, read by the space's members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from forum import access
+from forum import clock
+from forum.access import SpaceAccess
+from forum.extensions import db
+from forum.models import Account
+from moderation.models import ModAction
+from moderation.targets import Target
+
+PER_PAGE = 30
+# Names of actions as the log shows them.
+ACTION_LABELS = {
+    "auto_hide": "hidden after flags",
+    "keep": "kept (flags dismissed)",
+    "hide": "hidden",
+    "delete": "deleted",
+    "redact": "personal information removed",
+    "lock": "thread locked",
+    "mute": "member muted",
+    "remove": "member removed",
+    "suspend": "account suspended",
+    "appeal_upheld": "appeal: decision upheld",
+    "appeal_overturned": "appeal: decision overturned",
+}
+
+
+def write(
+    space_access: SpaceAccess | None,
+    space_id: int,
+    action: str,
+    *,
+    target: Target | None = None,
+    target_account_id: int | None = None,
+    target_name: str = "",
+    reason: str = "",
+    moderator: Account | None = None,
+    excerpt: bool = True,
+) -> ModAction:
+    """Add a log row to the current transaction (the caller commits with its change)."""
+    name = None
+    if moderator is not None and space_access is not None and space_access.space.modlog_names_moderator:
+        membership = space_access.membership
+        name = membership.display_name if membership is not None else "an instance admin"
+    row = ModAction(
+        space_id=space_id,
+        action=action,
+        target_kind=target.kind if target else None,
+        target_id=target.id if target else None,
+        target_account_id=target.author_id if target else target_account_id,
+        target_name=(target.author_name if target else target_name)[:64],
+        excerpt=target.excerpt()[:160] if target is not None and excerpt else None,
+        excerpt_expires_at=target.expires_at if target is not None else None,
+        reason=reason[:300],
+        moderator_id=moderator.id if moderator is not None else None,
+        moderator_name=name,
+        created_at=clock.now(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+@dataclass
+class LogLine:
+    id: int
+    action: str
+    label: str
+    target_name: str
+    excerpt: str | None
+    reason: str
+    moderator: str
+    created_at: datetime
+
+
+def read(account: Account | None, slug: object, page: int = 1) -> tuple[SpaceAccess, list[LogLine], bool]:
+    """A page of the space's log for anyone who may read the space (NotFound otherwise)."""
+    space_access = access.access_space(account, slug)
+    page = max(1, page)
+    now = clock.now()
+    rows = list(
+        db.session.scalars(
+            sa.select(ModAction)
+            .where(ModAction.space_id == space_access.space.id)
+            .order_by(ModAction.id.desc())
+            .limit(PER_PAGE + 1)
+            .offset((page - 1) * PER_PAGE)
+        )
+    )
+    lines = []
+    for row in rows[:PER_PAGE]:
+        live = row.excerpt_expires_at is None or row.excerpt_expires_at > now
+        if row.moderator_id is None and row.action == "auto_hide":
+            who = "members' flags"
+        else:
+            who = row.moderator_name or "a moderator"
+        lines.append(
+            LogLine(row.id, row.action, ACTION_LABELS.get(row.action, row.action), row.target_name,
+                    row.excerpt if live else None, row.reason, who, row.created_at)
+        )
+    return space_access, lines, len(rows) > PER_PAGE

@@ -1,0 +1,45 @@
+"""Private notices to one account (your post was hidden, your appeal was decided).
+
+``notify`` adds a row to the caller's transaction (no commit): the notice is
+written with the action it reports, or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from forum import access
+from forum import clock
+from forum.extensions import db
+from forum.models import Account
+from moderation.models import Notice
+
+NOTICE_LIFETIME = timedelta(days=30)
+PER_PAGE = 20
+
+
+def notify(account_id: int | None, text: str, link: str | None = None) -> None:
+    if account_id is None:
+        return
+    now = clock.now()
+    db.session.add(
+        Notice(account_id=account_id, text=text[:500], link=link, created_at=now,
+               expires_at=now + NOTICE_LIFETIME)
+    )
+
+
+def list_for(account: Account, page: int = 1) -> tuple[list[Notice], bool]:
+    """The account's live notices, newest first; (rows, has_next)."""
+    page = max(1, page)
+    rows = list(
+        db.session.scalars(
+            sa.select(Notice)
+            .where(Notice.account_id == account.id, access.live(Notice.expires_at))
+            .order_by(Notice.id.desc())
+            .limit(PER_PAGE + 1)
+            .offset((page - 1) * PER_PAGE)
+        )
+    )
+    return rows[:PER_PAGE], len(rows) > PER_PAGE

@@ -1,0 +1,117 @@
+"""Content as moderation sees it: one shape for posts, threads and chat messages.
+
+``load(actor, kind, id)`` applies the same visibility as the content's own pages
+(``forum/access.py``): NotFound for what the actor may not see, hidden items only
+for their author and the space's moderators, expired items for nobody.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from forum import access
+from forum.access import SpaceAccess
+from forum.errors import NotFound
+from forum.extensions import db
+from forum.models import Account
+from forum.models import Post
+from forum.models import Thread
+from moderation.models import TARGET_KINDS
+from realtime.models import ChatMessage
+
+MODELS: dict[str, Any] = {"post": Post, "thread": Thread, "chat": ChatMessage}
+EXCERPT_CHARS = 120
+
+
+@dataclass
+class Target:
+    kind: str
+    obj: Any  # Post | Thread | ChatMessage
+
+    @property
+    def id(self) -> int:
+        return self.obj.id
+
+    @property
+    def space_id(self) -> int:
+        return self.obj.space_id
+
+    @property
+    def author_id(self) -> int | None:
+        return self.obj.author_id
+
+    @property
+    def author_name(self) -> str:
+        return self.obj.author_name
+
+    @property
+    def text(self) -> str:
+        return self.obj.title if self.kind == "thread" else self.obj.body
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.obj.expires_at
+
+    @property
+    def hidden_at(self) -> datetime | None:
+        return self.obj.hidden_at
+
+    @property
+    def thread_id(self) -> int | None:
+        if self.kind == "thread":
+            return self.obj.id
+        return self.obj.thread_id if self.kind == "post" else None
+
+    def excerpt(self) -> str:
+        return excerpt_of(self.text)
+
+    def payload(self) -> dict[str, Any]:
+        """The signal payload realtime needs to find the item on every screen."""
+        chat = self.kind == "chat"
+        return {
+            "kind": self.kind,
+            "id": self.obj.id,
+            "thread_id": self.thread_id,
+            "room_id": self.obj.room_id if chat else None,
+            "seq": self.obj.seq if chat else None,
+        }
+
+
+def excerpt_of(text: str) -> str:
+    flat = re.sub(r"\s+", " ", text).strip()
+    return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "…"
+
+
+def get_live(kind: object, target_id: object) -> Target | None:
+    """The live item, with no permission check (callers have checked the space)."""
+    if kind not in TARGET_KINDS or not isinstance(target_id, int) or isinstance(target_id, bool):
+        return None
+    model = MODELS[kind]
+    obj = db.session.scalar(sa.select(model).where(model.id == target_id, access.live(model.expires_at)))
+    return Target(kind, obj) if obj is not None else None
+
+
+def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target, SpaceAccess]:
+    """The item and the actor's access to its space, if the actor may see it; else NotFound."""
+    if kind not in TARGET_KINDS or not isinstance(target_id, int) or isinstance(target_id, bool):
+        raise NotFound()
+    if kind == "post":
+        post, space_access = access.access_post(actor, target_id)
+        return Target("post", post), space_access
+    if kind == "thread":
+        thread, space_access = access.access_thread(actor, target_id)
+        return Target("thread", thread), space_access
+    target = get_live(kind, target_id)
+    if target is None or actor is None:
+        raise NotFound()
+    space_access = access.access_space_by_id(actor, target.space_id)
+    if target.hidden_at is not None and not (
+        space_access.has_role("moderator") or target.author_id == actor.id
+    ):
+        raise NotFound()
+    return target, space_access

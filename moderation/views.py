@@ -1,0 +1,177 @@
+"""HTTP adapters for moderation: thin, every rule lives in the services."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.views.guards import form_text
+from forum.views.guards import int_arg
+from forum.views.guards import signed_in
+from moderation import actions
+from moderation import appeals
+from moderation import blocks
+from moderation import flags
+from moderation import modlog
+from moderation import notices
+from moderation import targets
+from moderation import watchwords
+from moderation.models import REASONS
+from moderation.models import WORD_ACTIONS
+
+bp = Blueprint("moderation", __name__)
+
+
+def _form_int(name: str) -> int:
+    raw = request.form.get(name, "")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        raise NotFound()
+    return int(raw)
+
+
+@bp.get("/notices")
+@signed_in
+def notice_list():  # noqa: ANN201
+    page = int_arg("page")
+    rows, has_next = notices.list_for(g.account, page)
+    return render_template("moderation/notices.html", notices=rows, page=page, has_next=has_next)
+
+
+@bp.route("/flag/<kind>/<int:target_id>", methods=["GET", "POST"])
+@signed_in
+def flag(kind: str, target_id: int):  # noqa: ANN201
+    """GET: the form (only for what you can see). POST: flag it."""
+    if request.method == "GET":
+        target, _access = targets.load(g.account, kind, target_id)
+        return render_template("moderation/flag.html", target=target, reasons=REASONS)
+    result = flags.flag(g.account, kind, target_id, form_text("reason"), form_text("note"))
+    flash("Thank you. The moderators will look at it." + (" It is hidden for now." if result.hidden else ""),
+          "success")
+    return redirect(url_for("moderation.notice_list") if result.hidden else request.path, code=303)
+
+
+@bp.post("/block/<kind>/<int:target_id>")
+@signed_in
+def block(kind: str, target_id: int):  # noqa: ANN201
+    row = blocks.block(g.account, kind, target_id)
+    flash(f"You won't see {row.blocked_name} any more. They are not told.", "success")
+    return redirect(url_for("moderation.block_list"), code=303)
+
+
+@bp.get("/account/blocks")
+@signed_in
+def block_list():  # noqa: ANN201
+    page = int_arg("page")
+    rows, has_next = blocks.list_blocks(g.account, page)
+    return render_template("moderation/blocks.html", blocks=rows, page=page, has_next=has_next)
+
+
+@bp.post("/account/blocks/<int:block_id>/undo")
+@signed_in
+def unblock(block_id: int):  # noqa: ANN201
+    blocks.unblock(g.account, block_id)
+    flash("Block undone.", "success")
+    return redirect(url_for("moderation.block_list"), code=303)
+
+
+@bp.get("/s/<slug>/mod/queue")
+@signed_in
+def queue(slug: str):  # noqa: ANN201
+    page = int_arg("page")
+    space_access, items, has_next = actions.review_queue(g.account, slug, page)
+    return render_template("moderation/queue.html", space=space_access.space, items=items, page=page,
+                           has_next=has_next, mute_hours=actions.MUTE_HOURS,
+                           suspend_days=actions.SUSPEND_DAYS)
+
+
+ACTS = {
+    "keep": lambda a, s, k, i: actions.keep(a, s, k, i, form_text("reason")),
+    "hide": lambda a, s, k, i: actions.hide(a, s, k, i, form_text("reason")),
+    "delete": lambda a, s, k, i: actions.delete(a, s, k, i, form_text("reason")),
+    "redact": lambda a, s, k, i: actions.redact(a, s, k, i, form_text("text"), form_text("reason")),
+    "lock": lambda a, s, k, i: actions.lock_thread(a, s, k, i, form_text("reason")),
+    "mute": lambda a, s, k, i: actions.mute(a, s, k, i, form_text("hours"), form_text("reason")),
+    "remove": lambda a, s, k, i: actions.remove_member(a, s, k, i, form_text("reason")),
+    "suspend": lambda a, s, k, i: actions.suspend(a, s, k, i, form_text("days"), form_text("reason")),
+}
+
+
+@bp.post("/s/<slug>/mod/act")
+@signed_in
+def act(slug: str):  # noqa: ANN201
+    """One moderator action on one item (or on its author)."""
+    action = ACTS.get(form_text("action"))
+    if action is None:
+        raise Invalid("Please choose an action.")
+    action(g.account, slug, form_text("kind"), _form_int("id"))
+    flash("Done. It is in the moderation log.", "success")
+    return redirect(url_for("moderation.queue", slug=slug), code=303)
+
+
+@bp.get("/s/<slug>/mod/log")
+@signed_in
+def log(slug: str):  # noqa: ANN201
+    page = int_arg("page")
+    space_access, lines, has_next = modlog.read(g.account, slug, page)
+    return render_template("moderation/log.html", space=space_access.space, lines=lines, page=page,
+                           has_next=has_next)
+
+
+@bp.route("/s/<slug>/mod/words", methods=["GET", "POST"])
+@signed_in
+def words(slug: str):  # noqa: ANN201
+    if request.method == "POST":
+        watchwords.add_word(g.account, slug, form_text("pattern"), form_text("action"))
+        flash("Added.", "success")
+        return redirect(url_for("moderation.words", slug=slug), code=303)
+    page = int_arg("page")
+    space_access, rows, has_next = watchwords.list_words(g.account, slug, page)
+    return render_template("moderation/words.html", space=space_access.space, words=rows, page=page,
+                           has_next=has_next, word_actions=WORD_ACTIONS)
+
+
+@bp.post("/s/<slug>/mod/words/<int:word_id>/delete")
+@signed_in
+def word_delete(slug: str, word_id: int):  # noqa: ANN201
+    watchwords.remove_word(g.account, slug, word_id)
+    flash("Removed.", "success")
+    return redirect(url_for("moderation.words", slug=slug), code=303)
+
+
+@bp.get("/s/<slug>/mod/appeals")
+@signed_in
+def appeal_list(slug: str):  # noqa: ANN201
+    page = int_arg("page")
+    space_access, rows, has_next = appeals.open_appeals(g.account, slug, page)
+    return render_template("moderation/appeals.html", space=space_access.space, appeals=rows, page=page,
+                           has_next=has_next, labels=modlog.ACTION_LABELS)
+
+
+@bp.post("/s/<slug>/mod/appeals/<int:appeal_id>/decide")
+@signed_in
+def decide(slug: str, appeal_id: int):  # noqa: ANN201
+    appeals.decide(g.account, slug, appeal_id, form_text("outcome"), form_text("reason"))
+    flash("Decided. The member is told.", "success")
+    return redirect(url_for("moderation.appeal_list", slug=slug), code=303)
+
+
+@bp.route("/s/<slug>/mod/appeal/<int:action_id>", methods=["GET", "POST"])
+@signed_in
+def appeal(slug: str, action_id: int):  # noqa: ANN201
+    """The author's appeal form for one action against them."""
+    action, space_access, existing = appeals.appealable_action(g.account, action_id)
+    if space_access.space.slug != slug:
+        raise NotFound()
+    if request.method == "POST":
+        appeals.appeal(g.account, action_id, form_text("text"))
+        flash("Your appeal is sent. Another moderator will decide, and you will get a notice.", "success")
+        return redirect(url_for("moderation.notice_list"), code=303)
+    return render_template("moderation/appeal.html", space=space_access.space, action=action,
+                           existing=existing, labels=modlog.ACTION_LABELS)

@@ -1,0 +1,163 @@
+"""Watched words per space: block, hold for approval, or flag.
+
+Moderators write simple patterns: whole words or phrases, ``*`` for "any letters"
+inside a word, case-insensitive, unicode-normalised (width, accents and
+invisible characters do not dodge them). No regular expressions from users:
+text and patterns are split into words and compared with a linear glob match
+(prefix, suffix, then each middle piece found in order with ``str.find``), so a
+pattern can never make matching slow.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from forum import access
+from forum import clock
+from forum.access import SpaceAccess
+from forum.errors import Conflict
+from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.extensions import db
+from forum.models import Account
+from moderation.models import WORD_ACTIONS
+from moderation.models import WatchWord
+
+PATTERN_MAX = 60
+MAX_WORDS_PER_SPACE = 200
+MAX_PHRASE_WORDS = 6
+MAX_TEXT = 50_000  # beyond a post's limit; longer text is screened on its first part
+_WORD = re.compile(r"\w+")
+_PATTERN_WORD = re.compile(r"[\w*]+")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str  # "allow" | "block" | "hold" | "flag"
+    word: str | None = None
+
+
+ALLOW = Verdict("allow")
+
+
+def normalise(text: str) -> str:
+    """Fold width, case and accents; drop invisible format characters."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(c for c in decomposed if unicodedata.category(c) not in ("Mn", "Cf"))
+    return unicodedata.normalize("NFKC", kept).casefold()
+
+
+def parse_pattern(raw: object) -> str:
+    """The stored form of a moderator's pattern, or Invalid."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise Invalid("Please type a word or phrase to watch.")
+    if len(raw) > PATTERN_MAX:
+        raise Invalid(f"Please keep it under {PATTERN_MAX} characters.")
+    words = _PATTERN_WORD.findall(normalise(raw))
+    words = [re.sub(r"\*{2,}", "*", w) for w in words]
+    if not words or sum(len(w.replace("*", "")) for w in words) < 2:
+        raise Invalid("The pattern needs at least two letters besides *.")
+    if len(words) > MAX_PHRASE_WORDS:
+        raise Invalid(f"A phrase can have at most {MAX_PHRASE_WORDS} words.")
+    return " ".join(words)
+
+
+def glob_match(pattern: str, word: str) -> bool:
+    """Whole-word match where ``*`` stands for any run of letters (linear time)."""
+    if "*" not in pattern:
+        return pattern == word
+    pieces = pattern.split("*")
+    first, last = pieces[0], pieces[-1]
+    if len(word) < len(first) + len(last) or not word.startswith(first) or not word.endswith(last):
+        return False
+    position, end = len(first), len(word) - len(last)
+    for piece in pieces[1:-1]:
+        if not piece:
+            continue
+        found = word.find(piece, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
+
+
+def matches(pattern: str, words: list[str], vocabulary: set[str]) -> bool:
+    parts = pattern.split(" ")
+    if len(parts) == 1:
+        if "*" not in pattern:
+            return pattern in vocabulary
+        return any(glob_match(pattern, w) for w in vocabulary)
+    k = len(parts)
+    return any(all(glob_match(parts[j], words[i + j]) for j in range(k)) for i in range(len(words) - k + 1))
+
+
+def screen(space_id: int, text: object) -> Verdict:
+    """What the space's watched words say about ``text``: the strongest action wins."""
+    if not isinstance(text, str) or not text:
+        return ALLOW
+    rows = db.session.execute(
+        sa.select(WatchWord.pattern, WatchWord.action).where(WatchWord.space_id == space_id)
+        .limit(MAX_WORDS_PER_SPACE)
+    ).all()
+    if not rows:
+        return ALLOW
+    words = _WORD.findall(normalise(text[:MAX_TEXT]))
+    vocabulary = set(words)
+    for pattern, action in sorted(rows, key=lambda row: WORD_ACTIONS.index(row[1])):
+        if matches(pattern, words, vocabulary):
+            return Verdict(action, pattern)
+    return ALLOW
+
+
+# --- Moderators manage the list -------------------------------------------------
+
+
+def _manage(actor: Account, slug: object) -> SpaceAccess:
+    space_access = access.access_space(actor, slug)
+    space_access.require_role("moderator")
+    return space_access
+
+
+def list_words(actor: Account, slug: object, page: int = 1, per_page: int = 50) -> tuple[SpaceAccess, list[WatchWord], bool]:
+    space_access = _manage(actor, slug)
+    page = max(1, page)
+    rows = list(db.session.scalars(
+        sa.select(WatchWord).where(WatchWord.space_id == space_access.space.id)
+        .order_by(WatchWord.pattern).limit(per_page + 1).offset((page - 1) * per_page)
+    ))
+    return space_access, rows[:per_page], len(rows) > per_page
+
+
+def add_word(actor: Account, slug: object, raw: object, action: object) -> WatchWord:
+    space_access = _manage(actor, slug)
+    if action not in WORD_ACTIONS:
+        raise Invalid("Please choose block, hold or flag.")
+    pattern = parse_pattern(raw)
+    space_id = space_access.space.id
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(WatchWord).where(WatchWord.space_id == space_id))
+    if count >= MAX_WORDS_PER_SPACE:
+        raise Invalid(f"A space can watch at most {MAX_WORDS_PER_SPACE} words.")
+    if db.session.scalar(sa.select(WatchWord.id).where(WatchWord.space_id == space_id,
+                                                       WatchWord.pattern == pattern)) is not None:
+        raise Conflict("That word is already on the list.")
+    row = WatchWord(space_id=space_id, pattern=pattern, action=action, created_at=clock.now())
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise Conflict("That word is already on the list.") from None
+    return row
+
+
+def remove_word(actor: Account, slug: object, word_id: object) -> None:
+    space_access = _manage(actor, slug)
+    row = db.session.get(WatchWord, word_id) if isinstance(word_id, int) else None
+    if row is None or row.space_id != space_access.space.id:
+        raise NotFound()
+    db.session.delete(row)
+    db.session.commit()
