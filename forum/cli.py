@@ -10,6 +10,7 @@ from flask import Flask
 
 from forum import aliases
 from forum import clock
+from forum import expiry
 from forum import passwords
 from forum import schema
 from forum import sessions
@@ -70,7 +71,14 @@ def init_app(app: Flask) -> None:
             click.echo(f"Demo data is in place (admin alias: {DEMO_ADMIN}).")
 
     @app.cli.command("expire")
-    def expire_command() -> None:
-        """Delete what has expired (sessions now; content as its expiry rules land)."""
-        count = sessions.purge_dead_sessions(clock.now())
+    @click.option("--vacuum", is_flag=True, help="Then make deleted rows leave the data files.")
+    def expire_command(vacuum: bool) -> None:
+        """Delete expired sessions and content now; with --vacuum, also VACUUM (FULL on PostgreSQL)."""
+        now = clock.now()
+        count = sessions.purge_dead_sessions(now)
         click.echo(f"Deleted {count} expired session(s).")
+        for kind, number in expiry.delete_expired(now).items():
+            click.echo(f"Deleted {number} expired {kind}.")
+        if vacuum:
+            for line in expiry.vacuum():
+                click.echo(line)
