@@ -127,8 +127,8 @@ def _post_days(value: object, limits: Bounds) -> int | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in _KEEP_WORDS):
         if not limits.allow_keep_posts:
             raise Invalid(
-                f"Posts must disappear after {limits.post_min_days} to {limits.post_max_days} days "
-                "on this site."
+                f"Days to keep posts must be from {limits.post_min_days} to {limits.post_max_days}: "
+                "this site does not keep posts forever."
             )
         return None
     return _whole_number(value, limits.post_min_days, limits.post_max_days, "Days to keep posts")

@@ -40,6 +40,9 @@ def make_space(owner: Account | None = None, *, kind: str = "open", chat_hours: 
                   chat_retention_hours=chat_hours, post_retention_days=post_days)
     db.session.add(space)
     db.session.flush()
+    # The ORM leaves a None out of the INSERT when the column has a default (90): set it after.
+    space.post_retention_days = post_days
+    db.session.flush()
     if owner is not None:
         join(space, owner, "owner")
     db.session.commit()
