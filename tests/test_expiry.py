@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -349,7 +350,7 @@ def test_a_failing_cleanup_hook_rolls_the_batch_back(app, clock):
 
 
 class _Cursor(sqlite3.Cursor):
-    swap: dict[str, str] = {}
+    swap: ClassVar[dict[str, str]] = {}
 
     def execute(self, sql, *args):  # noqa: ANN001, ANN202
         return super().execute(self.swap.get(sql, sql), *args)
