@@ -97,3 +97,16 @@ def make_message(room: ChatRoom, body: str, when: datetime | None = None) -> Cha
     db.session.add(message)
     db.session.commit()
     return message
+
+
+def sweep_in_process(database: str, now_iso: str, batch: int) -> dict[str, int]:
+    """Run in a child process: build an app on the same SQLite file and sweep it."""
+    from forum import expiry  # noqa: PLC0415 - a fresh process imports what it needs
+    from forum.app import create_app  # noqa: PLC0415
+
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "RB_ASYNC_MODE": "threading", "RB_SWEEP_INTERVAL": 0, "RATELIMIT_STORAGE_URI": "memory://",
+    })
+    with app.app_context():
+        return expiry.delete_expired(datetime.fromisoformat(now_iso), batch=batch)

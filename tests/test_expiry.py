@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sqlite3
 import threading
@@ -31,6 +32,7 @@ from tests.expiry_factories import make_room
 from tests.expiry_factories import make_space
 from tests.expiry_factories import make_thread
 from tests.expiry_factories import marker
+from tests.expiry_factories import sweep_in_process
 
 HEAVY = os.environ.get("RB_HEAVY") == "1"
 
@@ -277,6 +279,19 @@ def test_two_sweepers_at_once_delete_every_row_exactly_once(app, clock):
     assert sum(r["chat"] for r in results) == 20_000
     assert sum(r["posts"] for r in results) == 30
     assert sum(r["threads"] for r in results) == 30
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage)) == 0
+
+
+def test_two_sweeper_processes_on_one_sqlite_file(app, clock):
+    space = make_space(chat_hours=1)
+    room = make_room(space)
+    now = clock.now()
+    _insert_chat(space.id, room.id, 5_000, now - timedelta(minutes=1))
+    db.session.close()
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2) as pool:
+        results = pool.starmap(sweep_in_process, [(db.engine.url.database, now.isoformat(), 100)] * 2)
+    assert sum(r["chat"] for r in results) == 5_000
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage)) == 0
 
 
