@@ -16,6 +16,7 @@ from flask import current_app
 from flask import g
 from flask import request
 
+from forum import expiry
 from forum import passwords
 from forum import security
 from forum import sessions
@@ -68,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(sessions.write_cookie)
     app.after_request(security.secure_headers)
     app.context_processor(_template_globals)
+    expiry.init_app(app)
     views.register(app)
 
     import moderation  # noqa: PLC0415
@@ -213,4 +215,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         raise RuntimeError("SQLite refused secure_delete=ON; deleted text would stay on disk")
     if cursor.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
         raise RuntimeError("SQLite refused foreign_keys=ON")
+    # PERSIST (or a memory/off journal) would leave old page images behind or risk the file.
+    mode = str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    if mode != "wal" and cursor.execute("PRAGMA database_list").fetchone()[2]:
+        raise RuntimeError(f"SQLite journal_mode is {mode!r}, not WAL; refusing to run")
+    if cursor.execute("PRAGMA temp_store").fetchone()[0] != 2:
+        raise RuntimeError("SQLite refused temp_store=MEMORY; temporary copies would reach the disk")
     cursor.close()

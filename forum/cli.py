@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 import click
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from flask import Flask
 
 from forum import aliases
 from forum import clock
+from forum import expiry
 from forum import passwords
 from forum import schema
 from forum import sessions
@@ -49,7 +51,13 @@ def seed_demo() -> str | None:
 demo_hooks: list = []
 
 
+def _purge_sessions(now: datetime) -> dict[str, int]:
+    return {"expired sessions": sessions.purge_dead_sessions(now)}
+
+
 def init_app(app: Flask) -> None:
+    expiry.register_maintenance(_purge_sessions)
+
     @app.cli.command("init-db")
     def init_db_command() -> None:
         """Create the database, or upgrade it to the newest schema."""
@@ -70,7 +78,14 @@ def init_app(app: Flask) -> None:
             click.echo(f"Demo data is in place (admin alias: {DEMO_ADMIN}).")
 
     @app.cli.command("expire")
-    def expire_command() -> None:
-        """Delete what has expired (sessions now; content as its expiry rules land)."""
-        count = sessions.purge_dead_sessions(clock.now())
-        click.echo(f"Deleted {count} expired session(s).")
+    @click.option("--vacuum", is_flag=True, help="Then make deleted rows leave the data files.")
+    def expire_command(vacuum: bool) -> None:
+        """Delete expired sessions and content now; with --vacuum, also VACUUM (FULL on PostgreSQL)."""
+        now = clock.now()
+        for kind, number in expiry.delete_expired(now).items():
+            click.echo(f"Deleted {number} expired {kind}.")
+        for kind, number in expiry.run_maintenance(now).items():
+            click.echo(f"Cleaned {number} {kind}.")
+        if vacuum:
+            for line in expiry.vacuum():
+                click.echo(line)

@@ -13,6 +13,12 @@
 | RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
 | RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per member (RB_LIMIT_CHAT_NEW: 5 per 10 s, accounts < 3 days) |
 | RB_QUICK_EXIT_URL   | https://www.bbc.com/weather     | where the quick-exit button goes              |
+| RB_SWEEP_INTERVAL   | 60                              | seconds between expiry sweeps in the server; 0 = off |
+| RB_CHAT_RETENTION_MIN_HOURS | 1                       | shortest chat retention a space owner may pick |
+| RB_CHAT_RETENTION_MAX_HOURS | 720 (30 days)           | longest chat retention a space owner may pick |
+| RB_POST_RETENTION_MIN_DAYS  | 1                       | shortest post retention a space owner may pick |
+| RB_POST_RETENTION_MAX_DAYS  | 365                     | longest post retention a space owner may pick |
+| RB_ALLOW_KEEP_POSTS | 0                               | 1 lets owners keep posts with no expiry       |
 """
 
 from __future__ import annotations
@@ -59,6 +65,12 @@ class Config:
     RB_LIMIT_CHAT_NEW = os.environ.get("RB_LIMIT_CHAT_NEW", "5 per 10 seconds")
     # Background sweeper inside the server (seconds; 0 turns it off).
     RB_SWEEP_INTERVAL = _int("RB_SWEEP_INTERVAL", 60)
+    # Instance-wide bounds for each space's retention (forum/retention.py).
+    RB_CHAT_RETENTION_MIN_HOURS = _int("RB_CHAT_RETENTION_MIN_HOURS", 1)
+    RB_CHAT_RETENTION_MAX_HOURS = _int("RB_CHAT_RETENTION_MAX_HOURS", 30 * 24)
+    RB_POST_RETENTION_MIN_DAYS = _int("RB_POST_RETENTION_MIN_DAYS", 1)
+    RB_POST_RETENTION_MAX_DAYS = _int("RB_POST_RETENTION_MAX_DAYS", 365)
+    RB_ALLOW_KEEP_POSTS = bool(_int("RB_ALLOW_KEEP_POSTS", 0))
 
     SESSION_COOKIE_NAME = "rb_csrf"
     SESSION_COOKIE_HTTPONLY = True

@@ -121,7 +121,9 @@ class Space(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     # Retention (issue: automatic expiry). None for posts means "keep" where allowed.
     chat_retention_hours: so.Mapped[int] = so.mapped_column(default=24)
-    post_retention_days: so.Mapped[int | None] = so.mapped_column(default=90)
+    # No column default: SQLAlchemy would also apply it to an explicit None ("keep");
+    # the constructor below supplies 90 only when the argument is absent.
+    post_retention_days: so.Mapped[int | None] = so.mapped_column()
     # Chat presence: the count is always shown; the list of who only if enabled.
     show_online_list: so.Mapped[bool] = so.mapped_column(default=False)
     typing_indicator: so.Mapped[bool] = so.mapped_column(default=False)
@@ -130,6 +132,10 @@ class Space(db.Model):
     modlog_names_moderator: so.Mapped[bool] = so.mapped_column(default=False)
 
     organisation: so.Mapped[Organisation | None] = so.relationship()
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("post_retention_days", 90)
+        super().__init__(**kwargs)
 
 
 class Membership(db.Model):

@@ -36,3 +36,13 @@ member_unmuted = _signals.signal("member-unmuted")  # account_id=
 member_removed = _signals.signal("member-removed")  # account_id=
 account_suspended = _signals.signal("account-suspended")  # sender: account id; until=
 member_blocked = _signals.signal("member-blocked")  # sender: blocker id; blocked_id=
+
+# Sent by forum/expiry.py after each committed sweep batch. sender: the kind
+# ("chat", "posts", "threads", or a registered Expirer's name); kwargs: ids=[...],
+# rows=[{column: value}] (chat: id, room_id, seq, space_id; posts: id, thread_id,
+# space_id; threads: id, space_id), rooms={room_id: [seq, ...]} and
+# threads=[thread_id, ...] where they apply.
+content_expired = _signals.signal("content-expired")
+# Sent by forum/retention.py after an owner changes a space's retention.
+# sender: space id; kwargs: chat_hours, post_days, applied_to_existing.
+retention_changed = _signals.signal("retention-changed")

@@ -5,6 +5,10 @@ gunicorn's eventlet/gevent worker patches the process before importing this.
 
 from __future__ import annotations
 
+from forum import expiry
 from forum.app import create_app
 
 app = create_app()
+# One sweep loop per worker process (gunicorn does not preload the app: see
+# deploy/gunicorn.conf.py); concurrent sweepers are safe by design.
+expiry.start_sweeper(app)

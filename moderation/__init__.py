@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 
 from forum import accounts
+from forum import expiry as forum_expiry
 from moderation import cli
 from moderation import expiry
 from moderation import models as _models  # noqa: F401 - tables for the metadata
@@ -17,3 +18,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     cli.init_app(app)
     accounts.register_content_hook(expiry.account_hook)
+    forum_expiry.register_maintenance(expiry.delete_expired)

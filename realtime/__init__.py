@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import click
+from datetime import datetime
+
 from flask import Flask
 
-from forum import clock
+from forum import expiry
 from forum.extensions import socketio
-from realtime import chat
 from realtime import push
 from realtime import sockets
 from realtime import views
@@ -24,10 +24,8 @@ def init_app(app: Flask) -> None:
     socketio.on_namespace(ChatNamespace(push.NAMESPACE))
     push.connect_receivers()
 
-    @app.cli.command("expire-chat")
-    def expire_chat_command() -> None:
-        """Delete expired chat messages and stale live-socket records."""
-        now = clock.now()
-        count = chat.delete_expired(now)
-        stale = sockets.purge_stale(now)
-        click.echo(f"Deleted {count} expired chat message(s) and {stale} stale socket record(s).")
+    expiry.register_maintenance(_purge_stale_sockets)
+
+
+def _purge_stale_sockets(now: datetime) -> dict[str, int]:
+    return {"stale socket records": sockets.purge_stale(now)}

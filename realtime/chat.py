@@ -321,25 +321,6 @@ def _iso(when: datetime) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
 
-def delete_expired(now: datetime, batch: int = 1000) -> int:
-    """Really delete expired chat messages; tell clients which ones went. Returns how many."""
-    total = 0
-    while True:
-        rows = db.session.execute(
-            sa.select(ChatMessage.id, ChatMessage.room_id, ChatMessage.seq)
-            .where(ChatMessage.expires_at <= now).limit(batch)
-        ).all()
-        if not rows:
-            return total
-        db.session.execute(sa.delete(ChatMessage).where(ChatMessage.id.in_([r.id for r in rows])))
-        db.session.commit()
-        total += len(rows)
-        by_room: dict[int, list] = {}
-        for row in rows:
-            by_room.setdefault(row.room_id, []).append(row)
-        for room_id, gone in by_room.items():
-            signals.chat_message_removed.send(room_id, ids=[r.id for r in gone], seqs=[r.seq for r in gone])
-
 
 # --- presence and typing -------------------------------------------------------
 

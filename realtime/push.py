@@ -94,6 +94,22 @@ def on_content_removed(space_id: int, kind: str | None = None, id: int | None = 
         on_message_removed(room_id, ids=[id], seqs=[seq] if seq is not None else [])
 
 
+def on_content_expired(kind: str, rooms: dict[int, list[int]] | None = None,
+                       rows: list[dict[str, Any]] = (), **_: Any) -> None:
+    """The sweeper deleted expired chat messages: every open room drops them too.
+
+    (Clients also drop each message at its expires_at by themselves; this covers
+    clocks that are wrong and retention shortened by an owner.)
+    """
+    if kind != "chat":
+        return
+    by_room: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_room.setdefault(row["room_id"], []).append(row)
+    for room_id, gone in by_room.items():
+        on_message_removed(room_id, ids=[r["id"] for r in gone], seqs=[r["seq"] for r in gone])
+
+
 def on_account_suspended(account_id: int, **_: Any) -> None:
     """Suspended everywhere: every socket of the account ends now."""
     on_account_deleted(account_id)
@@ -164,3 +180,4 @@ def connect_receivers() -> None:
     signals.content_hidden.connect(on_content_removed)
     signals.content_deleted.connect(on_content_removed)
     signals.account_suspended.connect(on_account_suspended)
+    signals.content_expired.connect(on_content_expired)

@@ -12,7 +12,6 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from forum import clock
 from forum import markdown
 from forum.errors import NotFound
 from forum.errors import RateLimited
@@ -100,15 +99,3 @@ def chat_html(message):
     """A stored message as safe inline HTML (the same renderer clients get)."""
     return markdown.render_inline(message.body)
 
-
-@bp.app_template_filter("disappears_in")
-def disappears_in(when):
-    """"3 h" / "12 min" / "under a minute": how long until a message is deleted."""
-    seconds = int((when - clock.now()).total_seconds())
-    if seconds >= 86400:
-        return f"{seconds // 86400} d"
-    if seconds >= 3600:
-        return f"{seconds // 3600} h"
-    if seconds >= 60:
-        return f"{seconds // 60} min"
-    return "under a minute"

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from forum import accounts
+from forum import expiry
 from forum import signals
 from forum.extensions import db
 from forum.extensions import socketio
@@ -131,7 +132,7 @@ def test_message_expiry_comes_from_the_space(app, client, lounge, clock):
     assert stored.expires_at == clock.now() + timedelta(hours=6)
     clock.advance(hours=6, seconds=1)
     assert sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["messages"] == []
-    assert chat.delete_expired(clock.now()) == 1
+    assert expiry.delete_expired(clock.now())["chat"] == 1
     assert count_messages() == 0
 
 
@@ -394,7 +395,7 @@ def test_removed_event_reaches_the_room(app, client, lounge, member, clock):
     msg, _ = chat.post_message(member, lounge.id, "client-001", "short-lived")
     sock.received()
     clock.advance(hours=25)
-    chat.delete_expired(clock.now())
+    expiry.delete_expired(clock.now())
     assert sock.received("removed") == [{"room_id": lounge.id, "ids": [msg.id], "seqs": [1]}]
 
 

@@ -8,8 +8,9 @@ from forum.views import account
 from forum.views import auth
 from forum.views import errors
 from forum.views import main
+from forum.views import retention
 
 
 def register(app: Flask) -> None:
-    for module in (errors, main, auth, account):
+    for module in (errors, main, auth, account, retention):
         app.register_blueprint(module.bp)

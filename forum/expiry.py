@@ -1,0 +1,335 @@
+"""Automatic expiry: the registry of expiring content and the sweep that hard-deletes it.
+
+Every expiring table registers an ``Expirer``. ``delete_expired(now)`` walks them in
+order and deletes expired rows in bounded batches, one short transaction each, so a
+chat message never waits long for the write lock. Each batch is a single
+``DELETE ... WHERE id IN (SELECT id ... LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING``:
+claiming and deleting are one statement, so several sweepers (background task in
+each worker, the systemd timer) can run at once without errors or double work; the
+``RETURNING`` rows are exactly what *this* sweeper deleted.
+
+Derived data goes in the same transaction (``Expirer.derived_cleanup`` and the
+``cleanup_hooks`` other packages register: flags, the moderation queue, ...).
+After each commit ``signals.content_expired`` tells realtime what to remove live.
+After a sweep that deleted anything, ``after_sweep`` hooks run (search compaction),
+then SQLite's WAL is truncated so deleted text leaves the ``-wal`` file too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from forum import clock
+from forum import signals
+from forum.extensions import db
+from forum.extensions import socketio
+from forum.models import Post
+from forum.models import Thread
+from realtime.models import ChatMessage
+
+log = logging.getLogger(__name__)
+
+# derived_cleanup(connection, rows): runs inside the batch's transaction.
+Cleanup = Callable[[sa.Connection, list[dict[str, Any]]], None]
+# cleanup hook(connection, kind, rows): registered by other packages, runs for every kind.
+CleanupHook = Callable[[sa.Connection, str, list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class Expirer:
+    """One kind of expiring content.
+
+    ``model``: a mapped class (or a ``sa.Table``) with an integer ``id`` primary key.
+    ``expires_column``: rows whose value is ``<= now`` are deleted (NULL = keep).
+    ``returning``: columns sent in the ``content_expired`` signal (``id`` always).
+    ``derived_cleanup``: deletes what was derived from the rows, in the same transaction.
+    ``where``: replaces the expiry condition (``where(table, now)``), for sweeps such as
+    "threads with no posts left".
+    ``order``: lower runs first (chat 10, posts 20, threads 30).
+    """
+
+    name: str
+    model: Any
+    expires_column: str = "expires_at"
+    returning: tuple[str, ...] = ("id",)
+    derived_cleanup: Cleanup | None = None
+    where: Callable[[sa.Table, datetime], sa.ColumnElement[bool]] | None = None
+    order: int = 100
+
+    @property
+    def table(self) -> sa.Table:
+        return self.model if isinstance(self.model, sa.Table) else self.model.__table__
+
+    def condition(self, now: datetime) -> sa.ColumnElement[bool]:
+        table = self.table
+        if self.where is not None:
+            return self.where(table, now)
+        # NULL never matches "<=": kept content is never swept.
+        return table.c[self.expires_column] <= now
+
+
+_registry: dict[str, Expirer] = {}
+cleanup_hooks: list[CleanupHook] = []
+after_sweep: list[Callable[[], None]] = []
+
+
+def register(expirer: Expirer) -> None:
+    """Add or replace an expirer by name (apps are built many times in tests)."""
+    _registry[expirer.name] = expirer
+
+
+def unregister(name: str) -> None:
+    _registry.pop(name, None)
+
+
+def expirers() -> list[Expirer]:
+    return sorted(_registry.values(), key=lambda e: (e.order, e.name))
+
+
+def register_cleanup(hook: CleanupHook) -> None:
+    """Run ``hook(connection, kind, rows)`` in every batch's transaction (once per hook)."""
+    if hook not in cleanup_hooks:
+        cleanup_hooks.append(hook)
+
+
+def register_after_sweep(hook: Callable[[], None]) -> None:
+    """Run ``hook()`` after a sweep that deleted something (e.g. ``search.compact``)."""
+    if hook not in after_sweep:
+        after_sweep.append(hook)
+
+
+# Periodic upkeep that is not "expiring content" (dead sessions, stale socket
+# records, moderation notices and excerpts): each hook(now) -> {label: count},
+# committed by the hook, run by the background sweeper and `flask expire` alike.
+MaintenanceHook = Callable[[datetime], dict[str, int]]
+maintenance_hooks: list[MaintenanceHook] = []
+
+
+def register_maintenance(hook: MaintenanceHook) -> None:
+    if hook not in maintenance_hooks:
+        maintenance_hooks.append(hook)
+
+
+def run_maintenance(now: datetime) -> dict[str, int]:
+    """Run every maintenance hook; one failing is logged (type only) and the rest still run."""
+    counts: dict[str, int] = {}
+    for hook in maintenance_hooks:
+        try:
+            counts.update(hook(now))
+        except Exception as error:  # noqa: BLE001 - one bad hook must not stop the others
+            db.session.rollback()
+            log.error("maintenance hook %s failed: %s", getattr(hook, "__name__", "?"), type(error).__name__)
+    return counts
+
+
+# A thread with no posts for this long is gone (its posts expired or were deleted). The
+# grace covers a service that writes a thread and its first post in two transactions.
+EMPTY_THREAD_GRACE = timedelta(minutes=1)
+
+
+def _thread_gone(table: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
+    posts = Post.__table__
+    has_posts = sa.exists().where(posts.c.thread_id == table.c.id)
+    empty = sa.and_(~has_posts, table.c.created_at <= now - EMPTY_THREAD_GRACE)
+    return sa.or_(table.c.expires_at <= now, empty)
+
+
+# Posts run before threads: a post never outlives its thread (retention.post_expires_at
+# caps it), so by the time a thread expires its posts are already swept and counted;
+# anything left (rows written by older code) goes by the foreign-key cascade.
+DEFAULT_EXPIRERS = (
+    Expirer("chat", ChatMessage, returning=("id", "room_id", "seq", "space_id"), order=10),
+    Expirer("posts", Post, returning=("id", "thread_id", "space_id"), order=20),
+    Expirer("threads", Thread, returning=("id", "space_id"), where=_thread_gone, order=30),
+)
+for _expirer in DEFAULT_EXPIRERS:
+    register(_expirer)
+
+
+def _delete_batch(conn: sa.Connection, expirer: Expirer, now: datetime, limit: int) -> list[dict[str, Any]]:
+    table = expirer.table
+    claim = (
+        sa.select(table.c.id)
+        .where(expirer.condition(now))
+        .limit(limit)
+        # PostgreSQL: concurrent sweepers take disjoint rows. SQLite ignores it (one writer).
+        .with_for_update(skip_locked=True)
+    )
+    columns = [table.c[name] for name in dict.fromkeys(("id", *expirer.returning))]
+    stmt = sa.delete(table).where(table.c.id.in_(claim.scalar_subquery())).returning(*columns)
+    return [dict(row._mapping) for row in conn.execute(stmt)]
+
+
+def _payload(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    payload: dict[str, Any] = {"ids": [row["id"] for row in rows], "rows": rows}
+    if rows and "room_id" in rows[0] and "seq" in rows[0]:
+        rooms: dict[int, list[int]] = {}
+        for row in rows:
+            rooms.setdefault(row["room_id"], []).append(row["seq"])
+        payload["rooms"] = rooms
+    if rows and "thread_id" in rows[0]:
+        payload["threads"] = sorted({row["thread_id"] for row in rows})
+    return payload
+
+
+def delete_expired(now: datetime | None = None, batch: int = 1000) -> dict[str, int]:
+    """Hard-delete everything expired at ``now``; return rows deleted per kind.
+
+    Safe to run in several processes at once. Raises if the database fails; the
+    background loop logs and carries on.
+    """
+    now = now or clock.now()
+    batch = max(1, int(batch))
+    counts: dict[str, int] = {}
+    engine = db.engine
+    for expirer in expirers():
+        counts[expirer.name] = 0
+        while True:
+            with engine.begin() as conn:
+                rows = _delete_batch(conn, expirer, now, batch)
+                if rows:
+                    if expirer.derived_cleanup is not None:
+                        expirer.derived_cleanup(conn, rows)
+                    for hook in list(cleanup_hooks):  # noqa: PERF101 - a copy: hooks may register hooks
+                        hook(conn, expirer.name, rows)
+            if not rows:
+                break
+            counts[expirer.name] += len(rows)
+            signals.content_expired.send(expirer.name, **_payload(rows))
+            if len(rows) < batch:
+                break
+    if any(counts.values()):
+        for hook in list(after_sweep):  # noqa: PERF101 - a copy, as above
+            try:
+                hook()
+            except Exception as error:  # noqa: BLE001 - one broken hook must not stop the checkpoint
+                log.error("after-sweep hook %s failed: %s", getattr(hook, "__name__", "?"), type(error).__name__)
+        checkpoint()
+    return counts
+
+
+def checkpoint() -> bool:
+    """SQLite: copy the WAL into the database and truncate it. True if it completed."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        busy, _log, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:
+        # A long reader held the WAL; the next sweep tries again.
+        log.warning("WAL checkpoint was blocked by a reader; will retry on the next sweep")
+    return not busy
+
+
+def vacuum(full: bool = True) -> list[str]:
+    """Make deleted rows leave the data files; returns what was done.
+
+    PostgreSQL: ``VACUUM (FULL, ANALYZE)`` on each swept table, one at a time, outside a
+    transaction; a table whose lock is not granted within 5 s is skipped (chat keeps
+    running) and reported. SQLite: checkpoint, ``VACUUM``, checkpoint.
+    """
+    engine = db.engine
+    done: list[str] = []
+    if engine.dialect.name == "sqlite":
+        checkpoint()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM")
+        checkpoint()
+        return ["sqlite: VACUUM and WAL truncated"]
+    tables = sorted({e.table.name for e in expirers()})
+    option = "FULL, ANALYZE" if full else "ANALYZE"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("SET lock_timeout = '5s'")
+        for name in tables:
+            quoted = engine.dialect.identifier_preparer.quote(name)
+            try:
+                conn.exec_driver_sql(f"VACUUM ({option}) {quoted}")
+                done.append(f"{name}: vacuumed")
+            except sa.exc.OperationalError:
+                done.append(f"{name}: skipped (busy; will run next time)")
+        conn.exec_driver_sql("RESET lock_timeout")
+    return done
+
+
+# --- The background sweeper -------------------------------------------------------
+
+_start_lock = threading.Lock()
+_started = False
+
+
+def start_sweeper(app: Flask) -> bool:
+    """Start the sweep loop once per process (entry points call this, create_app does not).
+
+    Uses ``socketio.start_background_task``, so it is a green thread under eventlet or
+    gevent and a real thread in threading mode. ``RB_SWEEP_INTERVAL`` 0 turns it off.
+    """
+    global _started  # noqa: PLW0603 - one loop per process, whatever builds the app
+    interval = app.config.get("RB_SWEEP_INTERVAL") or 0
+    if interval <= 0:
+        return False
+    with _start_lock:
+        if _started:
+            return False
+        _started = True
+    socketio.start_background_task(sweep_forever, app, interval)
+    return True
+
+
+def sweep_once(app: Flask) -> dict[str, int] | None:
+    """One sweep in its own app context; errors are logged (type only, no content)."""
+    try:
+        with app.app_context():
+            try:
+                now = clock.now()
+                counts = delete_expired(now)
+                counts.update(run_maintenance(now))
+                return counts
+            finally:
+                db.session.remove()
+    except Exception as error:  # noqa: BLE001 - the loop must survive a bad minute
+        log.error("expiry sweep failed: %s", type(error).__name__)
+        return None
+
+
+def sweep_forever(app: Flask, interval: float, sleep: Callable[[float], Any] | None = None) -> None:
+    """Sweep, sleep ``interval`` seconds, repeat. ``sleep`` is for tests to stop the loop."""
+    pause = sleep or socketio.sleep
+    while True:
+        sweep_once(app)
+        pause(interval)
+
+
+# --- Templates ----------------------------------------------------------------------
+
+
+def disappears_in(expires_at: datetime | None, now: datetime | None = None) -> str:
+    """ "disappears in 3 h" / "in 5 days", for pages read without JavaScript."""
+    if expires_at is None:
+        return ""
+    seconds = (expires_at - (now or clock.now())).total_seconds()
+    if seconds <= 60:
+        return _("disappears in a moment")
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return ngettext("disappears in %(num)d min", "disappears in %(num)d min", minutes)
+    hours = int(seconds // 3600)
+    if hours < 48:
+        return ngettext("disappears in %(num)d h", "disappears in %(num)d h", hours)
+    days = int(seconds // 86400)
+    return ngettext("disappears in %(num)d day", "disappears in %(num)d days", days)
+
+
+def init_app(app: Flask) -> None:
+    """Register the template filter (the sweeper is started by the entry points)."""
+    app.add_template_filter(disappears_in, "disappears_in")

@@ -1,0 +1,247 @@
+"""How long content lives: each space's retention, inside the instance's bounds.
+
+The instance admin sets the bounds in config (``RB_CHAT_RETENTION_MIN_HOURS`` ...);
+a space's owners pick values inside them. A change applies to new content; an owner
+may also apply a *shorter* policy to what exists (``expires_at = min(current,
+created_at + new)``), never a longer one: nobody gets to resurrect a promise of
+deletion. A thread may be given a shorter life than its space by its author or a
+moderator. A post never outlives its thread.
+
+Other services use ``chat_expires_at``, ``thread_expires_at`` and ``post_expires_at``
+to stamp new rows, so every row's fate is decided when it is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from forum import access
+from forum import signals
+from forum.errors import Forbidden
+from forum.errors import Invalid
+from forum.extensions import db
+from forum.models import Account
+from forum.models import Post
+from forum.models import Space
+from forum.models import Thread
+from realtime.models import ChatMessage
+
+_DIGITS = re.compile(r"[0-9]{1,6}")  # ASCII only: int() would also take "١٢" or "１２"
+_KEEP_WORDS = ("", "keep")
+CHUNK = 1000  # rows per query when applying a shorter policy to existing content
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What the instance admin allows space owners to choose."""
+
+    chat_min_hours: int
+    chat_max_hours: int
+    post_min_days: int
+    post_max_days: int
+    allow_keep_posts: bool
+
+
+@dataclass(frozen=True)
+class RetentionChange:
+    """What ``set_retention`` did: the new values and how many existing rows got shorter lives."""
+
+    chat_hours: int
+    post_days: int | None
+    shortened: dict[str, int]
+
+
+def bounds() -> Bounds:
+    config = current_app.config
+    chat_min = max(1, int(config["RB_CHAT_RETENTION_MIN_HOURS"]))
+    post_min = max(1, int(config["RB_POST_RETENTION_MIN_DAYS"]))
+    return Bounds(
+        chat_min_hours=chat_min,
+        chat_max_hours=max(chat_min, int(config["RB_CHAT_RETENTION_MAX_HOURS"])),
+        post_min_days=post_min,
+        post_max_days=max(post_min, int(config["RB_POST_RETENTION_MAX_DAYS"])),
+        allow_keep_posts=bool(config["RB_ALLOW_KEEP_POSTS"]),
+    )
+
+
+# --- Effective values (stored values clamped to today's bounds) --------------------
+
+
+def chat_hours(space: Space) -> int:
+    """The space's chat retention, clamped: an admin's tighter bound applies at once."""
+    limits = bounds()
+    return min(max(space.chat_retention_hours, limits.chat_min_hours), limits.chat_max_hours)
+
+
+def post_days(space: Space) -> int | None:
+    """The space's post retention in days, clamped; None (keep) only where allowed."""
+    limits = bounds()
+    if space.post_retention_days is None:
+        return None if limits.allow_keep_posts else limits.post_max_days
+    return min(max(space.post_retention_days, limits.post_min_days), limits.post_max_days)
+
+
+def chat_expires_at(space: Space, now: datetime) -> datetime:
+    """``expires_at`` for a chat message written now."""
+    return now + timedelta(hours=chat_hours(space))
+
+
+def thread_expires_at(space: Space, now: datetime) -> datetime | None:
+    """``expires_at`` for a thread started now: its title and first post go together."""
+    days = post_days(space)
+    return None if days is None else now + timedelta(days=days)
+
+
+def post_expires_at(space: Space, now: datetime, thread: Thread | None = None) -> datetime | None:
+    """``expires_at`` for a post written now: the space's policy, capped by its thread."""
+    own = thread_expires_at(space, now)
+    if thread is None or thread.expires_at is None:
+        return own
+    return thread.expires_at if own is None else min(own, thread.expires_at)
+
+
+# --- Input ----------------------------------------------------------------------------
+
+
+def _whole_number(value: object, low: int, high: int, what: str) -> int:
+    if isinstance(value, bool):
+        raise Invalid(f"{what} must be a whole number.")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        raise Invalid(f"{what} must be a whole number from {low} to {high}.")
+    if not low <= number <= high:
+        raise Invalid(f"{what} must be from {low} to {high}.")
+    return number
+
+
+def _post_days(value: object, limits: Bounds) -> int | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in _KEEP_WORDS):
+        if not limits.allow_keep_posts:
+            raise Invalid(
+                f"Days to keep posts must be from {limits.post_min_days} to {limits.post_max_days}: "
+                "this site does not keep posts forever."
+            )
+        return None
+    return _whole_number(value, limits.post_min_days, limits.post_max_days, "Days to keep posts")
+
+
+# --- Services ---------------------------------------------------------------------------
+
+
+def owned_space(actor: Account | None, slug: object) -> Space:
+    """The space, if the actor owns it. 404 if they may not see it, 403 if not an owner."""
+    space_access = access.access_space(actor, slug)
+    if not space_access.has_role("owner"):
+        raise Forbidden("Only the space's owners can change how long things are kept.")
+    return space_access.space
+
+
+def _cap_lives(model: type, where: sa.ColumnElement[bool], lifetime: timedelta) -> int:
+    """``expires_at = min(expires_at, created_at + lifetime)`` for live rows, in chunks.
+
+    Done in Python (keyset pages of CHUNK rows) because date arithmetic on columns
+    differs between SQLite and PostgreSQL; aware datetimes stay exact this way.
+    """
+    changed = 0
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            sa.select(model.id, model.created_at, model.expires_at)
+            .where(where, model.id > last_id, access.live(model.expires_at))
+            .order_by(model.id)
+            .limit(CHUNK)
+        ).all()
+        if not rows:
+            return changed
+        last_id = rows[-1].id
+        updates = [
+            {"id": row.id, "expires_at": row.created_at + lifetime}
+            for row in rows
+            if row.expires_at is None or row.expires_at > row.created_at + lifetime
+        ]
+        if updates:
+            db.session.execute(sa.update(model), updates)
+            changed += len(updates)
+
+
+def _cap_posts_by_threads(where: sa.ColumnElement[bool]) -> int:
+    """No post outlives its thread: portable SQL, comparing like with like."""
+    thread_expiry = (
+        sa.select(Thread.expires_at).where(Thread.id == Post.thread_id).scalar_subquery()
+    )
+    outlives = sa.exists().where(
+        Thread.id == Post.thread_id,
+        Thread.expires_at.is_not(None),
+        sa.or_(Post.expires_at.is_(None), Post.expires_at > Thread.expires_at),
+    )
+    result = db.session.execute(
+        sa.update(Post).where(where, outlives).values(expires_at=thread_expiry),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount or 0
+
+
+def set_retention(
+    actor: Account | None,
+    space: Space,
+    chat_hours: object,
+    post_days: object,
+    apply_to_existing: bool = False,
+) -> RetentionChange:
+    """Set how long the space keeps chat (hours) and posts (days; None = keep, if allowed).
+
+    Owners only. New content follows the new values. With ``apply_to_existing`` a
+    shorter policy also shortens existing content; a longer one changes nothing
+    that exists. Raises NotFound, Forbidden or Invalid.
+    """
+    space = owned_space(actor, space.slug)
+    limits = bounds()
+    hours = _whole_number(chat_hours, limits.chat_min_hours, limits.chat_max_hours, "Hours to keep chat")
+    days = _post_days(post_days, limits)
+    if not isinstance(apply_to_existing, bool):
+        raise Invalid("Choose whether to apply this to what is already there.")
+    space.chat_retention_hours = hours
+    space.post_retention_days = days
+    shortened = {"chat": 0, "threads": 0, "posts": 0}
+    if apply_to_existing:
+        shortened["chat"] = _cap_lives(ChatMessage, ChatMessage.space_id == space.id, timedelta(hours=hours))
+        if days is not None:
+            lifetime = timedelta(days=days)
+            shortened["threads"] = _cap_lives(Thread, Thread.space_id == space.id, lifetime)
+            shortened["posts"] = _cap_lives(Post, Post.space_id == space.id, lifetime)
+            shortened["posts"] += _cap_posts_by_threads(Post.space_id == space.id)
+    db.session.commit()
+    signals.retention_changed.send(
+        space.id, chat_hours=hours, post_days=days, applied_to_existing=apply_to_existing
+    )
+    return RetentionChange(chat_hours=hours, post_days=days, shortened=shortened)
+
+
+def set_thread_lifetime(actor: Account | None, thread: Thread | int, days: object) -> Thread:
+    """Make a thread (and its posts) disappear ``days`` after it was started: shorter only.
+
+    Its author or the space's moderators. Raises NotFound, Forbidden or Invalid.
+    """
+    thread_id = thread.id if isinstance(thread, Thread) else thread
+    found, space_access = access.access_thread(actor, thread_id)
+    if found.author_id != space_access.account.id and not space_access.has_role("moderator"):
+        raise Forbidden("Only the thread's author or a moderator can change how long it lasts.")
+    limits = bounds()
+    number = _whole_number(days, 1, limits.post_max_days, "Days")
+    new = found.created_at + timedelta(days=number)
+    if found.expires_at is not None and new >= found.expires_at:
+        raise Invalid("A thread's life can only be made shorter, never longer.")
+    found.expires_at = new  # may already be past: then it is gone from every page at once
+    db.session.flush()
+    _cap_posts_by_threads(Post.thread_id == found.id)
+    db.session.commit()
+    return found

@@ -1,0 +1,105 @@
+"""The sweep and ``expire --vacuum`` on PostgreSQL (a unique schema per run, dropped after)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from forum import expiry
+from forum import schema
+from forum.app import create_app
+from forum.extensions import db
+from realtime.models import ChatMessage
+from tests.conftest import base_config
+from tests.conftest import needs_service
+from tests.expiry_factories import incompressible
+from tests.expiry_factories import make_message
+from tests.expiry_factories import make_post
+from tests.expiry_factories import make_room
+from tests.expiry_factories import make_space
+from tests.expiry_factories import make_thread
+
+pytestmark = pytest.mark.postgres
+URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_app(tmp_path):  # noqa: ANN001, ANN201
+    try:
+        admin = sa.create_engine(URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as error:  # noqa: BLE001
+        needs_service("PostgreSQL", False, type(error).__name__)
+    name = f"rb_expiry_{secrets.token_hex(6)}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+    options = {"connect_args": {"options": f"-csearch_path={name}"}}
+    application = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=URL, SQLALCHEMY_ENGINE_OPTIONS=options))
+    try:
+        with application.app_context():
+            schema.upgrade_schema()
+            yield application
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+        admin.dispose()
+
+
+def test_sweep_on_postgresql_with_two_sweepers_and_vacuum(pg_app, clock):
+    space = make_space(chat_hours=1, post_days=1)
+    keep = make_space(chat_hours=720, post_days=365)
+    room = make_room(space)
+    now = clock.now()
+    rows = [
+        {"room_id": room.id, "space_id": space.id, "seq": i + 1, "author_name": "x", "body": incompressible(64),
+         "created_at": now - timedelta(hours=2), "expires_at": now - timedelta(hours=1)}
+        for i in range(3000)
+    ]
+    with db.engine.begin() as conn:
+        conn.execute(ChatMessage.__table__.insert(), rows)
+    room.last_seq = 3000
+    db.session.commit()
+    make_message(room, incompressible(4096))  # expires an hour from now: swept later
+    live = make_message(make_room(keep), "kept")
+    for i in range(10):
+        make_post(make_thread(space, title=f"t{i}", when=now - timedelta(days=2)), "reply", when=now - timedelta(days=2))
+    live_id = live.id
+    db.session.close()
+
+    results: list[dict[str, int]] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def sweep() -> None:
+        try:
+            with pg_app.app_context():
+                barrier.wait()
+                results.append(expiry.delete_expired(now, batch=250))
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    workers = [threading.Thread(target=sweep) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert errors == []
+    assert sum(r["chat"] for r in results) == 3000
+    assert sum(r["posts"] for r in results) == 20
+    assert sum(r["threads"] for r in results) == 10
+    remaining = db.session.scalars(sa.select(ChatMessage.id)).all()
+    assert live_id in remaining and len(remaining) == 2
+
+    clock.advance(hours=2)
+    result = pg_app.test_cli_runner().invoke(args=["expire", "--vacuum"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 expired chat." in result.output
+    assert "chat_messages: vacuumed" in result.output and "posts: vacuumed" in result.output
