@@ -12,6 +12,7 @@ from forum import aliases
 from forum import clock
 from forum import passwords
 from forum import schema
+from forum import search
 from forum import sessions
 from forum.extensions import db
 from forum.models import Account
@@ -74,3 +75,4 @@ def init_app(app: Flask) -> None:
         """Delete what has expired (sessions now; content as its expiry rules land)."""
         count = sessions.purge_dead_sessions(clock.now())
         click.echo(f"Deleted {count} expired session(s).")
+        search.compact()  # deleted words leave the search index's pages
