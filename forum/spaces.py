@@ -275,6 +275,19 @@ def my_spaces(actor: Account, page: int = 1) -> Page:
     return paginate(query, page)
 
 
+def member_of(actor: Account, space_ids: list[int]) -> set[int]:
+    """Which of these spaces (one page's worth) the actor belongs to."""
+    if not space_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Membership.space_id).where(
+                Membership.account_id == actor.id, Membership.space_id.in_(space_ids)
+            )
+        )
+    )
+
+
 def list_members(actor: Account, slug: object, page: int = 1) -> tuple[access.SpaceAccess, Page]:
     """Members by the name they show here, owners and moderators first."""
     acc = access.access_space(actor, slug)

@@ -58,7 +58,7 @@ def chat_rooms(space_id: int) -> list:
 def index():  # noqa: ANN201
     """Every space one may know of: open and closed ones, and hidden ones one is in."""
     listing = spaces.list_spaces(g.account, int_arg("page"))
-    member_of = {m.space_id for m in spaces.my_spaces(g.account, 1).items}
+    member_of = spaces.member_of(g.account, [space.id for space in listing.items])
     return render_template("spaces/list.html", listing=listing, member_of=member_of)
 
 
