@@ -35,8 +35,8 @@ from forum.models import JoinRequest
 from forum.models import Membership
 from forum.models import Organisation
 from forum.models import Space
-from forum.models import ThreadFollow
 from forum.models import Thread
+from forum.models import ThreadFollow
 
 PER_PAGE = 25
 MAX_NAME = 100

@@ -13,8 +13,8 @@ from flask import Flask
 
 from forum import accounts
 from forum import cli
-from forum import markdown
 from forum import clock
+from forum import markdown
 from forum import search
 from forum import signals
 from forum import spaces

@@ -198,7 +198,7 @@ def delete_post(actor: Account, post_id: object) -> bool:
     """Hard-delete one's own post; returns True if the whole thread went with it."""
     post, _acc = _own_post(actor, post_id)
     thread = post.thread
-    ids = dict(post_id=post.id, thread_id=thread.id, space_id=post.space_id)
+    ids = {"post_id": post.id, "thread_id": thread.id, "space_id": post.space_id}
     thread_deleted = False
     if post.is_first:
         others = db.session.scalar(

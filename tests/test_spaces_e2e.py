@@ -20,8 +20,8 @@ LINK_RE = re.compile(r"http://localhost(/invite/[A-Za-z0-9_-]+)")
 
 def test_the_whole_story(app, make_account):
     admin = make_account("Keeper", admin=True)
-    newbie = make_account("Nadia")
-    staffer = make_account("Clinic.Worker")
+    make_account("Nadia")
+    make_account("Clinic.Worker")
     invitee = make_account("Amara")
     make_account("Fred")
     newcomers = make_space(admin, "open", name="Newcomers")
