@@ -53,12 +53,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _quiet_logs(app)
 
     from forum import cli  # noqa: PLC0415 - the factory is the one place that knows every package
+    from forum import search  # noqa: PLC0415
+    from forum import starter  # noqa: PLC0415
     from forum import views  # noqa: PLC0415
     from realtime import models as _chat_models  # noqa: F401, PLC0415 - tables for the metadata
 
     passwords.init_app(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    migrate.init_app(
+        app, db, directory=str(MIGRATIONS), render_as_batch=True, include_name=search.include_name
+    )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_pick_locale)
     limiter.init_app(app)
@@ -78,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     moderation.init_app(app)
     realtime.init_app(app)
     cli.init_app(app)
+    starter.init_app(app)
     return app
 
 

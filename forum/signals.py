@@ -46,3 +46,10 @@ content_expired = _signals.signal("content-expired")
 # Sent by forum/retention.py after an owner changes a space's retention.
 # sender: space id; kwargs: chat_hours, post_days, applied_to_existing.
 retention_changed = _signals.signal("retention-changed")
+
+# Forum content (forum/threads.py). sender: the post or thread id; keyword
+# arguments give thread_id and space_id so receivers can route without a query.
+thread_created = _signals.signal("thread-created")  # sender: thread id; space_id=, post_id=
+post_created = _signals.signal("post-created")  # sender: post id; thread_id=, space_id=
+post_edited = _signals.signal("post-edited")  # sender: post id; thread_id=, space_id=
+post_deleted = _signals.signal("post-deleted")  # sender: post id; thread_id=, space_id=, thread_deleted=

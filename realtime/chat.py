@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from forum import clock
 from forum import markdown
+from forum import retention
 from forum import ratelimit
 from forum import signals
 from forum.access import SpaceAccess
@@ -263,7 +264,7 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
     message = ChatMessage(
         room_id=room.id, space_id=room.space_id, seq=seq, author_id=account.id,
         author_name=membership.display_name, client_id=client_id, body=body, created_at=now,
-        expires_at=now + timedelta(hours=access.space.chat_retention_hours),
+        expires_at=retention.chat_expires_at(access.space, now),
     )
     db.session.add(message)
     try:

@@ -393,10 +393,11 @@ def test_removed_event_reaches_the_room(app, client, lounge, member, clock):
     sock = Sock(app, client)
     sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
     msg, _ = chat.post_message(member, lounge.id, "client-001", "short-lived")
+    msg_id = msg.id
     sock.received()
     clock.advance(hours=25)
     expiry.delete_expired(clock.now())
-    assert sock.received("removed") == [{"room_id": lounge.id, "ids": [msg.id], "seqs": [1]}]
+    assert sock.received("removed") == [{"room_id": lounge.id, "ids": [msg_id], "seqs": [1]}]
 
 
 # --- HTTP pages -----------------------------------------------------------------

@@ -8,9 +8,12 @@ from forum.views import account
 from forum.views import auth
 from forum.views import errors
 from forum.views import main
+from forum.views import orgs
 from forum.views import retention
+from forum.views import spaces
+from forum.views import threads
 
 
 def register(app: Flask) -> None:
-    for module in (errors, main, auth, account, retention):
+    for module in (errors, main, auth, account, spaces, threads, orgs, retention):
         app.register_blueprint(module.bp)

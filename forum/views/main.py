@@ -10,14 +10,20 @@ from flask import render_template
 
 from forum import accounts
 from forum import sessions
+from forum import spaces
+from forum import threads
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 def index():  # noqa: ANN201
-    """The front page: what this is, and the way in."""
-    return render_template("index.html")
+    """The front page: what this is, and the way in; for members, their spaces and updates."""
+    if g.get("account") is None:
+        return render_template("index.html")
+    return render_template(
+        "index.html", updates=threads.updates(g.account, 1, per_page=5), my_spaces=spaces.my_spaces(g.account, 1)
+    )
 
 
 @bp.get("/exit")

@@ -1,0 +1,341 @@
+"""Forum services: threads, replies, edits, deletion, pin/lock, follows, updates.
+
+Every service authorises through ``forum/access.py`` first, validates, writes,
+commits once, then sends a signal from ``forum/signals.py``.
+
+Names: a thread or post keeps ``author_name``, the name its author showed in the
+space when writing (their space alias or everyday alias), so pages never look up
+an author's other name.
+
+Deleting a post is a hard delete. The first post of a thread is the thread's
+body: with no replies, deleting it deletes the whole thread; with replies from
+others, the conversation stays, so the first post's text, content warning and
+name are erased (the body becomes a short note, the author becomes "[deleted]",
+with no link back) and the title remains for the replies' sake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from forum import access
+from forum import clock
+from forum import markdown
+from forum import retention
+from forum import search
+from forum import signals
+from forum import text
+from forum.errors import Forbidden
+from forum.extensions import db
+from forum.models import Account
+from forum.models import Membership
+from forum.models import Post
+from forum.models import Space
+from forum.models import Thread
+from forum.models import ThreadFollow
+from forum.spaces import Page
+from forum.spaces import paginate
+
+THREADS_PER_PAGE = 25
+POSTS_PER_PAGE = 20
+MAX_CW = 150
+DELETED_NAME = "[deleted]"
+ERASED_BODY = "*This post was deleted by its author.*"
+
+
+def _title(raw: object) -> str:
+    return text.clean(raw, "title", markdown.MAX_TITLE_CHARS)
+
+
+def _body(raw: object) -> str:
+    return text.clean(raw, "post", markdown.MAX_POST_CHARS, multiline=True)
+
+
+def _cw(raw: object) -> str | None:
+    return text.clean(raw, "content warning", MAX_CW, required=False) or None
+
+
+# --- reading --------------------------------------------------------------------
+
+
+def list_threads(actor: Account, slug: object, page: int = 1) -> tuple[access.SpaceAccess, Page]:
+    """Live threads, pinned first, then by latest post. Moderators also see hidden ones."""
+    acc = access.access_space(actor, slug)
+    query = sa.select(Thread).where(Thread.space_id == acc.space.id, access.live(Thread.expires_at))
+    if not acc.has_role("moderator"):
+        query = query.where(Thread.hidden_at.is_(None))
+    query = query.order_by(Thread.pinned.desc(), Thread.last_post_at.desc(), Thread.id.desc())
+    return acc, paginate(query, page, THREADS_PER_PAGE)
+
+
+@dataclass
+class ThreadView:
+    thread: Thread
+    access: access.SpaceAccess
+    posts: Page
+    following: bool
+
+
+def _visible_posts(thread: Thread, acc: access.SpaceAccess) -> sa.Select:
+    query = sa.select(Post).where(Post.thread_id == thread.id, access.live(Post.expires_at))
+    if not acc.has_role("moderator"):
+        query = query.where(sa.or_(Post.hidden_at.is_(None), Post.author_id == acc.account.id))
+    return query
+
+
+def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
+    """A page of posts, oldest first; marks them seen for a follower."""
+    thread, acc = access.access_thread(actor, thread_id)
+    posts = paginate(_visible_posts(thread, acc).order_by(Post.id), page, POSTS_PER_PAGE)
+    follow = db.session.get(ThreadFollow, (actor.id, thread.id))
+    if follow is not None and posts.items and posts.items[-1].id > follow.last_seen_post_id:
+        follow.last_seen_post_id = posts.items[-1].id
+        db.session.commit()
+    return ThreadView(thread, acc, posts, follow is not None)
+
+
+def last_page(actor: Account, thread_id: object) -> int:
+    """The number of the thread's last page, as ``actor`` sees it."""
+    thread, acc = access.access_thread(actor, thread_id)
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(_visible_posts(thread, acc).subquery()))
+    return max(1, -(-count // POSTS_PER_PAGE))
+
+
+# --- writing --------------------------------------------------------------------
+
+
+def _writer(acc: access.SpaceAccess) -> Membership:
+    return acc.require_write()
+
+
+def create_thread(actor: Account, slug: object, *, title: object, body: object, content_warning: object = None) -> Thread:
+    """Start a thread (title + first post) as the name the author shows in this space."""
+    acc = access.access_space(actor, slug)
+    membership = _writer(acc)
+    title, body, cw = _title(title), _body(body), _cw(content_warning)
+    now = clock.now()
+    expires = retention.thread_expires_at(acc.space, now)
+    thread = Thread(
+        space_id=acc.space.id, author_id=actor.id, author_name=membership.display_name, title=title,
+        content_warning=cw, created_at=now, last_post_at=now, expires_at=expires,
+    )
+    db.session.add(thread)
+    db.session.flush()
+    post = Post(
+        thread_id=thread.id, space_id=acc.space.id, author_id=actor.id, author_name=membership.display_name,
+        body=body, is_first=True, created_at=now, expires_at=expires,
+    )
+    db.session.add(post)
+    db.session.flush()
+    db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
+    db.session.commit()
+    signals.thread_created.send(thread.id, space_id=thread.space_id, post_id=post.id)
+    return thread
+
+
+def reply(actor: Account, thread_id: object, *, body: object, content_warning: object = None) -> Post:
+    """Reply to a thread. Locked threads take replies from moderators only."""
+    thread, acc = access.access_thread(actor, thread_id)
+    membership = _writer(acc)
+    if thread.locked and not acc.has_role("moderator"):
+        raise Forbidden("This thread is locked: no new replies.")
+    body, cw = _body(body), _cw(content_warning)
+    now = clock.now()
+    post = Post(
+        thread_id=thread.id, space_id=thread.space_id, author_id=actor.id, author_name=membership.display_name,
+        body=body, content_warning=cw, created_at=now, expires_at=retention.post_expires_at(acc.space, now, thread),
+    )
+    db.session.add(post)
+    thread.last_post_at = now
+    db.session.flush()
+    follow = db.session.get(ThreadFollow, (actor.id, thread.id))
+    if follow is None:
+        db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
+    else:
+        follow.last_seen_post_id = max(follow.last_seen_post_id, post.id)
+    db.session.commit()
+    signals.post_created.send(post.id, thread_id=thread.id, space_id=thread.space_id)
+    return post
+
+
+def _own_post(actor: Account, post_id: object) -> tuple[Post, access.SpaceAccess]:
+    post, acc = access.access_post(actor, post_id)
+    if post.author_id != actor.id:
+        raise Forbidden("You can only change your own posts.")
+    return post, acc
+
+
+def edit_post(
+    actor: Account, post_id: object, *, body: object, content_warning: object = None, title: object = None
+) -> Post:
+    """Authors edit their own post (the first post's title too); it shows "edited"."""
+    post, acc = _own_post(actor, post_id)
+    acc.require_write()
+    thread = post.thread
+    if thread.locked and not acc.has_role("moderator"):
+        raise Forbidden("This thread is locked: posts can't be changed.")
+    body, cw = _body(body), _cw(content_warning)
+    if post.is_first:
+        thread.title = _title(title)
+        thread.content_warning = cw
+    else:
+        post.content_warning = cw
+    post.body = body
+    post.edited_at = clock.now()
+    db.session.commit()
+    signals.post_edited.send(post.id, thread_id=thread.id, space_id=post.space_id)
+    return post
+
+
+def delete_post(actor: Account, post_id: object) -> bool:
+    """Hard-delete one's own post; returns True if the whole thread went with it."""
+    post, _acc = _own_post(actor, post_id)
+    thread = post.thread
+    ids = {"post_id": post.id, "thread_id": thread.id, "space_id": post.space_id}
+    thread_deleted = False
+    if post.is_first:
+        others = db.session.scalar(
+            sa.select(sa.func.count()).where(Post.thread_id == thread.id, Post.id != post.id)
+        )
+        if others:
+            _erase_first_post(post)
+        else:
+            db.session.delete(thread)  # the database cascades to its posts and follows
+            thread_deleted = True
+    else:
+        db.session.delete(post)
+    db.session.commit()
+    search.compact()
+    signals.post_deleted.send(ids["post_id"], thread_id=ids["thread_id"], space_id=ids["space_id"],
+                              thread_deleted=thread_deleted)
+    return thread_deleted
+
+
+def _erase_first_post(post: Post) -> None:
+    thread = post.thread
+    post.body = ERASED_BODY
+    post.content_warning = None
+    post.author_id = None
+    post.author_name = DELETED_NAME
+    post.edited_at = None
+    thread.author_id = None
+    thread.author_name = DELETED_NAME
+
+
+# --- moderator switches ------------------------------------------------------------
+
+
+def set_pinned(actor: Account, thread_id: object, pinned: bool) -> Thread:
+    thread, acc = access.access_thread(actor, thread_id)
+    acc.require_role("moderator")
+    thread.pinned = bool(pinned)
+    db.session.commit()
+    return thread
+
+
+def set_locked(actor: Account, thread_id: object, locked: bool) -> Thread:
+    thread, acc = access.access_thread(actor, thread_id)
+    acc.require_role("moderator")
+    thread.locked = bool(locked)
+    db.session.commit()
+    return thread
+
+
+# --- follows and updates -------------------------------------------------------------
+
+
+def set_follow(actor: Account, thread_id: object, follow: bool) -> None:
+    """Follow a thread (its later replies show in updates) or stop following it."""
+    thread, _acc = access.access_thread(actor, thread_id)
+    row = db.session.get(ThreadFollow, (actor.id, thread.id))
+    if follow and row is None:
+        last = db.session.scalar(sa.select(sa.func.max(Post.id)).where(Post.thread_id == thread.id)) or 0
+        db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=last))
+    elif not follow and row is not None:
+        db.session.delete(row)
+    db.session.commit()
+
+
+@dataclass
+class Update:
+    thread: Thread
+    space: Space
+    new_posts: int
+    first_new_post_id: int
+
+
+def updates(actor: Account, page: int = 1, per_page: int = 20) -> Page:
+    """Followed threads with new live, visible replies, in spaces the actor may still read."""
+    new = (
+        sa.select(
+            Post.thread_id.label("thread_id"),
+            sa.func.count(Post.id).label("n"),
+            sa.func.min(Post.id).label("first_id"),
+        )
+        .join(ThreadFollow, sa.and_(ThreadFollow.thread_id == Post.thread_id, ThreadFollow.account_id == actor.id))
+        .where(Post.id > ThreadFollow.last_seen_post_id, access.live(Post.expires_at), Post.hidden_at.is_(None))
+        .group_by(Post.thread_id)
+        .subquery()
+    )
+    readable = sa.or_(
+        Space.kind == "open",
+        Space.id.in_(sa.select(Membership.space_id).where(Membership.account_id == actor.id)),
+        sa.true() if actor.is_admin else sa.false(),
+    )
+    query = (
+        sa.select(Thread, Space, new.c.n, new.c.first_id)
+        .join(new, new.c.thread_id == Thread.id)
+        .join(Space, Space.id == Thread.space_id)
+        .where(readable, access.live(Thread.expires_at), Thread.hidden_at.is_(None))
+        .order_by(Thread.last_post_at.desc(), Thread.id.desc())
+    )
+    result = paginate(query, page, per_page, scalars=False)
+    result.items = [Update(row[0], row[1], row[2], row[3]) for row in result.items]
+    return result
+
+
+# --- account deletion --------------------------------------------------------------
+
+
+def account_content_hook(account_id: int, keep_content: bool) -> None:
+    """On account deletion: delete their threads and posts, or detach them as "[deleted]".
+
+    Deleting follows the same rule as :func:`delete_post`: a thread they started
+    that has replies from others keeps its title and replies, with their first
+    post erased.
+    """
+    if keep_content:
+        for model in (Thread, Post):
+            db.session.execute(
+                sa.update(model)
+                .where(model.author_id == account_id)
+                .values(author_id=None, author_name=DELETED_NAME)
+                .execution_options(synchronize_session=False)
+            )
+        return
+    own_threads = list(db.session.scalars(sa.select(Thread).where(Thread.author_id == account_id)))
+    db.session.execute(
+        sa.delete(Post)
+        .where(Post.author_id == account_id, Post.is_first.is_(False))
+        .execution_options(synchronize_session=False)
+    )
+    for thread in own_threads:
+        others = db.session.scalar(
+            sa.select(sa.func.count()).where(Post.thread_id == thread.id, Post.is_first.is_(False))
+        )
+        if others:
+            first = db.session.scalar(sa.select(Post).where(Post.thread_id == thread.id, Post.is_first.is_(True)))
+            if first is not None:
+                _erase_first_post(first)
+            thread.author_id = None
+            thread.author_name = DELETED_NAME
+        else:
+            db.session.delete(thread)
+    # First posts they wrote in threads someone else now holds (not possible today) and
+    # any stray rows: nothing of theirs may stay linked.
+    db.session.execute(
+        sa.delete(Post).where(Post.author_id == account_id).execution_options(synchronize_session=False)
+    )
+    db.session.flush()

@@ -1,0 +1,197 @@
+"""Search: isolation, never-found content, hostile queries, and deletion reaching the disk."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from forum import search
+from forum import threads
+from forum.errors import Invalid
+from forum.extensions import db
+from forum.models import Post
+from forum.models import Thread
+from tests.conftest import login
+from tests.spacekit import add
+from tests.spacekit import make_space
+from tests.spacekit import thread
+
+
+@pytest.fixture
+def people(make_account):  # noqa: ANN001, ANN201
+    owner = make_account("Ownerz")
+    reader = make_account("Readerz")
+    outsider = make_account("Outsiderz")
+    return owner, reader, outsider
+
+
+def titles(results) -> list[str]:  # noqa: ANN001
+    return [hit.thread_title for hit in results.hits]
+
+
+def test_finds_titles_and_bodies_only_in_own_spaces(app, people):  # noqa: ANN001
+    owner, reader, outsider = people
+    closed = make_space(owner, "closed", name="Closed one")
+    hidden = make_space(owner, "hidden", name="Hidden one")
+    open_space = make_space(owner, "open", name="Open one")
+    for space in (closed, hidden, open_space):
+        add(space, reader)
+        thread(owner, space, title=f"Kestrel in {space.kind}", body=f"umbrellabody {space.kind}")
+    assert len(search.search(reader, "umbrellabody").hits) == 3
+    assert len(search.search(reader, "kestrel").hits) == 3  # title hits map to the first post
+    assert search.search(outsider, "umbrellabody").hits == []  # not even the open space: not a member
+    assert search.search(outsider, "kestrel").hits == []
+    assert search.search(owner, "umbrellabody closed").hits[0].space_name == "Closed one"
+
+
+def test_expired_hidden_and_deleted_posts_are_never_found(app, people, clock):  # noqa: ANN001
+    owner, reader, _ = people
+    space = make_space(owner, "closed", name="Retention", )
+    space.post_retention_days = 1
+    db.session.commit()
+    add(space, reader)
+    expiring = thread(owner, space, title="Short lived", body="ephemeralword")
+    hidden = thread(owner, space, title="Hid", body="hiddenword")
+    hidden_reply = threads.reply(owner, hidden.id, body="hiddenreply")
+    deleted = thread(owner, space, title="Gone", body="deletedword")
+    hidden.hidden_at = clock.now()
+    hidden_reply.hidden_at = clock.now()
+    db.session.commit()
+    deleted_post = db.session.scalar(sa.select(Post.id).where(Post.thread_id == deleted.id))
+    threads.delete_post(owner, deleted_post)
+    assert search.search(reader, "ephemeralword").hits
+    clock.advance(days=1, seconds=1)
+    assert expiring.expires_at is not None
+    for word in ("ephemeralword", "hiddenword", "hiddenreply", "deletedword"):
+        assert search.search(reader, word).hits == [], word
+        assert search.search(owner, word).hits == [], word
+
+
+def test_edits_replace_indexed_words(app, people):  # noqa: ANN001
+    owner, _, _ = people
+    space = make_space(owner, "open")
+    t = thread(owner, space, title="Old title", body="oldword")
+    first = db.session.scalar(sa.select(Post.id).where(Post.thread_id == t.id))
+    threads.edit_post(owner, first, title="Fresh title", body="newword")
+    assert search.search(owner, "oldword").hits == []
+    assert search.search(owner, "old").hits == []
+    assert titles(search.search(owner, "newword")) == ["Fresh title"]
+    assert titles(search.search(owner, "fresh")) == ["Fresh title"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', "*", "NEAR(", "-", "a OR b", "foo NOT bar", "^x", "title:x", '"unclosed', "(", ")", "x*", "NEAR(a b, 3)",
+     "AND", "\x00", "' OR 1=1 --", "\u202e\u200b", "<script>", "😀", "x" * 199],
+)
+def test_hostile_queries_give_a_clear_answer(app, people, client, query):  # noqa: ANN001
+    owner, _, _ = people
+    space = make_space(owner, "open")
+    thread(owner, space, title="plain", body="some words here")
+    results = search.search(owner, query)
+    assert isinstance(results.hits, list)
+    login(client, "Ownerz")
+    response = client.get("/search", query_string={"q": query})
+    assert response.status_code == 200
+
+
+def test_operators_are_words_not_syntax(app, people):  # noqa: ANN001
+    owner, _, _ = people
+    space = make_space(owner, "open")
+    thread(owner, space, title="t", body="apples and pears")
+    assert search.search(owner, "apples OR zebra").hits == []  # OR is a word to find, so: no match
+    assert len(search.search(owner, "apples pears").hits) == 1
+    assert search.search(owner, "appl*").hits == []  # no prefix operator
+
+
+def test_too_long_query_is_a_clear_400(app, people, client):  # noqa: ANN001
+    with pytest.raises(Invalid):
+        search.search(people[0], "x" * 10_000)
+    login(client, "Ownerz")
+    response = client.get("/search", query_string={"q": "x" * 10_000})
+    assert response.status_code == 400
+    assert "too long" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "1000000000", "junk", "", "1e3", "٣"])
+def test_search_page_bounds(app, people, client, page):  # noqa: ANN001
+    owner, _, _ = people
+    space = make_space(owner, "open")
+    for n in range(search.PER_PAGE + 2):
+        thread(owner, space, title=f"t{n}", body="pagedword")
+    login(client, "Ownerz")
+    response = client.get("/search", query_string={"q": "pagedword", "page": page})
+    assert response.status_code == 200
+    first, second = search.search(owner, "pagedword", 1), search.search(owner, "pagedword", 2)
+    assert len(first.hits) == search.PER_PAGE and first.has_next
+    assert len(second.hits) == 2 and not second.has_next
+
+
+def _disk_bytes(app) -> bytes:  # noqa: ANN001
+    path = Path(db.engine.url.database)
+    data = path.read_bytes()
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        data += wal.read_bytes()
+    return data
+
+
+def test_deleted_words_leave_the_database_file(app, people):  # noqa: ANN001
+    """FTS5 keeps deleted terms in old segments; compact() must make them leave the file."""
+    owner, _, _ = people
+    space = make_space(owner, "open")
+    gone = "zq" + secrets.token_hex(8)
+    kept = "zk" + secrets.token_hex(8)
+    t_gone = thread(owner, space, title="a", body=f"{gone} private words")
+    thread(owner, space, title="b", body=f"{kept} stays")
+    # Several segments, as a live forum has: more posts after the one to delete.
+    for n in range(30):
+        thread(owner, space, title=f"filler {n}", body=f"filler text {n} " + secrets.token_hex(4))
+    post_id = db.session.scalar(sa.select(Post.id).where(Post.thread_id == t_gone.id))
+    tail_gone, tail_kept = gone[-10:].encode(), kept[-10:].encode()
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert tail_gone in _disk_bytes(app) and tail_kept in _disk_bytes(app)  # the grep works
+    threads.delete_post(owner, post_id)  # deletes the thread (no replies) and compacts
+    db.session.remove()
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = _disk_bytes(app)
+    assert tail_kept in data  # positive control: live content is still on disk
+    assert tail_gone not in data
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Thread).where(Thread.id == t_gone.id)) == 0
+
+
+def test_without_compaction_fts5_keeps_deleted_words(app, people, monkeypatch):  # noqa: ANN001
+    """The control that shows why compact() exists (and that the grep can see FTS terms)."""
+    owner, _, _ = people
+    monkeypatch.setattr(search, "compact", lambda: None)
+    space = make_space(owner, "open")
+    gone = "zq" + secrets.token_hex(8)
+    t_gone = thread(owner, space, title="a", body=f"{gone} words")
+    post_id = db.session.scalar(sa.select(Post.id).where(Post.thread_id == t_gone.id))
+    threads.delete_post(owner, post_id)
+    db.session.remove()
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert gone[-10:].encode() in _disk_bytes(app)
+
+
+def test_retention_sets_expiry(app, people, clock):  # noqa: ANN001
+    owner, _, _ = people
+    space = make_space(owner, "open")
+    space.post_retention_days = 3
+    db.session.commit()
+    t = thread(owner, space)
+    assert t.expires_at == clock.now() + timedelta(days=3)
+    space.post_retention_days = None  # "keep", which this instance does not allow
+    db.session.commit()
+    capped = thread(owner, space)
+    assert capped.expires_at == clock.now() + timedelta(days=app.config["RB_POST_RETENTION_MAX_DAYS"])
+    app.config["RB_ALLOW_KEEP_POSTS"] = True
+    keep = thread(owner, space)
+    assert keep.expires_at is None
