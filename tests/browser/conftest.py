@@ -14,6 +14,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +30,7 @@ from tests.browser.flows import assert_no_foreign_requests
 from tests.browser.flows import origin_of
 from tests.conftest import needs_service
 from tests.live import LiveServer
+from tests.live import free_port
 from tests.live import start_server
 
 try:
@@ -50,10 +54,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# The neutral site quick exit leads to. The machine may be offline, so the
-# contexts answer it with a stub page instead of letting the request out.
-QUICK_EXIT_URL = "https://neutral.example/weather"
-NEUTRAL_PAGE = "<!doctype html><title>Weather</title><h1>Weather</h1>"
+# The neutral site quick exit leads to is a stub served by this process on another
+# port: another origin, as the real one is, but reachable offline. (Playwright's
+# page.route cannot stand in for it: routes never see the target of a redirect,
+# and /exit answers with a redirect.)
+# Tests take its URL from the ``neutral_site`` fixture.
+NEUTRAL_PAGE = b"<!doctype html><meta charset=utf-8><title>Weather</title><h1>Weather</h1>"
 # The server refuses a burst of sign-ups from one address; a test run makes many.
 INSTANCE_CONFIG = """\
 RB_LIMIT_SIGNUP = "1000 per hour"
@@ -75,15 +81,40 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+class _NeutralPage(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(NEUTRAL_PAGE)))
+        self.end_headers()
+        self.wfile.write(NEUTRAL_PAGE)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
-def server(browser: Browser) -> Iterator[LiveServer]:
+def neutral_site(browser: Browser) -> Iterator[str]:
+    """The stand-in for the neutral site quick exit goes to; yields its URL."""
+    port = free_port()
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), _NeutralPage)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}/weather"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def server(browser: Browser, neutral_site: str) -> Iterator[LiveServer]:
     """``python -m forum`` under eventlet on a free port, with a fresh SQLite database.
 
     Depends on ``browser`` so that a missing browser skips before a server starts.
     """
     instance = Path(tempfile.mkdtemp(prefix="rb-browser-"))
     (instance / "config.py").write_text(INSTANCE_CONFIG)
-    live = start_server("eventlet", extra_env={"RB_QUICK_EXIT_URL": QUICK_EXIT_URL}, instance=instance)
+    live = start_server("eventlet", extra_env={"RB_QUICK_EXIT_URL": neutral_site}, instance=instance)
     yield live
     live.stop()
     log = live.log()
@@ -102,16 +133,17 @@ def recorded() -> list[str]:
     return []
 
 
-def _route(origin: str) -> Callable[[Route], None]:
-    """Let our origin through, answer the neutral site, refuse everything else."""
-    home = origin_of(origin)
+def _route(origin: str, neutral_site: str) -> Callable[[Route], None]:
+    """Let our origin and the neutral site through; refuse everything else.
+
+    A safety net only: routes never see where a redirect leads. The ``request``
+    recorder sees every request, redirects included, and is what the check uses.
+    """
+    allowed = {origin_of(origin), origin_of(neutral_site)}
 
     def handle(route: Route) -> None:
-        url = route.request.url
-        if origin_of(url) == home:
+        if origin_of(route.request.url) in allowed:
             route.continue_()
-        elif url == QUICK_EXIT_URL:
-            route.fulfill(status=200, content_type="text/html", body=NEUTRAL_PAGE)
         else:
             route.abort("blockedbyclient")
 
@@ -119,12 +151,13 @@ def _route(origin: str) -> Callable[[Route], None]:
 
 
 @pytest.fixture
-def new_context(browser: Browser, origin: str, recorded: list[str]) -> Iterator[Callable[..., BrowserContext]]:
+def new_context(
+    browser: Browser, origin: str, neutral_site: str, recorded: list[str]
+) -> Iterator[Callable[..., BrowserContext]]:
     """Factory: ``new_context(**playwright_options)`` -> a phone-size context on the server.
 
     Relative URLs (``page.goto("/login")``) go to the server. Each context is fresh
-    (no cookies or storage), records its requests into ``recorded`` and lets none
-    leave the machine. Closed at teardown, after checking nothing went abroad.
+    (no cookies or storage) and records its requests into ``recorded``. Closed at teardown, after checking nothing went abroad.
     """
     contexts: list[BrowserContext] = []
 
@@ -134,7 +167,7 @@ def new_context(browser: Browser, origin: str, recorded: list[str]) -> Iterator[
         context = browser.new_context(**settings)
         context.set_default_timeout(10_000)
         context.on("request", lambda request: recorded.append(request.url))
-        context.route("**/*", _route(origin))
+        context.route("**/*", _route(origin, neutral_site))
         contexts.append(context)
         return context
 
@@ -142,7 +175,7 @@ def new_context(browser: Browser, origin: str, recorded: list[str]) -> Iterator[
     for context in contexts:
         context.close()
     if contexts:
-        assert_no_foreign_requests(recorded, origin, allow=[QUICK_EXIT_URL])
+        assert_no_foreign_requests(recorded, origin, allow=[neutral_site])
 
 
 @pytest.fixture
