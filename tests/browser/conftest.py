@@ -15,10 +15,10 @@ import os
 import shutil
 import tempfile
 import threading
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 from collections.abc import Callable
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any

@@ -142,20 +142,28 @@ def test_escape_three_times_is_a_quick_exit(page, origin, neutral_site):
     _assert_session_gone(page.context, origin)
 
 
+EMPTY = {"localStorage": 0, "sessionStorage": 0, "indexedDB": [], "caches": [], "serviceWorkers": 0}
+
+
 @pytest.mark.browser
 def test_nothing_of_ours_left_in_browser_storage(page, origin, neutral_site):
     member = sign_up(page)
     for path in ("/", "/account", "/login"):
         page.goto(path)
-        assert storage_residue(page) == {
-            "localStorage": 0, "sessionStorage": 0, "indexedDB": [], "caches": [], "serviceWorkers": 0,
-        }
+        assert storage_residue(page) == EMPTY  # our pages store nothing
+
+    # Something a future page might leave (a chat draft, say): quick exit must wipe it.
+    page.evaluate("""() => new Promise(done => {
+        localStorage.setItem('draft', 'x'); sessionStorage.setItem('draft', 'y');
+        const open = indexedDB.open('rb-draft'); open.onsuccess = () => { open.result.close(); done(); };
+    })""")
+    left = storage_residue(page)  # positive control: the check sees what is there
+    assert (left["localStorage"], left["sessionStorage"], left["indexedDB"]) == (1, 1, ["rb-draft"])
+
     page.locator(".quick-exit").click()
     page.wait_for_url(neutral_site)
     page.goto("/")
-    assert storage_residue(page) == {
-        "localStorage": 0, "sessionStorage": 0, "indexedDB": [], "caches": [], "serviceWorkers": 0,
-    }
+    assert storage_residue(page) == EMPTY
     # Clear-Site-Data took every cookie of ours, the CSRF one too.
     assert page.context.cookies(origin) == []
     assert member.alias not in page.content()
