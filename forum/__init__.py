@@ -1,5 +1,20 @@
-"""Red Brolly: the forum package (app factory, accounts, spaces, threads, expiry)."""
+"""Red Brolly: the forum package (app factory, accounts, spaces, threads, expiry).
 
-from forum.app import create_app
+``create_app`` is imported lazily (PEP 562): ``python -m forum`` runs this file
+before ``forum/__main__.py``, and importing Flask here would come before
+``__main__``'s eventlet monkey patch, which must run first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from forum.app import create_app  # noqa: PLC0415 - lazy on purpose, see above
+
+        return create_app
+    raise AttributeError(f"module 'forum' has no attribute {name!r}")

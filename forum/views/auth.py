@@ -24,6 +24,9 @@ bp = Blueprint("auth", __name__)
 def _signed_in(result: accounts.SignedIn) -> None:
     session.clear()  # a fresh CSRF secret for the new session
     sessions.set_cookie_after(result.token)
+    # A page rendered by this same request (the recovery codes) shows the signed-in header.
+    g.auth_session = result.session
+    g.account = result.account
 
 
 @bp.route("/signup", methods=["GET", "POST"])

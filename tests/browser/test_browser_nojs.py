@@ -1,0 +1,62 @@
+"""With JavaScript off (Tor Browser's "Safest" level), every core flow still works."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.flows import is_signed_in
+from tests.browser.flows import log_in
+from tests.browser.flows import log_out
+from tests.browser.flows import sign_up
+from tests.browser.flows import submit
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def nojs_page(new_context):  # noqa: ANN001, ANN201
+    return new_context(java_script_enabled=False).new_page()
+
+
+def test_sign_up_browse_log_out_log_in_and_quick_exit(nojs_page, origin, neutral_site):
+    page = nojs_page
+    member = sign_up(page)
+    assert is_signed_in(page)  # the codes page already shows the signed-in header
+
+    page.goto("/")
+    assert page.locator("h1").inner_text() == f"Hello, {member.alias}"
+    page.goto("/account")
+    assert page.locator("h1").inner_text() == "Your account"
+    assert "10 unused recovery codes" in page.locator("#codes").inner_text()
+
+    log_out(page)
+    assert "logged out" in page.locator(".flash").inner_text()
+    log_in(page, member.alias, member.passphrase)
+    page.goto("/account")
+
+    # Quick exit is a plain link: the server ends the session and redirects.
+    with page.expect_navigation(url=neutral_site):
+        page.locator(".quick-exit").click()
+    assert page.title() == "Weather"
+    assert page.context.cookies(origin) == []
+
+    # Without JavaScript the account page stays in the history, but Back fetches it
+    # again (no-store) and the ended session gets the login page instead.
+    page.go_back()
+    assert "/login" in page.url, page.url
+    assert page.locator("h1").inner_text() == "Log in"
+    assert "Your account" not in page.content() and member.alias not in page.content()
+    assert not is_signed_in(page)
+
+
+def test_delete_account_without_javascript(nojs_page):
+    page = nojs_page
+    member = sign_up(page)
+    page.goto("/account")
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.fill("#f-del-pass", member.passphrase)
+    submit(page, "Delete my account")
+    assert dialogs == []  # positive proof that JavaScript (confirm.js) was off
+    assert "account is deleted" in page.locator(".flash").inner_text()
+    assert not is_signed_in(page)
