@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 import sqlite3
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -151,23 +152,21 @@ def effective_async_mode(wanted: str) -> str:
     ``flask --app forum init-db`` and the tests are not patched, and then
     threading is the only mode that works.
     """
+    # Only a process that already imported the library can have been patched by it;
+    # importing eventlet here would print its deprecation notice in every CLI command.
     if wanted == "eventlet":
-        try:
+        if "eventlet" in sys.modules:
             import eventlet.patcher  # noqa: PLC0415
 
             if eventlet.patcher.is_monkey_patched("socket"):
                 return "eventlet"
-        except ImportError:
-            pass
         return "threading"
     if wanted == "gevent":
-        try:
+        if "gevent" in sys.modules:
             from gevent import monkey  # noqa: PLC0415
 
             if monkey.is_module_patched("socket"):
                 return "gevent"
-        except ImportError:
-            pass
         return "threading"
     return wanted
 
