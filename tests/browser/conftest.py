@@ -28,9 +28,9 @@ import pytest
 
 from tests.browser.flows import PHONE
 from tests.browser.flows import Member
-from tests.browser.flows import run_demo
 from tests.browser.flows import assert_no_foreign_requests
 from tests.browser.flows import origin_of
+from tests.browser.flows import run_demo
 from tests.conftest import needs_service
 from tests.live import LiveServer
 from tests.live import free_port
@@ -87,7 +87,7 @@ def browser() -> Iterator[Browser]:
 
 
 class _NeutralPage(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(NEUTRAL_PAGE)))

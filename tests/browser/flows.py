@@ -194,6 +194,23 @@ def join_space(page: Page, slug: str, space_alias: str | None = None) -> None:
     assert "You appear here as" in page.content(), page.content()[:2000]
 
 
+def start_thread(page: Page, slug: str, title: str, body: str) -> None:
+    """From the space's page: New thread, fill it in, start it; lands on the thread."""
+    page.goto(f"/s/{slug}")
+    with page.expect_navigation():
+        page.get_by_role("link", name="New thread").click()
+    page.fill("#f-title", title)
+    page.fill("#f-body", body)
+    submit(page, "Start thread")
+    assert page.locator("h1").inner_text().startswith(title)
+
+
+def reply(page: Page, body: str) -> None:
+    page.fill("#f-body", body)
+    submit(page, "Post reply")
+    assert page.locator("article.post", has_text=body).count() == 1
+
+
 def open_chat(page: Page, slug: str, room: str = "General", live: bool = True) -> str:
     """Open a room from the space's page; with ``live``, wait until chat.js is connected. Returns the URL."""
     page.goto(f"/s/{slug}")
@@ -215,7 +232,7 @@ def send_chat(page: Page, text: str) -> None:
     chat_message(page, text).wait_for()
 
 
-def chat_message(page: Page, text: str):  # noqa: ANN201 - a Playwright Locator
+def chat_message(page: Page, text: str):
     return page.locator("#chat-log li.chat-msg", has_text=text)
 
 

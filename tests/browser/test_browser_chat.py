@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 EMPTY = {"localStorage": 0, "sessionStorage": 0, "indexedDB": [], "caches": [], "serviceWorkers": 0}
 
 
-def member_in_room(new_context, slug: str):  # noqa: ANN001, ANN201
+def member_in_room(new_context, slug: str):
     """A new member, signed up, joined to ``slug`` and live in its General room."""
     page = new_context().new_page()
     member = sign_up(page)
@@ -37,7 +37,7 @@ def member_in_room(new_context, slug: str):  # noqa: ANN001, ANN201
     return member, page
 
 
-def navigations(page) -> list[str]:  # noqa: ANN001
+def navigations(page) -> list[str]:
     """Record every main-frame navigation from now on: a live update must cause none."""
     seen: list[str] = []
     page.on("framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None)
@@ -96,7 +96,7 @@ def test_offline_phone_catches_up_in_order_once(new_context, admin):
         assert not [c for c in page.context.cookies() if token in c["value"]]
 
 
-def flag_chat(page, message_id: str, reason: str = "Harassment or threats") -> None:  # noqa: ANN001
+def flag_chat(page, message_id: str, reason: str = "Harassment or threats") -> None:
     """Flag a chat message through its flag form (the same route a Flag button leads to)."""
     page.goto(f"/flag/chat/{message_id}")
     page.get_by_label(reason).check()

@@ -9,27 +9,12 @@ import pytest
 
 from tests.browser.flows import join_space
 from tests.browser.flows import log_in
+from tests.browser.flows import reply
 from tests.browser.flows import sign_up
+from tests.browser.flows import start_thread
 from tests.browser.flows import submit
 
 pytestmark = pytest.mark.browser
-
-
-def start_thread(page, slug: str, title: str, body: str) -> None:  # noqa: ANN001
-    """From the space's page: New thread, fill it in, start it; lands on the thread."""
-    page.goto(f"/s/{slug}")
-    with page.expect_navigation():
-        page.get_by_role("link", name="New thread").click()
-    page.fill("#f-title", title)
-    page.fill("#f-body", body)
-    submit(page, "Start thread")
-    assert page.locator("h1").inner_text().startswith(title)
-
-
-def reply(page, body: str) -> None:  # noqa: ANN001
-    page.fill("#f-body", body)
-    submit(page, "Post reply")
-    assert page.locator("article.post", has_text=body).count() == 1
 
 
 def test_join_newcomers_start_a_thread_reply_and_edit(page, admin):  # admin: demo made Newcomers
@@ -54,7 +39,7 @@ def test_join_newcomers_start_a_thread_reply_and_edit(page, admin):  # admin: de
     assert page.locator("article.post").first.locator(".edited").count() == 0
 
 
-def _not_found(page, path: str) -> str:  # noqa: ANN001
+def _not_found(page, path: str) -> str:
     """Visit ``path``; check it is a 404; return the page's main text for comparison."""
     response = page.goto(path)
     assert response is not None and response.status == 404, (path, response and response.status)
