@@ -19,6 +19,7 @@
 | RB_POST_RETENTION_MIN_DAYS  | 1                       | shortest post retention a space owner may pick |
 | RB_POST_RETENTION_MAX_DAYS  | 365                     | longest post retention a space owner may pick |
 | RB_ALLOW_KEEP_POSTS | 0                               | 1 lets owners keep posts with no expiry       |
+| RB_TEST_CHAT_RETENTION_SECONDS | 0 (off)              | TESTS ONLY: every chat message expires this many seconds after it is sent; ignored when RB_ENV=production |
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class Config:
     RB_POST_RETENTION_MIN_DAYS = _int("RB_POST_RETENTION_MIN_DAYS", 1)
     RB_POST_RETENTION_MAX_DAYS = _int("RB_POST_RETENTION_MAX_DAYS", 365)
     RB_ALLOW_KEEP_POSTS = bool(_int("RB_ALLOW_KEEP_POSTS", 0))
+    # Tests only (the browser test of messages vanishing on time): chat lives this many
+    # seconds, in every space. forum/retention.py ignores it when RB_ENV is production.
+    RB_TEST_CHAT_RETENTION_SECONDS = _int("RB_TEST_CHAT_RETENTION_SECONDS", 0)
 
     SESSION_COOKIE_NAME = "rb_csrf"
     SESSION_COOKIE_HTTPONLY = True

@@ -87,8 +87,23 @@ def post_days(space: Space) -> int | None:
     return min(max(space.post_retention_days, limits.post_min_days), limits.post_max_days)
 
 
+def test_chat_seconds() -> int:
+    """The test-only chat lifetime in seconds (``RB_TEST_CHAT_RETENTION_SECONDS``), or 0.
+
+    Hours are the smallest unit owners get; browser tests need a message that vanishes
+    while they watch. Never honoured in production, whatever the environment says.
+    """
+    config = current_app.config
+    if config["RB_ENV"] == "production":
+        return 0
+    return max(0, int(config.get("RB_TEST_CHAT_RETENTION_SECONDS") or 0))
+
+
 def chat_expires_at(space: Space, now: datetime) -> datetime:
     """``expires_at`` for a chat message written now."""
+    seconds = test_chat_seconds()
+    if seconds:
+        return now + timedelta(seconds=seconds)
     return now + timedelta(hours=chat_hours(space))
 
 

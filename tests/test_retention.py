@@ -49,6 +49,18 @@ def test_a_post_never_outlives_its_thread(app, clock):
     assert reply.expires_at == thread.expires_at == thread.created_at + timedelta(days=10)
 
 
+@pytest.mark.parametrize("app_config", [{"RB_ENV": "test", "RB_TEST_CHAT_RETENTION_SECONDS": 5}])
+def test_test_only_seconds_retention_outside_production(app, clock):
+    message = make_message(make_room(make_space(chat_hours=1)), "brief")
+    assert message.expires_at == clock.now() + timedelta(seconds=5)
+
+
+@pytest.mark.parametrize("app_config", [{"RB_ENV": "production", "RB_TEST_CHAT_RETENTION_SECONDS": 5}])
+def test_production_ignores_the_test_only_seconds_retention(app, clock):
+    message = make_message(make_room(make_space(chat_hours=1)), "kept an hour")
+    assert message.expires_at == clock.now() + timedelta(hours=1)
+
+
 @pytest.mark.parametrize("app_config", [{"RB_CHAT_RETENTION_MAX_HOURS": 12, "RB_POST_RETENTION_MAX_DAYS": 30}])
 def test_stored_values_are_clamped_to_todays_bounds(app, clock):
     space = make_space(chat_hours=24, post_days=90)  # set before the admin tightened the bounds

@@ -11,6 +11,7 @@ Chromium is Debian's (``apt-get install chromium``), never one a test tool downl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -26,8 +27,10 @@ from typing import Any
 import pytest
 
 from tests.browser.flows import PHONE
+from tests.browser.flows import Member
 from tests.browser.flows import assert_no_foreign_requests
 from tests.browser.flows import origin_of
+from tests.browser.flows import run_demo
 from tests.conftest import needs_service
 from tests.live import LiveServer
 from tests.live import free_port
@@ -65,6 +68,8 @@ INSTANCE_CONFIG = """\
 RB_LIMIT_SIGNUP = "1000 per hour"
 RB_LIMIT_LOGIN = "1000 per hour"
 RB_LIMIT_RECOVER = "1000 per hour"
+RB_LIMIT_CHAT = "100 per 10 seconds"
+RB_LIMIT_CHAT_NEW = "100 per 10 seconds"
 """
 
 
@@ -82,7 +87,7 @@ def browser() -> Iterator[Browser]:
 
 
 class _NeutralPage(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(NEUTRAL_PAGE)))
@@ -106,20 +111,37 @@ def neutral_site(browser: Browser) -> Iterator[str]:
     thread.join(timeout=5)
 
 
+@contextlib.contextmanager
+def serve(neutral_site: str, **extra_env: str) -> Iterator[LiveServer]:
+    """A live server with the browser tests' instance config; checks its log at the end."""
+    instance = Path(tempfile.mkdtemp(prefix="rb-browser-"))
+    (instance / "config.py").write_text(INSTANCE_CONFIG)
+    live = start_server("eventlet", extra_env={"RB_QUICK_EXIT_URL": neutral_site, **extra_env},
+                        instance=instance)
+    try:
+        yield live
+    finally:
+        live.stop()
+        log = live.log()
+        shutil.rmtree(instance, ignore_errors=True)
+    assert "Traceback" not in log, log[-5000:]
+
+
 @pytest.fixture(scope="session")
 def server(browser: Browser, neutral_site: str) -> Iterator[LiveServer]:
     """``python -m forum`` under eventlet on a free port, with a fresh SQLite database.
 
     Depends on ``browser`` so that a missing browser skips before a server starts.
+    A module needing another configuration overrides ``origin`` with its own ``serve(...)``.
     """
-    instance = Path(tempfile.mkdtemp(prefix="rb-browser-"))
-    (instance / "config.py").write_text(INSTANCE_CONFIG)
-    live = start_server("eventlet", extra_env={"RB_QUICK_EXIT_URL": neutral_site}, instance=instance)
-    yield live
-    live.stop()
-    log = live.log()
-    shutil.rmtree(instance, ignore_errors=True)
-    assert "Traceback" not in log, log[-5000:]
+    with serve(neutral_site) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def admin(server: LiveServer) -> Member:
+    """The instance admin ``flask --app forum demo`` makes; demo also adds the starter spaces."""
+    return run_demo(server)
 
 
 @pytest.fixture

@@ -8,7 +8,11 @@ New flows (spaces, chat, moderation) should use these rather than repeat them:
   fixture already runs it when each test ends);
 - :func:`sign_up`, :func:`log_in`, :func:`log_out` to get a signed-in page;
 - :func:`screenshot` for a phone-size picture in ``test-artifacts/screenshots/``;
-- :func:`storage_residue` for what the browser still holds for our origin.
+- :func:`storage_residue` for what the browser still holds for our origin;
+- spaces and chat: :func:`join_space`, :func:`open_chat`, :func:`send_chat`,
+  :func:`chat_seqs`; set-up outside the UI: :func:`run_demo` (an admin and the
+  starter spaces), :func:`make_established` (an account old enough to be trusted
+  with ordinary flag weight).
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +34,8 @@ from tests.conftest import PASSPHRASE
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+    from tests.live import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -145,3 +154,89 @@ _RESIDUE_JS = """async () => {
 def storage_residue(page: Page) -> dict[str, object]:
     """What our origin holds in the browser's storage (needs JavaScript on)."""
     return page.evaluate(_RESIDUE_JS)
+
+
+# -- spaces and chat -------------------------------------------------------------------------
+
+def run_demo(server: LiveServer) -> Member:
+    """``flask --app forum demo`` against the live server's database: its admin, passphrase read off."""
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "forum", "demo"],
+        env=server.env, cwd=ROOT, check=True, capture_output=True, text=True, timeout=120,
+    )
+    alias = re.search(r"Admin alias: (\S+)", result.stdout)
+    passphrase = re.search(r"Admin passphrase \(shown once, write it down\): (\S+)", result.stdout)
+    assert alias and passphrase, result.stdout
+    return Member(alias.group(1), passphrase.group(1), [])
+
+
+def make_established(server: LiveServer, alias: str, days: int = 10) -> None:
+    """Make an account ``days`` older, straight in the server's SQLite file.
+
+    Test set-up only: trust levels need age (moderation/trust.py), and no UI
+    makes time pass. Posts or messages, the other half of a level, are written
+    through the UI by the test itself.
+    """
+    with sqlite3.connect(server.instance / "redbrolly.db", timeout=10) as db:
+        db.execute("PRAGMA busy_timeout=10000")
+        (created,) = db.execute("SELECT created_at FROM accounts WHERE alias = ?", (alias,)).fetchone()
+        older = db.execute("SELECT strftime('%Y-%m-%d %H:%M:%f000', ?, ?)", (created, f"-{days} days")).fetchone()[0]
+        db.execute("UPDATE accounts SET created_at = ? WHERE alias = ?", (older, alias))
+
+
+def join_space(page: Page, slug: str, space_alias: str | None = None) -> None:
+    """Join an open space from its page (optionally under a space alias)."""
+    page.goto(f"/s/{slug}")
+    if space_alias:
+        page.locator("summary", has_text="different name").click()
+        page.fill("#f-space-alias", space_alias)
+    submit(page, "Join this space")
+    assert "You appear here as" in page.content(), page.content()[:2000]
+
+
+def start_thread(page: Page, slug: str, title: str, body: str) -> None:
+    """From the space's page: New thread, fill it in, start it; lands on the thread."""
+    page.goto(f"/s/{slug}")
+    with page.expect_navigation():
+        page.get_by_role("link", name="New thread").click()
+    page.fill("#f-title", title)
+    page.fill("#f-body", body)
+    submit(page, "Start thread")
+    assert page.locator("h1").inner_text().startswith(title)
+
+
+def reply(page: Page, body: str) -> None:
+    page.fill("#f-body", body)
+    submit(page, "Post reply")
+    assert page.locator("article.post", has_text=body).count() == 1
+
+
+def open_chat(page: Page, slug: str, room: str = "General", live: bool = True) -> str:
+    """Open a room from the space's page; with ``live``, wait until chat.js is connected. Returns the URL."""
+    page.goto(f"/s/{slug}")
+    with page.expect_navigation():
+        page.locator("#chat-rooms").get_by_role("link", name=room, exact=True).click()
+    if live:
+        wait_live(page)
+    return page.url
+
+
+def wait_live(page: Page) -> None:
+    page.wait_for_selector('#chat .conn-state[data-state="connected"]')
+
+
+def send_chat(page: Page, text: str) -> None:
+    """Type and send a message with chat.js; wait until the server acknowledged it (it shows)."""
+    page.fill("#chat-body", text)
+    page.locator("#chat-form").get_by_role("button", name="Send").click()
+    chat_message(page, text).wait_for()
+
+
+def chat_message(page: Page, text: str):
+    return page.locator("#chat-log li.chat-msg", has_text=text)
+
+
+def chat_seqs(page: Page) -> list[int]:
+    """The message numbers shown in the room, in page order (duplicates kept: tests count them)."""
+    return [int(s) for s in page.locator("#chat-log li[data-seq]").evaluate_all(
+        "els => els.map(e => e.getAttribute('data-seq'))")]

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from tests.browser.flows import is_signed_in
+from tests.browser.flows import join_space
 from tests.browser.flows import log_in
 from tests.browser.flows import log_out
+from tests.browser.flows import reply
 from tests.browser.flows import sign_up
+from tests.browser.flows import start_thread
 from tests.browser.flows import submit
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def nojs_page(new_context):  # noqa: ANN001, ANN201
+def nojs_page(new_context):
     return new_context(java_script_enabled=False).new_page()
 
 
@@ -60,3 +65,36 @@ def test_delete_account_without_javascript(nojs_page):
     assert dialogs == []  # positive proof that JavaScript (confirm.js) was off
     assert "account is deleted" in page.locator(".flash").inner_text()
     assert not is_signed_in(page)
+
+
+def test_read_a_thread_reply_and_flag_a_post_without_javascript(nojs_page, new_context, admin):
+    token = secrets.token_hex(3)
+    writer = new_context(java_script_enabled=False).new_page()
+    sign_up(writer)
+    join_space(writer, "newcomers")
+    start_thread(writer, "newcomers", f"Quiet question {token}", f"Which bank is discreet? {token}")
+    thread_path = "/t/" + writer.url.split("/t/")[1].split("#")[0].split("?")[0]
+
+    page = nojs_page
+    sign_up(page)
+    join_space(page, "newcomers")  # a plain form post
+    page.goto("/s/newcomers")
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"Quiet question {token}").click()
+    assert page.locator("article.post", has_text=f"Which bank is discreet? {token}").count() == 1
+    reply(page, f"Ask in the rights space {token}")
+
+    # Flag the writer's post: its Flag control if the page has one, else the same route.
+    post = page.locator("article.post", has_text=f"Which bank is discreet? {token}")
+    post_id = post.get_attribute("id").removeprefix("p")
+    flag = post.get_by_role("link", name="Flag")
+    if flag.count():
+        with page.expect_navigation():
+            flag.first.click()
+    else:
+        page.goto(f"/flag/post/{post_id}")
+    page.get_by_label("Off-topic").check()
+    submit(page, "Send flag")
+    assert "Thank you" in page.locator(".flash").inner_text()
+    page.goto(thread_path)
+    assert page.locator("article.post", has_text=f"Which bank is discreet? {token}").count() == 1  # one flag hides nothing

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.browser.flows import ROOT
+from tests.browser.flows import join_space
+from tests.browser.flows import new_alias
+from tests.browser.flows import open_chat
+from tests.browser.flows import reply
 from tests.browser.flows import screenshot
+from tests.browser.flows import send_chat
 from tests.browser.flows import sign_up
+from tests.browser.flows import start_thread
 
 pytestmark = pytest.mark.browser
 
@@ -104,3 +113,47 @@ def test_dark_mode_pages_pass_axe(new_context):
     visit(page, None, "12-recovery-codes-dark")
     check_codes_unbroken(page)
     visit(page, "/account", "13-account-dark")
+
+
+DOCS = ROOT / "docs" / "screenshots"
+
+
+def docs_screenshot(page, name: str) -> None:  # noqa: ANN001
+    """The phone's first screen, for the README: with RB_DOCS_SCREENSHOTS=1 into docs/screenshots/."""
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    path = screenshot(page, f"docs-{name}")
+    page.screenshot(path=str(path), full_page=False)
+    if os.environ.get("RB_DOCS_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS / f"{name}.png")
+
+
+def test_space_thread_and_chat_pages_fit_a_phone_and_pass_axe(new_context, admin):
+    page = new_context().new_page()
+    other = new_context().new_page()
+    sign_up(page, alias=new_alias("Sky"))
+    sign_up(other, alias=new_alias("Mo"))
+    for member in (page, other):
+        join_space(member, "newcomers")
+    start_thread(page, "newcomers", "Tips for a first week?",
+                 "I'm new to this. What do you wish someone had told you in your **first week**?")
+    thread = page.url
+    other.goto(thread)
+    reply(other, "Screen every client, and tell a friend where you are. Trust your gut.")
+    page.goto(thread)
+    reply(page, "Thank you, that helps a lot.")
+
+    visit(page, "/spaces", "14-spaces")
+    docs_screenshot(page, "spaces")
+    visit(page, "/s/newcomers", "15-space")
+    visit(page, thread, "16-thread")
+    docs_screenshot(page, "thread")
+
+    open_chat(page, "newcomers")
+    open_chat(other, "newcomers")
+    send_chat(page, "Morning all! Anyone around?")
+    send_chat(other, "Hi! Just finished my coffee.")
+    send_chat(page, "Is the safety room the place for bad date warnings?")
+    send_chat(other, "Yes, post them there. Stay safe today.")
+    visit(page, None, "17-chat")
+    docs_screenshot(page, "chat")
