@@ -286,7 +286,7 @@ def run(args: argparse.Namespace) -> Path:
     t_end = time.monotonic() + args.budget
     try:
         for mode in args.modes.split(","):
-            seeded = seed(max(ns))
+            seeded = seed(max(ns), base_dir=args.instance_dir)
             servers.append((start_ours(mode, seeded), seeded))
             if args.peer:
                 servers.append((start_peer(mode), None))
@@ -428,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sat-duration", type=float, default=4.0)
     ap.add_argument("--payload", type=int, default=100, help="filler characters per message")
     ap.add_argument("--budget", type=float, default=300, help="no new repetition starts after this many seconds")
+    ap.add_argument("--instance-dir", help="parent folder of the temporary instances (e.g. /dev/shm)")
     ap.add_argument("--out", default=str(HERE / "results" / "chat_fanout.jsonl"))
     ap.add_argument("--summarize", nargs="*", help="print the median table of these JSON-lines files and exit")
     args = ap.parse_args(argv)

@@ -83,13 +83,14 @@ def _seed_config(instance: Path) -> dict:
     }
 
 
-def seed(members: int, *, pages: bool = False, instance: Path | None = None) -> Seeded:
+def seed(members: int, *, pages: bool = False, instance: Path | None = None, base_dir: str | None = None) -> Seeded:
     """A new instance: ``members`` accounts in one open space with one room, a token each.
 
     With ``pages``: 30 threads in the space, one of them 50 posts long in Markdown,
-    and 50 chat messages in the room.
+    and 50 chat messages in the room. ``base_dir``: where the instance folder goes
+    (``/dev/shm`` takes the disk's fsync out of the figures).
     """
-    instance = instance or Path(tempfile.mkdtemp(prefix="rb-bench-"))
+    instance = instance or Path(tempfile.mkdtemp(prefix="rb-bench-", dir=base_dir))
     app = create_app(_seed_config(instance))
     with app.app_context():
         schema.upgrade_schema()
