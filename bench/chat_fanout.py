@@ -25,11 +25,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import re
+import signal
 import sys
 import time
 from collections import defaultdict
-from dataclasses import asdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -329,7 +330,7 @@ def _line(r: dict) -> str:
 
 
 def _fmt(value: float, digits: int = 1) -> str:
-    return "-" if value != value else f"{value:,.{digits}f}"
+    return "-" if math.isnan(value) else f"{value:,.{digits}f}"
 
 
 def summarize(paths: list[Path], stored: Path | None = STORED_PEER) -> str:
@@ -343,9 +344,9 @@ def summarize(paths: list[Path], stored: Path | None = STORED_PEER) -> str:
         else:
             cells[(r["server"], r["n"], r["mode"])].append(r)
     med = proc.median
-    lines = ["| server | N | mode | runs | deliveries/s | per server CPU-s | p50 ms | p99 ms | ack p50 ms |"
+    lines = [("| server | N | mode | runs | deliveries/s | per server CPU-s | p50 ms | p99 ms | ack p50 ms |"
              " ack p99 ms | server CPU % | gen CPU % | other CPU % | RSS MiB (N joined) | peak RSS MiB |"
-             " delivered (min) | load avg |",
+             " delivered (min) | load avg |"),
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     medians: dict[tuple[str, int, str], dict[str, float]] = {}
     for (server, n, mode), rs in sorted(cells.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0])):
@@ -397,10 +398,10 @@ def stored_peer_table(path: Path) -> str:
     for r in rows:
         if "error" not in r and r.get("foreign_cpu_pct", 0) <= 25:
             cells[(r["server"], r["n"], r["mode"])].append(r)
-    lines = [f"REFERENCE, not this run: stored peer medians from {path} (quiet machine, Node loadgen.js,"
-             " bare rebroadcast; rate latency includes the sender hearing itself):", "",
-             "| peer server | N | mode | runs | deliveries/s | per server CPU-s | p50 ms | p99 ms | server CPU % |"
-             " RSS MiB |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [(f"REFERENCE, not this run: stored peer medians from {path} (quiet machine, Node loadgen.js,"
+             " bare rebroadcast; rate latency includes the sender hearing itself):"), "",
+             ("| peer server | N | mode | runs | deliveries/s | per server CPU-s | p50 ms | p99 ms | server CPU % |"
+             " RSS MiB |"), "|---|---|---|---|---|---|---|---|---|---|"]
     for (server, n, mode), rs in sorted(cells.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0])):
         if server not in ("node", "eventlet", "gevent") or n not in (100, 500, 1000):
             continue
@@ -435,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.summarize:
         print(summarize([Path(p) for p in args.summarize]))
         return 0
+    # SIGTERM (timeout, kill) unwinds through the finally blocks that stop the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"load average before: {proc.load_average():.2f}", flush=True)
     started = time.time()
     out = run(args)

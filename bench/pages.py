@@ -18,6 +18,7 @@ import argparse
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -52,7 +53,7 @@ def page_paths(seeded: Seeded) -> dict[str, str]:
 
 def fetch(url: str, cookie: str, timeout: float = 10) -> tuple[int, int]:
     request = urllib.request.Request(url, headers={"Cookie": cookie})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.status, len(response.read())
 
 
@@ -67,7 +68,7 @@ def run_wrk(url: str, cookie: str, conns: int, duration: float) -> dict[str, Any
          "-H", f"Cookie: {cookie}", url],
         capture_output=True, text=True, timeout=duration + 30, check=True,
     ).stdout
-    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.MULTILINE))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -178,8 +179,8 @@ def summarize(paths: list[Path], stored: Path | None = STORED_FLASKBB) -> str:
     for r in rows:
         cells[(r["page"], r["conns"], r["server"])].append(r)
     med = proc.median
-    lines = ["| page | conns | server | runs | requests/s | p50 ms | p99 ms | server CPU % | requests per"
-             " server CPU-s | other CPU % | peak RSS MiB | non-2xx |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [("| page | conns | server | runs | requests/s | p50 ms | p99 ms | server CPU % | requests per"
+             " server CPU-s | other CPU % | peak RSS MiB | non-2xx |"), "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     rps: dict[tuple[str, int, str], float] = {}
     for (page, c, server), rs in sorted(cells.items()):
         rps[(page, c, server)] = med(r["rps"] for r in rs)
@@ -203,8 +204,8 @@ def flaskbb_table(path: Path) -> str:
     cells: dict[tuple[int, int], list[dict]] = defaultdict(list)
     for r in rows:
         cells[(r["posts_per_page"], r["conns"])].append(r)
-    lines = [f"REFERENCE, not this run: FlaskBB 2.2.0 topic page, stored peer medians from {path}"
-             " (measured earlier with wrk on a quieter machine):", "",
+    lines = [(f"REFERENCE, not this run: FlaskBB 2.2.0 topic page, stored peer medians from {path}"
+             " (measured earlier with wrk on a quieter machine):"), "",
              "| posts on page | conns | runs | requests/s | p50 ms | p99 ms | server CPU % |", "|---|---|---|---|---|---|---|"]
     for (posts, c), rs in sorted(cells.items()):
         lines.append(f"| {posts} | {c} | {len(rs)} | {proc.median(r['rps'] for r in rs):.1f} |"
@@ -227,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.summarize:
         print(summarize([Path(p) for p in args.summarize]))
         return 0
+    # SIGTERM (timeout, kill) unwinds through the finally blocks that stop the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"load average before: {proc.load_average():.2f}", flush=True)
     started = time.time()
     out = run(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import time
@@ -84,5 +85,5 @@ def quantile(sorted_values: list[float], q: float) -> float:
 
 
 def median(values: Iterable[float | None]) -> float:
-    vals = [v for v in values if v is not None and v == v]
+    vals = [v for v in values if v is not None and not math.isnan(v)]
     return statistics.median(vals) if vals else float("nan")

@@ -20,15 +20,20 @@ from bench.servers import start_ours
 pytestmark = pytest.mark.timeout(180)
 
 
-def test_chat_fanout_counts_every_delivery():
-    seeded = seed(3)
+@pytest.fixture(scope="module")
+def served():
+    """One threading-mode server (the cheapest to start) for both scripts."""
+    seeded = seed(3, pages=True)
     server = start_ours("threading", seeded)
-    try:
-        phases = [chat_fanout.Phase("rate", warmup=0, duration=1.5, rate=10, count=5, drain=10)]
-        (result,), last_seq = chat_fanout.measure(server, 3, seeded, phases, hard_limit=60)
-    finally:
-        server.stop()
-        remove_instance(seeded)
+    yield server, seeded
+    server.stop()
+    remove_instance(seeded)
+
+
+def test_chat_fanout_counts_every_delivery(served):
+    server, seeded = served
+    phases = [chat_fanout.Phase("rate", warmup=0, duration=1.5, rate=10, count=5, drain=10)]
+    (result,), last_seq = chat_fanout.measure(server, 3, seeded, phases, hard_limit=60)
     assert result["msgs_sent_in_window"] == 5
     # 2 others hear each message by the `message` event, the sender by its ack.
     assert result["deliveries_counted"] == result["deliveries_expected"] == 3 * 5
@@ -36,7 +41,8 @@ def test_chat_fanout_counts_every_delivery():
     assert result["errors"] == result["disconnects"] == result["incomplete_msgs_after_drain"] == 0
     assert 0 < result["lat_ms"]["p50"] <= result["lat_ms"]["p99"]
     assert result["server_rss_mib"] > 10
-    assert last_seq == 6  # the probe and five messages were stored, numbered in order
+    # the seeded 50, the probe and five messages were stored, numbered in order
+    assert last_seq == 50 + 1 + 5
 
 
 def test_chat_summary_has_medians_and_ratios(tmp_path):
@@ -54,19 +60,14 @@ def test_chat_summary_has_medians_and_ratios(tmp_path):
     assert "eventlet(ours) / redbrolly-gevent: deliveries/s 2.00" in text
 
 
-def test_pages_answer_and_measure():
-    seeded = seed(2, pages=True)
-    server = start_ours("threading", seeded)
+def test_pages_answer_and_measure(served):
+    server, seeded = served
     cookie = f"rb_session={seeded.tokens[0]}"
-    try:
-        sizes = pages.check_pages(server, seeded, cookie)
-        result = pages.measure_page(server, server.origin + "/", cookie, conns=2, duration=1, client="python")
-        if shutil.which("wrk"):
-            by_wrk = pages.measure_page(server, server.origin + "/", cookie, conns=1, duration=1, client="wrk")
-            assert by_wrk["rps"] > 0 and by_wrk["non2xx"] == 0
-    finally:
-        server.stop()
-        remove_instance(seeded)
+    sizes = pages.check_pages(server, seeded, cookie)
+    result = pages.measure_page(server, server.origin + "/", cookie, conns=2, duration=1, client="python")
+    if shutil.which("wrk"):
+        by_wrk = pages.measure_page(server, server.origin + "/", cookie, conns=1, duration=1, client="wrk")
+        assert by_wrk["rps"] > 0 and by_wrk["non2xx"] == 0
     assert set(sizes) == {"front", "space", "thread50", "chatroom"} and min(sizes.values()) > 500
     assert result["rps"] > 0 and result["non2xx"] == 0
     assert result["p50_ms"] <= result["p99_ms"]
