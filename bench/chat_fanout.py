@@ -29,6 +29,7 @@ import math
 import re
 import signal
 import sys
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -263,11 +264,30 @@ async def _measure(server: Server, n: int, seeded: Seeded | None, phases: list[P
 
 def measure(server: Server, n: int, seeded: Seeded | None, phases: list[Phase], *, senders: int = 4,
             payload: int = 100, after_seq: int = 0, hard_limit: float = 180) -> tuple[list[dict], int]:
-    """Connect N clients, run the phases; return one result per phase and the room's last seq."""
+    """Connect N clients, run the phases; return one result per phase and the room's last seq.
+
+    The event loop runs in its own thread, so a caller that already runs one (a test
+    session where Playwright left a loop in the main thread) is no obstacle.
+    """
     async def bounded() -> tuple[list[dict], int]:
         return await asyncio.wait_for(_measure(server, n, seeded, phases, senders, payload, after_seq), hard_limit)
 
-    return asyncio.run(bounded())
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(bounded())
+        except BaseException as error:  # noqa: BLE001 - handed to the caller below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=target, name="bench-fanout", daemon=True)
+    worker.start()
+    worker.join(hard_limit + 30)
+    if "error" in outcome:
+        raise outcome["error"]
+    if "value" not in outcome:
+        raise TimeoutError(f"the run did not end within {hard_limit + 30:.0f} s")
+    return outcome["value"]
 
 
 # --- the command ---------------------------------------------------------------------
