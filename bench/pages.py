@@ -1,0 +1,245 @@
+"""Page speed: requests/s and latency of the main pages, signed in, eventlet vs gevent.
+
+    python -m bench.pages                        # eventlet + gevent, 1 and 4 connections, 3 reps
+    python -m bench.pages --summarize FILE       # the median table of earlier runs
+
+A fresh instance per server: 10 members of one open space with 30 threads, one of
+them 50 posts long in Markdown (its first page shows ``threads.POSTS_PER_PAGE``),
+and a chat room with 50 messages. Every request carries a member's ``rb_session``
+cookie. The client is wrk (``apt-get install wrk``) when installed, else a bounded
+Python thread pool (slower: it then measures the client as much as the server).
+Server CPU % (100 = one core) from /proc; peak RSS is the server's VmHWM.
+Only 127.0.0.1; every run is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bench import proc
+from bench.servers import Seeded
+from bench.servers import Server
+from bench.servers import remove_instance
+from bench.servers import seed
+from bench.servers import start_ours
+from forum import threads
+
+HERE = Path(__file__).resolve().parent
+STORED_FLASKBB = Path("/work/shared/bench/peer/results/flaskbb_topic.jsonl")
+LOOPBACK_URL = re.compile(r"http://127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d+/")
+
+
+def page_paths(seeded: Seeded) -> dict[str, str]:
+    return {
+        "front": "/",
+        "space": f"/s/{seeded.space_slug}",
+        "thread50": f"/t/{seeded.thread_id}",
+        "chatroom": f"/s/{seeded.space_slug}/chat/{seeded.room_id}",
+    }
+
+
+def fetch(url: str, cookie: str, timeout: float = 10) -> tuple[int, int]:
+    request = urllib.request.Request(url, headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, len(response.read())
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+
+
+def run_wrk(url: str, cookie: str, conns: int, duration: float) -> dict[str, Any]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{conns}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "10s",
+         "-H", f"Cookie: {cookie}", url],
+        capture_output=True, text=True, timeout=duration + 30, check=True,
+    ).stdout
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.MULTILINE))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": _ms(lat["50"]), "p99_ms": _ms(lat["99"]),
+            "non2xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0, "client": "wrk"}
+
+
+def run_pool(url: str, cookie: str, conns: int, duration: float) -> dict[str, Any]:
+    """Fallback client: ``conns`` threads in a closed loop for ``duration`` seconds."""
+    latencies: list[float] = []
+    bad = [0]
+    lock = threading.Lock()
+    end = time.monotonic() + duration
+
+    def worker() -> None:
+        while time.monotonic() < end:
+            t0 = time.perf_counter()
+            try:
+                status, _ = fetch(url, cookie)
+            except OSError:
+                status = 0
+            spent = time.perf_counter() - t0
+            with lock:
+                latencies.append(spent)
+                bad[0] += status != 200
+
+    with ThreadPoolExecutor(conns) as pool:
+        for _ in range(conns):
+            pool.submit(worker)
+    latencies.sort()
+    return {"rps": round(len(latencies) / duration, 2), "p50_ms": round(1000 * proc.quantile(latencies, 0.5), 2),
+            "p99_ms": round(1000 * proc.quantile(latencies, 0.99), 2), "non2xx": bad[0], "socket_errors": 0,
+            "client": "python-threads"}
+
+
+def measure_page(server: Server, url: str, cookie: str, conns: int, duration: float,
+                 client: str = "auto") -> dict[str, Any]:
+    if not LOOPBACK_URL.match(url):
+        raise ValueError("load targets must be on 127.0.0.1")
+    use_wrk = client == "wrk" or (client == "auto" and shutil.which("wrk"))
+    meter = proc.CpuMeter([server.pid])
+    result = (run_wrk if use_wrk else run_pool)(url, cookie, conns, duration)
+    result.update(meter.stop())
+    result.update(server_rss_mib=round(proc.rss_mib(server.pid), 1),
+                  server_peak_rss_mib=round(proc.peak_rss_mib(server.pid), 1),
+                  loadavg_1m=round(proc.load_average(), 2))
+    return result
+
+
+def check_pages(server: Server, seeded: Seeded, cookie: str) -> dict[str, int]:
+    """Each page answers 200 for the member (a benchmark of error pages measures nothing)."""
+    sizes = {}
+    for name, path in page_paths(seeded).items():
+        status, size = fetch(server.origin + path, cookie)
+        if status != 200:
+            raise RuntimeError(f"{name} answered {status}")
+        sizes[name] = size
+    return sizes
+
+
+def run(args: argparse.Namespace) -> Path:
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    conns = [int(c) for c in args.conns.split(",")]
+    servers: list[tuple[Server, Seeded]] = []
+    t_end = time.monotonic() + args.budget
+    try:
+        for mode in args.modes.split(","):
+            seeded = seed(10, pages=True)
+            servers.append((start_ours(mode, seeded), seeded))
+        for server, seeded in servers:
+            cookie = f"rb_session={seeded.tokens[0]}"
+            sizes = check_pages(server, seeded, cookie)
+            print(f"{server.name}: page sizes {sizes}", flush=True)
+            for path in page_paths(seeded).values():  # warm-up, discarded
+                measure_page(server, server.origin + path, cookie, 1, 1, args.client)
+        with out.open("a") as sink:
+            for rep in range(args.reps):
+                if time.monotonic() > t_end:
+                    print("time budget used up; stopping", flush=True)
+                    break
+                for name in ("front", "space", "thread50", "chatroom"):
+                    for c in conns:
+                        for server, seeded in servers:  # interleaved
+                            cookie = f"rb_session={seeded.tokens[0]}"
+                            url = server.origin + page_paths(seeded)[name]
+                            result = measure_page(server, url, cookie, c, args.duration, args.client)
+                            result.update(server=server.name, page=name, conns=c, rep=rep,
+                                          posts_on_page=threads.POSTS_PER_PAGE if name == "thread50" else None,
+                                          ts=round(time.time(), 1))
+                            sink.write(json.dumps(result) + "\n")
+                            sink.flush()
+                            print(f"{server.name:20} {name:9} c={c} rep={rep} rps={result['rps']:.1f}"
+                                  f" p50={result['p50_ms']:.1f} p99={result['p99_ms']:.1f}"
+                                  f" cpu={result['server_cpu_pct']:.0f}% other={result['other_cpu_pct']:.0f}%"
+                                  f" non2xx={result['non2xx']}", flush=True)
+    finally:
+        for server, seeded in servers:
+            server.stop()
+            remove_instance(seeded)
+    return out
+
+
+def summarize(paths: list[Path], stored: Path | None = STORED_FLASKBB) -> str:
+    rows = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
+    cells: dict[tuple[str, int, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        cells[(r["page"], r["conns"], r["server"])].append(r)
+    med = proc.median
+    lines = [("| page | conns | server | runs | requests/s | p50 ms | p99 ms | server CPU % | requests per"
+             " server CPU-s | other CPU % | peak RSS MiB | non-2xx |"), "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    rps: dict[tuple[str, int, str], float] = {}
+    for (page, c, server), rs in sorted(cells.items()):
+        rps[(page, c, server)] = med(r["rps"] for r in rs)
+        eff = med(r["rps"] / (r["server_cpu_pct"] / 100) for r in rs if r["server_cpu_pct"] > 0)
+        lines.append(f"| {page} | {c} | {server} | {len(rs)} | {rps[(page, c, server)]:.1f} |"
+                     f" {med(r['p50_ms'] for r in rs):.1f} | {med(r['p99_ms'] for r in rs):.1f} |"
+                     f" {med(r['server_cpu_pct'] for r in rs):.0f} | {eff:.1f} | {med(r['other_cpu_pct'] for r in rs):.0f} |"
+                     f" {max(r['server_peak_rss_mib'] for r in rs):.0f} | {sum(r['non2xx'] for r in rs)} |")
+    lines += ["", "Ratios eventlet / gevent (requests/s medians):", ""]
+    for (page, c, server), value in sorted(rps.items()):
+        other = rps.get((page, c, "redbrolly-gevent"))
+        if server == "redbrolly-eventlet" and other:
+            lines.append(f"- {page}, {c} conn: {value / other:.2f}")
+    if stored is not None and stored.exists():
+        lines += ["", flaskbb_table(stored)]
+    return "\n".join(lines)
+
+
+def flaskbb_table(path: Path) -> str:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    cells: dict[tuple[int, int], list[dict]] = defaultdict(list)
+    for r in rows:
+        cells[(r["posts_per_page"], r["conns"])].append(r)
+    lines = [(f"REFERENCE, not this run: FlaskBB 2.2.0 topic page, stored peer medians from {path}"
+             " (measured earlier with wrk on a quieter machine):"), "",
+             "| posts on page | conns | runs | requests/s | p50 ms | p99 ms | server CPU % |", "|---|---|---|---|---|---|---|"]
+    for (posts, c), rs in sorted(cells.items()):
+        lines.append(f"| {posts} | {c} | {len(rs)} | {proc.median(r['rps'] for r in rs):.1f} |"
+                     f" {proc.median(r['p50_ms'] for r in rs):.1f} | {proc.median(r['p99_ms'] for r in rs):.1f} |"
+                     f" {proc.median(r['server_cpu_pct'] for r in rs):.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--modes", default="eventlet,gevent")
+    ap.add_argument("--conns", default="1,4", help="concurrent connections")
+    ap.add_argument("--duration", type=float, default=3.0, help="seconds per run")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    ap.add_argument("--budget", type=float, default=300, help="no new repetition starts after this many seconds")
+    ap.add_argument("--out", default=str(HERE / "results" / "pages.jsonl"))
+    ap.add_argument("--summarize", nargs="*")
+    args = ap.parse_args(argv)
+    if args.summarize:
+        print(summarize([Path(p) for p in args.summarize]))
+        return 0
+    # SIGTERM (timeout, kill) unwinds through the finally blocks that stop the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    print(f"load average before: {proc.load_average():.2f}", flush=True)
+    started = time.time()
+    out = run(args)
+    rows = [line for line in out.read_text().splitlines() if line.strip() and json.loads(line)["ts"] >= started - 1]
+    scratch = out.with_suffix(".last.jsonl")
+    scratch.write_text("\n".join(rows) + "\n")
+    print(f"\nload average after: {proc.load_average():.2f}; all rows appended to {out}\n")
+    print(summarize([scratch]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""Fresh instances with known members and session tokens, and the servers to measure.
+
+Seeding writes straight into the instance's SQLite file before the server starts
+(accounts, sessions with tokens we know, one open space with a chat room), the way
+``tests/test_chat_live.py`` does, so no benchmark run spends time logging in.
+Our server is started exactly as in production (``python -m forum``) by
+``tests/live.py``; the peer server runs from /work/shared/bench/peer, never copied here.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import timedelta
+from pathlib import Path
+
+from forum import aliases
+from forum import clock
+from forum import schema
+from forum import sessions
+from forum import threads
+from forum.app import create_app
+from forum.extensions import db
+from forum.models import Account
+from forum.models import AuthSession
+from forum.models import Membership
+from realtime import chat
+from tests.factories import make_room
+from tests.factories import make_space
+from tests.live import free_port
+from tests.live import start_server
+
+PEER_DIR = Path(os.environ.get("RB_BENCH_PEER_DIR", "/work/shared/bench/peer"))
+SPACE_SLUG = "bench-lounge"
+# The per-member chat limit (10 per 10 s) would cap a sender at 1 message/s; the
+# limiter still runs on every message, it is just never reached.
+LOAD_ENV = {"RB_LIMIT_CHAT": "1000000 per 10 seconds", "RB_LIMIT_CHAT_NEW": "1000000 per 10 seconds"}
+
+MARKDOWN_POST = """Reply {i}: **bold advice**, *some emphasis* and a [safe link](https://example.org/{i}).
+
+- first point, with `inline code`
+- second point
+- third point
+
+> quoted from the post above, with a line that goes on for a while to make it wrap.
+
+1. step one
+2. step two
+
+```
+a small code block {i}
+```
+"""
+
+
+@dataclass
+class Seeded:
+    instance: Path
+    space_slug: str
+    room_id: int
+    tokens: list[str]
+    thread_id: int | None = None
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def _seed_config(instance: Path) -> dict:
+    return {
+        "SECRET_KEY": "bench-seed-only",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'redbrolly.db'}",
+        "RB_ASYNC_MODE": "threading",
+        "RB_SWEEP_INTERVAL": 0,
+        "REDIS_URL": None,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RB_LIMITS_ENABLED": False,
+    }
+
+
+def seed(members: int, *, pages: bool = False, instance: Path | None = None, base_dir: str | None = None) -> Seeded:
+    """A new instance: ``members`` accounts in one open space with one room, a token each.
+
+    With ``pages``: 30 threads in the space, one of them 50 posts long in Markdown,
+    and 50 chat messages in the room. ``base_dir``: where the instance folder goes
+    (``/dev/shm`` takes the disk's fsync out of the figures).
+    """
+    instance = instance or Path(tempfile.mkdtemp(prefix="rb-bench-", dir=base_dir))
+    app = create_app(_seed_config(instance))
+    with app.app_context():
+        schema.upgrade_schema()
+        space = make_space(SPACE_SLUG)
+        room = make_room(space)
+        now = clock.now()
+        people, tokens = [], []
+        for i in range(members):
+            alias = f"bench{i:05d}"
+            account = Account(alias=alias, alias_key=aliases.alias_skeleton(alias),
+                              passphrase_hash="!bench-no-login", created_at=now - timedelta(days=30))
+            db.session.add(account)
+            people.append(account)
+        db.session.flush()
+        for account in people:
+            token = secrets.token_urlsafe(32)
+            tokens.append(token)
+            db.session.add(AuthSession(account_id=account.id, token_hash=sessions.hash_token(token),
+                                       created_at=now, last_seen_at=now, expires_at=now + timedelta(days=7)))
+            db.session.add(Membership(space_id=space.id, account_id=account.id, role="member",
+                                      name_key=aliases.alias_skeleton(account.alias), joined_at=now))
+        db.session.commit()
+        seeded = Seeded(instance, SPACE_SLUG, room.id, tokens)
+        if pages:
+            _seed_pages(seeded, people[: min(len(people), 10)])
+        db.session.remove()
+        db.engine.dispose()
+    return seeded
+
+
+def _seed_pages(seeded: Seeded, authors: list[Account]) -> None:
+    for t in range(29):
+        threads.create_thread(authors[t % len(authors)], seeded.space_slug, title=f"Thread number {t}",
+                              body=f"Opening post of thread {t}, with **some** Markdown.")
+    long = threads.create_thread(authors[0], seeded.space_slug, title="A long thread with 50 posts",
+                                 body=MARKDOWN_POST.format(i=0))
+    for i in range(1, 50):
+        threads.reply(authors[i % len(authors)], long.id, body=MARKDOWN_POST.format(i=i))
+    for i in range(50):
+        chat.post_message(authors[i % len(authors)], seeded.room_id, f"seed-message-{i:04d}",
+                          f"chat message {i} with *emphasis* and a [link](https://example.org/{i})")
+    seeded.thread_id = long.id
+
+
+@dataclass
+class Server:
+    """A server process being measured; ``pid`` is the process whose CPU and RSS count."""
+
+    name: str
+    port: int
+    pid: int
+    origin: str
+    stop: object  # () -> None
+    kind: str = "rb"  # "rb" (our /chat protocol) or "bare" (peer: rebroadcast "msg" on "/")
+
+
+def start_ours(mode: str, seeded: Seeded) -> Server:
+    live = start_server(mode=mode, extra_env=LOAD_ENV, instance=seeded.instance)
+    return Server(f"redbrolly-{mode}", live.port, live.process.pid, live.url, live.stop, "rb")
+
+
+def _wait_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("peer server exited")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("peer server did not start")
+
+
+def start_peer(mode: str) -> Server:
+    """The peer's bare Flask-SocketIO broadcast server, run from its own folder with our Python."""
+    script = PEER_DIR / "flask_server.py"
+    if not script.exists():
+        raise FileNotFoundError(f"{script} not found (set RB_BENCH_PEER_DIR)")
+    port = free_port()
+    log = open(Path(tempfile.gettempdir()) / f"rb-bench-peer-{mode}-{port}.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, str(script), mode, str(port)], cwd=PEER_DIR,
+                               stdout=log, stderr=subprocess.STDOUT)
+    _wait_port(port, process)
+
+    def stop() -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+    return Server(f"peer-bare-{mode}", port, process.pid, f"http://127.0.0.1:{port}", stop, "bare")
+
+
+def remove_instance(seeded: Seeded) -> None:
+    shutil.rmtree(seeded.instance, ignore_errors=True)
