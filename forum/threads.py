@@ -261,9 +261,10 @@ def edit_post(
     new_title = _title(title) if post.is_first else None
     verdict = screening.check(actor, acc.space.id, [new_title, cw, body], confirmed=confirm_identifiers)
     target = targets.Target("post", post)
+    # A watched word in the new title holds or flags the thread; one in the body, just this post.
     if new_title is not None and verdict.action != "allow":
-        if watchwords.screen(acc.space.id, new_title).action != "allow":
-            target = targets.Target("thread", thread)
+        title_verdict = watchwords.screen(acc.space.id, new_title)
+        target = targets.Target("thread", thread) if title_verdict.action != "allow" else target
     was_hidden = target.hidden_at is not None
     if post.is_first:
         thread.title = new_title

@@ -180,7 +180,7 @@ def test_hidden_post_shows_only_to_moderators_and_its_author(app, den, clock):
     thread = make_thread(space, people["Mina"], title="Open talk", body="opening words")
     follow(people["Bea"], thread)
     hidden = make_post(thread, people["Fred"], "quokkamarker words")
-    visible = make_post(thread, people["Ana"], "wombatmarker words")
+    make_post(thread, people["Ana"], "wombatmarker words")
     # Hidden by members' flags: a moderation action exists to appeal.
     hidden.hidden_at = clock.now()
     action = ModAction(space_id=space.id, action="auto_hide", target_kind="post", target_id=hidden.id,
@@ -418,6 +418,21 @@ def test_edit_into_a_held_word_hides_the_post(app, room):
     assert hidden and hidden[0]["kind"] == "post" and hidden[0]["id"] == mine.id
 
 
+def test_first_post_edit_with_a_held_title_holds_the_thread(app, room):
+    space, _thread = room
+    words(space, hold="holdme")
+    wren = as_user(app, "Wren")
+    assert post(wren, NEW_THREAD, {"title": "Fine title", "body": "fine body"}).status_code == 303
+    thread = db.session.scalar(sa.select(Thread).where(Thread.title == "Fine title"))
+    first = db.session.scalar(sa.select(Post).where(Post.thread_id == thread.id))
+    response = post(wren, f"/p/{first.id}/edit", {"title": "Now holdme", "body": "fine body"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/s/room")
+    db.session.expire_all()
+    assert db.session.get(Thread, thread.id).hidden_at is not None
+    assert db.session.get(Post, first.id).hidden_at is None
+    assert "Now holdme" not in body(as_user(app, "Rhea").get("/s/room"))
+
+
 LINKS = [
     "see https://evil.example/x",
     "HTTPS://EVIL.EXAMPLE",
@@ -591,7 +606,7 @@ def test_only_owner_cannot_leave_and_no_signal(app, make_account):
 
 
 def test_muted_member_cannot_post_by_http(app, room, clock):
-    space, thread = room
+    _space, thread = room
     from forum.models import Membership  # noqa: PLC0415
 
     wren = db.session.scalar(sa.select(Account).where(Account.alias == "Wren"))
