@@ -373,3 +373,24 @@ def plain_excerpt(text: str, length: int = 140) -> str:
     if space >= length // 2:
         cut = cut[:space]
     return cut.rstrip() + _ELLIPSIS
+
+
+def links_in(text: str) -> list[str]:
+    """The link addresses :func:`render` would make from ``text``, in order.
+
+    Written links (``[x](https://…)``), autolinks (``<https://…>``), linkified text
+    (``https://…``, ``www.…``, ``name@host.org``) and images (shown as links) all
+    count; destinations the link policy refuses (``javascript:``, ``[x]()``) do not,
+    because they are never rendered as links. Posting rules for new accounts use it.
+
+    :raises TypeError: if ``text`` is not a str.
+    """
+    found: list[str] = []
+    for token in _BLOCK.parse(_require_str(text)):
+        if token.type != "inline":
+            continue
+        for child in token.children or ():
+            if child.type == "link_open":
+                href = child.attrGet("href")
+                found.append(href if isinstance(href, str) else "")
+    return found

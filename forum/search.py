@@ -3,8 +3,9 @@
 ``search(account, query, page)`` looks in thread titles and post bodies of the
 spaces the account is a *member* of (not every open space: a member chose those
 spaces, and search is where a stranger's words would otherwise turn up). It never
-returns content that has expired (``access.live``), is hidden, was deleted, or sits
-in a space the account is not in.
+returns content that has expired (``access.live``), is hidden, was deleted, sits
+in a space the account is not in, or was written by someone the account blocked
+(the post, or the thread it is in).
 
 - SQLite (default): external-content FTS5 tables ``threads_fts`` and ``posts_fts``
   kept by triggers (migration 0002). Each term of the query is quoted, so FTS5
@@ -40,6 +41,7 @@ from forum.models import Membership
 from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
+from moderation import blocks
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,8 @@ def search(account: Account, query: object, page: object = 1) -> Results:
             access.live(Thread.expires_at),
             Post.hidden_at.is_(None),
             Thread.hidden_at.is_(None),
+            blocks.exclude_blocked(account, Post.author_id),
+            blocks.exclude_blocked(account, Thread.author_id),
         )
         .order_by(Post.created_at.desc(), Post.id.desc())
         .limit(PER_PAGE + 1)

@@ -24,6 +24,7 @@ from forum import access
 from forum import clock
 from forum import markdown
 from forum import retention
+from forum import screening
 from forum import search
 from forum import signals
 from forum import text
@@ -37,6 +38,10 @@ from forum.models import Thread
 from forum.models import ThreadFollow
 from forum.spaces import Page
 from forum.spaces import paginate
+from moderation import blocks
+from moderation import targets
+from moderation import watchwords
+from moderation.models import ModAction
 
 THREADS_PER_PAGE = 25
 POSTS_PER_PAGE = 20
@@ -61,9 +66,12 @@ def _cw(raw: object) -> str | None:
 
 
 def list_threads(actor: Account, slug: object, page: int = 1) -> tuple[access.SpaceAccess, Page]:
-    """Live threads, pinned first, then by latest post. Moderators also see hidden ones."""
+    """Live threads, pinned first, then by latest post. Moderators also see hidden ones;
+    nobody sees threads started by someone they blocked."""
     acc = access.access_space(actor, slug)
-    query = sa.select(Thread).where(Thread.space_id == acc.space.id, access.live(Thread.expires_at))
+    query = sa.select(Thread).where(
+        Thread.space_id == acc.space.id, access.live(Thread.expires_at), blocks.exclude_blocked(actor, Thread.author_id)
+    )
     if not acc.has_role("moderator"):
         query = query.where(Thread.hidden_at.is_(None))
     query = query.order_by(Thread.pinned.desc(), Thread.last_post_at.desc(), Thread.id.desc())
@@ -71,11 +79,23 @@ def list_threads(actor: Account, slug: object, page: int = 1) -> tuple[access.Sp
 
 
 @dataclass
+class BlockedGap:
+    """Posts from people the viewer blocked, in a row: shown as one line, never their text."""
+
+    count: int
+    is_gap: bool = True
+
+
+@dataclass
 class ThreadView:
     thread: Thread
     access: access.SpaceAccess
-    posts: Page
+    posts: Page  # the page's items: Post, or BlockedGap where blocked people's posts were
     following: bool
+    # The thread was started by someone the viewer blocked: nothing of it is shown.
+    blocked_author: bool = False
+    # Hidden posts of the viewer's own on this page -> the moderation action to appeal.
+    appeals: dict[int, int] | None = None
 
 
 def _visible_posts(thread: Thread, acc: access.SpaceAccess) -> sa.Select:
@@ -86,14 +106,51 @@ def _visible_posts(thread: Thread, acc: access.SpaceAccess) -> sa.Select:
 
 
 def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
-    """A page of posts, oldest first; marks them seen for a follower."""
+    """A page of posts, oldest first; marks them seen for a follower.
+
+    Posts by people the viewer blocked keep their place in the pages (so page
+    numbers and links match what others see) but come back as ``BlockedGap``s,
+    one per run, without their text.
+    """
     thread, acc = access.access_thread(actor, thread_id)
-    posts = paginate(_visible_posts(thread, acc).order_by(Post.id), page, POSTS_PER_PAGE)
     follow = db.session.get(ThreadFollow, (actor.id, thread.id))
-    if follow is not None and posts.items and posts.items[-1].id > follow.last_seen_post_id:
-        follow.last_seen_post_id = posts.items[-1].id
+    if blocks.is_blocked(actor.id, thread.author_id):
+        return ThreadView(thread, acc, Page([], 1, False), follow is not None, blocked_author=True)
+    shown = blocks.exclude_blocked(actor, Post.author_id).label("shown")
+    query = _visible_posts(thread, acc).add_columns(shown).order_by(Post.id)
+    rows = paginate(query, page, POSTS_PER_PAGE, scalars=False)
+    items: list[Post | BlockedGap] = []
+    for post, visible in rows.items:
+        if visible:
+            items.append(post)
+        elif items and isinstance(items[-1], BlockedGap):
+            items[-1].count += 1
+        else:
+            items.append(BlockedGap(1))
+    last_id = rows.items[-1][0].id if rows.items else 0
+    if follow is not None and last_id > follow.last_seen_post_id:
+        follow.last_seen_post_id = last_id
         db.session.commit()
-    return ThreadView(thread, acc, posts, follow is not None)
+    posts = Page(items, rows.page, rows.has_next)
+    return ThreadView(thread, acc, posts, follow is not None, appeals=_appeals(actor, items))
+
+
+def _appeals(actor: Account, items: list) -> dict[int, int]:
+    """For the viewer's own hidden posts on a page: the latest hide to appeal (one query)."""
+    own_hidden = [p.id for p in items if isinstance(p, Post) and p.hidden_at is not None and p.author_id == actor.id]
+    if not own_hidden:
+        return {}
+    rows = db.session.execute(
+        sa.select(ModAction.target_id, sa.func.max(ModAction.id))
+        .where(
+            ModAction.target_kind == "post",
+            ModAction.target_id.in_(own_hidden),
+            ModAction.target_account_id == actor.id,
+            ModAction.action.in_(("auto_hide", "hide")),
+        )
+        .group_by(ModAction.target_id)
+    ).all()
+    return {target_id: action_id for target_id, action_id in rows}
 
 
 def last_page(actor: Account, thread_id: object) -> int:
@@ -110,11 +167,19 @@ def _writer(acc: access.SpaceAccess) -> Membership:
     return acc.require_write()
 
 
-def create_thread(actor: Account, slug: object, *, title: object, body: object, content_warning: object = None) -> Thread:
-    """Start a thread (title + first post) as the name the author shows in this space."""
+def create_thread(
+    actor: Account, slug: object, *, title: object, body: object, content_warning: object = None,
+    confirm_identifiers: bool = False,
+) -> Thread:
+    """Start a thread (title + first post) as the name the author shows in this space.
+
+    Screened first (``forum/screening.py``). A watched word that holds it stores
+    the thread hidden until a moderator keeps it: ``thread.hidden_at`` is set.
+    """
     acc = access.access_space(actor, slug)
     membership = _writer(acc)
     title, body, cw = _title(title), _body(body), _cw(content_warning)
+    verdict = screening.check(actor, acc.space.id, [title, cw, body], confirmed=confirm_identifiers)
     now = clock.now()
     expires = retention.thread_expires_at(acc.space, now)
     thread = Thread(
@@ -130,18 +195,27 @@ def create_thread(actor: Account, slug: object, *, title: object, body: object, 
     db.session.add(post)
     db.session.flush()
     db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
+    held = screening.apply(verdict, targets.Target("thread", thread), acc.space.name)
     db.session.commit()
-    signals.thread_created.send(thread.id, space_id=thread.space_id, post_id=post.id)
+    if not held:
+        signals.thread_created.send(thread.id, space_id=thread.space_id, post_id=post.id)
     return thread
 
 
-def reply(actor: Account, thread_id: object, *, body: object, content_warning: object = None) -> Post:
-    """Reply to a thread. Locked threads take replies from moderators only."""
+def reply(
+    actor: Account, thread_id: object, *, body: object, content_warning: object = None,
+    confirm_identifiers: bool = False,
+) -> Post:
+    """Reply to a thread. Locked threads take replies from moderators only.
+
+    Screened first; a held reply is stored hidden (its author still sees it).
+    """
     thread, acc = access.access_thread(actor, thread_id)
     membership = _writer(acc)
     if thread.locked and not acc.has_role("moderator"):
         raise Forbidden("This thread is locked: no new replies.")
     body, cw = _body(body), _cw(content_warning)
+    verdict = screening.check(actor, acc.space.id, [cw, body], confirmed=confirm_identifiers)
     now = clock.now()
     post = Post(
         thread_id=thread.id, space_id=thread.space_id, author_id=actor.id, author_name=membership.display_name,
@@ -155,8 +229,10 @@ def reply(actor: Account, thread_id: object, *, body: object, content_warning: o
         db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
     else:
         follow.last_seen_post_id = max(follow.last_seen_post_id, post.id)
+    held = screening.apply(verdict, targets.Target("post", post), acc.space.name)
     db.session.commit()
-    signals.post_created.send(post.id, thread_id=thread.id, space_id=thread.space_id)
+    if not held:
+        signals.post_created.send(post.id, thread_id=thread.id, space_id=thread.space_id)
     return post
 
 
@@ -168,24 +244,41 @@ def _own_post(actor: Account, post_id: object) -> tuple[Post, access.SpaceAccess
 
 
 def edit_post(
-    actor: Account, post_id: object, *, body: object, content_warning: object = None, title: object = None
+    actor: Account, post_id: object, *, body: object, content_warning: object = None, title: object = None,
+    confirm_identifiers: bool = False,
 ) -> Post:
-    """Authors edit their own post (the first post's title too); it shows "edited"."""
+    """Authors edit their own post (the first post's title too); it shows "edited".
+
+    Screened like a new post. A watched word that holds it hides the post (or,
+    when the word is in the new title, the thread) until a moderator keeps it.
+    """
     post, acc = _own_post(actor, post_id)
     acc.require_write()
     thread = post.thread
     if thread.locked and not acc.has_role("moderator"):
         raise Forbidden("This thread is locked: posts can't be changed.")
     body, cw = _body(body), _cw(content_warning)
+    new_title = _title(title) if post.is_first else None
+    verdict = screening.check(actor, acc.space.id, [new_title, cw, body], confirmed=confirm_identifiers)
+    target = targets.Target("post", post)
+    # A watched word in the new title holds or flags the thread; one in the body, just this post.
+    if new_title is not None and verdict.action != "allow":
+        title_verdict = watchwords.screen(acc.space.id, new_title)
+        target = targets.Target("thread", thread) if title_verdict.action != "allow" else target
+    was_hidden = target.hidden_at is not None
     if post.is_first:
-        thread.title = _title(title)
+        thread.title = new_title
         thread.content_warning = cw
     else:
         post.content_warning = cw
     post.body = body
     post.edited_at = clock.now()
+    held = screening.apply(verdict, target, acc.space.name)
     db.session.commit()
-    signals.post_edited.send(post.id, thread_id=thread.id, space_id=post.space_id)
+    if held and not was_hidden:
+        signals.content_hidden.send(post.space_id, **target.payload())
+    else:
+        signals.post_edited.send(post.id, thread_id=thread.id, space_id=post.space_id)
     return post
 
 
@@ -267,7 +360,10 @@ class Update:
 
 
 def updates(actor: Account, page: int = 1, per_page: int = 20) -> Page:
-    """Followed threads with new live, visible replies, in spaces the actor may still read."""
+    """Followed threads with new live, visible replies, in spaces the actor may still read.
+
+    Hidden content and anything by people the actor blocked neither shows nor counts.
+    """
     new = (
         sa.select(
             Post.thread_id.label("thread_id"),
@@ -275,7 +371,12 @@ def updates(actor: Account, page: int = 1, per_page: int = 20) -> Page:
             sa.func.min(Post.id).label("first_id"),
         )
         .join(ThreadFollow, sa.and_(ThreadFollow.thread_id == Post.thread_id, ThreadFollow.account_id == actor.id))
-        .where(Post.id > ThreadFollow.last_seen_post_id, access.live(Post.expires_at), Post.hidden_at.is_(None))
+        .where(
+            Post.id > ThreadFollow.last_seen_post_id,
+            access.live(Post.expires_at),
+            Post.hidden_at.is_(None),
+            blocks.exclude_blocked(actor, Post.author_id),
+        )
         .group_by(Post.thread_id)
         .subquery()
     )
@@ -288,7 +389,12 @@ def updates(actor: Account, page: int = 1, per_page: int = 20) -> Page:
         sa.select(Thread, Space, new.c.n, new.c.first_id)
         .join(new, new.c.thread_id == Thread.id)
         .join(Space, Space.id == Thread.space_id)
-        .where(readable, access.live(Thread.expires_at), Thread.hidden_at.is_(None))
+        .where(
+            readable,
+            access.live(Thread.expires_at),
+            Thread.hidden_at.is_(None),
+            blocks.exclude_blocked(actor, Thread.author_id),
+        )
         .order_by(Thread.last_post_at.desc(), Thread.id.desc())
     )
     result = paginate(query, page, per_page, scalars=False)

@@ -12,6 +12,7 @@ from flask import url_for
 
 from forum import access
 from forum import markdown
+from forum import screening
 from forum import search as search_service
 from forum import threads
 from forum.errors import Forbidden
@@ -21,6 +22,7 @@ from forum.views.guards import form_flag
 from forum.views.guards import form_text
 from forum.views.guards import int_arg
 from forum.views.guards import signed_in
+from moderation.guard import NeedsConfirmation
 
 bp = Blueprint("threads", __name__)
 
@@ -28,6 +30,18 @@ bp = Blueprint("threads", __name__)
 def _reraise_not_found(error: ServiceError) -> None:
     if isinstance(error, NotFound):
         raise error
+
+
+def _findings(error: ServiceError) -> list[str]:
+    """What the privacy guard found, for the form's "Post it anyway" box."""
+    return screening.describe_all(error.findings) if isinstance(error, NeedsConfirmation) else []
+
+
+def _confirmed() -> bool:
+    return form_flag("confirm_identifiers")
+
+
+HELD = "Thank you. It is waiting for a moderator to approve it before others can see it."
 
 
 @bp.route("/s/<slug>/t/new", methods=["GET", "POST"])
@@ -40,19 +54,25 @@ def new(slug: str):  # noqa: ANN201
         return render_template("threads/new.html", space=acc.space, form={}, limits=markdown)
     try:
         thread = threads.create_thread(g.account, slug, title=form_text("title"), body=form_text("body"),
-                                       content_warning=form_text("content_warning"))
+                                       content_warning=form_text("content_warning"),
+                                       confirm_identifiers=_confirmed())
     except ServiceError as error:
         _reraise_not_found(error)
         return render_template("threads/new.html", space=acc.space, form=request.form, limits=markdown,
-                               error=error.message), error.status
+                               error=error.message, findings=_findings(error)), error.status
+    if thread.hidden_at is not None:
+        flash(HELD, "info")
+        return redirect(url_for("spaces.show", slug=acc.space.slug), code=303)
     return redirect(url_for("threads.show", thread_id=thread.id), code=303)
 
 
-def _thread_page(thread_id: int, error: str | None = None, status: int = 200):  # noqa: ANN202
+def _thread_page(thread_id: int, error: str | None = None, status: int = 200,
+                 findings: list[str] | None = None):  # noqa: ANN202
     view = threads.view_thread(g.account, thread_id, int_arg("page"))
     return render_template("threads/thread.html", view=view, thread=view.thread, acc=view.access,
                            space=view.access.space, posts=view.posts, render=markdown.render,
-                           form=request.form if error else {}, error=error, limits=markdown), status
+                           form=request.form if error else {}, error=error, limits=markdown,
+                           findings=findings or []), status
 
 
 @bp.get("/t/<int:thread_id>")
@@ -66,10 +86,12 @@ def show(thread_id: int):  # noqa: ANN201
 def reply(thread_id: int):  # noqa: ANN201
     try:
         post = threads.reply(g.account, thread_id, body=form_text("body"),
-                             content_warning=form_text("content_warning"))
+                             content_warning=form_text("content_warning"), confirm_identifiers=_confirmed())
     except ServiceError as error:
         _reraise_not_found(error)
-        return _thread_page(thread_id, error.message, error.status)
+        return _thread_page(thread_id, error.message, error.status, _findings(error))
+    if post.hidden_at is not None:
+        flash(HELD, "info")
     return redirect(url_for("threads.show", thread_id=thread_id, page=_last_page(thread_id)) + f"#p{post.id}", code=303)
 
 
@@ -112,13 +134,19 @@ def edit(post_id: int):  # noqa: ANN201
         form = {"body": post.body, "title": post.thread.title,
                 "content_warning": (post.thread.content_warning if post.is_first else post.content_warning) or ""}
         return render_template("threads/edit.html", post=post, space=acc.space, form=form, limits=markdown)
+    was_hidden = post.hidden_at is not None
     try:
         threads.edit_post(g.account, post_id, body=form_text("body"), title=form_text("title"),
-                          content_warning=form_text("content_warning"))
+                          content_warning=form_text("content_warning"), confirm_identifiers=_confirmed())
     except ServiceError as error:
         _reraise_not_found(error)
         return render_template("threads/edit.html", post=post, space=acc.space, form=request.form,
-                               limits=markdown, error=error.message), error.status
+                               limits=markdown, error=error.message, findings=_findings(error)), error.status
+    if post.thread.hidden_at is not None and not acc.has_role("moderator"):
+        flash(HELD, "info")
+        return redirect(url_for("spaces.show", slug=acc.space.slug), code=303)
+    if post.hidden_at is not None and not was_hidden:
+        flash(HELD, "info")
     return redirect(url_for("threads.show", thread_id=post.thread_id) + f"#p{post_id}", code=303)
 
 

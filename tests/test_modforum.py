@@ -1,0 +1,686 @@
+"""Moderation wired into the forum: buttons, read paths, write checks, signals, mute.
+
+Pages are checked by their bodies, with a unique marker word per piece of content,
+so "absent" means absent from the HTML, not just from a list in Python.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from forum import clock as clock_module
+from forum import signals
+from forum.extensions import db
+from forum.models import Account
+from forum.models import Post
+from forum.models import Thread
+from forum.models import ThreadFollow
+from moderation.models import Appeal
+from moderation.models import Block
+from moderation.models import Flag
+from moderation.models import ModAction
+from moderation.models import Notice
+from moderation.models import WatchWord
+from tests.conftest import login
+from tests.conftest import post
+from tests.moderation_factories import join
+from tests.moderation_factories import make_post
+from tests.moderation_factories import make_space
+from tests.moderation_factories import make_thread
+from tests.moderation_factories import season
+
+
+def as_user(app, alias):  # noqa: ANN001, ANN201
+    client = app.test_client()
+    login(client, alias)
+    return client
+
+
+def count(model) -> int:  # noqa: ANN001
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def body(response) -> str:  # noqa: ANN001
+    return response.get_data(as_text=True)
+
+
+def results(client, query: str) -> str:  # noqa: ANN001
+    """The search page after its form (the form echoes the query)."""
+    return body(client.get(f"/search?q={query}")).split("</form>")[-1]
+
+
+# --- 1. Buttons and routes on posts and threads: the matrix ----------------------------
+
+PERSONAS = ("visitor", "nonmember", "member", "author", "moderator", "admin")
+
+
+@pytest.fixture
+def world(app, make_account):  # noqa: ANN001, ANN201
+    people = {
+        "nonmember": make_account("Nina"), "member": make_account("Memo"), "author": make_account("Auda"),
+        "moderator": make_account("Modi"), "admin": make_account("Adam", admin=True),
+    }
+    content = {}
+    for kind in ("open", "closed", "hidden"):
+        space = make_space(f"w-{kind}", kind=kind)
+        join(people["member"], space)
+        join(people["author"], space)
+        join(people["moderator"], space, "moderator")
+        thread = make_thread(space, people["author"], title=f"Title {kind}", body="first words")
+        reply = make_post(thread, people["author"], "a reply of theirs")
+        content[kind] = (space, thread, reply)
+    clients = {"visitor": app.test_client()}
+    for name, account in people.items():
+        clients[name] = as_user(app, account.alias)
+    return content, clients
+
+
+@pytest.mark.parametrize("target_kind", ["post", "thread"])
+@pytest.mark.parametrize("space_kind", ["open", "closed", "hidden"])
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_moderation_buttons_and_routes_matrix(world, persona, space_kind, target_kind):
+    content, clients = world
+    space, thread, reply = content[space_kind]
+    target_id = reply.id if target_kind == "post" else thread.id
+    client = clients[persona]
+    flag_path, block_path = f"/flag/{target_kind}/{target_id}", f"/block/{target_kind}/{target_id}"
+    hidden_from = persona == "nonmember" and space_kind != "open"
+
+    page = client.get(f"/t/{thread.id}")
+    if persona == "visitor":
+        assert page.status_code == 302 and "/login" in page.headers["Location"]
+        assert client.get(flag_path).status_code == 302
+        assert post(client, block_path).status_code == 302
+        return
+    if hidden_from:
+        assert page.status_code == 404
+        assert client.get(flag_path).status_code == 404
+        assert post(client, block_path).status_code == 404
+        assert post(client, flag_path, {"reason": "spam"}).status_code == 404
+        assert count(Block) == 0 and count(Flag) == 0
+        return
+    assert page.status_code == 200
+    html = body(page)
+    queue_link = f'href="/s/{space.slug}/mod/queue"'
+    assert (queue_link in html) == (persona in ("moderator", "admin"))
+    if persona == "author":
+        assert f'href="{flag_path}"' not in html and f'action="{block_path}"' not in html
+        assert f'href="/p/{reply.id}/edit"' in html
+        assert post(client, block_path).status_code == 400  # "You can't block yourself."
+        assert post(client, flag_path, {"reason": "spam"}).status_code == 403
+        assert count(Block) == 0 and count(Flag) == 0
+        return
+    assert f'href="{flag_path}"' in html
+    form = html.split(f'action="{block_path}"')[1].split("</form>")[0]
+    assert "data-confirm=" in form and 'name="csrf_token"' in form and "Block this person" in form
+    assert f'href="/p/{reply.id}/edit"' not in html
+    flag_page = client.get(flag_path)
+    assert flag_page.status_code == 200 and 'name="reason"' in body(flag_page)
+    assert post(client, flag_path, {"reason": "spam"}).status_code == 303
+    assert db.session.scalar(sa.select(Flag.target_kind).where(Flag.target_id == target_id)) == target_kind
+    assert post(client, block_path).status_code == 303
+    author = db.session.scalar(sa.select(Account).where(Account.alias == "Auda"))
+    assert db.session.scalar(sa.select(Block.blocked_id)) == author.id
+
+
+def test_pages_never_show_the_authors_account_id(app, make_account, clock):
+    # A distinctive id: an account row placed just below it makes the author's id 7654321.
+    db.session.add(Account(id=7654320, alias="filler", alias_key="filler", passphrase_hash="x",
+                           created_at=clock.now()))
+    db.session.commit()
+    author = make_account("Auda")
+    assert author.id == 7654321
+    reader = make_account("Memo")
+    space = make_space("ids")
+    join(author, space)
+    join(reader, space, "moderator")
+    thread = make_thread(space, author, title="Plain title")
+    make_post(thread, author, "plain reply")
+    client = as_user(app, "Memo")
+    for path in (f"/t/{thread.id}", "/s/ids", f"/flag/post/{thread.id}", f"/flag/thread/{thread.id}",
+                 "/s/ids/mod/queue", "/search?q=plain"):
+        assert "7654321" not in body(client.get(path)), path
+
+
+# --- 2. Read paths: hidden and blocked content ----------------------------------------
+
+
+@pytest.fixture
+def den(app, make_account, clock):  # noqa: ANN001, ANN201
+    space = make_space("den")
+    people = {a: make_account(a) for a in ("Mina", "Fred", "Ana", "Bea")}
+    join(people["Mina"], space, "moderator")
+    for alias in ("Fred", "Ana", "Bea"):
+        join(people[alias], space)
+    return space, people
+
+
+def follow(account: Account, thread: Thread) -> None:
+    """Follow from now on: only later posts are updates."""
+    last_seen = db.session.scalar(sa.select(sa.func.max(Post.id)).where(Post.thread_id == thread.id)) or 0
+    db.session.merge(ThreadFollow(account_id=account.id, thread_id=thread.id, last_seen_post_id=last_seen))
+    db.session.commit()
+
+
+def pages(client, thread: Thread, query: str) -> dict[str, str]:  # noqa: ANN001
+    pages = {  # updates first: opening the thread marks it seen
+        "updates": body(client.get("/updates")),
+        "home": body(client.get("/")),
+    }
+    pages.update(space=body(client.get("/s/den")), thread=body(client.get(f"/t/{thread.id}")),
+                 search=results(client, query))
+    return pages
+
+
+def test_hidden_post_shows_only_to_moderators_and_its_author(app, den, clock):
+    space, people = den
+    thread = make_thread(space, people["Mina"], title="Open talk", body="opening words")
+    follow(people["Bea"], thread)
+    hidden = make_post(thread, people["Fred"], "quokkamarker words")
+    make_post(thread, people["Ana"], "wombatmarker words")
+    # Hidden by members' flags: a moderation action exists to appeal.
+    hidden.hidden_at = clock.now()
+    action = ModAction(space_id=space.id, action="auto_hide", target_kind="post", target_id=hidden.id,
+                       target_account_id=people["Fred"].id, target_name="Fred", created_at=clock.now())
+    db.session.add(action)
+    db.session.commit()
+
+    bea = pages(as_user(app, "Bea"), thread, "quokkamarker")
+    for name, html in bea.items():
+        assert "quokkamarker" not in html, name
+    assert "wombatmarker" in bea["thread"]
+    assert "1 new reply" in bea["updates"]  # the visible reply counts, the hidden one does not
+    assert "wombatmarker" in results(as_user(app, "Bea"), "wombatmarker")  # positive control
+
+    fred = body(as_user(app, "Fred").get(f"/t/{thread.id}"))
+    assert "quokkamarker" in fred and "Only you and the moderators can see this." in fred
+    assert f'href="/s/den/mod/appeal/{action.id}"' in fred
+    assert "hidden pending review" not in fred
+
+    mina = body(as_user(app, "Mina").get(f"/t/{thread.id}"))
+    assert "quokkamarker" in mina and "hidden pending review" in mina
+    assert f"/mod/appeal/{action.id}" not in mina
+
+
+def test_held_post_without_an_action_says_it_waits(app, den, clock):
+    space, people = den
+    thread = make_thread(space, people["Mina"])
+    held = make_post(thread, people["Fred"], "heldmarker")
+    held.hidden_at = clock.now()
+    db.session.commit()
+    fred = body(as_user(app, "Fred").get(f"/t/{thread.id}"))
+    assert "heldmarker" in fred and "waiting for a moderator" in fred and "/mod/appeal/" not in fred
+
+
+def test_hidden_thread_is_absent_except_for_moderators(app, den, clock):
+    space, people = den
+    thread = make_thread(space, people["Fred"], title="Platypusmarker title", body="echidnamarker body")
+    for alias in ("Fred", "Ana"):
+        follow(people[alias], thread)
+    make_post(thread, people["Bea"], "later reply")
+    thread.hidden_at = clock.now()
+    db.session.commit()
+    for alias in ("Ana", "Fred"):  # the thread's author too: hidden threads are for moderators only
+        client = as_user(app, alias)
+        got = pages(client, thread, "platypusmarker")
+        assert got["thread"].count("platypusmarker") == 0 and "could not find" in got["thread"]
+        for name in ("space", "updates", "home"):
+            assert "Platypusmarker" not in got[name], (alias, name)
+        assert "Platypusmarker" not in got["search"]
+        assert "echidnamarker" not in results(client, "echidnamarker")
+    mina = as_user(app, "Mina")
+    space_page = body(mina.get("/s/den"))
+    assert "Platypusmarker" in space_page and "hidden pending review" in space_page
+    assert "hidden pending review" in body(mina.get(f"/t/{thread.id}"))
+
+
+def test_blocked_persons_content_is_hidden_for_the_blocker_everywhere(app, den, clock):
+    space, people = den
+    own = make_thread(space, people["Fred"], title="Narwhalmarker title", body="narwhalbody words")
+    talk = make_thread(space, people["Mina"], title="Group talk", body="opening words")
+    follow(people["Ana"], talk)
+    follow(people["Ana"], own)
+    before = make_post(talk, people["Bea"], "beforemarker")
+    fred_reply = make_post(talk, people["Fred"], "axolotlmarker reply")
+    make_post(talk, people["Fred"], "axolotlmarker again")
+    make_post(talk, people["Bea"], "aftermarker")
+    ana = as_user(app, "Ana")
+    assert post(ana, f"/block/post/{fred_reply.id}").status_code == 303
+
+    updates = body(ana.get("/updates"))  # before the thread pages mark them seen
+    assert "Narwhalmarker" not in updates
+    assert "2 new replies" in updates  # Bea's two replies; Fred's two are not counted
+    assert "Narwhalmarker" not in body(ana.get("/"))
+    space_page = body(ana.get("/s/den"))
+    assert "Narwhalmarker" not in space_page and "Group talk" in space_page
+    thread_page = body(ana.get(f"/t/{talk.id}"))
+    assert "axolotlmarker" not in thread_page
+    assert "2 posts from people you blocked are hidden." in thread_page
+    assert thread_page.index("beforemarker") < thread_page.index("blocked are hidden") < thread_page.index("aftermarker")
+    own_page = ana.get(f"/t/{own.id}")
+    assert own_page.status_code == 200
+    assert "Narwhalmarker" not in body(own_page) and "narwhalbody" not in body(own_page)
+    assert "someone you blocked" in body(own_page)
+    for word in ("axolotlmarker", "narwhalmarker", "narwhalbody"):
+        assert word not in results(ana, word), word
+    # Page numbers stay as everyone else sees them: the last page is the same.
+    assert ana.get(f"/t/{talk.id}?page=2").status_code == 200
+
+    # Positive control: Bea, who blocked nobody, sees it all.
+    bea = as_user(app, "Bea")
+    assert "Narwhalmarker" in body(bea.get("/s/den"))
+    assert body(bea.get(f"/t/{talk.id}")).count("axolotlmarker") == 2
+    assert "axolotlmarker" in results(bea, "axolotlmarker")
+    assert before.id  # noqa: PT018 - the fixture rows exist
+
+
+def test_one_blocked_post_reads_in_the_singular(app, den):
+    space, people = den
+    talk = make_thread(space, people["Mina"], title="Group talk")
+    target = make_post(talk, people["Fred"], "solo")
+    ana = as_user(app, "Ana")
+    assert post(ana, f"/block/post/{target.id}").status_code == 303
+    assert "1 post from someone you blocked is hidden." in body(ana.get(f"/t/{talk.id}"))
+
+
+def test_thread_page_queries_stay_bounded(app, den):
+    """More posts, blocked and hidden ones among them, cost no extra queries (no per-row work)."""
+    space, people = den
+    talk = make_thread(space, people["Mina"], title="Busy")
+    first = make_post(talk, people["Fred"], "one")
+    ana = as_user(app, "Ana")
+    assert post(ana, f"/block/post/{first.id}").status_code == 303
+    statements: list[str] = []
+
+    def listener(*args) -> None:  # noqa: ANN002
+        statements.append(args[2])
+
+    def queries() -> int:
+        statements.clear()
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert ana.get(f"/t/{talk.id}").status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    few = queries()
+    for i in range(18):
+        reply = make_post(talk, people["Bea"] if i % 2 else people["Fred"], f"post {i}")
+        if i % 3 == 0:
+            reply.hidden_at = clock_module.now()
+    db.session.commit()
+    assert queries() == few
+
+
+# --- 3. Writes: watched words, links from new accounts, the privacy guard ------------
+
+
+@pytest.fixture
+def room(app, make_account):  # noqa: ANN001, ANN201
+    space = make_space("room")
+    mod, writer, reader = make_account("Mina"), make_account("Wren"), make_account("Rhea")
+    join(mod, space, "moderator")
+    join(writer, space)
+    join(reader, space)
+    thread = make_thread(space, mod, title="Chat here", body="say hello")
+    return space, thread
+
+
+def words(space, **patterns) -> None:  # noqa: ANN001, ANN003
+    for action, pattern in patterns.items():
+        db.session.add(WatchWord(space_id=space.id, pattern=pattern, action=action, created_at=clock_module.now()))
+    db.session.commit()
+
+
+NEW_THREAD = "/s/room/t/new"
+
+
+@pytest.mark.parametrize("text", ["badword here", "BADWORD", "ｂａｄｗｏｒｄ", "bad\u200bword", "bádword"])
+@pytest.mark.parametrize("field", ["title", "body", "content_warning"])
+def test_blocked_words_refuse_with_a_clear_message(app, room, text, field):
+    space, _thread = room
+    words(space, block="badword")
+    form = {"title": "A title", "body": "A body", "content_warning": ""}
+    form[field] = text
+    response = post(as_user(app, "Wren"), NEW_THREAD, form)
+    assert response.status_code == 400
+    assert "moderators" in body(response) and "badword" in body(response)
+    assert count(Thread) == 1 and count(Flag) == 0
+
+
+def test_held_thread_is_stored_hidden_flagged_and_the_author_told(app, room):
+    space, _thread = room
+    words(space, hold="holdme")
+    wren = as_user(app, "Wren")
+    response = post(wren, NEW_THREAD, {"title": "Quietmarker title", "body": "please holdme"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/s/room")
+    assert "waiting for a moderator" in body(wren.get("/s/room"))
+    thread = db.session.scalar(sa.select(Thread).where(Thread.title == "Quietmarker title"))
+    assert thread.hidden_at is not None
+    flag = db.session.scalar(sa.select(Flag).where(Flag.target_kind == "thread", Flag.target_id == thread.id))
+    assert flag.flagger_id is None and flag.weight == 0 and "holdme" in flag.note
+    assert "waiting for a moderator" in body(wren.get("/notices"))
+    assert "Quietmarker" not in body(as_user(app, "Rhea").get("/s/room"))
+    mina = as_user(app, "Mina")
+    assert "Quietmarker" in body(mina.get("/s/room/mod/queue"))
+    # The moderator keeps it: it shows.
+    assert post(mina, "/s/room/mod/act", {"action": "keep", "kind": "thread", "id": str(thread.id)}).status_code == 303
+    assert "Quietmarker" in body(as_user(app, "Rhea").get("/s/room"))
+
+
+def test_held_reply_is_hidden_but_its_author_sees_it(app, room):
+    space, thread = room
+    words(space, hold="holdme")
+    received = []
+    receiver = lambda sender, **kw: received.append(sender)  # noqa: E731
+    signals.post_created.connect(receiver)
+    try:
+        response = post(as_user(app, "Wren"), f"/t/{thread.id}/reply", {"body": "gerbilmarker holdme"})
+    finally:
+        signals.post_created.disconnect(receiver)
+    assert response.status_code == 303
+    assert received == []  # nothing announced to live pages while it is held
+    stored = db.session.scalar(sa.select(Post).where(Post.body == "gerbilmarker holdme"))
+    assert stored.hidden_at is not None
+    wren = body(as_user(app, "Wren").get(f"/t/{thread.id}"))
+    assert "gerbilmarker" in wren and "waiting for a moderator" in wren
+    assert "gerbilmarker" not in body(as_user(app, "Rhea").get(f"/t/{thread.id}"))
+
+
+def test_flag_word_stores_visibly_and_queues_it(app, room):
+    space, thread = room
+    words(space, flag="iffy")
+    assert post(as_user(app, "Wren"), f"/t/{thread.id}/reply", {"body": "a bit iffy"}).status_code == 303
+    stored = db.session.scalar(sa.select(Post).where(Post.body == "a bit iffy"))
+    assert stored.hidden_at is None
+    assert db.session.scalar(sa.select(Flag.note).where(Flag.target_id == stored.id)) == 'Watched word "iffy"'
+    assert "a bit iffy" in body(as_user(app, "Rhea").get(f"/t/{thread.id}"))
+
+
+def test_edit_into_a_held_word_hides_the_post(app, room):
+    space, thread = room
+    words(space, hold="holdme")
+    mine = make_post(thread, db.session.scalar(sa.select(Account).where(Account.alias == "Wren")), "fine words")
+    hidden = []
+    receiver = lambda sender, **kw: hidden.append(kw)  # noqa: E731
+    signals.content_hidden.connect(receiver)
+    try:
+        response = post(as_user(app, "Wren"), f"/p/{mine.id}/edit", {"body": "now holdme"})
+    finally:
+        signals.content_hidden.disconnect(receiver)
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Post, mine.id).hidden_at is not None
+    assert hidden and hidden[0]["kind"] == "post" and hidden[0]["id"] == mine.id
+
+
+def test_first_post_edit_with_a_held_title_holds_the_thread(app, room):
+    space, _thread = room
+    words(space, hold="holdme")
+    wren = as_user(app, "Wren")
+    assert post(wren, NEW_THREAD, {"title": "Fine title", "body": "fine body"}).status_code == 303
+    thread = db.session.scalar(sa.select(Thread).where(Thread.title == "Fine title"))
+    first = db.session.scalar(sa.select(Post).where(Post.thread_id == thread.id))
+    response = post(wren, f"/p/{first.id}/edit", {"title": "Now holdme", "body": "fine body"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/s/room")
+    db.session.expire_all()
+    assert db.session.get(Thread, thread.id).hidden_at is not None
+    assert db.session.get(Post, first.id).hidden_at is None
+    assert "Now holdme" not in body(as_user(app, "Rhea").get("/s/room"))
+
+
+LINKS = [
+    "see https://evil.example/x",
+    "HTTPS://EVIL.EXAMPLE",
+    "go to www.spam.com today",
+    "go to www.ｓｐａｍ.com",
+    "write to mailto:someone@example.org",
+    "[click here](https://a.example)",
+    "![pic](https://tracker.example/p.png)",
+    "<https://auto.example>",
+    "[ref][r]\n\n[r]: https://ref.example",
+]
+
+
+@pytest.mark.parametrize("text", LINKS)
+def test_new_accounts_cannot_post_links(app, room, text):
+    _space, thread = room
+    wren = as_user(app, "Wren")
+    response = post(wren, f"/t/{thread.id}/reply", {"body": text})
+    assert response.status_code == 403
+    html = body(response)
+    assert "New accounts can&#39;t post links yet" in html and "3 days old" in html and "5 posts" in html
+    assert count(Post) == 1
+    assert post(wren, NEW_THREAD, {"title": "t", "body": text}).status_code == 403
+    assert count(Thread) == 1
+
+
+@pytest.mark.parametrize("text", ["hxxp://not-a-link", "`https://in.code`", "[x](javascript:alert(1))", "[x]()"])
+def test_text_the_renderer_does_not_link_is_not_a_link(app, room, text):
+    _space, thread = room
+    assert post(as_user(app, "Wren"), f"/t/{thread.id}/reply", {"body": text}).status_code == 303
+
+
+def test_links_lift_once_the_account_has_taken_part(app, room, clock):
+    _space, thread = room
+    wren = db.session.scalar(sa.select(Account).where(Account.alias == "Wren"))
+    season(wren, thread)
+    client = as_user(app, "Wren")
+    assert post(client, f"/t/{thread.id}/reply", {"body": "see https://ok.example"}).status_code == 303
+    # An email address is a link to the renderer; once links are allowed, the guard still asks.
+    response = post(client, f"/t/{thread.id}/reply", {"body": "mail someone.private@example.com"})
+    assert response.status_code == 422 and "This looks like an email address" in body(response)
+
+
+def test_links_in_an_edit_are_refused_and_the_post_kept(app, room):
+    _space, thread = room
+    wren = db.session.scalar(sa.select(Account).where(Account.alias == "Wren"))
+    mine = make_post(thread, wren, "kept words")
+    assert post(as_user(app, "Wren"), f"/p/{mine.id}/edit", {"body": "https://x.example"}).status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Post, mine.id).body == "kept words"
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "expected"),
+    [
+        ("body", "call me on 07700 900123 tonight", "This looks like a phone number: 07700 900…"),
+        ("body", "mail me at someone.private at example dot com", "This looks like an email address: someone.private at exam"),
+        ("title", "Ask for flat at 221B Baker Street", "This looks like an address: 221B Baker"),
+        ("content_warning", "+44 7700 900123", "This looks like a phone number: +44 7700 900…"),
+    ],
+)
+def test_guard_asks_before_a_thread_with_identifiers_is_stored(app, room, field, text, expected):
+    form = {"title": "A title", "body": "A body", "content_warning": ""}
+    form[field] = text
+    wren = as_user(app, "Wren")
+    response = post(wren, NEW_THREAD, form)
+    assert response.status_code == 422
+    html = body(response)
+    assert expected in html and 'name="confirm_identifiers"' in html and "Post it anyway" in html
+    assert text.split()[0] in html  # what they typed is kept in the form
+    assert count(Thread) == 1
+    # Junk in the checkbox is not a "yes".
+    assert post(wren, NEW_THREAD, {**form, "confirm_identifiers": "<script>"}).status_code == 422
+    assert count(Thread) == 1
+    assert post(wren, NEW_THREAD, {**form, "confirm_identifiers": "1"}).status_code == 303
+    assert count(Thread) == 2
+
+
+def test_guard_on_replies_and_edits(app, room):
+    _space, thread = room
+    wren = as_user(app, "Wren")
+    text = "my number is 07700 900123"
+    response = post(wren, f"/t/{thread.id}/reply", {"body": text})
+    assert response.status_code == 422 and "07700 900…" in body(response) and "Post it anyway" in body(response)
+    assert count(Post) == 1
+    assert post(wren, f"/t/{thread.id}/reply", {"body": text, "confirm_identifiers": "1"}).status_code == 303
+    mine = db.session.scalar(sa.select(Post).where(Post.body == text))
+    edit = post(wren, f"/p/{mine.id}/edit", {"body": "now at 221B Baker Street"})
+    assert edit.status_code == 422 and "Post it anyway" in body(edit)
+    db.session.expire_all()
+    assert db.session.get(Post, mine.id).body == text
+
+
+def test_screening_order_block_then_links_then_guard(app, room):
+    space, thread = room
+    words(space, block="badword")
+    wren = as_user(app, "Wren")
+    everything = "badword https://x.example 07700 900123"
+    assert post(wren, f"/t/{thread.id}/reply", {"body": everything}).status_code == 400
+    assert post(wren, f"/t/{thread.id}/reply", {"body": everything[8:]}).status_code == 403
+    assert post(wren, f"/t/{thread.id}/reply", {"body": "07700 900123"}).status_code == 422
+    assert count(Post) == 1
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"body": "x" * 20_001},
+        {"body": "\u202eevil"},
+        {"body": ""},
+        {"body": "<script>alert(1)</script> 07700 900123"},
+        {"body": "ok", "content_warning": "c" * 151},
+    ],
+)
+def test_hostile_reply_forms(app, room, form):
+    _space, thread = room
+    response = post(as_user(app, "Wren"), f"/t/{thread.id}/reply", form)
+    assert 400 <= response.status_code < 500
+    assert "<script>alert(1)</script>" not in body(response)
+    assert count(Post) == 1
+
+
+def test_missing_csrf_on_thread_forms(app, room):
+    _space, thread = room
+    wren = as_user(app, "Wren")
+    assert wren.post(f"/t/{thread.id}/reply", data={"body": "x", "confirm_identifiers": "1"}).status_code == 400
+    assert wren.post(NEW_THREAD, data={"title": "t", "body": "x"}).status_code == 400
+    assert count(Post) == 1
+
+
+# --- 4. Membership signals ---------------------------------------------------------------
+
+
+def test_leaving_a_space_sends_member_removed_after_commit(app, room):
+    space, _thread = room
+    rhea = db.session.scalar(sa.select(Account).where(Account.alias == "Rhea"))
+    seen = []
+
+    def receiver(sender, **kw) -> None:  # noqa: ANN001, ANN003
+        from forum.models import Membership  # noqa: PLC0415
+
+        still = db.session.scalar(sa.select(Membership.id).where(Membership.account_id == kw["account_id"],
+                                                                  Membership.space_id == sender))
+        seen.append((sender, kw, still))
+
+    signals.member_removed.connect(receiver)
+    try:
+        assert post(as_user(app, "Rhea"), "/s/room/leave").status_code == 303
+        assert post(as_user(app, "Rhea"), "/s/room/leave").status_code == 409  # not a member: no signal
+    finally:
+        signals.member_removed.disconnect(receiver)
+    assert seen == [(space.id, {"account_id": rhea.id}, None)]
+
+
+def test_only_owner_cannot_leave_and_no_signal(app, make_account):
+    from tests import spacekit  # noqa: PLC0415
+
+    owner = make_account("Olga")
+    spacekit.make_space(owner, "open", name="Solo space")
+    seen = []
+    receiver = lambda sender, **kw: seen.append(kw)  # noqa: E731
+    signals.member_removed.connect(receiver)
+    try:
+        assert post(as_user(app, "Olga"), "/s/solo-space/leave").status_code == 403
+    finally:
+        signals.member_removed.disconnect(receiver)
+    assert seen == []
+
+
+# --- 5. Mute -------------------------------------------------------------------------------
+
+
+def test_muted_member_cannot_post_by_http(app, room, clock):
+    _space, thread = room
+    from forum.models import Membership  # noqa: PLC0415
+
+    wren = db.session.scalar(sa.select(Account).where(Account.alias == "Wren"))
+    membership = db.session.scalar(sa.select(Membership).where(Membership.account_id == wren.id))
+    membership.muted_until = clock.now() + timedelta(hours=1)
+    db.session.commit()
+    client = as_user(app, "Wren")
+    assert client.get(NEW_THREAD).status_code == 403
+    response = post(client, NEW_THREAD, {"title": "t", "body": "b"})
+    assert response.status_code == 403 and "muted" in body(response)
+    response = post(client, f"/t/{thread.id}/reply", {"body": "b"})
+    assert response.status_code == 403 and "muted" in body(response)
+    assert count(Thread) == 1 and count(Post) == 1
+    clock.advance(hours=2)
+    assert post(client, f"/t/{thread.id}/reply", {"body": "b"}).status_code == 303
+
+
+# --- 6. End to end ---------------------------------------------------------------------------
+
+
+def test_end_to_end_flags_hide_delete_log_appeal_decide(app, make_account, clock):
+    space = make_space("den", kind="closed")
+    mina, rosa, fred, dee = (make_account(a) for a in ("Mina", "Rosa", "Fred", "Dee"))
+    join(mina, space, "moderator")
+    join(rosa, space, "moderator")
+    join(fred, space, alias="FredInDen")
+    join(dee, space)
+    thread = make_thread(space, mina, title="Safety talk")
+    flaggers = [make_account(a) for a in ("Ana", "Bea", "Cai")]
+    for f in flaggers:
+        join(f, space)
+        season(f, thread)
+
+    fred_client = as_user(app, "Fred")
+    assert post(fred_client, f"/t/{thread.id}/reply", {"body": "capybaramarker nasty words"}).status_code == 303
+    target = db.session.scalar(sa.select(Post).where(Post.body == "capybaramarker nasty words"))
+    for f in flaggers:
+        client = as_user(app, f.alias)
+        page = body(client.get(f"/t/{thread.id}?page=2")) + body(client.get(f"/t/{thread.id}"))
+        assert f'href="/flag/post/{target.id}"' in page
+        assert post(client, f"/flag/post/{target.id}", {"reason": "harassment"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Post, target.id).hidden_at is not None
+
+    def thread_pages(client) -> str:  # noqa: ANN001
+        return body(client.get(f"/t/{thread.id}")) + body(client.get(f"/t/{thread.id}?page=2"))
+
+    for alias in ("Ana", "Dee"):
+        assert "capybaramarker" not in thread_pages(as_user(app, alias)), alias
+    fred_view = thread_pages(fred_client)
+    auto = db.session.scalar(sa.select(ModAction).where(ModAction.action == "auto_hide"))
+    assert "capybaramarker" in fred_view and f'href="/s/den/mod/appeal/{auto.id}"' in fred_view
+    mina_client = as_user(app, "Mina")
+    assert "capybaramarker" in thread_pages(mina_client) and "hidden pending review" in thread_pages(mina_client)
+
+    queue = body(mina_client.get("/s/den/mod/queue"))
+    assert "capybaramarker" in queue
+    response = post(mina_client, "/s/den/mod/act",
+                    {"action": "delete", "kind": "post", "id": str(target.id), "reason": "harassment"})
+    assert response.status_code == 303
+    assert db.session.scalar(sa.select(Post).where(Post.id == target.id)) is None
+
+    log = body(as_user(app, "Dee").get("/s/den/mod/log"))
+    assert "deleted" in log and "FredInDen" in log and "harassment" in log
+
+    action = db.session.scalar(sa.select(ModAction).where(ModAction.action == "delete"))
+    assert "deleted your post" in body(fred_client.get("/notices"))
+    assert post(fred_client, f"/s/den/mod/appeal/{action.id}", {"text": "It was a quote."}).status_code == 303
+    appeal = db.session.scalar(sa.select(Appeal))
+    assert post(mina_client, f"/s/den/mod/appeals/{appeal.id}/decide",
+                {"outcome": "overturn", "reason": "x"}).status_code == 403
+    rosa_client = as_user(app, "Rosa")
+    assert post(rosa_client, f"/s/den/mod/appeals/{appeal.id}/decide",
+                {"outcome": "uphold", "reason": "threats are never ok"}).status_code == 303
+    assert "was upheld" in body(fred_client.get("/notices"))
+    assert "appeal: decision upheld" in body(as_user(app, "Dee").get("/s/den/mod/log"))
+    assert count(Notice) >= 2

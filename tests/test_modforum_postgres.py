@@ -1,0 +1,45 @@
+"""Blocks and screening on PostgreSQL: the block filters (a boolean column and NOT IN)
+run there too. Runs in CI, skips locally without PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from forum import accounts
+from forum import search
+from forum import threads
+from forum.extensions import db
+from moderation import blocks
+from tests.spacekit import add
+from tests.spacekit import make_space
+from tests.spacekit import thread
+from tests.test_search_postgres import pg_app  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.postgres
+PASS = "correct horse battery staple"
+
+
+def test_postgres_blocks_on_every_read_path(pg_app):  # noqa: ANN001, F811
+    owner = accounts.sign_up("Pg.Owner", PASS, PASS).account
+    reader = accounts.sign_up("Pg.Reader", PASS, PASS).account
+    other = accounts.sign_up("Pg.Other", PASS, PASS).account
+    space = make_space(owner, "closed", name="PG blocks")
+    add(space, reader)
+    add(space, other)
+    talk = thread(owner, space, title="Talk", body="opening")
+    theirs = thread(other, space, title="Theirs", body="ibisword")
+    threads.set_follow(reader, talk.id, True)
+    reply = threads.reply(other, talk.id, body="ibisword reply")
+    threads.reply(owner, talk.id, body="kept reply")
+    assert len(search.search(reader, "ibisword").hits) == 2  # positive control
+    blocks.block(reader, "post", reply.id)
+    assert search.search(reader, "ibisword").hits == []
+    _acc, listing = threads.list_threads(reader, space.slug)
+    assert [t.title for t in listing.items] == ["Talk"]
+    updates = threads.updates(reader)
+    assert [(u.thread.title, u.new_posts) for u in updates.items] == [("Talk", 1)]
+    view = threads.view_thread(reader, talk.id)
+    assert [getattr(item, "count", None) or item.body for item in view.posts.items] == ["opening", 1, "kept reply"]
+    assert threads.view_thread(reader, theirs.id).blocked_author
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("posts"))) == 4
