@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 
 from forum import clock
 from forum import markdown
-from forum import retention
 from forum import ratelimit
+from forum import retention
 from forum import signals
 from forum.access import SpaceAccess
 from forum.access import access_space

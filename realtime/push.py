@@ -113,7 +113,7 @@ def on_content_expired(kind: str, rooms: dict[int, list[int]] | None = None,
         on_message_removed(room_id, ids=[r["id"] for r in gone], seqs=[r["seq"] for r in gone])
 
 
-def on_chat_unhidden(space_id: int, kind: str | None = None, id: int | None = None,  # noqa: A002
+def on_chat_unhidden(space_id: int, kind: str | None = None, id: int | None = None,
                      **_: Any) -> None:
     """A moderator kept a held or hidden chat message: the room hears it (as a new one)."""
     if kind != "chat" or id is None:

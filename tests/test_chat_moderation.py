@@ -168,7 +168,7 @@ def test_live_delivery_costs_the_same_queries_for_one_or_many_blockers(app, loun
 
     def queries_for_one_delivery() -> int:
         statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        listener = lambda *args: statements.append(args[2])
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         try:
             push.on_message_created(message)
