@@ -19,6 +19,7 @@ from typing import Any
 from flask import has_request_context
 from flask import request
 
+from forum import clock
 from forum import signals
 from forum.extensions import db
 from forum.extensions import socketio
@@ -119,7 +120,7 @@ def on_chat_unhidden(space_id: int, kind: str | None = None, id: int | None = No
     if kind != "chat" or id is None:
         return
     message = db.session.get(ChatMessage, id)
-    if message is not None and message.hidden_at is None:
+    if message is not None and message.hidden_at is None and message.expires_at > clock.now():
         on_message_created(message)
 
 

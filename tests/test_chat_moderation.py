@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from forum.extensions import db
+from forum.extensions import socketio
 from moderation import actions
 from moderation import blocks
 from moderation import flags
@@ -429,3 +430,19 @@ def test_auto_hide_removes_a_message_live(app, client, lounge, member, people, m
         assert "BAD-MESSAGE" not in str(sock.ack("history", {"room_id": lounge.id, "before_seq": 999}))
     assert "BAD-MESSAGE" not in client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
 
+
+
+def test_an_app_without_redis_drops_the_queue_an_earlier_app_set(tmp_path, redis_url, app, client, lounge):
+    """A Redis app built earlier in the process must not leave its queue on this one."""
+    from forum.app import create_app  # noqa: PLC0415
+    from tests.conftest import base_config  # noqa: PLC0415
+
+    create_app(base_config(tmp_path, REDIS_URL=redis_url, RB_SOCKETIO_CHANNEL="rb-test-leak"))
+    assert "client_manager" in socketio.server_options
+    fresh = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"]))
+    assert "client_manager" not in socketio.server_options
+    with fresh.app_context():
+        fresh.test_client_class = type(client)
+        other = fresh.test_client()
+        login(other, "Amara")
+        assert Sock(fresh, other).connected
