@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import needs_service
-
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 PAGE = """<!doctype html><html><head>
 <script src="/static/js/expiry.js" defer></script></head><body>
@@ -25,21 +21,19 @@ PAGE = """<!doctype html><html><head>
 
 
 @pytest.fixture
-def page():  # noqa: ANN201
-    try:
-        from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional test dependency
-    except ImportError:
-        needs_service("Playwright", False, "not installed")
-    needs_service("Chromium", os.path.exists(CHROMIUM), CHROMIUM)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(service_workers="block")
-        tab = context.new_page()
-        requests: list[str] = []
-        tab.on("request", lambda r: requests.append(r.url))
-        tab.requests = requests  # type: ignore[attr-defined]
-        yield tab
-        browser.close()
+def page(browser):  # noqa: ANN001, ANN201
+    """A tab of the shared headless Chromium (tests/browser/conftest.py).
+
+    Playwright's sync API refuses a second instance in the same thread, so this
+    test uses the one the browser tests start rather than its own.
+    """
+    context = browser.new_context(service_workers="block")
+    tab = context.new_page()
+    requests: list[str] = []
+    tab.on("request", lambda r: requests.append(r.url))
+    tab.requests = requests  # type: ignore[attr-defined]
+    yield tab
+    context.close()
 
 
 def test_elements_go_at_their_time_and_labels_count_down(page):  # noqa: ANN001
