@@ -11,7 +11,7 @@
 | RB_SESSION_MAX_DAYS | 30                              | sign-out this long after login, active or not |
 | RB_ASYNC_MODE       | eventlet (threading in tests)   | Flask-SocketIO async mode                      |
 | RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
-| RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per member (RB_LIMIT_CHAT_NEW: 5 per 10 s, accounts < 3 days) |
+| RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per member at trust level 1 (RB_LIMIT_CHAT_NEW: 5 per 10 s, level 0; RB_LIMIT_CHAT_TRUSTED: 20 per 10 s, level 2; see moderation/trust.py) |
 | RB_QUICK_EXIT_URL   | https://www.bbc.com/weather     | where the quick-exit button goes              |
 | RB_SWEEP_INTERVAL   | 60                              | seconds between expiry sweeps in the server; 0 = off |
 | RB_CHAT_RETENTION_MIN_HOURS | 1                       | shortest chat retention a space owner may pick |
@@ -61,9 +61,11 @@ class Config:
     RB_LIMIT_LOGIN = "10 per 15 minutes"
     RB_LIMIT_RECOVER = "5 per hour"
     RB_LIMITS_ENABLED = True
-    # Chat messages per member; accounts younger than three days get the stricter one.
+    # Chat messages per account, by trust level (moderation/trust.py): new accounts
+    # (level 0) get the stricter one, trusted members (level 2) the looser one.
     RB_LIMIT_CHAT = os.environ.get("RB_LIMIT_CHAT", "10 per 10 seconds")
     RB_LIMIT_CHAT_NEW = os.environ.get("RB_LIMIT_CHAT_NEW", "5 per 10 seconds")
+    RB_LIMIT_CHAT_TRUSTED = os.environ.get("RB_LIMIT_CHAT_TRUSTED", "20 per 10 seconds")
     # Background sweeper inside the server (seconds; 0 turns it off).
     RB_SWEEP_INTERVAL = _int("RB_SWEEP_INTERVAL", 60)
     # Instance-wide bounds for each space's retention (forum/retention.py).

@@ -34,6 +34,7 @@ from datetime import datetime
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from forum.extensions import db
 from forum.models import Account
@@ -61,8 +62,9 @@ TRUSTED_MAX_DISMISSED_SHARE = 0.25  # of their decided flags; none decided is fi
 LEVEL_WEIGHT = {NEW: 50, MEMBER: 100, TRUSTED: 150}
 MIN_WEIGHT, MAX_WEIGHT = 25, 225
 
-# Chat rate per level (Flask-Limiter / limits syntax), checked per account.
-CHAT_RATE = {NEW: "6 per minute", MEMBER: "20 per minute", TRUSTED: "30 per minute"}
+# Chat rate per level: the configuration key holding it (Flask-Limiter / limits
+# syntax, checked per account), so operators tune it (forum/config.py).
+CHAT_RATE = {NEW: "RB_LIMIT_CHAT_NEW", MEMBER: "RB_LIMIT_CHAT", TRUSTED: "RB_LIMIT_CHAT_TRUSTED"}
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,8 @@ def flag_weight(account: Account, stats: Stats, now: datetime) -> int:
 
 
 def rate_for_level(level: int) -> str:
-    return CHAT_RATE[level]
+    """The configured chat rate for a level (needs an app context)."""
+    return current_app.config[CHAT_RATE[level]]
 
 
 # --- Conveniences for other services: (account, now), stats looked up -----------

@@ -20,17 +20,15 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from forum import clock
 from forum import markdown
-from forum import retention
 from forum import ratelimit
+from forum import retention
 from forum import signals
 from forum.access import SpaceAccess
 from forum.access import access_space
@@ -42,9 +40,17 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.models import Membership
+from moderation import blocks
+from moderation import flags
+from moderation import guard
+from moderation import targets
+from moderation import trust
+from moderation import watchwords
 from realtime import sockets
 from realtime.models import ChatMessage
 from realtime.models import ChatRoom
+from realtime.models import ChatSocket
+from realtime.models import ChatSocketRoom
 
 MAX_ROOMS = 20  # per space, archived ones included: the room list is never long
 MAX_ROOM_NAME = 60
@@ -56,9 +62,14 @@ CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # as a harmless name); isolates and marks (U+2066-2069, U+200E/F) stay allowed.
 _BIDI_OVERRIDES = re.compile("[\u202a-\u202e]")
 
-# Rate limits (limits syntax). Young accounts, where throwaway spam comes from, get less.
-NEW_ACCOUNT_AGE = timedelta(days=3)
+# Rate limits (limits syntax). Messages: per trust level (moderation/trust.py chat_rate).
 TYPING_RATE = "1 per 3 seconds"
+MAX_FINDINGS = 10  # privacy-guard findings sent back to the author at most
+
+BLOCKED_WORD = "This message can't be sent here: it contains a word this space doesn't allow."
+NO_LINKS = ("New accounts can't post links yet. Please send it without the link; "
+            "links open up after a few days and a few messages.")
+HELD = "Your message is held for a moderator to check before others see it."
 
 
 @dataclass
@@ -220,10 +231,12 @@ def archive_room(account: Account | None, slug: object, room_id: object, archive
 # --- messages -------------------------------------------------------------------
 
 
-def _visible(room_id: int) -> sa.Select:
-    """Every read path: the room's messages, not hidden by a moderator, not expired."""
+def _visible(room_id: int, viewer: Account | None) -> sa.Select:
+    """Every read path: the room's messages, not hidden by a moderator, not expired,
+    not written by someone the viewer blocked."""
     return sa.select(ChatMessage).where(
-        ChatMessage.room_id == room_id, ChatMessage.hidden_at.is_(None), live(ChatMessage.expires_at)
+        ChatMessage.room_id == room_id, ChatMessage.hidden_at.is_(None), live(ChatMessage.expires_at),
+        blocks.exclude_blocked(viewer, ChatMessage.author_id),
     )
 
 
@@ -237,16 +250,27 @@ def _find(room_id: int, author_id: int, client_id: str) -> ChatMessage | None:
     )
 
 
-def _rate(account: Account) -> str:
-    young = clock.now() - account.created_at < NEW_ACCOUNT_AGE
-    return current_app.config["RB_LIMIT_CHAT_NEW" if young else "RB_LIMIT_CHAT"]
+def has_link(body: str) -> bool:
+    """Would this message show a clickable link? (What the renderer links, linkify included.)"""
+    return "<a " in str(markdown.render_inline(body))
 
 
-def post_message(account: Account | None, room_id: object, client_id: object, body: object) -> tuple[ChatMessage, bool]:
+def is_confirmed(value: object) -> bool:
+    """Only a real ``true`` (JSON) or the form's checkbox confirms; "yes", 1 or [true] do not."""
+    return value is True
+
+
+def post_message(account: Account | None, room_id: object, client_id: object, body: object,
+                 confirmed: object = False) -> tuple[ChatMessage, bool]:
     """Store a message; return it and whether it is new.
 
     A retry with the same ``client_id`` returns the stored message (``False``):
-    stored once, announced once. Raises NotFound, Forbidden, Invalid, RateLimited.
+    stored once, announced once. Moderation runs before anything is stored: the
+    space's watched words (block: Invalid; hold: stored hidden with a system flag,
+    not announced; flag: stored with a system flag), links only from trust level 1
+    up, and the privacy guard (``guard.NeedsConfirmation`` until ``confirmed is
+    True``). A held message comes back with ``hidden_at`` set: tell the author.
+    Raises NotFound, Forbidden, Invalid, NeedsConfirmation, RateLimited.
     """
     room, access = access_room(account, room_id)
     membership = _writable(room, access)
@@ -255,8 +279,17 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
     existing = _find(room.id, account.id, client_id)
     if existing is not None:
         return existing, False
-    ratelimit.hit(_rate(account), "chat", account.id)
     now = clock.now()
+    stats = trust.stats_for(account, now)
+    level = trust.level_of(account, stats, now)
+    # Counted before the content checks, so they cannot be probed for free.
+    ratelimit.hit(trust.rate_for_level(level), "chat", account.id)
+    verdict = watchwords.screen(room.space_id, body)
+    if verdict.action == "block":
+        raise Invalid(BLOCKED_WORD)
+    if not trust.can_post_links(account, stats, now) and has_link(body):
+        raise Forbidden(NO_LINKS)
+    guard.check(body, is_confirmed(confirmed))
     seq = db.session.execute(
         sa.text("UPDATE chat_rooms SET last_seq = last_seq + 1 WHERE id = :id RETURNING last_seq"),
         {"id": room.id},
@@ -268,6 +301,10 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
     )
     db.session.add(message)
     try:
+        db.session.flush()
+        if verdict.action in ("hold", "flag"):
+            flags.system_flag(targets.Target("chat", message), f'Watched word: "{verdict.word}"',
+                              hold=verdict.action == "hold")
         db.session.commit()
     except IntegrityError:
         # The same retry raced us (two tabs, a resend crossing a slow ack): theirs won.
@@ -276,14 +313,15 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
         if existing is None:
             raise
         return existing, False
-    signals.chat_message_created.send(message)
+    if message.hidden_at is None:
+        signals.chat_message_created.send(message)
     return message, True
 
 
 def latest(account: Account | None, room_id: object, before: object = None, slug: object = None) -> tuple[ChatRoom, SpaceAccess, Page]:
     """One page of history, oldest first: the newest messages, or those before ``before``."""
     room, access = access_room(account, room_id, slug)
-    query = _visible(room.id)
+    query = _visible(room.id, account)
     if before is not None:
         query = query.where(ChatMessage.seq < clean_seq(before))
     rows = list(db.session.scalars(query.order_by(ChatMessage.seq.desc()).limit(PAGE + 1)))
@@ -296,7 +334,7 @@ def messages_after(account: Account | None, room_id: object, after_seq: object) 
     after = clean_seq(after_seq, default=0)
     rows = list(
         db.session.scalars(
-            _visible(room.id).where(ChatMessage.seq > after).order_by(ChatMessage.seq).limit(RESUME_MAX + 1)
+            _visible(room.id, account).where(ChatMessage.seq > after).order_by(ChatMessage.seq).limit(RESUME_MAX + 1)
         )
     )
     return room, Page(rows[:RESUME_MAX], len(rows) > RESUME_MAX)
@@ -318,9 +356,41 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
     }
 
 
+def message_dict_for(message: ChatMessage, viewer: Account) -> dict[str, Any]:
+    """``message_dict`` plus ``mine`` (for one reader's own ack: no menu on their own messages)."""
+    return {**message_dict(message), "mine": message.author_id == viewer.id}
+
+
+def findings_payload(findings: list[guard.Finding]) -> list[dict[str, str]]:
+    """What the privacy guard found, for the author's warning (at most MAX_FINDINGS)."""
+    return [{"kind": f.kind, "text": f.text[:80]} for f in findings[:MAX_FINDINGS]]
+
+
 def _iso(when: datetime) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
+
+def blocked_in_open_rooms(blocker_id: int, blocked_id: int, limit: int = 2000) -> dict[int, list[tuple[int, int]]]:
+    """Just after a block: the blocked person's messages in the rooms the blocker has open.
+
+    ``{room_id: [(id, seq), ...]}``, newest first, at most ``limit`` in all (a page
+    shows far fewer; older ones are filtered when the page loads them).
+    """
+    open_rooms = (
+        sa.select(ChatSocketRoom.room_id)
+        .join(ChatSocket, ChatSocket.sid == ChatSocketRoom.sid)
+        .where(ChatSocket.account_id == blocker_id)
+    )
+    rows = db.session.execute(
+        sa.select(ChatMessage.room_id, ChatMessage.id, ChatMessage.seq)
+        .where(ChatMessage.author_id == blocked_id, ChatMessage.room_id.in_(open_rooms),
+               live(ChatMessage.expires_at))
+        .order_by(ChatMessage.id.desc()).limit(limit)
+    )
+    found: dict[int, list[tuple[int, int]]] = {}
+    for room_id, message_id, seq in rows:
+        found.setdefault(room_id, []).append((message_id, seq))
+    return found
 
 
 # --- presence and typing -------------------------------------------------------
@@ -357,4 +427,5 @@ def typing(account: Account | None, sid: str, room_id: object) -> None:
         raise Forbidden("Typing indicators are off in this space.")
     membership = _writable(room, access)
     ratelimit.hit(TYPING_RATE, "typing", account.id)
-    signals.chat_typing.send(room.id, name=membership.display_name, skip_sid=sid)
+    skip = [sid, *sockets.sids_blocking(account.id)]  # people who blocked them are not told
+    signals.chat_typing.send(room.id, name=membership.display_name, skip_sid=skip)

@@ -6,8 +6,12 @@ or ``{"ok": false, "error": "<what went wrong, for people>"}``; never silence):
 - ``join``      {room_id, after_seq}  -> enter the room; ack carries every message after
                  ``after_seq`` (at most 500, ``more`` says ask again) and the presence.
 - ``leave``     {room_id}
-- ``send``      {room_id, client_id, body} -> ack {ok, id, seq, created_at, expires_at,
-                 message}; the others in the room hear ``message``.
+- ``send``      {room_id, client_id, body, confirmed?} -> ack {ok, id, seq, created_at,
+                 expires_at, message}; the others in the room hear ``message``. Held by a
+                 watched word: ack {ok, held: true, notice} (nobody else hears it).
+                 Personal details found: ack {ok: false, needs_confirmation: true,
+                 findings: [{kind, text}], error}; nothing is stored until the client
+                 sends the SAME client_id again with ``confirmed: true``.
 - ``history``   {room_id, before_seq} -> ack {ok, messages, more} (older page).
 - ``typing``    {room_id}   (spaces with typing indicators on)
 - ``heartbeat`` {}          keeps presence fresh across processes.
@@ -39,6 +43,7 @@ from forum.errors import RateLimited
 from forum.errors import ServiceError
 from forum.extensions import db
 from forum.models import Account
+from moderation import guard
 from realtime import chat
 from realtime import push
 from realtime import sockets
@@ -79,6 +84,10 @@ def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]
             return handler(self, found[0], data)
         except RateLimited as error:
             return {"ok": False, "error": error.message, "status": 429, "retry_after": error.retry_after}
+        except guard.NeedsConfirmation as error:
+            db.session.rollback()
+            return {"ok": False, "error": error.message, "status": error.status, "needs_confirmation": True,
+                    "findings": chat.findings_payload(error.findings)}
         except ServiceError as error:
             db.session.rollback()
             return {"ok": False, "error": error.message, "status": error.status}
@@ -120,7 +129,7 @@ class ChatNamespace(Namespace):
         except Exception:
             leave_room(push.room(room.id))
             raise
-        return {"ok": True, "room_id": room.id, "messages": [chat.message_dict(m) for m in page.messages],
+        return {"ok": True, "room_id": room.id, "messages": [chat.message_dict_for(m, account) for m in page.messages],
                 "more": page.more, "presence": chat.presence(room.id)}
 
     @_event
@@ -132,7 +141,10 @@ class ChatNamespace(Namespace):
 
     @_event
     def on_send(self, account: Account, data: dict) -> dict:
-        message, _new = chat.post_message(account, data.get("room_id"), data.get("client_id"), data.get("body"))
+        message, _new = chat.post_message(account, data.get("room_id"), data.get("client_id"), data.get("body"),
+                                          confirmed=data.get("confirmed"))
+        if message.hidden_at is not None:
+            return {"ok": True, "held": True, "id": message.id, "notice": chat.HELD}
         payload = chat.message_dict(message)
         return {"ok": True, "id": message.id, "seq": message.seq, "created_at": payload["created_at"],
                 "expires_at": payload["expires_at"], "message": payload}
@@ -140,7 +152,7 @@ class ChatNamespace(Namespace):
     @_event
     def on_history(self, account: Account, data: dict) -> dict:
         _room, _access, page = chat.latest(account, data.get("room_id"), data.get("before_seq"))
-        return {"ok": True, "messages": [chat.message_dict(m) for m in page.messages], "more": page.more}
+        return {"ok": True, "messages": [chat.message_dict_for(m, account) for m in page.messages], "more": page.more}
 
     @_event
     def on_typing(self, account: Account, data: dict) -> dict:

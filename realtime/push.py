@@ -19,7 +19,9 @@ from typing import Any
 from flask import has_request_context
 from flask import request
 
+from forum import clock
 from forum import signals
+from forum.extensions import db
 from forum.extensions import socketio
 from realtime import chat
 from realtime import sockets
@@ -77,9 +79,11 @@ def typing_payload(room_id: int, name: str) -> dict[str, Any]:
 
 
 def on_message_created(message: ChatMessage, **_: Any) -> None:
-    """Everyone in the room hears a new message; the sender already has it in its ack."""
+    """Everyone in the room hears a new message; the sender already has it in its ack,
+    and people who blocked the author never get it."""
+    skip = [sid for sid in (_current_sid(), *sockets.sids_blocking(message.author_id)) if sid]
     socketio.emit("message", message_payload(message), to=room(message.room_id),
-                  skip_sid=_current_sid(), namespace=NAMESPACE)
+                  skip_sid=skip or None, namespace=NAMESPACE)
 
 
 def on_message_removed(room_id: int, ids: list[int] = (), seqs: list[int] = (), **_: Any) -> None:
@@ -108,6 +112,28 @@ def on_content_expired(kind: str, rooms: dict[int, list[int]] | None = None,
         by_room.setdefault(row["room_id"], []).append(row)
     for room_id, gone in by_room.items():
         on_message_removed(room_id, ids=[r["id"] for r in gone], seqs=[r["seq"] for r in gone])
+
+
+def on_chat_unhidden(space_id: int, kind: str | None = None, id: int | None = None,
+                     **_: Any) -> None:
+    """A moderator kept a held or hidden chat message: the room hears it (as a new one)."""
+    if kind != "chat" or id is None:
+        return
+    message = db.session.get(ChatMessage, id)
+    if message is not None and message.hidden_at is None and message.expires_at > clock.now():
+        on_message_created(message)
+
+
+def on_member_blocked(blocker_id: int, blocked_id: int | None = None, **_: Any) -> None:
+    """Someone blocked a person: the blocker's open rooms drop that person's messages now.
+
+    Only the blocker's own sockets hear it; nobody else learns of the block.
+    """
+    if blocked_id is None:
+        return
+    for room_id, found in chat.blocked_in_open_rooms(blocker_id, blocked_id).items():
+        socketio.emit("removed", removed_payload(room_id, [i for i, _s in found], [s for _i, s in found]),
+                      to=account(blocker_id), namespace=NAMESPACE)
 
 
 def on_account_suspended(account_id: int, **_: Any) -> None:
@@ -181,3 +207,5 @@ def connect_receivers() -> None:
     signals.content_deleted.connect(on_content_removed)
     signals.account_suspended.connect(on_account_suspended)
     signals.content_expired.connect(on_content_expired)
+    signals.content_unhidden.connect(on_chat_unhidden)
+    signals.member_blocked.connect(on_member_blocked)

@@ -22,6 +22,7 @@ from forum.models import Account
 from forum.models import AuthSession
 from forum.models import Membership
 from forum.sessions import is_live
+from moderation.models import Block
 from realtime.models import ChatRoom
 from realtime.models import ChatSocket
 from realtime.models import ChatSocketRoom
@@ -100,6 +101,21 @@ def sids_of_sessions(session_ids: list[int]) -> list[str]:
 
 def sids_of_account(account_id: int) -> list[str]:
     return list(db.session.scalars(sa.select(ChatSocket.sid).where(ChatSocket.account_id == account_id)))
+
+
+def sids_blocking(author_id: int | None) -> list[str]:
+    """The sockets of everyone who blocked ``author_id`` (one query): live delivery skips them.
+
+    Not narrowed to one room on purpose: a socket joins the Socket.IO room a moment
+    before its room row is written, and a message sent in between must skip it too.
+    Emits go to a room, so sockets elsewhere are unaffected.
+    """
+    if author_id is None:
+        return []
+    return list(db.session.scalars(
+        sa.select(ChatSocket.sid).join(Block, Block.blocker_id == ChatSocket.account_id)
+        .where(Block.blocked_id == author_id)
+    ))
 
 
 def in_space(account_id: int, space_id: int) -> list[tuple[str, int]]:

@@ -14,24 +14,25 @@ from flask import url_for
 
 from forum import markdown
 from forum.errors import NotFound
-from forum.errors import RateLimited
 from forum.errors import ServiceError
 from forum.views.guards import form_flag
 from forum.views.guards import form_text
 from forum.views.guards import signed_in
+from moderation import guard
 from realtime import chat
 from realtime import sockets
 
 bp = Blueprint("chat", __name__)
 
 
-def _room_page(slug: str, room_id: int, error: str | None = None, body: str = "", status: int = 200):
+def _room_page(slug: str, room_id: int, error: str | None = None, body: str = "", status: int = 200,
+               findings: list | None = None, client_id: str | None = None):
     room, access, page = chat.latest(g.account, room_id, request.args.get("before"), slug=slug)
     count, _names = sockets.online(room.id)
     return render_template(
         "chat/room.html", room=room, space=access.space, access=access, page=page,
         before=request.args.get("before"), online=count, error=error, body=body,
-        client_id=secrets.token_urlsafe(12),
+        client_id=client_id or secrets.token_urlsafe(12), findings=findings,
     ), status
 
 
@@ -57,13 +58,17 @@ def send(slug: str, room_id: int):
     chat.access_room(g.account, room_id, slug)  # a room in another space is "not found"
     body = form_text("body")
     try:
-        chat.post_message(g.account, room_id, form_text("client_id"), body)
+        message, _new = chat.post_message(g.account, room_id, form_text("client_id"), body,
+                                          confirmed=form_flag("confirm"))
     except NotFound:
         raise
-    except RateLimited as error:
-        return _room_page(slug, room_id, error.message, body, 429)
+    except guard.NeedsConfirmation as error:  # the same client id, now with a "send anyway" box
+        return _room_page(slug, room_id, error.message, body, error.status,
+                          chat.findings_payload(error.findings), form_text("client_id"))
     except ServiceError as error:
         return _room_page(slug, room_id, error.message, body, error.status)
+    if message.hidden_at is not None:
+        flash(chat.HELD, "info")
     return redirect(url_for("chat.room", slug=slug, room_id=room_id, _anchor="chat-form"), code=303)
 
 

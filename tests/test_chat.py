@@ -24,6 +24,7 @@ from tests.conftest import post
 from tests.factories import add_member
 from tests.factories import make_room
 from tests.factories import make_space
+from tests.moderation_factories import make_chat
 
 ORIGIN = "http://localhost"
 
@@ -344,9 +345,12 @@ def test_flood_is_cut_with_a_clear_error(app, client, lounge):
     assert count_messages() == 5
 
 
-def test_older_accounts_get_the_normal_limit(app, client, lounge, member, clock):
+def test_members_at_trust_level_one_get_the_normal_limit(app, client, lounge, member, clock):
+    """The rate comes from moderation/trust.py: old enough AND five messages is level 1."""
     member.created_at = clock.now() - timedelta(days=4)
     db.session.commit()
+    for i in range(5):
+        make_chat(lounge, member, f"earlier {i}")
     sock = Sock(app, client)
     acks = [sock.ack("send", {"room_id": lounge.id, "client_id": f"client-{i:03}", "body": "x"}) for i in range(11)]
     assert [a["ok"] for a in acks] == [True] * 10 + [False]

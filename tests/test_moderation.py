@@ -94,11 +94,11 @@ def test_levels_and_limits(world, make_account):
     fresh = make_account()
     assert trust.level(fresh, now) == trust.NEW
     assert not trust.may_post_links(fresh, now) and not trust.can_raise_alert(fresh, now)
-    assert trust.chat_rate(fresh, now) == trust.CHAT_RATE[trust.NEW]
+    assert trust.chat_rate(fresh, now) == "5 per 10 seconds"  # RB_LIMIT_CHAT_NEW
     seasoned = world.flaggers[0]
     assert trust.level(seasoned, now) == trust.MEMBER
     assert trust.may_post_links(seasoned, now) and trust.can_raise_alert(seasoned, now)
-    assert trust.chat_rate(seasoned, now) == "20 per minute"
+    assert trust.chat_rate(seasoned, now) == "10 per 10 seconds"  # RB_LIMIT_CHAT
     old = world.author
     old.created_at = now - timedelta(days=40)
     assert trust.level_of(old, trust.Stats(posts=50), now) == trust.TRUSTED

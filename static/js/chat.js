@@ -8,6 +8,11 @@
  *   the same id after a reconnect, and the server stores them once.
  * - User content is inserted only as text nodes or as the server's sanitised html.
  * - Each message removes itself at its expires_at, and on the server's "removed".
+ * - Each message from someone else has a small "…" menu: Flag (a link to the flag
+ *   page) and Block (the same form the page has, posted with fetch so the room
+ *   stays open; the server then drops that person's messages from this screen).
+ * - If the privacy guard finds personal details, the text stays in the box and a
+ *   warning offers "Send anyway", which re-sends the SAME client id, confirmed.
  */
 (function () {
   "use strict";
@@ -23,7 +28,7 @@
   var typingLine = document.getElementById("chat-typing");
   var HEARTBEAT_MS = 25000;
   var lastSeq = 0;
-  var pending = {};      // client id -> body, until the server acks
+  var pending = {};      // client id -> {body, confirmed}, until the server acks
   var shown = {};        // seq -> <li>
   var timers = {};       // seq -> removal timer
   var heartbeat = null;
@@ -70,6 +75,65 @@
     return node;
   }
 
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrf_token]");
+    return input ? input.value : "";
+  }
+
+  // The same actions the server renders into _message.html.
+  function menu(id) {
+    var details = el("details", "chat-msg-menu");
+    var summary = el("summary");
+    summary.title = "Flag or block";
+    var dots = el("span", null, "…");
+    dots.setAttribute("aria-hidden", "true");
+    summary.appendChild(dots);
+    summary.appendChild(el("span", "visually-hidden", "Actions for this message"));
+    details.appendChild(summary);
+    var flag = el("a", null, "Flag");
+    flag.href = "/flag/chat/" + id;
+    details.appendChild(flag);
+    details.appendChild(document.createTextNode(" "));
+    var block = el("form", "inline-form chat-block");
+    block.method = "post";
+    block.action = "/block/chat/" + id;
+    var token = el("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    token.value = csrfToken();
+    block.appendChild(token);
+    var button = el("button", "button-secondary", "Block");
+    button.type = "submit";
+    block.appendChild(button);
+    details.appendChild(block);
+    return details;
+  }
+
+  var BLOCK_ERRORS = {
+    400: "You can't block that person.",
+    404: "That message is gone.",
+    409: "You have already blocked them.",
+    429: "Too many attempts. Please wait a moment and try again."
+  };
+
+  // Block without leaving the room; the server then sends "removed" to this person only.
+  log.addEventListener("submit", function (event) {
+    var target = event.target;
+    if (!target.classList || !target.classList.contains("chat-block") || typeof window.fetch !== "function") { return; }
+    event.preventDefault();
+    window.fetch(target.action, {
+      method: "POST", body: new FormData(target), credentials: "same-origin", redirect: "follow"
+    }).then(function (response) {
+      if (response.ok) {
+        say("Blocked. You won't see their messages any more. They are not told.");
+        var li = target.closest(".chat-msg");
+        if (li) { remove(parseInt(li.getAttribute("data-seq"), 10)); }
+      } else {
+        say(BLOCK_ERRORS[response.status] || "Could not block just now. Please try again.");
+      }
+    }, function () { say("Could not block just now. Please try again."); });
+  });
+
   function show(m) {
     if (!m || typeof m.seq !== "number" || shown[m.seq]) { return; }  // dedupe by seq
     var empty = log.querySelector(".chat-empty");
@@ -79,6 +143,7 @@
     li.setAttribute("data-id", String(m.id));
     li.setAttribute("data-seq", String(m.seq));
     li.setAttribute("data-expires", m.expires_at);
+    if (m.mine !== true && typeof m.id === "number") { li.appendChild(menu(m.id)); }
     li.appendChild(el("span", "chat-msg-author", m.author));
     li.appendChild(document.createTextNode(" "));
     var body = el("span", "chat-msg-body");
@@ -116,6 +181,39 @@
     typingLine.textContent = text;
   }
 
+  // The privacy guard's question: show what it found; "Send anyway" re-sends the same id.
+  var warning = null;
+  function clearWarning() {
+    if (warning && warning.parentNode) { warning.parentNode.removeChild(warning); }
+    warning = null;
+  }
+  function askToConfirm(clientId, body, ack) {
+    clearWarning();
+    warning = el("div", "card");
+    warning.id = "chat-warning";
+    warning.setAttribute("role", "alert");
+    warning.appendChild(el("p", null, ack.error));
+    var list = el("ul");
+    (Array.isArray(ack.findings) ? ack.findings.slice(0, 10) : []).forEach(function (f) {
+      if (f && typeof f.text === "string") { list.appendChild(el("li", null, f.text)); }
+    });
+    warning.appendChild(list);
+    var again = el("button", "button-danger", "Send anyway");
+    again.type = "button";
+    again.addEventListener("click", function () {
+      clearWarning();
+      if (form && form.elements.body.value === body) { form.elements.body.value = ""; }
+      send(clientId, body, true);
+    });
+    var edit = el("button", "button-secondary", "Edit it");
+    edit.type = "button";
+    edit.addEventListener("click", function () { clearWarning(); if (form) { form.elements.body.focus(); } });
+    warning.appendChild(again);
+    warning.appendChild(document.createTextNode(" "));
+    warning.appendChild(edit);
+    if (form && form.parentNode) { form.parentNode.insertBefore(warning, form.nextSibling); }
+  }
+
   var socket = window.io("/chat", {
     transports: ["websocket", "polling"],
     reconnection: true,
@@ -132,18 +230,28 @@
       if (ack.presence) { showPresence(ack.presence); }
       if (ack.more) { join(); return; }  // a long absence: fetch the next batch
       setState("connected");
-      Object.keys(pending).forEach(function (id) { send(id, pending[id]); });
+      Object.keys(pending).forEach(function (id) { send(id, pending[id].body, pending[id].confirmed); });
     });
   }
 
-  function send(clientId, body) {
-    pending[clientId] = body;
-    socket.emit("send", { room_id: roomId, client_id: clientId, body: body }, function (ack) {
+  function send(clientId, body, confirmed) {
+    confirmed = confirmed === true;
+    pending[clientId] = { body: body, confirmed: confirmed };
+    socket.emit("send", { room_id: roomId, client_id: clientId, body: body, confirmed: confirmed }, function (ack) {
       if (!ack) { return; }
-      if (ack.ok) {
+      if (ack.ok && ack.held) {
         delete pending[clientId];
+        say(ack.notice);
+      } else if (ack.ok) {
+        delete pending[clientId];
+        ack.message.mine = true;
         show(ack.message);
         say("");
+      } else if (ack.needs_confirmation) {
+        delete pending[clientId];
+        if (form && !form.elements.body.value) { form.elements.body.value = body; }
+        say("");
+        askToConfirm(clientId, body, ack);
       } else {
         // Refused for good (too long, muted, rate limit): give the text back, say why.
         delete pending[clientId];
@@ -197,7 +305,14 @@
       var body = form.elements.body.value;
       if (!body.trim()) { return; }
       form.elements.body.value = "";
-      send(newClientId(), body);
+      clearWarning();
+      // A page the server re-rendered with the guard's "send anyway" box (no socket then).
+      var box = form.elements.confirm;
+      if (box && box.checked && form.elements.client_id) {
+        send(form.elements.client_id.value, body, true);
+      } else {
+        send(newClientId(), body, false);
+      }
     });
     form.elements.body.addEventListener("input", function () {
       if (section.getAttribute("data-typing") === "1" && socket.connected && Date.now() - lastTyping > 3000) {

@@ -1,0 +1,105 @@
+"""Auto-hide against the real server (eventlet): three members flag a chat message over
+HTTP, and every other client in the room, on a real WebSocket, drops it at once."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from forum import accounts
+from forum import clock
+from forum import schema
+from forum import sessions
+from forum.app import create_app
+from forum.extensions import db
+from tests.conftest import base_config
+from tests.factories import add_member
+from tests.factories import make_room
+from tests.factories import make_space
+from tests.live import start_server
+from tests.moderation_factories import make_chat
+from tests.test_chat_live import connect
+
+pytestmark = pytest.mark.timeout(180)
+
+PEOPLE = ("author", "flagger1", "flagger2", "flagger3", "watcher")
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _seed(instance: Path) -> tuple[int, dict[str, str], int]:
+    """An open space (flag threshold 3), five members; flaggers at trust level 1."""
+    app = create_app(base_config(instance, SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'redbrolly.db'}"))
+    with app.app_context():
+        schema.upgrade_schema()
+        space = make_space("lounge")
+        room = make_room(space)
+        tokens = {}
+        for alias in PEOPLE:
+            account = accounts.sign_up(alias, "correct horse battery staple", "correct horse battery staple").account
+            account.created_at = clock.now() - timedelta(days=10)
+            add_member(space, account)
+            if alias.startswith("flagger"):
+                for i in range(5):
+                    make_chat(room, account, f"{alias} warm-up {i}")
+            _row, tokens[alias] = sessions.new_session(account)
+            if alias == "author":
+                target = make_chat(room, account, "BAD-MESSAGE").id
+        db.session.commit()
+        room_id = room.id
+        db.session.remove()
+        db.engine.dispose()
+    return room_id, tokens, target
+
+
+def _flag_over_http(url: str, token: str, message_id: int) -> int:
+    with requests.Session() as http:
+        http.cookies.set(sessions.COOKIE_NAME, token)
+        page = http.get(f"{url}/flag/chat/{message_id}", timeout=10)
+        assert page.status_code == 200, page.text[:300]
+        response = http.post(f"{url}/flag/chat/{message_id}", allow_redirects=False, timeout=10,
+                             data={"csrf_token": CSRF.search(page.text).group(1), "reason": "spam"})
+        return response.status_code
+
+
+def test_auto_hide_removes_the_message_live_on_the_real_server(tmp_path: Path):
+    room, tokens, target = _seed(tmp_path)
+    server = start_server(instance=tmp_path)
+    people = {}
+    removed: dict[str, list] = {}
+    lock = threading.Lock()
+    try:
+        for name in ("author", "flagger1", "watcher"):
+            person = connect(server, tokens[name])
+            removed[name] = []
+
+            def on_removed(data: dict, name: str = name) -> None:
+                with lock:
+                    removed[name].append(data)
+
+            person.client.on("removed", on_removed, namespace="/chat")
+            people[name] = person
+            ack = person.call("join", {"room_id": room, "after_seq": 0})
+            assert ack["ok"] and "BAD-MESSAGE" in str(ack["messages"])
+        for flagger in ("flagger1", "flagger2", "flagger3"):
+            assert _flag_over_http(server.url, tokens[flagger], target) == 303
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with lock:
+                if all(removed.values()):
+                    break
+            time.sleep(0.05)
+        for name in people:
+            assert [r["ids"] for r in removed[name]] == [[target]], (name, server.log()[-2000:])
+        for name in ("watcher", "flagger1"):
+            assert "BAD-MESSAGE" not in str(people[name].call("join", {"room_id": room, "after_seq": 0}))
+            assert "BAD-MESSAGE" not in str(people[name].call("history", {"room_id": room, "before_seq": 10**6}))
+    finally:
+        for person in people.values():
+            person.client.disconnect()
+        server.stop()
