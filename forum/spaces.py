@@ -22,6 +22,7 @@ from forum import access
 from forum import aliases
 from forum import clock
 from forum import markdown
+from forum import signals
 from forum import text
 from forum.errors import Conflict
 from forum.errors import Forbidden
@@ -329,6 +330,8 @@ def leave(actor: Account, slug: object) -> None:
     )
     db.session.delete(membership)
     db.session.commit()
+    # Like a removal: realtime takes their sockets out of this space's rooms and threads.
+    signals.member_removed.send(acc.space.id, account_id=actor.id)
 
 
 def _owner_count(space_id: int) -> int:
