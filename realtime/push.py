@@ -14,11 +14,10 @@ reach sockets held by any process.
 
 from __future__ import annotations
 
-from typing import Any
-
 import functools
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from flask import has_request_context
 from flask import request
