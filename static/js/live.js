@@ -53,7 +53,7 @@
     var link = el("a", null, u.title);
     link.setAttribute("href", href);
     li.appendChild(link);
-    li.appendChild(el("p", "meta", u.space + " · " + repliesText(u.new_posts)));
+    li.appendChild(el("p", "meta", u.space + " \u00b7 " + repliesText(u.new_posts)));
     list.insertBefore(li, list.firstChild);
     var max = parseInt(list.getAttribute("data-live-max"), 10) || 20;
     var items = list.querySelectorAll("li[data-thread-id]");
@@ -90,7 +90,7 @@
         window.location.reload();
       }
     });
-    say([repliesText(newReplies) + " — ", link]);
+    say([repliesText(newReplies) + " \u2014 ", link]);
   }
 
   function onPostsRemoved(r) {
@@ -107,17 +107,17 @@
     var reload = el("a", null, "reload to see the change");
     reload.setAttribute("href", window.location.href);
     if (c.post_id === null) {
-      say(["This thread was changed — ", reload]);
+      say(["This thread was changed \u2014 ", reload]);
       return;
     }
     if (!isId(c.post_id)) { return; }
     var post = document.querySelector('[data-post-id="' + c.post_id + '"]');
     if (!post || post.querySelector("[data-live-edited]")) { return; }
-    var mark = el("span", "edited", "edited — ");
+    var mark = el("span", "edited", "edited \u2014 ");
     mark.setAttribute("data-live-edited", "");
     mark.appendChild(reload);
     var meta = post.querySelector(".post-meta") || post;
-    meta.appendChild(document.createTextNode(" · "));
+    meta.appendChild(document.createTextNode(" \u00b7 "));
     meta.appendChild(mark);
   }
 
