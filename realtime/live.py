@@ -23,6 +23,7 @@ from flask import current_app
 
 from forum import access
 from forum import clock
+from forum import ratelimit
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
@@ -41,6 +42,9 @@ from realtime.models import ChatSocket
 MAX_ID = 2**63 - 1  # larger integers overflow the database's integer type
 CHUNK = 500  # followers per audience query; a thread with more is read in chunks
 POSTS_PER_PAGE = 20  # forum/threads.py POSTS_PER_PAGE (kept equal by a test)
+# Each page load or reconnect watches once; many tabs reconnecting after a restart
+# stay well under this, a script hammering the database does not.
+WATCH_RATE = "30 per minute"
 
 
 def _thread_id(raw: object) -> int:
@@ -57,8 +61,9 @@ def watch_thread(account: Account, sid: str, thread_id: object) -> int:
     """Record that ``sid`` watches a thread the account may read; returns its id.
 
     Raises NotFound (as for a missing thread) when the account may not read it,
-    Invalid when this socket already watches too many threads.
+    Invalid when this socket already watches too many threads, RateLimited.
     """
+    ratelimit.hit(WATCH_RATE, "watch-thread", account.id)
     thread, _acc = access.access_thread(account, _thread_id(thread_id))
     if db.session.get(watches.ThreadWatch, (sid, thread.id)) is None and (
         watches.count_of(sid) >= watches.MAX_PER_SOCKET

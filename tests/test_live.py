@@ -486,3 +486,13 @@ def test_live_js_stores_nothing_and_builds_no_html():
     for banned in ("localStorage", "sessionStorage", "indexedDB", "document.cookie", "innerHTML",
                    "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert banned not in code, banned
+
+
+def test_watch_thread_is_rate_limited_per_account(app, people, open_space, monkeypatch):
+    topic = make_thread(acct(people, "Bodil"), open_space)
+    monkeypatch.setattr(live, "WATCH_RATE", "3 per minute")
+    c = sock(app, people, "Cyd")
+    acks = [c.watch(topic.id) for _ in range(4)]
+    assert [a["ok"] for a in acks] == [True, True, True, False]
+    assert acks[3]["status"] == 429 and acks[3]["retry_after"] >= 1
+    assert sock(app, people, "Dee").watch(topic.id)["ok"]  # per account, not global
