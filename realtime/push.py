@@ -240,6 +240,7 @@ def _never_raises(receiver: Callable[..., None]) -> Callable[..., None]:
         try:
             receiver(*args, **kwargs)
         except Exception as error:  # noqa: BLE001 - live news is best effort; pages are complete without it
+            db.session.rollback()  # the caller's session stays usable (its own work is committed)
             log.error("live push %s failed: %s", receiver.__name__, type(error).__name__, exc_info=error)
 
     return wrapper
