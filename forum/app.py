@@ -175,6 +175,9 @@ def effective_async_mode(wanted: str) -> str:
 def _init_socketio(app: Flask) -> None:
     mode = effective_async_mode(app.config["RB_ASYNC_MODE"])
     app.config["RB_ASYNC_MODE_IN_USE"] = mode
+    # Flask-SocketIO keeps the queue manager of an earlier init_app in server_options;
+    # without this, an app built after one with REDIS_URL would still use that queue.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
         async_mode=mode,
