@@ -174,8 +174,8 @@ def effective_async_mode(wanted: str) -> str:
 def _init_socketio(app: Flask) -> None:
     mode = effective_async_mode(app.config["RB_ASYNC_MODE"])
     app.config["RB_ASYNC_MODE_IN_USE"] = mode
-    # init_app only adds to the shared extension's options: a queue left by an earlier
-    # app in this process (a Redis one) would otherwise stay on an app without REDIS_URL.
+    # Flask-SocketIO keeps the queue manager of an earlier init_app in server_options;
+    # without this, an app built after one with REDIS_URL would still use that queue.
     socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,

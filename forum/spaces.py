@@ -330,7 +330,7 @@ def leave(actor: Account, slug: object) -> None:
     )
     db.session.delete(membership)
     db.session.commit()
-    # Realtime takes their sockets out of the space's rooms at once.
+    # Like a removal: realtime takes their sockets out of this space's rooms and threads.
     signals.member_removed.send(acc.space.id, account_id=actor.id)
 
 

@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     socketio.on_namespace(ChatNamespace(push.NAMESPACE))
     push.connect_receivers()
+    push.connect_live_receivers()  # forum pages: updates list, open thread pages
 
     expiry.register_maintenance(_purge_stale_sockets)
 

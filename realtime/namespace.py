@@ -15,6 +15,9 @@ or ``{"ok": false, "error": "<what went wrong, for people>"}``; never silence):
 - ``history``   {room_id, before_seq} -> ack {ok, messages, more} (older page).
 - ``typing``    {room_id}   (spaces with typing indicators on)
 - ``heartbeat`` {}          keeps presence fresh across processes.
+- ``watch_thread``   {thread_id} -> hear that thread's news (``thread:<id>`` room); a thread
+                 the account may not read is refused exactly like a missing one (404).
+- ``unwatch_thread`` {thread_id}  (static/js/live.js; see realtime/live.py)
 
 What the server sends is in ``realtime/push.py``.
 
@@ -45,6 +48,7 @@ from forum.extensions import db
 from forum.models import Account
 from moderation import guard
 from realtime import chat
+from realtime import live
 from realtime import push
 from realtime import sockets
 
@@ -161,4 +165,23 @@ class ChatNamespace(Namespace):
 
     @_event
     def on_heartbeat(self, _account: Account, _data: dict) -> dict:
+        return {"ok": True}
+
+    # --- the live channel for forum pages (static/js/live.js) ---------------------------
+
+    @_event
+    def on_watch_thread(self, account: Account, data: dict) -> dict:
+        thread_id = live.watch_thread(account, request.sid, data.get("thread_id"))
+        join_room(push.thread(thread_id))
+        try:
+            live.recheck_watch(account, request.sid, thread_id)
+        except Exception:
+            leave_room(push.thread(thread_id))
+            raise
+        return {"ok": True, "thread_id": thread_id}
+
+    @_event
+    def on_unwatch_thread(self, _account: Account, data: dict) -> dict:
+        thread_id = live.unwatch_thread(request.sid, data.get("thread_id"))
+        leave_room(push.thread(thread_id))
         return {"ok": True}

@@ -14,6 +14,9 @@ reach sockets held by any process.
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import has_request_context
@@ -23,12 +26,17 @@ from forum import clock
 from forum import signals
 from forum.extensions import db
 from forum.extensions import socketio
+from forum.models import Post
 from realtime import chat
+from realtime import live
 from realtime import sockets
+from realtime import watches
 from realtime.models import ChatMessage
 from realtime.models import ChatRoom
 
 NAMESPACE = "/chat"
+
+log = logging.getLogger(__name__)
 
 
 def room(room_id: int) -> str:
@@ -209,3 +217,167 @@ def connect_receivers() -> None:
     signals.content_expired.connect(on_content_expired)
     signals.content_unhidden.connect(on_chat_unhidden)
     signals.member_blocked.connect(on_member_blocked)
+
+
+# --- the live channel for forum pages (static/js/live.js) ----------------------------
+#
+# Audiences:
+# - ``account:<id>``  ``update``: a reply in a thread this person follows (the updates list);
+# - ``thread:<id>``   the sockets of open thread pages (``watch_thread`` checked read access):
+#                     ``new_reply``, ``posts_removed``, ``post_changed``, ``thread_gone``;
+# - one socket id     ``thread_gone`` when its account can no longer read the thread.
+# Who is in each audience is decided in realtime/live.py; payloads carry ids, counts and,
+# for ``update``, the title and space name the follower may read (never the author's name).
+
+GONE = "This thread is gone: it was removed or it expired."
+NOT_MEMBER = "You are no longer a member of this space, so this thread is closed to you."
+
+
+def thread(thread_id: int) -> str:
+    return f"thread:{thread_id}"
+
+
+def update_payload(thread_row: Any, space_row: Any, new_posts: int) -> dict[str, Any]:
+    return {"thread_id": thread_row.id, "title": thread_row.title, "space": space_row.name,
+            "new_posts": new_posts}
+
+
+def new_reply_payload(thread_id: int, post_id: int, page: int) -> dict[str, Any]:
+    return {"thread_id": thread_id, "post_id": post_id, "page": page}
+
+
+def posts_removed_payload(thread_id: int, post_ids: list[int]) -> dict[str, Any]:
+    return {"thread_id": thread_id, "post_ids": sorted(set(post_ids))}
+
+
+def post_changed_payload(thread_id: int, post_id: int | None) -> dict[str, Any]:
+    """``post_id`` None: the thread itself (its title) changed."""
+    return {"thread_id": thread_id, "post_id": post_id}
+
+
+def thread_gone_payload(thread_id: int, reason: str) -> dict[str, Any]:
+    return {"thread_id": thread_id, "reason": reason}
+
+
+def _never_raises(receiver: Callable[..., None]) -> Callable[..., None]:
+    """The content is already committed: a failed notice is logged, never a 500 for the author."""
+
+    @functools.wraps(receiver)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            receiver(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - live news is best effort; pages are complete without it
+            db.session.rollback()  # the caller's session stays usable (its own work is committed)
+            log.error("live push %s failed: %s", receiver.__name__, type(error).__name__, exc_info=error)
+
+    return wrapper
+
+
+@_never_raises
+def on_post_created(post_id: int, **_: Any) -> None:
+    """A reply: online followers who may read it hear ``update``; the thread's pages hear ``new_reply``.
+
+    Not told: the author, followers who blocked the author, readers who lost access,
+    anyone at all when the post or thread is hidden.
+    """
+    found = live.update_audience(post_id)
+    if found is not None:
+        thread_row, space_row, followers = found
+        for follower in followers:
+            socketio.emit("update", update_payload(thread_row, space_row, follower.new_posts),
+                          to=account(follower.account_id), namespace=NAMESPACE)
+    reply = live.new_reply_audience(post_id)
+    if reply is not None:
+        post_row, page, skip = reply
+        socketio.emit("new_reply", new_reply_payload(post_row.thread_id, post_row.id, page),
+                      to=thread(post_row.thread_id), skip_sid=skip or None, namespace=NAMESPACE)
+
+
+def _posts_removed(thread_id: int, post_ids: list[int]) -> None:
+    socketio.emit("posts_removed", posts_removed_payload(thread_id, post_ids), to=thread(thread_id),
+                  namespace=NAMESPACE)
+
+
+def _post_changed(thread_id: int, post_id: int | None) -> None:
+    socketio.emit("post_changed", post_changed_payload(thread_id, post_id), to=thread(thread_id),
+                  namespace=NAMESPACE)
+
+
+def _thread_gone(thread_id: int) -> None:
+    """Every open page of the thread says it is gone; the room and its records close."""
+    socketio.emit("thread_gone", thread_gone_payload(thread_id, GONE), to=thread(thread_id), namespace=NAMESPACE)
+    socketio.close_room(thread(thread_id), namespace=NAMESPACE)
+    watches.forget_thread(thread_id)
+
+
+@_never_raises
+def on_post_edited(post_id: int, thread_id: int | None = None, **_: Any) -> None:
+    if thread_id is not None:
+        _post_changed(thread_id, post_id)
+
+
+@_never_raises
+def on_post_deleted(post_id: int, thread_id: int | None = None, thread_deleted: bool = False, **_: Any) -> None:
+    """An author deleted their post (an erased first post stays, changed; see forum/threads.py)."""
+    if thread_id is None:
+        return
+    if thread_deleted:
+        _thread_gone(thread_id)
+    elif db.session.get(Post, post_id) is not None:
+        _post_changed(thread_id, post_id)
+    else:
+        _posts_removed(thread_id, [post_id])
+
+
+@_never_raises
+def on_forum_content_removed(space_id: int, kind: str | None = None, id: int | None = None,  # noqa: A002
+                             thread_id: int | None = None, **_: Any) -> None:
+    """A moderator (or flags) hid or deleted a post or thread: drop it from every open page."""
+    if kind == "post" and id is not None and thread_id is not None:
+        _posts_removed(thread_id, [id])
+    elif kind == "thread" and id is not None:
+        _thread_gone(id)
+
+
+@_never_raises
+def on_forum_content_redacted(space_id: int, kind: str | None = None, id: int | None = None,  # noqa: A002
+                              thread_id: int | None = None, **_: Any) -> None:
+    """Personal information taken out: open pages say "edited, reload" (the old text stays local)."""
+    if kind == "post" and id is not None and thread_id is not None:
+        _post_changed(thread_id, id)
+    elif kind == "thread" and id is not None:
+        _post_changed(id, None)
+
+
+@_never_raises
+def on_forum_content_expired(kind: str, rows: list[dict[str, Any]] = (), **_: Any) -> None:
+    """The sweeper deleted expired posts or threads: open pages drop them (one event per thread)."""
+    if kind == "posts":
+        by_thread: dict[int, list[int]] = {}
+        for row in rows:
+            by_thread.setdefault(row["thread_id"], []).append(row["id"])
+        for thread_id, post_ids in by_thread.items():
+            _posts_removed(thread_id, post_ids)
+    elif kind == "threads":
+        for row in rows:
+            _thread_gone(row["id"])
+
+
+@_never_raises
+def on_member_lost_threads(space_id: int, account_id: int, **_: Any) -> None:
+    """A person left or was removed: their sockets leave the space's threads they may no longer read."""
+    for sid, thread_id in live.lost_access(account_id, space_id):
+        socketio.server.leave_room(sid, thread(thread_id), namespace=NAMESPACE)
+        socketio.emit("thread_gone", thread_gone_payload(thread_id, NOT_MEMBER), to=sid, namespace=NAMESPACE)
+
+
+def connect_live_receivers() -> None:
+    """Connect the forum-page receivers (idempotent, like ``connect_receivers``)."""
+    signals.post_created.connect(on_post_created)
+    signals.post_edited.connect(on_post_edited)
+    signals.post_deleted.connect(on_post_deleted)
+    signals.content_hidden.connect(on_forum_content_removed)
+    signals.content_deleted.connect(on_forum_content_removed)
+    signals.content_redacted.connect(on_forum_content_redacted)
+    signals.content_expired.connect(on_forum_content_expired)
+    signals.member_removed.connect(on_member_lost_threads)

@@ -7,15 +7,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.browser
-<<<<<<<< HEAD:tests/browser/test_browser_expiry_js.py
-<<<<<<<< HEAD:tests/browser/test_expiry_js.py
-ROOT = Path(__file__).resolve().parent.parent.parent
-========
 ROOT = Path(__file__).resolve().parents[2]
->>>>>>>> wip/flows:tests/browser/test_browser_expiry_js.py
-========
-ROOT = Path(__file__).resolve().parent.parent.parent
->>>>>>>> wip/modchat:tests/browser/test_expiry_js.py
 
 PAGE = """<!doctype html><html><head>
 <script src="/static/js/expiry.js" defer></script></head><body>
@@ -30,21 +22,8 @@ PAGE = """<!doctype html><html><head>
 
 @pytest.fixture
 def page(browser):  # noqa: ANN001, ANN201
-<<<<<<<< HEAD:tests/browser/test_browser_expiry_js.py
-<<<<<<<< HEAD:tests/browser/test_expiry_js.py
-    """A bare page on the shared session browser (one Playwright per run: a second
-    sync_playwright inside the first's event loop is refused)."""
-========
     """A page on the browser tests' shared Chromium (a second sync Playwright cannot start
     while that one runs), in a context of its own, with no server behind it."""
->>>>>>>> wip/flows:tests/browser/test_browser_expiry_js.py
-========
-    """A tab of the shared headless Chromium (tests/browser/conftest.py).
-
-    Playwright's sync API refuses a second instance in the same thread, so this
-    test uses the one the browser tests start rather than its own.
-    """
->>>>>>>> wip/modchat:tests/browser/test_expiry_js.py
     context = browser.new_context(service_workers="block")
     tab = context.new_page()
     requests: list[str] = []

@@ -1,0 +1,171 @@
+/* The live channel for forum pages: the updates list and open thread pages.
+ * Loaded with <script src="…" defer> after the vendored socket.io client, on
+ * signed-in pages that show something live (templates/_live.html). Progressive
+ * enhancement: every page is complete without it.
+ *
+ * - ONE connection per page, on the "/chat" namespace (its session and Origin
+ *   checks, and the cut at logout, apply). Chat room pages never load this file
+ *   (chat.js holds their connection); if one ever does, this file stays idle.
+ * - Nothing is stored: no localStorage, sessionStorage, IndexedDB or cookies.
+ * - Text from the server is inserted only as text nodes; no HTML is built from it.
+ *
+ * Server events (realtime/push.py):
+ *   update        {thread_id, title, space, new_posts}  -> the updates list
+ *   new_reply     {thread_id, post_id, page}            -> "1 new reply — show"
+ *   posts_removed {thread_id, post_ids}                 -> those posts leave the page
+ *   post_changed  {thread_id, post_id|null}             -> "edited — reload to see the change"
+ *   thread_gone   {thread_id, reason}                   -> the page says the thread is gone
+ */
+(function () {
+  "use strict";
+
+  if (typeof window.io !== "function" || document.getElementById("chat")) { return; }
+  var lists = document.querySelectorAll("[data-live-updates]");
+  var notice = document.querySelector("[data-live-thread]");
+  if (!lists.length && !notice) { return; }
+
+  var HEARTBEAT_MS = 25000;  // realtime/sockets.py HEARTBEAT
+  var threadId = notice ? parseInt(notice.getAttribute("data-live-thread"), 10) : null;
+  var newReplies = 0;
+  var heartbeat = null;
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined) { node.textContent = String(text); }
+    return node;
+  }
+
+  function isId(value) { return typeof value === "number" && value > 0 && Math.floor(value) === value; }
+
+  function repliesText(n) { return n === 1 ? "1 new reply" : n + " new replies"; }
+
+  // --- the updates list ------------------------------------------------------------
+
+  function showUpdate(list, u) {
+    var href = list.getAttribute("data-thread-url").replace(/0$/, String(u.thread_id));
+    var old = list.querySelector('li[data-thread-id="' + u.thread_id + '"]');
+    if (old) { list.removeChild(old); }
+    var empty = list.querySelector("li[data-live-empty]");
+    if (empty) { list.removeChild(empty); }
+    var li = el("li");
+    li.setAttribute("data-thread-id", String(u.thread_id));
+    var link = el("a", null, u.title);
+    link.setAttribute("href", href);
+    li.appendChild(link);
+    li.appendChild(el("p", "meta", u.space + " \u00b7 " + repliesText(u.new_posts)));
+    list.insertBefore(li, list.firstChild);
+    var max = parseInt(list.getAttribute("data-live-max"), 10) || 20;
+    var items = list.querySelectorAll("li[data-thread-id]");
+    for (var i = max; i < items.length; i++) { list.removeChild(items[i]); }
+  }
+
+  function onUpdate(u) {
+    if (!u || !isId(u.thread_id) || typeof u.title !== "string" || typeof u.space !== "string" ||
+        !isId(u.new_posts)) { return; }
+    Array.prototype.forEach.call(lists, function (list) { showUpdate(list, u); });
+  }
+
+  // --- a thread page ---------------------------------------------------------------
+
+  function say(nodes) {
+    notice.textContent = "";
+    nodes.forEach(function (n) { notice.appendChild(typeof n === "string" ? document.createTextNode(n) : n); });
+    notice.hidden = false;
+  }
+
+  function threadUrl() { return notice.getAttribute("data-thread-url"); }
+
+  function onNewReply(r) {
+    if (!r || r.thread_id !== threadId || !isId(r.post_id) || !isId(r.page)) { return; }
+    newReplies += 1;
+    var link = el("a", null, "show");
+    link.setAttribute("href", threadUrl() + "?page=" + r.page + "#p" + r.post_id);
+    link.addEventListener("click", function (event) {
+      // Only the anchor differs when this is already the last page: reload for real.
+      var target = new URL(link.href, window.location.href);
+      if (target.pathname === window.location.pathname && target.search === window.location.search) {
+        event.preventDefault();
+        window.location.hash = target.hash;
+        window.location.reload();
+      }
+    });
+    say([repliesText(newReplies) + " \u2014 ", link]);
+  }
+
+  function onPostsRemoved(r) {
+    if (!r || r.thread_id !== threadId || !Array.isArray(r.post_ids)) { return; }
+    r.post_ids.forEach(function (id) {
+      if (!isId(id)) { return; }
+      var node = document.querySelector('[data-post-id="' + id + '"]');
+      if (node && node.parentNode) { node.parentNode.removeChild(node); }
+    });
+  }
+
+  function onPostChanged(c) {
+    if (!c || c.thread_id !== threadId) { return; }
+    var reload = el("a", null, "reload to see the change");
+    reload.setAttribute("href", window.location.href);
+    if (c.post_id === null) {
+      say(["This thread was changed \u2014 ", reload]);
+      return;
+    }
+    if (!isId(c.post_id)) { return; }
+    var post = document.querySelector('[data-post-id="' + c.post_id + '"]');
+    if (!post || post.querySelector("[data-live-edited]")) { return; }
+    var mark = el("span", "edited", "edited \u2014 ");
+    mark.setAttribute("data-live-edited", "");
+    mark.appendChild(reload);
+    var meta = post.querySelector(".post-meta") || post;
+    meta.appendChild(document.createTextNode(" \u00b7 "));
+    meta.appendChild(mark);
+  }
+
+  function gone(reason) {
+    var main = document.getElementById("main") || document.body;
+    Array.prototype.forEach.call(main.querySelectorAll("article.post, form, .pagination"), function (node) {
+      if (node.parentNode) { node.parentNode.removeChild(node); }
+    });
+    var back = el("a", null, "Back to the space");
+    back.setAttribute("href", notice.getAttribute("data-space-url"));
+    say([String(reason || "This thread is gone.") + " ", back]);
+    notice.className = "flash flash-info";
+    watching = false;
+  }
+
+  function onThreadGone(g) {
+    if (g && g.thread_id === threadId) { gone(g.reason); socket.disconnect(); }
+  }
+
+  // --- the connection ----------------------------------------------------------------
+
+  var watching = notice !== null;
+  var socket = window.io("/chat", {
+    transports: ["websocket", "polling"],
+    reconnection: true,
+    reconnectionDelay: 1000,
+    reconnectionDelayMax: 30000,
+    randomizationFactor: 0.5
+  });
+
+  socket.on("connect", function () {
+    if (watching) {
+      socket.emit("watch_thread", { thread_id: threadId }, function (ack) {
+        if (ack && !ack.ok && ack.status === 404) { gone("This thread is gone."); socket.disconnect(); }
+      });
+    }
+    if (heartbeat) { window.clearInterval(heartbeat); }
+    heartbeat = window.setInterval(function () { socket.emit("heartbeat", {}); }, HEARTBEAT_MS);
+  });
+  socket.on("disconnect", function () {
+    if (heartbeat) { window.clearInterval(heartbeat); heartbeat = null; }
+  });
+  socket.on("signed_out", function () { socket.disconnect(); });
+  socket.on("update", onUpdate);
+  if (notice) {
+    socket.on("new_reply", onNewReply);
+    socket.on("posts_removed", onPostsRemoved);
+    socket.on("post_changed", onPostChanged);
+    socket.on("thread_gone", onThreadGone);
+  }
+})();
