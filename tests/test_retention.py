@@ -194,7 +194,6 @@ def test_without_apply_only_new_content_changes(app, clock, make_account):
 def test_thread_lifetime_author_or_moderator_shorter_only(app, clock, make_account, who):
     owner, author, actor = make_account(), make_account(), make_account()
     space = make_space(owner, kind="closed", post_days=30)
-    join(space, author)
     thread = make_thread(space, author=author)
     reply = make_post(thread, "reply", author=author)
     person = {"author": author, "moderator": actor, "member": actor, "stranger": actor}[who]
@@ -308,3 +307,29 @@ def test_wrong_types_from_other_adapters_are_invalid(app, make_account, value):
         retention.set_retention(owner, space, value, 5)
     with pytest.raises(Invalid):
         retention.set_retention(owner, space, 5, 5, apply_to_existing="yes")
+
+
+@pytest.mark.parametrize(
+    ("who", "days", "status"),
+    [("author", "2", 303), ("moderator", "2", 303), ("member", "2", 403), ("author", "400", 400),
+     ("author", "99", 400), ("author", "<b>2</b>", 400), ("author", "", 400), ("outsider", "2", 404)],
+)
+def test_thread_lifetime_form(app, client, make_account, clock, who, days, status):
+    """The thread page's "disappear sooner" form: author or moderators, shorter only."""
+    author, moderator, member, outsider = (make_account(n) for n in ("Writer", "Keeper", "Reader", "Stranger"))
+    space = make_space(author, kind="closed", post_days=30)
+    join(space, moderator, role="moderator")
+    join(space, member)
+    thread = make_thread(space, author=author)
+    before = thread.expires_at
+    login(client, {"author": "Writer", "moderator": "Keeper", "member": "Reader", "outsider": "Stranger"}[who])
+    page = client.get(f"/t/{thread.id}")
+    shown = "disappear sooner" in page.get_data(as_text=True)
+    assert shown == (who in ("author", "moderator"))
+    response = post(client, f"/t/{thread.id}/lifetime", {"days": days})
+    assert response.status_code == status
+    db.session.refresh(thread)
+    if status == 303:
+        assert thread.expires_at == thread.created_at + timedelta(days=2)
+    else:
+        assert thread.expires_at == before

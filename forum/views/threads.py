@@ -12,6 +12,7 @@ from flask import url_for
 
 from forum import access
 from forum import markdown
+from forum import retention
 from forum import screening
 from forum import search as search_service
 from forum import threads
@@ -110,6 +111,19 @@ def pin(thread_id: int):  # noqa: ANN201
 @signed_in
 def lock(thread_id: int):  # noqa: ANN201
     threads.set_locked(g.account, thread_id, form_flag("on"))
+    return redirect(url_for("threads.show", thread_id=thread_id), code=303)
+
+
+@bp.post("/t/<int:thread_id>/lifetime")
+@signed_in
+def lifetime(thread_id: int):  # noqa: ANN201
+    """Make the thread disappear sooner (author or moderators; shorter only)."""
+    try:
+        retention.set_thread_lifetime(g.account, thread_id, form_text("days"))
+    except ServiceError as error:
+        _reraise_not_found(error)
+        return _thread_page(thread_id, error.message, error.status)
+    flash("This thread will now disappear sooner.", "success")
     return redirect(url_for("threads.show", thread_id=thread_id), code=303)
 
 
