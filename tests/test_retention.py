@@ -197,6 +197,7 @@ def test_thread_lifetime_author_or_moderator_shorter_only(app, clock, make_accou
     thread = make_thread(space, author=author)
     reply = make_post(thread, "reply", author=author)
     person = {"author": author, "moderator": actor, "member": actor, "stranger": actor}[who]
+    join(space, author)  # a closed space: its threads are visible to members only, authors too
     if who in ("moderator", "member"):
         join(space, actor, who)
     if who in ("member", "stranger"):
