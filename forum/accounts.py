@@ -24,7 +24,6 @@ from forum.models import AuthSession
 WRONG_LOGIN = "That alias and passphrase don't match an account."
 WRONG_RECOVERY = "That alias and recovery code don't match. Check the code and try again."
 
-MAX_PASSPHRASE = 1024  # the policy's own limit; checked before any hashing
 _dummy: list[str] = []
 
 
@@ -110,7 +109,7 @@ def sign_up(alias: object, passphrase: object, again: object) -> SignedIn:
 
 def log_in(alias: object, passphrase: object) -> SignedIn:
     """Check the passphrase and start a new session (a fresh token every time)."""
-    passphrase = _text(passphrase, "passphrase", MAX_PASSPHRASE)
+    passphrase = _text(passphrase, "passphrase", passwords.MAX_LENGTH)
     account = find_by_alias(alias)
     if account is None:
         passwords.verify_passphrase(_dummy_hash(), passphrase)  # same time either way
@@ -176,7 +175,7 @@ def change_passphrase(
     account: Account, current: object, new: object, again: object, session: AuthSession
 ) -> SignedIn:
     """Replace the passphrase; every other session ends and this one gets a new token."""
-    current = _text(current, "current passphrase", MAX_PASSPHRASE)
+    current = _text(current, "current passphrase", passwords.MAX_LENGTH)
     if not passwords.verify_passphrase(account.passphrase_hash, current):
         raise Invalid("Your current passphrase is not right.")
     new = _new_passphrase(new, again, account.alias)
@@ -212,7 +211,7 @@ def reset_with_code(alias: object, code: object, new: object, again: object) -> 
 
 def regenerate_codes(account: Account, passphrase: object) -> list[str]:
     """New recovery codes; the old ones stop working."""
-    passphrase = _text(passphrase, "passphrase", MAX_PASSPHRASE)
+    passphrase = _text(passphrase, "passphrase", passwords.MAX_LENGTH)
     if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
         raise Invalid("Your passphrase is not right.")
     codes = recovery.replace_codes(account)
@@ -237,7 +236,7 @@ def delete_account(account: Account, passphrase: object, keep_content: bool = Fa
     ``keep_content=False`` (the default) deletes everything they wrote too;
     ``True`` leaves it, shown as "[deleted]", with no link back to them.
     """
-    passphrase = _text(passphrase, "passphrase", MAX_PASSPHRASE)
+    passphrase = _text(passphrase, "passphrase", passwords.MAX_LENGTH)
     if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
         raise Invalid("Your passphrase is not right.")
     account_id = account.id

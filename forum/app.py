@@ -6,7 +6,6 @@ import logging
 import os
 import secrets
 import sqlite3
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from flask import g
 from flask import request
 
 from forum import expiry
+from forum import greenlets
 from forum import passwords
 from forum import security
 from forum import sessions
@@ -152,22 +152,8 @@ def effective_async_mode(wanted: str) -> str:
     ``flask --app forum init-db`` and the tests are not patched, and then
     threading is the only mode that works.
     """
-    # Only a process that already imported the library can have been patched by it;
-    # importing eventlet here would print its deprecation notice in every CLI command.
-    if wanted == "eventlet":
-        if "eventlet" in sys.modules:
-            import eventlet.patcher  # noqa: PLC0415
-
-            if eventlet.patcher.is_monkey_patched("socket"):
-                return "eventlet"
-        return "threading"
-    if wanted == "gevent":
-        if "gevent" in sys.modules:
-            from gevent import monkey  # noqa: PLC0415
-
-            if monkey.is_module_patched("socket"):
-                return "gevent"
-        return "threading"
+    if wanted in ("eventlet", "gevent"):
+        return wanted if greenlets.patched_by() == wanted else "threading"
     return wanted
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 import typing as t
 from collections.abc import Callable
 import unicodedata
@@ -24,6 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error
 from argon2.exceptions import InvalidHashError
 
+from forum import greenlets
 from forum.errors import Invalid
 
 T = t.TypeVar("T")
@@ -124,20 +124,15 @@ def _off_loop(fn: Callable[..., T], *args: object) -> T:
     Under eventlet or gevent a CPU-bound call on the hub's thread freezes every
     other connection (live chat included) for its whole duration.
     """
-    if "eventlet" in sys.modules:
-        import eventlet.patcher  # noqa: PLC0415 - only present in eventlet processes
+    library = greenlets.patched_by()
+    if library == "eventlet":
+        from eventlet import tpool  # noqa: PLC0415 - only present in eventlet processes
 
-        if eventlet.patcher.is_monkey_patched("socket"):
-            from eventlet import tpool  # noqa: PLC0415
+        return tpool.execute(fn, *args)
+    if library == "gevent":
+        import gevent  # noqa: PLC0415
 
-            return tpool.execute(fn, *args)
-    if "gevent" in sys.modules:
-        from gevent import monkey  # noqa: PLC0415
-
-        if monkey.is_module_patched("socket"):
-            import gevent  # noqa: PLC0415
-
-            return gevent.get_hub().threadpool.apply(fn, args)
+        return gevent.get_hub().threadpool.apply(fn, args)
     return fn(*args)
 
 
