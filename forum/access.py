@@ -66,6 +66,19 @@ class SpaceAccess:
             raise Forbidden("Only the space's moderators can do that.")
 
 
+# The largest id an INTEGER column holds (PostgreSQL's is 4 bytes). Every id from a
+# client (URL, form or socket payload) passes through ``row_id``: past this it is
+# "not found", as a missing object is, instead of an overflow in the database driver.
+MAX_ID = 2**31 - 1
+
+
+def row_id(value: object) -> int:
+    """An id from a client, or NotFound exactly as for a missing object."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise NotFound()
+    return value
+
+
 def membership_of(account: Account, space_id: int) -> Membership | None:
     return db.session.scalar(
         sa.select(Membership).where(Membership.space_id == space_id, Membership.account_id == account.id)
@@ -97,8 +110,8 @@ def access_space(account: Account | None, slug: object) -> SpaceAccess:
     return access
 
 
-def access_space_by_id(account: Account | None, space_id: int) -> SpaceAccess:
-    access = _visible_shell(db.session.get(Space, space_id), account)
+def access_space_by_id(account: Account | None, space_id: object) -> SpaceAccess:
+    access = _visible_shell(db.session.get(Space, row_id(space_id)), account)
     if not access.can_read:
         raise NotFound()
     return access
@@ -111,8 +124,7 @@ def live(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
 
 def access_thread(account: Account | None, thread_id: object) -> tuple[Thread, SpaceAccess]:
     """A live thread the actor may read. Hidden threads are seen by moderators only."""
-    if not isinstance(thread_id, int):
-        raise NotFound()
+    thread_id = row_id(thread_id)
     thread = db.session.scalar(sa.select(Thread).where(Thread.id == thread_id, live(Thread.expires_at)))
     if thread is None:
         raise NotFound()
@@ -124,8 +136,7 @@ def access_thread(account: Account | None, thread_id: object) -> tuple[Thread, S
 
 def access_post(account: Account | None, post_id: object) -> tuple[Post, SpaceAccess]:
     """A live post the actor may read (hidden ones: its author and moderators)."""
-    if not isinstance(post_id, int):
-        raise NotFound()
+    post_id = row_id(post_id)
     post = db.session.scalar(sa.select(Post).where(Post.id == post_id, live(Post.expires_at)))
     if post is None:
         raise NotFound()

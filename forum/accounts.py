@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
+from forum import access
 from forum import aliases
 from forum import clock
 from forum import passwords
@@ -149,9 +150,7 @@ def list_sessions(account: Account, page: int = 1, per_page: int = 20) -> list[A
 
 def revoke_session(account: Account, session_id: object) -> None:
     """End one of the account's own sessions. Another account's id is "not found"."""
-    if not isinstance(session_id, int):
-        raise NotFound()
-    row = db.session.get(AuthSession, session_id)
+    row = db.session.get(AuthSession, access.row_id(session_id))
     if row is None or row.account_id != account.id:
         raise NotFound()
     log_out(row)

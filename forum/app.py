@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from forum import search  # noqa: PLC0415
     from forum import starter  # noqa: PLC0415
     from forum import views  # noqa: PLC0415
+    from forum.views import converters  # noqa: PLC0415
     from realtime import models as _chat_models  # noqa: F401, PLC0415 - tables for the metadata
 
     passwords.init_app(app)
@@ -75,6 +76,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(security.secure_headers)
     app.context_processor(_template_globals)
     expiry.init_app(app)
+    # Before any route exists: every <int:...> and <slug> in every blueprint uses these.
+    app.url_map.converters.update(converters.CONVERTERS)
     views.register(app)
 
     import moderation  # noqa: PLC0415

@@ -86,9 +86,7 @@ def list_invites(actor: Account, slug: object, page: int = 1) -> tuple[access.Sp
 def revoke_invite(actor: Account, slug: object, invite_id: object) -> Invite:
     acc = access.access_space(actor, slug)
     acc.require_role("owner")
-    if not isinstance(invite_id, int):
-        raise NotFound()
-    invite = db.session.get(Invite, invite_id)
+    invite = db.session.get(Invite, access.row_id(invite_id))
     if invite is None or invite.space_id != acc.space.id:
         raise NotFound()
     if invite.revoked_at is None:

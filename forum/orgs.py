@@ -13,6 +13,7 @@ import re
 
 import sqlalchemy as sa
 
+from forum import access
 from forum import accounts
 from forum import clock
 from forum import spaces
@@ -103,9 +104,7 @@ def add_staff(actor: Account, org_slug: object, alias: object) -> Account:
 def remove_staff(actor: Account, org_slug: object, account_id: object) -> None:
     _require_admin(actor)
     org = access_org(actor, org_slug)
-    if not isinstance(account_id, int):
-        raise NotFound()
-    row = db.session.get(OrgStaff, (org.id, account_id))
+    row = db.session.get(OrgStaff, (org.id, access.row_id(account_id)))
     if row is None:
         raise NotFound()
     db.session.delete(row)

@@ -404,9 +404,7 @@ def decide_request(actor: Account, slug: object, request_id: object, approve: bo
     """Moderators approve (the requester joins under the name they chose) or decline."""
     acc = access.access_space(actor, slug)
     acc.require_role("moderator")
-    if not isinstance(request_id, int):
-        raise NotFound()
-    request = db.session.get(JoinRequest, request_id)
+    request = db.session.get(JoinRequest, access.row_id(request_id))
     if request is None or request.space_id != acc.space.id:
         raise NotFound()
     if not approve:
@@ -435,9 +433,7 @@ def set_role(actor: Account, slug: object, membership_id: object, role: object) 
     acc.require_role("owner")
     if role not in ROLES:
         raise Invalid("Please choose member, moderator or owner.")
-    if not isinstance(membership_id, int):
-        raise NotFound()
-    target = db.session.get(Membership, membership_id)
+    target = db.session.get(Membership, access.row_id(membership_id))
     if target is None or target.space_id != acc.space.id:
         raise NotFound()
     if target.role == "owner" and role != "owner" and _owner_count(acc.space.id) <= 1:

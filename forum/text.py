@@ -1,39 +1,93 @@
-"""Checks for free text that members type (titles, bodies, names, answers).
+"""The one check for text that people send (titles, bodies, names, answers, chat messages,
+moderators' reasons and edits, appeals), and for whole numbers from forms.
 
-One rule set, so every form refuses the same things with the same plain words:
-a value must be a str, within its limit, and free of control characters (line
-breaks only where the field is multi-line) and of bidirectional overrides, which
-can make text read differently from what is stored.
+Every text field of every form and socket event passes through :func:`clean`, so each
+one refuses the same things with the same plain words: a value must be a str, within its
+limit, and free of characters that cannot be stored or that hide what the text says:
+
+- control characters (C0 and C1, NUL included), except line breaks and tabs in a
+  multi-line field: PostgreSQL cannot store NUL at all, and the rest are invisible;
+- lone surrogates (a JSON client may send ``"\\ud800"``; no database can encode it);
+- bidirectional embeddings and overrides (U+202A..U+202E), which make text read
+  differently from what is stored ("exe.gnp" shown as "png.exe");
+- bidirectional isolates (U+2066..U+2069) unless each one opened is closed on the same
+  line: right-to-left writers use balanced isolates, and a balanced isolate cannot
+  reorder the text around it. The marks U+200E, U+200F and U+061C stay allowed.
+
+A name (``name=True``: a room, a space, an organisation) is one line, its runs of
+spaces fold to one, and it may hold no invisible formatting character at all
+(zero-width spaces, soft hyphens, marks): two names that look the same must be the same.
+
+The same characters make a URL segment "not found" (``forum/views/converters.py``).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from forum.errors import Invalid
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_LINE_BREAKS = re.compile(r"[\r\n\t\u2028\u2029]")
-_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e]")
+_LINE_BREAKS = re.compile(r"[\n\t\u2028\u2029]")  # a multi-line field's line breaks and tabs
+_SPACES = re.compile(" {2,}")
+_ISOLATE_OPEN = "\u2066\u2067\u2068"
+_ISOLATE_CLOSE = "\u2069"
+_PARAGRAPH_ENDS = "\n\u2029"
 
 
-def clean(value: object, field: str, limit: int, *, required: bool = True, multiline: bool = False) -> str:
-    """``value`` stripped, or raise :class:`Invalid` saying what is wrong with ``field``."""
-    if value is None:
+def _unbalanced_isolates(text: str) -> bool:
+    """True if an isolate is closed without being opened, or left open at a line's end."""
+    depth = 0
+    for char in text:
+        if char in _ISOLATE_OPEN:
+            depth += 1
+        elif char == _ISOLATE_CLOSE:
+            depth -= 1
+            if depth < 0:
+                return True
+        elif char in _PARAGRAPH_ENDS:
+            if depth:
+                return True
+    return depth != 0
+
+
+def hidden_characters(text: str, *, multiline: bool = False) -> bool:
+    """Does ``text`` hold a character that :func:`clean` refuses? (Line breaks and tabs
+    count too, unless ``multiline``.)"""
+    if _CONTROL.search(text):
+        return True
+    if not multiline and ("\r" in text or _LINE_BREAKS.search(text)):
+        return True
+    return any(c in text for c in _ISOLATE_OPEN + _ISOLATE_CLOSE) and _unbalanced_isolates(text)
+
+
+def clean(value: object, field: str, limit: int, *, required: bool = True, multiline: bool = False,
+          name: bool = False) -> str:
+    """``value`` stripped, or raise :class:`Invalid` saying what is wrong with ``field``.
+
+    ``None`` (a field that was not sent) counts as empty where the field is optional,
+    and as not text where it is required.
+    """
+    if value is None and not required:
         value = ""
     if not isinstance(value, str):
-        raise Invalid(f"Please type the {field} as text.")
+        raise Invalid(f"The {field} must be text.")
     if len(value) > limit * 2 + 100:  # refuse a huge value before any work on it
         raise Invalid(f"The {field} is too long: at most {limit:,} characters.")
-    text = value.replace("\r\n", "\n").strip()
+    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if name:
+        text = _SPACES.sub(" ", text)
     if required and not text:
-        raise Invalid(f"Please fill in the {field}.")
+        raise Invalid(f"Write something in the {field}, please.")
     if len(text) > limit:
         raise Invalid(f"The {field} is too long: at most {limit:,} characters.")
-    if _CONTROL.search(text) or _BIDI.search(text):
-        raise Invalid(f"The {field} contains a hidden control character. Please remove it.")
+    if hidden_characters(text, multiline=True):
+        raise Invalid(f"The {field} contains hidden control characters. Please remove them.")
     if not multiline and _LINE_BREAKS.search(text):
         raise Invalid(f"The {field} must be on one line.")
+    if name and any(unicodedata.category(c) == "Cf" for c in text):
+        raise Invalid(f"The {field} contains invisible characters. Please remove them.")
     return text
 
 

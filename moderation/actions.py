@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from forum import access
 from forum import clock
 from forum import signals
+from forum import text
 from forum.access import SpaceAccess
 from forum.errors import Forbidden
 from forum.errors import Invalid
@@ -60,14 +61,7 @@ class QueueItem:
 
 
 def _reason(reason: object) -> str:
-    if reason is None:
-        return ""
-    if not isinstance(reason, str):
-        raise Invalid("The reason must be text.")
-    reason = " ".join(reason.split())
-    if len(reason) > REASON_MAX:
-        raise Invalid(f"Please keep the reason under {REASON_MAX} characters.")
-    return reason
+    return text.clean(reason, "reason", REASON_MAX, required=False)
 
 
 def _moderate(actor: Account, slug: object, kind: object, target_id: object) -> tuple[Target, SpaceAccess]:
@@ -206,11 +200,10 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
     """
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _reason(reason) or "Personal information removed"
-    limit = 300 if target.kind == "thread" else BODY_MAX
-    if not isinstance(new_text, str) or not new_text.strip():
-        raise Invalid("Please give the text with the personal information taken out.")
-    if len(new_text) > limit:
-        raise Invalid(f"The text is too long (at most {limit} characters).")
+    if target.kind == "thread":
+        new_text = text.clean(new_text, "title", 300)
+    else:
+        new_text = text.clean(new_text, "text", BODY_MAX, multiline=True)
     if new_text == target.text:
         raise Invalid("The text is unchanged. Take the personal information out, then save.")
     now = clock.now()

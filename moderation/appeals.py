@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from forum import access
 from forum import clock
 from forum import signals
+from forum import text
 from forum.access import SpaceAccess
 from forum.errors import Conflict
 from forum.errors import Forbidden
@@ -32,9 +33,7 @@ OUTCOMES = {"uphold": APPEAL_UPHELD, "overturn": APPEAL_OVERTURNED}
 
 def appealable_action(actor: Account, action_id: object) -> tuple[ModAction, SpaceAccess, Appeal | None]:
     """The action, if the actor is the member it was taken against; NotFound otherwise."""
-    if not isinstance(action_id, int) or isinstance(action_id, bool):
-        raise NotFound()
-    action = db.session.get(ModAction, action_id)
+    action = db.session.get(ModAction, access.row_id(action_id))
     if action is None or action.target_account_id != actor.id or action.action not in APPEALABLE:
         raise NotFound()
     space_access = access.access_space_by_id(actor, action.space_id)
@@ -42,17 +41,15 @@ def appealable_action(actor: Account, action_id: object) -> tuple[ModAction, Spa
     return action, space_access, existing
 
 
-def appeal(actor: Account, action_id: object, text: object) -> Appeal:
+def appeal(actor: Account, action_id: object, why: object) -> Appeal:
     """Appeal a hide, delete or mute, once. Raises NotFound, Conflict or Invalid."""
     action, _space_access, existing = appealable_action(actor, action_id)
     if existing is not None:
         raise Conflict("You have already appealed this decision. You will get a notice when it is decided.")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(why, str) or not why.strip():
         raise Invalid("Please say why you think the decision was wrong.")
-    text = text.strip()
-    if len(text) > TEXT_MAX:
-        raise Invalid(f"Please keep your appeal under {TEXT_MAX} characters.")
-    row = Appeal(action_id=action.id, space_id=action.space_id, author_id=actor.id, text=text,
+    why = text.clean(why, "appeal", TEXT_MAX, multiline=True)
+    row = Appeal(action_id=action.id, space_id=action.space_id, author_id=actor.id, text=why,
                  created_at=clock.now())
     db.session.add(row)
     try:
@@ -84,15 +81,12 @@ def decide(actor: Account, slug: object, appeal_id: object, outcome: object, rea
     """Uphold or overturn. Not by the moderator who acted, nor by the author."""
     space_access = access.access_space(actor, slug)
     space_access.require_role("moderator")
-    if not isinstance(appeal_id, int) or isinstance(appeal_id, bool):
-        raise NotFound()
-    row = db.session.get(Appeal, appeal_id)
+    row = db.session.get(Appeal, access.row_id(appeal_id))
     if row is None or row.space_id != space_access.space.id:
         raise NotFound()
     if outcome not in OUTCOMES:
         raise Invalid("Please choose uphold or overturn.")
-    if not isinstance(reason, str) or len(reason) > 300:
-        raise Invalid("Please keep the reason under 300 characters.")
+    reason = text.clean(reason, "reason", 300, required=False)
     if row.status != APPEAL_OPEN:
         raise Conflict("This appeal has already been decided.")
     action = row.action
@@ -101,15 +95,15 @@ def decide(actor: Account, slug: object, appeal_id: object, outcome: object, rea
     now = clock.now()
     row.status, row.decided_by, row.decided_at = OUTCOMES[outcome], actor.id, now
     unhidden = None
-    text = "upheld: the decision stands"
+    outcome_text = "upheld: the decision stands"
     if outcome == "overturn":
-        text = "overturned"
+        outcome_text = "overturned"
         if action.action in ("hide", "auto_hide"):
             target = targets.get_live(action.target_kind, action.target_id)
             if target is not None and target.hidden_at is not None:
                 target.obj.hidden_at = None
                 unhidden = target
-                text = "overturned: your post shows again"
+                outcome_text = "overturned: your post shows again"
         elif action.action == "mute":
             membership = db.session.scalar(
                 sa.select(Membership).where(
@@ -118,12 +112,12 @@ def decide(actor: Account, slug: object, appeal_id: object, outcome: object, rea
             )
             if membership is not None:
                 membership.muted_until = None
-            text = "overturned: you are no longer muted"
+            outcome_text = "overturned: you are no longer muted"
         elif action.action == "delete":
-            text = "overturned, but deleted content cannot be brought back; please post it again if you like"
+            outcome_text = "overturned, but deleted content cannot be brought back; please post it again if you like"
     modlog.write(space_access, row.space_id, f"appeal_{row.status}", target_account_id=row.author_id,
-                 target_name=action.target_name, reason=" ".join(reason.split()), moderator=actor)
-    notices.notify(row.author_id, f'Your appeal in "{space_access.space.name}" was {text}.',
+                 target_name=action.target_name, reason=reason, moderator=actor)
+    notices.notify(row.author_id, f'Your appeal in "{space_access.space.name}" was {outcome_text}.',
                    f"/s/{space_access.space.slug}/mod/log")
     db.session.commit()
     if unhidden is not None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from forum import clock
 from forum import signals
+from forum import text
 from forum.errors import Conflict
 from forum.errors import Forbidden
 from forum.errors import Invalid
@@ -37,14 +37,9 @@ def clean_reason(reason: object, note: object) -> tuple[str, str | None]:
         raise Invalid("Please choose a reason from the list.")
     if reason != "other":
         return reason, None
-    if isinstance(note, str):
-        # Invisible and control characters (bidi overrides, zero-width) are dropped.
-        note = " ".join("".join(c for c in note if unicodedata.category(c) not in ("Cc", "Cf")).split())
-    if not isinstance(note, str) or not note:
+    if note is None or (isinstance(note, str) and not note.strip()):
         raise Invalid('Please say in a few words what is wrong (needed for "Other").')
-    if len(note) > NOTE_MAX:
-        raise Invalid(f"Please keep the reason under {NOTE_MAX} characters.")
-    return reason, note
+    return reason, text.clean(note, "reason", NOTE_MAX)
 
 
 def open_weight(kind: str, target_id: int) -> int:

@@ -10,6 +10,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
+from forum import access
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.views.guards import form_text
@@ -29,11 +30,12 @@ from moderation.models import WORD_ACTIONS
 bp = Blueprint("moderation", __name__)
 
 
-def _form_int(name: str) -> int:
+def _form_id(name: str) -> int:
+    """An id from a form field, as the URL converter takes one: else "not found"."""
     raw = request.form.get(name, "")
     if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
         raise NotFound()
-    return int(raw)
+    return access.row_id(int(raw))
 
 
 @bp.get("/notices")
@@ -110,7 +112,7 @@ def act(slug: str):  # noqa: ANN201
     action = ACTS.get(form_text("action"))
     if action is None:
         raise Invalid("Please choose an action.")
-    action(g.account, slug, form_text("kind"), _form_int("id"))
+    action(g.account, slug, form_text("kind"), _form_id("id"))
     flash("Done. It is in the moderation log.", "success")
     return redirect(url_for("moderation.queue", slug=slug), code=303)
 

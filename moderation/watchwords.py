@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from forum import access
 from forum import clock
+from forum import text
 from forum.access import SpaceAccess
 from forum.errors import Conflict
 from forum.errors import Invalid
@@ -53,11 +54,7 @@ def normalise(text: str) -> str:
 
 def parse_pattern(raw: object) -> str:
     """The stored form of a moderator's pattern, or Invalid."""
-    if not isinstance(raw, str) or not raw.strip():
-        raise Invalid("Please type a word or phrase to watch.")
-    if len(raw) > PATTERN_MAX:
-        raise Invalid(f"Please keep it under {PATTERN_MAX} characters.")
-    words = _PATTERN_WORD.findall(normalise(raw))
+    words = _PATTERN_WORD.findall(normalise(text.clean(raw, "word or phrase", PATTERN_MAX)))
     words = [re.sub(r"\*{2,}", "*", w) for w in words]
     if not words or sum(len(w.replace("*", "")) for w in words) < 2:
         raise Invalid("The pattern needs at least two letters besides *.")
@@ -156,7 +153,7 @@ def add_word(actor: Account, slug: object, raw: object, action: object) -> Watch
 
 def remove_word(actor: Account, slug: object, word_id: object) -> None:
     space_access = _manage(actor, slug)
-    row = db.session.get(WatchWord, word_id) if isinstance(word_id, int) else None
+    row = db.session.get(WatchWord, access.row_id(word_id))
     if row is None or row.space_id != space_access.space.id:
         raise NotFound()
     db.session.delete(row)

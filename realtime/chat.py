@@ -17,7 +17,6 @@ messages after N" never skips one.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,10 +29,13 @@ from forum import markdown
 from forum import ratelimit
 from forum import retention
 from forum import signals
+from forum import text
+from forum.access import MAX_ID
 from forum.access import SpaceAccess
 from forum.access import access_space
 from forum.access import access_space_by_id
 from forum.access import live
+from forum.access import row_id
 from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -56,11 +58,8 @@ MAX_ROOMS = 20  # per space, archived ones included: the room list is never long
 MAX_ROOM_NAME = 60
 PAGE = 50  # messages per page of history (HTTP page and the `history` event)
 RESUME_MAX = 500  # messages per `join` batch; the client asks again when `more` is set
-MAX_SEQ = 2**53 - 1  # what a JavaScript number holds exactly
+MAX_SEQ = MAX_ID  # seq is an INTEGER column (and well inside what a JavaScript number holds)
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-# Bidi embeddings and overrides can make a message read backwards ("evil.com" shown
-# as a harmless name); isolates and marks (U+2066-2069, U+200E/F) stay allowed.
-_BIDI_OVERRIDES = re.compile("[\u202a-\u202e]")
 
 # Rate limits (limits syntax). Messages: per trust level (moderation/trust.py chat_rate).
 TYPING_RATE = "1 per 3 seconds"
@@ -84,31 +83,11 @@ class Page:
 
 
 def clean_body(body: object) -> str:
-    if not isinstance(body, str):
-        raise Invalid("A message must be text.")
-    body = body.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not body:
-        raise Invalid("Write something before sending.")
-    if len(body) > markdown.MAX_CHAT_CHARS:
-        raise Invalid(f"A message can be at most {markdown.MAX_CHAT_CHARS:,} characters long.")
-    if _BIDI_OVERRIDES.search(body) or any(
-        unicodedata.category(c) == "Cc" and c not in "\n\t" for c in body
-    ):
-        raise Invalid("That message contains invisible control characters. Please remove them.")
-    return body
+    return text.clean(body, "message", markdown.MAX_CHAT_CHARS, multiline=True)
 
 
 def clean_room_name(name: object) -> str:
-    if not isinstance(name, str):
-        raise Invalid("A room name must be text.")
-    name = " ".join(name.split())
-    if not name:
-        raise Invalid("Give the room a name.")
-    if len(name) > MAX_ROOM_NAME:
-        raise Invalid(f"A room name can be at most {MAX_ROOM_NAME} characters long.")
-    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
-        raise Invalid("That name contains invisible characters. Please remove them.")
-    return name
+    return text.clean(name, "room name", MAX_ROOM_NAME, name=True)
 
 
 def clean_client_id(client_id: object) -> str:
@@ -128,27 +107,23 @@ def clean_seq(value: object, *, default: int | None = None) -> int:
     return value
 
 
-def _room_id(room_id: object) -> int:
-    if isinstance(room_id, bool) or not isinstance(room_id, int) or not 0 < room_id <= MAX_SEQ:
-        raise NotFound("We could not find that chat room.")
-    return room_id
-
-
 # --- access ---------------------------------------------------------------------
 
 
 def access_room(account: Account | None, room_id: object, slug: object = None) -> tuple[ChatRoom, SpaceAccess]:
     """A room the actor may use: member of its space (instance admins may read).
 
-    With ``slug`` (HTTP), the room must belong to that space.
+    With ``slug`` (HTTP), the room must belong to that space. A missing room, a room
+    in a space the actor may not see and a room of another space are the same
+    NotFound, word for word: nobody learns which rooms a hidden space has.
     """
-    room = db.session.get(ChatRoom, _room_id(room_id))
-    if room is None:
-        raise NotFound("We could not find that chat room.")
+    room = db.session.get(ChatRoom, row_id(room_id))
     if slug is not None:
         access = access_space(account, slug)
-        if access.space.id != room.space_id:
-            raise NotFound("We could not find that chat room.")
+        if room is None or access.space.id != room.space_id:
+            raise NotFound()
+    elif room is None:
+        raise NotFound()
     else:
         access = access_space_by_id(account, room.space_id)
     if not access.is_member and not access.account.is_admin:

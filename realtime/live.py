@@ -39,19 +39,11 @@ from realtime import sockets
 from realtime import watches
 from realtime.models import ChatSocket
 
-MAX_ID = 2**63 - 1  # larger integers overflow the database's integer type
 CHUNK = 500  # followers per audience query; a thread with more is read in chunks
 POSTS_PER_PAGE = 20  # forum/threads.py POSTS_PER_PAGE (kept equal by a test)
 # Each page load or reconnect watches once; many tabs reconnecting after a restart
 # stay well under this, a script hammering the database does not.
 WATCH_RATE = "30 per minute"
-
-
-def _thread_id(raw: object) -> int:
-    """A thread id from a client, or NotFound exactly as for a missing thread."""
-    if not isinstance(raw, int) or isinstance(raw, bool) or not 0 < raw <= MAX_ID:
-        raise NotFound()
-    return raw
 
 
 # --- thread pages --------------------------------------------------------------------
@@ -64,7 +56,7 @@ def watch_thread(account: Account, sid: str, thread_id: object) -> int:
     Invalid when this socket already watches too many threads, RateLimited.
     """
     ratelimit.hit(WATCH_RATE, "watch-thread", account.id)
-    thread, _acc = access.access_thread(account, _thread_id(thread_id))
+    thread, _acc = access.access_thread(account, thread_id)
     if db.session.get(watches.ThreadWatch, (sid, thread.id)) is None and (
         watches.count_of(sid) >= watches.MAX_PER_SOCKET
     ):
@@ -88,7 +80,7 @@ def recheck_watch(account: Account, sid: str, thread_id: int) -> None:
 
 def unwatch_thread(sid: str, thread_id: object) -> int:
     """Stop watching (always allowed: it only removes this socket's own record)."""
-    thread_id = _thread_id(thread_id)
+    thread_id = access.row_id(thread_id)
     watches.remove(sid, thread_id)
     return thread_id
 

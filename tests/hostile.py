@@ -1,0 +1,223 @@
+"""Shared by the hostile-input and "not there" tests: an app on SQLite or PostgreSQL, a
+socket client, and a small world with a hidden space a stranger must learn nothing about."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from forum import accounts
+from forum import clock
+from forum import invites
+from forum import schema
+from forum.app import create_app
+from forum.extensions import db
+from forum.extensions import socketio
+from forum.models import Account
+from forum.models import JoinRequest
+from forum.models import Space
+from moderation import actions
+from moderation import appeals
+from moderation import blocks
+from moderation import watchwords
+from moderation.models import ModAction
+from realtime import chat
+from tests.conftest import PASSPHRASE
+from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import IsolatedClient
+from tests.conftest import base_config
+from tests.conftest import login
+from tests.conftest import needs_service
+from tests.spacekit import add
+from tests.spacekit import make_space
+from tests.spacekit import thread
+
+ORIGIN = "http://localhost"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+# Ids and names that do not exist: the answer to these is what "not there" looks like.
+MISSING_ID = 999_999
+MISSING_SLUG = "no-such-space"
+CSRF_VALUE = re.compile(r'name="csrf_token" value="[^"]*"')
+
+
+def scrub(html: str) -> str:
+    """A page without its per-request CSRF token, for byte-for-byte comparisons."""
+    return CSRF_VALUE.sub('name="csrf_token" value=""', html)
+
+
+@contextlib.contextmanager
+def backend_app(kind: str, folder: Path, template_db: Path | None = None, **extra: Any) -> Iterator[Flask]:
+    """A migrated app on a fresh database of ``kind`` ("sqlite" or "postgres"), its context pushed."""
+    schema_name = None
+    admin = None
+    if kind == "sqlite":
+        if template_db is not None:
+            shutil.copy(template_db, folder / "test.db")
+        config = base_config(folder, **extra)
+    else:
+        try:
+            admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                schema_name = "rb_hostile_" + secrets.token_hex(6)
+                connection.execute(sa.text(f'CREATE SCHEMA "{schema_name}"'))
+        except Exception as error:  # noqa: BLE001 - any failure means "not here"
+            needs_service("PostgreSQL", False, type(error).__name__)
+        url = sa.engine.make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={schema_name}"})
+        config = base_config(folder, SQLALCHEMY_DATABASE_URI=url.render_as_string(hide_password=False), **extra)
+    application = create_app(config)
+    application.test_client_class = IsolatedClient
+    try:
+        with application.app_context():
+            if kind != "sqlite" or template_db is None:
+                schema.upgrade_schema()
+            yield application
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
+            admin.dispose()
+
+
+class Sock:
+    """A Socket.IO test client on /chat whose every call runs in a fresh context."""
+
+    def __init__(self, app: Flask, client: Any) -> None:
+        self.raw = contextvars.Context().run(
+            socketio.test_client, app, namespace="/chat", flask_test_client=client, headers={"Origin": ORIGIN}
+        )
+        assert self.raw.is_connected("/chat")
+
+    def ack(self, event: str, data: object = None) -> Any:
+        return contextvars.Context().run(self.raw.emit, event, data, namespace="/chat", callback=True)
+
+    def close(self) -> None:
+        contextvars.Context().run(self.raw.disconnect, namespace="/chat")
+
+
+def ack_text(ack: object, sent: dict[str, Any]) -> str:
+    """An ack as canonical JSON, with the ids the client sent masked (some acks echo them)."""
+    raw = json.dumps(ack, sort_keys=True)
+    for value in sent.values():
+        if isinstance(value, int) and not isinstance(value, bool):
+            raw = re.sub(rf"(?<![0-9]){value}(?![0-9])", "<id>", raw)
+    return raw
+
+
+class ErrorLog(logging.Handler):
+    """Collects every log record at ERROR or above, from every logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def summary(self) -> list[str]:
+        return [f"{r.name}: {r.getMessage()} {r.exc_info[0].__name__ if r.exc_info else ''}" for r in self.records]
+
+
+@contextlib.contextmanager
+def error_log() -> Iterator[ErrorLog]:
+    handler = ErrorLog()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+
+
+@dataclass
+class World:
+    """Who and what the tests point at. ``hidden`` is a space only its members know of."""
+
+    ids: dict[str, Any] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.ids[key]
+
+
+def sign_up(alias: str) -> Account:
+    return accounts.sign_up(alias, PASSPHRASE, PASSPHRASE).account
+
+
+def build_world() -> World:
+    """Owner Olu runs a hidden space where Xan is a member; Fred, a stranger, owns an open one.
+
+    Everything a route or event can name is made inside the hidden space (a room, a
+    thread and its post, a chat message, a membership, an invite, a join request, a
+    watched word, a moderator's action against Xan and Xan's appeal), plus things that
+    belong to Xan alone (a block, a session), so that Fred can ask for each of them.
+    """
+    olu, xan, fred, asker = sign_up("Olu.Owner"), sign_up("Xan.Member"), sign_up("Fred.Stranger"), sign_up("Ask.Er")
+    hidden = make_space(olu, "hidden", name="Hidden circle")
+    membership = add(hidden, xan)
+    own = make_space(fred, "open", name="Fred open")
+    add(own, xan)
+    topic = thread(xan, hidden, title="Hidden topic", body="hidden body words")
+    post_id = db.session.scalar(sa.text("SELECT id FROM posts WHERE thread_id = :t"), {"t": topic.id})
+    _access, rooms = chat.list_rooms(olu, hidden.slug)
+    room = rooms[0]
+    message, _new = chat.post_message(xan, room.id, "client-hidden-1", "hello hidden")
+    own_room = chat.list_rooms(fred, own.slug)[1][0]
+    invite = spaces_invite(olu, hidden.slug)
+    request_id = join_request(hidden, asker)
+    word_id = add_word(olu, hidden.slug)
+    actions.hide(olu, hidden.slug, "post", post_id, "test hide")
+    action_id = db.session.scalar(sa.select(ModAction.id).where(ModAction.action == "hide"))
+    appeal = appeals.appeal(xan, action_id, "It was fine.")
+    block = blocks.block(xan, "chat", own_chat(fred, own_room.id))
+    session = accounts.log_in(xan.alias, PASSPHRASE).session
+    world = World()
+    world.ids.update(
+        olu=olu.id, xan=xan.id, fred=fred.id, hidden=hidden.slug, own=own.slug, room=room.id,
+        own_room=own_room.id, thread=topic.id, post=post_id, chat=message.id, membership=membership.id,
+        invite=invite, request=request_id, word=word_id, action=action_id, appeal=appeal.id, block=block.id,
+        session=session.id,
+    )
+    world.aliases.update(olu=olu.alias, xan=xan.alias, fred=fred.alias)
+    return world
+
+
+def spaces_invite(owner: Account, slug: str) -> int:
+    return invites.create_invite(owner, slug, max_uses=None).invite.id
+
+
+def join_request(space: Space, account: Account) -> int:
+    row = JoinRequest(space_id=space.id, account_id=account.id, answer="", created_at=clock.now())
+    db.session.add(row)
+    db.session.commit()
+    return row.id
+
+
+def add_word(owner: Account, slug: str) -> int:
+    return watchwords.add_word(owner, slug, "zebra", "flag").id
+
+
+def own_chat(author: Account, room_id: int) -> int:
+    message, _new = chat.post_message(author, room_id, "client-own-1", "hello from fred")
+    return message.id
+
+
+def signed_in_client(app: Flask, alias: str) -> Any:
+    client = app.test_client()
+    login(client, alias)
+    return client
