@@ -89,8 +89,8 @@ def create_org(actor: Account, *, name: object, slug: object = None, description
 
 
 def add_staff(actor: Account, org_slug: object, alias: object) -> Account:
+    org = access_org(actor, org_slug)  # first: to anyone but its staff the org is not there
     _require_admin(actor)
-    org = access_org(actor, org_slug)
     account = accounts.find_by_alias(alias)
     if account is None:
         raise Invalid("No account has that alias. Check the spelling.")
@@ -102,8 +102,8 @@ def add_staff(actor: Account, org_slug: object, alias: object) -> Account:
 
 
 def remove_staff(actor: Account, org_slug: object, account_id: object) -> None:
+    org = access_org(actor, org_slug)  # first: to anyone but its staff the org is not there
     _require_admin(actor)
-    org = access_org(actor, org_slug)
     row = db.session.get(OrgStaff, (org.id, access.row_id(account_id)))
     if row is None:
         raise NotFound()

@@ -28,7 +28,10 @@ import unicodedata
 
 from forum.errors import Invalid
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e]")
+# Never allowed anywhere: C0/C1 controls but line breaks and tabs, lone surrogates, bidi
+# embeddings and overrides (a regex character class, shared with the URL converters).
+NEVER = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e"
+_CONTROL = re.compile(f"[{NEVER}]")
 _LINE_BREAKS = re.compile(r"[\n\t\u2028\u2029]")  # a multi-line field's line breaks and tabs
 _SPACES = re.compile(" {2,}")
 _ISOLATE_OPEN = "\u2066\u2067\u2068"

@@ -78,9 +78,16 @@ def recheck_watch(account: Account, sid: str, thread_id: int) -> None:
         raise
 
 
-def unwatch_thread(sid: str, thread_id: object) -> int:
-    """Stop watching (always allowed: it only removes this socket's own record)."""
-    thread_id = access.row_id(thread_id)
+def unwatch_thread(sid: str, thread_id: object) -> int | None:
+    """Stop watching (always allowed: it only removes this socket's own record).
+
+    Idempotent: a thread this socket does not watch, missing or not, hidden or not, and
+    a value that could name no thread all answer the same. None when it names nothing.
+    """
+    try:
+        thread_id = access.row_id(thread_id)
+    except NotFound:
+        return None
     watches.remove(sid, thread_id)
     return thread_id
 

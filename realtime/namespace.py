@@ -183,5 +183,6 @@ class ChatNamespace(Namespace):
     @_event
     def on_unwatch_thread(self, _account: Account, data: dict) -> dict:
         thread_id = live.unwatch_thread(request.sid, data.get("thread_id"))
-        leave_room(push.thread(thread_id))
+        if thread_id is not None:
+            leave_room(push.thread(thread_id))
         return {"ok": True}

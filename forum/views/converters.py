@@ -2,50 +2,57 @@
 
 Registered by the factory for every route, so ``<int:...>`` and ``<slug>`` mean these:
 
-- ``int``: ASCII digits naming an id from 1 to ``access.MAX_ID``. Werkzeug's own
-  accepts any size (an overflow in the database driver: a 500), and any Unicode digit.
-- ``default``/``string``: one path segment without the characters that
-  ``text.clean`` refuses (NUL, control characters, unbalanced bidi controls).
+- ``int``: an id from 1 to ``access.MAX_ID`` in ASCII digits. Werkzeug's own takes
+  any size (an overflow in the database driver: a 500) and any Unicode digit.
+- ``default``/``string``: one path segment of at most 200 characters, without the
+  characters ``text.clean`` never allows, line breaks, tabs or bidi isolates.
 
-A value they refuse matches no route, and the 404 page is the very page a missing
-object gives, byte for byte (``forum/views/errors.py``).
+Both say it in their regex, not in ``to_python``: Werkzeug checks a rule's methods
+before it converts, so a value refused in ``to_python`` on a POST answers 405 where a
+GET rule shares the path. A value the regex refuses matches no rule: the 404 page,
+byte for byte the page of a missing object (``forum/views/errors.py``).
 """
 
 from __future__ import annotations
 
 from werkzeug.routing import BaseConverter
-from werkzeug.routing import UnicodeConverter
-from werkzeug.routing import ValidationError
 
 from forum import text
 from forum.access import MAX_ID
 
-_MAX_DIGITS = len(str(MAX_ID))
-_MAX_SEGMENT = 200  # longer than any slug, code or kind the routes take
+
+def whole_numbers_up_to(limit: int) -> str:
+    """A regex matching exactly the numbers 1..``limit`` written without leading zeros."""
+    digits = str(limit)
+    parts = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for i, digit in enumerate(digits):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            rest = len(digits) - i - 1
+            parts.append(f"{digits[:i]}[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    parts.append(digits)
+    return "(?:" + "|".join(parts) + ")"
 
 
 class IdConverter(BaseConverter):
     """``<int:thread_id>``: 1..MAX_ID, or no match."""
 
-    regex = r"[0-9]+"
+    regex = whole_numbers_up_to(MAX_ID)
     weight = 50  # as Werkzeug's number converters: a literal segment wins over an id
+    part_isolating = True
 
     def to_python(self, value: str) -> int:
-        if len(value) > _MAX_DIGITS or not 0 < int(value) <= MAX_ID:
-            raise ValidationError()
         return int(value)
 
     def to_url(self, value: int) -> str:
         return str(int(value))
 
 
-class SegmentConverter(UnicodeConverter):
+class SegmentConverter(BaseConverter):
     """``<slug>``: one segment of visible text, or no match."""
 
-    def to_python(self, value: str) -> str:
-        if len(value) > _MAX_SEGMENT or text.hidden_characters(value):
-            raise ValidationError()
-        return value
+    regex = f"[^/{text.NEVER}\\t\\n\\r\\u2028\\u2029\\u2066-\\u2069]{{1,200}}"
+    part_isolating = True
 
 
 CONVERTERS = {"int": IdConverter, "default": SegmentConverter, "string": SegmentConverter}
