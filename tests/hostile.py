@@ -4,7 +4,6 @@ socket client, and a small world with a hidden space a stranger must learn nothi
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import json
 import logging
 import re
@@ -26,7 +25,6 @@ from forum import invites
 from forum import schema
 from forum.app import create_app
 from forum.extensions import db
-from forum.extensions import socketio
 from forum.models import Account
 from forum.models import JoinRequest
 from forum.models import Space
@@ -35,28 +33,22 @@ from moderation import appeals
 from moderation import blocks
 from moderation import watchwords
 from moderation.models import ModAction
-from realtime import chat
-from tests.conftest import PASSPHRASE
-from tests.conftest import TEST_DATABASE_URL
-from tests.conftest import IsolatedClient
-from tests.conftest import base_config
-from tests.conftest import login
-from tests.conftest import needs_service
-from tests.spacekit import add
-from tests.spacekit import make_space
-from tests.spacekit import thread
+from tests.factories import add_member
+from tests.factories import make_account
+from tests.factories import make_message
+from tests.factories import make_room
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.support import PASSPHRASE
+from tests.support import TEST_DATABASE_URL
+from tests.support import IsolatedClient
+from tests.support import base_config
+from tests.support import needs_service
 
-ORIGIN = "http://localhost"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 # Ids and names that do not exist: the answer to these is what "not there" looks like.
 MISSING_ID = 999_999
 MISSING_SLUG = "no-such-space"
-CSRF_VALUE = re.compile(r'name="csrf_token" value="[^"]*"')
-
-
-def scrub(html: str) -> str:
-    """A page without its per-request CSRF token, for byte-for-byte comparisons."""
-    return CSRF_VALUE.sub('name="csrf_token" value=""', html)
 
 
 @contextlib.contextmanager
@@ -92,22 +84,6 @@ def backend_app(kind: str, folder: Path, template_db: Path | None = None, **extr
             with admin.connect() as connection:
                 connection.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
             admin.dispose()
-
-
-class Sock:
-    """A Socket.IO test client on /chat whose every call runs in a fresh context."""
-
-    def __init__(self, app: Flask, client: Any) -> None:
-        self.raw = contextvars.Context().run(
-            socketio.test_client, app, namespace="/chat", flask_test_client=client, headers={"Origin": ORIGIN}
-        )
-        assert self.raw.is_connected("/chat")
-
-    def ack(self, event: str, data: object = None) -> Any:
-        return contextvars.Context().run(self.raw.emit, event, data, namespace="/chat", callback=True)
-
-    def close(self) -> None:
-        contextvars.Context().run(self.raw.disconnect, namespace="/chat")
 
 
 def ack_text(ack: object, sent: dict[str, Any]) -> str:
@@ -155,10 +131,6 @@ class World:
         return self.ids[key]
 
 
-def sign_up(alias: str) -> Account:
-    return accounts.sign_up(alias, PASSPHRASE, PASSPHRASE).account
-
-
 def build_world() -> World:
     """Owner Olu runs a hidden space where Xan is a member; Fred, a stranger, owns an open one.
 
@@ -167,24 +139,24 @@ def build_world() -> World:
     watched word, a moderator's action against Xan and Xan's appeal), plus things that
     belong to Xan alone (a block, a session), so that Fred can ask for each of them.
     """
-    olu, xan, fred, asker = sign_up("Olu.Owner"), sign_up("Xan.Member"), sign_up("Fred.Stranger"), sign_up("Ask.Er")
-    hidden = make_space(olu, "hidden", name="Hidden circle")
-    membership = add(hidden, xan)
-    own = make_space(fred, "open", name="Fred open")
-    add(own, xan)
-    topic = thread(xan, hidden, title="Hidden topic", body="hidden body words")
+    olu, xan = make_account("Olu.Owner"), make_account("Xan.Member")
+    fred, asker = make_account("Fred.Stranger"), make_account("Ask.Er")
+    hidden = make_space("hidden", owner=olu, name="Hidden circle")
+    membership = add_member(hidden, xan)
+    own = make_space("open", owner=fred, name="Fred open")
+    add_member(own, xan)
+    topic = make_thread(hidden, xan, title="Hidden topic", body="hidden body words")
     post_id = db.session.scalar(sa.text("SELECT id FROM posts WHERE thread_id = :t"), {"t": topic.id})
-    _access, rooms = chat.list_rooms(olu, hidden.slug)
-    room = rooms[0]
-    message, _new = chat.post_message(xan, room.id, "client-hidden-1", "hello hidden")
-    own_room = chat.list_rooms(fred, own.slug)[1][0]
+    room = make_room(hidden)
+    message = make_message(room, xan, "hello hidden")
+    own_room = make_room(own)
     invite = spaces_invite(olu, hidden.slug)
     request_id = join_request(hidden, asker)
     word_id = add_word(olu, hidden.slug)
     actions.hide(olu, hidden.slug, "post", post_id, "test hide")
     action_id = db.session.scalar(sa.select(ModAction.id).where(ModAction.action == "hide"))
     appeal = appeals.appeal(xan, action_id, "It was fine.")
-    block = blocks.block(xan, "chat", own_chat(fred, own_room.id))
+    block = blocks.block(xan, "chat", make_message(own_room, fred, "hello from fred").id)
     session = accounts.log_in(xan.alias, PASSPHRASE).session
     world = World()
     world.ids.update(
@@ -212,12 +184,3 @@ def add_word(owner: Account, slug: str) -> int:
     return watchwords.add_word(owner, slug, "zebra", "flag").id
 
 
-def own_chat(author: Account, room_id: int) -> int:
-    message, _new = chat.post_message(author, room_id, "client-own-1", "hello from fred")
-    return message.id
-
-
-def signed_in_client(app: Flask, alias: str) -> Any:
-    client = app.test_client()
-    login(client, alias)
-    return client

@@ -14,15 +14,15 @@ from forum import text
 from forum.errors import Invalid
 from forum.extensions import db
 from realtime.models import ChatMessage
-from tests.conftest import post
 from tests.hostile import BACKENDS
 from tests.hostile import MISSING_ID
-from tests.hostile import Sock
 from tests.hostile import backend_app
 from tests.hostile import build_world
 from tests.hostile import error_log
-from tests.hostile import scrub
-from tests.hostile import signed_in_client
+from tests.support import Sock
+from tests.support import post
+from tests.support import scrub
+from tests.support import signed_in
 
 HIDDEN = "hidden control characters"
 
@@ -89,7 +89,7 @@ def _not_found_page(client) -> str:  # noqa: ANN001
 @pytest.mark.parametrize("raw", ["2147483648", "9223372036854775808", "1" + "0" * 40, "0", "٣", "00"])
 def test_ids_past_the_column_are_missing(env, raw):  # noqa: ANN001
     app, world = env
-    client = signed_in_client(app, world.aliases["fred"])
+    client = signed_in(app, world.aliases["fred"])
     missing = _not_found_page(client)
     with error_log() as errors:
         for path in (f"/t/{raw}", f"/p/{raw}/edit", f"/s/{world['own']}/chat/{raw}", f"/flag/post/{raw}"):
@@ -104,7 +104,7 @@ def test_ids_past_the_column_are_missing(env, raw):  # noqa: ANN001
 @pytest.mark.parametrize("raw", ["a%00b", "a%0Ab", "a%09b", "a%C2%85b", "a%E2%80%AEb", "%00"])
 def test_slugs_with_control_characters_are_missing(env, raw):  # noqa: ANN001
     app, world = env
-    client = signed_in_client(app, world.aliases["fred"])
+    client = signed_in(app, world.aliases["fred"])
     missing = scrub(client.get("/s/no-such-space").get_data(as_text=True))
     with error_log() as errors:
         for path in (f"/s/{raw}", f"/s/{raw}/chat", f"/s/{raw}/members", f"/orgs/{raw}", f"/invite/{raw}"):
@@ -119,7 +119,7 @@ def test_slugs_with_control_characters_are_missing(env, raw):  # noqa: ANN001
 @pytest.mark.parametrize("field", ["reason", "text"])
 def test_moderator_reason_and_text_with_nul_is_a_clear_400(env, field):  # noqa: ANN001
     app, world = env
-    client = signed_in_client(app, world.aliases["olu"])
+    client = signed_in(app, world.aliases["olu"])
     form = {"action": "redact", "kind": "chat", "id": str(world["chat"]), "reason": "ok", "text": "redacted"}
     form[field] = "bad\x00value"
     with error_log() as errors:
@@ -131,7 +131,7 @@ def test_moderator_reason_and_text_with_nul_is_a_clear_400(env, field):  # noqa:
 
 def test_appeal_text_with_nul_is_a_clear_400(env):  # noqa: ANN001
     app, world = env
-    client = signed_in_client(app, world.aliases["olu"])
+    client = signed_in(app, world.aliases["olu"])
     with error_log() as errors:
         response = post(client, f"/s/{world['hidden']}/mod/appeals/{world['appeal']}/decide",
                         {"outcome": "uphold", "reason": "nul\x00here"})
@@ -141,11 +141,11 @@ def test_appeal_text_with_nul_is_a_clear_400(env):  # noqa: ANN001
 
 def test_lone_surrogate_in_a_chat_message_is_a_clear_400(env):  # noqa: ANN001
     app, world = env
-    sock = Sock(app, signed_in_client(app, world.aliases["xan"]))
+    sock = Sock(app, signed_in(app, world.aliases["xan"]))
     before = db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage))
     with error_log() as errors:
         ack = sock.ack("send", {"room_id": world["room"], "client_id": "client-surrogate", "body": "hi \ud800"})
-    sock.close()
+    sock.disconnect()
     assert ack["ok"] is False and ack["status"] == 400 and HIDDEN in ack["error"]
     assert errors.summary() == []
     db.session.expire_all()
@@ -156,11 +156,11 @@ def test_lone_surrogate_in_a_chat_message_is_a_clear_400(env):  # noqa: ANN001
 @pytest.mark.parametrize("thread_id", [2**31, 2**53, 2**63, 2**70])
 def test_huge_thread_ids_in_socket_events(env, event, thread_id):  # noqa: ANN001
     app, world = env
-    sock = Sock(app, signed_in_client(app, world.aliases["xan"]))
+    sock = Sock(app, signed_in(app, world.aliases["xan"]))
     with error_log() as errors:
         ack = sock.ack(event, {"thread_id": thread_id})
         missing = sock.ack(event, {"thread_id": MISSING_ID})
-    sock.close()
+    sock.disconnect()
     assert ack == missing
     if event == "watch_thread":
         assert ack == {"ok": False, "error": "We could not find that page.", "status": 404}
@@ -170,10 +170,10 @@ def test_huge_thread_ids_in_socket_events(env, event, thread_id):  # noqa: ANN00
 @pytest.mark.parametrize("seq", [2**31, 2**40, 2**53 - 1])
 def test_huge_message_numbers_are_refused(env, seq):  # noqa: ANN001
     app, world = env
-    sock = Sock(app, signed_in_client(app, world.aliases["xan"]))
+    sock = Sock(app, signed_in(app, world.aliases["xan"]))
     with error_log() as errors:
         join = sock.ack("join", {"room_id": world["room"], "after_seq": seq})
         history = sock.ack("history", {"room_id": world["room"], "before_seq": seq})
-    sock.close()
+    sock.disconnect()
     assert join["status"] == 400 and history["status"] == 400
     assert errors.summary() == []

@@ -24,20 +24,20 @@ from forum.models import Organisation
 from forum.models import Space
 from moderation import actions
 from realtime.namespace import ChatNamespace
-from tests.conftest import csrf_token
+from tests.factories import add_member
+from tests.factories import make_account
+from tests.factories import make_thread
 from tests.hostile import BACKENDS
 from tests.hostile import MISSING_ID
 from tests.hostile import MISSING_SLUG
-from tests.hostile import Sock
 from tests.hostile import ack_text
 from tests.hostile import backend_app
 from tests.hostile import build_world
 from tests.hostile import error_log
-from tests.hostile import scrub
-from tests.hostile import sign_up
-from tests.hostile import signed_in_client
-from tests.spacekit import add
-from tests.spacekit import thread
+from tests.support import Sock
+from tests.support import csrf_token
+from tests.support import scrub
+from tests.support import signed_in
 
 PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 TOO_BIG = 2**31  # one past the largest id a column holds: "missing" too
@@ -165,7 +165,7 @@ def env(request, tmp_path_factory, template_db):  # noqa: ANN001, ANN201
         world = build_world()
         hidden = db.session.scalar(sa.select(Space).where(Space.slug == world["hidden"]))
         world.ids["org"] = db.session.get(Organisation, hidden.organisation_id).slug
-        fred = signed_in_client(app, world.aliases["fred"])
+        fred = signed_in(app, world.aliases["fred"])
         yield app, world, fred
 
 
@@ -302,10 +302,10 @@ def _compare_events(sock: Sock, hidden_ids: dict) -> int:
 
 def test_every_event_answers_hidden_as_missing(env):  # noqa: ANN001
     app, world, _fred = env
-    sock = Sock(app, signed_in_client(app, world.aliases["fred"]))
+    sock = Sock(app, signed_in(app, world.aliases["fred"]))
     with error_log() as errors:
         checked = _compare_events(sock, {"room": world["room"], "thread": world["thread"]})
-    sock.close()
+    sock.disconnect()
     assert errors.summary() == []
     assert checked == 2 * sum(1 for t in EVENTS.values() if t is not None)
 
@@ -315,16 +315,16 @@ def test_after_a_live_removal_the_room_is_missing(env):  # noqa: ANN001
     app, world, _fred = env
     owner = db.session.get(Account, world["olu"])
     hidden = db.session.scalar(sa.select(Space).where(Space.slug == world["hidden"]))
-    leaver = sign_up(f"Rem.{len(world.ids)}{hidden.id}")
-    add(hidden, leaver)
-    topic = thread(leaver, hidden, title="Soon gone", body="words")
-    sock = Sock(app, signed_in_client(app, leaver.alias))
+    leaver = make_account()
+    add_member(hidden, leaver)
+    topic = make_thread(hidden, leaver, title="Soon gone", body="words")
+    sock = Sock(app, signed_in(app, leaver.alias))
     assert sock.ack("join", {"room_id": world["room"], "after_seq": 0})["ok"] is True
     assert sock.ack("watch_thread", {"thread_id": topic.id})["ok"] is True
     post_id = db.session.scalar(sa.text("SELECT id FROM posts WHERE thread_id = :t"), {"t": topic.id})
     actions.remove_member(owner, world["hidden"], "post", post_id, "removed for the test")
     with error_log() as errors:
         checked = _compare_events(sock, {"room": world["room"], "thread": topic.id})
-    sock.close()
+    sock.disconnect()
     assert errors.summary() == []
     assert checked > 0
