@@ -65,8 +65,15 @@ def hidden_characters(text: str, *, multiline: bool = False) -> bool:
     return any(c in text for c in _ISOLATE_OPEN + _ISOLATE_CLOSE) and _unbalanced_isolates(text)
 
 
-def clean(value: object, field: str, limit: int, *, required: bool = True, multiline: bool = False,
-          name: bool = False) -> str:
+def clean(
+    value: object,
+    field: str,
+    limit: int,
+    *,
+    required: bool = True,
+    multiline: bool = False,
+    name: bool = False,
+) -> str:
     """``value`` stripped, or raise :class:`Invalid` saying what is wrong with ``field``.
 
     ``None`` (a field that was not sent) counts as empty where the field is optional,
@@ -94,7 +101,9 @@ def clean(value: object, field: str, limit: int, *, required: bool = True, multi
     return text
 
 
-def whole_number(value: object, field: str, low: int, high: int, *, default: int | None = None) -> int | None:
+def whole_number(
+    value: object, field: str, low: int, high: int, *, default: int | None = None
+) -> int | None:
     """An integer in ``low..high`` from a form value; blank means ``default``."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return default

@@ -52,8 +52,10 @@ MISSING_SLUG = "no-such-space"
 
 
 @contextlib.contextmanager
-def backend_app(kind: str, folder: Path, template_db: Path | None = None, **extra: Any) -> Iterator[Flask]:
-    """A migrated app on a fresh database of ``kind`` ("sqlite" or "postgres"), its context pushed."""
+def backend_app(
+    kind: str, folder: Path, template_db: Path | None = None, **extra: Any
+) -> Iterator[Flask]:
+    """A migrated app on a fresh database of ``kind`` ("sqlite" or "postgres"), context pushed."""
     schema_name = None
     admin = None
     if kind == "sqlite":
@@ -68,8 +70,12 @@ def backend_app(kind: str, folder: Path, template_db: Path | None = None, **extr
                 connection.execute(sa.text(f'CREATE SCHEMA "{schema_name}"'))
         except Exception as error:  # noqa: BLE001 - any failure means "not here"
             needs_service("PostgreSQL", False, type(error).__name__)
-        url = sa.engine.make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={schema_name}"})
-        config = base_config(folder, SQLALCHEMY_DATABASE_URI=url.render_as_string(hide_password=False), **extra)
+        url = sa.engine.make_url(TEST_DATABASE_URL).update_query_dict(
+            {"options": f"-csearch_path={schema_name}"}
+        )
+        config = base_config(
+            folder, SQLALCHEMY_DATABASE_URI=url.render_as_string(hide_password=False), **extra
+        )
     application = create_app(config)
     application.test_client_class = IsolatedClient
     try:
@@ -106,7 +112,10 @@ class ErrorLog(logging.Handler):
         self.records.append(record)
 
     def summary(self) -> list[str]:
-        return [f"{r.name}: {r.getMessage()} {r.exc_info[0].__name__ if r.exc_info else ''}" for r in self.records]
+        return [
+            f"{r.name}: {r.getMessage()} {r.exc_info[0].__name__ if r.exc_info else ''}"
+            for r in self.records
+        ]
 
 
 @contextlib.contextmanager
@@ -146,7 +155,9 @@ def build_world() -> World:
     own = make_space("open", owner=fred, name="Fred open")
     add_member(own, xan)
     topic = make_thread(hidden, xan, title="Hidden topic", body="hidden body words")
-    post_id = db.session.scalar(sa.text("SELECT id FROM posts WHERE thread_id = :t"), {"t": topic.id})
+    post_id = db.session.scalar(
+        sa.text("SELECT id FROM posts WHERE thread_id = :t"), {"t": topic.id}
+    )
     room = make_room(hidden)
     message = make_message(room, xan, "hello hidden")
     own_room = make_room(own)
@@ -160,9 +171,23 @@ def build_world() -> World:
     session = accounts.log_in(xan.alias, PASSPHRASE).session
     world = World()
     world.ids.update(
-        olu=olu.id, xan=xan.id, fred=fred.id, hidden=hidden.slug, own=own.slug, room=room.id,
-        own_room=own_room.id, thread=topic.id, post=post_id, chat=message.id, membership=membership.id,
-        invite=invite, request=request_id, word=word_id, action=action_id, appeal=appeal.id, block=block.id,
+        olu=olu.id,
+        xan=xan.id,
+        fred=fred.id,
+        hidden=hidden.slug,
+        own=own.slug,
+        room=room.id,
+        own_room=own_room.id,
+        thread=topic.id,
+        post=post_id,
+        chat=message.id,
+        membership=membership.id,
+        invite=invite,
+        request=request_id,
+        word=word_id,
+        action=action_id,
+        appeal=appeal.id,
+        block=block.id,
         session=session.id,
     )
     world.aliases.update(olu=olu.alias, xan=xan.alias, fred=fred.alias)
@@ -182,5 +207,3 @@ def join_request(space: Space, account: Account) -> int:
 
 def add_word(owner: Account, slug: str) -> int:
     return watchwords.add_word(owner, slug, "zebra", "flag").id
-
-

@@ -30,16 +30,37 @@ HIDDEN = "hidden control characters"
 @pytest.fixture(scope="module", params=BACKENDS)
 def env(request, tmp_path_factory, template_db):  # noqa: ANN001, ANN201
     """One app and world per backend for this module (nothing here may change it)."""
-    with backend_app(request.param, tmp_path_factory.mktemp(request.param), template_db,
-                     RB_LIMITS_ENABLED=False) as app:
+    with backend_app(
+        request.param, tmp_path_factory.mktemp(request.param), template_db, RB_LIMITS_ENABLED=False
+    ) as app:
         yield app, build_world()
 
 
 # --- the text rule --------------------------------------------------------------------
 
-REFUSED = ["a\x00b", "a\x07b", "a\x1bb", "a\x7fb", "a\x85b", "a\x9fb", "hi \ud800", "\udfff", "a\u202eb",
-           "a\u202ab", "\u2067open only", "close only\u2069", "\u2066a\u2069\u2069"]
-ALLOWED = ["plain", "كلمة \u200fعربية", "\u2067كلمة\u2069 then latin", "a\u200eb", "emoji 👩‍👩‍👧", "tab\tin"]
+REFUSED = [
+    "a\x00b",
+    "a\x07b",
+    "a\x1bb",
+    "a\x7fb",
+    "a\x85b",
+    "a\x9fb",
+    "hi \ud800",
+    "\udfff",
+    "a\u202eb",
+    "a\u202ab",
+    "\u2067open only",
+    "close only\u2069",
+    "\u2066a\u2069\u2069",
+]
+ALLOWED = [
+    "plain",
+    "كلمة \u200fعربية",
+    "\u2067كلمة\u2069 then latin",
+    "a\u200eb",
+    "emoji 👩‍👩‍👧",
+    "tab\tin",
+]
 
 
 @pytest.mark.parametrize("value", REFUSED)
@@ -86,13 +107,20 @@ def _not_found_page(client) -> str:  # noqa: ANN001
     return scrub(response.get_data(as_text=True))
 
 
-@pytest.mark.parametrize("raw", ["2147483648", "9223372036854775808", "1" + "0" * 40, "0", "٣", "00"])
+@pytest.mark.parametrize(
+    "raw", ["2147483648", "9223372036854775808", "1" + "0" * 40, "0", "٣", "00"]
+)
 def test_ids_past_the_column_are_missing(env, raw):  # noqa: ANN001
     app, world = env
     client = signed_in(app, world.aliases["fred"])
     missing = _not_found_page(client)
     with error_log() as errors:
-        for path in (f"/t/{raw}", f"/p/{raw}/edit", f"/s/{world['own']}/chat/{raw}", f"/flag/post/{raw}"):
+        for path in (
+            f"/t/{raw}",
+            f"/p/{raw}/edit",
+            f"/s/{world['own']}/chat/{raw}",
+            f"/flag/post/{raw}",
+        ):
             response = client.get(path)
             assert response.status_code == 404, path
             assert scrub(response.get_data(as_text=True)) == missing, path
@@ -107,7 +135,13 @@ def test_slugs_with_control_characters_are_missing(env, raw):  # noqa: ANN001
     client = signed_in(app, world.aliases["fred"])
     missing = scrub(client.get("/s/no-such-space").get_data(as_text=True))
     with error_log() as errors:
-        for path in (f"/s/{raw}", f"/s/{raw}/chat", f"/s/{raw}/members", f"/orgs/{raw}", f"/invite/{raw}"):
+        for path in (
+            f"/s/{raw}",
+            f"/s/{raw}/chat",
+            f"/s/{raw}/members",
+            f"/orgs/{raw}",
+            f"/invite/{raw}",
+        ):
             response = client.get(path)
             assert response.status_code == 404, path
             if path.startswith("/s/"):
@@ -120,7 +154,13 @@ def test_slugs_with_control_characters_are_missing(env, raw):  # noqa: ANN001
 def test_moderator_reason_and_text_with_nul_is_a_clear_400(env, field):  # noqa: ANN001
     app, world = env
     client = signed_in(app, world.aliases["olu"])
-    form = {"action": "redact", "kind": "chat", "id": str(world["chat"]), "reason": "ok", "text": "redacted"}
+    form = {
+        "action": "redact",
+        "kind": "chat",
+        "id": str(world["chat"]),
+        "reason": "ok",
+        "text": "redacted",
+    }
     form[field] = "bad\x00value"
     with error_log() as errors:
         response = post(client, f"/s/{world['hidden']}/mod/act", form)
@@ -133,8 +173,11 @@ def test_appeal_text_with_nul_is_a_clear_400(env):  # noqa: ANN001
     app, world = env
     client = signed_in(app, world.aliases["olu"])
     with error_log() as errors:
-        response = post(client, f"/s/{world['hidden']}/mod/appeals/{world['appeal']}/decide",
-                        {"outcome": "uphold", "reason": "nul\x00here"})
+        response = post(
+            client,
+            f"/s/{world['hidden']}/mod/appeals/{world['appeal']}/decide",
+            {"outcome": "uphold", "reason": "nul\x00here"},
+        )
     assert response.status_code == 400 and HIDDEN in response.get_data(as_text=True)
     assert errors.summary() == []
 
@@ -144,7 +187,9 @@ def test_lone_surrogate_in_a_chat_message_is_a_clear_400(env):  # noqa: ANN001
     sock = Sock(app, signed_in(app, world.aliases["xan"]))
     before = db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage))
     with error_log() as errors:
-        ack = sock.ack("send", {"room_id": world["room"], "client_id": "client-surrogate", "body": "hi \ud800"})
+        ack = sock.ack(
+            "send", {"room_id": world["room"], "client_id": "client-surrogate", "body": "hi \ud800"}
+        )
     sock.disconnect()
     assert ack["ok"] is False and ack["status"] == 400 and HIDDEN in ack["error"]
     assert errors.summary() == []

@@ -100,8 +100,15 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "spaces.leave": Names(),
     "spaces.members": Names(),
     "spaces.set_role": Names(form={"role": "moderator"}),
-    "spaces.settings": Names(form={"name": "Renamed", "description": "d", "rules": "r", "kind": "open",
-                                   "join_question": ""}),
+    "spaces.settings": Names(
+        form={
+            "name": "Renamed",
+            "description": "d",
+            "rules": "r",
+            "kind": "open",
+            "join_question": "",
+        }
+    ),
     "spaces.invite_list": Names(form={"max_uses": "1", "days": "1"}),
     "spaces.revoke_invite": Names(),
     "spaces.requests": Names(),
@@ -133,9 +140,20 @@ ROUTES: dict[str, Names | Names_nothing] = {
 }
 
 # What each URL variable names in the hidden space (Fred may not see it), by name.
-HIDDEN_ID = {"room_id": "room", "thread_id": "thread", "post_id": "post", "membership_id": "membership",
-             "invite_id": "invite", "request_id": "request", "word_id": "word", "action_id": "action",
-             "appeal_id": "appeal", "block_id": "block", "session_id": "session", "account_id": "olu"}
+HIDDEN_ID = {
+    "room_id": "room",
+    "thread_id": "thread",
+    "post_id": "post",
+    "membership_id": "membership",
+    "invite_id": "invite",
+    "request_id": "request",
+    "word_id": "word",
+    "action_id": "action",
+    "appeal_id": "appeal",
+    "block_id": "block",
+    "session_id": "session",
+    "account_id": "olu",
+}
 KIND_ID = {"post": "post", "thread": "thread", "chat": "chat"}
 
 # Socket.IO events: the payload that names the hidden thing ({room} etc. from the world);
@@ -160,8 +178,9 @@ def socket_events() -> set[str]:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def env(request, tmp_path_factory, template_db):  # noqa: ANN001, ANN201
-    with backend_app(request.param, tmp_path_factory.mktemp(request.param), template_db,
-                     RB_LIMITS_ENABLED=False) as app:
+    with backend_app(
+        request.param, tmp_path_factory.mktemp(request.param), template_db, RB_LIMITS_ENABLED=False
+    ) as app:
         world = build_world()
         hidden = db.session.scalar(sa.select(Space).where(Space.slug == world["hidden"]))
         world.ids["org"] = db.session.get(Organisation, hidden.organisation_id).slug
@@ -235,7 +254,11 @@ def _answer(client, method: str, path: str, form: dict, token: str) -> tuple:  #
         response = client.get(path)
     else:
         response = client.post(path, data={"csrf_token": token, **form})
-    return response.status_code, response.headers.get("Location"), scrub(response.get_data(as_text=True))
+    return (
+        response.status_code,
+        response.headers.get("Location"),
+        scrub(response.get_data(as_text=True)),
+    )
 
 
 def _fill(form: dict, world) -> dict:  # noqa: ANN001
@@ -254,7 +277,10 @@ def test_every_route_answers_hidden_as_missing(env):  # noqa: ANN001
             for method in sorted(rule.methods & {"GET", "POST"}):
                 for label, hidden, missing in _variants(rule, world):
                     form = _fill(policy.form, world)
-                    missing_form = {k: (str(MISSING_ID) if v == str(world["post"]) else v) for k, v in form.items()}
+                    missing_form = {
+                        k: (str(MISSING_ID) if v == str(world["post"]) else v)
+                        for k, v in form.items()
+                    }
                     seen = _answer(fred, method, _path(rule, hidden), form, token)
                     absent = _answer(fred, method, _path(rule, missing), missing_form, token)
                     where = f"{method} {rule.rule} ({label}): {_path(rule, hidden)}"
@@ -271,10 +297,23 @@ def test_moderator_action_form_ids_hidden_as_missing(env):  # noqa: ANN001
     token = csrf_token(fred, "/account")
     for kind in ("post", "thread", "chat"):
         for action in ("keep", "hide", "delete", "redact", "lock", "mute", "remove", "suspend"):
-            form = {"action": action, "kind": kind, "reason": "x", "text": "t", "hours": "1", "days": "1"}
-            seen = _answer(fred, "POST", f"/s/{world['own']}/mod/act", {**form, "id": world[kind]}, token)
-            absent = _answer(fred, "POST", f"/s/{world['own']}/mod/act", {**form, "id": MISSING_ID}, token)
-            too_big = _answer(fred, "POST", f"/s/{world['own']}/mod/act", {**form, "id": TOO_BIG}, token)
+            form = {
+                "action": action,
+                "kind": kind,
+                "reason": "x",
+                "text": "t",
+                "hours": "1",
+                "days": "1",
+            }
+            seen = _answer(
+                fred, "POST", f"/s/{world['own']}/mod/act", {**form, "id": world[kind]}, token
+            )
+            absent = _answer(
+                fred, "POST", f"/s/{world['own']}/mod/act", {**form, "id": MISSING_ID}, token
+            )
+            too_big = _answer(
+                fred, "POST", f"/s/{world['own']}/mod/act", {**form, "id": TOO_BIG}, token
+            )
             assert seen == absent == too_big, (kind, action)
             assert seen[0] == 404
 
@@ -283,7 +322,10 @@ def test_moderator_action_form_ids_hidden_as_missing(env):  # noqa: ANN001
 
 
 def _payload(template: dict, values: dict) -> dict:
-    return {k: (values[v[1:-1]] if isinstance(v, str) and v.startswith("{") else v) for k, v in template.items()}
+    return {
+        k: (values[v[1:-1]] if isinstance(v, str) and v.startswith("{") else v)
+        for k, v in template.items()
+    }
 
 
 def _compare_events(sock: Sock, hidden_ids: dict) -> int:
@@ -291,7 +333,10 @@ def _compare_events(sock: Sock, hidden_ids: dict) -> int:
     for event, template in EVENTS.items():
         if template is None:
             continue
-        for label, values in (("hidden", hidden_ids), ("too big", {"room": TOO_BIG, "thread": TOO_BIG})):
+        for label, values in (
+            ("hidden", hidden_ids),
+            ("too big", {"room": TOO_BIG, "thread": TOO_BIG}),
+        ):
             sent = _payload(template, values)
             missing = _payload(template, {"room": MISSING_ID, "thread": MISSING_ID})
             seen, absent = sock.ack(event, sent), sock.ack(event, missing)
@@ -321,7 +366,9 @@ def test_after_a_live_removal_the_room_is_missing(env):  # noqa: ANN001
     sock = Sock(app, signed_in(app, leaver.alias))
     assert sock.ack("join", {"room_id": world["room"], "after_seq": 0})["ok"] is True
     assert sock.ack("watch_thread", {"thread_id": topic.id})["ok"] is True
-    post_id = db.session.scalar(sa.text("SELECT id FROM posts WHERE thread_id = :t"), {"t": topic.id})
+    post_id = db.session.scalar(
+        sa.text("SELECT id FROM posts WHERE thread_id = :t"), {"t": topic.id}
+    )
     actions.remove_member(owner, world["hidden"], "post", post_id, "removed for the test")
     with error_log() as errors:
         checked = _compare_events(sock, {"room": world["room"], "thread": topic.id})

@@ -29,7 +29,9 @@ def whole_numbers_up_to(limit: int) -> str:
         low = 1 if i == 0 else 0
         if int(digit) > low:
             rest = len(digits) - i - 1
-            parts.append(f"{digits[:i]}[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+            parts.append(
+                f"{digits[:i]}[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else "")
+            )
     parts.append(digits)
     return "(?:" + "|".join(parts) + ")"
 
