@@ -36,6 +36,7 @@ def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
+        "RB_IDENTIFIER_KEY": "test-identifier-key-not-for-production",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'test.db'}",
         "RB_ASYNC_MODE": "threading",
         "RB_PUBLIC_ORIGIN": "http://localhost",
