@@ -118,7 +118,8 @@ def new_reply_audience(post_id: int) -> tuple[Post, int, list[str]] | None:
     """For a new reply: the post, its page for an ordinary reader, and watchers to skip.
 
     None when nobody but moderators may see it (a hidden post or thread). Skipped:
-    the author's own sockets, and those of watchers who blocked the author.
+    the author's own sockets, and those of watchers who blocked the author or the
+    thread's author (their page of that thread shows none of it).
     """
     post = _public_post(post_id)
     if post is None:
@@ -130,13 +131,18 @@ def new_reply_audience(post_id: int) -> tuple[Post, int, list[str]] | None:
     ) or 1
     page = -(-before // POSTS_PER_PAGE)
     skip: list[str] = []
-    if post.author_id is not None:
+    thread = db.session.get(Thread, post.thread_id)
+    if post.author_id is not None or thread.author_id is not None:
         skip = list(db.session.scalars(
             sa.select(watches.ThreadWatch.sid)
             .join(ChatSocket, ChatSocket.sid == watches.ThreadWatch.sid)
             .where(
                 watches.ThreadWatch.thread_id == post.thread_id,
-                sa.or_(ChatSocket.account_id == post.author_id, access.blocked(ChatSocket.account_id, post)),
+                sa.or_(
+                    ChatSocket.account_id == post.author_id,
+                    access.blocked(ChatSocket.account_id, post),
+                    access.blocked(ChatSocket.account_id, thread),
+                ),
             )
             .limit(1000)
         ))
@@ -168,8 +174,9 @@ def update_audience(post_id: int) -> tuple[Thread, Space, list[FollowerUpdate]] 
 
     One query per ``CHUNK`` followers, joined with the socket registry: followers
     with a fresh socket of a live session, who may read the space, are not the
-    author, have not seen the post yet, and have not blocked the author. None when
-    the post is hidden (then the updates list leaves it out too).
+    author, have not seen the post yet, and have not blocked its author or the
+    thread's (as the updates list). None when the post is hidden (then the updates
+    list leaves it out too).
     """
     post = _public_post(post_id)
     if post is None:
@@ -187,11 +194,12 @@ def update_audience(post_id: int) -> tuple[Thread, Space, list[FollowerUpdate]] 
     )
     conditions = [ThreadFollow.thread_id == thread.id, ThreadFollow.last_seen_post_id < post.id, online]
     if post.author_id is not None:
-        conditions += [
-            ThreadFollow.account_id != post.author_id,
-            sa.not_(access.blocked(ThreadFollow.account_id, post)),
-        ]
-    conditions.append(access.may_read(ThreadFollow.account_id, space))
+        conditions.append(ThreadFollow.account_id != post.author_id)
+    conditions += [
+        sa.not_(access.blocked(ThreadFollow.account_id, post)),
+        sa.not_(access.blocked(ThreadFollow.account_id, thread)),
+        access.may_read(ThreadFollow.account_id, space),
+    ]
     # Counted as the updates page counts them (forum/threads.py ``updates``).
     new_posts = (
         sa.select(sa.func.count(Post.id))
