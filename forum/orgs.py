@@ -13,6 +13,7 @@ import re
 
 import sqlalchemy as sa
 
+from forum import access
 from forum import accounts
 from forum import clock
 from forum import pagination
@@ -125,8 +126,14 @@ def list_staff(actor: Account, org_slug: object, page: int = 1) -> tuple[Organis
 
 
 def list_org_spaces(actor: Account, org_slug: object, page: int = 1) -> pagination.Page:
+    """The organisation's spaces that ``actor`` may know exist: staff do not see the
+    names of hidden spaces they are not in (the space itself would be a 404 to them)."""
     org = access_org(actor, org_slug)
-    query = sa.select(Space).where(Space.organisation_id == org.id).order_by(Space.name, Space.id)
+    query = (
+        sa.select(Space)
+        .where(Space.organisation_id == org.id, Space.id.in_(access.known_spaces(actor)))
+        .order_by(Space.name, Space.id)
+    )
     return pagination.paginate(query, page)
 
 

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from forum import access
 from forum import accounts
 from forum import clock
+from forum import orgs
 from forum import schema
 from forum import sessions
 from forum import threads
@@ -437,3 +438,25 @@ def test_live_audiences_follow_the_same_rules(app, world, kind):  # noqa: ANN001
         for role in people:
             if sees_chat(role, message):
                 assert (sids[role] in skipped) == _blocked(role, message), role
+
+
+# --- an organisation's page ---------------------------------------------------------------
+
+
+def test_org_page_lists_only_spaces_its_staff_may_know(app, make_account):  # noqa: ANN001
+    """Staff of one organisation: a hidden space a colleague made (without them) is a 404 to
+    them, so its name is not on the organisation's page either; closed ones are."""
+    admin = make_account("Orgadmin", admin=True)
+    maker, colleague = make_account("Makerstaff"), make_account("Colleague")
+    org = orgs.create_org(admin, name="Night Clinic")
+    for person in (maker, colleague):
+        orgs.add_staff(admin, org.slug, person.alias)
+    secret = orgs.create_org_space(maker, org.slug, name="Secret circle", kind="hidden")
+    shared = orgs.create_org_space(maker, org.slug, name="Quiet room", kind="closed")
+    for alias, sees_secret in (("Colleague", False), ("Makerstaff", True), ("Orgadmin", True)):
+        client = app.test_client()
+        login(client, alias)
+        html = client.get(f"/orgs/{org.slug}").get_data(as_text=True)
+        assert shared.name in html
+        assert (secret.name in html) == sees_secret
+        assert (client.get(f"/s/{secret.slug}").status_code == 200) == sees_secret
