@@ -161,16 +161,18 @@ def access_post(account: Account | None, post_id: object) -> tuple[Post, SpaceAc
 Reader = Account | int | sa.ColumnElement[int]
 # ``rule(reader_id, content) -> SQL truth``: the reader has blocked whoever wrote the
 # content. ``reader_id`` is an account id or a column of them; ``content`` is anything
-# with the content columns (``author_id``, ``space_id``): a model, an alias, a row.
+# with the content columns (``author_id``, ``author_name``, ``space_id``): a model, an
+# alias, a row, or a ``Written``.
 BlockRule = Callable[[Any, Any], sa.ColumnElement[bool]]
 _BLOCK_RULE = "rb.block_rule"
 
 
 @dataclass(frozen=True)
 class Written:
-    """Content known only by who wrote it and where (a person typing, an account-level check)."""
+    """Content known only by who wrote it, under which name, and where (a person typing)."""
 
     author_id: int | None
+    author_name: str | None = None
     space_id: int | None = None
 
 

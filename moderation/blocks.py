@@ -85,7 +85,7 @@ def blocked(reader_id: Any, content: Any) -> sa.ColumnElement[bool]:
     """The block rule: ``reader_id`` has blocked whoever wrote ``content``.
 
     ``reader_id`` is an account id, or a column of them (one query for many readers);
-    ``content`` has the content columns (``author_id``, ``space_id``): a model such as
+    ``content`` has the content columns (``author_id``, ``author_name``, ``space_id``): a model such as
     ``Post`` or an alias of one, or one row. SQL either way, so lists, counts and live
     audiences all apply the same rule.
     """

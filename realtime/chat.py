@@ -420,5 +420,6 @@ def typing(account: Account | None, sid: str, room_id: object) -> None:
         raise Forbidden("Typing indicators are off in this space.")
     membership = _writable(room, access)
     ratelimit.hit(TYPING_RATE, "typing", account.id)
-    skip = [sid, *sockets.sids_blocking(Written(account.id, room.space_id))]  # people who blocked them are not told
+    # People who blocked them are not told.
+    skip = [sid, *sockets.sids_blocking(Written(account.id, membership.display_name, room.space_id))]
     signals.chat_typing.send(room.id, name=membership.display_name, skip_sid=skip)
