@@ -24,7 +24,6 @@ import pytest
 import sqlalchemy as sa
 
 from forum import access
-from forum import accounts
 from forum import clock
 from forum import orgs
 from forum import schema
@@ -47,11 +46,11 @@ from realtime import live
 from realtime import sockets
 from realtime.models import ChatMessage
 from realtime.models import ChatRoom
-from tests.conftest import PASSPHRASE
-from tests.conftest import base_config
-from tests.conftest import login
-from tests.spacekit import add
-from tests.spacekit import make_space
+from tests.factories import add_member
+from tests.factories import make_account
+from tests.factories import make_space
+from tests.support import base_config
+from tests.support import login
 
 ROLES = ("signedout", "stranger", "nonmember", "removed", "member", "moderator", "admin")
 KINDS = ("open", "closed", "hidden")
@@ -75,7 +74,7 @@ def _alias(role: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def template_db(tmp_path_factory):  # noqa: ANN001, ANN201
+def template_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("listmatrix")
     application = create_app(base_config(folder, RB_LIMITS_ENABLED=False))  # the build posts a lot at once
     with application.app_context():
@@ -86,18 +85,12 @@ def template_db(tmp_path_factory):  # noqa: ANN001, ANN201
     return folder / "test.db"
 
 
-def _sign_up(alias: str) -> Account:
-    return accounts.sign_up(alias, PASSPHRASE, PASSPHRASE).account
-
-
 def _build_world() -> dict:
-    people = {role: _sign_up(_alias(role)) for role in ROLES[1:]}
+    people = {role: make_account(_alias(role), admin=role == "admin") for role in ROLES[1:]}
     for extra in ("owner", "writer", "blockee"):
-        people[extra] = _sign_up(_alias(extra))
-    people["admin"].is_admin = True
-    db.session.commit()
-    elsewhere = make_space(people["owner"], "open", name="Elsewhere")
-    add(elsewhere, people["nonmember"])
+        people[extra] = make_account(_alias(extra))
+    elsewhere = make_space("open", owner=people["owner"], name="Elsewhere")
+    add_member(elsewhere, people["nonmember"])
     tokens: dict[str, dict] = {"space": {}, "title": {}, "body": {}, "chat": {}}
     blocked_in: set[tuple[str, str]] = set()
     for kind in KINDS:
@@ -108,11 +101,11 @@ def _build_world() -> dict:
 
 def _build_space(kind: str, people: dict, tokens: dict, blocked_in: set) -> None:
     name = _token()
-    space = make_space(people["owner"], kind, name=f"Space {name}")
+    space = make_space(kind, owner=people["owner"], name=f"Space {name}")
     tokens["space"][name] = space.id
     for role in ("writer", "blockee", "member", "removed"):
-        add(space, people[role])
-    add(space, people["moderator"], role="moderator")
+        add_member(space, people[role])
+    add_member(space, people["moderator"], role="moderator")
     writer, blockee, moderator = people["writer"], people["blockee"], people["moderator"]
 
     def new_thread(author: Account) -> Thread:
@@ -175,7 +168,7 @@ def _build_space(kind: str, people: dict, tokens: dict, blocked_in: set) -> None
 
 
 @pytest.fixture
-def world(app):  # noqa: ANN001, ANN201
+def world(app):
     return WORLD
 
 
@@ -197,7 +190,7 @@ def _blocked(role: str, item: Thread | Post | ChatMessage) -> bool:
     return item.author_id == WORLD["ids"]["blockee"] and (role, _kind_of(item.space_id)) in WORLD["blocked_in"]
 
 
-def _sees(check, *args) -> bool:  # noqa: ANN001
+def _sees(check, *args) -> bool:
     try:
         check(*args)
     except NotFound:
@@ -230,12 +223,12 @@ def is_member(role: str, space_id: int) -> bool:
     return viewer is not None and access.membership_of(viewer, space_id) is not None
 
 
-def _rows(model, tokens: dict) -> dict:  # noqa: ANN001
+def _rows(model, tokens: dict) -> dict:
     """token -> row, for every row (expired ones included: the sweeper has not run)."""
     return {token: db.session.get(model, row_id) for token, row_id in tokens.items()}
 
 
-def _shown(html: str, tokens) -> set[str]:  # noqa: ANN001
+def _shown(html: str, tokens) -> set[str]:
     return {token for token in tokens if token in html}
 
 
@@ -254,7 +247,7 @@ def _post_listed(role: str, post: Post) -> bool:
 # --- the lists ----------------------------------------------------------------------------
 
 
-def _client(app, role: str):  # noqa: ANN001, ANN202
+def _client(app, role: str):
     client = app.test_client()
     if role != "signedout":
         login(client, _alias(role))
@@ -262,7 +255,7 @@ def _client(app, role: str):  # noqa: ANN001, ANN202
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_list_shows_what_single_objects_allow(app, world, role):  # noqa: ANN001, PLR0915
+def test_every_list_shows_what_single_objects_allow(app, world, role):
     client = _client(app, role)
     tokens = world["tokens"]
     spaces = {token: db.session.get(Space, space_id) for token, space_id in tokens["space"].items()}
@@ -344,7 +337,7 @@ def test_every_list_shows_what_single_objects_allow(app, world, role):  # noqa: 
     assert all_tokens  # the markers exist: an empty world would pass every check above
 
 
-def test_hidden_blocked_and_expired_are_in_no_list(app, world):  # noqa: ANN001
+def test_hidden_blocked_and_expired_are_in_no_list(app, world):
     """The same world from the other side: none of these markers is on any list page, for anyone."""
     tokens = world["tokens"]
     post_rows, thread_rows, chat_rows = _rows(Post, tokens["body"]), _rows(Thread, tokens["title"]), _rows(
@@ -388,7 +381,7 @@ def _connect(role: str) -> str:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_live_audiences_follow_the_same_rules(app, world, kind):  # noqa: ANN001
+def test_live_audiences_follow_the_same_rules(app, world, kind):
     tokens = world["tokens"]
     post_rows = _rows(Post, tokens["body"])
     thread_rows = _rows(Thread, tokens["title"])
@@ -443,7 +436,7 @@ def test_live_audiences_follow_the_same_rules(app, world, kind):  # noqa: ANN001
 # --- an organisation's page ---------------------------------------------------------------
 
 
-def test_org_page_lists_only_spaces_its_staff_may_know(app, make_account):  # noqa: ANN001
+def test_org_page_lists_only_spaces_its_staff_may_know(app):
     """Staff of one organisation: a hidden space a colleague made (without them) is a 404 to
     them, so its name is not on the organisation's page either; closed ones are."""
     admin = make_account("Orgadmin", admin=True)
