@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from forum import accounts
 from forum import expiry
 from forum.extensions import db
-from forum.models import Organisation
 from forum.models import OrgStaff
 from forum.safety import baddates
 from forum.safety import identifiers
@@ -20,11 +19,11 @@ from forum.safety.models import BadDateIdentifier
 from forum.safety.models import BadDateReport
 from forum.safety.models import SafetySettings
 from moderation.models import Flag
-from tests.conftest import PASSPHRASE
-from tests.conftest import login
-from tests.conftest import post
 from tests.factories import add_member
 from tests.factories import make_space
+from tests.support import PASSPHRASE
+from tests.support import login
+from tests.support import post
 
 CSRF = re.compile(r'name="csrf_token" value="[^"]*"')
 NUMBER = "+44 7700 900123"
@@ -62,8 +61,8 @@ def report_form(**extra: object) -> dict:
 def world(app, make_account, clock):
     """A safety space with a reporter, a looker, a moderator; Fred belongs to nothing."""
     clock.set(clock.now().replace(year=2026, month=1, day=5))
-    space = make_space("bad-dates", name="Safety", kind="open")
-    elsewhere = make_space("elsewhere", name="Elsewhere", kind="closed")
+    space = make_space("open", slug="bad-dates", name="Safety")
+    elsewhere = make_space("closed", slug="elsewhere", name="Elsewhere")
     people = {name: make_account(name) for name in ("Ana", "Bea", "Mina", "Fred", "Cleo")}
     add_member(space, people["Ana"])
     add_member(space, people["Bea"])
@@ -228,11 +227,7 @@ def test_reject_and_withdraw_delete_everything(app, world):
 
 def test_staff_file_for_a_worker_with_her_consent(app, world, make_account):
     _space, elsewhere, people = world
-    org = Organisation(slug="clinic", name="Clinic", created_at=elsewhere.created_at)
-    db.session.add(org)
-    db.session.flush()
-    elsewhere.organisation_id = org.id
-    db.session.add(OrgStaff(organisation_id=org.id, account_id=people["Cleo"].id))
+    db.session.add(OrgStaff(organisation_id=elsewhere.organisation_id, account_id=people["Cleo"].id))
     db.session.commit()
     add_member(elsewhere, people["Bea"])
     assert file(app, "Bea", slug="elsewhere", for_worker="1", consent="1").status_code == 403

@@ -41,6 +41,8 @@ from forum.models import Account
 from forum.models import Membership
 from forum.models import OrgStaff
 from forum.models import Space
+from forum.pagination import Page
+from forum.pagination import paginate
 from forum.safety import identifiers
 from forum.safety import policy
 from forum.safety.models import REPORT_PENDING
@@ -48,8 +50,6 @@ from forum.safety.models import REPORT_PUBLISHED
 from forum.safety.models import BadDateIdentifier
 from forum.safety.models import BadDateReport
 from forum.safety.models import SafetySettings
-from forum.spaces import Page
-from forum.spaces import paginate
 
 # What happened: form key -> (short code, label). Codes are what a lookup shows first,
 # readable at a glance on a small screen; the order is the order they are shown in.
