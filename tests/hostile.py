@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from forum.extensions import db
 from forum.models import Account
 from forum.models import JoinRequest
 from forum.models import Space
+from forum.safety import baddates
 from moderation import actions
 from moderation import appeals
 from moderation import blocks
@@ -169,6 +171,11 @@ def build_world() -> World:
     appeal = appeals.appeal(xan, action_id, "It was fine.")
     block = blocks.block(xan, "chat", make_message(own_room, fred, "hello from fred").id)
     session = accounts.log_in(xan.alias, PASSPHRASE).session
+    report = baddates.file_report(
+        xan, hidden.slug, happened_on=(clock.now() - timedelta(days=2)).date().isoformat(),
+        part_of_day="night", area="Riverside", categories=["violence"], body="Turned nasty.",
+        typed=baddates.Typed("+44 7700 900123", "", "", ""),
+    )
     world = World()
     world.ids.update(
         olu=olu.id,
@@ -189,6 +196,7 @@ def build_world() -> World:
         appeal=appeal.id,
         block=block.id,
         session=session.id,
+        report=report.id,
     )
     world.aliases.update(olu=olu.alias, xan=xan.alias, fred=fred.alias)
     return world

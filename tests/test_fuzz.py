@@ -206,6 +206,7 @@ IDS = {
     "session_id": "session",
     "account_id": "olu",
     "target_id": "post",
+    "report_id": "report",
 }
 # Routes the fuzzer leaves out, and why: they would end the signed-in actor or all of them.
 SPARED = {

@@ -81,8 +81,8 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "moderation.notice_list": NOTHING("the caller's own notices"),
     "moderation.block_list": NOTHING("the caller's own blocks"),
     "moderation.unblock": Names(),
-    "moderation.block": Names(kinds=("post", "thread", "chat")),
-    "moderation.flag": Names(form={"reason": "spam"}, kinds=("post", "thread", "chat")),
+    "moderation.block": Names(kinds=("post", "thread", "chat", "report")),
+    "moderation.flag": Names(form={"reason": "spam"}, kinds=("post", "thread", "chat", "report")),
     "spaces.index": NOTHING("lists only what the caller may see (tests/test_spaces_access.py)"),
     "spaces.new": NOTHING("creates a space"),
     "spaces.invite": NOTHING("an invite code is itself the key to its space"),
@@ -136,6 +136,16 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "moderation.appeal_list": Names(),
     "moderation.decide": Names(form={"outcome": "uphold", "reason": ""}),
     "moderation.appeal": Names(form={"text": "Please look again"}),
+    "safety.check": NOTHING("a lookup by identifier across the caller's own spaces"),
+    "safety.reports": Names(),
+    "safety.new_report": Names(form={"happened_on": "2026-01-01", "part_of_day": "night",
+                                     "area": "Riverside", "what": "violence", "body": "Nasty."}),
+    "safety.pending": Names(),
+    "safety.show": Names(),
+    "safety.approve": Names(),
+    "safety.reject": Names(form={"reason": "no"}),
+    "safety.withdraw": Names(),
+    "safety.settings": Names(form={"region": "GB", "report_days": "180", "alert_hours": "48"}),
     "moderation.act": Names(form={"action": "hide", "kind": "post", "id": "{post}", "reason": "x"}),
 }
 
@@ -153,8 +163,9 @@ HIDDEN_ID = {
     "block_id": "block",
     "session_id": "session",
     "account_id": "olu",
+    "report_id": "report",
 }
-KIND_ID = {"post": "post", "thread": "thread", "chat": "chat"}
+KIND_ID = {"post": "post", "thread": "thread", "chat": "chat", "report": "report"}
 
 # Socket.IO events: the payload that names the hidden thing ({room} etc. from the world);
 # None for events that name nothing.
