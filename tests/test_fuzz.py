@@ -392,3 +392,80 @@ def test_no_event_gets_a_500(env, sockets, event, data):  # noqa: ANN001
     if ack.get("ok") is not True:
         assert isinstance(ack.get("error"), str) and ack["error"], (event, shown, ack)
     assert errors.summary() == [], (event, shown)
+
+
+# --- sweeps: every field of every event and form gets each of the deadly values once ------
+
+SWEEP_JSON = [*DEADLY, 2**31, 2**64, -1, 1.5, True, None, [1], {"a": "\x00"}]
+
+
+@pytest.mark.parametrize("event", sorted(EVENT_FIELDS))
+def test_every_event_field_with_every_deadly_value(env, sockets, event):  # noqa: ANN001
+    app, world, clients, _tokens = env
+    good = {
+        "room_id": world["room"],
+        "thread_id": world["thread"],
+        "body": "hello",
+        "after_seq": 0,
+        "before_seq": 5,
+        "confirmed": True,
+    }
+    if "olu" not in sockets or not sockets["olu"].connected:
+        sockets["olu"] = Sock(app, clients["olu"])
+    sock = sockets["olu"]
+    for n, (name, value) in enumerate(
+        (name, value) for name in [*EVENT_FIELDS[event], "extra"] for value in SWEEP_JSON
+    ):
+        payload = {
+            **{k: good.get(k, f"client-sweep-{event}-{n:05d}") for k in EVENT_FIELDS[event]},
+            name: value,
+        }
+        with error_log() as errors:
+            ack = sock.ack(event, payload)
+        shown = (event, name, repr(value)[:40], ack)
+        assert isinstance(ack, dict) and ack.get("status", 200) < 500, shown
+        assert ack.get("ok") is True or ack.get("error"), shown
+        assert errors.summary() == [], shown
+
+
+def test_every_form_field_and_url_variable_with_nul(env):  # noqa: ANN001
+    """NUL is what PostgreSQL cannot store: every variable and every field gets one."""
+    app, world, clients, tokens = env
+    client, token = clients["olu"], tokens["olu"]
+    sent = 0
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint in SPARED:
+            continue
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            names = fields_read_by(
+                app.view_functions[rule.endpoint], FORM_FIELD if method == "POST" else QUERY_ARG
+            )
+            good = {name: GOOD.get(name, ["ok"])[0] for name in names}
+            variables = [n for _c, n in PATH_PARAM.findall(rule.rule)]
+            for spoiled in [*(("segment", v) for v in variables), *(("field", n) for n in names)]:
+                path = PATH_PARAM.sub(
+                    lambda m, s=spoiled: (
+                        quote("a\x00b", safe="")
+                        if s == ("segment", m.group(2))
+                        else _segment(lambda _s: "", m.group(1), m.group(2), world, "olu", False)
+                    ),
+                    rule.rule,
+                )
+                fields = {**good, **({spoiled[1]: "a\x00b"} if spoiled[0] == "field" else {})}
+                with error_log() as errors:
+                    if method == "GET":
+                        query = "&".join(f"{quote(k)}={quote(v)}" for k, v in fields.items())
+                        response = client.get(path + ("?" + query if query else ""))
+                    else:
+                        response = client.post(
+                            path,
+                            data=form_body(fields, token),
+                            content_type="application/x-www-form-urlencoded",
+                        )
+                page = response.get_data(as_text=True)
+                shown = (method, rule.rule, spoiled, response.status_code)
+                assert response.status_code < 500, shown
+                assert _says_what_went_wrong(response.status_code, page), shown
+                assert errors.summary() == [], shown
+                sent += 1
+    assert sent > 50
