@@ -139,8 +139,8 @@ def search(account: Account, query: object, page: object = 1) -> Results:
             access.live(Thread.expires_at),
             Post.hidden_at.is_(None),
             Thread.hidden_at.is_(None),
-            blocks.exclude_blocked(account, Post.author_id),
-            blocks.exclude_blocked(account, Thread.author_id),
+            blocks.exclude_blocked(account, Post),
+            blocks.exclude_blocked(account, Thread),
         )
         .order_by(Post.created_at.desc(), Post.id.desc())
         .limit(PER_PAGE + 1)

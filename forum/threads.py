@@ -70,7 +70,7 @@ def list_threads(actor: Account, slug: object, page: int = 1) -> tuple[access.Sp
     nobody sees threads started by someone they blocked."""
     acc = access.access_space(actor, slug)
     query = sa.select(Thread).where(
-        Thread.space_id == acc.space.id, access.live(Thread.expires_at), blocks.exclude_blocked(actor, Thread.author_id)
+        Thread.space_id == acc.space.id, access.live(Thread.expires_at), blocks.exclude_blocked(actor, Thread)
     )
     if not acc.has_role("moderator"):
         query = query.where(Thread.hidden_at.is_(None))
@@ -114,9 +114,9 @@ def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
     """
     thread, acc = access.access_thread(actor, thread_id)
     follow = db.session.get(ThreadFollow, (actor.id, thread.id))
-    if blocks.is_blocked(actor.id, thread.author_id):
+    if blocks.hides(actor, thread.author_id, thread.author_name, thread.space_id):
         return ThreadView(thread, acc, Page([], 1, False), follow is not None, blocked_author=True)
-    shown = blocks.exclude_blocked(actor, Post.author_id).label("shown")
+    shown = blocks.exclude_blocked(actor, Post).label("shown")
     query = _visible_posts(thread, acc).add_columns(shown).order_by(Post.id)
     rows = paginate(query, page, POSTS_PER_PAGE, scalars=False)
     items: list[Post | BlockedGap] = []
@@ -375,7 +375,7 @@ def updates(actor: Account, page: int = 1, per_page: int = 20) -> Page:
             Post.id > ThreadFollow.last_seen_post_id,
             access.live(Post.expires_at),
             Post.hidden_at.is_(None),
-            blocks.exclude_blocked(actor, Post.author_id),
+            blocks.exclude_blocked(actor, Post),
         )
         .group_by(Post.thread_id)
         .subquery()
@@ -393,7 +393,7 @@ def updates(actor: Account, page: int = 1, per_page: int = 20) -> Page:
             readable,
             access.live(Thread.expires_at),
             Thread.hidden_at.is_(None),
-            blocks.exclude_blocked(actor, Thread.author_id),
+            blocks.exclude_blocked(actor, Thread),
         )
         .order_by(Thread.last_post_at.desc(), Thread.id.desc())
     )

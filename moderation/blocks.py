@@ -1,12 +1,21 @@
-"""Personal blocks: hide someone's content from yourself, everywhere. They are not told.
+"""Personal blocks: hide a *name* from yourself. They are not told.
 
-Read paths filter with ``exclude_blocked(viewer, Model.author_id)``; realtime
-delivery asks ``is_blocked(viewer_id, author_id)``; mentions, buddy requests and
-messages call ``assert_may_contact(sender, recipient)`` (NotFound, as if the
-recipient did not exist).
+A block attaches to the name the blocker saw, not to the account behind it: the
+everyday alias everywhere it is used, or a space name in its space only
+(``moderation/models.Block``). Were it the account, blocking "Rosa" in a closed
+space would also hide the same person's open-space posts under their everyday
+alias, and any member of both spaces could link the two names by blocking one
+(docs/PRIVACY.md says what the blocker gives up for that).
+
+The rule is :func:`matches`, in one place; every reader builds on it:
+``exclude_blocked(viewer, Model)`` for read paths, :func:`hides` for one item,
+``matches`` itself in realtime's audience queries, and ``assert_may_contact`` for
+mentions and messages.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,6 +26,7 @@ from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
+from forum.models import Membership
 from moderation import targets
 from moderation.models import Block
 
@@ -29,27 +39,35 @@ def _id(account: Account | int) -> int:
 
 
 def block(actor: Account, kind: object, target_id: object) -> Block:
-    """Block the author of an item the actor can see (the UI sends the item, not the account)."""
+    """Block the name an item the actor can see was written under (the UI sends the item)."""
     target, _space_access = targets.load(actor, kind, target_id)
     if target.author_id is None:
         raise Invalid("That author's account no longer exists.")
     if target.author_id == actor.id:
         raise Invalid("You can't block yourself.")
-    if is_blocked(actor.id, target.author_id):
+    if hides(actor, target.author_id, target.author_name, target.space_id):
         raise Conflict("You have already blocked them.")
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Block).where(Block.blocker_id == actor.id))
     if count >= MAX_BLOCKS:
         raise Invalid(f"You can block at most {MAX_BLOCKS} people. Undo an old block first.")
-    row = Block(blocker_id=actor.id, blocked_id=target.author_id, blocked_name=target.author_name[:64],
-                created_at=clock.now())
+    row = Block(blocker_id=actor.id, blocked_id=target.author_id,
+                space_id=scope_of(target.author_id, target.author_name, target.space_id),
+                blocked_name=target.author_name[:64], created_at=clock.today())
     db.session.add(row)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
         raise Conflict("You have already blocked them.") from None
-    signals.member_blocked.send(actor.id, blocked_id=row.blocked_id)
+    signals.member_blocked.send(actor.id, blocked_id=row.blocked_id, name=row.blocked_name,
+                                space_id=row.space_id)
     return row
+
+
+def scope_of(author_id: int, author_name: str, space_id: int) -> int | None:
+    """Where a name holds: None for the author's everyday alias (every space), else its space."""
+    alias = db.session.scalar(sa.select(Account.alias).where(Account.id == author_id))
+    return None if alias == author_name else space_id
 
 
 def unblock(actor: Account, block_id: object) -> None:
@@ -59,7 +77,11 @@ def unblock(actor: Account, block_id: object) -> None:
     row = db.session.get(Block, block_id)
     if row is None or row.blocker_id != actor.id:
         raise NotFound()
-    db.session.delete(row)
+    # The same name blocked twice in a race (NULL scopes are not unique to the database).
+    db.session.execute(sa.delete(Block).where(
+        Block.blocker_id == actor.id, Block.blocked_id == row.blocked_id, Block.blocked_name == row.blocked_name,
+        Block.space_id.is_(None) if row.space_id is None else Block.space_id == row.space_id,
+    ))
     db.session.commit()
 
 
@@ -75,7 +97,7 @@ def list_blocks(actor: Account, page: int = 1) -> tuple[list[Block], bool]:
 
 
 def blocked_ids(account: Account | int | None) -> set[int]:
-    """Everyone this account has blocked (bounded by MAX_BLOCKS)."""
+    """The accounts behind the names this account blocked (for tests and sweeps; never shown)."""
     if account is None:
         return set()
     return set(db.session.scalars(
@@ -83,24 +105,54 @@ def blocked_ids(account: Account | int | None) -> set[int]:
     ))
 
 
-def exclude_blocked(account: Account | int | None, author_column: sa.ColumnElement) -> sa.ColumnElement[bool]:
-    """A WHERE clause for read paths: rows not written by someone the viewer blocked."""
+# --- the rule ---------------------------------------------------------------------------
+
+
+def matches(author_id: Any, author_name: Any, space_id: Any) -> sa.ColumnElement[bool]:
+    """THE block rule, as SQL over ``Block``: this block hides what ``author_id`` wrote
+    as ``author_name`` in ``space_id`` (columns or plain values).
+
+    Same account, same name, and the name's scope: everywhere for an everyday alias,
+    its own space for a space name. Callers add ``Block.blocker_id == <viewer>``.
+    """
+    return sa.and_(
+        Block.blocked_id == author_id,
+        Block.blocked_name == author_name,
+        sa.or_(Block.space_id.is_(None), Block.space_id == space_id),
+    )
+
+
+def exclude_blocked(account: Account | int | None, model: Any) -> sa.ColumnElement[bool]:
+    """A WHERE clause for read paths over ``model`` (Thread, Post, ChatMessage: anything
+    with ``author_id``, ``author_name`` and ``space_id``): rows under no name the viewer blocked."""
     if account is None:
         return sa.true()
-    blocked = sa.select(Block.blocked_id).where(Block.blocker_id == _id(account))
-    return sa.or_(author_column.is_(None), author_column.not_in(blocked))
+    blocked = sa.exists().where(
+        Block.blocker_id == _id(account), matches(model.author_id, model.author_name, model.space_id)
+    )
+    return sa.or_(model.author_id.is_(None), ~blocked)
 
 
-def is_blocked(blocker_id: int | None, blocked_id: int | None) -> bool:
-    """Has ``blocker_id`` blocked ``blocked_id``? (realtime delivery filters)"""
-    if blocker_id is None or blocked_id is None:
+def hides(viewer: Account | int | None, author_id: int | None, author_name: str, space_id: int) -> bool:
+    """Does ``viewer`` block the name ``author_id`` wrote under in ``space_id``?"""
+    if viewer is None or author_id is None:
         return False
     return db.session.scalar(
-        sa.select(Block.id).where(Block.blocker_id == blocker_id, Block.blocked_id == blocked_id)
+        sa.select(Block.id).where(Block.blocker_id == _id(viewer), matches(author_id, author_name, space_id)).limit(1)
     ) is not None
 
 
-def assert_may_contact(sender: Account | int, recipient: Account | int) -> None:
-    """Mentions, buddy requests, messages: NotFound if the recipient blocked the sender."""
-    if is_blocked(_id(recipient), _id(sender)):
+def name_in(account_id: int, space_id: int) -> str | None:
+    """The name ``account_id`` shows in a space now (None: not a member)."""
+    membership = db.session.scalar(
+        sa.select(Membership).where(Membership.account_id == account_id, Membership.space_id == space_id)
+    )
+    return membership.display_name if membership is not None else None
+
+
+def assert_may_contact(sender: Account | int, recipient: Account | int, space_id: int) -> None:
+    """Mentions, buddy requests, messages sent from a space: NotFound if the recipient
+    blocked the name the sender uses there."""
+    name = name_in(_id(sender), space_id)
+    if name is not None and hides(recipient, _id(sender), name, space_id):
         raise NotFound()

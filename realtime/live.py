@@ -34,6 +34,7 @@ from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
 from forum.models import ThreadFollow
+from moderation import blocks
 from moderation.models import Block
 from realtime import sockets
 from realtime import watches
@@ -141,7 +142,8 @@ def new_reply_audience(post_id: int) -> tuple[Post, int, list[str]] | None:
                 watches.ThreadWatch.thread_id == post.thread_id,
                 sa.or_(
                     ChatSocket.account_id == post.author_id,
-                    sa.exists().where(Block.blocker_id == ChatSocket.account_id, Block.blocked_id == post.author_id),
+                    sa.exists().where(Block.blocker_id == ChatSocket.account_id,
+                                      blocks.matches(post.author_id, post.author_name, post.space_id)),
                 ),
             )
             .limit(1000)
@@ -198,7 +200,8 @@ def update_audience(post_id: int) -> tuple[Thread, Space, list[FollowerUpdate]] 
     if post.author_id is not None:
         conditions += [
             ThreadFollow.account_id != post.author_id,
-            ~sa.exists().where(Block.blocker_id == ThreadFollow.account_id, Block.blocked_id == post.author_id),
+            ~sa.exists().where(Block.blocker_id == ThreadFollow.account_id,
+                               blocks.matches(post.author_id, post.author_name, post.space_id)),
         ]
     if space.kind != "open":
         conditions.append(sa.or_(

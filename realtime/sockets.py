@@ -22,6 +22,7 @@ from forum.models import Account
 from forum.models import AuthSession
 from forum.models import Membership
 from forum.sessions import is_live
+from moderation import blocks
 from moderation.models import Block
 from realtime.models import ChatRoom
 from realtime.models import ChatSocket
@@ -103,8 +104,9 @@ def sids_of_account(account_id: int) -> list[str]:
     return list(db.session.scalars(sa.select(ChatSocket.sid).where(ChatSocket.account_id == account_id)))
 
 
-def sids_blocking(author_id: int | None) -> list[str]:
-    """The sockets of everyone who blocked ``author_id`` (one query): live delivery skips them.
+def sids_blocking(author_id: int | None, name: str, space_id: int) -> list[str]:
+    """The sockets of everyone who blocked the name ``author_id`` uses as ``name`` in
+    ``space_id`` (one query): live delivery skips them.
 
     Not narrowed to one room on purpose: a socket joins the Socket.IO room a moment
     before its room row is written, and a message sent in between must skip it too.
@@ -114,7 +116,7 @@ def sids_blocking(author_id: int | None) -> list[str]:
         return []
     return list(db.session.scalars(
         sa.select(ChatSocket.sid).join(Block, Block.blocker_id == ChatSocket.account_id)
-        .where(Block.blocked_id == author_id)
+        .where(blocks.matches(author_id, name, space_id))
     ))
 
 
