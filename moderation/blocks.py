@@ -7,10 +7,11 @@ space would also hide the same person's open-space posts under their everyday
 alias, and any member of both spaces could link the two names by blocking one
 (docs/PRIVACY.md says what the blocker gives up for that).
 
-The rule is :func:`matches`, in one place; every reader builds on it:
-``exclude_blocked(viewer, Model)`` for read paths, :func:`hides` for one item,
-``matches`` itself in realtime's audience queries, and ``assert_may_contact`` for
-mentions and messages.
+:func:`blocked` is the block rule, the only one: every list (through
+``forum.access.visible``, which ``moderation.init_app`` hands this rule to), live
+delivery and the checks below ask it. Mentions, buddy requests and messages call
+``assert_may_contact(sender, recipient, space_id)`` (NotFound, as if the recipient
+did not exist).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from forum import access
 from forum import clock
 from forum import signals
 from forum.errors import Conflict
@@ -27,6 +29,7 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.models import Membership
+from forum.pagination import paginate
 from moderation import targets
 from moderation.models import Block
 
@@ -45,7 +48,7 @@ def block(actor: Account, kind: object, target_id: object) -> Block:
         raise Invalid("That author's account no longer exists.")
     if target.author_id == actor.id:
         raise Invalid("You can't block yourself.")
-    if hides(actor, target.author_id, target.author_name, target.space_id):
+    if access.is_blocked(actor, target):
         raise Conflict("You have already blocked them.")
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Block).where(Block.blocker_id == actor.id))
     if count >= MAX_BLOCKS:
@@ -59,8 +62,7 @@ def block(actor: Account, kind: object, target_id: object) -> Block:
     except sa.exc.IntegrityError:
         db.session.rollback()
         raise Conflict("You have already blocked them.") from None
-    signals.member_blocked.send(actor.id, blocked_id=row.blocked_id, name=row.blocked_name,
-                                space_id=row.space_id)
+    signals.member_blocked.send(actor.id, blocked_id=row.blocked_id)
     return row
 
 
@@ -86,18 +88,12 @@ def unblock(actor: Account, block_id: object) -> None:
 
 
 def list_blocks(actor: Account, page: int = 1) -> tuple[list[Block], bool]:
-    page = max(1, page)
-    rows = list(
-        db.session.scalars(
-            sa.select(Block).where(Block.blocker_id == actor.id).order_by(Block.id.desc())
-            .limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)
-        )
-    )
-    return rows[:PER_PAGE], len(rows) > PER_PAGE
+    found = paginate(sa.select(Block).where(Block.blocker_id == actor.id).order_by(Block.id.desc()), page, PER_PAGE)
+    return found.items, found.has_next
 
 
 def blocked_ids(account: Account | int | None) -> set[int]:
-    """The accounts behind the names this account blocked (for tests and sweeps; never shown)."""
+    """The accounts behind the names this account blocked (tests and sweeps; never shown)."""
     if account is None:
         return set()
     return set(db.session.scalars(
@@ -105,41 +101,36 @@ def blocked_ids(account: Account | int | None) -> set[int]:
     ))
 
 
-# --- the rule ---------------------------------------------------------------------------
+def blocked(reader_id: Any, content: Any) -> sa.ColumnElement[bool]:
+    """The block rule: ``reader_id`` has blocked the name ``content`` was written under.
 
-
-def matches(author_id: Any, author_name: Any, space_id: Any) -> sa.ColumnElement[bool]:
-    """THE block rule, as SQL over ``Block``: this block hides what ``author_id`` wrote
-    as ``author_name`` in ``space_id`` (columns or plain values).
-
-    Same account, same name, and the name's scope: everywhere for an everyday alias,
-    its own space for a space name. Callers add ``Block.blocker_id == <viewer>``.
+    Same account, same name, and the name's scope: everywhere for an everyday alias
+    (``Block.space_id`` None), its own space for a space name. ``reader_id`` is an
+    account id, or a column of them (one query for many readers); ``content`` has the
+    content columns (``author_id``, ``author_name``, ``space_id``): a model such as
+    ``Post`` or an alias of one, one row, or an ``access.Written``. SQL either way, so
+    lists, counts and live audiences all apply the same rule.
     """
-    return sa.and_(
-        Block.blocked_id == author_id,
-        Block.blocked_name == author_name,
-        sa.or_(Block.space_id.is_(None), Block.space_id == space_id),
+    return sa.exists().where(
+        Block.blocker_id == reader_id,
+        Block.blocked_id == content.author_id,
+        Block.blocked_name == content.author_name,
+        sa.or_(Block.space_id.is_(None), Block.space_id == content.space_id),
     )
 
 
-def exclude_blocked(account: Account | int | None, model: Any) -> sa.ColumnElement[bool]:
-    """A WHERE clause for read paths over ``model`` (Thread, Post, ChatMessage: anything
-    with ``author_id``, ``author_name`` and ``space_id``): rows under no name the viewer blocked."""
+def exclude_blocked(account: Account | int | None, content: Any) -> sa.ColumnElement[bool]:
+    """A WHERE clause: ``content`` rows not written under a name the viewer blocked."""
     if account is None:
         return sa.true()
-    blocked = sa.exists().where(
-        Block.blocker_id == _id(account), matches(model.author_id, model.author_name, model.space_id)
-    )
-    return sa.or_(model.author_id.is_(None), ~blocked)
+    return sa.not_(blocked(_id(account), content))
 
 
 def hides(viewer: Account | int | None, author_id: int | None, author_name: str, space_id: int) -> bool:
-    """Does ``viewer`` block the name ``author_id`` wrote under in ``space_id``?"""
+    """Does ``viewer`` block the name ``author_id`` writes under as ``author_name`` in ``space_id``?"""
     if viewer is None or author_id is None:
         return False
-    return db.session.scalar(
-        sa.select(Block.id).where(Block.blocker_id == _id(viewer), matches(author_id, author_name, space_id)).limit(1)
-    ) is not None
+    return access.is_blocked(_id(viewer), access.Written(author_id, author_name, space_id))
 
 
 def name_in(account_id: int, space_id: int) -> str | None:

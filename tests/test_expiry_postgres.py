@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 from datetime import timedelta
 
@@ -11,51 +10,22 @@ import pytest
 import sqlalchemy as sa
 
 from forum import expiry
-from forum import schema
-from forum.app import create_app
 from forum.extensions import db
 from realtime.models import ChatMessage
-from tests.conftest import base_config
-from tests.conftest import needs_service
-from tests.expiry_factories import incompressible
-from tests.expiry_factories import make_message
-from tests.expiry_factories import make_post
-from tests.expiry_factories import make_room
-from tests.expiry_factories import make_space
-from tests.expiry_factories import make_thread
+from tests.factories import make_message
+from tests.factories import make_post
+from tests.factories import make_room
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.support import incompressible
 
 pytestmark = pytest.mark.postgres
 URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
 
-@pytest.fixture
-def pg_app(tmp_path):  # noqa: ANN001, ANN201
-    try:
-        admin = sa.create_engine(URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except Exception as error:  # noqa: BLE001
-        needs_service("PostgreSQL", False, type(error).__name__)
-    name = f"rb_expiry_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-    options = {"connect_args": {"options": f"-csearch_path={name}"}}
-    application = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=URL, SQLALCHEMY_ENGINE_OPTIONS=options))
-    try:
-        with application.app_context():
-            schema.upgrade_schema()
-            yield application
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-        admin.dispose()
-
-
 def test_sweep_on_postgresql_with_two_sweepers_and_vacuum(pg_app, clock):
-    space = make_space(chat_hours=1, post_days=1)
-    keep = make_space(chat_hours=720, post_days=365)
+    space = make_space(chat_retention_hours=1, post_retention_days=1)
+    keep = make_space(chat_retention_hours=720, post_retention_days=365)
     room = make_room(space)
     now = clock.now()
     rows = [
@@ -67,10 +37,12 @@ def test_sweep_on_postgresql_with_two_sweepers_and_vacuum(pg_app, clock):
         conn.execute(ChatMessage.__table__.insert(), rows)
     room.last_seq = 3000
     db.session.commit()
-    make_message(room, incompressible(4096))  # expires an hour from now: swept later
-    live = make_message(make_room(keep), "kept")
+    big = make_message(room, body="to be lengthened")  # expires an hour from now: swept later
+    big.body = incompressible(4096)  # past the chat limit on purpose: TOASTed
+    db.session.commit()
+    live = make_message(make_room(keep), body="kept")
     for i in range(10):
-        make_post(make_thread(space, title=f"t{i}", when=now - timedelta(days=2)), "reply", when=now - timedelta(days=2))
+        make_post(make_thread(space, title=f"t{i}", when=now - timedelta(days=2)), body="reply", when=now - timedelta(days=2))
     live_id = live.id
     db.session.close()
 

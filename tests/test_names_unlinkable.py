@@ -40,14 +40,14 @@ from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
 from realtime.models import ChatRoom
-from tests.conftest import PASSPHRASE
-from tests.conftest import IsolatedClient
-from tests.conftest import base_config
-from tests.conftest import login
-from tests.conftest import post as post_form
-from tests.spacekit import add
-from tests.spacekit import make_space
-from tests.spacekit import scrub
+from tests.support import PASSPHRASE
+from tests.support import IsolatedClient
+from tests.support import base_config
+from tests.support import login
+from tests.support import post as post_form
+from tests.factories import add_member
+from tests.factories import make_space
+from tests.support import scrub
 
 NS = "/chat"
 ORIGIN = "http://localhost"
@@ -135,16 +135,16 @@ def run_script(app: Flask, one_person: bool) -> list[tuple[str, Any]]:
     olu = sign_up("Olu")
     xena = sign_up("Xena")
     mona = sign_up("Mona")
-    plaza = make_space(olu, "open", name="Plaza")
-    circle = make_space(olu, "closed", name="Circle")
+    plaza = make_space("open", owner=olu, name="Plaza")
+    circle = make_space("closed", owner=olu, name="Circle")
     for space in (plaza, circle):
         space.typing_indicator = True
         space.show_online_list = True
-        add(space, xena)
+        add_member(space, xena)
     db.session.commit()
-    add(plaza, mona)
+    add_member(plaza, mona)
     rosa = mona if one_person else sign_up("Nell")
-    add(circle, rosa, space_alias="Rosa")
+    add_member(circle, rosa, space_alias="Rosa")
     clients = {alias: app.test_client() for alias in ("Olu", "Xena", "Mona")}
     clients["Rosa"] = clients["Mona"] if one_person else app.test_client()
     for alias, account in (("Olu", olu), ("Xena", xena), ("Mona", mona)):
