@@ -62,7 +62,7 @@ def block(actor: Account, kind: object, target_id: object) -> Block:
     except sa.exc.IntegrityError:
         db.session.rollback()
         raise Conflict("You have already blocked them.") from None
-    signals.member_blocked.send(actor.id, blocked_id=row.blocked_id)
+    signals.member_blocked.send(actor.id, blocked_id=row.blocked_id, name=row.blocked_name, space_id=row.space_id)
     return row
 
 
