@@ -5,8 +5,8 @@ it is their everyday alias (``space_id`` NULL), in one space when it is a name u
 only there. Existing rows get the scope of the name they recorded; a row whose name
 can no longer be placed is dropped (it would otherwise stand for the whole account).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 16:10:00
 
 """
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
