@@ -111,7 +111,8 @@ def decide(actor: Account, slug: object, appeal_id: object, outcome: object, rea
                 membership.muted_until = None
             outcome_text = "overturned: you are no longer muted"
         elif action.action == "delete":
-            outcome_text = "overturned, but deleted content cannot be brought back; please post it again if you like"
+            outcome_text = ("overturned, but deleted content cannot be brought back; "
+                            "please post it again if you like")
     modlog.write(space_access, row.space_id, f"appeal_{row.status}", target_account_id=row.author_id,
                  target_name=action.target_name, reason=reason, moderator=actor)
     notices.notify(row.author_id, f'Your appeal in "{space_access.space.name}" was {outcome_text}.',

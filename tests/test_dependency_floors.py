@@ -42,10 +42,12 @@ def test_pyproject_admits_no_version_before_the_fix(package: str) -> None:
     requirement = _requirements().get(package)
     assert requirement is not None, f"{package} is not a declared dependency"
     fixed = Version(FIXED[package])
-    floors = [Version(spec.version) for spec in requirement.specifier if spec.operator in (">=", "==", "~=")]
+    floors = [Version(s.version) for s in requirement.specifier if s.operator in (">=", "==", "~=")]
     assert floors and max(floors) >= fixed, f"{requirement}: the floor must be at least {fixed}"
     # The last release before the fix, and an old one, must both be refused.
-    before = Version(f"{fixed.major}.{fixed.minor}.{fixed.micro - 1}") if fixed.micro else Version("0.1")
+    before = Version("0.1")
+    if fixed.micro:
+        before = Version(f"{fixed.major}.{fixed.minor}.{fixed.micro - 1}")
     assert not requirement.specifier.contains(before, prereleases=True), requirement
     assert not requirement.specifier.contains("0.1", prereleases=True), requirement
 

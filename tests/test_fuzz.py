@@ -222,7 +222,9 @@ SPARED = {
 ACTORS = st.sampled_from(["olu", "olu", "olu", "xan", "xan", "fred"])  # the owner gets deepest
 
 
-def _segment(draw, converter: str | None, name: str, world, who: str, hostile: bool) -> str:  # noqa: ANN001
+def _segment(  # noqa: ANN001 - world: tests.hostile.World
+    draw, converter: str | None, name: str, world, who: str, hostile: bool
+) -> str:
     if converter == "int":
         good = world[IDS[name]] if name in IDS else 1
         if not hostile:
