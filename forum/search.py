@@ -33,6 +33,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from forum import access
+from forum import blocks
 from forum import markdown
 from forum.errors import Invalid
 from forum.extensions import db
@@ -41,7 +42,6 @@ from forum.models import Membership
 from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
-from moderation import blocks
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +167,8 @@ def compact() -> None:
 
     'optimize' merges all FTS5 segments into one, dropping deleted entries; the app's
     ``secure_delete=ON`` zeroes the freed pages; a TRUNCATE checkpoint then empties
-    the -wal file. On PostgreSQL this does nothing (see FINDINGS.md: VACUUM is the
-    operator's job there).
+    the -wal file. On PostgreSQL this does nothing (VACUUM is the operator's job
+    there: docs/STACK_FACTS.md).
     """
     if _dialect() != "sqlite":
         return

@@ -1,9 +1,8 @@
 """Personal blocks: hide someone's content from yourself, everywhere. They are not told.
 
-Read paths filter with ``exclude_blocked(viewer, Model.author_id)``; realtime
-delivery asks ``is_blocked(viewer_id, author_id)``; mentions, buddy requests and
-messages call ``assert_may_contact(sender, recipient)`` (NotFound, as if the
-recipient did not exist).
+The reading rule (``exclude_blocked``, ``is_blocked``) is ``forum/blocks.py``;
+mentions, buddy requests and messages call ``assert_may_contact(sender, recipient)``
+(NotFound, as if the recipient did not exist).
 """
 
 from __future__ import annotations
@@ -12,20 +11,18 @@ import sqlalchemy as sa
 
 from forum import clock
 from forum import signals
+from forum.blocks import MAX_BLOCKS
+from forum.blocks import account_id
+from forum.blocks import is_blocked
 from forum.errors import Conflict
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
+from forum.models import Block
 from moderation import targets
-from moderation.models import Block
 
-MAX_BLOCKS = 2000
 PER_PAGE = 30
-
-
-def _id(account: Account | int) -> int:
-    return account if isinstance(account, int) else account.id
 
 
 def block(actor: Account, kind: object, target_id: object) -> Block:
@@ -74,33 +71,7 @@ def list_blocks(actor: Account, page: int = 1) -> tuple[list[Block], bool]:
     return rows[:PER_PAGE], len(rows) > PER_PAGE
 
 
-def blocked_ids(account: Account | int | None) -> set[int]:
-    """Everyone this account has blocked (bounded by MAX_BLOCKS)."""
-    if account is None:
-        return set()
-    return set(db.session.scalars(
-        sa.select(Block.blocked_id).where(Block.blocker_id == _id(account)).limit(MAX_BLOCKS)
-    ))
-
-
-def exclude_blocked(account: Account | int | None, author_column: sa.ColumnElement) -> sa.ColumnElement[bool]:
-    """A WHERE clause for read paths: rows not written by someone the viewer blocked."""
-    if account is None:
-        return sa.true()
-    blocked = sa.select(Block.blocked_id).where(Block.blocker_id == _id(account))
-    return sa.or_(author_column.is_(None), author_column.not_in(blocked))
-
-
-def is_blocked(blocker_id: int | None, blocked_id: int | None) -> bool:
-    """Has ``blocker_id`` blocked ``blocked_id``? (realtime delivery filters)"""
-    if blocker_id is None or blocked_id is None:
-        return False
-    return db.session.scalar(
-        sa.select(Block.id).where(Block.blocker_id == blocker_id, Block.blocked_id == blocked_id)
-    ) is not None
-
-
 def assert_may_contact(sender: Account | int, recipient: Account | int) -> None:
     """Mentions, buddy requests, messages: NotFound if the recipient blocked the sender."""
-    if is_blocked(_id(recipient), _id(sender)):
+    if is_blocked(account_id(recipient), account_id(sender)):
         raise NotFound()

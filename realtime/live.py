@@ -3,7 +3,7 @@
 ``watch_thread`` is the service behind the ``watch_thread`` socket event (the
 ``/chat`` namespace adapter calls it); the ``*_audience`` functions are the
 queries ``realtime/push.py`` asks before it emits. Everything is decided here
-with ``forum/access.py`` and ``moderation/models.Block``; push.py only delivers.
+with ``forum/access.py`` and ``forum/models.Block``; push.py only delivers.
 
 Why the ``/chat`` namespace: it already authenticates by the session cookie and
 ``Origin``, re-checks the session at every event, joins every socket to its
@@ -29,12 +29,12 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.models import AuthSession
+from forum.models import Block
 from forum.models import Membership
 from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
 from forum.models import ThreadFollow
-from moderation.models import Block
 from realtime import sockets
 from realtime import watches
 from realtime.models import ChatSocket

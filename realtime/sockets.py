@@ -20,9 +20,9 @@ from forum import clock
 from forum.extensions import db
 from forum.models import Account
 from forum.models import AuthSession
+from forum.models import Block
 from forum.models import Membership
 from forum.sessions import is_live
-from moderation.models import Block
 from realtime.models import ChatRoom
 from realtime.models import ChatSocket
 from realtime.models import ChatSocketRoom
@@ -53,7 +53,7 @@ def unregister(sid: str) -> list[int]:
 def current(sid: str) -> tuple[Account, AuthSession] | None:
     """The account behind a socket, re-checked now: its session still live, not suspended.
 
-    Sessions are authenticated once at connect otherwise (FINDINGS.md): a logout
+    Sessions are authenticated once at connect otherwise (docs/STACK_FACTS.md): a logout
     elsewhere, an expiry or a suspension must end the socket's rights at its next event.
     """
     row = db.session.get(ChatSocket, sid)

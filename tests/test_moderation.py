@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from forum import access
 from forum import accounts
+from forum import blocks as forum_blocks
 from forum import signals
 from forum.errors import Conflict
 from forum.errors import Forbidden
@@ -454,9 +455,9 @@ def test_blocks_filter_reads_and_contact(world):
     post = make_post(world.thread, troll, "creepy", name="TrollInDen")
     row = blocks.block(victim, "post", post.id)
     assert row.blocked_name == "TrollInDen"
-    assert blocks.blocked_ids(victim) == {troll.id}
-    assert blocks.is_blocked(victim.id, troll.id) and not blocks.is_blocked(troll.id, victim.id)
-    visible = set(db.session.scalars(sa.select(Post.id).where(blocks.exclude_blocked(victim, Post.author_id))))
+    assert forum_blocks.blocked_ids(victim) == {troll.id}
+    assert forum_blocks.is_blocked(victim.id, troll.id) and not forum_blocks.is_blocked(troll.id, victim.id)
+    visible = set(db.session.scalars(sa.select(Post.id).where(forum_blocks.exclude_blocked(victim, Post.author_id))))
     assert post.id not in visible and visible
     with pytest.raises(NotFound):
         blocks.assert_may_contact(troll, victim)
@@ -468,7 +469,7 @@ def test_blocks_filter_reads_and_contact(world):
     with pytest.raises(NotFound):
         blocks.unblock(troll, row.id)  # someone else's block
     blocks.unblock(victim, row.id)
-    assert blocks.blocked_ids(victim) == set()
+    assert forum_blocks.blocked_ids(victim) == set()
 
 
 # --- Sweeps and account deletion ---------------------------------------------------
@@ -491,7 +492,7 @@ def test_deleting_an_account_forgets_it_in_moderation(world):
     accounts.delete_account(world.author, PASSPHRASE)
     line = db.session.scalar(sa.select(ModAction))
     assert line.target_name == "[deleted]" and line.target_account_id is None and line.excerpt is None
-    assert blocks.blocked_ids(world.flaggers[1]) == set()
+    assert forum_blocks.blocked_ids(world.flaggers[1]) == set()
     flagger_id = world.flaggers[0].id
     accounts.delete_account(world.flaggers[0], PASSPHRASE)
     assert count(Flag, Flag.flagger_id == flagger_id) == 0

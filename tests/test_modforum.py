@@ -15,11 +15,11 @@ from forum import clock as clock_module
 from forum import signals
 from forum.extensions import db
 from forum.models import Account
+from forum.models import Block
 from forum.models import Post
 from forum.models import Thread
 from forum.models import ThreadFollow
 from moderation.models import Appeal
-from moderation.models import Block
 from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
