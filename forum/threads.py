@@ -150,7 +150,7 @@ def create_thread(
 ) -> Thread:
     """Start a thread (title + first post) as the name the author shows in this space.
 
-    Screened first (``forum/screening.py``, the rules in ``moderation/screening.py``). A watched word that holds it stores
+    Screened first (``forum/screening.py``). A watched word that holds it stores
     the thread hidden until a moderator keeps it: ``thread.hidden_at`` is set.
     """
     acc = access.access_space(actor, slug)

@@ -444,5 +444,6 @@ def test_starter_spaces_are_idempotent(app, runner):  # noqa: ANN001
     db.session.delete(hiv)
     db.session.commit()
     assert runner.invoke(args=["demo"]).exit_code == 0
-    assert db.session.scalar(sa.select(Space.id).where(Space.slug == "hiv-peer-support")) is not None
+    back = db.session.scalar(sa.select(Space.id).where(Space.slug == "hiv-peer-support"))
+    assert back is not None
     assert db.session.scalars(sa.select(ChatRoom.name)).all() == ["General"] * 5
