@@ -267,22 +267,3 @@ class ThreadFollow(db.Model):
         sa.ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     last_seen_post_id: so.Mapped[int] = so.mapped_column(default=0)
-
-
-class Block(db.Model):
-    """A personal block: ``blocker`` no longer sees ``blocked``; ``blocked`` is not told.
-
-    Read paths filter with ``forum/blocks.py``; moderation creates and undoes blocks.
-    """
-
-    __tablename__ = "mod_blocks"
-    __table_args__ = (sa.UniqueConstraint("blocker_id", "blocked_id"),)
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    blocker_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
-    blocked_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
-    )
-    # The name the blocker saw them under (space alias or alias) where they blocked.
-    blocked_name: so.Mapped[str] = so.mapped_column(sa.String(64))
-    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())

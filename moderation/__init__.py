@@ -2,16 +2,19 @@
 the privacy guard and watched words.
 
 Forum never imports this package: ``init_app`` installs the screening every forum
-write passes, and connects moderation's upkeep and account-deletion receivers.
+write passes and the block rule every list applies, and connects moderation's upkeep
+and account-deletion receivers.
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
+from forum import access
 from forum import screening as screening_seam
 from forum import signals
 from moderation import appeals
+from moderation import blocks
 from moderation import cli
 from moderation import expiry
 from moderation import models as _models  # noqa: F401 - tables for the metadata
@@ -20,10 +23,11 @@ from moderation import views
 
 
 def init_app(app: Flask) -> None:
-    """Register moderation views, CLI commands, the screener and receivers."""
+    """Register moderation views, CLI commands, the screener, the block rule and receivers."""
     app.register_blueprint(views.bp)
     cli.init_app(app)
     screening_seam.install(app, screening)
+    access.use_block_rule(app, blocks.blocked)
     signals.account_deleting.connect(expiry.forget_account)
     signals.maintenance_due.connect(expiry.delete_expired)
     app.jinja_env.globals["appealable_hides"] = appeals.appealable_hides

@@ -1,6 +1,4 @@
-"""Moderation tables: flags, the append-only log, appeals, notices, watched words.
-
-(Personal blocks are a reading rule, so their table lives in ``forum/models.py``.)
+"""Moderation tables: flags, the append-only log, appeals, blocks, notices, watched words.
 
 Content is named generically by ``(target_kind, target_id)`` with ``target_kind`` in
 ``TARGET_KINDS`` ('post', 'thread', 'chat'; bad-date reports and DMs plug in later),
@@ -137,6 +135,22 @@ class Appeal(db.Model):
     decided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     action: so.Mapped[ModAction] = so.relationship()
+
+
+class Block(db.Model):
+    """A personal block: ``blocker`` no longer sees ``blocked``; ``blocked`` is not told."""
+
+    __tablename__ = "mod_blocks"
+    __table_args__ = (sa.UniqueConstraint("blocker_id", "blocked_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    blocker_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    blocked_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    # The name the blocker saw them under (space alias or alias) where they blocked.
+    blocked_name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
 
 
 class Notice(db.Model):

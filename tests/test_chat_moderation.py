@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from forum.app import create_app
 from forum.extensions import db
 from forum.extensions import socketio
-from forum.models import Block
 from moderation import actions
 from moderation import blocks
 from moderation import flags
 from moderation import watchwords
+from moderation.models import Block
 from moderation.models import Flag
 from realtime import chat
 from realtime import push
