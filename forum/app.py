@@ -23,6 +23,7 @@ from forum import expiry
 from forum import greenlets
 from forum import markdown
 from forum import passwords
+from forum import safety
 from forum import search
 from forum import security
 from forum import sessions
@@ -76,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.context_processor(_template_globals)
     app.jinja_env.globals["render_markdown"] = markdown.render
     expiry.init_app(app)
+    safety.init_app(app)
     views.register(app)
     # Then the packages above forum, each plugging itself in (forum imports neither).
     moderation.init_app(app)

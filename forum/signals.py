@@ -16,7 +16,8 @@ _signals = Namespace()
 account_signed_out = _signals.signal("account-signed-out")  # sender: account id; session_ids=[...]
 account_deleted = _signals.signal("account-deleted")  # sender: account id
 # Sent by forum/accounts.py *inside* the deletion transaction, before the commit: each
-# receiver deletes or detaches what the account wrote, and must not commit.
+# receiver (moderation's log, bad-date reports) deletes or detaches what the account
+# wrote, and must not commit.
 # sender: account id; keep_content=bool.
 account_deleting = _signals.signal("account-deleting")
 # Sent by forum/spaces.py and forum/starter.py after a space is committed. sender: space id.

@@ -13,12 +13,15 @@ from flask import Flask
 from forum import access
 from forum import screening as screening_seam
 from forum import signals
+from forum.safety import policy as safety_policy
 from moderation import appeals
 from moderation import blocks
 from moderation import cli
 from moderation import expiry
+from moderation import guard
 from moderation import models as _models  # noqa: F401 - tables for the metadata
 from moderation import screening
+from moderation import trust
 from moderation import views
 
 
@@ -28,6 +31,8 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
     screening_seam.install(app, screening)
     access.use_block_rule(app, blocks.blocked)
+    safety_policy.register(find_identifiers=guard.find_identifiers, trust_level=trust.level,
+                           trusted_level=trust.TRUSTED, can_raise_alert=trust.can_raise_alert)
     signals.account_deleting.connect(expiry.forget_account)
     signals.maintenance_due.connect(expiry.delete_expired)
     app.jinja_env.globals["appealable_hides"] = appeals.appealable_hides

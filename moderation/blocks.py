@@ -35,6 +35,8 @@ def _id(account: Account | int) -> int:
 def block(actor: Account, kind: object, target_id: object) -> Block:
     """Block the author of an item the actor can see (the UI sends the item, not the account)."""
     target, _space_access = targets.load(actor, kind, target_id)
+    if target.kind == "report":
+        raise NotFound()  # reporters stay unknown: a block would tell whose posts vanish
     if target.author_id is None:
         raise Invalid("That author's account no longer exists.")
     if target.author_id == actor.id:

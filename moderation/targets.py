@@ -22,10 +22,12 @@ from forum.extensions import db
 from forum.models import Account
 from forum.models import Post
 from forum.models import Thread
+from forum.safety import baddates
+from forum.safety.models import BadDateReport
 from moderation.models import TARGET_KINDS
 
 # The content moderation knows, by kind: forum's here; realtime adds "chat" in its init_app.
-MODELS: dict[str, Any] = {"post": Post, "thread": Thread}
+MODELS: dict[str, Any] = {"post": Post, "thread": Thread, "report": BadDateReport}
 # Kinds whose rows count as someone's posts for trust levels (a thread's text is its first post).
 CONTRIBUTIONS: set[str] = {"post"}
 EXCERPT_CHARS = 120
@@ -123,6 +125,9 @@ def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target
     if kind == "thread":
         thread, space_access = access.access_thread(actor, target_id)
         return Target("thread", thread), space_access
+    if kind == "report":
+        report, space_access = baddates.access_report(actor, target_id)
+        return Target("report", report), space_access
     target = get_live(kind, target_id)
     if target is None or actor is None:
         raise NotFound()

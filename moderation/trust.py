@@ -179,7 +179,6 @@ def chat_rate(account: Account, now: datetime) -> str:
     return rate_for_level(level(account, now))
 
 
-# Not called yet: the safety tools (urgent bad-date alerts), being built now, use it.
 def can_raise_alert(account: Account, now: datetime) -> bool:
     """Urgent (bad-date) alerts: not from brand-new accounts."""
     return can_raise_urgent_alert(account, stats_for(account, now), now)
