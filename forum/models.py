@@ -56,7 +56,8 @@ class AuthSession(db.Model):
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
-    # Absolute end of life; the idle limit is checked against last_seen_at.
+    # All three kept to the day (forum/sessions.py). Absolute end of life; the idle
+    # limit is checked against last_seen_at.
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
 
     account: so.Mapped[Account] = so.relationship(back_populates="sessions")

@@ -26,6 +26,8 @@ def init_app(app: Flask) -> None:
     push.connect_live_receivers()  # forum pages: updates list, open thread pages
 
     expiry.register_maintenance(_purge_stale_sockets)
+    # Socket rows left by a previous run (no disconnect came): gone when a server starts.
+    app.extensions.setdefault("rb_start_hooks", []).append(sockets.clear_at_start)
 
 
 def _purge_stale_sockets(now: datetime) -> dict[str, int]:
