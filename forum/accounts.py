@@ -38,7 +38,10 @@ def _dummy_hash() -> str:
 # Other packages plug their content in here (forum threads, chat, moderation):
 # each hook gets (account_id, keep_content) inside the deletion transaction and
 # either deletes the account's content or detaches it so it shows as "[deleted]".
-ContentHook = Callable[[int, bool], None]
+# A hook may return a function to call after the commit (to send its signals, so
+# open screens drop what was deleted).
+Announce = Callable[[], None]
+ContentHook = Callable[[int, bool], "Announce | None"]
 content_hooks: list[ContentHook] = []
 
 
@@ -237,8 +240,10 @@ def delete_account(account: Account, passphrase: object, keep_content: bool = Fa
     if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
         raise Invalid("Your passphrase is not right.")
     account_id = account.id
-    for hook in content_hooks:
-        hook(account_id, bool(keep_content))
+    announcements = [hook(account_id, bool(keep_content)) for hook in content_hooks]
     db.session.delete(account)
     db.session.commit()
     signals.account_deleted.send(account_id)
+    for announce in announcements:
+        if announce is not None:
+            announce()

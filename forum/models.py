@@ -16,6 +16,10 @@ from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 
 
+# The name shown on what stays of a deleted account's content, everywhere.
+DELETED_NAME = "[deleted]"
+
+
 class Account(db.Model):
     """An alias and a passphrase hash: all we know about a person."""
 

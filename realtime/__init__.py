@@ -6,8 +6,10 @@ from datetime import datetime
 
 from flask import Flask
 
+from forum import accounts
 from forum import expiry
 from forum.extensions import socketio
+from realtime import chat
 from realtime import push
 from realtime import sockets
 from realtime import views
@@ -24,6 +26,7 @@ def init_app(app: Flask) -> None:
     socketio.on_namespace(ChatNamespace(push.NAMESPACE))
     push.connect_receivers()
     push.connect_live_receivers()  # forum pages: updates list, open thread pages
+    accounts.register_content_hook(chat.account_content_hook)
 
     expiry.register_maintenance(_purge_stale_sockets)
     # Socket rows left by a previous run (no disconnect came): gone when a server starts.

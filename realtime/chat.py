@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,7 @@ from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
+from forum.models import DELETED_NAME
 from forum.models import Account
 from forum.models import Membership
 from forum.pagination import Page
@@ -390,6 +392,37 @@ def blocked_in_open_rooms(blocker_id: int, blocked_id: int, name: str, space_id:
     for room_id, message_id, seq in rows:
         found.setdefault(room_id, []).append((message_id, seq))
     return found
+
+
+# --- account deletion -------------------------------------------------------------
+
+
+def account_content_hook(account_id: int, keep_content: bool) -> Callable[[], None] | None:
+    """On account deletion (inside its transaction): delete their chat messages, or keep
+    them under "[deleted]" with no link to the account (``keep_content``).
+
+    Deleted messages leave every open room after the commit (the returned function
+    sends ``chat_message_removed`` per room), not at chat expiry.
+    """
+    mine = ChatMessage.author_id == account_id
+    if keep_content:
+        db.session.execute(sa.update(ChatMessage).where(mine).values(author_id=None, author_name=DELETED_NAME,
+                                                                     client_id=None))
+        return None
+    by_room: dict[int, tuple[list[int], list[int]]] = {}
+    for room_id, message_id, seq in db.session.execute(
+        sa.select(ChatMessage.room_id, ChatMessage.id, ChatMessage.seq).where(mine).order_by(ChatMessage.id)
+    ):
+        ids, seqs = by_room.setdefault(room_id, ([], []))
+        ids.append(message_id)
+        seqs.append(seq)
+    db.session.execute(sa.delete(ChatMessage).where(mine))
+
+    def announce() -> None:
+        for room_id, (ids, seqs) in by_room.items():
+            signals.chat_message_removed.send(room_id, ids=ids, seqs=seqs)
+
+    return announce
 
 
 # --- presence and typing -------------------------------------------------------
