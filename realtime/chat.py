@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -180,8 +179,27 @@ def _has_any_room(space_id: int) -> bool:
     return db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == space_id).limit(1)) is not None
 
 
+def open_rooms(space_id: int) -> list[ChatRoom]:
+    """The space's rooms that are not archived, by name: the space page lists them.
+
+    No access check: the page that asks has checked the space (``realtime.init_app``
+    makes this the ``chat_rooms`` template global).
+    """
+    query = (
+        sa.select(ChatRoom)
+        .where(ChatRoom.space_id == space_id, ChatRoom.archived_at.is_(None))
+        .order_by(ChatRoom.name, ChatRoom.id)
+        .limit(MAX_ROOMS)
+    )
+    return list(db.session.scalars(query))
+
+
 def ensure_default_room(space_id: int) -> ChatRoom:
-    """Give a space its first room ("General") if it has none; spaces services may call this."""
+    """Give a space its first room ("General") if it has none.
+
+    Runs for every new space (``signals.space_created``) and when a space's rooms
+    are first listed.
+    """
     room = db.session.scalar(sa.select(ChatRoom).where(ChatRoom.space_id == space_id).order_by(ChatRoom.id))
     if room is None:
         room = ChatRoom(space_id=space_id, name="General", created_at=clock.now(), last_seq=0)
@@ -397,18 +415,19 @@ def blocked_in_open_rooms(blocker_id: int, blocked_id: int, name: str, space_id:
 # --- account deletion -------------------------------------------------------------
 
 
-def account_content_hook(account_id: int, keep_content: bool) -> Callable[[], None] | None:
-    """On account deletion (inside its transaction): delete their chat messages, or keep
-    them under "[deleted]" with no link to the account (``keep_content``).
+def forget_author(account_id: int, keep_content: bool = False, **_: object) -> None:
+    """``account_deleting`` (inside the deletion's transaction): delete their chat
+    messages, or keep them under "[deleted]" with no link to the account.
 
-    Deleted messages leave every open room after the commit (the returned function
-    sends ``chat_message_removed`` per room), not at chat expiry.
+    Deleted messages must leave open rooms after the commit, not at chat expiry: their
+    ``(room, ids, seqs)`` wait in the session for ``push.on_account_deleted``
+    (:func:`removed_with_account`).
     """
     mine = ChatMessage.author_id == account_id
     if keep_content:
         db.session.execute(sa.update(ChatMessage).where(mine).values(author_id=None, author_name=DELETED_NAME,
                                                                      client_id=None))
-        return None
+        return
     by_room: dict[int, tuple[list[int], list[int]]] = {}
     for room_id, message_id, seq in db.session.execute(
         sa.select(ChatMessage.room_id, ChatMessage.id, ChatMessage.seq).where(mine).order_by(ChatMessage.id)
@@ -417,12 +436,15 @@ def account_content_hook(account_id: int, keep_content: bool) -> Callable[[], No
         ids.append(message_id)
         seqs.append(seq)
     db.session.execute(sa.delete(ChatMessage).where(mine))
+    db.session.info.setdefault(_REMOVED_WITH_ACCOUNT, {})[account_id] = by_room
 
-    def announce() -> None:
-        for room_id, (ids, seqs) in by_room.items():
-            signals.chat_message_removed.send(room_id, ids=ids, seqs=seqs)
 
-    return announce
+_REMOVED_WITH_ACCOUNT = "rb.chat_removed_with_account"
+
+
+def removed_with_account(account_id: int) -> dict[int, tuple[list[int], list[int]]]:
+    """After the commit: the rooms, ids and seqs :func:`forget_author` deleted (once)."""
+    return db.session.info.get(_REMOVED_WITH_ACCOUNT, {}).pop(account_id, {})
 
 
 # --- presence and typing -------------------------------------------------------

@@ -189,8 +189,11 @@ def on_signed_out(account_id: int, session_ids: list[int] = (), **_: Any) -> Non
 
 
 def on_account_deleted(account_id: int, **_: Any) -> None:
+    """The account is gone: its sockets end, and rooms drop the messages deleted with it."""
     for sid in sockets.sids_of_account(account_id):
         disconnect(sid)
+    for room_id, (ids, seqs) in chat.removed_with_account(account_id).items():
+        on_message_removed(room_id, ids=ids, seqs=seqs)
 
 
 def disconnect(sid: str) -> None:
@@ -204,7 +207,6 @@ def disconnect(sid: str) -> None:
 def connect_receivers() -> None:
     """Connect every receiver (blinker ignores a second connect of the same function)."""
     signals.chat_message_created.connect(on_message_created)
-    signals.chat_message_removed.connect(on_message_removed)
     signals.chat_room_changed.connect(on_room_changed)
     signals.chat_presence_changed.connect(on_presence_changed)
     signals.chat_typing.connect(on_typing)
