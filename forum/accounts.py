@@ -81,7 +81,7 @@ def sign_up(alias: object, passphrase: object, again: object) -> SignedIn:
         alias=alias,
         alias_key=key,
         passphrase_hash=passwords.hash_passphrase(passphrase),
-        created_at=clock.now(),
+        created_at=clock.today(),  # to the day: trust counts days (docs/PRIVACY.md)
     )
     db.session.add(account)
     try:
