@@ -15,7 +15,6 @@ import sqlalchemy.orm as so
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 
-
 # The name shown on what stays of a deleted account's content, everywhere.
 DELETED_NAME = "[deleted]"
 

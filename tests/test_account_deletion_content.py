@@ -20,11 +20,11 @@ from forum.models import Thread
 from realtime import chat
 from realtime.models import ChatMessage
 from realtime.models import ChatRoom
+from tests.factories import add_member
+from tests.factories import make_space
 from tests.support import PASSPHRASE
 from tests.support import login
 from tests.support import post as post_form
-from tests.factories import add_member
-from tests.factories import make_space
 
 NS = "/chat"
 

@@ -23,12 +23,11 @@ from forum.extensions import db
 from forum.models import AuthSession
 from moderation import blocks
 from realtime.models import ChatSocket
-from tests.support import PASSPHRASE
-from tests.support import login
-from tests.support import post
 from tests.factories import add_member
 from tests.factories import make_space
 from tests.factories import make_thread
+from tests.support import PASSPHRASE
+from tests.support import login
 
 DAY = "day"  # midnight UTC of the day: checked below
 SECOND = "second"  # as the clock gives it (seconds or finer)
