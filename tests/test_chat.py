@@ -23,17 +23,7 @@ from tests.factories import make_message
 from tests.factories import make_room
 from tests.factories import make_space
 from tests.support import count_rows
-from tests.support import login
 from tests.support import post
-
-
-def client_for(app, make_account, alias, space=None):
-    account = make_account(alias)
-    if space is not None:
-        add_member(space, account)
-    other = app.test_client()
-    login(other, alias)
-    return account, other
 
 
 def count_messages() -> int:
@@ -76,8 +66,8 @@ def test_connect_registers_socket_in_the_database(app, client, member, socket):
 # --- join, send, resume -------------------------------------------------------------
 
 
-def test_two_members_chat_live(app, client, lounge, make_account, socket):
-    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
+def test_two_members_chat_live(app, client, lounge, make_account, socket, person):
+    _bo, bo_client = person("Bodil", lounge.space)
     amara, bo = socket(), socket(bo_client)
     assert amara.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
     assert bo.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
@@ -105,8 +95,8 @@ def test_message_expiry_comes_from_the_space(app, client, lounge, clock, socket)
 
 
 def test_retry_with_same_client_id_is_stored_and_heard_once(app, client, lounge, make_account,
-        socket):
-    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
+        socket, person):
+    _bo, bo_client = person("Bodil", lounge.space)
     amara, bo = socket(), socket(bo_client)
     bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
     data = {"room_id": lounge.id, "client_id": "retry-me-1", "body": "once"}
@@ -129,9 +119,9 @@ def test_idempotency_race_returns_the_stored_message(app, member, lounge, monkey
 
 
 def test_resume_returns_exactly_the_missed_messages_in_order(app, client, lounge, make_account,
-        socket):
+        socket, person):
     app.config["RB_LIMIT_CHAT_NEW"] = "100 per 10 seconds"
-    bo, _ = client_for(app, make_account, "Bodil", lounge.space)
+    bo, _ = person("Bodil", lounge.space)
     for i in range(25):
         chat.post_message(bo, lounge.id, f"client-{i:03}", f"m{i}")
     ack = socket().ack("join", {"room_id": lounge.id, "after_seq": 5})
@@ -216,8 +206,8 @@ def test_archived_room_is_read_only(app, client, lounge, member, socket):
     assert ack["ok"] is False and "archived" in ack["error"]
 
 
-def test_removed_member_stops_receiving_at_once(app, client, lounge, make_account, socket):
-    bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
+def test_removed_member_stops_receiving_at_once(app, client, lounge, make_account, socket, person):
+    bo, bo_client = person("Bodil", lounge.space)
     amara, bo_sock = socket(), socket(bo_client)
     amara.ack("join", {"room_id": lounge.id, "after_seq": 0})
     bo_sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
@@ -329,8 +319,8 @@ def test_members_at_trust_level_one_get_the_normal_limit(client, lounge, member,
 
 
 def test_presence_counts_members_and_names_only_when_allowed(app, client, lounge, make_account,
-        socket):
-    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
+        socket, person):
+    _bo, bo_client = person("Bodil", lounge.space)
     amara, bo = socket(), socket(bo_client)
     amara.ack("join", {"room_id": lounge.id, "after_seq": 0})
     ack = bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
@@ -351,8 +341,8 @@ def test_stale_sockets_drop_out_of_presence(app, client, lounge, clock, socket):
     assert sockets.purge_stale(clock.now()) == 1
 
 
-def test_typing_only_where_enabled_and_rate_limited(app, client, lounge, make_account, socket):
-    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
+def test_typing_only_where_enabled_and_rate_limited(client, lounge, make_account, socket, person):
+    _bo, bo_client = person("Bodil", lounge.space)
     amara, bo = socket(), socket(bo_client)
     bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
     assert amara.ack("typing", {"room_id": lounge.id})["ok"] is False

@@ -40,16 +40,9 @@ PHONE = "call me on 07700 900123"
 
 
 @pytest.fixture
-def people(app, make_account, lounge):
+def people(person, lounge):
     """Bo and Chen, members of the lounge, each with a signed-in HTTP client."""
-    found = {}
-    for alias in ("Bodil", "Chen"):
-        account = make_account(alias)
-        add_member(lounge.space, account)
-        other = app.test_client()
-        login(other, alias)
-        found[alias] = (account, other)
-    return found
+    return {alias: person(alias, lounge.space) for alias in ("Bodil", "Chen")}
 
 
 def count_messages() -> int:
