@@ -187,7 +187,9 @@ def _is_admin(reader: Reader) -> sa.ColumnElement[bool]:
 
 
 def _is_member(reader: Reader, space_id: Any) -> sa.ColumnElement[bool]:
-    return sa.exists().where(Membership.space_id == space_id, Membership.account_id == _reader_id(reader))
+    return sa.exists().where(
+        Membership.space_id == space_id, Membership.account_id == _reader_id(reader)
+    )
 
 
 def may_read(reader: Reader, space: Any = Space) -> sa.ColumnElement[bool]:
@@ -272,11 +274,14 @@ def visible(
     return sa.and_(*clauses)
 
 
-def shows(reader: Account | None, row: Any, *, moderator: bool = False, own_hidden: bool = False) -> bool:
+def shows(
+    reader: Account | None, row: Any, *, moderator: bool = False, own_hidden: bool = False
+) -> bool:
     """:func:`visible` (blocks aside) for one row at hand: the single-object checks ask the
     same rule as the lists, so a thread page and its thread list can never disagree."""
     model = type(row)
     query = sa.select(model.id).where(
-        model.id == row.id, visible(reader, model, moderator=moderator, own_hidden=own_hidden, blocks=False)
+        model.id == row.id,
+        visible(reader, model, moderator=moderator, own_hidden=own_hidden, blocks=False),
     )
     return db.session.scalar(query) is not None
