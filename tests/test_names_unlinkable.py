@@ -27,7 +27,6 @@ from datetime import timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -39,7 +38,6 @@ from forum.extensions import db
 from forum.extensions import socketio
 from forum.models import Account
 from forum.models import Post
-from forum.models import Space
 from forum.models import Thread
 from realtime import chat
 from realtime.models import ChatRoom
