@@ -275,6 +275,7 @@ def edit_post(
     post.edited_at = clock.now()
     held = screening.apply(verdict, target, acc.space.name)
     db.session.commit()
+    search.compact()  # the old words leave the index, the WAL and the file now
     if held and not was_hidden:
         signals.content_hidden.send(post.space_id, **target.payload())
     else:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from forum import access
 from forum import clock
+from forum import search
 from forum import signals
 from forum.access import SpaceAccess
 from forum.errors import Forbidden
@@ -201,8 +202,9 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
            reason: object = "") -> None:
     """Replace the text with the moderator's edit (personal information taken out).
 
-    The old text is overwritten in the row (SQLite secure_delete zeroes the old
-    page); the log keeps no excerpt of either version.
+    The log keeps no excerpt of either version, and earlier excerpts of this item
+    are blanked. After the commit ``search.compact`` makes the old text leave the
+    SQLite files (search index, WAL, freed cells zeroed by ``secure_delete``).
     """
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _reason(reason) or "Personal information removed"
@@ -222,6 +224,7 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
         target.obj.edited_at = now
     was_hidden = target.hidden_at is not None
     target.obj.hidden_at = None
+    modlog.forget_excerpts(target.kind, [target.id])  # earlier hides may have quoted it
     modlog.write(space_access, target.space_id, "redact", target=target, reason=reason,
                  moderator=actor, excerpt=False)
     _resolve(target, FLAG_UPHELD)
@@ -232,6 +235,7 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
         None,
     )
     db.session.commit()
+    search.compact()
     signals.content_redacted.send(target.space_id, body=new_text, **target.payload())
     if was_hidden:
         signals.content_unhidden.send(target.space_id, **target.payload())

@@ -68,6 +68,22 @@ def write(
     return row
 
 
+def forget_excerpts(kind: str, ids: list[int]) -> None:
+    """Blank every log excerpt of these items (in the caller's transaction).
+
+    For text that no longer exists as it was quoted: redacted, edited, deleted or
+    expired content.
+    """
+    if not ids:
+        return
+    db.session.execute(
+        sa.update(ModAction)
+        .where(ModAction.target_kind == kind, ModAction.target_id.in_(ids), ModAction.excerpt.is_not(None))
+        .values(excerpt=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 @dataclass
 class LogLine:
     id: int
