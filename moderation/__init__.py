@@ -19,3 +19,4 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
     accounts.register_content_hook(expiry.account_hook)
     forum_expiry.register_maintenance(expiry.delete_expired)
+    expiry.connect_receivers()

@@ -170,13 +170,18 @@ def hide(actor: Account, slug: object, kind: object, target_id: object, reason: 
         f'A moderator hid your {flags.noun(target.kind)} in "{space_access.space.name}". '
         f"Reason: {reason or 'not given'}. You can edit it or appeal.",
         _appeal_link(space_access, entry.id),
+        until=entry.excerpt_expires_at,
     )
     db.session.commit()
     signals.content_hidden.send(target.space_id, **target.payload())
 
 
 def delete(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
-    """Delete the row for good. A thread's first post takes its thread with it."""
+    """Delete the row for good. A thread's first post takes its thread with it.
+
+    The log line keeps a short excerpt for the appeal window, shown to moderators
+    only (``moderation/modlog.py``); the rest of the text leaves the files now.
+    """
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _default_reason(target, _reason(reason))
     payload = target.payload()
@@ -188,6 +193,7 @@ def delete(actor: Account, slug: object, kind: object, target_id: object, reason
         f'A moderator deleted your {flags.noun(target.kind)} in "{space_access.space.name}". '
         f"Reason: {reason or 'not given'}. You can appeal.",
         _appeal_link(space_access, entry.id),
+        until=entry.excerpt_expires_at,
     )
     if target.kind == "post" and target.obj.is_first:
         db.session.delete(db.session.get(Thread, target.obj.thread_id))
@@ -195,6 +201,7 @@ def delete(actor: Account, slug: object, kind: object, target_id: object, reason
     else:
         db.session.delete(target.obj)
     db.session.commit()
+    search.compact()
     signals.content_deleted.send(target.space_id, **payload)
 
 
@@ -299,6 +306,7 @@ def mute(actor: Account, slug: object, kind: object, target_id: object, hours: o
         f'A moderator muted you in "{space_access.space.name}" for {hours} hours. '
         f"Reason: {reason or 'not given'}. You can appeal.",
         _appeal_link(space_access, entry.id),
+        until=entry.excerpt_expires_at,
     )
     db.session.commit()
     signals.member_muted.send(target.space_id, account_id=target.author_id, until=until)
