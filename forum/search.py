@@ -68,6 +68,7 @@ class Hit:
     space_slug: str
     excerpt: str
     created_at: datetime
+    expires_at: datetime | None = None
 
 
 @dataclass
@@ -159,6 +160,7 @@ def search(account: Account, query: object, page: object = 1) -> Results:
             space_slug=space.slug,
             excerpt="" if post.content_warning or thread.content_warning else markdown.plain_excerpt(post.body, 200),
             created_at=post.created_at,
+            expires_at=post.expires_at,
         )
         for post, thread, space in rows[:PER_PAGE]
     ]
