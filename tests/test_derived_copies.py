@@ -23,16 +23,15 @@ from moderation.models import Appeal
 from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
-from tests.conftest import login
 from tests.expiry_factories import make_message
 from tests.expiry_factories import make_room
-from tests.spacekit import add
-from tests.spacekit import make_space
-from tests.spacekit import thread
-from tests.test_erasure import assert_both_on_disk
-from tests.test_erasure import assert_gone
-from tests.test_erasure import letters
-from tests.test_search_postgres import pg_app  # noqa: F401 - the fixture
+from tests.factories import add_member
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.support import assert_both_on_disk
+from tests.support import assert_gone
+from tests.support import letters
+from tests.support import login
 
 
 @pytest.fixture
@@ -41,10 +40,10 @@ def den(make_account):  # noqa: ANN001, ANN201
     author = make_account("Authord")
     moderator = make_account("Modd")
     reader = make_account("Readerd")
-    space = make_space(owner, "open")
-    add(space, author)
-    add(space, moderator, role="moderator")
-    add(space, reader)
+    space = make_space("open", owner=owner)
+    add_member(space, author)
+    add_member(space, moderator, role="moderator")
+    add_member(space, reader)
 
     class Den:
         pass
@@ -60,7 +59,7 @@ def count(model, *where) -> int:  # noqa: ANN001
 
 def test_the_public_log_never_quotes_deleted_text(app, den, client, clock):  # noqa: ANN001
     secret = letters("zs")
-    t = thread(den.owner, den.space, title="talk", body="opening")
+    t = make_thread(den.space, den.owner, title="talk", body="opening")
     reply = threads.reply(den.author, t.id, body=f"{secret} nasty words")
     actions.delete(den.moderator, den.space.slug, "post", reply.id, "rule 2")
     _a, lines, _n = modlog.read(den.reader, den.space.slug)
@@ -76,7 +75,7 @@ def test_deleted_text_is_for_moderators_during_the_appeal_window_then_gone(app, 
     window = modlog.appeal_window()
     assert window == timedelta(days=app.config["RB_APPEAL_DAYS"]) > timedelta(0)
     quoted, beyond, kept = letters("zq"), letters("zb"), letters("zk")
-    t = thread(den.owner, den.space, title="talk", body=f"{kept} opening")
+    t = make_thread(den.space, den.owner, title="talk", body=f"{kept} opening")
     body = f"{quoted} " + "filler words " * 12 + beyond  # the excerpt holds the start only
     reply = threads.reply(den.author, t.id, body=body)
     assert_both_on_disk(quoted, kept)
@@ -95,7 +94,7 @@ def test_deleted_text_is_for_moderators_during_the_appeal_window_then_gone(app, 
 
 
 def test_appeals_close_with_the_window(app, den, clock):  # noqa: ANN001
-    t = thread(den.owner, den.space, title="talk", body="opening")
+    t = make_thread(den.space, den.owner, title="talk", body="opening")
     reply = threads.reply(den.author, t.id, body="a reply")
     actions.hide(den.moderator, den.space.slug, "post", reply.id, "rule 3")
     action = db.session.scalar(sa.select(ModAction))
@@ -110,7 +109,7 @@ def test_flag_notes_go_with_expired_posts_and_chat(app, den, clock):  # noqa: AN
     den.space.chat_retention_hours = 1
     db.session.commit()
     post_note, chat_note, kept = letters("zn"), letters("zc"), letters("zk")
-    t = thread(den.author, den.space, title="short", body="post words")
+    t = make_thread(den.space, den.author, title="short", body="post words")
     first = threads.view_thread(den.reader, t.id).posts.items[0]
     flags.flag(den.reader, "post", first.id, "other", f"see {post_note}")
     room = make_room(den.space)
@@ -138,10 +137,10 @@ def test_a_hidden_reply_in_a_thread_whose_life_was_shortened(app, den, clock):  
     """The log excerpt of a hidden reply goes when the reply does, though its thread's
     life was shortened after the hide (the excerpt's own clock still says later)."""
     hidden, kept = letters("zh"), letters("zk")
-    t = thread(den.owner, den.space, title="talk", body="opening")
+    t = make_thread(den.space, den.owner, title="talk", body="opening")
     reply = threads.reply(den.author, t.id, body=f"{hidden} rude words")
     actions.hide(den.moderator, den.space.slug, "post", reply.id, "rule 1")
-    other = thread(den.owner, den.space, title="other", body=f"{kept} stays")
+    other = make_thread(den.space, den.owner, title="other", body=f"{kept} stays")
     assert other is not None
     retention.set_thread_lifetime(den.owner, t.id, 1)
     clock.advance(days=1, seconds=1)
@@ -167,7 +166,7 @@ def test_notices_about_an_action_expire_with_its_content(app, den, clock):  # no
 
 def test_an_author_edit_blanks_the_log_excerpt_of_the_old_text(app, den):  # noqa: ANN001
     old, kept = letters("zo"), letters("zk")
-    t = thread(den.owner, den.space, title="talk", body=f"{kept} opening")
+    t = make_thread(den.space, den.owner, title="talk", body=f"{kept} opening")
     reply = threads.reply(den.author, t.id, body=f"{old} rude words")
     actions.hide(den.moderator, den.space.slug, "post", reply.id, "rule 1")
     assert db.session.scalar(sa.select(ModAction.excerpt)).startswith(old)
@@ -178,9 +177,9 @@ def test_an_author_edit_blanks_the_log_excerpt_of_the_old_text(app, den):  # noq
 
 def test_an_author_deleting_a_thread_takes_the_excerpts_and_flags_of_its_replies(app, den):  # noqa: ANN001
     hidden, note, kept = letters("zh"), letters("zn"), letters("zk")
-    t = thread(den.author, den.space, title="talk", body="opening")
+    t = make_thread(den.space, den.author, title="talk", body="opening")
     reply = threads.reply(den.owner, t.id, body=f"{hidden} rude words")
-    thread(den.owner, den.space, title="other", body=f"{kept} stays")
+    make_thread(den.space, den.owner, title="other", body=f"{kept} stays")
     actions.hide(den.moderator, den.space.slug, "post", reply.id, "rule 1")
     first = threads.view_thread(den.reader, t.id).posts.items[0]
     flags.flag(den.reader, "post", first.id, "other", f"see {note}")
@@ -193,17 +192,17 @@ def test_an_author_deleting_a_thread_takes_the_excerpts_and_flags_of_its_replies
 
 
 @pytest.mark.postgres
-def test_postgres_derived_copies_go_with_their_source(pg_app, clock):  # noqa: ANN001, F811
+def test_postgres_derived_copies_go_with_their_source(pg_app, clock):  # noqa: ANN001
     """The same cleanup on PostgreSQL: rows, not files (its disk is another matter)."""
     from forum import accounts  # noqa: PLC0415
 
     pw = "correct horse battery staple"
     owner, author, moderator, reader = (accounts.sign_up(a, pw, pw).account for a in ("Pg.O", "Pg.A", "Pg.M", "Pg.R"))
-    space = make_space(owner, "open", name="PG copies")
-    add(space, author)
-    add(space, moderator, role="moderator")
-    add(space, reader)
-    t = thread(owner, space, title="talk", body="opening")
+    space = make_space("open", owner=owner, name="PG copies")
+    add_member(space, author)
+    add_member(space, moderator, role="moderator")
+    add_member(space, reader)
+    t = make_thread(space, owner, title="talk", body="opening")
     hidden = threads.reply(author, t.id, body="rude words")
     actions.hide(moderator, space.slug, "post", hidden.id, "rule 1")
     noted = threads.reply(author, t.id, body="other words")

@@ -15,10 +15,6 @@ held the WAL. ``gone_after_sweep`` checks that path.
 
 from __future__ import annotations
 
-import secrets
-import string
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
@@ -33,45 +29,15 @@ from moderation import actions
 from moderation import flags
 from moderation.models import ModAction
 from realtime.models import ChatMessage
-from tests.conftest import PASSPHRASE
 from tests.expiry_factories import make_message
 from tests.expiry_factories import make_room
-from tests.spacekit import add
-from tests.spacekit import make_space
-from tests.spacekit import thread
-
-
-def letters(label: str) -> str:
-    return label + "".join(secrets.choice(string.ascii_lowercase) for _ in range(24))
-
-
-def tail(word: str) -> bytes:
-    return word[-12:].encode()
-
-
-def disk_bytes() -> bytes:
-    path = Path(db.engine.url.database)
-    files = (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
-    return b"".join(f.read_bytes() for f in files if f.exists())
-
-
-def settle() -> None:
-    """What a test does before reading the files: end its own read transaction."""
-    db.session.commit()
-
-
-def assert_gone(gone: str, kept: str) -> None:
-    settle()
-    data = disk_bytes()
-    assert tail(kept) in data, "positive control: live text must be found on disk"
-    assert tail(gone) not in data, "removed text is still in the database files"
-
-
-def assert_both_on_disk(gone: str, kept: str) -> None:
-    expiry.checkpoint()
-    settle()
-    data = disk_bytes()
-    assert tail(gone) in data and tail(kept) in data
+from tests.factories import add_member
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.support import PASSPHRASE
+from tests.support import assert_both_on_disk
+from tests.support import assert_gone
+from tests.support import letters
 
 
 @pytest.fixture
@@ -79,9 +45,9 @@ def people(make_account):  # noqa: ANN001, ANN201
     owner = make_account("Ownerq")
     author = make_account("Authorq")
     moderator = make_account("Modq")
-    space = make_space(owner, "open")
-    add(space, author)
-    add(space, moderator, role="moderator")
+    space = make_space("open", owner=owner)
+    add_member(space, author)
+    add_member(space, moderator, role="moderator")
     return owner, author, moderator, space
 
 
@@ -95,7 +61,7 @@ def test_this_sqlite_removes_fts5_terms_at_once(app):  # noqa: ANN001
 def test_author_deletes_a_reply(app, people):  # noqa: ANN001
     _owner, author, _mod, space = people
     gone, kept = letters("zg"), letters("zk")
-    t = thread(author, space, title="kept thread", body=f"{kept} stays here")
+    t = make_thread(space, author, title="kept thread", body=f"{kept} stays here")
     reply = threads.reply(author, t.id, body=f"{gone} private words")
     assert_both_on_disk(gone, kept)
     threads.delete_post(author, reply.id)
@@ -105,7 +71,7 @@ def test_author_deletes_a_reply(app, people):  # noqa: ANN001
 def test_author_deletes_a_first_post_that_has_replies(app, people):  # noqa: ANN001
     owner, author, _mod, space = people
     gone, kept = letters("zg"), letters("zk")
-    t = thread(author, space, title="a thread", body=f"{gone} first words")
+    t = make_thread(space, author, title="a thread", body=f"{gone} first words")
     threads.reply(owner, t.id, body=f"{kept} a reply that stays")
     first = db.session.scalar(sa.select(Post.id).where(Post.thread_id == t.id, Post.is_first.is_(True)))
     assert_both_on_disk(gone, kept)
@@ -118,7 +84,7 @@ def test_author_edits_a_post(app, people, where):  # noqa: ANN001
     _owner, author, _mod, space = people
     gone, kept = letters("zg"), letters("zk")
     title, body = (f"{gone} old title", f"{kept} body") if where == "title" else (f"{kept} title", f"{gone} body")
-    t = thread(author, space, title=title, body=body)
+    t = make_thread(space, author, title=title, body=body)
     first = db.session.scalar(sa.select(Post.id).where(Post.thread_id == t.id))
     assert_both_on_disk(gone, kept)
     new_title = "a new title" if where == "title" else title
@@ -130,10 +96,10 @@ def test_author_edits_a_post(app, people, where):  # noqa: ANN001
 def test_moderator_redacts_a_post(app, people, make_account):  # noqa: ANN001
     _owner, author, moderator, space = people
     gone, kept = letters("zg"), letters("zk")
-    t = thread(author, space, title="a thread", body=f"{kept} first post")
+    t = make_thread(space, author, title="a thread", body=f"{kept} first post")
     reply = threads.reply(author, t.id, body=f"my details {gone} are here")
     flagger = make_account("Flagq")
-    add(space, flagger)
+    add_member(space, flagger)
     flags.flag(flagger, "post", reply.id, "other", f"look {gone}")
     actions.hide(moderator, space.slug, "post", reply.id)  # the log quotes it
     assert db.session.scalar(sa.select(ModAction.excerpt)).startswith("my details")
@@ -145,10 +111,10 @@ def test_moderator_redacts_a_post(app, people, make_account):  # noqa: ANN001
 def test_account_deletion_with_everything(app, people, make_account):  # noqa: ANN001
     owner, _author, _mod, space = people
     leaver = make_account("Leaverq")
-    add(space, leaver)
+    add_member(space, leaver)
     gone, gone_title, kept = letters("zg"), letters("zt"), letters("zk")
-    thread(owner, space, title="kept", body=f"{kept} owner's words")
-    t = thread(leaver, space, title=f"{gone_title} their title", body="their first post")
+    make_thread(space, owner, title="kept", body=f"{kept} owner's words")
+    t = make_thread(space, leaver, title=f"{gone_title} their title", body="their first post")
     threads.reply(leaver, t.id, body=f"{gone} their reply")
     assert_both_on_disk(gone, kept)
     accounts.delete_account(db.session.merge(leaver), PASSPHRASE, keep_content=False)
@@ -162,7 +128,7 @@ def test_expiry_of_posts_and_chat(app, people, clock):  # noqa: ANN001
     space.chat_retention_hours = 1
     db.session.commit()
     gone_post, gone_chat = letters("zp"), letters("zc")
-    thread(author, space, title="short lived", body=f"{gone_post} words")
+    make_thread(space, author, title="short lived", body=f"{gone_post} words")
     room = make_room(space)
     make_message(room, f"{gone_chat} said in chat")
     clock.advance(hours=12)
@@ -176,7 +142,7 @@ def test_expiry_of_posts_and_chat(app, people, clock):  # noqa: ANN001
     # The post lives a day; the newer chat message is still the control.
     clock.advance(hours=12)
     kept2 = letters("zk")
-    thread(author, space, title="fresh", body=f"{kept2} fresh words")
+    make_thread(space, author, title="fresh", body=f"{kept2} fresh words")
     expiry.delete_expired(clock.now())
     assert_gone(gone_post, kept2)
 
@@ -185,7 +151,7 @@ def test_the_sweeper_checkpoints_even_when_nothing_expired(app, people):  # noqa
     """A reader can block a checkpoint; the next sweep (each minute) must finish the job."""
     _owner, author, _mod, space = people
     gone, kept = letters("zg"), letters("zk")
-    t = thread(author, space, title="t", body=f"{kept} stays")
+    t = make_thread(space, author, title="t", body=f"{kept} stays")
     reply = threads.reply(author, t.id, body=f"{gone} goes")
     expiry.checkpoint()
     reader = db.engine.connect()
@@ -208,7 +174,7 @@ def test_without_secure_delete_the_fallback_merges_the_index(app, people, monkey
     db.session.commit()
     monkeypatch.setattr(disk, "has_fts5_secure_delete", lambda _connection: False)
     gone, kept = letters("zg"), letters("zk")
-    t = thread(author, space, title="t", body=f"{kept} stays")
+    t = make_thread(space, author, title="t", body=f"{kept} stays")
     reply = threads.reply(author, t.id, body=f"{gone} goes")
     for n in range(20):  # several segments, as a live forum has
         threads.reply(author, t.id, body=f"filler {n} " + letters("f"))

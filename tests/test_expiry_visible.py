@@ -11,28 +11,28 @@ from bs4 import BeautifulSoup
 from forum import expiry
 from forum import threads
 from forum.extensions import db
-from tests.conftest import login
 from tests.expiry_factories import make_message
 from tests.expiry_factories import make_room
-from tests.spacekit import add
-from tests.spacekit import make_space
-from tests.spacekit import thread
+from tests.factories import add_member
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.support import login
 
 
 @pytest.fixture
 def forum(make_account, client, clock):  # noqa: ANN001, ANN201
     owner = make_account("Ownerv")
     member = make_account("Memberv")
-    space = make_space(owner, "open", name="Visible")
-    add(space, member)
+    space = make_space("open", owner=owner, name="Visible")
+    add_member(space, member)
     space.chat_retention_hours = 48
     space.post_retention_days = 30
     db.session.commit()
-    t = thread(owner, space, title="first thread", body="opening words")
+    t = make_thread(space, owner, title="first thread", body="opening words")
     clock.advance(days=2)
     threads.set_follow(member, t.id, True)
     reply = threads.reply(owner, t.id, body="a second post")
-    thread(owner, space, title="second thread", body="more words")
+    make_thread(space, owner, title="second thread", body="more words")
     login(client, "Memberv")
     return owner, member, space, t, reply
 
@@ -104,10 +104,10 @@ def test_an_owner_gets_the_link_to_change_it(app, make_account, forum):  # noqa:
 @pytest.mark.parametrize("app_config", [{"RB_ALLOW_KEEP_POSTS": True}])
 def test_a_space_that_keeps_posts_says_so(app, client, make_account, app_config):  # noqa: ANN001
     owner = make_account("Keeperv")
-    space = make_space(owner, "open", name="Keeps")
+    space = make_space("open", owner=owner, name="Keeps")
     space.post_retention_days = None
     db.session.commit()
-    t = thread(owner, space, title="kept thread", body="kept words")
+    t = make_thread(space, owner, title="kept thread", body="kept words")
     login(client, "Keeperv")
     assert labels(client.get(f"/t/{t.id}").get_data(as_text=True), "article.post") == ["kept until deleted"]
     line = BeautifulSoup(client.get(f"/s/{space.slug}").get_data(as_text=True), "html.parser").select_one("#retention")

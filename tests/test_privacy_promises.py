@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from forum import ratelimit
-from tests.conftest import base_config
+from tests.support import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
 PRIVACY = ROOT / "docs" / "PRIVACY.md"
