@@ -23,6 +23,7 @@ from forum import disk
 from forum import expiry
 from forum import search
 from forum import threads
+from forum.app import _sqlite_pragmas
 from forum.extensions import db
 from forum.models import Post
 from moderation import actions
@@ -164,6 +165,21 @@ def test_the_sweeper_checkpoints_even_when_nothing_expired(app, people):  # noqa
         reader.close()
     assert expiry.sweep_once(app) is not None
     assert_gone(gone, kept)
+
+
+def test_an_older_sqlite_is_refused_on_a_secure_delete_index(app, tmp_path):  # noqa: ANN001
+    """SQLite < 3.42 cannot read an FTS5 index written with secure-delete: a clear refusal
+    (install the dependencies) instead of search failing later."""
+    import sqlite3  # noqa: PLC0415 - the system SQLite, the one that is too old here
+
+    if disk.has_fts5_secure_delete(sqlite3.connect(":memory:")):
+        pytest.skip("this system's SQLite has FTS5 secure-delete")
+    raw = sqlite3.connect(db.engine.url.database)
+    try:
+        with pytest.raises(RuntimeError, match="needs SQLite 3.42"):
+            _sqlite_pragmas(raw, None)
+    finally:
+        raw.close()
 
 
 def test_without_secure_delete_the_fallback_merges_the_index(app, people, monkeypatch):  # noqa: ANN001
