@@ -23,9 +23,9 @@ from moderation.models import Appeal
 from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
-from tests.expiry_factories import make_message
-from tests.expiry_factories import make_room
 from tests.factories import add_member
+from tests.factories import make_message
+from tests.factories import make_room
 from tests.factories import make_space
 from tests.factories import make_thread
 from tests.support import assert_both_on_disk
@@ -113,19 +113,17 @@ def test_flag_notes_go_with_expired_posts_and_chat(app, den, clock):  # noqa: AN
     first = threads.view_thread(den.reader, t.id).posts.items[0]
     flags.flag(den.reader, "post", first.id, "other", f"see {post_note}")
     room = make_room(den.space)
-    message = make_message(room, "chat words")
-    message.author_id = den.author.id
-    db.session.commit()
+    message = make_message(room, den.author, body="chat words")
     flags.flag(den.reader, "chat", message.id, "other", f"see {chat_note}")
     clock.advance(hours=2)
-    keeper = make_message(room, "later words")
+    keeper = make_message(room, den.author, body="later words")
     flags.flag(den.reader, "chat", keeper.id, "other", f"see {kept}")
     assert_both_on_disk(chat_note, kept)
     expiry.delete_expired(clock.now())
     assert count(Flag, Flag.target_kind == "chat") == 1
     assert_gone(chat_note, kept)
     clock.advance(days=1)
-    keeper2 = make_message(room, "even later")
+    keeper2 = make_message(room, den.author, body="even later")
     kept2 = letters("zk")
     flags.flag(den.reader, "chat", keeper2.id, "other", f"see {kept2}")
     expiry.delete_expired(clock.now())
@@ -151,9 +149,7 @@ def test_a_hidden_reply_in_a_thread_whose_life_was_shortened(app, den, clock):  
 
 def test_notices_about_an_action_expire_with_its_content(app, den, clock):  # noqa: ANN001
     room = make_room(den.space)
-    message = make_message(room, "chat words")
-    message.author_id = den.author.id
-    db.session.commit()
+    message = make_message(room, den.author, body="chat words")
     actions.hide(den.moderator, den.space.slug, "chat", message.id, "rule 1")
     notice = db.session.scalar(sa.select(Notice))
     assert notice.expires_at == message.expires_at
@@ -222,9 +218,7 @@ def test_postgres_derived_copies_go_with_their_source(pg_app, clock):  # noqa: A
 
 def test_shortening_a_spaces_retention_drops_the_deleted_text_kept_for_appeals(app, den):  # noqa: ANN001
     room = make_room(den.space)
-    message = make_message(room, "chat words")
-    message.author_id = den.author.id
-    db.session.commit()
+    message = make_message(room, den.author, body="chat words")
     actions.delete(den.moderator, den.space.slug, "chat", message.id, "rule 2")
     assert db.session.scalar(sa.select(ModAction.excerpt)) == "chat words"
     retention.set_retention(den.owner, den.space, 2, 30, apply_to_existing=False)

@@ -30,9 +30,9 @@ from moderation import actions
 from moderation import flags
 from moderation.models import ModAction
 from realtime.models import ChatMessage
-from tests.expiry_factories import make_message
-from tests.expiry_factories import make_room
 from tests.factories import add_member
+from tests.factories import make_message
+from tests.factories import make_room
 from tests.factories import make_space
 from tests.factories import make_thread
 from tests.support import PASSPHRASE
@@ -131,10 +131,10 @@ def test_expiry_of_posts_and_chat(app, people, clock):  # noqa: ANN001
     gone_post, gone_chat = letters("zp"), letters("zc")
     make_thread(space, author, title="short lived", body=f"{gone_post} words")
     room = make_room(space)
-    make_message(room, f"{gone_chat} said in chat")
+    make_message(room, body=f"{gone_chat} said in chat")
     clock.advance(hours=12)
     kept = letters("zk")
-    make_message(room, f"{kept} said later")  # expires an hour after now, not yet
+    make_message(room, body=f"{kept} said later")  # expires an hour after now, not yet
     clock.advance(minutes=59)
     assert_both_on_disk(gone_chat, kept)
     expiry.delete_expired(clock.now())

@@ -11,9 +11,9 @@ from bs4 import BeautifulSoup
 from forum import expiry
 from forum import threads
 from forum.extensions import db
-from tests.expiry_factories import make_message
-from tests.expiry_factories import make_room
 from tests.factories import add_member
+from tests.factories import make_message
+from tests.factories import make_room
 from tests.factories import make_space
 from tests.factories import make_thread
 from tests.support import login
@@ -76,7 +76,7 @@ def test_every_list_row_says_when_it_disappears(app, client, forum, clock):  # n
 def test_chat_messages_say_when_they_disappear(app, client, forum, clock):  # noqa: ANN001
     _owner, _member, space, _t, _reply = forum
     room = make_room(space)
-    message = make_message(room, "hello there")
+    message = make_message(room, body="hello there")
     clock.advance(hours=1)
     html = client.get(f"/s/{space.slug}/chat/{room.id}").get_data(as_text=True)
     with app.test_request_context():
