@@ -15,7 +15,7 @@ in a space the account is not in, or was written by someone the account blocked
 
 Deleted words and FTS5: a plain FTS5 delete only adds a "delete" marker and the old
 terms stay in older index segments on disk. Both tables run with FTS5's
-``secure-delete`` option (migration 0006, SQLite >= 3.42, see ``forum/disk.py``),
+``secure-delete`` option (migration 0007, SQLite >= 3.42, see ``forum/disk.py``),
 which removes a row's terms from the index as the row is deleted or edited.
 :func:`compact` runs after every text-changing write (deletion, edit, redaction,
 account deletion, expiry sweep): it checks that the option is on (turning it on
@@ -37,14 +37,13 @@ import sqlalchemy as sa
 from forum import access
 from forum import disk
 from forum import markdown
+from forum import pagination
 from forum.errors import Invalid
 from forum.extensions import db
 from forum.models import Account
-from forum.models import Membership
 from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
-from moderation import blocks
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +110,7 @@ def search(account: Account, query: object, page: object = 1) -> Results:
         raise Invalid("Please type what to search for.")
     if len(query) > MAX_QUERY:
         raise Invalid(f"That search is too long. Please use at most {MAX_QUERY} characters.")
-    page = page if isinstance(page, int) and not isinstance(page, bool) else 1
-    page = max(1, min(page, MAX_PAGE))
+    page = pagination.page_number(page, MAX_PAGE)
     query = query.strip()
     words = terms(query.replace("\x00", " "))
     if not words:
@@ -131,26 +129,19 @@ def search(account: Account, query: object, page: object = 1) -> Results:
             Post.id.in_(body_ids.bindparams(m=match)),
             sa.and_(Post.is_first.is_(True), Thread.id.in_(title_ids.bindparams(m=match))),
         )
-    mine = sa.select(Membership.space_id).where(Membership.account_id == account.id)
     stmt = (
         sa.select(Post, Thread, Space)
         .join(Thread, Thread.id == Post.thread_id)
         .join(Space, Space.id == Post.space_id)
         .where(
             matched,
-            Post.space_id.in_(mine),
-            access.live(Post.expires_at),
-            access.live(Thread.expires_at),
-            Post.hidden_at.is_(None),
-            Thread.hidden_at.is_(None),
-            blocks.exclude_blocked(account, Post.author_id),
-            blocks.exclude_blocked(account, Thread.author_id),
+            Post.space_id.in_(access.searched_spaces(account)),
+            access.visible(account, Post),
+            access.visible(account, Thread),
         )
         .order_by(Post.created_at.desc(), Post.id.desc())
-        .limit(PER_PAGE + 1)
-        .offset((page - 1) * PER_PAGE)
     )
-    rows = list(db.session.execute(stmt))
+    found = pagination.paginate(stmt, page, PER_PAGE, scalars=False, last=MAX_PAGE)
     hits = [
         Hit(
             post_id=post.id,
@@ -162,9 +153,9 @@ def search(account: Account, query: object, page: object = 1) -> Results:
             created_at=post.created_at,
             expires_at=post.expires_at,
         )
-        for post, thread, space in rows[:PER_PAGE]
+        for post, thread, space in found.items
     ]
-    return Results(query, hits, page, len(rows) > PER_PAGE)
+    return Results(query, hits, found.page, found.has_next)
 
 
 FTS_TABLES = ("threads_fts", "posts_fts")

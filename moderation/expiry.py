@@ -30,6 +30,7 @@ from forum import signals
 from forum.extensions import db
 from forum.models import Post
 from forum.models import Thread
+from forum.safety.models import BadDateReport
 from moderation.models import FLAG_OPEN
 from moderation.models import Appeal
 from moderation.models import Flag
@@ -41,9 +42,11 @@ from realtime.models import ChatMessage
 
 # Decided flags are kept this long for trust accuracy, then deleted.
 FLAG_HISTORY = timedelta(days=180)
-MODELS: tuple[tuple[str, Any], ...] = (("post", Post), ("thread", Thread), ("chat", ChatMessage))
+MODELS: tuple[tuple[str, Any], ...] = (
+    ("post", Post), ("thread", Thread), ("chat", ChatMessage), ("report", BadDateReport),
+)
 # content_expired's sender (the expirer's name) -> the moderation target kind.
-EXPIRED_KINDS = {"posts": "post", "threads": "thread", "chat": "chat"}
+EXPIRED_KINDS = {"posts": "post", "threads": "thread", "chat": "chat", "bad_date_reports": "report"}
 
 
 def forget_gone(space_ids: list[int] | None = None) -> int:

@@ -22,6 +22,7 @@ from forum import clock
 from forum.access import SpaceAccess
 from forum.extensions import db
 from forum.models import Account
+from forum.pagination import paginate
 from moderation.models import ModAction
 from moderation.targets import Target
 
@@ -129,20 +130,14 @@ class LogLine:
 def read(account: Account | None, slug: object, page: int = 1) -> tuple[SpaceAccess, list[LogLine], bool]:
     """A page of the space's log for anyone who may read the space (NotFound otherwise)."""
     space_access = access.access_space(account, slug)
-    page = max(1, page)
     now = clock.now()
-    rows = list(
-        db.session.scalars(
-            sa.select(ModAction)
-            .where(ModAction.space_id == space_access.space.id)
-            .order_by(ModAction.id.desc())
-            .limit(PER_PAGE + 1)
-            .offset((page - 1) * PER_PAGE)
-        )
+    found = paginate(
+        sa.select(ModAction).where(ModAction.space_id == space_access.space.id).order_by(ModAction.id.desc()),
+        page, PER_PAGE,
     )
     moderator = account is not None and space_access.has_role("moderator")
     lines = []
-    for row in rows[:PER_PAGE]:
+    for row in found.items:
         live = row.excerpt_expires_at is None or row.excerpt_expires_at > now
         removed = row.action in REMOVED_TEXT_ACTIONS
         live = live and (moderator or not removed)
@@ -154,4 +149,4 @@ def read(account: Account | None, slug: object, page: int = 1) -> tuple[SpaceAcc
             LogLine(row.id, row.action, ACTION_LABELS.get(row.action, row.action), row.target_name,
                     row.excerpt if live else None, row.reason, who, row.created_at, removed and live)
         )
-    return space_access, lines, len(rows) > PER_PAGE
+    return space_access, lines, found.has_next

@@ -5,16 +5,16 @@ reply's thread expires (even after its life was shortened), that copy must go
 too, and the reply itself is no longer there to say which thread it was in.
 No foreign key: the thread may already be gone.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
