@@ -7,7 +7,7 @@ expires a minute after midnight UTC (the minute covers clocks a little apart), i
 process it is dropped when the next day's key is made. The counters it keyed stay
 until their own windows run out (an hour at most), but without the key they cannot
 be tied back to an address. Behind a Tor onion service every client is 127.0.0.1, so
-limits also key on the alias, the account and the session (FINDINGS.md).
+limits also key on the alias, the account and the session (docs/STACK_FACTS.md).
 """
 
 from __future__ import annotations

@@ -28,23 +28,18 @@ import sqlalchemy as sa
 from forum import disk
 from forum import signals
 from forum.extensions import db
-from forum.models import Post
-from forum.models import Thread
-from forum.safety.models import BadDateReport
+from moderation import targets
 from moderation.models import FLAG_OPEN
 from moderation.models import Appeal
 from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
+from forum.models import Post
 from moderation.modlog import REMOVED_TEXT_ACTIONS
 from moderation.modlog import forget_excerpts
-from realtime.models import ChatMessage
 
 # Decided flags are kept this long for trust accuracy, then deleted.
 FLAG_HISTORY = timedelta(days=180)
-MODELS: tuple[tuple[str, Any], ...] = (
-    ("post", Post), ("thread", Thread), ("chat", ChatMessage), ("report", BadDateReport),
-)
 # content_expired's sender (the expirer's name) -> the moderation target kind.
 EXPIRED_KINDS = {"posts": "post", "threads": "thread", "chat": "chat", "bad_date_reports": "report"}
 
@@ -56,7 +51,7 @@ def forget_gone(space_ids: list[int] | None = None) -> int:
     how many rows changed.
     """
     changed = 0
-    for kind, model in MODELS:
+    for kind, model in targets.MODELS.items():  # realtime adds chat
         gone_log = ~sa.exists().where(model.id == ModAction.target_id)
         where = [ModAction.target_kind == kind, ModAction.excerpt.is_not(None),
                  ModAction.action.not_in(REMOVED_TEXT_ACTIONS), gone_log]
@@ -187,7 +182,7 @@ def delete_expired(now: datetime) -> dict[str, int]:
             "copies of removed content": copies}
 
 
-def account_hook(account_id: int, keep_content: bool) -> None:
+def forget_account(account_id: int, keep_content: bool) -> None:
     """On account deletion (inside its transaction).
 
     Their flags, appeals, blocks (both ways) and notices go with the account (ON
@@ -201,4 +196,6 @@ def account_hook(account_id: int, keep_content: bool) -> None:
     values: dict = {"target_account_id": None, "target_name": "[deleted]"}
     if not keep_content:
         values.update(excerpt=None)
-    db.session.execute(sa.update(ModAction).where(ModAction.target_account_id == account_id).values(**values))
+    db.session.execute(
+        sa.update(ModAction).where(ModAction.target_account_id == account_id).values(**values)
+    )
