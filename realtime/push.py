@@ -189,8 +189,11 @@ def on_signed_out(account_id: int, session_ids: list[int] = (), **_: Any) -> Non
 
 
 def on_account_deleted(account_id: int, **_: Any) -> None:
+    """The account is gone: its sockets end, and rooms drop the messages deleted with it."""
     for sid in sockets.sids_of_account(account_id):
         disconnect(sid)
+    for room_id, (ids, seqs) in chat.removed_with_account(account_id).items():
+        on_message_removed(room_id, ids=ids, seqs=seqs)
 
 
 def disconnect(sid: str) -> None:

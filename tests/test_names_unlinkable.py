@@ -26,7 +26,6 @@ from datetime import timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -37,16 +36,15 @@ from forum.extensions import db
 from forum.extensions import socketio
 from forum.models import Account
 from forum.models import Post
-from forum.models import Space
 from forum.models import Thread
 from realtime.models import ChatRoom
+from tests.factories import add_member
+from tests.factories import make_space
 from tests.support import PASSPHRASE
 from tests.support import IsolatedClient
 from tests.support import base_config
 from tests.support import login
 from tests.support import post as post_form
-from tests.factories import add_member
-from tests.factories import make_space
 from tests.support import scrub
 
 NS = "/chat"
