@@ -117,7 +117,8 @@ def sids_blocking(content: Any) -> list[str]:
         content = access.Written(content)
     if content.author_id is None:
         return []
-    return list(db.session.scalars(sa.select(ChatSocket.sid).where(access.blocked(ChatSocket.account_id, content))))
+    query = sa.select(ChatSocket.sid).where(access.blocked(ChatSocket.account_id, content))
+    return list(db.session.scalars(query))
 
 
 def in_space(account_id: int, space_id: int) -> list[tuple[str, int]]:
