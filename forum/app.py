@@ -86,6 +86,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def server_started(app: Flask) -> None:
+    """Run once when a server process starts (``python -m forum``, each gunicorn worker),
+    never for CLI commands: the hooks packages registered in ``app.extensions``."""
+    with app.app_context():
+        for hook in app.extensions.get("rb_start_hooks", []):
+            hook()
+
+
 def _finish_config(app: Flask) -> None:
     production = app.config["RB_ENV"] == "production"
     if not app.config.get("SECRET_KEY"):
@@ -177,6 +185,9 @@ def _init_socketio(app: Flask) -> None:
         manage_session=False,
         logger=False,
         engineio_logger=False,
+        # What the app needs: the longest chat message (2,000 characters, 12 bytes each
+        # when escaped as a surrogate pair) plus its envelope is under 32 KiB. Anything
+        # bigger closes that connection before it is buffered (tests/test_socket_abuse_live.py).
         max_http_buffer_size=64 * 1024,
     )
 

@@ -15,7 +15,7 @@ in a space the account is not in, or was written by someone the account blocked
 
 Deleted words and FTS5: a plain FTS5 delete only adds a "delete" marker and the old
 terms stay in older index segments on disk. Both tables run with FTS5's
-``secure-delete`` option (migration 0008, SQLite >= 3.42, see ``forum/disk.py``),
+``secure-delete`` option (migration 0009, SQLite >= 3.42, see ``forum/disk.py``),
 which removes a row's terms from the index as the row is deleted or edited.
 :func:`compact` runs after every text-changing write (deletion, edit, redaction,
 account deletion, expiry sweep): it checks that the option is on (turning it on

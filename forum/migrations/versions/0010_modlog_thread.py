@@ -5,16 +5,16 @@ reply's thread expires (even after its life was shortened), that copy must go
 too, and the reply itself is no longer there to say which thread it was in.
 No foreign key: the thread may already be gone.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
