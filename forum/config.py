@@ -7,8 +7,8 @@
 | REDIS_URL           | (none)                          | Socket.IO message queue + rate-limit storage  |
 | RB_ENV              | development                     | ``production`` refuses to start without SECRET_KEY |
 | RB_PUBLIC_ORIGIN    | http://127.0.0.1:5000           | origin users reach; Origin checks, Secure cookies |
-| RB_SESSION_IDLE_DAYS| 7                               | sign-out after this long without activity     |
-| RB_SESSION_MAX_DAYS | 30                              | sign-out this long after login, active or not |
+| RB_SESSION_IDLE_DAYS| 7                               | sign-out after this many days without activity, counted from the start (UTC) of the day of last use |
+| RB_SESSION_MAX_DAYS | 30                              | sign-out this many days after the day of login, active or not |
 | RB_ASYNC_MODE       | eventlet (threading in tests)   | Flask-SocketIO async mode                      |
 | RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
 | RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per member at trust level 1 (RB_LIMIT_CHAT_NEW: 5 per 10 s, level 0; RB_LIMIT_CHAT_TRUSTED: 20 per 10 s, level 2; see moderation/trust.py) |
@@ -21,6 +21,7 @@
 | RB_CHAT_RETENTION_MAX_HOURS | 720 (30 days)           | longest chat retention a space owner may pick |
 | RB_POST_RETENTION_MIN_DAYS  | 1                       | shortest post retention a space owner may pick |
 | RB_POST_RETENTION_MAX_DAYS  | 365                     | longest post retention a space owner may pick |
+| RB_APPEAL_DAYS      | 14                              | the appeal window: a member may appeal a moderator's decision this long after it; text a moderator deleted stays visible to moderators (only) this long, never past the content's own expiry, then it is deleted |
 | RB_ALLOW_KEEP_POSTS | 0                               | 1 lets owners keep posts with no expiry       |
 | RB_TEST_CHAT_RETENTION_SECONDS | 0 (off)              | TESTS ONLY: every chat message expires this many seconds after it is sent; ignored when RB_ENV=production |
 """
@@ -80,6 +81,8 @@ class Config:
     RB_CHAT_RETENTION_MAX_HOURS = _int("RB_CHAT_RETENTION_MAX_HOURS", 30 * 24)
     RB_POST_RETENTION_MIN_DAYS = _int("RB_POST_RETENTION_MIN_DAYS", 1)
     RB_POST_RETENTION_MAX_DAYS = _int("RB_POST_RETENTION_MAX_DAYS", 365)
+    # The appeal window (moderation/appeals.py): days after a moderator's action.
+    RB_APPEAL_DAYS = _int("RB_APPEAL_DAYS", 14)
     RB_ALLOW_KEEP_POSTS = bool(_int("RB_ALLOW_KEEP_POSTS", 0))
     # Tests only (the browser test of messages vanishing on time): chat lives this many
     # seconds, in every space. forum/retention.py ignores it when RB_ENV is production.

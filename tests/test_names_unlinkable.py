@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -30,26 +31,29 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from limits import parse as parse_rate
 
 from forum import accounts
 from forum.app import create_app
+from forum.errors import RateLimited
 from forum.extensions import db
 from forum.extensions import socketio
 from forum.models import Account
 from forum.models import Post
-from forum.models import Space
 from forum.models import Thread
+from realtime import chat
 from realtime.models import ChatRoom
+from tests.factories import add_member
+from tests.factories import make_space
 from tests.support import PASSPHRASE
 from tests.support import IsolatedClient
 from tests.support import base_config
 from tests.support import login
 from tests.support import post as post_form
-from tests.factories import add_member
-from tests.factories import make_space
 from tests.support import scrub
 
 NS = "/chat"
+TYPING_WINDOW = parse_rate(chat.TYPING_RATE).get_expiry() + 0.2  # seconds, with a margin
 ORIGIN = "http://localhost"
 START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -75,6 +79,7 @@ class World:
     socks: dict[str, Sock] = field(default_factory=dict)
     seen: list[tuple[str, Any]] = field(default_factory=list)
     n: int = 0
+    typed: dict[str, float] = field(default_factory=dict)  # name -> when it last typed
 
     # --- acting -------------------------------------------------------------------
 
@@ -96,6 +101,13 @@ class World:
         self.listen()
 
     def typing(self, who: str, room_id: int) -> None:
+        # The typing limit runs on the wall clock: wait out this name's own window, so
+        # whether a round's typing passes does not depend on how fast the machine is. A
+        # limit shared by two names would still refuse the second (they type back to back).
+        wait = self.typed.get(who, 0.0) + TYPING_WINDOW - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self.typed[who] = time.monotonic()
         self.socks[who].ack("typing", {"room_id": room_id})
         self.listen()
 
@@ -119,7 +131,11 @@ class World:
 def build(tmp: Path, template_db: Path, one_person: bool) -> tuple[Flask, Any]:
     tmp.mkdir()
     shutil.copy(template_db, tmp / "test.db")
-    app = create_app(base_config(tmp))
+    # Rate limits count in wall-clock time, which differs between the two runs: here they
+    # are wide, so a refusal can only come from a shared budget; the budgets themselves
+    # are checked deterministically in test_one_persons_names_never_share_a_budget.
+    wide = "10000 per second"
+    app = create_app(base_config(tmp, RB_LIMIT_CHAT=wide, RB_LIMIT_CHAT_NEW=wide, RB_LIMIT_CHAT_TRUSTED=wide))
     app.test_client_class = IsolatedClient
     ctx = app.app_context()
     ctx.push()
@@ -242,6 +258,23 @@ def _world(tmp_path: Path, template_db: Path, clock, one_person: bool) -> list[t
         db.session.remove()
         db.engine.dispose()
         ctx.pop()
+
+
+def test_one_persons_names_never_share_a_budget(app, make_account, monkeypatch):  # noqa: ANN001
+    """Chat and typing limits count per name: one person typing and chatting under two
+    names at once is refused exactly as two people would be (not at all, here)."""
+    olu, mona = make_account("Olu"), make_account("Mona")
+    plaza = make_space("open", owner=olu, name="Plaza", typing_indicator=True)
+    circle = make_space("closed", owner=olu, name="Circle", typing_indicator=True)
+    add_member(plaza, mona)
+    add_member(circle, mona, space_alias="Rosa")
+    app.config["RB_LIMIT_CHAT_NEW"] = "1 per hour"
+    rooms = [db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == s.id)) for s in (plaza, circle)]
+    for n, room_id in enumerate(rooms):
+        chat.post_message(mona, room_id, f"budget-{n:04d}", "one message under each name")
+        chat.typing(mona, f"sid-{n}", room_id)  # "1 per 3 seconds", per name
+    with pytest.raises(RateLimited):  # the limit itself still holds, per name
+        chat.post_message(mona, rooms[1], "budget-9999", "a second one as Rosa")
 
 
 def test_one_person_with_two_names_looks_like_two_people(tmp_path, template_db, clock):  # noqa: ANN001
