@@ -53,3 +53,8 @@ thread_created = _signals.signal("thread-created")  # sender: thread id; space_i
 post_created = _signals.signal("post-created")  # sender: post id; thread_id=, space_id=
 post_edited = _signals.signal("post-edited")  # sender: post id; thread_id=, space_id=
 post_deleted = _signals.signal("post-deleted")  # sender: post id; thread_id=, space_id=, thread_deleted=
+
+# Safety (forum/safety/*.py). Receivers in realtime/push.py reach only the accounts listed.
+checkin_alert = _signals.signal("checkin-alert")  # sender: check-in id; kind=, account_ids=, name=, note=
+checkin_closed = _signals.signal("checkin-closed")  # sender: check-in id; account_ids=, name=, alerted=
+buddy_ended = _signals.signal("buddy-ended")  # sender: pairing id; account_ids=[both]

@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     socketio.on_namespace(ChatNamespace(push.NAMESPACE))
     push.connect_receivers()
     push.connect_live_receivers()  # forum pages: updates list, open thread pages
+    push.connect_safety_receivers()  # check-in alerts to the chosen contacts
 
     expiry.register_maintenance(_purge_stale_sockets)
 

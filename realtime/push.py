@@ -381,3 +381,40 @@ def connect_live_receivers() -> None:
     signals.content_redacted.connect(on_forum_content_redacted)
     signals.content_expired.connect(on_forum_content_expired)
     signals.member_removed.connect(on_member_lost_threads)
+
+
+# --- safety: check-in alerts (forum/safety/checkins.py) --------------------------------------
+#
+# Audience: ``account:<id>`` of each contact the member chose (buddies, an organisation's
+# staff), as listed by the service in the signal. Nobody else, and nothing outside the site.
+
+
+def checkin_alert_payload(checkin_id: int, kind: str, name: str, note: str) -> dict[str, Any]:
+    return {"checkin_id": checkin_id, "kind": kind, "name": name, "note": note}
+
+
+def checkin_closed_payload(checkin_id: int, name: str, alerted: bool) -> dict[str, Any]:
+    return {"checkin_id": checkin_id, "name": name, "alerted": alerted}
+
+
+@_never_raises
+def on_checkin_alert(checkin_id: int, kind: str = "missed", account_ids: list[int] = (), name: str = "",
+                     note: str = "", **_: Any) -> None:
+    """A check-in's time passed, or its member pressed "I need help now": each contact hears it."""
+    for account_id in account_ids:
+        socketio.emit("checkin_alert", checkin_alert_payload(checkin_id, kind, name, note),
+                      to=account(account_id), namespace=NAMESPACE)
+
+
+@_never_raises
+def on_checkin_closed(checkin_id: int, account_ids: list[int] = (), name: str = "", alerted: bool = False,
+                      **_: Any) -> None:
+    """The member checked in (or extended): contacts' alert banners for it go."""
+    for account_id in account_ids:
+        socketio.emit("checkin_closed", checkin_closed_payload(checkin_id, name, alerted),
+                      to=account(account_id), namespace=NAMESPACE)
+
+
+def connect_safety_receivers() -> None:
+    signals.checkin_alert.connect(on_checkin_alert)
+    signals.checkin_closed.connect(on_checkin_closed)

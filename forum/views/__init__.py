@@ -6,6 +6,7 @@ from flask import Flask
 
 from forum.views import account
 from forum.views import auth
+from forum.views import buddies
 from forum.views import errors
 from forum.views import main
 from forum.views import orgs
@@ -16,5 +17,5 @@ from forum.views import threads
 
 
 def register(app: Flask) -> None:
-    for module in (errors, main, auth, account, spaces, threads, orgs, retention, safety):
+    for module in (errors, main, auth, account, spaces, threads, orgs, retention, safety, buddies):
         app.register_blueprint(module.bp)
