@@ -58,3 +58,6 @@ post_deleted = _signals.signal("post-deleted")  # sender: post id; thread_id=, s
 checkin_alert = _signals.signal("checkin-alert")  # sender: check-in id; kind=, account_ids=, name=, note=
 checkin_closed = _signals.signal("checkin-closed")  # sender: check-in id; account_ids=, name=, alerted=
 buddy_ended = _signals.signal("buddy-ended")  # sender: pairing id; account_ids=[both]
+dm_created = _signals.signal("dm-created")  # sender: message id; account_ids=[the other buddy]
+urgent_alert = _signals.signal("urgent-alert")  # sender: alert id; space_id=, account_ids=[members but its author]
+urgent_alert_removed = _signals.signal("urgent-alert-removed")  # sender: alert id; space_id=, account_ids=

@@ -22,18 +22,21 @@ from forum.models import Account
 from forum.models import Post
 from forum.models import Thread
 from forum.safety import baddates
+from forum.safety import messages
 from forum.safety.models import BadDateReport
+from forum.safety.models import DirectMessage
 from moderation.models import TARGET_KINDS
 from realtime.models import ChatMessage
 
-MODELS: dict[str, Any] = {"post": Post, "thread": Thread, "chat": ChatMessage, "report": BadDateReport}
+MODELS: dict[str, Any] = {"post": Post, "thread": Thread, "chat": ChatMessage, "report": BadDateReport,
+                          "dm": DirectMessage}
 EXCERPT_CHARS = 120
 
 
 @dataclass
 class Target:
     kind: str
-    obj: Any  # Post | Thread | ChatMessage | BadDateReport
+    obj: Any  # Post | Thread | ChatMessage | BadDateReport | DirectMessage
 
     @property
     def id(self) -> int:
@@ -111,6 +114,9 @@ def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target
     if kind == "report":
         report, space_access = baddates.access_report(actor, target_id)
         return Target("report", report), space_access
+    if kind == "dm":
+        message, space_access = messages.access_message(actor, target_id)
+        return Target("dm", message), space_access
     target = get_live(kind, target_id)
     if target is None or actor is None:
         raise NotFound()

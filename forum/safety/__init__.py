@@ -17,11 +17,14 @@ from flask_babel import ngettext
 from forum import accounts
 from forum import clock
 from forum import expiry
+from forum.safety import alerts
 from forum.safety import baddates
 from forum.safety import checkins
 from forum.safety import identifiers
 from forum.safety.models import BadDateReport
 from forum.safety.models import CheckIn
+from forum.safety.models import DirectMessage
+from forum.safety.models import UrgentAlert
 
 
 def init_app(app: Flask) -> None:
@@ -30,6 +33,8 @@ def init_app(app: Flask) -> None:
     expiry.register(expiry.Expirer("bad_date_reports", BadDateReport, returning=("id", "space_id"), order=40))
     # A check-in's note goes with its row, 24 hours after the deadline at the latest.
     expiry.register(expiry.Expirer("checkins", CheckIn, returning=("id", "account_id"), order=45))
+    expiry.register(expiry.Expirer("direct_messages", DirectMessage, returning=("id", "buddy_id"), order=46))
+    expiry.register(expiry.Expirer("urgent_alerts", UrgentAlert, returning=("id", "space_id"), order=47))
     expiry.register_maintenance(checkins.maintenance)
     accounts.register_content_hook(baddates.account_hook)
     app.context_processor(_banner)
@@ -38,7 +43,9 @@ def init_app(app: Flask) -> None:
 
 def _banner() -> dict[str, Any]:
     account = g.get("account")
-    return {"safety_alerts": checkins.banner_for(account) if account is not None else []}
+    if account is None:
+        return {"safety_alerts": [], "urgent_alerts": []}
+    return {"safety_alerts": checkins.banner_for(account), "urgent_alerts": alerts.banner_for(account)}
 
 
 def time_left(when: datetime) -> str:

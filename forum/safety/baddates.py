@@ -50,6 +50,7 @@ from forum.safety.models import REPORT_PUBLISHED
 from forum.safety.models import BadDateIdentifier
 from forum.safety.models import BadDateReport
 from forum.safety.models import SafetySettings
+from forum.safety.models import is_id
 
 # What happened: form key -> (short code, label). Codes are what a lookup shows first,
 # readable at a glance on a small screen; the order is the order they are shown in.
@@ -135,7 +136,7 @@ def _member_access(actor: Account | None, space_id: int) -> access.SpaceAccess:
 
 def access_report(actor: Account | None, report_id: object) -> tuple[BadDateReport, access.SpaceAccess]:
     """A live report the actor may see (module docstring); NotFound otherwise."""
-    if not isinstance(report_id, int) or isinstance(report_id, bool):
+    if not is_id(report_id):
         raise NotFound()
     report = db.session.scalar(
         sa.select(BadDateReport).where(BadDateReport.id == report_id, BadDateReport.expires_at > clock.now())

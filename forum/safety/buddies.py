@@ -28,6 +28,7 @@ from forum.extensions import db
 from forum.models import Account
 from forum.models import Membership
 from forum.safety.models import Buddy
+from forum.safety.models import is_id
 
 REQUEST_RATE = "20 per hour"
 MAX_BUDDIES = 50
@@ -48,6 +49,14 @@ def _membership(space_id: int, account_id: int) -> Membership | None:
     )
 
 
+def blocked_pair(row: Buddy) -> bool:
+    """Either side of a pairing has blocked the other's name in their shared space."""
+    one, other = _membership(row.space_id, row.requester_id), _membership(row.space_id, row.addressee_id)
+    if one is None or other is None:
+        return False
+    return _blocked_either(row.space_id, one, other)
+
+
 def name_in(space_id: int, account_id: int) -> str:
     """The name ``account_id`` shows in ``space_id`` (or a neutral word if they left)."""
     membership = _membership(space_id, account_id)
@@ -56,7 +65,7 @@ def name_in(space_id: int, account_id: int) -> str:
 
 def access_buddy(actor: Account | None, buddy_id: object, *, accepted: bool = True) -> Buddy:
     """A pairing the actor is part of (accepted unless told otherwise); NotFound otherwise."""
-    if actor is None or not isinstance(buddy_id, int) or isinstance(buddy_id, bool):
+    if actor is None or not is_id(buddy_id):
         raise NotFound()
     row = db.session.get(Buddy, buddy_id)
     if row is None or actor.id not in (row.requester_id, row.addressee_id):

@@ -48,6 +48,7 @@ from forum.safety import buddies
 from forum.safety.models import Buddy
 from forum.safety.models import CheckIn
 from forum.safety.models import CheckInContact
+from forum.safety.models import is_id
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def start(actor: Account, *, minutes: object, buddy_ids: object, org_ids: object
 
 
 def access_own(actor: Account | None, checkin_id: object) -> CheckIn:
-    if actor is None or not isinstance(checkin_id, int) or isinstance(checkin_id, bool):
+    if actor is None or not is_id(checkin_id):
         raise NotFound()
     row = db.session.get(CheckIn, checkin_id)
     if row is None or row.account_id != actor.id or row.expires_at <= clock.now():
@@ -325,7 +326,7 @@ def banner_for(account: Account) -> list[Alert]:
 
 def open_alert(actor: Account, checkin_id: object) -> Alert:
     """A contact opens an alert: the note is shown, the banner goes (for that contact)."""
-    if not isinstance(checkin_id, int) or isinstance(checkin_id, bool):
+    if not is_id(checkin_id):
         raise NotFound()
     now = clock.now()
     row = db.session.scalar(sa.select(CheckIn).where(CheckIn.id == checkin_id, _alerting(now)))

@@ -20,6 +20,12 @@ from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 
 REPORT_PENDING, REPORT_PUBLISHED = "pending", "published"
+MAX_ID = 2**63 - 1  # larger integers overflow the database's integer type
+
+
+def is_id(raw: object) -> bool:
+    """A plausible row id from a client: an int (not a bool) in 1..MAX_ID."""
+    return isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= MAX_ID
 IDENTIFIER_KINDS = ("phone", "handle", "email", "plate")
 
 
@@ -182,7 +188,11 @@ class DirectMessage(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     buddy_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("safety_buddies.id", ondelete="CASCADE"), index=True)
+    # The buddies' shared space: its moderators handle flags on the message.
+    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
     author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    # The name the author uses in that space, as written (what the other buddy sees).
+    author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
     # The sender's own id for the message, so a retry after a lost ack is not stored twice.
     client_id: so.Mapped[str] = so.mapped_column(sa.String(40))
     body: so.Mapped[str] = so.mapped_column(sa.Text)

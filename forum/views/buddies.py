@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint
 from flask import flash
 from flask import g
@@ -17,6 +19,7 @@ from forum.errors import NotFound
 from forum.errors import ServiceError
 from forum.safety import buddies
 from forum.safety import checkins
+from forum.safety import messages
 from forum.views.guards import form_text
 from forum.views.guards import signed_in
 
@@ -128,3 +131,42 @@ def end(buddy_id: int):  # noqa: ANN201
     buddies.end(g.account, buddy_id)
     flash(_("Done. They are not told."), "success")
     return redirect(url_for("buddies.index"), code=303)
+
+
+def _conversation(buddy_id: int, error: str | None = None, status: int = 200, body: str = ""):  # noqa: ANN202
+    found = messages.conversation(g.account, buddy_id)
+    return render_template("safety/conversation.html", convo=found, hours=buddies.DM_HOURS, error=error,
+                           body=body, client_id=secrets.token_urlsafe(16)), status
+
+
+@bp.get("/buddies/<int:buddy_id>/messages")
+@signed_in
+def conversation(buddy_id: int):  # noqa: ANN201
+    """The pairing's messages (live with static/js/dm.js; complete without it)."""
+    return _conversation(buddy_id)
+
+
+@bp.post("/buddies/<int:buddy_id>/messages")
+@signed_in
+def send(buddy_id: int):  # noqa: ANN201
+    try:
+        messages.send(g.account, buddy_id, form_text("client_id"), form_text("body"))
+    except ServiceError as error:
+        if isinstance(error, NotFound):
+            raise
+        return _conversation(buddy_id, error.message, error.status, form_text("body")[:messages.MAX_BODY])
+    return redirect(url_for("buddies.conversation", buddy_id=buddy_id) + "#end", code=303)
+
+
+@bp.post("/buddies/<int:buddy_id>/hours")
+@signed_in
+def hours(buddy_id: int):  # noqa: ANN201
+    """Make this pairing's messages disappear sooner (from now on)."""
+    try:
+        buddies.set_dm_hours(g.account, buddy_id, form_text("hours"))
+    except ServiceError as error:
+        if isinstance(error, NotFound):
+            raise
+        return _conversation(buddy_id, error.message, error.status)
+    flash(_("New messages will disappear sooner."), "success")
+    return redirect(url_for("buddies.conversation", buddy_id=buddy_id), code=303)

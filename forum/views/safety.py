@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from forum import access
 from forum.errors import NotFound
 from forum.errors import ServiceError
+from forum.safety import alerts as alerts_service
 from forum.safety import baddates
 from forum.safety import identifiers
 from forum.views.guards import form_flag
@@ -164,3 +165,38 @@ def settings(slug: str):
                                error=error.message), error.status
     flash(_("Saved."), "success")
     return redirect(url_for("safety.settings", slug=slug), code=303)
+
+
+@bp.route("/s/<slug>/alerts", methods=["GET", "POST"])
+@signed_in
+def alerts(slug: str):  # noqa: ANN201
+    """Urgent alerts in a space: see them, raise one (trust level 1 or more)."""
+    if request.method == "POST":
+        try:
+            alerts_service.raise_alert(g.account, slug, form_text("body"))
+        except ServiceError as error:
+            _reraise_not_found(error)
+            acc, rows = alerts_service.list_for_space(g.account, slug)
+            return render_template("safety/alerts.html", acc=acc, space=acc.space, rows=rows, error=error.message,
+                                   body=form_text("body")[:alerts_service.MAX_BODY]), error.status
+        flash(_("Alert sent to the space's members."), "success")
+        return redirect(url_for("safety.alerts", slug=slug), code=303)
+    acc, rows = alerts_service.list_for_space(g.account, slug)
+    return render_template("safety/alerts.html", acc=acc, space=acc.space, rows=rows, body="")
+
+
+@bp.post("/alerts/<int:alert_id>/<action>")
+@signed_in
+def alert_action(alert_id: int, action: str):  # noqa: ANN201
+    """confirm ("I saw this too"), dismiss (the banner), remove (moderators)."""
+    act = {"confirm": alerts_service.confirm, "dismiss": alerts_service.dismiss}.get(action)
+    if act is not None:
+        row = act(g.account, alert_id)
+        slug = access.access_space_by_id(g.account, row.space_id).space.slug
+    elif action == "remove":
+        space_id = alerts_service.remove(g.account, alert_id)
+        slug = access.access_space_by_id(g.account, space_id).space.slug
+        flash(_("Removed."), "success")
+    else:
+        raise NotFound()
+    return redirect(url_for("safety.alerts", slug=slug), code=303)

@@ -9,6 +9,8 @@
  * Server events (realtime/push.py):
  *   checkin_alert  {checkin_id, kind: "missed"|"help", name, note} -> a banner with the note
  *   checkin_closed {checkin_id, name, alerted}                     -> that banner goes
+ *   urgent_alert   {alert_id, space, body, expires_at}             -> a banner for the space's members
+ *   urgent_alert_removed {alert_id}                                -> that banner goes
  */
 (function () {
   "use strict";
@@ -57,9 +59,33 @@
     }
   }
 
+  function onUrgent(u) {
+    if (!u || !isId(u.alert_id) || typeof u.space !== "string" || typeof u.body !== "string") { return; }
+    if (box.querySelector('[data-alert="' + u.alert_id + '"]')) { return; }
+    var p = el("p", "flash flash-error urgent-alert");
+    p.setAttribute("role", "alert");
+    p.setAttribute("data-alert", String(u.alert_id));
+    p.appendChild(el("strong", null, u.space + ":"));
+    p.appendChild(document.createTextNode(" " + u.body));
+    box.insertBefore(p, box.firstChild);
+    var ends = Date.parse(u.expires_at);
+    if (!isNaN(ends)) {
+      window.setTimeout(function () { if (p.parentNode) { p.parentNode.removeChild(p); } },
+                        Math.max(0, Math.min(ends - Date.now(), 2147483647)));
+    }
+  }
+
+  function onUrgentRemoved(r) {
+    if (!r || !isId(r.alert_id)) { return; }
+    var old = box.querySelector('[data-alert="' + r.alert_id + '"]');
+    if (old) { box.removeChild(old); }
+  }
+
   function listen(socket) {
     socket.on("checkin_alert", onAlert);
     socket.on("checkin_closed", onClosed);
+    socket.on("urgent_alert", onUrgent);
+    socket.on("urgent_alert_removed", onUrgentRemoved);
   }
 
   if (window.rbSocket) { listen(window.rbSocket); return; }
