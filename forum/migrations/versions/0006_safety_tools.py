@@ -1,8 +1,8 @@
-"""Safety tools: per-space settings, bad-date reports and hashed identifiers, buddies, check-ins, direct messages, urgent alerts, rights pages.
+"""Safety tools: per-space safety settings, bad-date reports and their hashed identifiers.
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-02 16:43:58.000678
+Create Date: 2026-12-02 15:44:07.673722
 
 """
 from alembic import op
@@ -45,80 +45,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_bad_date_reports_space_id'), ['space_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_bad_date_reports_status'), ['status'], unique=False)
 
-    op.create_table('safety_alerts',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('space_id', sa.Integer(), nullable=False),
-    sa.Column('author_id', sa.Integer(), nullable=True),
-    sa.Column('author_name', sa.String(length=64), nullable=False),
-    sa.Column('body', sa.String(length=500), nullable=False),
-    sa.Column('created_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('hidden_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['author_id'], ['accounts.id'], name=op.f('fk_safety_alerts_author_id_accounts'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_safety_alerts_space_id_spaces'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_safety_alerts'))
-    )
-    with op.batch_alter_table('safety_alerts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_safety_alerts_author_id'), ['author_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_alerts_expires_at'), ['expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_alerts_space_id'), ['space_id'], unique=False)
-
-    op.create_table('safety_buddies',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('requester_id', sa.Integer(), nullable=False),
-    sa.Column('addressee_id', sa.Integer(), nullable=False),
-    sa.Column('space_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('accepted_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('dm_hours', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['addressee_id'], ['accounts.id'], name=op.f('fk_safety_buddies_addressee_id_accounts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['requester_id'], ['accounts.id'], name=op.f('fk_safety_buddies_requester_id_accounts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_safety_buddies_space_id_spaces'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_safety_buddies')),
-    sa.UniqueConstraint('requester_id', 'addressee_id', name=op.f('uq_safety_buddies_requester_id_addressee_id'))
-    )
-    with op.batch_alter_table('safety_buddies', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_safety_buddies_addressee_id'), ['addressee_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_buddies_requester_id'), ['requester_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_buddies_space_id'), ['space_id'], unique=False)
-
-    op.create_table('safety_checkins',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('account_id', sa.Integer(), nullable=False),
-    sa.Column('space_id', sa.Integer(), nullable=False),
-    sa.Column('deadline', forum.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('created_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('fired_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('help_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('expires_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_safety_checkins_account_id_accounts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_safety_checkins_space_id_spaces'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_safety_checkins'))
-    )
-    with op.batch_alter_table('safety_checkins', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_safety_checkins_account_id'), ['account_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_checkins_deadline'), ['deadline'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_checkins_expires_at'), ['expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_checkins_fired_at'), ['fired_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_checkins_space_id'), ['space_id'], unique=False)
-
-    op.create_table('safety_pages',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('space_id', sa.Integer(), nullable=False),
-    sa.Column('slug', sa.String(length=64), nullable=False),
-    sa.Column('title', sa.String(length=150), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('reviewed_on', sa.Date(), nullable=False),
-    sa.Column('review_days', sa.Integer(), nullable=False),
-    sa.Column('updated_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_safety_pages_space_id_spaces'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_safety_pages')),
-    sa.UniqueConstraint('space_id', 'slug', name=op.f('uq_safety_pages_space_id_slug'))
-    )
-    with op.batch_alter_table('safety_pages', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_safety_pages_space_id'), ['space_id'], unique=False)
-
     op.create_table('safety_settings',
     sa.Column('space_id', sa.Integer(), nullable=False),
     sa.Column('region', sa.String(length=2), nullable=False),
@@ -141,111 +67,17 @@ def upgrade():
         batch_op.create_index('ix_bad_date_identifiers_lookup', ['kind', 'digest'], unique=False)
         batch_op.create_index(batch_op.f('ix_bad_date_identifiers_report_id'), ['report_id'], unique=False)
 
-    op.create_table('safety_alert_marks',
-    sa.Column('alert_id', sa.Integer(), nullable=False),
-    sa.Column('account_id', sa.Integer(), nullable=False),
-    sa.Column('confirmed', sa.Boolean(), nullable=False),
-    sa.Column('dismissed', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_safety_alert_marks_account_id_accounts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['alert_id'], ['safety_alerts.id'], name=op.f('fk_safety_alert_marks_alert_id_safety_alerts'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('alert_id', 'account_id', name=op.f('pk_safety_alert_marks'))
-    )
-    with op.batch_alter_table('safety_alert_marks', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_safety_alert_marks_account_id'), ['account_id'], unique=False)
-
-    op.create_table('safety_checkin_contacts',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('checkin_id', sa.Integer(), nullable=False),
-    sa.Column('account_id', sa.Integer(), nullable=True),
-    sa.Column('organisation_id', sa.Integer(), nullable=True),
-    sa.Column('opened_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_safety_checkin_contacts_account_id_accounts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['checkin_id'], ['safety_checkins.id'], name=op.f('fk_safety_checkin_contacts_checkin_id_safety_checkins'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_safety_checkin_contacts_organisation_id_organisations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_safety_checkin_contacts')),
-    sa.UniqueConstraint('checkin_id', 'account_id', name=op.f('uq_safety_checkin_contacts_checkin_id_account_id')),
-    sa.UniqueConstraint('checkin_id', 'organisation_id', name=op.f('uq_safety_checkin_contacts_checkin_id_organisation_id'))
-    )
-    with op.batch_alter_table('safety_checkin_contacts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_safety_checkin_contacts_account_id'), ['account_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_checkin_contacts_checkin_id'), ['checkin_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_checkin_contacts_organisation_id'), ['organisation_id'], unique=False)
-
-    op.create_table('safety_direct_messages',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('buddy_id', sa.Integer(), nullable=False),
-    sa.Column('space_id', sa.Integer(), nullable=False),
-    sa.Column('author_id', sa.Integer(), nullable=False),
-    sa.Column('author_name', sa.String(length=64), nullable=False),
-    sa.Column('client_id', sa.String(length=40), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('hidden_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['author_id'], ['accounts.id'], name=op.f('fk_safety_direct_messages_author_id_accounts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['buddy_id'], ['safety_buddies.id'], name=op.f('fk_safety_direct_messages_buddy_id_safety_buddies'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_safety_direct_messages_space_id_spaces'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_safety_direct_messages')),
-    sa.UniqueConstraint('author_id', 'client_id', name=op.f('uq_safety_direct_messages_author_id_client_id'))
-    )
-    with op.batch_alter_table('safety_direct_messages', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_safety_direct_messages_author_id'), ['author_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_direct_messages_buddy_id'), ['buddy_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_direct_messages_expires_at'), ['expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_safety_direct_messages_space_id'), ['space_id'], unique=False)
-
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('safety_direct_messages', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_safety_direct_messages_space_id'))
-        batch_op.drop_index(batch_op.f('ix_safety_direct_messages_expires_at'))
-        batch_op.drop_index(batch_op.f('ix_safety_direct_messages_buddy_id'))
-        batch_op.drop_index(batch_op.f('ix_safety_direct_messages_author_id'))
-
-    op.drop_table('safety_direct_messages')
-    with op.batch_alter_table('safety_checkin_contacts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_safety_checkin_contacts_organisation_id'))
-        batch_op.drop_index(batch_op.f('ix_safety_checkin_contacts_checkin_id'))
-        batch_op.drop_index(batch_op.f('ix_safety_checkin_contacts_account_id'))
-
-    op.drop_table('safety_checkin_contacts')
-    with op.batch_alter_table('safety_alert_marks', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_safety_alert_marks_account_id'))
-
-    op.drop_table('safety_alert_marks')
     with op.batch_alter_table('bad_date_identifiers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bad_date_identifiers_report_id'))
         batch_op.drop_index('ix_bad_date_identifiers_lookup')
 
     op.drop_table('bad_date_identifiers')
     op.drop_table('safety_settings')
-    with op.batch_alter_table('safety_pages', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_safety_pages_space_id'))
-
-    op.drop_table('safety_pages')
-    with op.batch_alter_table('safety_checkins', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_safety_checkins_space_id'))
-        batch_op.drop_index(batch_op.f('ix_safety_checkins_fired_at'))
-        batch_op.drop_index(batch_op.f('ix_safety_checkins_expires_at'))
-        batch_op.drop_index(batch_op.f('ix_safety_checkins_deadline'))
-        batch_op.drop_index(batch_op.f('ix_safety_checkins_account_id'))
-
-    op.drop_table('safety_checkins')
-    with op.batch_alter_table('safety_buddies', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_safety_buddies_space_id'))
-        batch_op.drop_index(batch_op.f('ix_safety_buddies_requester_id'))
-        batch_op.drop_index(batch_op.f('ix_safety_buddies_addressee_id'))
-
-    op.drop_table('safety_buddies')
-    with op.batch_alter_table('safety_alerts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_safety_alerts_space_id'))
-        batch_op.drop_index(batch_op.f('ix_safety_alerts_expires_at'))
-        batch_op.drop_index(batch_op.f('ix_safety_alerts_author_id'))
-
-    op.drop_table('safety_alerts')
     with op.batch_alter_table('bad_date_reports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bad_date_reports_status'))
         batch_op.drop_index(batch_op.f('ix_bad_date_reports_space_id'))
