@@ -103,3 +103,13 @@ def test_hostile_alerts_get_a_clear_4xx(app, street, body):
     response = raise_(app, "Olu", body)
     assert 400 <= response.status_code < 500
     assert db.session.scalar(sa.select(sa.func.count()).select_from(UrgentAlert)) == 0
+
+
+def test_alerts_go_with_their_authors_account(app, street):
+    from forum import accounts  # noqa: PLC0415
+    from tests.support import PASSPHRASE  # noqa: PLC0415
+
+    raise_(app, "Olu")
+    accounts.delete_account(street[1]["Olu"], PASSPHRASE)
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UrgentAlert)) == 0

@@ -72,7 +72,7 @@ def start(app, alias, buddy_id, minutes="30", note=NOTE):  # noqa: ANN001, ANN20
 
 def banner(app, alias) -> str:  # noqa: ANN001
     page = as_user(app, alias).get("/spaces").get_data(as_text=True)
-    match = re.search(r'<div id="safety-alerts".*?</div>', page, re.S)
+    match = re.search(r'<div id="safety-alerts".*?</div>', page, re.DOTALL)
     return match.group(0) if match else ""
 
 
@@ -147,7 +147,7 @@ def test_missed_check_in_alerts_the_chosen_buddy_once_with_a_banner_until_opened
 
 
 def test_live_alert_reaches_only_the_buddy(app, pals, clock):
-    _space, people, row = pals
+    _space, _people, row = pals
     start(app, "Ana", row.id, minutes="15")
     bea = Sock(app, as_user(app, "Bea"))
     cai = Sock(app, as_user(app, "Cai"))

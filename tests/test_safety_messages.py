@@ -101,7 +101,7 @@ def test_hostile_events_get_a_clear_4xx(app, pair, data):
 
 
 def test_messages_expire_and_either_side_can_shorten(app, pair, clock):
-    _space, people, row = pair
+    _space, _people, row = pair
     Sock(app, as_user(app, "Ana")).ack("dm_send", {"buddy_id": row.id, "client_id": "abcdefgh0001", "body": "a"})
     assert post(as_user(app, "Bea"), f"/buddies/{row.id}/hours", {"hours": "24"}).status_code == 303
     assert post(as_user(app, "Ana"), f"/buddies/{row.id}/hours", {"hours": "168"}).status_code == 400  # never longer

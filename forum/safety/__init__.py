@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     expiry.register(expiry.Expirer("urgent_alerts", UrgentAlert, returning=("id", "space_id"), order=47))
     expiry.register_maintenance(checkins.maintenance)
     accounts.register_content_hook(baddates.account_hook)
+    accounts.register_content_hook(alerts.account_hook)
     app.context_processor(_banner)
     app.add_template_filter(time_left, "time_left")
 

@@ -144,3 +144,13 @@ def list_for_space(actor: Account, slug: object) -> tuple[access.SpaceAccess, li
         .order_by(UrgentAlert.id.desc()).limit(50)
     ).all()
     return acc, [AlertView(row, acc.space.name, acc.space.slug, _confirmations(row.id)) for row in rows]
+
+
+def account_hook(account_id: int, keep_content: bool) -> None:
+    """On account deletion: their alerts go, or (keeping content) lose their name."""
+    if keep_content:
+        db.session.execute(sa.update(UrgentAlert).where(UrgentAlert.author_id == account_id)
+                           .values(author_name="[deleted]"))
+    else:
+        db.session.execute(sa.delete(UrgentAlert).where(UrgentAlert.author_id == account_id)
+                           .execution_options(synchronize_session=False))

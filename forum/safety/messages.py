@@ -23,14 +23,14 @@ from forum import clock
 from forum import ratelimit
 from forum import signals
 from forum import text
-from forum.errors import NotFound
 from forum.errors import Invalid
+from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.safety import buddies
+from forum.safety.models import MAX_ID
 from forum.safety.models import Buddy
 from forum.safety.models import DirectMessage
-from forum.safety.models import MAX_ID
 from forum.safety.models import is_id
 
 MAX_BODY = 2000

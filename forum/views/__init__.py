@@ -11,11 +11,12 @@ from forum.views import errors
 from forum.views import main
 from forum.views import orgs
 from forum.views import retention
+from forum.views import rights
 from forum.views import safety
 from forum.views import spaces
 from forum.views import threads
 
 
 def register(app: Flask) -> None:
-    for module in (errors, main, auth, account, spaces, threads, orgs, retention, safety, buddies):
+    for module in (errors, main, auth, account, spaces, threads, orgs, retention, safety, buddies, rights):
         app.register_blueprint(module.bp)
