@@ -51,7 +51,7 @@ def _membership(space_id: int, account_id: int) -> Membership | None:
 
 def blocked_pair(row: Buddy) -> bool:
     """Either side of a pairing has blocked the other's name in their shared space."""
-    one, other = _membership(row.space_id, row.requester_id), _membership(row.space_id, row.addressee_id)
+    one, other = _membership(row.space_id, row.requester_id), _membership(row.space_id, row.invitee_id)
     if one is None or other is None:
         return False
     return _blocked_either(row.space_id, one, other)
@@ -68,7 +68,7 @@ def access_buddy(actor: Account | None, buddy_id: object, *, accepted: bool = Tr
     if actor is None or not is_id(buddy_id):
         raise NotFound()
     row = db.session.get(Buddy, buddy_id)
-    if row is None or actor.id not in (row.requester_id, row.addressee_id):
+    if row is None or actor.id not in (row.requester_id, row.invitee_id):
         raise NotFound()
     if accepted and row.accepted_at is None:
         raise NotFound()
@@ -78,8 +78,8 @@ def access_buddy(actor: Account | None, buddy_id: object, *, accepted: bool = Tr
 def _pair(a: int, b: int) -> Buddy | None:
     return db.session.scalar(
         sa.select(Buddy).where(
-            sa.or_(sa.and_(Buddy.requester_id == a, Buddy.addressee_id == b),
-                   sa.and_(Buddy.requester_id == b, Buddy.addressee_id == a))
+            sa.or_(sa.and_(Buddy.requester_id == a, Buddy.invitee_id == b),
+                   sa.and_(Buddy.requester_id == b, Buddy.invitee_id == a))
         )
     )
 
@@ -103,10 +103,10 @@ def ask(actor: Account, slug: object, name: object) -> Buddy:
     if _pair(actor.id, other.account_id) is not None:
         raise Conflict("You have already asked, or you are buddies already.")
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Buddy).where(
-        sa.or_(Buddy.requester_id == actor.id, Buddy.addressee_id == actor.id)))
+        sa.or_(Buddy.requester_id == actor.id, Buddy.invitee_id == actor.id)))
     if count >= MAX_BUDDIES:
         raise Invalid(f"You can have at most {MAX_BUDDIES} buddies and requests. End an old one first.")
-    row = Buddy(requester_id=actor.id, addressee_id=other.account_id, space_id=acc.space.id, created_at=clock.now())
+    row = Buddy(requester_id=actor.id, invitee_id=other.account_id, space_id=acc.space.id, created_at=clock.now())
     db.session.add(row)
     try:
         db.session.commit()
@@ -119,7 +119,7 @@ def ask(actor: Account, slug: object, name: object) -> Buddy:
 def accept(actor: Account, buddy_id: object) -> Buddy:
     """The person asked says yes."""
     row = access_buddy(actor, buddy_id, accepted=False)
-    if row.addressee_id != actor.id:
+    if row.invitee_id != actor.id:
         raise NotFound()
     if row.accepted_at is None:
         row.accepted_at = clock.now()
@@ -167,14 +167,14 @@ class BuddyView:
 def list_for(actor: Account) -> list[BuddyView]:
     """The viewer's buddies and requests, by name (those the viewer blocked are left out)."""
     rows = db.session.scalars(
-        sa.select(Buddy).where(sa.or_(Buddy.requester_id == actor.id, Buddy.addressee_id == actor.id))
+        sa.select(Buddy).where(sa.or_(Buddy.requester_id == actor.id, Buddy.invitee_id == actor.id))
         .order_by(Buddy.id).limit(MAX_BUDDIES * 2)
     ).all()
     views = []
     for row in rows:
         other = row.other(actor.id)
         mine, theirs = access.membership_of(actor, row.space_id), _membership(row.space_id, other)
-        incoming = row.accepted_at is None and row.addressee_id == actor.id
+        incoming = row.accepted_at is None and row.invitee_id == actor.id
         if incoming and (mine is None or theirs is None or _blocked_either(row.space_id, mine, theirs)):
             continue  # a request from someone blocked, or who left, is simply not shown
         views.append(BuddyView(row, theirs.display_name if theirs is not None else FORMER,

@@ -118,11 +118,11 @@ class Buddy(db.Model):
     """
 
     __tablename__ = "safety_buddies"
-    __table_args__ = (sa.UniqueConstraint("requester_id", "addressee_id"),)
+    __table_args__ = (sa.UniqueConstraint("requester_id", "invitee_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     requester_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    addressee_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    invitee_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     accepted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
@@ -130,7 +130,7 @@ class Buddy(db.Model):
     dm_hours: so.Mapped[int] = so.mapped_column(default=168)
 
     def other(self, account_id: int) -> int:
-        return self.addressee_id if self.requester_id == account_id else self.requester_id
+        return self.invitee_id if self.requester_id == account_id else self.requester_id
 
 
 class CheckIn(db.Model):

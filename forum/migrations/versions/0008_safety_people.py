@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-12-02 16:50:51.101715
+Create Date: 2026-12-02 17:15:12.759389
 
 """
 from alembic import op
@@ -41,19 +41,19 @@ def upgrade():
     op.create_table('safety_buddies',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('requester_id', sa.Integer(), nullable=False),
-    sa.Column('addressee_id', sa.Integer(), nullable=False),
+    sa.Column('invitee_id', sa.Integer(), nullable=False),
     sa.Column('space_id', sa.Integer(), nullable=False),
     sa.Column('created_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.Column('accepted_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.Column('dm_hours', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['addressee_id'], ['accounts.id'], name=op.f('fk_safety_buddies_addressee_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['invitee_id'], ['accounts.id'], name=op.f('fk_safety_buddies_invitee_id_accounts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['requester_id'], ['accounts.id'], name=op.f('fk_safety_buddies_requester_id_accounts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['space_id'], ['spaces.id'], name=op.f('fk_safety_buddies_space_id_spaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_safety_buddies')),
-    sa.UniqueConstraint('requester_id', 'addressee_id', name=op.f('uq_safety_buddies_requester_id_addressee_id'))
+    sa.UniqueConstraint('requester_id', 'invitee_id', name=op.f('uq_safety_buddies_requester_id_invitee_id'))
     )
     with op.batch_alter_table('safety_buddies', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_safety_buddies_addressee_id'), ['addressee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_safety_buddies_invitee_id'), ['invitee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_safety_buddies_requester_id'), ['requester_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_safety_buddies_space_id'), ['space_id'], unique=False)
 
@@ -184,7 +184,7 @@ def downgrade():
     with op.batch_alter_table('safety_buddies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_safety_buddies_space_id'))
         batch_op.drop_index(batch_op.f('ix_safety_buddies_requester_id'))
-        batch_op.drop_index(batch_op.f('ix_safety_buddies_addressee_id'))
+        batch_op.drop_index(batch_op.f('ix_safety_buddies_invitee_id'))
 
     op.drop_table('safety_buddies')
     with op.batch_alter_table('safety_alerts', schema=None) as batch_op:
