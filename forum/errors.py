@@ -59,3 +59,17 @@ class RateLimited(ServiceError):
             message
             or f"Too many attempts. Please wait {self.retry_after} seconds and try again."
         )
+
+
+class NeedsConfirmation(Invalid):
+    """Stored only once the author confirms ("Post it anyway"); ``details``: one line per reason.
+
+    Raised by the screening moderation installs (``moderation/guard.py`` says why);
+    defined here so forum's views can ask for the confirmation without importing it.
+    """
+
+    status = 422
+
+    def __init__(self, message: str, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.details = list(details or [])

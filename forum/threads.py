@@ -38,9 +38,6 @@ from forum.models import Thread
 from forum.models import ThreadFollow
 from forum.pagination import Page
 from forum.pagination import paginate
-from moderation import targets
-from moderation import watchwords
-from moderation.models import ModAction
 
 THREADS_PER_PAGE = 25
 POSTS_PER_PAGE = 20
@@ -91,8 +88,6 @@ class ThreadView:
     following: bool
     # The thread was started by someone the viewer blocked: nothing of it is shown.
     blocked_author: bool = False
-    # Hidden posts of the viewer's own on this page -> the moderation action to appeal.
-    appeals: dict[int, int] | None = None
 
 
 def _visible_posts(thread: Thread, acc: access.SpaceAccess) -> sa.Select:
@@ -132,25 +127,7 @@ def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
         follow.last_seen_post_id = last_id
         db.session.commit()
     posts = Page(items, rows.page, rows.has_next)
-    return ThreadView(thread, acc, posts, follow is not None, appeals=_appeals(actor, items))
-
-
-def _appeals(actor: Account, items: list) -> dict[int, int]:
-    """For the viewer's own hidden posts on a page: the latest hide to appeal (one query)."""
-    own_hidden = [p.id for p in items if isinstance(p, Post) and p.hidden_at is not None and p.author_id == actor.id]
-    if not own_hidden:
-        return {}
-    rows = db.session.execute(
-        sa.select(ModAction.target_id, sa.func.max(ModAction.id))
-        .where(
-            ModAction.target_kind == "post",
-            ModAction.target_id.in_(own_hidden),
-            ModAction.target_account_id == actor.id,
-            ModAction.action.in_(("auto_hide", "hide")),
-        )
-        .group_by(ModAction.target_id)
-    ).all()
-    return {target_id: action_id for target_id, action_id in rows}
+    return ThreadView(thread, acc, posts, follow is not None)
 
 
 def last_page(actor: Account, thread_id: object) -> int:
@@ -195,7 +172,7 @@ def create_thread(
     db.session.add(post)
     db.session.flush()
     db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
-    held = screening.apply(verdict, targets.Target("thread", thread), acc.space.name)
+    held = screening.apply(verdict, "thread", thread, acc.space.name)
     db.session.commit()
     if not held:
         signals.thread_created.send(thread.id, space_id=thread.space_id, post_id=post.id)
@@ -229,7 +206,7 @@ def reply(
         db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
     else:
         follow.last_seen_post_id = max(follow.last_seen_post_id, post.id)
-    held = screening.apply(verdict, targets.Target("post", post), acc.space.name)
+    held = screening.apply(verdict, "post", post, acc.space.name)
     db.session.commit()
     if not held:
         signals.post_created.send(post.id, thread_id=thread.id, space_id=thread.space_id)
@@ -260,11 +237,11 @@ def edit_post(
     body, cw = _body(body), _cw(content_warning)
     new_title = _title(title) if post.is_first else None
     verdict = screening.check(actor, acc.space.id, [new_title, cw, body], confirmed=confirm_identifiers)
-    target = targets.Target("post", post)
+    kind, target = "post", post
     # A watched word in the new title holds or flags the thread; one in the body, just this post.
     if new_title is not None and verdict.action != "allow":
-        title_verdict = watchwords.screen(acc.space.id, new_title)
-        target = targets.Target("thread", thread) if title_verdict.action != "allow" else target
+        if screening.words(acc.space.id, new_title).action != "allow":
+            kind, target = "thread", thread
     was_hidden = target.hidden_at is not None
     if post.is_first:
         thread.title = new_title
@@ -273,10 +250,12 @@ def edit_post(
         post.content_warning = cw
     post.body = body
     post.edited_at = clock.now()
-    held = screening.apply(verdict, target, acc.space.name)
+    held = screening.apply(verdict, kind, target, acc.space.name)
     db.session.commit()
     if held and not was_hidden:
-        signals.content_hidden.send(post.space_id, **target.payload())
+        signals.content_hidden.send(
+            post.space_id, **signals.content_payload(kind, target.id, thread_id=thread.id)
+        )
     else:
         signals.post_edited.send(post.id, thread_id=thread.id, space_id=post.space_id)
     return post
@@ -390,7 +369,7 @@ def updates(actor: Account, page: int = 1, per_page: int = 20) -> Page:
 # --- account deletion --------------------------------------------------------------
 
 
-def account_content_hook(account_id: int, keep_content: bool) -> None:
+def forget_author(account_id: int, keep_content: bool) -> None:
     """On account deletion: delete their threads and posts, or detach them as "[deleted]".
 
     Deleting follows the same rule as :func:`delete_post`: a thread they started

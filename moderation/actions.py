@@ -249,7 +249,6 @@ def lock_thread(actor: Account, slug: object, kind: object, target_id: object, r
     modlog.write(space_access, target.space_id, "lock", target=targets.Target("thread", thread),
                  reason=reason, moderator=actor)
     db.session.commit()
-    signals.thread_locked.send(target.space_id, thread_id=thread.id)
 
 
 # --- Member actions (on the author of an item: the UI never handles account ids) ---
@@ -338,9 +337,3 @@ def suspend(actor: Account, slug: object, kind: object, target_id: object, days:
     signals.account_suspended.send(account.id, until=until)
     if session_ids:
         signals.account_signed_out.send(account.id, session_ids=session_ids)
-
-
-ACTIONS = {
-    "keep": keep, "hide": hide, "delete": delete, "lock": lock_thread,
-    "remove": remove_member,
-}

@@ -1,7 +1,7 @@
 """Safety tools: bad-date reports and "check before you meet", buddies, check-ins.
 
 ``init_app`` checks the identifier key, registers the expiry sweeps, the check-in
-timer's maintenance round, the account-deletion hook and the alert banner that
+timer's maintenance round, the account-deletion receivers and the alert banner that
 every page shows. The views are ``forum/views/safety.py`` and ``forum/views/buddies.py``.
 """
 
@@ -14,9 +14,9 @@ from flask import Flask
 from flask import g
 from flask_babel import ngettext
 
-from forum import accounts
 from forum import clock
 from forum import expiry
+from forum import signals
 from forum.safety import alerts
 from forum.safety import baddates
 from forum.safety import checkins
@@ -29,15 +29,15 @@ from forum.safety.models import UrgentAlert
 
 def init_app(app: Flask) -> None:
     identifiers.init_app(app)
-    # Built here, not at import: moderation imports this package while forum.expiry loads.
-    expiry.register(expiry.Expirer("bad_date_reports", BadDateReport, returning=("id", "space_id"), order=40))
+    returning = ("id", "space_id")
+    expiry.register(expiry.Expirer("bad_date_reports", BadDateReport, returning=returning, order=40))
     # A check-in's note goes with its row, 24 hours after the deadline at the latest.
     expiry.register(expiry.Expirer("checkins", CheckIn, returning=("id", "account_id"), order=45))
     expiry.register(expiry.Expirer("direct_messages", DirectMessage, returning=("id", "buddy_id"), order=46))
     expiry.register(expiry.Expirer("urgent_alerts", UrgentAlert, returning=("id", "space_id"), order=47))
-    expiry.register_maintenance(checkins.maintenance)
-    accounts.register_content_hook(baddates.account_hook)
-    accounts.register_content_hook(alerts.account_hook)
+    signals.maintenance_due.connect(checkins.maintenance)
+    signals.account_deleting.connect(baddates.account_hook)
+    signals.account_deleting.connect(alerts.account_hook)
     app.context_processor(_banner)
     app.add_template_filter(time_left, "time_left")
 
