@@ -194,10 +194,12 @@ class ChatNamespace(Namespace):
 
     @_event
     def on_dm_send(self, account: Account, data: dict) -> dict:
-        message, _new = messages.send(account, data.get("buddy_id"), data.get("client_id"), data.get("body"))
+        message, _new = messages.send(account, data.get("buddy_id"), data.get("client_id"),
+                                      data.get("body"))
         return {"ok": True, "message": messages.message_dict(message)}
 
     @_event
     def on_dm_history(self, account: Account, data: dict) -> dict:
         found = messages.conversation(account, data.get("buddy_id"), data.get("after_id", 0))
-        return {"ok": True, "messages": [messages.message_dict(m) for m in found.messages], "more": found.more}
+        shown = [messages.message_dict(m) for m in found.messages]
+        return {"ok": True, "messages": shown, "more": found.more}

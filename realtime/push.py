@@ -402,8 +402,8 @@ def checkin_closed_payload(checkin_id: int, name: str, alerted: bool) -> dict[st
 
 
 @_never_raises
-def on_checkin_alert(checkin_id: int, kind: str = "missed", account_ids: list[int] = (), name: str = "",
-                     note: str = "", **_: Any) -> None:
+def on_checkin_alert(checkin_id: int, kind: str = "missed", account_ids: list[int] = (),
+                     name: str = "", note: str = "", **_: Any) -> None:
     """A check-in's time passed, or its member pressed "I need help now": each contact hears it."""
     for account_id in account_ids:
         socketio.emit("checkin_alert", checkin_alert_payload(checkin_id, kind, name, note),
@@ -411,8 +411,8 @@ def on_checkin_alert(checkin_id: int, kind: str = "missed", account_ids: list[in
 
 
 @_never_raises
-def on_checkin_closed(checkin_id: int, account_ids: list[int] = (), name: str = "", alerted: bool = False,
-                      **_: Any) -> None:
+def on_checkin_closed(checkin_id: int, account_ids: list[int] = (), name: str = "",
+                      alerted: bool = False, **_: Any) -> None:
     """The member checked in (or extended): contacts' alert banners for it go."""
     for account_id in account_ids:
         socketio.emit("checkin_closed", checkin_closed_payload(checkin_id, name, alerted),
@@ -450,7 +450,8 @@ def on_dm_created(message_id: int, account_ids: list[int] = (), **_: Any) -> Non
 def on_buddy_ended(buddy_id: int, account_ids: list[int] = (), **_: Any) -> None:
     """A pairing ended: both sides' open conversations close (their messages are gone)."""
     for account_id in account_ids:
-        socketio.emit("dm_closed", {"buddy_id": buddy_id}, to=account(account_id), namespace=NAMESPACE)
+        socketio.emit("dm_closed", {"buddy_id": buddy_id}, to=account(account_id),
+                      namespace=NAMESPACE)
 
 
 # --- safety: urgent alerts in a space (forum/safety/alerts.py) ----------------------------------
@@ -464,7 +465,8 @@ def urgent_alert_payload(alert: UrgentAlert, space_name: str) -> dict[str, Any]:
 
 
 @_never_raises
-def on_urgent_alert(alert_id: int, space_id: int | None = None, account_ids: list[int] = (), **_: Any) -> None:
+def on_urgent_alert(alert_id: int, space_id: int | None = None, account_ids: list[int] = (),
+                    **_: Any) -> None:
     alert = db.session.get(UrgentAlert, alert_id)
     space_row = db.session.get(Space, space_id) if space_id is not None else None
     if alert is None or space_row is None:
@@ -477,4 +479,5 @@ def on_urgent_alert(alert_id: int, space_id: int | None = None, account_ids: lis
 @_never_raises
 def on_urgent_alert_removed(alert_id: int, account_ids: list[int] = (), **_: Any) -> None:
     for account_id in account_ids:
-        socketio.emit("urgent_alert_removed", {"alert_id": alert_id}, to=account(account_id), namespace=NAMESPACE)
+        socketio.emit("urgent_alert_removed", {"alert_id": alert_id}, to=account(account_id),
+                      namespace=NAMESPACE)

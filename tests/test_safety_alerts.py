@@ -58,7 +58,11 @@ def test_trusted_enough_members_raise_and_every_member_sees_it(app, street):
     fred.received()
     assert raise_(app, "Olu").status_code == 303
     live = mia.received("urgent_alert")
-    assert len(live) == 1 and live[0]["body"].startswith("Police vans") and live[0]["space"] == "Street"
+    assert (
+        len(live) == 1
+        and live[0]["body"].startswith("Police vans")
+        and live[0]["space"] == "Street"
+    )
     assert fred.received("urgent_alert") == []
     for alias in ("Mia", "Nia", "Max"):
         assert "Police vans" in as_user(app, alias).get("/updates").get_data(as_text=True), alias
@@ -70,12 +74,19 @@ def test_confirm_dismiss_and_remove(app, street):
     raise_(app, "Olu")
     alert_id = db.session.scalars(sa.select(UrgentAlert.id)).one()
     assert post(as_user(app, "Mia"), f"/alerts/{alert_id}/confirm").status_code == 303
-    assert post(as_user(app, "Mia"), f"/alerts/{alert_id}/confirm").status_code == 303  # once per member
-    confirmed = db.session.scalar(sa.select(sa.func.count()).select_from(AlertConfirmation).where(
-        AlertConfirmation.alert_id == alert_id, AlertConfirmation.confirmed.is_(True)))
+    assert (
+        post(as_user(app, "Mia"), f"/alerts/{alert_id}/confirm").status_code == 303
+    )  # once per member
+    confirmed = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AlertConfirmation)
+        .where(AlertConfirmation.alert_id == alert_id, AlertConfirmation.confirmed.is_(True))
+    )
     assert confirmed == 2  # Olu (who raised it) and Mia
     assert "2 saw it" in as_user(app, "Nia").get("/updates").get_data(as_text=True)
-    assert "Police vans" not in as_user(app, "Mia").get("/updates").get_data(as_text=True)  # dismissed for her
+    assert "Police vans" not in as_user(app, "Mia").get("/updates").get_data(
+        as_text=True
+    )  # dismissed for her
     assert post(as_user(app, "Fred"), f"/alerts/{alert_id}/confirm").status_code == 404
     assert post(as_user(app, "Nia"), f"/alerts/{alert_id}/remove").status_code == 403
     assert post(as_user(app, "Nia"), f"/alerts/{alert_id}/explode").status_code == 404

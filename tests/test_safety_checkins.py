@@ -67,7 +67,11 @@ def heard():  # noqa: ANN201
 
 
 def start(app, alias, buddy_id, minutes="30", note=NOTE):  # noqa: ANN001, ANN201
-    return post(as_user(app, alias), "/checkin/start", {"minutes": minutes, "buddy": [str(buddy_id)], "note": note})
+    return post(
+        as_user(app, alias),
+        "/checkin/start",
+        {"minutes": minutes, "buddy": [str(buddy_id)], "note": note},
+    )
 
 
 def banner(app, alias) -> str:  # noqa: ANN001
@@ -109,7 +113,10 @@ def test_asking_answers_alike_for_nobody_blocked_and_strangers(app, clock):
     add_member(closed, bea)
     nobody = post(as_user(app, "Fred"), "/buddies/ask", {"space": "hub", "name": "Nobody here"})
     assert nobody.status_code == 404 and buddies.NOBODY in nobody.get_data(as_text=True)
-    assert post(as_user(app, "Fred"), "/buddies/ask", {"space": "hub", "name": "Fred"}).status_code == 404
+    assert (
+        post(as_user(app, "Fred"), "/buddies/ask", {"space": "hub", "name": "Fred"}).status_code
+        == 404
+    )
     # Bea blocks Fred (through one of his posts); his request then answers exactly like "nobody".
     from tests.factories import make_thread  # noqa: PLC0415
 
@@ -118,8 +125,14 @@ def test_asking_answers_alike_for_nobody_blocked_and_strangers(app, clock):
     blocked = post(as_user(app, "Fred"), "/buddies/ask", {"space": "hub", "name": "Bea"})
     assert blocked.status_code == 404 and buddies.NOBODY in blocked.get_data(as_text=True)
     # A closed space he is not in: the missing-page answer, whatever the name.
-    assert post(as_user(app, "Fred"), "/buddies/ask", {"space": "den", "name": "Bea"}).status_code == 404
-    assert post(as_user(app, "Fred"), "/buddies/ask", {"space": "no-such", "name": "Bea"}).status_code == 404
+    assert (
+        post(as_user(app, "Fred"), "/buddies/ask", {"space": "den", "name": "Bea"}).status_code
+        == 404
+    )
+    assert (
+        post(as_user(app, "Fred"), "/buddies/ask", {"space": "no-such", "name": "Bea"}).status_code
+        == 404
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Buddy)) == 0
     for path in ("/buddies/999/accept", "/buddies/999/end"):
         assert post(as_user(app, "Fred"), path).status_code == 404
@@ -128,7 +141,9 @@ def test_asking_answers_alike_for_nobody_blocked_and_strangers(app, clock):
 # --- check-ins ------------------------------------------------------------------------------
 
 
-def test_missed_check_in_alerts_the_chosen_buddy_once_with_a_banner_until_opened(app, pals, clock, heard):
+def test_missed_check_in_alerts_the_chosen_buddy_once_with_a_banner_until_opened(
+    app, pals, clock, heard
+):
     _space, people, row = pals
     assert start(app, "Ana", row.id).status_code == 303
     checkin = db.session.scalars(sa.select(CheckIn)).one()
@@ -139,7 +154,8 @@ def test_missed_check_in_alerts_the_chosen_buddy_once_with_a_banner_until_opened
     assert "has not checked in" not in banner(app, "Cai")  # not chosen, not told
     assert checkins.fire_due() == 1 and checkins.fire_due() == 0  # exactly once
     assert [(sender, kw["account_ids"], kw["note"]) for sender, kw in heard] == [
-        (checkin.id, [people["Bea"].id], NOTE)]
+        (checkin.id, [people["Bea"].id], NOTE)
+    ]
     assert as_user(app, "Cai").get(f"/checkin/alert/{checkin.id}").status_code == 404
     opened = as_user(app, "Bea").get(f"/checkin/alert/{checkin.id}")
     assert opened.status_code == 200 and "Zanzibarmarker" in opened.get_data(as_text=True)
@@ -156,7 +172,12 @@ def test_live_alert_reaches_only_the_buddy(app, pals, clock):
     clock.advance(minutes=16)
     checkins.fire_due()
     got = bea.received("checkin_alert")
-    assert len(got) == 1 and got[0]["name"] == "Ana" and got[0]["note"] == NOTE and got[0]["kind"] == "missed"
+    assert (
+        len(got) == 1
+        and got[0]["name"] == "Ana"
+        and got[0]["note"] == NOTE
+        and got[0]["kind"] == "missed"
+    )
     assert cai.received("checkin_alert") == []
     post(as_user(app, "Ana"), f"/checkin/{got[0]['checkin_id']}/safe")
     closed = bea.received("checkin_closed")
@@ -208,7 +229,10 @@ def test_extend_rearms_and_clears_banners(app, pals, clock, heard):
     checkin_id = db.session.scalars(sa.select(CheckIn.id)).one()
     clock.advance(minutes=16)
     checkins.fire_due()
-    assert post(as_user(app, "Ana"), f"/checkin/{checkin_id}/extend", {"minutes": "30"}).status_code == 303
+    assert (
+        post(as_user(app, "Ana"), f"/checkin/{checkin_id}/extend", {"minutes": "30"}).status_code
+        == 303
+    )
     assert "has not checked in" not in banner(app, "Bea")
     clock.advance(minutes=31)
     assert checkins.fire_due() == 1
@@ -221,8 +245,11 @@ def test_an_organisation_can_be_the_contact(app, clock, heard):
     add_member(closed, ana)
     db.session.add(OrgStaff(organisation_id=closed.organisation_id, account_id=staff.id))
     db.session.commit()
-    response = post(as_user(app, "Ana"), "/checkin/start",
-                    {"minutes": "15", "org": [str(closed.organisation_id)], "note": NOTE})
+    response = post(
+        as_user(app, "Ana"),
+        "/checkin/start",
+        {"minutes": "15", "org": [str(closed.organisation_id)], "note": NOTE},
+    )
     assert response.status_code == 303
     clock.advance(minutes=16)
     checkins.fire_due()
@@ -248,12 +275,20 @@ def test_restart_safe_the_row_is_the_timer(app, pals, clock, tmp_path):
     assert db.session.scalars(sa.select(CheckIn)).one().fired_at is not None
 
 
-@pytest.mark.parametrize("form", [
-    {"minutes": "abc", "buddy": ["1"]}, {"minutes": "2", "buddy": ["1"]}, {"minutes": "99999", "buddy": ["1"]},
-    {"minutes": "30"}, {"minutes": "30", "buddy": ["x"]}, {"minutes": "30", "buddy": ["999"]},
-    {"minutes": "30", "buddy": ["1"], "note": "n" * 5000}, {"minutes": "30", "org": ["5"]},
-    {"minutes": "30", "buddy": ["1"], "note": "a\u202eb"},
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"minutes": "abc", "buddy": ["1"]},
+        {"minutes": "2", "buddy": ["1"]},
+        {"minutes": "99999", "buddy": ["1"]},
+        {"minutes": "30"},
+        {"minutes": "30", "buddy": ["x"]},
+        {"minutes": "30", "buddy": ["999"]},
+        {"minutes": "30", "buddy": ["1"], "note": "n" * 5000},
+        {"minutes": "30", "org": ["5"]},
+        {"minutes": "30", "buddy": ["1"], "note": "a\u202eb"},
+    ],
+)
 def test_hostile_check_in_forms_get_a_clear_4xx(app, pals, form):
     response = post(as_user(app, "Fred"), "/checkin/start", form)
     assert 400 <= response.status_code < 500
@@ -265,9 +300,16 @@ def test_other_peoples_check_ins_are_missing(app, pals):
     start(app, "Ana", row.id)
     checkin_id = db.session.scalars(sa.select(CheckIn.id)).one()
     for path in ("safe", "extend", "help"):
-        assert post(as_user(app, "Fred"), f"/checkin/{checkin_id}/{path}", {"minutes": "15"}).status_code == 404
+        assert (
+            post(
+                as_user(app, "Fred"), f"/checkin/{checkin_id}/{path}", {"minutes": "15"}
+            ).status_code
+            == 404
+        )
     assert as_user(app, "Fred").get(f"/checkin/alert/{checkin_id}").status_code == 404
-    assert as_user(app, "Bea").get(f"/checkin/alert/{checkin_id}").status_code == 404  # not alerting yet
+    assert (
+        as_user(app, "Bea").get(f"/checkin/alert/{checkin_id}").status_code == 404
+    )  # not alerting yet
 
 
 @pytest.mark.postgres
@@ -279,8 +321,16 @@ def test_fires_exactly_once_with_concurrent_timers_on_postgresql(pg_app, clock):
     row = buddies.ask(ana, "hub", "Bea")
     buddies.accept(bea, row.id)
     for _ in range(40):
-        db.session.add(CheckIn(account_id=ana.id, space_id=space.id, deadline=clock.now(), note="n",
-                               created_at=clock.now(), expires_at=clock.now() + checkins.KEEP_AFTER_DEADLINE))
+        db.session.add(
+            CheckIn(
+                account_id=ana.id,
+                space_id=space.id,
+                deadline=clock.now(),
+                note="n",
+                created_at=clock.now(),
+                expires_at=clock.now() + checkins.KEEP_AFTER_DEADLINE,
+            )
+        )
     db.session.commit()
     clock.advance(minutes=1)
     results: list[int] = []
@@ -298,6 +348,6 @@ def test_fires_exactly_once_with_concurrent_timers_on_postgresql(pg_app, clock):
     for t in threads:
         t.join()
     # Each round fires at most a batch; the rest go in the next round, still exactly once.
-    while (more := checkins.fire_due(clock.now(), batch=7)):
+    while more := checkins.fire_due(clock.now(), batch=7):
         results.append(more)
     assert sum(results) == 40

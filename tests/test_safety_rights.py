@@ -41,8 +41,12 @@ def spaces_(app, clock):  # noqa: ANN001, ANN201
 
 
 def write(app, alias="Moe", slug="rights", **extra):  # noqa: ANN001, ANN201
-    form = {"title": "What to do on arrest", "body": "You have the right to **stay silent**.",
-            "reviewed_on": "2026-02-01", "review_days": "30"}
+    form = {
+        "title": "What to do on arrest",
+        "body": "You have the right to **stay silent**.",
+        "reviewed_on": "2026-02-01",
+        "review_days": "30",
+    }
     form.update(extra)
     return post(as_user(app, alias), f"/s/{slug}/pages/new", form)
 
@@ -55,11 +59,20 @@ def test_moderators_write_members_read_and_staleness_shows(app, spaces_, clock):
     page = as_user(app, "Mem").get("/s/rights/pages/what-to-do-on-arrest").get_data(as_text=True)
     assert "may be out of date" in page
     assert "may be out of date" in as_user(app, "Mem").get("/s/rights/pages").get_data(as_text=True)
-    edited = post(as_user(app, "Moe"), "/s/rights/pages/what-to-do-on-arrest/edit",
-                  {"title": "What to do on arrest", "body": "Checked again.", "reviewed_on": "", "review_days": "30"})
+    edited = post(
+        as_user(app, "Moe"),
+        "/s/rights/pages/what-to-do-on-arrest/edit",
+        {
+            "title": "What to do on arrest",
+            "body": "Checked again.",
+            "reviewed_on": "",
+            "review_days": "30",
+        },
+    )
     assert edited.status_code == 303
-    assert "may be out of date" not in as_user(app, "Mem").get("/s/rights/pages/what-to-do-on-arrest").get_data(
-        as_text=True)
+    assert "may be out of date" not in as_user(app, "Mem").get(
+        "/s/rights/pages/what-to-do-on-arrest"
+    ).get_data(as_text=True)
 
 
 def test_who_may_write_and_who_may_see(app, spaces_):
@@ -71,21 +84,38 @@ def test_who_may_write_and_who_may_see(app, spaces_):
     assert hidden.status_code == missing.status_code == 404
     assert as_user(app, "Fred").get("/s/den/pages").status_code == 404
     write(app)
-    assert post(as_user(app, "Mem"), "/s/rights/pages/what-to-do-on-arrest/delete").status_code == 403
-    assert post(as_user(app, "Moe"), "/s/rights/pages/what-to-do-on-arrest/delete").status_code == 303
+    assert (
+        post(as_user(app, "Mem"), "/s/rights/pages/what-to-do-on-arrest/delete").status_code == 403
+    )
+    assert (
+        post(as_user(app, "Moe"), "/s/rights/pages/what-to-do-on-arrest/delete").status_code == 303
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(RightsPage)) == 1
 
 
 def test_same_title_twice_gets_its_own_address(app, spaces_):
     write(app)
     write(app)
-    assert sorted(db.session.scalars(sa.select(RightsPage.slug))) == ["what-to-do-on-arrest",
-                                                                      "what-to-do-on-arrest-2"]
+    assert sorted(db.session.scalars(sa.select(RightsPage.slug))) == [
+        "what-to-do-on-arrest",
+        "what-to-do-on-arrest-2",
+    ]
 
 
-@pytest.mark.parametrize("extra", [{"title": ""}, {"title": "x" * 400}, {"body": ""}, {"body": "b" * 30000},
-                                   {"reviewed_on": "2099-01-01"}, {"reviewed_on": "yesterday"},
-                                   {"review_days": "0"}, {"review_days": "lots"}, {"title": "a\u202eb"}])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"title": ""},
+        {"title": "x" * 400},
+        {"body": ""},
+        {"body": "b" * 30000},
+        {"reviewed_on": "2099-01-01"},
+        {"reviewed_on": "yesterday"},
+        {"review_days": "0"},
+        {"review_days": "lots"},
+        {"title": "a\u202eb"},
+    ],
+)
 def test_hostile_pages_get_a_clear_4xx(app, spaces_, extra):
     response = write(app, **extra)
     assert 400 <= response.status_code < 500

@@ -30,11 +30,17 @@ from forum.safety.models import UrgentAlert
 def init_app(app: Flask) -> None:
     identifiers.init_app(app)
     returning = ("id", "space_id")
-    expiry.register(expiry.Expirer("bad_date_reports", BadDateReport, returning=returning, order=40))
+    expiry.register(
+        expiry.Expirer("bad_date_reports", BadDateReport, returning=returning, order=40)
+    )
     # A check-in's note goes with its row, 24 hours after the deadline at the latest.
     expiry.register(expiry.Expirer("checkins", CheckIn, returning=("id", "account_id"), order=45))
-    expiry.register(expiry.Expirer("direct_messages", DirectMessage, returning=("id", "buddy_id"), order=46))
-    expiry.register(expiry.Expirer("urgent_alerts", UrgentAlert, returning=("id", "space_id"), order=47))
+    expiry.register(
+        expiry.Expirer("direct_messages", DirectMessage, returning=("id", "buddy_id"), order=46)
+    )
+    expiry.register(
+        expiry.Expirer("urgent_alerts", UrgentAlert, returning=("id", "space_id"), order=47)
+    )
     signals.maintenance_due.connect(checkins.maintenance)
     signals.account_deleting.connect(baddates.account_hook)
     signals.account_deleting.connect(alerts.account_hook)
@@ -46,7 +52,10 @@ def _banner() -> dict[str, Any]:
     account = g.get("account")
     if account is None:
         return {"safety_alerts": [], "urgent_alerts": []}
-    return {"safety_alerts": checkins.banner_for(account), "urgent_alerts": alerts.banner_for(account)}
+    return {
+        "safety_alerts": checkins.banner_for(account),
+        "urgent_alerts": alerts.banner_for(account),
+    }
 
 
 def time_left(when: datetime) -> str:

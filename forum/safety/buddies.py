@@ -39,19 +39,27 @@ DM_HOURS = (1, 6, 24, 72, 168)  # how long direct messages may live; 168 (7 days
 
 def _blocked_either(space_id: int, one: Membership, other: Membership) -> bool:
     """Either has blocked the other's name in this space (the block rule lives in moderation)."""
-    return access.is_blocked(one.account_id, access.Written(other.account_id, other.display_name, space_id)) or \
-        access.is_blocked(other.account_id, access.Written(one.account_id, one.display_name, space_id))
+    return access.is_blocked(
+        one.account_id, access.Written(other.account_id, other.display_name, space_id)
+    ) or access.is_blocked(
+        other.account_id, access.Written(one.account_id, one.display_name, space_id)
+    )
 
 
 def _membership(space_id: int, account_id: int) -> Membership | None:
     return db.session.scalar(
-        sa.select(Membership).where(Membership.space_id == space_id, Membership.account_id == account_id)
+        sa.select(Membership).where(
+            Membership.space_id == space_id, Membership.account_id == account_id
+        )
     )
 
 
 def blocked_pair(row: Buddy) -> bool:
     """Either side of a pairing has blocked the other's name in their shared space."""
-    one, other = _membership(row.space_id, row.requester_id), _membership(row.space_id, row.invitee_id)
+    one, other = (
+        _membership(row.space_id, row.requester_id),
+        _membership(row.space_id, row.invitee_id),
+    )
     if one is None or other is None:
         return False
     return _blocked_either(row.space_id, one, other)
@@ -78,8 +86,10 @@ def access_buddy(actor: Account | None, buddy_id: object, *, accepted: bool = Tr
 def _pair(a: int, b: int) -> Buddy | None:
     return db.session.scalar(
         sa.select(Buddy).where(
-            sa.or_(sa.and_(Buddy.requester_id == a, Buddy.invitee_id == b),
-                   sa.and_(Buddy.requester_id == b, Buddy.invitee_id == a))
+            sa.or_(
+                sa.and_(Buddy.requester_id == a, Buddy.invitee_id == b),
+                sa.and_(Buddy.requester_id == b, Buddy.invitee_id == a),
+            )
         )
     )
 
@@ -98,15 +108,29 @@ def ask(actor: Account, slug: object, name: object) -> Buddy:
     other = db.session.scalar(
         sa.select(Membership).where(Membership.space_id == acc.space.id, Membership.name_key == key)
     )
-    if other is None or other.account_id == actor.id or _blocked_either(acc.space.id, acc.membership, other):
+    if (
+        other is None
+        or other.account_id == actor.id
+        or _blocked_either(acc.space.id, acc.membership, other)
+    ):
         raise NotFound(NOBODY)
     if _pair(actor.id, other.account_id) is not None:
         raise Conflict("You have already asked, or you are buddies already.")
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(Buddy).where(
-        sa.or_(Buddy.requester_id == actor.id, Buddy.invitee_id == actor.id)))
+    count = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Buddy)
+        .where(sa.or_(Buddy.requester_id == actor.id, Buddy.invitee_id == actor.id))
+    )
     if count >= MAX_BUDDIES:
-        raise Invalid(f"You can have at most {MAX_BUDDIES} buddies and requests. End an old one first.")
-    row = Buddy(requester_id=actor.id, invitee_id=other.account_id, space_id=acc.space.id, created_at=clock.now())
+        raise Invalid(
+            f"You can have at most {MAX_BUDDIES} buddies and requests. End an old one first."
+        )
+    row = Buddy(
+        requester_id=actor.id,
+        invitee_id=other.account_id,
+        space_id=acc.space.id,
+        created_at=clock.now(),
+    )
     db.session.add(row)
     try:
         db.session.commit()
@@ -167,21 +191,30 @@ class BuddyView:
 def list_for(actor: Account) -> list[BuddyView]:
     """The viewer's buddies and requests, by name (those the viewer blocked are left out)."""
     rows = db.session.scalars(
-        sa.select(Buddy).where(sa.or_(Buddy.requester_id == actor.id, Buddy.invitee_id == actor.id))
-        .order_by(Buddy.id).limit(MAX_BUDDIES * 2)
+        sa.select(Buddy)
+        .where(sa.or_(Buddy.requester_id == actor.id, Buddy.invitee_id == actor.id))
+        .order_by(Buddy.id)
+        .limit(MAX_BUDDIES * 2)
     ).all()
     views = []
     for row in rows:
         other = row.other(actor.id)
         mine, theirs = access.membership_of(actor, row.space_id), _membership(row.space_id, other)
         incoming = row.accepted_at is None and row.invitee_id == actor.id
-        if incoming and (mine is None or theirs is None or _blocked_either(row.space_id, mine, theirs)):
+        if incoming and (
+            mine is None or theirs is None or _blocked_either(row.space_id, mine, theirs)
+        ):
             continue  # a request from someone blocked, or who left, is simply not shown
-        views.append(BuddyView(row, theirs.display_name if theirs is not None else FORMER,
-                               mine.space.name if mine is not None else "", incoming))
+        views.append(
+            BuddyView(
+                row,
+                theirs.display_name if theirs is not None else FORMER,
+                mine.space.name if mine is not None else "",
+                incoming,
+            )
+        )
     return views
 
 
 def accepted_of(actor: Account) -> list[BuddyView]:
     return [view for view in list_for(actor) if view.accepted]
-

@@ -78,12 +78,15 @@ def org_contacts_for(actor: Account) -> list[tuple[Organisation, Space]]:
 
 
 def audience(checkin_id: int) -> list[int]:
-    """Account ids that hear a check-in's alert: the buddies chosen and the chosen organisations' staff."""
+    """Account ids that hear a check-in's alert: the chosen buddies and organisations' staff."""
     direct = sa.select(CheckInContact.account_id).where(
-        CheckInContact.checkin_id == checkin_id, CheckInContact.account_id.is_not(None))
-    staff = (sa.select(OrgStaff.account_id)
-             .join(CheckInContact, CheckInContact.organisation_id == OrgStaff.organisation_id)
-             .where(CheckInContact.checkin_id == checkin_id))
+        CheckInContact.checkin_id == checkin_id, CheckInContact.account_id.is_not(None)
+    )
+    staff = (
+        sa.select(OrgStaff.account_id)
+        .join(CheckInContact, CheckInContact.organisation_id == OrgStaff.organisation_id)
+        .where(CheckInContact.checkin_id == checkin_id)
+    )
     return sorted(set(db.session.scalars(direct)) | set(db.session.scalars(staff)))
 
 
@@ -116,19 +119,24 @@ def _ids(raw: object) -> list[int]:
     for value in raw:
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise Invalid("Please choose contacts from the list.")
-        if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 12):
+        if isinstance(value, str) and not (
+            value.isascii() and value.isdigit() and len(value) <= 12
+        ):
             raise Invalid("Please choose contacts from the list.")
         out.append(int(value))
     return sorted(set(out))
 
 
-def start(actor: Account, *, minutes: object, buddy_ids: object, org_ids: object = None,
-          note: object = "") -> CheckIn:
+def start(
+    actor: Account, *, minutes: object, buddy_ids: object, org_ids: object = None, note: object = ""
+) -> CheckIn:
     """Start a check-in: contacts are accepted buddies and offered organisations only."""
     now = clock.now()
     minutes = _minutes(minutes)
     note = text.clean(note, "note", NOTE_MAX, required=False, multiline=True)
-    active = db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn).where(CheckIn.account_id == actor.id))
+    active = db.session.scalar(
+        sa.select(sa.func.count()).select_from(CheckIn).where(CheckIn.account_id == actor.id)
+    )
     if active >= MAX_ACTIVE:
         raise Invalid(f"You have {MAX_ACTIVE} check-ins running. Close one first.")
     chosen: list[Buddy] = []
@@ -145,8 +153,14 @@ def start(actor: Account, *, minutes: object, buddy_ids: object, org_ids: object
         raise Invalid("Please choose at least one buddy to alert.")
     space_id = chosen[0].space_id if chosen else offered[orgs[0]].id
     deadline = now + timedelta(minutes=minutes)
-    checkin = CheckIn(account_id=actor.id, space_id=space_id, deadline=deadline, note=note, created_at=now,
-                      expires_at=deadline + KEEP_AFTER_DEADLINE)
+    checkin = CheckIn(
+        account_id=actor.id,
+        space_id=space_id,
+        deadline=deadline,
+        note=note,
+        created_at=now,
+        expires_at=deadline + KEEP_AFTER_DEADLINE,
+    )
     db.session.add(checkin)
     db.session.flush()
     for row in chosen:
@@ -167,10 +181,13 @@ def access_own(actor: Account | None, checkin_id: object) -> CheckIn:
 
 
 def mine(actor: Account) -> list[CheckIn]:
-    return list(db.session.scalars(
-        sa.select(CheckIn).where(CheckIn.account_id == actor.id, CheckIn.expires_at > clock.now())
-        .order_by(CheckIn.deadline)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(CheckIn)
+            .where(CheckIn.account_id == actor.id, CheckIn.expires_at > clock.now())
+            .order_by(CheckIn.deadline)
+        )
+    )
 
 
 def safe(actor: Account, checkin_id: object) -> None:
@@ -196,8 +213,12 @@ def extend(actor: Account, checkin_id: object, minutes: object) -> CheckIn:
     row.fired_at = None
     db.session.commit()
     if was_alerted and row.help_at is None:
-        signals.checkin_closed.send(row.id, account_ids=audience(row.id),
-                                    name=buddies.name_in(row.space_id, actor.id), alerted=True)
+        signals.checkin_closed.send(
+            row.id,
+            account_ids=audience(row.id),
+            name=buddies.name_in(row.space_id, actor.id),
+            alerted=True,
+        )
     return row
 
 
@@ -206,11 +227,15 @@ def help_now(actor: Account, checkin_id: object) -> CheckIn:
     row = access_own(actor, checkin_id)
     now = clock.now()
     done = db.session.execute(
-        sa.update(CheckIn).where(CheckIn.id == row.id, CheckIn.help_at.is_(None)).values(help_at=now)
+        sa.update(CheckIn)
+        .where(CheckIn.id == row.id, CheckIn.help_at.is_(None))
+        .values(help_at=now)
     ).rowcount
     # A call for help keeps the note for a full day from now.
     row.expires_at = max(row.expires_at, now + KEEP_AFTER_DEADLINE)
-    db.session.execute(sa.update(CheckInContact).where(CheckInContact.checkin_id == row.id).values(opened_at=None))
+    db.session.execute(
+        sa.update(CheckInContact).where(CheckInContact.checkin_id == row.id).values(opened_at=None)
+    )
     db.session.commit()
     if done:
         _announce(row.id, HELP)
@@ -229,16 +254,25 @@ def fire_due(now: datetime | None = None, batch: int = 200) -> int:
     after the commit.
     """
     now = now or clock.now()
-    claim = (sa.select(CheckIn.id)
-             .where(CheckIn.fired_at.is_(None), CheckIn.help_at.is_(None), CheckIn.deadline <= now,
-                    CheckIn.expires_at > now)
-             .limit(batch).with_for_update(skip_locked=True))
-    fired = list(db.session.scalars(
-        sa.update(CheckIn)
-        .where(CheckIn.id.in_(claim.scalar_subquery()), CheckIn.fired_at.is_(None))
-        .values(fired_at=now)
-        .returning(CheckIn.id)
-    ))
+    claim = (
+        sa.select(CheckIn.id)
+        .where(
+            CheckIn.fired_at.is_(None),
+            CheckIn.help_at.is_(None),
+            CheckIn.deadline <= now,
+            CheckIn.expires_at > now,
+        )
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    fired = list(
+        db.session.scalars(
+            sa.update(CheckIn)
+            .where(CheckIn.id.in_(claim.scalar_subquery()), CheckIn.fired_at.is_(None))
+            .values(fired_at=now)
+            .returning(CheckIn.id)
+        )
+    )
     db.session.commit()
     for checkin_id in fired:
         _announce(checkin_id, MISSED)
@@ -249,8 +283,13 @@ def _announce(checkin_id: int, kind: str) -> None:
     row = db.session.get(CheckIn, checkin_id)
     if row is None:
         return
-    signals.checkin_alert.send(checkin_id, kind=kind, account_ids=audience(checkin_id),
-                               name=buddies.name_in(row.space_id, row.account_id), note=row.note)
+    signals.checkin_alert.send(
+        checkin_id,
+        kind=kind,
+        account_ids=audience(checkin_id),
+        name=buddies.name_in(row.space_id, row.account_id),
+        note=row.note,
+    )
 
 
 def maintenance(now: datetime) -> dict[str, int]:
@@ -309,19 +348,30 @@ class Alert:
 
 
 def _alerting(now: datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(CheckIn.expires_at > now, sa.or_(CheckIn.deadline <= now, CheckIn.help_at.is_not(None)))
+    return sa.and_(
+        CheckIn.expires_at > now, sa.or_(CheckIn.deadline <= now, CheckIn.help_at.is_not(None))
+    )
 
 
 def banner_for(account: Account) -> list[Alert]:
     """Alerts this account has not opened yet (as a buddy or organisation staff)."""
     now = clock.now()
     contacts = _contact_rows(account.id).where(CheckInContact.opened_at.is_(None)).subquery()
-    rows = db.session.scalars(
-        sa.select(CheckIn).join(contacts, contacts.c.checkin_id == CheckIn.id)
-        .where(_alerting(now), CheckIn.account_id != account.id).order_by(CheckIn.deadline).limit(20)
-    ).unique().all()
-    return [Alert(row, buddies.name_in(row.space_id, row.account_id), HELP if row.help_at else MISSED)
-            for row in rows]
+    rows = (
+        db.session.scalars(
+            sa.select(CheckIn)
+            .join(contacts, contacts.c.checkin_id == CheckIn.id)
+            .where(_alerting(now), CheckIn.account_id != account.id)
+            .order_by(CheckIn.deadline)
+            .limit(20)
+        )
+        .unique()
+        .all()
+    )
+    return [
+        Alert(row, buddies.name_in(row.space_id, row.account_id), HELP if row.help_at else MISSED)
+        for row in rows
+    ]
 
 
 def open_alert(actor: Account, checkin_id: object) -> Alert:
@@ -332,11 +382,14 @@ def open_alert(actor: Account, checkin_id: object) -> Alert:
     row = db.session.scalar(sa.select(CheckIn).where(CheckIn.id == checkin_id, _alerting(now)))
     if row is None:
         raise NotFound()
-    contacts = list(db.session.scalars(_contact_rows(actor.id).where(CheckInContact.checkin_id == row.id)))
+    contacts = list(
+        db.session.scalars(_contact_rows(actor.id).where(CheckInContact.checkin_id == row.id))
+    )
     if not contacts:
         raise NotFound()
     for contact in contacts:
         contact.opened_at = contact.opened_at or now
     db.session.commit()
-    return Alert(row, buddies.name_in(row.space_id, row.account_id), HELP if row.help_at else MISSED)
-
+    return Alert(
+        row, buddies.name_in(row.space_id, row.account_id), HELP if row.help_at else MISSED
+    )

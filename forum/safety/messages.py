@@ -53,12 +53,19 @@ def _open_pairing(actor: Account, buddy_id: object) -> Buddy:
     return row
 
 
-def send(actor: Account, buddy_id: object, client_id: object, body: object) -> tuple[DirectMessage, bool]:
-    """Store a message to the other buddy; ``(message, new)``. A repeated client id returns the first."""
+def send(
+    actor: Account, buddy_id: object, client_id: object, body: object
+) -> tuple[DirectMessage, bool]:
+    """Store a message to the other buddy; ``(message, new)``.
+
+    A repeated client id returns the message first stored under it."""
     row = _open_pairing(actor, buddy_id)
     client_id = _client_id(client_id)
-    existing = db.session.scalar(sa.select(DirectMessage).where(
-        DirectMessage.author_id == actor.id, DirectMessage.client_id == client_id))
+    existing = db.session.scalar(
+        sa.select(DirectMessage).where(
+            DirectMessage.author_id == actor.id, DirectMessage.client_id == client_id
+        )
+    )
     if existing is not None:
         if existing.buddy_id != row.id:
             raise Invalid("That message id was already used. Please reload the page.")
@@ -66,16 +73,26 @@ def send(actor: Account, buddy_id: object, client_id: object, body: object) -> t
     body = text.clean(body, "message", MAX_BODY, multiline=True)
     ratelimit.hit(SEND_RATE, "dm", actor.id)
     now = clock.now()
-    message = DirectMessage(buddy_id=row.id, space_id=row.space_id, author_id=actor.id,
-                            author_name=buddies.name_in(row.space_id, actor.id)[:64], client_id=client_id,
-                            body=body, created_at=now, expires_at=now + timedelta(hours=row.dm_hours))
+    message = DirectMessage(
+        buddy_id=row.id,
+        space_id=row.space_id,
+        author_id=actor.id,
+        author_name=buddies.name_in(row.space_id, actor.id)[:64],
+        client_id=client_id,
+        body=body,
+        created_at=now,
+        expires_at=now + timedelta(hours=row.dm_hours),
+    )
     db.session.add(message)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()  # the same client id raced itself: the first one won
-        first = db.session.scalar(sa.select(DirectMessage).where(
-            DirectMessage.author_id == actor.id, DirectMessage.client_id == client_id))
+        first = db.session.scalar(
+            sa.select(DirectMessage).where(
+                DirectMessage.author_id == actor.id, DirectMessage.client_id == client_id
+            )
+        )
         if first is None:
             raise
         return first, False
@@ -98,21 +115,33 @@ def conversation(actor: Account, buddy_id: object, after_id: object = 0) -> Conv
         raise Invalid("That request was not in the expected shape.")
     query = (
         sa.select(DirectMessage)
-        .where(DirectMessage.buddy_id == row.id, DirectMessage.id > after_id, access.live(DirectMessage.expires_at),
-               sa.or_(DirectMessage.hidden_at.is_(None), DirectMessage.author_id == actor.id),
-               ~access.blocked(actor, DirectMessage))
-        .order_by(DirectMessage.id).limit(PAGE + 1)
+        .where(
+            DirectMessage.buddy_id == row.id,
+            DirectMessage.id > after_id,
+            access.live(DirectMessage.expires_at),
+            sa.or_(DirectMessage.hidden_at.is_(None), DirectMessage.author_id == actor.id),
+            ~access.blocked(actor, DirectMessage),
+        )
+        .order_by(DirectMessage.id)
+        .limit(PAGE + 1)
     )
     rows = list(db.session.scalars(query))
-    return Conversation(row, buddies.name_in(row.space_id, row.other(actor.id)), rows[:PAGE], len(rows) > PAGE)
+    return Conversation(
+        row, buddies.name_in(row.space_id, row.other(actor.id)), rows[:PAGE], len(rows) > PAGE
+    )
 
 
-def access_message(actor: Account | None, message_id: object) -> tuple[DirectMessage, access.SpaceAccess]:
-    """A live message one of whose buddies is the actor; NotFound otherwise (for flags and blocks)."""
+def access_message(
+    actor: Account | None, message_id: object
+) -> tuple[DirectMessage, access.SpaceAccess]:
+    """A live message between the actor and a buddy; NotFound otherwise (flags, blocks)."""
     if actor is None or not is_id(message_id):
         raise NotFound()
-    message = db.session.scalar(sa.select(DirectMessage).where(
-        DirectMessage.id == message_id, access.live(DirectMessage.expires_at)))
+    message = db.session.scalar(
+        sa.select(DirectMessage).where(
+            DirectMessage.id == message_id, access.live(DirectMessage.expires_at)
+        )
+    )
     if message is None:
         raise NotFound()
     buddies.access_buddy(actor, message.buddy_id)
@@ -125,6 +154,12 @@ def access_message(actor: Account | None, message_id: object) -> tuple[DirectMes
 
 
 def message_dict(message: DirectMessage) -> dict[str, Any]:
-    return {"id": message.id, "buddy_id": message.buddy_id, "client_id": message.client_id,
-            "author_name": message.author_name, "body": message.body,
-            "created_at": message.created_at.isoformat(), "expires_at": message.expires_at.isoformat()}
+    return {
+        "id": message.id,
+        "buddy_id": message.buddy_id,
+        "client_id": message.client_id,
+        "author_name": message.author_name,
+        "body": message.body,
+        "created_at": message.created_at.isoformat(),
+        "expires_at": message.expires_at.isoformat(),
+    }

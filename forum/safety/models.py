@@ -26,6 +26,8 @@ MAX_ID = 2**63 - 1  # larger integers overflow the database's integer type
 def is_id(raw: object) -> bool:
     """A plausible row id from a client: an int (not a bool) in 1..MAX_ID."""
     return isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= MAX_ID
+
+
 IDENTIFIER_KINDS = ("phone", "handle", "email", "plate")
 
 
@@ -55,7 +57,9 @@ class BadDateReport(db.Model):
     __tablename__ = "bad_date_reports"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     # The reporter: never shown to members; shown to moderators while pending.
     author_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
@@ -121,9 +125,15 @@ class Buddy(db.Model):
     __table_args__ = (sa.UniqueConstraint("requester_id", "invitee_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    requester_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    invitee_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    requester_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    invitee_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     accepted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # How long their direct messages live, in hours (either may shorten it).
@@ -145,9 +155,13 @@ class CheckIn(db.Model):
     __tablename__ = "safety_checkins"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    # The shared space whose names the contacts see (the first buddy's, or the organisation's space).
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    # The shared space whose names the contacts see (the first buddy's, or the organisation's).
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     deadline: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
     note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
@@ -187,10 +201,16 @@ class DirectMessage(db.Model):
     __table_args__ = (sa.UniqueConstraint("author_id", "client_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    buddy_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("safety_buddies.id", ondelete="CASCADE"), index=True)
+    buddy_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("safety_buddies.id", ondelete="CASCADE"), index=True
+    )
     # The buddies' shared space: its moderators handle flags on the message.
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
-    author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
+    author_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     # The name the author uses in that space, as written (what the other buddy sees).
     author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
     # The sender's own id for the message, so a retry after a lost ack is not stored twice.
@@ -210,7 +230,9 @@ class UrgentAlert(db.Model):
     __tablename__ = "safety_alerts"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     author_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
@@ -237,13 +259,15 @@ class AlertConfirmation(db.Model):
 
 
 class RightsPage(db.Model):
-    """A Markdown page a space's owners and moderators keep (rights, services), reviewed on a schedule."""
+    """A Markdown guide a space's moderators keep (rights, services), reviewed on a schedule."""
 
     __tablename__ = "safety_pages"
     __table_args__ = (sa.UniqueConstraint("space_id", "slug"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     slug: so.Mapped[str] = so.mapped_column(sa.String(64))
     title: so.Mapped[str] = so.mapped_column(sa.String(150))
     body: so.Mapped[str] = so.mapped_column(sa.Text)

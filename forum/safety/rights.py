@@ -47,17 +47,26 @@ class PageView:
 
 def list_pages(actor: Account, slug: object) -> tuple[access.SpaceAccess, list[PageView]]:
     acc = access.access_space(actor, slug)
-    rows = db.session.scalars(sa.select(RightsPage).where(RightsPage.space_id == acc.space.id)
-                              .order_by(RightsPage.title).limit(MAX_PAGES))
+    rows = db.session.scalars(
+        sa.select(RightsPage)
+        .where(RightsPage.space_id == acc.space.id)
+        .order_by(RightsPage.title)
+        .limit(MAX_PAGES)
+    )
     return acc, [PageView(row) for row in rows]
 
 
-def get_page(actor: Account, slug: object, page_slug: object) -> tuple[access.SpaceAccess, PageView]:
+def get_page(
+    actor: Account, slug: object, page_slug: object
+) -> tuple[access.SpaceAccess, PageView]:
     acc = access.access_space(actor, slug)
     if not isinstance(page_slug, str) or not _SLUG.match(page_slug):
         raise NotFound()
-    row = db.session.scalar(sa.select(RightsPage).where(RightsPage.space_id == acc.space.id,
-                                                       RightsPage.slug == page_slug))
+    row = db.session.scalar(
+        sa.select(RightsPage).where(
+            RightsPage.space_id == acc.space.id, RightsPage.slug == page_slug
+        )
+    )
     if row is None:
         raise NotFound()
     return acc, PageView(row)
@@ -71,11 +80,17 @@ def _fields(title: object, body: object, reviewed_on: object, review_days: objec
         day = today
     else:
         try:
-            day = date.fromisoformat(reviewed_on) if isinstance(reviewed_on, str) and len(reviewed_on) == 10 else None
+            day = (
+                date.fromisoformat(reviewed_on)
+                if isinstance(reviewed_on, str) and len(reviewed_on) == 10
+                else None
+            )
         except ValueError:
             day = None
         if day is None or day > today + timedelta(days=1) or day < today - timedelta(days=3650):
-            raise Invalid("Please give the date it was last reviewed (year-month-day, not in the future).")
+            raise Invalid(
+                "Please give the date it was last reviewed (year-month-day, not in the future)."
+            )
     days = text.whole_number(review_days, "review interval in days", *REVIEW_DAYS, default=180)
     return {"title": title, "body": body, "reviewed_on": day, "review_days": days}
 
@@ -85,17 +100,29 @@ def _slug_for(title: str) -> str:
     return base or "page"
 
 
-def create_page(actor: Account, slug: object, *, title: object, body: object, reviewed_on: object = None,
-                review_days: object = None) -> RightsPage:
+def create_page(
+    actor: Account,
+    slug: object,
+    *,
+    title: object,
+    body: object,
+    reviewed_on: object = None,
+    review_days: object = None,
+) -> RightsPage:
     acc = access.access_space(actor, slug)
     acc.require_role("moderator")
     fields = _fields(title, body, reviewed_on, review_days)
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(RightsPage).where(
-        RightsPage.space_id == acc.space.id))
+    count = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(RightsPage)
+        .where(RightsPage.space_id == acc.space.id)
+    )
     if count >= MAX_PAGES:
         raise Invalid(f"A space can keep at most {MAX_PAGES} pages.")
     page_slug = _slug_for(fields["title"])
-    taken = set(db.session.scalars(sa.select(RightsPage.slug).where(RightsPage.space_id == acc.space.id)))
+    taken = set(
+        db.session.scalars(sa.select(RightsPage.slug).where(RightsPage.space_id == acc.space.id))
+    )
     candidate, n = page_slug, 2
     while candidate in taken:
         candidate, n = f"{page_slug[:56]}-{n}", n + 1
@@ -109,8 +136,16 @@ def create_page(actor: Account, slug: object, *, title: object, body: object, re
     return row
 
 
-def update_page(actor: Account, slug: object, page_slug: object, *, title: object, body: object,
-                reviewed_on: object = None, review_days: object = None) -> RightsPage:
+def update_page(
+    actor: Account,
+    slug: object,
+    page_slug: object,
+    *,
+    title: object,
+    body: object,
+    reviewed_on: object = None,
+    review_days: object = None,
+) -> RightsPage:
     acc, view = get_page(actor, slug, page_slug)
     acc.require_role("moderator")
     for key, value in _fields(title, body, reviewed_on, review_days).items():

@@ -1,4 +1,4 @@
-"""Buddies and check-ins: thin adapters over ``forum.safety.buddies`` and ``forum.safety.checkins``."""
+"""Buddies, check-ins and direct messages: thin adapters over ``forum.safety``."""
 
 from __future__ import annotations
 
@@ -29,14 +29,25 @@ MINUTE_CHOICES = (15, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720)
 
 
 def _buddies_page(error: str | None = None, status: int = 200, form: object = None):  # noqa: ANN202
-    return render_template("safety/buddies.html", views=buddies.list_for(g.account), hours=buddies.DM_HOURS,
-                           spaces=spaces.my_spaces(g.account, 1).items, form=form or {}, error=error), status
+    return render_template(
+        "safety/buddies.html",
+        views=buddies.list_for(g.account),
+        hours=buddies.DM_HOURS,
+        spaces=spaces.my_spaces(g.account, 1).items,
+        form=form or {},
+        error=error,
+    ), status
 
 
 def _hub(error: str | None = None, status: int = 200, form: object = None):  # noqa: ANN202
     return render_template(
-        "safety/checkin.html", mine=checkins.mine(g.account), friends=buddies.accepted_of(g.account),
-        orgs=checkins.org_contacts_for(g.account), minutes=MINUTE_CHOICES, form=form or {}, error=error,
+        "safety/checkin.html",
+        mine=checkins.mine(g.account),
+        friends=buddies.accepted_of(g.account),
+        orgs=checkins.org_contacts_for(g.account),
+        minutes=MINUTE_CHOICES,
+        form=form or {},
+        error=error,
         now=clock.now(),
     ), status
 
@@ -52,8 +63,13 @@ def hub():  # noqa: ANN201
 @signed_in
 def start():  # noqa: ANN201
     try:
-        checkins.start(g.account, minutes=form_text("minutes"), buddy_ids=request.form.getlist("buddy"),
-                       org_ids=request.form.getlist("org"), note=form_text("note"))
+        checkins.start(
+            g.account,
+            minutes=form_text("minutes"),
+            buddy_ids=request.form.getlist("buddy"),
+            org_ids=request.form.getlist("org"),
+            note=form_text("note"),
+        )
     except ServiceError as error:
         return _hub(error.message, error.status, request.form)
     flash(_("Check-in started. Check in before the time is up."), "success")
@@ -135,8 +151,14 @@ def end(buddy_id: int):  # noqa: ANN201
 
 def _conversation(buddy_id: int, error: str | None = None, status: int = 200, body: str = ""):  # noqa: ANN202
     found = messages.conversation(g.account, buddy_id)
-    return render_template("safety/conversation.html", convo=found, hours=buddies.DM_HOURS, error=error,
-                           body=body, client_id=secrets.token_urlsafe(16)), status
+    return render_template(
+        "safety/conversation.html",
+        convo=found,
+        hours=buddies.DM_HOURS,
+        error=error,
+        body=body,
+        client_id=secrets.token_urlsafe(16),
+    ), status
 
 
 @bp.get("/buddies/<int:buddy_id>/messages")
@@ -154,7 +176,9 @@ def send(buddy_id: int):  # noqa: ANN201
     except ServiceError as error:
         if isinstance(error, NotFound):
             raise
-        return _conversation(buddy_id, error.message, error.status, form_text("body")[:messages.MAX_BODY])
+        return _conversation(
+            buddy_id, error.message, error.status, form_text("body")[: messages.MAX_BODY]
+        )
     return redirect(url_for("buddies.conversation", buddy_id=buddy_id) + "#end", code=303)
 
 

@@ -23,8 +23,12 @@ bp = Blueprint("rights", __name__)
 
 
 def _fields() -> dict:
-    return {"title": form_text("title"), "body": form_text("body"), "reviewed_on": form_text("reviewed_on"),
-            "review_days": form_text("review_days")}
+    return {
+        "title": form_text("title"),
+        "body": form_text("body"),
+        "reviewed_on": form_text("reviewed_on"),
+        "review_days": form_text("review_days"),
+    }
 
 
 @bp.get("/s/<slug>/pages")
@@ -38,7 +42,9 @@ def index(slug: str):  # noqa: ANN201
 @signed_in
 def show(slug: str, page_slug: str):  # noqa: ANN201
     acc, view = rights.get_page(g.account, slug, page_slug)
-    return render_template("safety/page.html", acc=acc, space=acc.space, view=view, render=markdown.render)
+    return render_template(
+        "safety/page.html", acc=acc, space=acc.space, view=view, render=markdown.render
+    )
 
 
 @bp.route("/s/<slug>/pages/new", methods=["GET", "POST"])
@@ -47,14 +53,22 @@ def new(slug: str):  # noqa: ANN201
     acc = access.access_space(g.account, slug)
     acc.require_role("moderator")
     if request.method == "GET":
-        return render_template("safety/page_form.html", acc=acc, space=acc.space, form={}, view=None)
+        return render_template(
+            "safety/page_form.html", acc=acc, space=acc.space, form={}, view=None
+        )
     try:
         row = rights.create_page(g.account, slug, **_fields())
     except ServiceError as error:
         if isinstance(error, NotFound):
             raise
-        return render_template("safety/page_form.html", acc=acc, space=acc.space, form=request.form, view=None,
-                               error=error.message), error.status
+        return render_template(
+            "safety/page_form.html",
+            acc=acc,
+            space=acc.space,
+            form=request.form,
+            view=None,
+            error=error.message,
+        ), error.status
     flash(_("Page saved."), "success")
     return redirect(url_for("rights.show", slug=acc.space.slug, page_slug=row.slug), code=303)
 
@@ -66,16 +80,28 @@ def edit(slug: str, page_slug: str):  # noqa: ANN201
     acc.require_role("moderator")
     if request.method == "GET":
         page = view.page
-        form = {"title": page.title, "body": page.body, "reviewed_on": page.reviewed_on.isoformat(),
-                "review_days": str(page.review_days)}
-        return render_template("safety/page_form.html", acc=acc, space=acc.space, form=form, view=view)
+        form = {
+            "title": page.title,
+            "body": page.body,
+            "reviewed_on": page.reviewed_on.isoformat(),
+            "review_days": str(page.review_days),
+        }
+        return render_template(
+            "safety/page_form.html", acc=acc, space=acc.space, form=form, view=view
+        )
     try:
         rights.update_page(g.account, slug, page_slug, **_fields())
     except ServiceError as error:
         if isinstance(error, NotFound):
             raise
-        return render_template("safety/page_form.html", acc=acc, space=acc.space, form=request.form, view=view,
-                               error=error.message), error.status
+        return render_template(
+            "safety/page_form.html",
+            acc=acc,
+            space=acc.space,
+            form=request.form,
+            view=view,
+            error=error.message,
+        ), error.status
     flash(_("Page saved."), "success")
     return redirect(url_for("rights.show", slug=acc.space.slug, page_slug=page_slug), code=303)
 

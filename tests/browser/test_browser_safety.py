@@ -107,7 +107,10 @@ def test_report_lookup_check_in_and_live_alert(new_context, admin, server):
     # The time passes (no UI makes 30 minutes pass: the test moves the deadline, as
     # flows.make_established moves an account's age). The server's timer fires it.
     with _db(server) as connection:
-        connection.execute("UPDATE safety_checkins SET deadline = strftime('%Y-%m-%d %H:%M:%f000', 'now', '-1 minute')")
+        connection.execute(
+            "UPDATE safety_checkins"
+            " SET deadline = strftime('%Y-%m-%d %H:%M:%f000', 'now', '-1 minute')"
+        )
     alert = a_page.locator(".safety-alert", has_text=f"{b.alias} has not checked in")
     alert.wait_for(timeout=20_000)
     assert note in alert.inner_text()
@@ -123,7 +126,9 @@ def test_report_lookup_check_in_and_live_alert(new_context, admin, server):
     assert a_page.locator(".safety-alert").count() == 0
 
     # B checks in; the note is gone from the database, rows and file bytes.
-    assert f"Quokkanote{token}".encode() in _disk(server)  # positive control: the scan reads the note
+    assert f"Quokkanote{token}".encode() in _disk(
+        server
+    )  # positive control: the scan reads the note
     b_page.goto("/checkin")
     submit(b_page, "I'm safe")
     with _db(server) as connection:
