@@ -252,19 +252,22 @@ def fire_due(now: datetime | None = None, batch: int = 200) -> int:
     (SELECT ... FOR UPDATE SKIP LOCKED)`` on PostgreSQL (SQLite has one writer), and
     ``RETURNING`` gives exactly the rows this process fired. The signal is sent
     after the commit.
+
+    It first looks, read-only, whether anything is due: most rounds find nothing and
+    then take no write lock at all (on SQLite under eventlet, a writer waiting for the
+    lock would stall every green thread of the process, chat included).
     """
     now = now or clock.now()
-    claim = (
-        sa.select(CheckIn.id)
-        .where(
-            CheckIn.fired_at.is_(None),
-            CheckIn.help_at.is_(None),
-            CheckIn.deadline <= now,
-            CheckIn.expires_at > now,
-        )
-        .limit(batch)
-        .with_for_update(skip_locked=True)
+    due = (
+        CheckIn.fired_at.is_(None),
+        CheckIn.help_at.is_(None),
+        CheckIn.deadline <= now,
+        CheckIn.expires_at > now,
     )
+    if db.session.scalar(sa.select(CheckIn.id).where(*due).limit(1)) is None:
+        db.session.rollback()  # end the read transaction
+        return 0
+    claim = sa.select(CheckIn.id).where(*due).limit(batch).with_for_update(skip_locked=True)
     fired = list(
         db.session.scalars(
             sa.update(CheckIn)
