@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from forum import expiry
 from forum.app import create_app
-from forum.safety import checkins
 from forum.app import server_started
+from forum.safety import checkins
 
 app = create_app()
 server_started(app)
