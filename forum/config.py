@@ -22,6 +22,7 @@
 | RB_CHAT_RETENTION_MAX_HOURS | 720 (30 days)           | longest chat retention a space owner may pick |
 | RB_POST_RETENTION_MIN_DAYS  | 1                       | shortest post retention a space owner may pick |
 | RB_POST_RETENTION_MAX_DAYS  | 365                     | longest post retention a space owner may pick |
+| RB_APPEAL_DAYS      | 14                              | the appeal window: a member may appeal a moderator's decision this long after it; text a moderator deleted stays visible to moderators (only) this long, never past the content's own expiry, then it is deleted |
 | RB_ALLOW_KEEP_POSTS | 0                               | 1 lets owners keep posts with no expiry       |
 | RB_TEST_CHAT_RETENTION_SECONDS | 0 (off)              | TESTS ONLY: every chat message expires this many seconds after it is sent; ignored when RB_ENV=production |
 """
@@ -83,6 +84,8 @@ class Config:
     RB_CHAT_RETENTION_MAX_HOURS = _int("RB_CHAT_RETENTION_MAX_HOURS", 30 * 24)
     RB_POST_RETENTION_MIN_DAYS = _int("RB_POST_RETENTION_MIN_DAYS", 1)
     RB_POST_RETENTION_MAX_DAYS = _int("RB_POST_RETENTION_MAX_DAYS", 365)
+    # The appeal window (moderation/appeals.py): days after a moderator's action.
+    RB_APPEAL_DAYS = _int("RB_APPEAL_DAYS", 14)
     RB_ALLOW_KEEP_POSTS = bool(_int("RB_ALLOW_KEEP_POSTS", 0))
     # Tests only (the browser test of messages vanishing on time): chat lives this many
     # seconds, in every space. forum/retention.py ignores it when RB_ENV is production.

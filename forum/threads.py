@@ -254,6 +254,7 @@ def edit_post(
     post.edited_at = clock.now()
     held = screening.apply(verdict, kind, target, acc.space.name)
     db.session.commit()
+    search.compact()  # the old words leave the index, the WAL and the file now
     if held and not was_hidden:
         signals.content_hidden.send(
             post.space_id, **signals.content_payload(kind, target.id, thread_id=thread.id)

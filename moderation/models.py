@@ -80,6 +80,9 @@ class ModAction(db.Model):
     action: so.Mapped[str] = so.mapped_column(sa.String(20))
     target_kind: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     target_id: so.Mapped[int | None] = so.mapped_column()
+    # The thread of a post or thread target (no foreign key: it outlives the thread), so
+    # the copy of a deleted reply goes when its thread expires (moderation/expiry.py).
+    thread_id: so.Mapped[int | None] = so.mapped_column(index=True)
     # The member acted upon (the content's author); never shown, used for appeals.
     target_account_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
