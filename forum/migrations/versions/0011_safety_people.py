@@ -1,7 +1,7 @@
 """Safety tools, second part: buddies, check-ins and their contacts, direct messages, urgent alerts, rights pages.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02 17:15:12.759389
 
 """
@@ -12,8 +12,8 @@ import forum.dbtypes
 
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0008'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
