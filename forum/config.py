@@ -15,6 +15,7 @@
 | RB_IDENTIFIER_KEY   | generated into instance/ in dev | HMAC key for identifiers in bad-date reports; required in production; keep it out of database backups (forum/safety/identifiers.py) |
 | RB_LIMIT_LOOKUP     | 30 per hour                     | "check before you meet" lookups per account |
 | RB_DEFAULT_REGION   | GB                              | country for phone numbers typed without a code, in spaces that did not choose one |
+| RB_CHECKIN_INTERVAL | 5                               | seconds between check-in timer rounds per process; 0 = off |
 | RB_QUICK_EXIT_URL   | https://www.bbc.com/weather     | where the quick-exit button goes              |
 | RB_SWEEP_INTERVAL   | 60                              | seconds between expiry sweeps in the server; 0 = off |
 | RB_CHAT_RETENTION_MIN_HOURS | 1                       | shortest chat retention a space owner may pick |
@@ -63,6 +64,8 @@ class Config:
     RB_IDENTIFIER_KEY = os.environ.get("RB_IDENTIFIER_KEY") or None
     RB_LIMIT_LOOKUP = os.environ.get("RB_LIMIT_LOOKUP", "30 per hour")
     RB_DEFAULT_REGION = os.environ.get("RB_DEFAULT_REGION", "GB")
+    # Seconds between rounds of the check-in timer in each server process; 0 = off.
+    RB_CHECKIN_INTERVAL = _int("RB_CHECKIN_INTERVAL", 5)
     RB_QUICK_EXIT_URL = os.environ.get("RB_QUICK_EXIT_URL", "https://www.bbc.com/weather")
     # Rate limits (Flask-Limiter syntax). Per alias and per hashed client address.
     RB_LIMIT_SIGNUP = "5 per hour"

@@ -137,4 +137,6 @@ def has_outing(target: targets.Target) -> bool:
 
 
 def noun(kind: str) -> str:
-    return {"post": "post", "thread": "thread", "chat": "chat message", "report": "report"}.get(kind, "item")
+    nouns = {"post": "post", "thread": "thread", "chat": "chat message", "report": "report",
+             "dm": "direct message"}
+    return nouns.get(kind, "item")

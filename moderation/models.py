@@ -1,7 +1,7 @@
 """Moderation tables: flags, the append-only log, appeals, blocks, notices, watched words.
 
 Content is named generically by ``(target_kind, target_id)`` with ``target_kind`` in
-``TARGET_KINDS`` ('post', 'thread', 'chat', 'report': a bad-date report),
+``TARGET_KINDS`` ('post', 'thread', 'chat', 'report': a bad-date report, 'dm': a direct message),
 so there is no foreign key to the content: the moderation sweeper removes flags
 whose content is gone (``moderation/expiry.py``).
 """
@@ -16,7 +16,7 @@ import sqlalchemy.orm as so
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 
-TARGET_KINDS = ("post", "thread", "chat", "report")
+TARGET_KINDS = ("post", "thread", "chat", "report", "dm")
 
 # Flag reasons: stored key -> label shown to people.
 REASONS = {
