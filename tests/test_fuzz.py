@@ -316,6 +316,8 @@ EVENT_FIELDS = {
     "heartbeat": [],
     "watch_thread": ["thread_id"],
     "unwatch_thread": ["thread_id"],
+    "dm_history": ["buddy_id", "after_id"],
+    "dm_send": ["buddy_id", "client_id", "body"],
 }
 NOT_EVENTS = {"connect", "disconnect"}  # the handshake, not events a client emits with a payload
 

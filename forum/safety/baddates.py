@@ -50,7 +50,6 @@ from forum.safety.models import REPORT_PUBLISHED
 from forum.safety.models import BadDateIdentifier
 from forum.safety.models import BadDateReport
 from forum.safety.models import SafetySettings
-from forum.safety.models import is_id
 
 # What happened: form key -> (short code, label). Codes are what a lookup shows first,
 # readable at a glance on a small screen; the order is the order they are shown in.
