@@ -16,11 +16,11 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from forum.access import MAX_ID  # ids from clients: one bound, the INTEGER column's
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 
 REPORT_PENDING, REPORT_PUBLISHED = "pending", "published"
-MAX_ID = 2**63 - 1  # larger integers overflow the database's integer type
 
 
 def is_id(raw: object) -> bool:
