@@ -24,6 +24,22 @@ class Invalid(ServiceError):
     status = 400
 
 
+class NeedsConfirmation(Invalid):  # noqa: N818 - a request to confirm, not a failure
+    """The text seems to hold personal details: stored only once its author confirms.
+
+    ``findings`` are what was found (each has ``kind`` and ``text``); ``details``
+    say it in words, one line each, with the end of each finding left off (in
+    case someone reads over the author's shoulder), for the "Post it anyway" box.
+    """
+
+    status = 422
+
+    def __init__(self, message: str, findings: list, details: list[str]) -> None:
+        super().__init__(message)
+        self.findings = findings
+        self.details = details
+
+
 class NotFound(ServiceError):
     """The thing does not exist, *or the actor may not see it*: the same answer."""
 

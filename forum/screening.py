@@ -1,124 +1,63 @@
-"""What every forum write passes before it is stored: watched words, links, privacy.
+"""The screening seam: what forum services ask before they store anyone's words.
 
-``check(actor, space_id, parts, confirmed=...)`` runs, in this order:
-
-1. the space's watched words (``moderation.watchwords.screen``): "block" refuses
-   the text (``Invalid``); "hold" and "flag" let it through and come back as the
-   verdict, for :func:`apply` once the row exists;
-2. links from new accounts (``moderation.trust.may_post_links``): a text with a
-   link, found exactly as the Markdown renderer would make one
-   (``forum.markdown.links_in``), is refused (``Forbidden``) with why and when
-   the rule lifts;
-3. the privacy guard (``moderation.guard.check``): likely phone numbers, email
-   addresses and street addresses raise ``NeedsConfirmation`` (422) until the
-   author ticks "Post it anyway".
-
-Nothing is stored until all three pass. ``parts`` are the title, content warning
-and body: every field others will read is checked.
-
-``apply(verdict, target)`` then adds the system flag in the caller's transaction:
-"hold" hides the item until a moderator keeps it and tells the author; "flag"
-puts it in the review queue and leaves it showing.
+Every thread, reply and edit passes moderation's one screening path
+(``moderation/screening.py``: watched words, links from new accounts, the
+privacy guard), the same one chat messages pass. Imports point forum <-
+moderation <- realtime, so forum cannot import it: ``moderation.init_app``
+registers it on the app with :func:`register`, and forum services reach it
+through :func:`screener`. An app without it stores nothing (fails closed).
 """
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from typing import Protocol
 
-from forum import clock
-from forum import markdown
-from forum.errors import Forbidden
-from forum.errors import Invalid
+from flask import Flask
+from flask import current_app
+
 from forum.models import Account
-from moderation import flags
-from moderation import guard
-from moderation import notices
-from moderation import trust
-from moderation import watchwords
-from moderation.targets import Target
-from moderation.watchwords import Verdict
 
-MAX_FINDINGS_SHOWN = 10
-WHAT = {"phone": "a phone number", "email": "an email address", "address": "an address"}
+EXTENSION = "rb_screening"
 
 
-def _joined(parts: list[object]) -> str:
-    return "\n\n".join(part for part in parts if isinstance(part, str) and part)
+@dataclass(frozen=True)
+class Verdict:
+    """What screening let through, for :meth:`Screener.apply` once the row exists.
+
+    ``action`` is "allow", "hold" or "flag" ("block" never gets this far);
+    ``word`` the watched word that decided it; ``in_title`` says the word is in
+    the title, so the thread is held or flagged, not only its first post.
+    """
+
+    action: str  # "allow" | "block" | "hold" | "flag"
+    word: str | None = None
+    in_title: bool = False
 
 
-def check(actor: Account, space_id: int, parts: list[object], *, confirmed: bool) -> Verdict:
-    """Refuse (Invalid, Forbidden, NeedsConfirmation) or return the watched-word verdict."""
-    text = _joined(parts)
-    verdict = watchwords.screen(space_id, text)
-    if verdict.action == "block":
-        raise Invalid(
-            f'This can\'t be posted here: it contains "{verdict.word}", which this space\'s moderators '
-            "don't allow. Please change it and try again."
-        )
-    now = clock.now()
-    links = markdown.links_in(text)
-    if links and not trust.may_post_links(actor, now):
-        raise Forbidden(link_refusal(actor, now, links[0]))
-    guard.check(text, bool(confirmed))
-    return verdict
+ALLOW = Verdict("allow")
 
 
-def _shorten(value: str, limit: int = 60) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+class Screener(Protocol):
+    def check(self, actor: Account, space_id: int, parts: Sequence[str | None], *, confirmed: bool,
+              title: str | None = None, inline: bool = False) -> Verdict:
+        """Refuse the text (Invalid, Forbidden, NeedsConfirmation) or return the verdict."""
+        ...
+
+    def apply(self, verdict: Verdict, kind: str, item: Any, space_name: str) -> dict[str, Any] | None:
+        """Flag or hold the stored ``item`` (no commit); the ``content_hidden`` payload if held."""
+        ...
 
 
-def link_refusal(actor: Account, now: datetime, link: str) -> str:
-    """Why a new account's link is refused, and when that rule lifts for them."""
-    stats = trust.stats_for(actor, now)
-    still: list[str] = []
-    age_left = trust.MEMBER_MIN_AGE - (now - actor.created_at)
-    if age_left.total_seconds() > 0:
-        hours = math.ceil(age_left.total_seconds() / 3600)
-        when = f"{math.ceil(hours / 24)} days" if hours > 48 else f"{hours} hours"
-        still.append(f"your account is {trust.MEMBER_MIN_AGE.days} days old (in about {when})")
-    posts_left = trust.MEMBER_MIN_POSTS - stats.posts
-    if posts_left > 0:
-        still.append(f"you have written {trust.MEMBER_MIN_POSTS} posts or chat messages ({posts_left} to go)")
-    if stats.upheld_against_recent:
-        still.append(
-            f"{trust.CLEAN_RECORD_WINDOW.days} days have passed since moderators last upheld a flag "
-            "on something you wrote"
-        )
-    lifts = " and ".join(still) if still else "you have taken part a little longer"
-    return (
-        f"New accounts can't post links yet (we found {_shorten(link)}). This keeps spammers and "
-        "people fishing for contacts out. Please take the link out and post again. "
-        f"You can post links once {lifts}."
-    )
+def register(app: Flask, implementation: Screener) -> None:
+    app.extensions[EXTENSION] = implementation
 
 
-def describe(finding: guard.Finding) -> str:
-    """ "This looks like a phone number: 07700 900…" (the end left off, in case of shoulders)."""
-    shown = finding.text
-    if len(shown) > 4:
-        keep = math.ceil(len(shown) * 0.75)
-        shown = shown[:keep].rstrip() + "…"
-    return f"This looks like {WHAT.get(finding.kind, 'personal information')}: {shown}"
-
-
-def describe_all(findings: list[guard.Finding]) -> list[str]:
-    lines = [describe(f) for f in findings[:MAX_FINDINGS_SHOWN]]
-    if len(findings) > MAX_FINDINGS_SHOWN:
-        lines.append(f"… and {len(findings) - MAX_FINDINGS_SHOWN} more.")
-    return lines
-
-
-def apply(verdict: Verdict, target: Target, space_name: str) -> bool:
-    """Add the watched word's system flag (no commit); True if the item is now held."""
-    if verdict.action == "hold":
-        flags.system_flag(target, f'Held for approval: watched word "{verdict.word}"', hold=True)
-        notices.notify(
-            target.author_id,
-            f'Your {flags.noun(target.kind)} in "{space_name}" is waiting for a moderator: it contains a '
-            "word this space's moderators check first. Nobody else sees it until they approve it.",
-        )
-        return True
-    if verdict.action == "flag":
-        flags.system_flag(target, f'Watched word "{verdict.word}"')
-    return False
+def screener() -> Screener:
+    """The app's screening (needs an app context)."""
+    implementation = current_app.extensions.get(EXTENSION)
+    if implementation is None:
+        raise RuntimeError("No screening registered: moderation.init_app(app) must run in the factory.")
+    return implementation

@@ -39,8 +39,6 @@ from forum.models import ThreadFollow
 from forum.spaces import Page
 from forum.spaces import paginate
 from moderation import blocks
-from moderation import targets
-from moderation import watchwords
 from moderation.models import ModAction
 
 THREADS_PER_PAGE = 25
@@ -179,7 +177,8 @@ def create_thread(
     acc = access.access_space(actor, slug)
     membership = _writer(acc)
     title, body, cw = _title(title), _body(body), _cw(content_warning)
-    verdict = screening.check(actor, acc.space.id, [title, cw, body], confirmed=confirm_identifiers)
+    screen = screening.screener()
+    verdict = screen.check(actor, acc.space.id, [cw, body], title=title, confirmed=confirm_identifiers)
     now = clock.now()
     expires = retention.thread_expires_at(acc.space, now)
     thread = Thread(
@@ -195,9 +194,9 @@ def create_thread(
     db.session.add(post)
     db.session.flush()
     db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
-    held = screening.apply(verdict, targets.Target("thread", thread), acc.space.name)
+    held = screen.apply(verdict, "thread", thread, acc.space.name)
     db.session.commit()
-    if not held:
+    if held is None:
         signals.thread_created.send(thread.id, space_id=thread.space_id, post_id=post.id)
     return thread
 
@@ -215,7 +214,8 @@ def reply(
     if thread.locked and not acc.has_role("moderator"):
         raise Forbidden("This thread is locked: no new replies.")
     body, cw = _body(body), _cw(content_warning)
-    verdict = screening.check(actor, acc.space.id, [cw, body], confirmed=confirm_identifiers)
+    screen = screening.screener()
+    verdict = screen.check(actor, acc.space.id, [cw, body], confirmed=confirm_identifiers)
     now = clock.now()
     post = Post(
         thread_id=thread.id, space_id=thread.space_id, author_id=actor.id, author_name=membership.display_name,
@@ -229,9 +229,9 @@ def reply(
         db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
     else:
         follow.last_seen_post_id = max(follow.last_seen_post_id, post.id)
-    held = screening.apply(verdict, targets.Target("post", post), acc.space.name)
+    held = screen.apply(verdict, "post", post, acc.space.name)
     db.session.commit()
-    if not held:
+    if held is None:
         signals.post_created.send(post.id, thread_id=thread.id, space_id=thread.space_id)
     return post
 
@@ -259,12 +259,10 @@ def edit_post(
         raise Forbidden("This thread is locked: posts can't be changed.")
     body, cw = _body(body), _cw(content_warning)
     new_title = _title(title) if post.is_first else None
-    verdict = screening.check(actor, acc.space.id, [new_title, cw, body], confirmed=confirm_identifiers)
-    target = targets.Target("post", post)
+    screen = screening.screener()
+    verdict = screen.check(actor, acc.space.id, [cw, body], title=new_title, confirmed=confirm_identifiers)
     # A watched word in the new title holds or flags the thread; one in the body, just this post.
-    if new_title is not None and verdict.action != "allow":
-        title_verdict = watchwords.screen(acc.space.id, new_title)
-        target = targets.Target("thread", thread) if title_verdict.action != "allow" else target
+    kind, target = ("thread", thread) if verdict.in_title else ("post", post)
     was_hidden = target.hidden_at is not None
     if post.is_first:
         thread.title = new_title
@@ -273,10 +271,10 @@ def edit_post(
         post.content_warning = cw
     post.body = body
     post.edited_at = clock.now()
-    held = screening.apply(verdict, target, acc.space.name)
+    held = screen.apply(verdict, kind, target, acc.space.name)
     db.session.commit()
-    if held and not was_hidden:
-        signals.content_hidden.send(post.space_id, **target.payload())
+    if held is not None and not was_hidden:
+        signals.content_hidden.send(post.space_id, **held)
     else:
         signals.post_edited.send(post.id, thread_id=thread.id, space_id=post.space_id)
     return post

@@ -7,15 +7,18 @@ from flask import Flask
 
 from forum import accounts
 from forum import expiry as forum_expiry
+from forum import screening as forum_screening
 from moderation import cli
 from moderation import expiry
 from moderation import models as _models  # noqa: F401 - tables for the metadata
+from moderation import screening
 from moderation import views
 
 
 def init_app(app: Flask) -> None:
-    """Register moderation views, CLI commands and hooks."""
+    """Register moderation views, CLI commands and hooks, and the one screening path."""
     app.register_blueprint(views.bp)
+    forum_screening.register(app, screening)
     cli.init_app(app)
     accounts.register_content_hook(expiry.account_hook)
     forum_expiry.register_maintenance(expiry.delete_expired)

@@ -12,11 +12,12 @@ text is at most a post's length anyway.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
 
-from forum.errors import Invalid
+from forum.errors import NeedsConfirmation
 
 # International prefixes we look for, plus any "+" followed by enough digits.
 COUNTRY_CODES = ("44", "1", "33", "49", "91", "234", "55", "27")
@@ -60,21 +61,36 @@ class Finding:
     end: int
 
 
-class NeedsConfirmation(Invalid):  # noqa: N818 - a request to confirm, not a failure
-    """The text seems to hold personal information; the author must confirm to post it."""
+WHAT = {"phone": "a phone number", "email": "an email address", "address": "an address"}
+MAX_FINDINGS_SHOWN = 10
 
-    status = 422
 
-    def __init__(self, findings: list[Finding]) -> None:
-        kinds = sorted({f.kind for f in findings})
-        what = {"phone": "a phone number", "email": "an email address", "address": "an address"}
-        super().__init__(
-            "This looks like it contains "
-            + " and ".join(what[k] for k in kinds)
-            + ". Posting personal details can put you or someone else at risk. "
-            "Take it out, or confirm that you really want to post it."
-        )
-        self.findings = findings
+def describe(finding: Finding) -> str:
+    """ "This looks like a phone number: 07700 900…" (the end left off, in case of shoulders)."""
+    shown = finding.text
+    if len(shown) > 4:
+        keep = math.ceil(len(shown) * 0.75)
+        shown = shown[:keep].rstrip() + "…"
+    return f"This looks like {WHAT.get(finding.kind, 'personal information')}: {shown}"
+
+
+def describe_all(findings: list[Finding]) -> list[str]:
+    lines = [describe(f) for f in findings[:MAX_FINDINGS_SHOWN]]
+    if len(findings) > MAX_FINDINGS_SHOWN:
+        lines.append(f"… and {len(findings) - MAX_FINDINGS_SHOWN} more.")
+    return lines
+
+
+def needs_confirmation(findings: list[Finding]) -> NeedsConfirmation:
+    """The 422 that asks the author to take the details out or confirm."""
+    kinds = sorted({f.kind for f in findings})
+    message = (
+        "This looks like it contains "
+        + " and ".join(WHAT[k] for k in kinds)
+        + ". Posting personal details can put you or someone else at risk. "
+        "Take it out, or confirm that you really want to post it."
+    )
+    return NeedsConfirmation(message, findings, describe_all(findings))
 
 
 def _is_phone(candidate: str) -> bool:
@@ -137,5 +153,5 @@ def check(text: object, confirmed: bool) -> list[Finding]:
     """Raise NeedsConfirmation if identifiers are found and the author has not confirmed."""
     findings = find_identifiers(text)
     if findings and not confirmed:
-        raise NeedsConfirmation(findings)
+        raise needs_confirmation(findings)
     return findings

@@ -13,17 +13,16 @@ from flask import url_for
 from forum import access
 from forum import markdown
 from forum import retention
-from forum import screening
 from forum import search as search_service
 from forum import threads
 from forum.errors import Forbidden
+from forum.errors import NeedsConfirmation
 from forum.errors import NotFound
 from forum.errors import ServiceError
 from forum.views.guards import form_flag
 from forum.views.guards import form_text
 from forum.views.guards import int_arg
 from forum.views.guards import signed_in
-from moderation.guard import NeedsConfirmation
 
 bp = Blueprint("threads", __name__)
 
@@ -35,7 +34,7 @@ def _reraise_not_found(error: ServiceError) -> None:
 
 def _findings(error: ServiceError) -> list[str]:
     """What the privacy guard found, for the form's "Post it anyway" box."""
-    return screening.describe_all(error.findings) if isinstance(error, NeedsConfirmation) else []
+    return error.details if isinstance(error, NeedsConfirmation) else []
 
 
 def _confirmed() -> bool:
