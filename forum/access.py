@@ -66,6 +66,20 @@ class SpaceAccess:
             raise Forbidden("Only the space's moderators can do that.")
 
 
+MAX_ID = 2**63 - 1  # larger integers overflow the database's integer type
+
+
+def row_id(value: object, message: str | None = None) -> int:
+    """An id from a client (form, URL, socket event): a whole number from 1 to MAX_ID.
+
+    Anything else (text, ``true``, a float, a huge number) is NotFound, exactly as
+    for a missing row, so guessing with junk learns nothing and never reaches SQL.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise NotFound(message) if message else NotFound()
+    return value
+
+
 def membership_of(account: Account, space_id: int) -> Membership | None:
     return db.session.scalar(
         sa.select(Membership).where(Membership.space_id == space_id, Membership.account_id == account.id)
@@ -111,8 +125,7 @@ def live(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
 
 def access_thread(account: Account | None, thread_id: object) -> tuple[Thread, SpaceAccess]:
     """A live thread the actor may read. Hidden threads are seen by moderators only."""
-    if not isinstance(thread_id, int):
-        raise NotFound()
+    thread_id = row_id(thread_id)
     thread = db.session.scalar(sa.select(Thread).where(Thread.id == thread_id, live(Thread.expires_at)))
     if thread is None:
         raise NotFound()
@@ -124,8 +137,7 @@ def access_thread(account: Account | None, thread_id: object) -> tuple[Thread, S
 
 def access_post(account: Account | None, post_id: object) -> tuple[Post, SpaceAccess]:
     """A live post the actor may read (hidden ones: its author and moderators)."""
-    if not isinstance(post_id, int):
-        raise NotFound()
+    post_id = row_id(post_id)
     post = db.session.scalar(sa.select(Post).where(Post.id == post_id, live(Post.expires_at)))
     if post is None:
         raise NotFound()

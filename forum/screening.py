@@ -46,7 +46,8 @@ class Screener(Protocol):
         """Refuse the text (Invalid, Forbidden, NeedsConfirmation) or return the verdict."""
         ...
 
-    def apply(self, verdict: Verdict, kind: str, item: Any, space_name: str) -> dict[str, Any] | None:
+    def apply(self, verdict: Verdict, kind: str, item: Any,
+              space_name: str) -> dict[str, Any] | None:
         """Flag or hold the stored ``item`` (no commit); the ``content_hidden`` payload if held."""
         ...
 
@@ -59,5 +60,5 @@ def screener() -> Screener:
     """The app's screening (needs an app context)."""
     implementation = current_app.extensions.get(EXTENSION)
     if implementation is None:
-        raise RuntimeError("No screening registered: moderation.init_app(app) must run in the factory.")
+        raise RuntimeError("No screening registered: the factory must call moderation.init_app.")
     return implementation

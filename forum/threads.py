@@ -1,4 +1,6 @@
-"""Forum services: threads, replies, edits, deletion, pin/lock, follows, updates.
+"""Forum services: threads, replies, edits, deletion, follows, updates.
+
+Pinning and locking are moderation actions, logged (``moderation/actions.py``).
 
 Every service authorises through ``forum/access.py`` first, validates, writes,
 commits once, then sends a signal from ``forum/signals.py``.
@@ -178,7 +180,8 @@ def create_thread(
     membership = _writer(acc)
     title, body, cw = _title(title), _body(body), _cw(content_warning)
     screen = screening.screener()
-    verdict = screen.check(actor, acc.space.id, [cw, body], title=title, confirmed=confirm_identifiers)
+    verdict = screen.check(actor, acc.space.id, [cw, body], title=title,
+                           confirmed=confirm_identifiers)
     now = clock.now()
     expires = retention.thread_expires_at(acc.space, now)
     thread = Thread(
@@ -260,7 +263,8 @@ def edit_post(
     body, cw = _body(body), _cw(content_warning)
     new_title = _title(title) if post.is_first else None
     screen = screening.screener()
-    verdict = screen.check(actor, acc.space.id, [cw, body], title=new_title, confirmed=confirm_identifiers)
+    verdict = screen.check(actor, acc.space.id, [cw, body], title=new_title,
+                           confirmed=confirm_identifiers)
     # A watched word in the new title holds or flags the thread; one in the body, just this post.
     kind, target = ("thread", thread) if verdict.in_title else ("post", post)
     was_hidden = target.hidden_at is not None
@@ -313,25 +317,6 @@ def _erase_first_post(post: Post) -> None:
     post.edited_at = None
     thread.author_id = None
     thread.author_name = DELETED_NAME
-
-
-# --- moderator switches ------------------------------------------------------------
-
-
-def set_pinned(actor: Account, thread_id: object, pinned: bool) -> Thread:
-    thread, acc = access.access_thread(actor, thread_id)
-    acc.require_role("moderator")
-    thread.pinned = bool(pinned)
-    db.session.commit()
-    return thread
-
-
-def set_locked(actor: Account, thread_id: object, locked: bool) -> Thread:
-    thread, acc = access.access_thread(actor, thread_id)
-    acc.require_role("moderator")
-    thread.locked = bool(locked)
-    db.session.commit()
-    return thread
 
 
 # --- follows and updates -------------------------------------------------------------

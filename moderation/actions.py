@@ -238,7 +238,7 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
 
 
 def lock_thread(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
-    """Lock the thread (of a thread or post): no more replies."""
+    """From the queue: lock the thread (of a thread or post): no more replies."""
     target, space_access = _moderate(actor, slug, kind, target_id)
     if target.kind == "chat":
         raise Invalid("Only forum threads can be locked.")
@@ -246,11 +246,47 @@ def lock_thread(actor: Account, slug: object, kind: object, target_id: object, r
     thread = target.obj if target.kind == "thread" else db.session.get(Thread, target.obj.thread_id)
     if thread.author_id == actor.id:
         raise Forbidden(OWN)
-    thread.locked = True
-    modlog.write(space_access, target.space_id, "lock", target=targets.Target("thread", thread),
-                 reason=reason, moderator=actor)
+    _switch(space_access, thread, "locked", True, reason, actor)
     db.session.commit()
     signals.thread_locked.send(target.space_id, thread_id=thread.id)
+
+
+# --- Thread switches (the thread page's Pin and Lock buttons) ---
+
+
+def set_pinned(actor: Account, thread_id: object, pinned: bool, reason: object = "") -> Thread:
+    """Pin a thread to the top of its space's list, or unpin it (moderators)."""
+    thread, space_access = access.access_thread(actor, thread_id)
+    space_access.require_role("moderator")
+    _switch(space_access, thread, "pinned", bool(pinned), _reason(reason), actor)
+    db.session.commit()
+    return thread
+
+
+def set_locked(actor: Account, thread_id: object, locked: bool, reason: object = "") -> Thread:
+    """Lock a thread (replies from moderators only) or unlock it (moderators)."""
+    thread, space_access = access.access_thread(actor, thread_id)
+    space_access.require_role("moderator")
+    changed = _switch(space_access, thread, "locked", bool(locked), _reason(reason), actor)
+    db.session.commit()
+    if changed and thread.locked:
+        signals.thread_locked.send(thread.space_id, thread_id=thread.id)
+    return thread
+
+
+SWITCH_ACTIONS = {("pinned", True): "pin", ("pinned", False): "unpin",
+                  ("locked", True): "lock", ("locked", False): "unlock"}
+
+
+def _switch(space_access: SpaceAccess, thread: Thread, column: str, on: bool, reason: str,
+            actor: Account) -> bool:
+    """Set ``thread.<column>`` and log it in the same transaction; False if it already was."""
+    if getattr(thread, column) == on:
+        return False  # a repeated click changes nothing and logs nothing
+    setattr(thread, column, on)
+    modlog.write(space_access, thread.space_id, SWITCH_ACTIONS[column, on],
+                 target=targets.Target("thread", thread), reason=reason, moderator=actor)
+    return True
 
 
 # --- Member actions (on the author of an item: the UI never handles account ids) ---

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from forum import access
 from forum import clock
 from forum import signals
 from forum.errors import Conflict
@@ -54,9 +55,7 @@ def block(actor: Account, kind: object, target_id: object) -> Block:
 
 def unblock(actor: Account, block_id: object) -> None:
     """Undo one of the actor's own blocks (another's block is "not found")."""
-    if not isinstance(block_id, int) or isinstance(block_id, bool):
-        raise NotFound()
-    row = db.session.get(Block, block_id)
+    row = db.session.get(Block, access.row_id(block_id))
     if row is None or row.blocker_id != actor.id:
         raise NotFound()
     db.session.delete(row)

@@ -65,8 +65,8 @@ def check(actor: Account, space_id: int, parts: Sequence[str | None], *, confirm
     verdict = watchwords.screen(space_id, text)
     if verdict.action == "block":
         raise Invalid(
-            f'This can\'t be posted here: it contains "{verdict.word}", which this space doesn\'t allow '
-            "(its moderators chose this). Please change it and try again."
+            f'This can\'t be posted here: it contains "{verdict.word}", which this space '
+            "doesn't allow (its moderators chose this). Please change it and try again."
         )
     # Each part is rendered on its own, so each is searched on its own.
     links = [link for part in fields if part for link in markdown.links_in(part, inline=inline)]
@@ -74,7 +74,7 @@ def check(actor: Account, space_id: int, parts: Sequence[str | None], *, confirm
     if links and not trust.may_post_links(actor, now):
         raise Forbidden(link_refusal(actor, now, links[0]))
     guard.check(text, bool(confirmed))
-    if title is not None and verdict.action != "allow" and watchwords.screen(space_id, title).action != "allow":
+    if verdict.action != "allow" and title and watchwords.screen(space_id, title).action != "allow":
         return Verdict(verdict.action, verdict.word, in_title=True)
     return verdict
 
@@ -93,12 +93,13 @@ def link_refusal(actor: Account, now: datetime, link: str) -> str:
         still.append(f"your account is {trust.MEMBER_MIN_AGE.days} days old (in about {when})")
     if missing.posts_left:
         still.append(
-            f"you have written {trust.MEMBER_MIN_POSTS} posts or chat messages ({missing.posts_left} to go)"
+            f"you have written {trust.MEMBER_MIN_POSTS} posts or chat messages "
+            f"({missing.posts_left} to go)"
         )
     if missing.recent_upheld:
         still.append(
-            f"{trust.CLEAN_RECORD_WINDOW.days} days have passed since moderators last upheld a flag "
-            "on something you wrote"
+            f"{trust.CLEAN_RECORD_WINDOW.days} days have passed since moderators last upheld "
+            "a flag on something you wrote"
         )
     lifts = " and ".join(still) if still else "you have taken part a little longer"
     return (

@@ -89,7 +89,11 @@ def excerpt_of(text: str) -> str:
 
 def get_live(kind: object, target_id: object) -> Target | None:
     """The live item, with no permission check (callers have checked the space)."""
-    if kind not in TARGET_KINDS or not isinstance(target_id, int) or isinstance(target_id, bool):
+    if kind not in TARGET_KINDS:
+        return None
+    try:
+        target_id = access.row_id(target_id)
+    except NotFound:
         return None
     model = MODELS[kind]
     obj = db.session.scalar(sa.select(model).where(model.id == target_id, access.live(model.expires_at)))
@@ -98,8 +102,9 @@ def get_live(kind: object, target_id: object) -> Target | None:
 
 def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target, SpaceAccess]:
     """The item and the actor's access to its space, if the actor may see it; else NotFound."""
-    if kind not in TARGET_KINDS or not isinstance(target_id, int) or isinstance(target_id, bool):
+    if kind not in TARGET_KINDS:
         raise NotFound()
+    target_id = access.row_id(target_id)
     if kind == "post":
         post, space_access = access.access_post(actor, target_id)
         return Target("post", post), space_access

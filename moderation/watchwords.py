@@ -150,7 +150,7 @@ def add_word(actor: Account, slug: object, raw: object, action: object) -> Watch
 
 def remove_word(actor: Account, slug: object, word_id: object) -> None:
     space_access = _manage(actor, slug)
-    row = db.session.get(WatchWord, word_id) if isinstance(word_id, int) else None
+    row = db.session.get(WatchWord, access.row_id(word_id))
     if row is None or row.space_id != space_access.space.id:
         raise NotFound()
     db.session.delete(row)

@@ -34,6 +34,7 @@ from forum.access import SpaceAccess
 from forum.access import access_space
 from forum.access import access_space_by_id
 from forum.access import live
+from forum.access import row_id
 from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -124,9 +125,7 @@ def clean_seq(value: object, *, default: int | None = None) -> int:
 
 
 def _room_id(room_id: object) -> int:
-    if isinstance(room_id, bool) or not isinstance(room_id, int) or not 0 < room_id <= MAX_SEQ:
-        raise NotFound("We could not find that chat room.")
-    return room_id
+    return row_id(room_id, "We could not find that chat room.")
 
 
 # --- access ---------------------------------------------------------------------
@@ -273,7 +272,8 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
     now = clock.now()
     # Counted before the content checks, so they cannot be probed for free.
     ratelimit.hit(trust.chat_rate(account, now), "chat", account.id)
-    verdict = screening.check(account, room.space_id, [body], confirmed=is_confirmed(confirmed), inline=True)
+    verdict = screening.check(account, room.space_id, [body], confirmed=is_confirmed(confirmed),
+                              inline=True)
     seq = db.session.execute(
         sa.text("UPDATE chat_rooms SET last_seq = last_seq + 1 WHERE id = :id RETURNING last_seq"),
         {"id": room.id},

@@ -22,6 +22,7 @@ from forum.models import Membership
 from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
+from moderation import actions
 from realtime.models import ChatRoom
 from tests.conftest import PASSPHRASE
 from tests.conftest import login
@@ -319,13 +320,13 @@ def test_locked_thread_takes_no_replies_and_pinned_goes_first(app, owner, make_a
     add(space, member)
     a = thread(owner, space, title="A")
     b = thread(owner, space, title="B")
-    threads.set_locked(owner, a.id, True)
+    actions.set_locked(owner, a.id, True)
     with pytest.raises(Forbidden):
         threads.reply(member, a.id, body="x")
     threads.reply(owner, a.id, body="moderators may")
     with pytest.raises(Forbidden):
-        threads.set_pinned(member, b.id, True)
-    threads.set_pinned(owner, a.id, True)
+        actions.set_pinned(member, b.id, True)
+    actions.set_pinned(owner, a.id, True)
     threads.reply(member, b.id, body="bump")
     _acc, listing = threads.list_threads(member, space.slug)
     assert [t.title for t in listing.items] == ["A", "B"]
