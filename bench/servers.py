@@ -94,7 +94,7 @@ def seed(members: int, *, pages: bool = False, instance: Path | None = None, bas
     app = create_app(_seed_config(instance))
     with app.app_context():
         schema.upgrade_schema()
-        space = make_space(SPACE_SLUG)
+        space = make_space(slug=SPACE_SLUG)
         room = make_room(space)
         now = clock.now()
         people, tokens = [], []

@@ -1,4 +1,8 @@
-"""Shared fixtures: app · client · runner · clock · make_account · login · post.
+"""Shared fixtures. No test module imports this file: helpers are in ``tests/support.py``,
+objects come from ``tests/factories.py``.
+
+app · client · runner · clock · make_account · socket · personas (member, moderator,
+fred) · space · lounge (its room) · pg_url / pg_app · redis_url.
 
 Every test gets its own SQLite file, copied from a template that the Alembic
 migrations built once per run, so the migrations are what the tests exercise.
@@ -6,49 +10,47 @@ migrations built once per run, so the migrations are what the tests exercise.
 
 from __future__ import annotations
 
-import contextvars
-import os
-import re
+import secrets
 import shutil
+from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import datetime
-from datetime import timedelta
 from datetime import timezone
+from itertools import count
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from forum import accounts
 from forum import clock as clock_module
+from forum import schema
 from forum.app import create_app
 from forum.extensions import db
 from forum.models import Account
+from forum.models import Space
+from realtime.models import ChatRoom
+from tests import factories
+from tests.support import TEST_DATABASE_URL
+from tests.support import TEST_REDIS_URL
+from tests.support import FrozenClock
+from tests.support import IsolatedClient
+from tests.support import Sock
+from tests.support import base_config
+from tests.support import login
+from tests.support import needs_service
+from tests.support import reachable
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-PASSPHRASE = "correct horse battery staple"
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+_counter = count(1)
 
 
-def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key-not-for-production",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'test.db'}",
-        "RB_ASYNC_MODE": "threading",
-        "RB_PUBLIC_ORIGIN": "http://localhost",
-        "RB_SWEEP_INTERVAL": 0,
-        "REDIS_URL": None,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        # Cheap argon2 for speed; production parameters are tested on their own.
-        "ARGON2_TIME_COST": 1,
-        "ARGON2_MEMORY_COST": 8,
-        "ARGON2_PARALLELISM": 1,
-    }
-    config.update(extra)
-    return config
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests start a real server too: ``-m "not server"`` leaves them out as well."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.server)
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +59,6 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("template")
     app = create_app(base_config(folder))
     with app.app_context():
-        from forum import schema  # noqa: PLC0415
-
         schema.upgrade_schema()
         db.engine.dispose()
     return folder / "test.db"
@@ -68,18 +68,6 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def app_config() -> dict[str, Any]:
     """Override in a test module to change the configuration."""
     return {}
-
-
-class IsolatedClient(FlaskClient):
-    """Runs each request in an empty context, as a server would.
-
-    The ``app`` fixture keeps an app context pushed for the test's own database
-    work; without this, Flask would reuse it for every request, sharing ``g`` (and
-    the database session) between requests in a way production never does.
-    """
-
-    def open(self, *args: Any, **kwargs: Any):  # noqa: ANN201
-        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 @pytest.fixture
@@ -103,23 +91,6 @@ def runner(app: Flask):  # noqa: ANN201
     return app.test_cli_runner()
 
 
-class FrozenClock:
-    """A clock that stands still until told to move."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> datetime:
-        self.current += timedelta(**delta)
-        return self.current
-
-    def set(self, when: datetime) -> None:
-        self.current = when
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
     frozen = FrozenClock(datetime.now(timezone.utc).replace(microsecond=0))
@@ -127,48 +98,29 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
     return frozen
 
 
-_counter = iter(range(1, 10**9))
+@pytest.fixture
+def make_account(app: Flask) -> Callable[..., Account]:
+    """``make_account(alias=None, admin=False, ...)`` -> Account (tests/factories.py)."""
+    return factories.make_account
 
 
 @pytest.fixture
-def make_account(app: Flask):  # noqa: ANN201
-    """Factory: ``make_account(alias=None, admin=False)`` -> Account (committed)."""
+def socket(app: Flask, client: FlaskClient) -> Callable[..., Sock]:
+    """``socket(client=None, headers=None)`` -> a Socket.IO test client on /chat that
+    shares the cookies of ``client`` (the fixture's signed-in client when None)."""
 
-    def make(alias: str | None = None, *, admin: bool = False, passphrase: str = PASSPHRASE) -> Account:
-        alias = alias or f"peer{next(_counter)}"
-        result = accounts.sign_up(alias, passphrase, passphrase)
-        result.account.is_admin = admin
-        db.session.commit()
-        return result.account
+    def connect(other: FlaskClient | None = None, headers: dict[str, str] | None = None) -> Sock:
+        return Sock(app, other or client, headers)
 
-    return make
+    return connect
 
 
-def csrf_token(client: FlaskClient, path: str = "/signup", **kwargs: Any) -> str:
-    """The CSRF token a real form on ``path`` would carry."""
-    page = client.get(path, **kwargs).get_data(as_text=True)
-    match = CSRF_RE.search(page)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any):  # noqa: ANN201
-    """POST a form the way a browser would: with the page's CSRF token."""
-    passthrough = {k: v for k, v in kwargs.items() if k in ("base_url", "environ_base")}
-    form = {"csrf_token": csrf_token(client, **passthrough)}
-    form.update(data or {})
-    return client.post(path, data=form, **kwargs)
-
-
-def login(client: FlaskClient, alias: str, passphrase: str = PASSPHRASE, **kwargs: Any):  # noqa: ANN201
-    response = post(client, "/login", {"alias": alias, "passphrase": passphrase}, **kwargs)
-    assert response.status_code == 303, response.get_data(as_text=True)[:500]
-    return response
+# --- personas -------------------------------------------------------------------------
 
 
 @pytest.fixture
 def member(make_account, client):  # noqa: ANN001, ANN201
-    """A signed-in ordinary member (the client is logged in as them)."""
+    """Amara, a signed-in ordinary member (the ``client`` is logged in as her)."""
     account = make_account("Amara")
     login(client, "Amara")
     return account
@@ -180,23 +132,33 @@ def fred(make_account):  # noqa: ANN001, ANN201
     return make_account("Fred")
 
 
-def needs_service(name: str, available: bool, why: str) -> None:
-    """Skip locally when a service is missing; fail in CI, where it must be there."""
-    if available:
-        return
-    if IN_CI:
-        pytest.fail(f"{name} is required in CI but unavailable: {why}")
-    pytest.skip(f"{name} unavailable: {why}")
+@pytest.fixture
+def space(member: Account) -> Space:
+    """The open space "lounge", where the signed-in ``member`` shows as "Amara-here"."""
+    made = factories.make_space("open", name="Lounge", slug="lounge")
+    factories.add_member(made, member, space_alias="Amara-here")
+    return made
 
 
-# --- Scale-out services: PostgreSQL and Redis ----------------------------------
+@pytest.fixture
+def moderator(make_account, space: Space) -> Account:  # noqa: ANN001
+    """Mina, a moderator of ``space``."""
+    account = make_account("Mina")
+    factories.add_member(space, account, role="moderator")
+    return account
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+@pytest.fixture
+def lounge(space: Space) -> ChatRoom:
+    """The chat room of ``space`` (its "General")."""
+    return factories.make_room(space)
+
+
+# --- scale-out services: PostgreSQL and Redis -----------------------------------------
 
 
 def _pg_admin_connect():  # noqa: ANN202
-    import psycopg  # noqa: PLC0415
+    import psycopg  # noqa: PLC0415 - only PostgreSQL tests need the driver
 
     url = TEST_DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
     return psycopg.connect(url, autocommit=True, connect_timeout=3)
@@ -209,7 +171,7 @@ def pg_url() -> Iterator[str]:
         admin = _pg_admin_connect()
     except Exception as exc:  # noqa: BLE001 - any failure means "not available"
         needs_service("PostgreSQL", False, str(exc))
-    name = f"rb_test_{os.getpid()}_{next(_counter)}"
+    name = f"rb_test_{secrets.token_hex(6)}"
     admin.execute(f'CREATE DATABASE "{name}"')
     base = TEST_DATABASE_URL.rsplit("/", 1)[0]
     try:
@@ -220,12 +182,45 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_app(tmp_path: Path) -> Iterator[Flask]:
+    """The test app on PostgreSQL, in a schema of its own built by the migrations."""
+    admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+
+    def probe() -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
+    ok, why = reachable(probe)
+    needs_service("PostgreSQL", ok, why)
+    name = f"rb_test_{secrets.token_hex(6)}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+    options = {"connect_args": {"options": f"-csearch_path={name}"}}
+    application = create_app(
+        base_config(tmp_path, SQLALCHEMY_DATABASE_URI=TEST_DATABASE_URL, SQLALCHEMY_ENGINE_OPTIONS=options)
+    )
+    application.test_client_class = IsolatedClient
+    try:
+        with application.app_context():
+            schema.upgrade_schema()
+            yield application
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture
 def redis_url() -> str:
     """The test Redis, checked reachable; tests use their own key prefixes."""
-    try:
-        import redis  # noqa: PLC0415
+
+    def probe() -> None:
+        import redis  # noqa: PLC0415 - only Redis tests need the client
 
         redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
-        needs_service("Redis", False, str(exc))
+
+    ok, why = reachable(probe)
+    needs_service("Redis", ok, why)
     return TEST_REDIS_URL

@@ -1,4 +1,8 @@
-"""Start the real server the way production does (``python -m forum``) on a free port."""
+"""Start the real server the way production does (``python -m forum``) on a free port,
+seed its database before it starts, and talk to it with a real Socket.IO client.
+
+Tests that use this are marked ``server`` (``pytest -m "not server"`` leaves them out).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,23 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+import socketio as sio
+from flask import Flask
+
+from forum import schema
+from forum import sessions
+from forum.app import create_app
+from forum.extensions import db
+from tests.support import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,3 +103,61 @@ def start_server(mode: str = "eventlet", extra_env: dict[str, Any] | None = None
             time.sleep(0.1)
     server.stop()
     raise RuntimeError("server did not start:\n" + server.log())
+
+
+@contextmanager
+def seeding(instance: Path, **config: Any) -> Iterator[Flask]:
+    """An app on the server's database file (built by the migrations), in context, to
+    write the test's accounts and spaces with tests/factories.py before the server starts."""
+    app = create_app(base_config(instance, SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'redbrolly.db'}",
+                                 **config))
+    with app.app_context():
+        schema.upgrade_schema()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@dataclass
+class Person:
+    """A real Socket.IO client on /chat, and the ``message`` and ``closed`` events it heard."""
+
+    client: sio.Client
+    heard: list = field(default_factory=list)
+    closed: list = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def call(self, event: str, data: dict) -> dict:
+        return self.client.call(event, data, namespace="/chat", timeout=15)
+
+    def wait_for(self, n: int, timeout: float = 10) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.heard) >= n:
+                    return list(self.heard)
+            time.sleep(0.05)
+        return list(self.heard)
+
+
+def connect(server: LiveServer, token: str | None, origin: str | None = None) -> Person:
+    """Connect over WebSocket as a browser would: its Origin and the session cookie."""
+    # websocket-client writes the Origin header itself: tell it which, never add a second one.
+    client = sio.Client(reconnection=False, websocket_extra_options={"origin": origin or server.url})
+    person = Person(client)
+
+    @client.on("message", namespace="/chat")
+    def _message(data: dict) -> None:
+        with person.lock:
+            person.heard.append(data)
+
+    @client.on("closed", namespace="/chat")
+    def _closed(data: dict) -> None:
+        person.closed.append(data)
+
+    headers = {}
+    if token:
+        headers["Cookie"] = f"{sessions.COOKIE_NAME}={token}"
+    client.connect(server.url, headers=headers, namespaces=["/chat"], transports=["websocket"],
+                   wait_timeout=10)
+    return person

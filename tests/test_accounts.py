@@ -12,9 +12,9 @@ from forum.extensions import db
 from forum.models import Account
 from forum.models import AuthSession
 from forum.models import RecoveryCode
-from tests.conftest import PASSPHRASE
-from tests.conftest import login
-from tests.conftest import post
+from tests.support import PASSPHRASE
+from tests.support import login
+from tests.support import post
 
 CODE_RE = re.compile(r"<code>([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})</code>")
 

@@ -17,7 +17,7 @@ from bench.servers import remove_instance
 from bench.servers import seed
 from bench.servers import start_ours
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import re
 from datetime import timedelta
 
@@ -13,51 +12,20 @@ from forum import accounts
 from forum import expiry
 from forum import signals
 from forum.extensions import db
-from forum.extensions import socketio
 from forum.models import Membership
 from realtime import chat
 from realtime import sockets
 from realtime.models import ChatMessage
+from realtime.models import ChatRoom
 from realtime.models import ChatSocket
-from tests.conftest import login
-from tests.conftest import post
 from tests.factories import add_member
+from tests.factories import make_message
 from tests.factories import make_room
 from tests.factories import make_space
-from tests.moderation_factories import make_chat
-
-ORIGIN = "http://localhost"
-
-
-class Sock:
-    """A test socket whose every call runs in a fresh context, as a server would."""
-
-    def __init__(self, app, client, headers=None) -> None:
-        headers = {"Origin": ORIGIN} if headers is None else headers
-        self.raw = contextvars.Context().run(
-            socketio.test_client, app, namespace="/chat", flask_test_client=client, headers=headers
-        )
-
-    @property
-    def connected(self) -> bool:
-        return self.raw.is_connected("/chat")
-
-    def ack(self, event: str, data: object = None) -> dict:
-        return contextvars.Context().run(self.raw.emit, event, data, namespace="/chat", callback=True)
-
-    def received(self, name: str | None = None) -> list:
-        events = contextvars.Context().run(self.raw.get_received, "/chat")
-        # The test client stores a "message" event's data unwrapped (it is send()'s name).
-        return [e["args"][0] if isinstance(e["args"], list) else e["args"]
-                for e in events if name is None or e["name"] == name]
-
-
-@pytest.fixture
-def lounge(member):
-    """An open space where Amara (the client's account) is a member, with one room."""
-    space = make_space("lounge")
-    add_member(space, member, space_alias="Amara-here")
-    return make_room(space)
+from tests.support import Sock
+from tests.support import count_rows
+from tests.support import login
+from tests.support import post
 
 
 def client_for(app, make_account, alias, space=None):
@@ -70,7 +38,7 @@ def client_for(app, make_account, alias, space=None):
 
 
 def count_messages() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage))
+    return count_rows(ChatMessage)
 
 
 # --- connect ----------------------------------------------------------------------
@@ -211,7 +179,7 @@ def test_hidden_messages_are_left_out_of_every_read(app, client, lounge, member,
     [("open", "Join this space"), ("closed", "could not find"), ("hidden", "could not find")],
 )
 def test_non_member_join_and_send_are_refused(app, client, member, kind, error):
-    space = make_space(f"s-{kind}", kind=kind)
+    space = make_space(kind, slug=f"s-{kind}")
     room = make_room(space)
     sock = Sock(app, client)
     for event, data in (("join", {"room_id": room.id, "after_seq": 0}),
@@ -224,7 +192,7 @@ def test_non_member_join_and_send_are_refused(app, client, member, kind, error):
 
 
 def test_room_of_another_space_is_not_found_by_url(app, client, lounge):
-    other = make_room(make_space("elsewhere"))
+    other = make_room(make_space(slug="elsewhere"))
     assert client.get(f"/s/lounge/chat/{other.id}").status_code == 404
 
 
@@ -350,7 +318,7 @@ def test_members_at_trust_level_one_get_the_normal_limit(app, client, lounge, me
     member.created_at = clock.now() - timedelta(days=4)
     db.session.commit()
     for i in range(5):
-        make_chat(lounge, member, f"earlier {i}")
+        make_message(lounge, member, f"earlier {i}")
     sock = Sock(app, client)
     acks = [sock.ack("send", {"room_id": lounge.id, "client_id": f"client-{i:03}", "body": "x"}) for i in range(11)]
     assert [a["ok"] for a in acks] == [True] * 10 + [False]
@@ -369,7 +337,7 @@ def test_presence_counts_members_and_names_only_when_allowed(app, client, lounge
     lounge.space.show_online_list = True
     db.session.commit()
     assert chat.presence(lounge.id)["names"] == ["Amara-here", "Bodil"]
-    contextvars.Context().run(bo.raw.disconnect, namespace="/chat")
+    bo.disconnect()
     assert amara.received("presence")[-1]["count"] == 1
 
 
@@ -476,7 +444,9 @@ def test_bad_room_name_is_refused(client, lounge, name):
 
 
 def test_a_space_always_has_a_room(client, member):
-    space = make_space("fresh")
+    space = make_space(slug="fresh")
     add_member(space, member)
+    db.session.execute(sa.delete(ChatRoom).where(ChatRoom.space_id == space.id))  # none yet
+    db.session.commit()
     page = client.get("/s/fresh/chat").get_data(as_text=True)
     assert "General" in page

@@ -7,113 +7,46 @@ WebSocket, as a browser would (Origin header, ``rb_session`` cookie).
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 import uuid
-from dataclasses import dataclass
-from dataclasses import field
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import socketio as sio
 
-from forum import accounts
-from forum import clock
-from forum import schema
 from forum import sessions
 from forum import signals
-from forum.app import create_app
 from forum.extensions import db
 from forum.models import Membership
-from tests.conftest import base_config
-from tests.conftest import needs_service
 from tests.factories import add_member
+from tests.factories import make_account
 from tests.factories import make_room
 from tests.factories import make_space
-from tests.live import LiveServer
+from tests.live import Person
+from tests.live import connect
+from tests.live import seeding
 from tests.live import start_server
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
 
 PEOPLE = ("amara", "bodil", "chen", "dana", "floody")
 
 
-def redis_up(url: str) -> tuple[bool, str]:
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-        return True, ""
-    except Exception as error:  # noqa: BLE001
-        return False, str(error)
-
-
 def _seed(instance: Path, config: dict) -> tuple[int, int, dict[str, str], dict[str, int]]:
     """Accounts (all but floody older than 3 days), an open space, memberships, tokens."""
-    app = create_app(base_config(instance, SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'redbrolly.db'}",
-                                 **config))
-    with app.app_context():
-        schema.upgrade_schema()
-        space = make_space("lounge")
+    with seeding(instance, **config):
+        space = make_space(slug="lounge")
         room = make_room(space)
         tokens, ids = {}, {}
         for alias in PEOPLE:
-            account = accounts.sign_up(alias, "correct horse battery staple", "correct horse battery staple").account
-            if alias != "floody":
-                account.created_at = clock.now() - timedelta(days=10)
+            account = make_account(alias, age=None if alias == "floody" else timedelta(days=10))
             if alias != "dana":  # dana is not a member
                 add_member(space, account)
             _row, tokens[alias] = sessions.new_session(account)
             ids[alias] = account.id
         db.session.commit()
-        space_id, room_id = space.id, room.id
-        db.session.remove()
-        db.engine.dispose()
-    return space_id, room_id, tokens, ids
-
-
-@dataclass
-class Person:
-    client: sio.Client
-    heard: list = field(default_factory=list)
-    closed: list = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def call(self, event: str, data: dict) -> dict:
-        return self.client.call(event, data, namespace="/chat", timeout=15)
-
-    def wait_for(self, n: int, timeout: float = 10) -> list:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.heard) >= n:
-                    return list(self.heard)
-            time.sleep(0.05)
-        return list(self.heard)
-
-
-def connect(server: LiveServer, token: str | None, origin: str | None = None) -> Person:
-    # websocket-client writes the Origin header itself: tell it which, never add a second one.
-    client = sio.Client(reconnection=False, websocket_extra_options={"origin": origin or server.url})
-    person = Person(client)
-
-    @client.on("message", namespace="/chat")
-    def _message(data: dict) -> None:
-        with person.lock:
-            person.heard.append(data)
-
-    @client.on("closed", namespace="/chat")
-    def _closed(data: dict) -> None:
-        person.closed.append(data)
-
-    headers = {}
-    if token:
-        headers["Cookie"] = f"{sessions.COOKIE_NAME}={token}"
-    client.connect(server.url, headers=headers, namespaces=["/chat"], transports=["websocket"],
-                   wait_timeout=10)
-    return person
+        return space.id, room.id, tokens, ids
 
 
 @pytest.fixture(scope="module")
@@ -210,15 +143,13 @@ def test_flood_is_cut_by_the_rate_limit(live):
         floody.client.disconnect()
 
 
-def test_removed_member_stops_receiving_at_once_through_redis(tmp_path: Path):
+def test_removed_member_stops_receiving_at_once_through_redis(tmp_path: Path, redis_url: str):
     """A second process (this test) removes a member; the server, via Redis, cuts them off.
 
     This is also the cross-process proof: the "closed" event and the leave_room are
     emitted here and reach a client connected to the other process.
     """
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    ok, why = redis_up(url)
-    needs_service("Redis", ok, why)
+    url = redis_url
     channel = f"rb-test-{uuid.uuid4().hex}"
     config = {"REDIS_URL": url, "RB_SOCKETIO_CHANNEL": channel, "RATELIMIT_STORAGE_URI": "memory://"}
     space_id, room, tokens, ids = _seed(tmp_path, {})
@@ -228,14 +159,10 @@ def test_removed_member_stops_receiving_at_once_through_redis(tmp_path: Path):
         amara, bodil = connect(server, tokens["amara"]), connect(server, tokens["bodil"])
         amara.call("join", {"room_id": room, "after_seq": 0})
         bodil.call("join", {"room_id": room, "after_seq": 0})
-        app = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'redbrolly.db'}",
-                                     **config))
-        with app.app_context():
+        with seeding(tmp_path, **config):
             db.session.query(Membership).filter_by(account_id=ids["bodil"]).delete()
             db.session.commit()
             signals.member_removed.send(space_id, account_id=ids["bodil"])
-            db.session.remove()
-            db.engine.dispose()
         deadline = time.monotonic() + 10
         while not bodil.closed and time.monotonic() < deadline:
             time.sleep(0.05)

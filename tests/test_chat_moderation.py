@@ -7,11 +7,11 @@ Through the Flask-SocketIO test client and the HTTP pages (see tests/test_chat.p
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from forum.app import create_app
 from forum.extensions import db
 from forum.extensions import socketio
 from moderation import actions
@@ -25,24 +25,18 @@ from realtime import push
 from realtime import sockets
 from realtime.models import ChatMessage
 from realtime.models import ChatSocket
-from tests.conftest import login
-from tests.conftest import post
 from tests.factories import add_member
+from tests.factories import make_message
 from tests.factories import make_room
 from tests.factories import make_space
-from tests.moderation_factories import make_chat
-from tests.test_chat import Sock
-from tests.test_chat import count_messages
+from tests.factories import season
+from tests.support import Sock
+from tests.support import base_config
+from tests.support import count_rows
+from tests.support import login
+from tests.support import post
 
 PHONE = "call me on 07700 900123"
-
-
-@pytest.fixture
-def lounge(member):
-    """An open space where Amara (the client's account) is a member, with one room."""
-    space = make_space("lounge")
-    add_member(space, member, space_alias="Amara-here")
-    return make_room(space)
 
 
 @pytest.fixture
@@ -58,13 +52,8 @@ def people(app, make_account, lounge):
     return found
 
 
-def season(account, room, clock, n=5):
-    """Trust level 1 (member): old enough and a few messages."""
-    account.created_at = clock.now() - timedelta(days=10)
-    db.session.commit()
-    for i in range(n):
-        make_chat(room, account, f"warm-up {i}")
-    return account
+def count_messages() -> int:
+    return count_rows(ChatMessage)
 
 
 def join(sock, room, after=0):
@@ -86,8 +75,8 @@ def bodies(messages):
 
 def test_each_message_from_someone_else_has_flag_and_block(client, lounge, member, people):
     bo, _ = people["Bodil"]
-    theirs = make_chat(lounge, bo, "from bo")
-    mine = make_chat(lounge, member, "from me")
+    theirs = make_message(lounge, bo, "from bo")
+    mine = make_message(lounge, member, "from me")
     page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
     assert page.count('class="chat-msg-menu"') == 1
     assert f'href="/flag/chat/{theirs.id}"' in page
@@ -99,7 +88,7 @@ def test_each_message_from_someone_else_has_flag_and_block(client, lounge, membe
 
 def test_flag_link_works_without_javascript(client, lounge, people):
     bo, _ = people["Bodil"]
-    message = make_chat(lounge, bo, "spammy thing")
+    message = make_message(lounge, bo, "spammy thing")
     form = client.get(f"/flag/chat/{message.id}")
     assert form.status_code == 200 and "spammy thing" in form.get_data(as_text=True)
     assert post(client, f"/flag/chat/{message.id}", {"reason": "spam"}).status_code == 303
@@ -108,7 +97,7 @@ def test_flag_link_works_without_javascript(client, lounge, people):
 
 def test_no_author_ids_reach_clients(app, client, lounge, member, people):
     bo, _ = people["Bodil"]
-    make_chat(lounge, bo, "hello")
+    make_message(lounge, bo, "hello")
     sock = Sock(app, client)
     ack = join(sock, lounge)
     assert set(ack["messages"][0]) == {"id", "room_id", "seq", "author", "html", "created_at", "expires_at", "mine"}
@@ -127,8 +116,8 @@ def test_block_hides_their_messages_in_every_read_path(app, client, lounge, memb
     bo, bo_client = people["Bodil"]
     chen, chen_client = people["Chen"]
     for i in range(3):
-        make_chat(lounge, bo, f"BO-{i}")
-        make_chat(lounge, chen, f"CHEN-{i}")
+        make_message(lounge, bo, f"BO-{i}")
+        make_message(lounge, chen, f"CHEN-{i}")
     first = db.session.scalar(sa.select(ChatMessage).where(ChatMessage.author_id == bo.id))
     assert post(client, f"/block/chat/{first.id}", {}).status_code == 303
     # HTTP page (latest) and its older page
@@ -149,7 +138,7 @@ def test_block_hides_their_messages_in_every_read_path(app, client, lounge, memb
 def test_live_delivery_skips_every_socket_of_the_blocker(app, client, lounge, member, people):
     bo, bo_client = people["Bodil"]
     _chen, chen_client = people["Chen"]
-    blocks.block(member, "chat", make_chat(lounge, bo, "first").id)
+    blocks.block(member, "chat", make_message(lounge, bo, "first").id)
     tab1, tab2, chen, bo_sock = Sock(app, client), Sock(app, client), Sock(app, chen_client), Sock(app, bo_client)
     for sock in (tab1, tab2, chen, bo_sock):
         join(sock, lounge)
@@ -165,7 +154,7 @@ def test_live_delivery_skips_every_socket_of_the_blocker(app, client, lounge, me
 def test_live_delivery_costs_the_same_queries_for_one_or_many_blockers(app, lounge, member, make_account, clock):
     bo = make_account("Bodil")
     add_member(lounge.space, bo)
-    message = make_chat(lounge, bo, "counted")
+    message = make_message(lounge, bo, "counted")
 
     def queries_for_one_delivery() -> int:
         statements = []
@@ -192,7 +181,7 @@ def test_live_delivery_costs_the_same_queries_for_one_or_many_blockers(app, loun
 def test_blocking_drops_their_messages_live_for_the_blocker_only(app, client, lounge, member, people):
     bo, _ = people["Bodil"]
     _chen, chen_client = people["Chen"]
-    first, second = make_chat(lounge, bo, "one"), make_chat(lounge, bo, "two")
+    first, second = make_message(lounge, bo, "one"), make_message(lounge, bo, "two")
     amara, chen = Sock(app, client), Sock(app, chen_client)
     join(amara, lounge)
     join(chen, lounge)
@@ -211,7 +200,7 @@ def test_the_blocked_person_typing_is_not_shown_to_the_blocker(app, client, loun
     db.session.commit()
     bo, bo_client = people["Bodil"]
     _chen, chen_client = people["Chen"]
-    blocks.block(member, "chat", make_chat(lounge, bo, "x").id)
+    blocks.block(member, "chat", make_message(lounge, bo, "x").id)
     amara, chen, bo_sock = Sock(app, client), Sock(app, chen_client), Sock(app, bo_client)
     for sock in (amara, chen, bo_sock):
         join(sock, lounge)
@@ -221,11 +210,11 @@ def test_the_blocked_person_typing_is_not_shown_to_the_blocker(app, client, loun
 
 @pytest.mark.parametrize("kind", ["open", "closed", "hidden"])
 def test_non_member_cannot_flag_or_block_a_chat_message(app, client, member, make_account, kind):
-    space = make_space(f"s-{kind}", kind=kind)
+    space = make_space(kind, slug=f"s-{kind}")
     room = make_room(space)
     author = make_account("Author")
     add_member(space, author)
-    message = make_chat(room, author, "SECRET-CHAT")
+    message = make_message(room, author, "SECRET-CHAT")
     form = client.get(f"/flag/chat/{message.id}")
     assert form.status_code == 404 and "SECRET-CHAT" not in form.get_data(as_text=True)
     assert post(client, f"/flag/chat/{message.id}", {"reason": "spam"}).status_code == 404
@@ -242,7 +231,7 @@ def test_bad_flag_or_block_targets_are_not_found(client, lounge, path):
 
 def test_block_needs_csrf_and_refuses_yourself(client, lounge, member, people):
     bo, _ = people["Bodil"]
-    theirs, mine = make_chat(lounge, bo, "x"), make_chat(lounge, member, "y")
+    theirs, mine = make_message(lounge, bo, "x"), make_message(lounge, member, "y")
     assert client.post(f"/block/chat/{theirs.id}").status_code == 400
     assert post(client, f"/block/chat/{mine.id}", {}).status_code == 400
     assert post(client, f"/block/chat/{theirs.id}", {}).status_code == 303
@@ -323,7 +312,7 @@ def test_new_accounts_cannot_post_links(app, client, lounge, body):
 def test_members_may_post_links_and_plain_text_is_not_a_link(app, client, lounge, member, clock):
     sock = Sock(app, client)
     assert send(sock, lounge, "example dot org, javascript:alert(1)")["ok"]
-    season(member, lounge, clock)
+    season(member, lounge)
     assert send(sock, lounge, "see https://example.org", client_id="client-0002")["ok"]
 
 
@@ -388,7 +377,7 @@ def test_a_mute_by_a_moderator_reaches_the_socket_and_sending_is_refused(app, cl
                                                                          make_account):
     moderator = make_account("Wren")
     add_member(lounge.space, moderator, role="moderator")
-    message = make_chat(lounge, member, "something rude")
+    message = make_message(lounge, member, "something rude")
     sock = Sock(app, client)
     join(sock, lounge)
     actions.mute(moderator, "lounge", "chat", message.id, "24", "be kind")
@@ -411,8 +400,8 @@ def test_auto_hide_removes_a_message_live(app, client, lounge, member, people, m
     dana = make_account("Dana")
     add_member(lounge.space, dana)
     for flagger in (member, chen, dana):
-        season(flagger, lounge, clock)
-    bad = make_chat(lounge, bo, "BAD-MESSAGE")
+        season(flagger, lounge)
+    bad = make_message(lounge, bo, "BAD-MESSAGE")
     socks = {name: Sock(app, c) for name, c in (("amara", client), ("chen", chen_client), ("bo", bo_client))}
     for sock in socks.values():
         join(sock, lounge)
@@ -434,8 +423,6 @@ def test_auto_hide_removes_a_message_live(app, client, lounge, member, people, m
 
 def test_an_app_without_redis_drops_the_queue_an_earlier_app_set(tmp_path, redis_url, app, client, lounge):
     """A Redis app built earlier in the process must not leave its queue on this one."""
-    from forum.app import create_app  # noqa: PLC0415
-    from tests.conftest import base_config  # noqa: PLC0415
 
     create_app(base_config(tmp_path, REDIS_URL=redis_url, RB_SOCKETIO_CHANNEL="rb-test-leak"))
     assert "client_manager" in socketio.server_options

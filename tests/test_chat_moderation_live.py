@@ -12,21 +12,18 @@ from pathlib import Path
 import pytest
 import requests
 
-from forum import accounts
-from forum import clock
-from forum import schema
 from forum import sessions
-from forum.app import create_app
 from forum.extensions import db
-from tests.conftest import base_config
 from tests.factories import add_member
+from tests.factories import make_account
+from tests.factories import make_message
 from tests.factories import make_room
 from tests.factories import make_space
+from tests.live import connect
+from tests.live import seeding
 from tests.live import start_server
-from tests.moderation_factories import make_chat
-from tests.test_chat_live import connect
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
 
 PEOPLE = ("author", "flagger1", "flagger2", "flagger3", "watcher")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -34,27 +31,21 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def _seed(instance: Path) -> tuple[int, dict[str, str], int]:
     """An open space (flag threshold 3), five members; flaggers at trust level 1."""
-    app = create_app(base_config(instance, SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'redbrolly.db'}"))
-    with app.app_context():
-        schema.upgrade_schema()
-        space = make_space("lounge")
+    with seeding(instance):
+        space = make_space(slug="lounge")
         room = make_room(space)
         tokens = {}
         for alias in PEOPLE:
-            account = accounts.sign_up(alias, "correct horse battery staple", "correct horse battery staple").account
-            account.created_at = clock.now() - timedelta(days=10)
+            account = make_account(alias, age=timedelta(days=10))
             add_member(space, account)
             if alias.startswith("flagger"):
                 for i in range(5):
-                    make_chat(room, account, f"{alias} warm-up {i}")
+                    make_message(room, account, f"{alias} warm-up {i}")
             _row, tokens[alias] = sessions.new_session(account)
             if alias == "author":
-                target = make_chat(room, account, "BAD-MESSAGE").id
+                target = make_message(room, account, "BAD-MESSAGE").id
         db.session.commit()
-        room_id = room.id
-        db.session.remove()
-        db.engine.dispose()
-    return room_id, tokens, target
+        return room.id, tokens, target
 
 
 def _flag_over_http(url: str, token: str, message_id: int) -> int:

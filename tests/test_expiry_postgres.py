@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 from datetime import timedelta
 
@@ -11,12 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from forum import expiry
-from forum import schema
-from forum.app import create_app
 from forum.extensions import db
 from realtime.models import ChatMessage
-from tests.conftest import base_config
-from tests.conftest import needs_service
 from tests.expiry_factories import incompressible
 from tests.expiry_factories import make_message
 from tests.expiry_factories import make_post
@@ -26,31 +21,6 @@ from tests.expiry_factories import make_thread
 
 pytestmark = pytest.mark.postgres
 URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-def pg_app(tmp_path):  # noqa: ANN001, ANN201
-    try:
-        admin = sa.create_engine(URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except Exception as error:  # noqa: BLE001
-        needs_service("PostgreSQL", False, type(error).__name__)
-    name = f"rb_expiry_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-    options = {"connect_args": {"options": f"-csearch_path={name}"}}
-    application = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=URL, SQLALCHEMY_ENGINE_OPTIONS=options))
-    try:
-        with application.app_context():
-            schema.upgrade_schema()
-            yield application
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-        admin.dispose()
 
 
 def test_sweep_on_postgresql_with_two_sweepers_and_vacuum(pg_app, clock):

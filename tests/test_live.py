@@ -6,7 +6,6 @@ Flask-SocketIO test client: who hears it, who must not, and hostile payloads.
 
 from __future__ import annotations
 
-import contextvars
 import re
 from datetime import timedelta
 
@@ -17,7 +16,6 @@ from forum import clock as clock_module
 from forum import expiry
 from forum import threads
 from forum.extensions import db
-from forum.extensions import socketio
 from forum.models import Post
 from forum.models import Thread
 from moderation import actions
@@ -25,34 +23,13 @@ from moderation import blocks
 from realtime import live
 from realtime import push
 from realtime.watches import ThreadWatch
-from tests.conftest import login
-from tests.conftest import post
-from tests.spacekit import add
-from tests.spacekit import make_space
-from tests.spacekit import thread as make_thread
-
-ORIGIN = "http://localhost"
-NS = "/chat"
-
-
-class Sock:
-    """A test socket whose every call runs in a fresh context, as a server would."""
-
-    def __init__(self, app, client) -> None:
-        self.raw = contextvars.Context().run(
-            socketio.test_client, app, namespace=NS, flask_test_client=client, headers={"Origin": ORIGIN}
-        )
-        assert self.raw.is_connected(NS)
-
-    def ack(self, event: str, data: object = None) -> dict:
-        return contextvars.Context().run(self.raw.emit, event, data, namespace=NS, callback=True)
-
-    def received(self, name: str | None = None) -> list:
-        events = contextvars.Context().run(self.raw.get_received, NS)
-        return [e["args"][0] for e in events if name is None or e["name"] == name]
-
-    def watch(self, thread_id: object) -> dict:
-        return self.ack("watch_thread", {"thread_id": thread_id})
+from tests.factories import add_member
+from tests.factories import make_room
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.support import Sock
+from tests.support import login
+from tests.support import post
 
 
 @pytest.fixture
@@ -68,7 +45,9 @@ def people(app, make_account):
 
 
 def sock(app, people, alias) -> Sock:
-    return Sock(app, people[alias][1])
+    connected = Sock(app, people[alias][1])
+    assert connected.connected
+    return connected
 
 
 def acct(people, alias):
@@ -77,17 +56,17 @@ def acct(people, alias):
 
 @pytest.fixture
 def open_space(people):
-    space = make_space(acct(people, "Olu"), "open", name="Night shift")
+    space = make_space("open", owner=acct(people, "Olu"), name="Night shift")
     for alias in ("Bodil", "Cyd"):
-        add(space, acct(people, alias))
+        add_member(space, acct(people, alias))
     return space
 
 
 @pytest.fixture
 def closed_space(people):
-    space = make_space(acct(people, "Olu"), "closed", name="Closed circle")
+    space = make_space("closed", owner=acct(people, "Olu"), name="Closed circle")
     for alias in ("Bodil", "Cyd"):
-        add(space, acct(people, alias))
+        add_member(space, acct(people, alias))
     return space
 
 
@@ -96,10 +75,10 @@ def closed_space(people):
 
 def test_follower_online_gets_update_others_do_not(app, people, open_space):
     bodil, cyd, dee = acct(people, "Bodil"), acct(people, "Cyd"), acct(people, "Dee")
-    topic = make_thread(bodil, open_space, title="Safe <b>venues</b> list")
+    topic = make_thread(open_space, bodil, title="Safe <b>venues</b> list")
     threads.set_follow(cyd, topic.id, True)
     b, c, d = sock(app, people, "Bodil"), sock(app, people, "Cyd"), sock(app, people, "Dee")
-    add(open_space, dee)
+    add_member(open_space, dee)
     reply = threads.reply(dee, topic.id, body="A reply from Dee")
     assert c.received("update") == [
         {"thread_id": topic.id, "title": "Safe <b>venues</b> list", "space": "Night shift", "new_posts": 1}
@@ -115,7 +94,7 @@ def test_follower_online_gets_update_others_do_not(app, people, open_space):
 
 def test_update_respects_personal_blocks(app, people, open_space):
     bodil, cyd = acct(people, "Bodil"), acct(people, "Cyd")
-    topic = make_thread(bodil, open_space)
+    topic = make_thread(open_space, bodil)
     first = threads.reply(cyd, topic.id, body="Cyd posts once")
     blocks.block(bodil, "post", first.id)  # Bodil blocks Cyd
     b = sock(app, people, "Bodil")
@@ -126,7 +105,7 @@ def test_update_respects_personal_blocks(app, people, open_space):
 def test_update_needs_read_access_now(app, people, closed_space, make_account):
     """A follower removed from a closed space hears nothing more of its threads."""
     bodil, cyd = acct(people, "Bodil"), acct(people, "Cyd")
-    topic = make_thread(bodil, closed_space)
+    topic = make_thread(closed_space, bodil)
     threads.set_follow(cyd, topic.id, True)
     c = sock(app, people, "Cyd")
     db.session.execute(sa.text("DELETE FROM memberships WHERE account_id = :a"), {"a": cyd.id})
@@ -137,7 +116,7 @@ def test_update_needs_read_access_now(app, people, closed_space, make_account):
 
 def test_offline_follower_and_non_follower_get_nothing(app, people, open_space):
     bodil, cyd = acct(people, "Bodil"), acct(people, "Cyd")
-    topic = make_thread(bodil, open_space)
+    topic = make_thread(open_space, bodil)
     dee = sock(app, people, "Dee")  # online, follows nothing
     found = live.update_audience(threads.reply(cyd, topic.id, body="hello").id)
     assert [f.account_id for f in found[2]] == []  # Bodil follows but has no socket
@@ -146,7 +125,7 @@ def test_offline_follower_and_non_follower_get_nothing(app, people, open_space):
 
 def test_hidden_reply_tells_nobody(app, people, open_space, monkeypatch):
     bodil, cyd = acct(people, "Bodil"), acct(people, "Cyd")
-    topic = make_thread(bodil, open_space)
+    topic = make_thread(open_space, bodil)
     b = sock(app, people, "Bodil")
     assert b.watch(topic.id)["ok"]
     reply = threads.reply(cyd, topic.id, body="soon hidden")
@@ -159,7 +138,7 @@ def test_hidden_reply_tells_nobody(app, people, open_space, monkeypatch):
 
 def test_update_audience_is_one_query_however_many_followers(app, people, open_space, make_account):
     bodil = acct(people, "Bodil")
-    topic = make_thread(bodil, open_space)
+    topic = make_thread(open_space, bodil)
     sockets_kept = []
     for n in range(6):
         account = make_account(f"follower{n}")
@@ -167,6 +146,7 @@ def test_update_audience_is_one_query_however_many_followers(app, people, open_s
         login(other, account.alias)
         threads.set_follow(account, topic.id, True)
         sockets_kept.append(Sock(app, other))
+        assert sockets_kept[-1].connected
     reply = threads.reply(acct(people, "Cyd"), topic.id, body="for everyone")
     statements: list[str] = []
 
@@ -186,7 +166,7 @@ def test_update_audience_is_one_query_however_many_followers(app, people, open_s
 
 def test_a_failing_receiver_never_fails_the_reply(app, people, open_space, monkeypatch):
     bodil = acct(people, "Bodil")
-    topic = make_thread(bodil, open_space)
+    topic = make_thread(open_space, bodil)
     client = people["Cyd"][1]
 
     def broken(_post_id):
@@ -211,13 +191,13 @@ KIND_ROLE = [
 @pytest.mark.parametrize(("kind", "role", "allowed"), KIND_ROLE)
 def test_watch_thread_access_matrix(app, people, kind, role, allowed):
     olu, dee = acct(people, "Olu"), acct(people, "Dee")
-    space = make_space(olu, kind, name=f"{kind} place")
+    space = make_space(kind, owner=olu, name=f"{kind} place")
     if role == "member":
-        add(space, dee)
+        add_member(space, dee)
     elif role == "admin":
         dee.is_admin = True
         db.session.commit()
-    topic = make_thread(olu, space)
+    topic = make_thread(space, olu)
     d = sock(app, people, "Dee")
     ack = d.watch(topic.id)
     missing = d.watch(10**6)
@@ -236,7 +216,7 @@ def _sid_of(account) -> str:
 
 def test_hidden_thread_is_not_watchable_by_members(app, people, open_space):
     olu, bodil = acct(people, "Olu"), acct(people, "Bodil")
-    topic = make_thread(bodil, open_space)
+    topic = make_thread(open_space, bodil)
     actions.hide(olu, open_space.slug, "thread", topic.id, "off topic")
     assert sock(app, people, "Cyd").watch(topic.id)["status"] == 404
     assert sock(app, people, "Olu").watch(topic.id)["ok"]  # moderators still see it
@@ -249,7 +229,7 @@ def test_hidden_thread_is_not_watchable_by_members(app, people, open_space):
      {"thread_id": "1 OR 1=1"}, {"thread_id": "\u202e1"}],
 )
 def test_watch_thread_hostile_payloads_are_404(app, people, open_space, payload):
-    make_thread(acct(people, "Bodil"), open_space)
+    make_thread(open_space, acct(people, "Bodil"))
     ack = sock(app, people, "Cyd").ack("watch_thread", payload)
     assert ack == {"ok": False, "error": "We could not find that page.", "status": 404}
 
@@ -262,7 +242,7 @@ def test_watch_thread_wrong_shape_is_400(app, people, payload):
 
 def test_watch_thread_limit_per_socket(app, people, open_space):
     bodil = acct(people, "Bodil")
-    ids = [make_thread(bodil, open_space, title=f"t{n}").id for n in range(7)]
+    ids = [make_thread(open_space, bodil, title=f"t{n}").id for n in range(7)]
     c = sock(app, people, "Cyd")
     acks = [c.watch(i) for i in ids]
     assert [a["ok"] for a in acks] == [True] * 5 + [False] * 2
@@ -273,7 +253,7 @@ def test_watch_thread_limit_per_socket(app, people, open_space):
 
 
 def test_watch_thread_rechecks_the_session(app, people, open_space):
-    topic = make_thread(acct(people, "Bodil"), open_space)
+    topic = make_thread(open_space, acct(people, "Bodil"))
     c = sock(app, people, "Cyd")
     db.session.execute(sa.text("DELETE FROM auth_sessions WHERE account_id = :a"), {"a": acct(people, "Cyd").id})
     db.session.commit()
@@ -288,7 +268,7 @@ def test_watch_thread_rechecks_the_session(app, people, open_space):
 def watched(app, people, open_space):
     """Bodil's thread with a reply by Cyd; Dee (not a member of the open space) watches it."""
     bodil, cyd = acct(people, "Bodil"), acct(people, "Cyd")
-    topic = make_thread(bodil, open_space)
+    topic = make_thread(open_space, bodil)
     reply = threads.reply(cyd, topic.id, body="Cyd's reply")
     d = sock(app, people, "Dee")
     assert d.watch(topic.id)["ok"]
@@ -358,7 +338,7 @@ def test_author_erasing_a_first_post_marks_it_changed(app, people, watched):
 
 
 def test_author_deleting_the_only_post_deletes_the_thread_live(app, people, open_space):
-    topic = make_thread(acct(people, "Bodil"), open_space)
+    topic = make_thread(open_space, acct(people, "Bodil"))
     d = sock(app, people, "Dee")
     assert d.watch(topic.id)["ok"]
     first = db.session.scalar(sa.select(Post).where(Post.thread_id == topic.id))
@@ -378,7 +358,7 @@ def test_edit_and_redaction_mark_the_post_changed(app, people, watched):
 
 def test_expired_posts_and_threads_leave_every_open_page(app, people, watched, clock):
     topic, reply, dee = watched
-    other = make_thread(acct(people, "Bodil"), topic.space, title="Other")
+    other = make_thread(topic.space, acct(people, "Bodil"), title="Other")
     assert dee.watch(other.id)["ok"]
     topic_id, reply_id, other_id = topic.id, reply.id, other.id
     reply.expires_at = clock.now() - timedelta(seconds=1)
@@ -399,7 +379,7 @@ def test_expired_posts_and_threads_leave_every_open_page(app, people, watched, c
 
 def test_member_removal_stops_thread_events(app, people, closed_space):
     olu, cyd = acct(people, "Olu"), acct(people, "Cyd")
-    topic = make_thread(olu, closed_space)
+    topic = make_thread(closed_space, olu)
     reply = threads.reply(cyd, topic.id, body="Cyd was here")
     c, b = sock(app, people, "Cyd"), sock(app, people, "Bodil")
     assert c.watch(topic.id)["ok"] and b.watch(topic.id)["ok"]
@@ -416,7 +396,7 @@ def test_member_removal_stops_thread_events(app, people, closed_space):
 
 def test_leaving_a_closed_space_stops_thread_events(app, people, closed_space):
     olu = acct(people, "Olu")
-    topic = make_thread(olu, closed_space)
+    topic = make_thread(closed_space, olu)
     c = sock(app, people, "Cyd")
     assert c.watch(topic.id)["ok"]
     post(people["Cyd"][1], f"/s/{closed_space.slug}/leave", {})
@@ -427,7 +407,7 @@ def test_leaving_a_closed_space_stops_thread_events(app, people, closed_space):
 
 def test_leaving_an_open_space_keeps_reading(app, people, open_space):
     olu = acct(people, "Olu")
-    topic = make_thread(olu, open_space)
+    topic = make_thread(open_space, olu)
     c = sock(app, people, "Cyd")
     assert c.watch(topic.id)["ok"]
     post(people["Cyd"][1], f"/s/{open_space.slug}/leave", {})
@@ -437,10 +417,10 @@ def test_leaving_an_open_space_keeps_reading(app, people, open_space):
 
 
 def test_disconnect_and_logout_drop_the_watch_records(app, people, open_space):
-    topic = make_thread(acct(people, "Olu"), open_space)
+    topic = make_thread(open_space, acct(people, "Olu"))
     c = sock(app, people, "Cyd")
     assert c.watch(topic.id)["ok"]
-    contextvars.Context().run(c.raw.disconnect, namespace=NS)
+    c.disconnect()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ThreadWatch)) == 0
     d = sock(app, people, "Dee")
     assert d.watch(topic.id)["ok"]
@@ -471,8 +451,6 @@ def test_home_and_updates_pages_take_live_updates(app, people, open_space):
 
 def test_signed_out_pages_and_chat_rooms_do_not_load_live_js(app, client, people, open_space):
     assert "live.js" not in client.get("/").get_data(as_text=True)
-    from tests.factories import make_room
-
     room = make_room(open_space)
     page = people["Cyd"][1].get(f"/s/{open_space.slug}/chat/{room.id}").get_data(as_text=True)
     assert "chat.js" in page and "live.js" not in page  # one connection per page: chat.js's
@@ -489,7 +467,7 @@ def test_live_js_stores_nothing_and_builds_no_html():
 
 
 def test_watch_thread_is_rate_limited_per_account(app, people, open_space, monkeypatch):
-    topic = make_thread(acct(people, "Bodil"), open_space)
+    topic = make_thread(open_space, acct(people, "Bodil"))
     monkeypatch.setattr(live, "WATCH_RATE", "3 per minute")
     c = sock(app, people, "Cyd")
     acks = [c.watch(topic.id) for _ in range(4)]

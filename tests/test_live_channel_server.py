@@ -16,40 +16,32 @@ import pytest
 import requests
 import socketio as sio
 
-from forum import accounts
-from forum import schema
 from forum import sessions
 from forum import threads
-from forum.app import create_app
 from forum.extensions import db
-from tests.conftest import base_config
 from tests.factories import add_member
+from tests.factories import make_account
 from tests.factories import make_space
+from tests.live import seeding
 from tests.live import start_server
 
-pytestmark = pytest.mark.timeout(180)
-PASS = "correct horse battery staple"
+pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _seed(instance: Path) -> tuple[int, dict[str, str]]:
-    app = create_app(base_config(instance, SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'redbrolly.db'}"))
-    with app.app_context():
-        schema.upgrade_schema()
-        space = make_space("porch")
+    with seeding(instance):
+        space = make_space(slug="porch", name="Porch")
         tokens = {}
         people = {}
         for alias in ("bodil", "dana"):
-            people[alias] = accounts.sign_up(alias, PASS, PASS).account
+            people[alias] = make_account(alias)
             add_member(space, people[alias])
             _row, tokens[alias] = sessions.new_session(people[alias])
         db.session.commit()
         topic = threads.create_thread(people["bodil"], space.slug, title="Who is around tonight?", body="Hi all")
         threads.set_follow(people["dana"], topic.id, True)
-        thread_id = topic.id
-        db.session.remove()
-        db.engine.dispose()
-    return thread_id, tokens
+        return topic.id, tokens
 
 
 class Watcher:

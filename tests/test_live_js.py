@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import needs_service
+from tests.support import needs_service
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent

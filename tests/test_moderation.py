@@ -31,7 +31,6 @@ from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
 from realtime.models import ChatMessage
-from tests.conftest import PASSPHRASE
 from tests.moderation_factories import join
 from tests.moderation_factories import make_chat
 from tests.moderation_factories import make_post
@@ -39,6 +38,7 @@ from tests.moderation_factories import make_room
 from tests.moderation_factories import make_space
 from tests.moderation_factories import make_thread
 from tests.moderation_factories import season
+from tests.support import PASSPHRASE
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import WatchWord
 from realtime.models import ChatMessage
-from tests.conftest import login
-from tests.conftest import post
 from tests.moderation_factories import join
 from tests.moderation_factories import make_chat
 from tests.moderation_factories import make_post
@@ -21,6 +19,8 @@ from tests.moderation_factories import make_room
 from tests.moderation_factories import make_space
 from tests.moderation_factories import make_thread
 from tests.moderation_factories import season
+from tests.support import login
+from tests.support import post
 
 
 def as_user(app, alias):  # noqa: ANN001, ANN201

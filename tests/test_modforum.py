@@ -24,13 +24,14 @@ from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
 from moderation.models import WatchWord
-from tests.conftest import login
-from tests.conftest import post
+from tests import factories
 from tests.moderation_factories import join
 from tests.moderation_factories import make_post
 from tests.moderation_factories import make_space
 from tests.moderation_factories import make_thread
 from tests.moderation_factories import season
+from tests.support import login
+from tests.support import post
 
 
 def as_user(app, alias):  # noqa: ANN001, ANN201
@@ -588,10 +589,8 @@ def test_leaving_a_space_sends_member_removed_after_commit(app, room):
 
 
 def test_only_owner_cannot_leave_and_no_signal(app, make_account):
-    from tests import spacekit  # noqa: PLC0415
-
     owner = make_account("Olga")
-    spacekit.make_space(owner, "open", name="Solo space")
+    factories.make_space("open", owner=owner, name="Solo space")
     seen = []
     receiver = lambda sender, **kw: seen.append(kw)  # noqa: E731
     signals.member_removed.connect(receiver)

@@ -11,24 +11,23 @@ from forum import search
 from forum import threads
 from forum.extensions import db
 from moderation import blocks
-from tests.spacekit import add
-from tests.spacekit import make_space
-from tests.spacekit import thread
-from tests.test_search_postgres import pg_app  # noqa: F401 - the fixture
+from tests.factories import add_member
+from tests.factories import make_space
+from tests.factories import make_thread
 
 pytestmark = pytest.mark.postgres
 PASS = "correct horse battery staple"
 
 
-def test_postgres_blocks_on_every_read_path(pg_app):  # noqa: ANN001, F811
+def test_postgres_blocks_on_every_read_path(pg_app):  # noqa: ANN001
     owner = accounts.sign_up("Pg.Owner", PASS, PASS).account
     reader = accounts.sign_up("Pg.Reader", PASS, PASS).account
     other = accounts.sign_up("Pg.Other", PASS, PASS).account
-    space = make_space(owner, "closed", name="PG blocks")
-    add(space, reader)
-    add(space, other)
-    talk = thread(owner, space, title="Talk", body="opening")
-    theirs = thread(other, space, title="Theirs", body="ibisword")
+    space = make_space("closed", owner=owner, name="PG blocks")
+    add_member(space, reader)
+    add_member(space, other)
+    talk = make_thread(space, owner, title="Talk", body="opening")
+    theirs = make_thread(space, other, title="Theirs", body="ibisword")
     threads.set_follow(reader, talk.id, True)
     reply = threads.reply(other, talk.id, body="ibisword reply")
     threads.reply(owner, talk.id, body="kept reply")

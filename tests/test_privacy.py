@@ -10,10 +10,10 @@ import requests
 from flask import Blueprint
 
 from forum.extensions import db
-from tests.conftest import PASSPHRASE
-from tests.conftest import login
-from tests.conftest import post
 from tests.live import start_server
+from tests.support import PASSPHRASE
+from tests.support import login
+from tests.support import post
 
 ADDRESS = "203.0.113.77"
 AGENT = "EvilAgent/9.9 (tracking-me)"
@@ -154,6 +154,7 @@ def test_sqlite_connections_delete_to_the_disk(app):
         assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
 
 
+@pytest.mark.server
 def test_real_server_writes_no_client_address():
     server = start_server("eventlet")
     try:

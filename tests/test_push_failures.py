@@ -6,8 +6,6 @@ it does (a slow ack, a second tab) the same ``client_id`` stores nothing new.
 
 from __future__ import annotations
 
-import contextvars
-
 import pytest
 import sqlalchemy as sa
 from blinker import NamedSignal
@@ -18,19 +16,10 @@ from forum.extensions import socketio
 from realtime import push
 from realtime import sockets
 from realtime.models import ChatMessage
-from tests.conftest import post
 from tests.factories import add_member
 from tests.factories import make_room
 from tests.factories import make_space
-
-
-def connect(app, client):  # noqa: ANN001, ANN201
-    return contextvars.Context().run(socketio.test_client, app, namespace="/chat", flask_test_client=client,
-                                     headers={"Origin": "http://localhost"})
-
-
-def ack(sock, event: str, data: dict) -> dict:  # noqa: ANN001
-    return contextvars.Context().run(sock.emit, event, data, namespace="/chat", callback=True)
+from tests.support import post
 
 
 def stored() -> list[tuple[int, str, str]]:
@@ -39,7 +28,7 @@ def stored() -> list[tuple[int, str, str]]:
 
 @pytest.fixture
 def room(member):
-    space = make_space("lounge")
+    space = make_space(slug="lounge")
     add_member(space, member)
     return make_room(space)
 
@@ -49,22 +38,22 @@ def _boom(*_args: object, **_kwargs: object) -> None:
 
 
 @pytest.mark.parametrize("broken", ["emit", "audience"])
-def test_a_failing_push_still_acks_the_stored_message_once(app, client, room, monkeypatch, broken):
-    sock = connect(app, client)
-    assert ack(sock, "join", {"room_id": room.id})["ok"]
+def test_a_failing_push_still_acks_the_stored_message_once(socket, room, monkeypatch, broken):
+    sock = socket()
+    assert sock.ack("join", {"room_id": room.id})["ok"]
     if broken == "emit":
         monkeypatch.setattr(socketio, "emit", _boom)
     else:
         monkeypatch.setattr(sockets, "sids_blocking", _boom)
     send = {"room_id": room.id, "client_id": "client-push-1", "body": "still here"}
-    first = ack(sock, "send", send)
+    first = sock.ack("send", send)
     assert first["ok"] is True and first["seq"] == 1, first
     assert stored() == [(1, "client-push-1", "still here")]
-    again = ack(sock, "send", send)  # the client never needs to, but a resend is harmless
+    again = sock.ack("send", send)  # the client never needs to, but a resend is harmless
     assert again == first
     assert stored() == [(1, "client-push-1", "still here")]
     # The next message gets the next number: nothing was half-done.
-    assert ack(sock, "send", {**send, "client_id": "client-push-2"})["seq"] == 2
+    assert sock.ack("send", {**send, "client_id": "client-push-2"})["seq"] == 2
 
 
 def test_a_failing_push_still_stores_a_form_post(app, client, room, monkeypatch):

@@ -16,15 +16,15 @@ from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
 from realtime.models import ChatMessage
-from tests.conftest import csrf_token
-from tests.conftest import login
-from tests.conftest import post
 from tests.expiry_factories import join
 from tests.expiry_factories import make_message
 from tests.expiry_factories import make_post
 from tests.expiry_factories import make_room
 from tests.expiry_factories import make_space
 from tests.expiry_factories import make_thread
+from tests.support import csrf_token
+from tests.support import login
+from tests.support import post
 
 
 def reload(space: Space) -> Space:

@@ -10,11 +10,11 @@ from forum.app import create_app
 from forum.extensions import db
 from forum.models import Account
 from forum.models import AuthSession
-from tests.conftest import PASSPHRASE
-from tests.conftest import IsolatedClient
-from tests.conftest import base_config
-from tests.conftest import login
-from tests.conftest import post
+from tests.support import PASSPHRASE
+from tests.support import IsolatedClient
+from tests.support import base_config
+from tests.support import login
+from tests.support import post
 
 
 def test_migrations_and_accounts_on_postgresql(pg_url, tmp_path):

@@ -37,9 +37,8 @@ _ids = itertools.count(1)
 @pytest.fixture
 def place(app, make_account):
     """An open space with watched words, a room, a new writer with one thread, and its owner."""
-    space = make_space("place")
     owner, writer = make_account("Kestrel"), make_account("Wren")
-    add_member(space, owner, role="owner")
+    space = make_space(owner=owner, slug="place")
     add_member(space, writer)
     for pattern, action in (("badword", "block"), ("holdme", "hold"), ("iffy", "flag")):
         watchwords.add_word(owner, "place", pattern, action)

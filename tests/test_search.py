@@ -16,10 +16,10 @@ from forum.errors import Invalid
 from forum.extensions import db
 from forum.models import Post
 from forum.models import Thread
-from tests.conftest import login
-from tests.spacekit import add
-from tests.spacekit import make_space
-from tests.spacekit import thread
+from tests.factories import add_member
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.support import login
 
 
 @pytest.fixture
@@ -42,12 +42,12 @@ def titles(results) -> list[str]:  # noqa: ANN001
 
 def test_finds_titles_and_bodies_only_in_own_spaces(app, people):  # noqa: ANN001
     owner, reader, outsider = people
-    closed = make_space(owner, "closed", name="Closed one")
-    hidden = make_space(owner, "hidden", name="Hidden one")
-    open_space = make_space(owner, "open", name="Open one")
+    closed = make_space("closed", owner=owner, name="Closed one")
+    hidden = make_space("hidden", owner=owner, name="Hidden one")
+    open_space = make_space("open", owner=owner, name="Open one")
     for space in (closed, hidden, open_space):
-        add(space, reader)
-        thread(owner, space, title=f"Kestrel in {space.kind}", body=f"umbrellabody {space.kind}")
+        add_member(space, reader)
+        make_thread(space, owner, title=f"Kestrel in {space.kind}", body=f"umbrellabody {space.kind}")
     assert len(search.search(reader, "umbrellabody").hits) == 3
     assert len(search.search(reader, "kestrel").hits) == 3  # title hits map to the first post
     assert search.search(outsider, "umbrellabody").hits == []  # not even the open space: not a member
@@ -57,14 +57,14 @@ def test_finds_titles_and_bodies_only_in_own_spaces(app, people):  # noqa: ANN00
 
 def test_expired_hidden_and_deleted_posts_are_never_found(app, people, clock):  # noqa: ANN001
     owner, reader, _ = people
-    space = make_space(owner, "closed", name="Retention", )
+    space = make_space("closed", owner=owner, name="Retention")
     space.post_retention_days = 1
     db.session.commit()
-    add(space, reader)
-    expiring = thread(owner, space, title="Short lived", body="ephemeralword")
-    hidden = thread(owner, space, title="Hid", body="hiddenword")
+    add_member(space, reader)
+    expiring = make_thread(space, owner, title="Short lived", body="ephemeralword")
+    hidden = make_thread(space, owner, title="Hid", body="hiddenword")
     hidden_reply = threads.reply(owner, hidden.id, body="hiddenreply")
-    deleted = thread(owner, space, title="Gone", body="deletedword")
+    deleted = make_thread(space, owner, title="Gone", body="deletedword")
     hidden.hidden_at = clock.now()
     hidden_reply.hidden_at = clock.now()
     db.session.commit()
@@ -80,8 +80,8 @@ def test_expired_hidden_and_deleted_posts_are_never_found(app, people, clock):  
 
 def test_edits_replace_indexed_words(app, people):  # noqa: ANN001
     owner, _, _ = people
-    space = make_space(owner, "open")
-    t = thread(owner, space, title="Old title", body="oldword")
+    space = make_space("open", owner=owner)
+    t = make_thread(space, owner, title="Old title", body="oldword")
     first = db.session.scalar(sa.select(Post.id).where(Post.thread_id == t.id))
     threads.edit_post(owner, first, title="Fresh title", body="newword")
     assert search.search(owner, "oldword").hits == []
@@ -97,8 +97,8 @@ def test_edits_replace_indexed_words(app, people):  # noqa: ANN001
 )
 def test_hostile_queries_give_a_clear_answer(app, people, client, query):  # noqa: ANN001
     owner, _, _ = people
-    space = make_space(owner, "open")
-    thread(owner, space, title="plain", body="some words here")
+    space = make_space("open", owner=owner)
+    make_thread(space, owner, title="plain", body="some words here")
     results = search.search(owner, query)
     assert isinstance(results.hits, list)
     login(client, "Ownerz")
@@ -108,8 +108,8 @@ def test_hostile_queries_give_a_clear_answer(app, people, client, query):  # noq
 
 def test_operators_are_words_not_syntax(app, people):  # noqa: ANN001
     owner, _, _ = people
-    space = make_space(owner, "open")
-    thread(owner, space, title="t", body="apples and pears")
+    space = make_space("open", owner=owner)
+    make_thread(space, owner, title="t", body="apples and pears")
     assert search.search(owner, "apples OR zebra").hits == []  # OR is a word to find, so: no match
     assert len(search.search(owner, "apples pears").hits) == 1
     assert search.search(owner, "appl*").hits == []  # no prefix operator
@@ -127,9 +127,9 @@ def test_too_long_query_is_a_clear_400(app, people, client):  # noqa: ANN001
 @pytest.mark.parametrize("page", ["0", "-1", "1000000000", "junk", "", "1e3", "٣"])
 def test_search_page_bounds(app, people, client, page):  # noqa: ANN001
     owner, _, _ = people
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     for n in range(search.PER_PAGE + 2):
-        thread(owner, space, title=f"t{n}", body="pagedword")
+        make_thread(space, owner, title=f"t{n}", body="pagedword")
     login(client, "Ownerz")
     response = client.get("/search", query_string={"q": "pagedword", "page": page})
     assert response.status_code == 200
@@ -150,14 +150,14 @@ def _disk_bytes(app) -> bytes:  # noqa: ANN001
 def test_deleted_words_leave_the_database_file(app, people):  # noqa: ANN001
     """FTS5 keeps deleted terms in old segments; compact() must make them leave the file."""
     owner, _, _ = people
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     gone = "zq" + _letters(16)
     kept = "zk" + _letters(16)
-    t_gone = thread(owner, space, title="a", body=f"{gone} private words")
-    thread(owner, space, title="b", body=f"{kept} stays")
+    t_gone = make_thread(space, owner, title="a", body=f"{gone} private words")
+    make_thread(space, owner, title="b", body=f"{kept} stays")
     # Several segments, as a live forum has: more posts after the one to delete.
     for n in range(30):
-        thread(owner, space, title=f"filler {n}", body=f"filler text {n} " + _letters(8))
+        make_thread(space, owner, title=f"filler {n}", body=f"filler text {n} " + _letters(8))
     post_id = db.session.scalar(sa.select(Post.id).where(Post.thread_id == t_gone.id))
     tail_gone, tail_kept = gone[-10:].encode(), kept[-10:].encode()
     with db.engine.connect() as connection:
@@ -177,9 +177,9 @@ def test_without_compaction_fts5_keeps_deleted_words(app, people, monkeypatch): 
     """The control that shows why compact() exists (and that the grep can see FTS terms)."""
     owner, _, _ = people
     monkeypatch.setattr(search, "compact", lambda: None)
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     gone = "zq" + _letters(16)
-    t_gone = thread(owner, space, title="a", body=f"{gone} words")
+    t_gone = make_thread(space, owner, title="a", body=f"{gone} words")
     post_id = db.session.scalar(sa.select(Post.id).where(Post.thread_id == t_gone.id))
     threads.delete_post(owner, post_id)
     db.session.remove()
@@ -190,15 +190,15 @@ def test_without_compaction_fts5_keeps_deleted_words(app, people, monkeypatch): 
 
 def test_retention_sets_expiry(app, people, clock):  # noqa: ANN001
     owner, _, _ = people
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     space.post_retention_days = 3
     db.session.commit()
-    t = thread(owner, space)
+    t = make_thread(space, owner)
     assert t.expires_at == clock.now() + timedelta(days=3)
     space.post_retention_days = None  # "keep", which this instance does not allow
     db.session.commit()
-    capped = thread(owner, space)
+    capped = make_thread(space, owner)
     assert capped.expires_at == clock.now() + timedelta(days=app.config["RB_POST_RETENTION_MAX_DAYS"])
     app.config["RB_ALLOW_KEEP_POSTS"] = True
-    keep = thread(owner, space)
+    keep = make_thread(space, owner)
     assert keep.expires_at is None

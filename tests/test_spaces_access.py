@@ -18,14 +18,14 @@ from forum.app import create_app
 from forum.extensions import db
 from forum.models import JoinRequest
 from forum.models import Post
-from tests.conftest import PASSPHRASE
-from tests.conftest import base_config
-from tests.conftest import login
-from tests.conftest import post
-from tests.spacekit import add
-from tests.spacekit import make_space
-from tests.spacekit import scrub
-from tests.spacekit import thread
+from tests.factories import add_member
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.support import PASSPHRASE
+from tests.support import base_config
+from tests.support import login
+from tests.support import post
+from tests.support import scrub
 
 ROLES = ("visitor", "nonmember", "member", "moderator", "owner", "admin")
 KINDS = ("open", "closed", "hidden")
@@ -151,10 +151,10 @@ def _build_world() -> dict:
     db.session.commit()
     built = {}
     for n, kind in enumerate(KINDS):
-        space = make_space(people["owner"], kind, name=f"{kind} space")
-        member = add(space, people["member"])
-        add(space, people["moderator"], role="moderator")
-        t = thread(people["member"], space)
+        space = make_space(kind, owner=people["owner"], name=f"{kind} space")
+        member = add_member(space, people["member"])
+        add_member(space, people["moderator"], role="moderator")
+        t = make_thread(space, people["member"])
         requester = accounts.sign_up(f"asker{n}x", PASSPHRASE, PASSPHRASE).account
         request = JoinRequest(space_id=space.id, account_id=requester.id, answer="", created_at=clock.now())
         db.session.add(request)
@@ -219,8 +219,8 @@ def test_global_pages(app, make_account, path):  # noqa: ANN001
 
 def test_hidden_space_is_not_listed_closed_is(app, make_account):  # noqa: ANN001
     owner = make_account("Owner1")
-    make_space(owner, "hidden", name="Secret circle")
-    make_space(owner, "closed", name="Quiet room")
+    make_space("hidden", owner=owner, name="Secret circle")
+    make_space("closed", owner=owner, name="Quiet room")
     make_account("Outsider")
     client = app.test_client()
     login(client, "Outsider")

@@ -10,10 +10,10 @@ from forum.extensions import db
 from forum.models import Membership
 from forum.models import Post
 from forum.models import Space
-from tests.conftest import login
-from tests.conftest import post
-from tests.spacekit import make_space
-from tests.spacekit import scrub
+from tests.factories import make_space
+from tests.support import login
+from tests.support import post
+from tests.support import scrub
 
 LINK_RE = re.compile(r"http://localhost(/invite/[A-Za-z0-9_-]+)")
 
@@ -24,7 +24,7 @@ def test_the_whole_story(app, make_account):
     make_account("Clinic.Worker")
     invitee = make_account("Amara")
     make_account("Fred")
-    newcomers = make_space(admin, "open", name="Newcomers")
+    newcomers = make_space("open", owner=admin, name="Newcomers")
 
     # A new user joins an open space, starts a thread and replies.
     c = app.test_client()

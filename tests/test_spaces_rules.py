@@ -24,12 +24,12 @@ from forum.models import Space
 from forum.models import Thread
 from moderation import actions
 from realtime.models import ChatRoom
-from tests.conftest import PASSPHRASE
-from tests.conftest import login
-from tests.conftest import post
-from tests.spacekit import add
-from tests.spacekit import make_space
-from tests.spacekit import thread
+from tests.factories import add_member
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.support import PASSPHRASE
+from tests.support import login
+from tests.support import post
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def owner(make_account):  # noqa: ANN001, ANN201
 
 
 def test_invite_code_is_stored_hashed_and_counts_uses(app, owner, make_account):  # noqa: ANN001
-    space = make_space(owner, "hidden")
+    space = make_space("hidden", owner=owner)
     new = invites.create_invite(owner, space.slug, max_uses=2, days=1)
     stored = db.session.scalar(sa.select(Invite.code_hash))
     assert new.code not in stored and stored == invites.hash_code(new.code)
@@ -55,7 +55,7 @@ def test_invite_code_is_stored_hashed_and_counts_uses(app, owner, make_account):
 
 
 def test_invite_expiry_with_the_clock(app, owner, make_account, clock, client):  # noqa: ANN001
-    space = make_space(owner, "closed")
+    space = make_space("closed", owner=owner)
     new = invites.create_invite(owner, space.slug, max_uses=None, days=2)
     make_account("Latecomer")
     login(client, "Latecomer")
@@ -70,7 +70,7 @@ def test_invite_expiry_with_the_clock(app, owner, make_account, clock, client): 
 
 
 def test_revoked_and_spent_codes_say_so(app, owner, make_account, client):  # noqa: ANN001
-    space = make_space(owner, "hidden", name="Secret circle")
+    space = make_space("hidden", owner=owner, name="Secret circle")
     single = invites.create_invite(owner, space.slug, max_uses=1)
     revoked = invites.create_invite(owner, space.slug, max_uses=5)
     invites.revoke_invite(owner, space.slug, revoked.invite.id)
@@ -89,7 +89,7 @@ def test_revoked_and_spent_codes_say_so(app, owner, make_account, client):  # no
 
 
 def test_invite_list_shows_use_counts_to_owners(app, owner, make_account, client):  # noqa: ANN001
-    space = make_space(owner, "closed")
+    space = make_space("closed", owner=owner)
     new = invites.create_invite(owner, space.slug, label="for the clinic", max_uses=3)
     invites.accept_invite(make_account(), new.code)
     login(client, "Owner.One")
@@ -105,7 +105,7 @@ def test_invite_list_shows_use_counts_to_owners(app, owner, make_account, client
      ({"label": "<b>hi</b>", "max_uses": "", "days": ""}, 201)],
 )
 def test_invite_form_refuses_bad_input(app, owner, client, form, status):  # noqa: ANN001
-    space = make_space(owner, "closed")
+    space = make_space("closed", owner=owner)
     login(client, "Owner.One")
     response = post(client, f"/s/{space.slug}/invites", form)
     assert response.status_code == status
@@ -125,10 +125,10 @@ def test_invite_code_junk_is_a_404(app, make_account, client):  # noqa: ANN001
 
 def test_space_alias_is_used_everywhere_in_the_space(app, owner, make_account, client):  # noqa: ANN001
     amara = make_account("Amara")
-    space = make_space(owner, "closed", name="Circle")
+    space = make_space("closed", owner=owner, name="Circle")
     code = invites.create_invite(owner, space.slug).code
     invites.accept_invite(amara, code, "Rosa")
-    t = thread(amara, space, title="From Rosa", body="hello")
+    t = make_thread(space, amara, title="From Rosa", body="hello")
     reply = threads.reply(amara, t.id, body="again")
     assert t.author_name == "Rosa" and reply.author_name == "Rosa"
     membership = db.session.scalar(sa.select(Membership).where(Membership.account_id == amara.id))
@@ -139,14 +139,14 @@ def test_space_alias_is_used_everywhere_in_the_space(app, owner, make_account, c
 def test_an_alias_two_names_never_appear_together(app, owner, make_account):  # noqa: ANN001
     amara = make_account("Amara")
     viewer = make_account("Viewer")
-    open_space = make_space(owner, "open", name="Lobby")
-    closed = make_space(owner, "closed", name="Circle")
-    add(open_space, amara)
-    add(open_space, viewer)
-    add(closed, amara, space_alias="Rosa")
-    add(closed, viewer)
-    t1 = thread(amara, open_space, title="lobby talk", body="sharedword one")
-    t2 = thread(amara, closed, title="circle talk", body="sharedword two")
+    open_space = make_space("open", owner=owner, name="Lobby")
+    closed = make_space("closed", owner=owner, name="Circle")
+    add_member(open_space, amara)
+    add_member(open_space, viewer)
+    add_member(closed, amara, space_alias="Rosa")
+    add_member(closed, viewer)
+    t1 = make_thread(open_space, amara, title="lobby talk", body="sharedword one")
+    t2 = make_thread(closed, amara, title="circle talk", body="sharedword two")
     threads.set_follow(viewer, t1.id, True)
     threads.set_follow(viewer, t2.id, True)
     threads.reply(amara, t1.id, body="more")
@@ -172,18 +172,18 @@ def test_an_alias_two_names_never_appear_together(app, owner, make_account):  # 
 
 
 def test_name_collisions_are_explained(app, owner, make_account):  # noqa: ANN001
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     rosa = make_account("Rosa")
     amara = make_account("Amara")
     other = make_account("Other")
-    add(space, amara, space_alias="Mira")
+    add_member(space, amara, space_alias="Mira")
     with pytest.raises(Conflict, match="already goes by"):
         spaces.join_open(other, space.slug, "MIRA")  # look-alike of a space alias
     with pytest.raises(Conflict, match="someone's alias"):
         spaces.join_open(other, space.slug, "Rosa")  # another account's everyday alias
     with pytest.raises(Invalid):
         spaces.join_open(other, space.slug, "admin")
-    add(space, other, space_alias="Rosa.Two")
+    add_member(space, other, space_alias="Rosa.Two")
     # Someone whose everyday alias now clashes must pick a space name.
     clash = make_account("Rosa.Tw0")
     with pytest.raises(Conflict, match="looks like your alias"):
@@ -195,7 +195,7 @@ def test_name_collisions_are_explained(app, owner, make_account):  # noqa: ANN00
 
 @pytest.mark.parametrize("name", ["x" * 300, "a\u202eb", "zero\u200bwidth", "<script>", "ab", "a b", "🙂🙂🙂"])
 def test_join_form_refuses_bad_space_names(app, owner, make_account, client, name):  # noqa: ANN001
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     make_account("Joiner")
     login(client, "Joiner")
     response = post(client, f"/s/{space.slug}/join", {"space_alias": name})
@@ -208,8 +208,8 @@ def test_join_form_refuses_bad_space_names(app, owner, make_account, client, nam
 
 
 def test_last_owner_cannot_leave_until_handing_over(app, owner, make_account):  # noqa: ANN001
-    space = make_space(owner, "closed")
-    helper = add(space, make_account())
+    space = make_space("closed", owner=owner)
+    helper = add_member(space, make_account())
     with pytest.raises(Forbidden):
         spaces.leave(owner, space.slug)
     own = db.session.scalar(sa.select(Membership).where(Membership.account_id == owner.id))
@@ -221,10 +221,10 @@ def test_last_owner_cannot_leave_until_handing_over(app, owner, make_account):  
 
 
 def test_moderators_cannot_appoint(app, owner, make_account):  # noqa: ANN001
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     mod_account = make_account()
-    add(space, mod_account, role="moderator")
-    target = add(space, make_account())
+    add_member(space, mod_account, role="moderator")
+    target = add_member(space, make_account())
     with pytest.raises(Forbidden):
         spaces.set_role(mod_account, space.slug, target.id, "moderator")
     with pytest.raises(Invalid):
@@ -232,7 +232,7 @@ def test_moderators_cannot_appoint(app, owner, make_account):  # noqa: ANN001
 
 
 def test_join_request_with_question_and_approval(app, owner, make_account):  # noqa: ANN001
-    space = make_space(owner, "closed", join_question="Why?")
+    space = make_space("closed", owner=owner, join_question="Why?")
     asker = make_account()
     with pytest.raises(Invalid):
         spaces.request_join(asker, space.slug, "   ")
@@ -245,7 +245,7 @@ def test_join_request_with_question_and_approval(app, owner, make_account):  # n
 
 @pytest.mark.parametrize("answer", ["x" * 1001, "a\x00b", 123])
 def test_request_answer_refused(app, owner, make_account, answer):  # noqa: ANN001
-    space = make_space(owner, "closed")
+    space = make_space("closed", owner=owner)
     with pytest.raises(Invalid):
         spaces.request_join(make_account(), space.slug, answer)
 
@@ -261,7 +261,7 @@ def test_request_answer_refused(app, owner, make_account, answer):  # noqa: ANN0
      ({"title": "<script>alert(1)</script>", "body": "<script>alert(2)</script>"}, 303)],
 )
 def test_thread_form_hostile_input(app, owner, client, form, status):  # noqa: ANN001
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     login(client, "Owner.One")
     response = post(client, f"/s/{space.slug}/t/new", form)
     assert response.status_code == status
@@ -275,7 +275,7 @@ def test_thread_form_hostile_input(app, owner, client, form, status):  # noqa: A
 
 
 def test_missing_csrf_is_refused(app, owner, client):  # noqa: ANN001
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     login(client, "Owner.One")
     response = client.post(f"/s/{space.slug}/t/new", data={"title": "t", "body": "b"})
     assert response.status_code == 400
@@ -283,10 +283,10 @@ def test_missing_csrf_is_refused(app, owner, client):  # noqa: ANN001
 
 
 def test_edit_marks_edited_and_only_by_author(app, owner, make_account, client):  # noqa: ANN001
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     other = make_account("Other.Person")
-    add(space, other)
-    t = thread(owner, space, body="original")
+    add_member(space, other)
+    t = make_thread(space, owner, body="original")
     first = db.session.scalar(sa.select(Post).where(Post.thread_id == t.id))
     with pytest.raises(Forbidden):
         threads.edit_post(other, first.id, body="hijack", title="x")
@@ -297,11 +297,11 @@ def test_edit_marks_edited_and_only_by_author(app, owner, make_account, client):
 
 
 def test_deleting_the_first_post(app, owner, make_account):  # noqa: ANN001
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     other = make_account()
-    add(space, other)
-    lonely = thread(owner, space, title="Lonely", body="alone")
-    busy = thread(owner, space, title="Busy", body="secret details")
+    add_member(space, other)
+    lonely = make_thread(space, owner, title="Lonely", body="alone")
+    busy = make_thread(space, owner, title="Busy", body="secret details")
     threads.reply(other, busy.id, body="a reply")
     first = lambda t: db.session.scalar(sa.select(Post.id).where(Post.thread_id == t.id, Post.is_first))  # noqa: E731
     lonely_id, busy_id = lonely.id, busy.id
@@ -315,11 +315,11 @@ def test_deleting_the_first_post(app, owner, make_account):  # noqa: ANN001
 
 
 def test_locked_thread_takes_no_replies_and_pinned_goes_first(app, owner, make_account):  # noqa: ANN001
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     member = make_account()
-    add(space, member)
-    a = thread(owner, space, title="A")
-    b = thread(owner, space, title="B")
+    add_member(space, member)
+    a = make_thread(space, owner, title="A")
+    b = make_thread(space, owner, title="B")
     actions.set_locked(owner, a.id, True)
     with pytest.raises(Forbidden):
         threads.reply(member, a.id, body="x")
@@ -333,7 +333,7 @@ def test_locked_thread_takes_no_replies_and_pinned_goes_first(app, owner, make_a
 
 
 def test_content_warning_hides_body_in_details(app, owner, client):  # noqa: ANN001
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     t = threads.create_thread(owner, space.slug, title="t", body="hard story", content_warning="violence")
     login(client, "Owner.One")
     page = client.get(f"/t/{t.id}").get_data(as_text=True)
@@ -341,10 +341,10 @@ def test_content_warning_hides_body_in_details(app, owner, client):  # noqa: ANN
 
 
 def test_follow_and_updates(app, owner, make_account, client):  # noqa: ANN001
-    space = make_space(owner, "closed")
+    space = make_space("closed", owner=owner)
     fan = make_account("Fan.One")
-    add(space, fan)
-    t = thread(owner, space, title="Followed thread")
+    add_member(space, fan)
+    t = make_thread(space, owner, title="Followed thread")
     threads.set_follow(fan, t.id, True)
     assert threads.updates(fan).items == []
     threads.reply(owner, t.id, body="news")
@@ -362,12 +362,12 @@ def test_follow_and_updates(app, owner, make_account, client):  # noqa: ANN001
 
 @pytest.mark.parametrize("page", ["0", "-1", "1000000000", "junk", "", "2"])
 def test_pagination_bounds_everywhere(app, owner, make_account, client, page):  # noqa: ANN001
-    space = make_space(owner, "open")
-    t = thread(owner, space)
+    space = make_space("open", owner=owner)
+    t = make_thread(space, owner)
     for n in range(threads.POSTS_PER_PAGE + 1):
         threads.reply(owner, t.id, body=f"reply {n}")
     for n in range(threads.THREADS_PER_PAGE + 1):
-        thread(owner, space, title=f"extra {n}")
+        make_thread(space, owner, title=f"extra {n}")
     login(client, "Owner.One")
     for path in (f"/s/{space.slug}", f"/t/{t.id}", f"/s/{space.slug}/members", "/spaces", "/updates",
                  f"/s/{space.slug}/invites", f"/s/{space.slug}/requests", "/orgs"):
@@ -389,8 +389,8 @@ def test_signals_fire_after_commit(app, owner):  # noqa: ANN001
     for sig, receiver in receivers.items():
         sig.connect(receiver)
     try:
-        space = make_space(owner, "open")
-        t = thread(owner, space)
+        space = make_space("open", owner=owner)
+        t = make_thread(space, owner)
         reply = threads.reply(owner, t.id, body="r")
         threads.edit_post(owner, reply.id, body="r2")
         threads.delete_post(owner, reply.id)
@@ -405,13 +405,13 @@ def test_signals_fire_after_commit(app, owner):  # noqa: ANN001
 
 @pytest.mark.parametrize("keep", [False, True])
 def test_account_deletion_hook(app, owner, make_account, keep):  # noqa: ANN001
-    space = make_space(owner, "open")
+    space = make_space("open", owner=owner)
     leaver = make_account("Leaver")
-    add(space, leaver)
-    own = thread(leaver, space, title="Mine alone", body="leaver words")
-    shared = thread(leaver, space, title="Shared", body="leaver first")
+    add_member(space, leaver)
+    own = make_thread(space, leaver, title="Mine alone", body="leaver words")
+    shared = make_thread(space, leaver, title="Shared", body="leaver first")
     threads.reply(owner, shared.id, body="owner reply")
-    elsewhere = thread(owner, space, title="Owner thread")
+    elsewhere = make_thread(space, owner, title="Owner thread")
     threads.reply(leaver, elsewhere.id, body="leaver reply")
     own_id, shared_id = own.id, shared.id
     accounts.delete_account(leaver, PASSPHRASE, keep_content=keep)

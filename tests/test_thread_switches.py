@@ -14,16 +14,16 @@ from forum.extensions import db
 from forum.models import Thread
 from moderation import actions
 from moderation.models import ModAction
-from tests.conftest import login
-from tests.conftest import post
 from tests.factories import add_member
 from tests.factories import make_space
+from tests.support import post
+from tests.support import signed_in
 
 
 @pytest.fixture
 def den(app, make_account):
     """A closed space: Mina moderates, Wren wrote a thread, Rhea is a member; Fred is outside."""
-    space = make_space("den", kind="closed")
+    space = make_space("closed", slug="den")
     people = {alias: make_account(alias) for alias in ("Mina", "Wren", "Rhea", "Fred")}
     add_member(space, people["Mina"], role="moderator")
     add_member(space, people["Wren"])
@@ -35,12 +35,6 @@ def den(app, make_account):
 def log_lines() -> list[tuple[str, str, int]]:
     return [(row.action, row.target_kind, row.target_id)
             for row in db.session.scalars(sa.select(ModAction).order_by(ModAction.id))]
-
-
-def signed_in(app, alias):  # noqa: ANN001, ANN201
-    client = app.test_client()
-    login(client, alias)
-    return client
 
 
 def test_the_page_buttons_change_and_log(app, den):

@@ -31,10 +31,10 @@ from tests.browser.flows import Member
 from tests.browser.flows import assert_no_foreign_requests
 from tests.browser.flows import origin_of
 from tests.browser.flows import run_demo
-from tests.conftest import needs_service
 from tests.live import LiveServer
 from tests.live import free_port
 from tests.live import start_server
+from tests.support import needs_service
 
 try:
     from playwright.sync_api import sync_playwright

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from tests.conftest import PASSPHRASE
+from tests.support import PASSPHRASE
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

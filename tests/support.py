@@ -1,0 +1,180 @@
+"""Plain helpers every test may import: test configuration, forms with CSRF, the
+Socket.IO test client, and the check for optional services (PostgreSQL, Redis).
+
+Objects (accounts, spaces, threads, rooms, messages) come from ``tests/factories.py``;
+fixtures live in ``tests/conftest.py``, which no test module imports.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+from collections.abc import Callable
+from datetime import datetime
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from forum.extensions import db
+from forum.extensions import socketio
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PASSPHRASE = "correct horse battery staple"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_VALUE = re.compile(r'name="csrf_token" value="[^"]*"')
+ORIGIN = "http://localhost"
+NS = "/chat"
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
+    """The test app's configuration: an SQLite file in ``tmp``, threading, cheap argon2."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'test.db'}",
+        "RB_ASYNC_MODE": "threading",
+        "RB_PUBLIC_ORIGIN": ORIGIN,
+        "RB_SWEEP_INTERVAL": 0,
+        "REDIS_URL": None,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        # Cheap argon2 for speed; production parameters are tested on their own.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 8,
+        "ARGON2_PARALLELISM": 1,
+    }
+    config.update(extra)
+    return config
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in an empty context, as a server would.
+
+    The ``app`` fixture keeps an app context pushed for the test's own database
+    work; without this, Flask would reuse it for every request, sharing ``g`` (and
+    the database session) between requests in a way production never does.
+    """
+
+    def open(self, *args: Any, **kwargs: Any):  # noqa: ANN201
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+class FrozenClock:
+    """A clock that stands still until told to move."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        self.current += timedelta(**delta)
+        return self.current
+
+    def set(self, when: datetime) -> None:
+        self.current = when
+
+
+# --- forms ------------------------------------------------------------------------
+
+
+def csrf_token(client: FlaskClient, path: str = "/signup", **kwargs: Any) -> str:
+    """The CSRF token a real form on ``path`` would carry."""
+    page = client.get(path, **kwargs).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any):  # noqa: ANN201
+    """POST a form the way a browser would: with the page's CSRF token."""
+    passthrough = {k: v for k, v in kwargs.items() if k in ("base_url", "environ_base")}
+    form = {"csrf_token": csrf_token(client, **passthrough)}
+    form.update(data or {})
+    return client.post(path, data=form, **kwargs)
+
+
+def login(client: FlaskClient, alias: str, passphrase: str = PASSPHRASE, **kwargs: Any):  # noqa: ANN201
+    response = post(client, "/login", {"alias": alias, "passphrase": passphrase}, **kwargs)
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return response
+
+
+def signed_in(app: Flask, alias: str, passphrase: str = PASSPHRASE) -> FlaskClient:
+    """A new test client (a browser of its own), signed in as ``alias``."""
+    client = app.test_client()
+    login(client, alias, passphrase)
+    return client
+
+
+def scrub(html: str) -> str:
+    """A page without its per-request CSRF token, for byte-for-byte comparisons."""
+    return CSRF_VALUE.sub('name="csrf_token" value=""', html)
+
+
+def count_rows(model: Any, *where: Any) -> int:
+    """How many rows of ``model`` the database holds (matching ``where``)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+# --- Socket.IO ------------------------------------------------------------------------
+
+
+class Sock:
+    """A Socket.IO test client on /chat whose every call runs in a fresh context, as a
+    server would. It shares cookies with the Flask test ``client`` it is made from."""
+
+    def __init__(self, app: Flask, client: FlaskClient, headers: dict[str, str] | None = None) -> None:
+        headers = {"Origin": ORIGIN} if headers is None else headers
+        self.raw = contextvars.Context().run(
+            socketio.test_client, app, namespace=NS, flask_test_client=client, headers=headers
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self.raw.is_connected(NS)
+
+    def ack(self, event: str, data: object = None) -> dict:
+        return contextvars.Context().run(self.raw.emit, event, data, namespace=NS, callback=True)
+
+    def received(self, name: str | None = None) -> list:
+        events = contextvars.Context().run(self.raw.get_received, NS)
+        # The test client stores a "message" event's data unwrapped (it is send()'s name).
+        return [e["args"][0] if isinstance(e["args"], list) else e["args"]
+                for e in events if name is None or e["name"] == name]
+
+    def watch(self, thread_id: object) -> dict:
+        return self.ack("watch_thread", {"thread_id": thread_id})
+
+    def disconnect(self) -> None:
+        contextvars.Context().run(self.raw.disconnect, namespace=NS)
+
+
+# --- optional services ------------------------------------------------------------
+
+
+def needs_service(name: str, available: bool, why: str) -> None:
+    """Skip locally when a service is missing; fail in CI, where it must be there."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{name} is required in CI but unavailable: {why}")
+    pytest.skip(f"{name} unavailable: {why}")
+
+
+def reachable(probe: Callable[[], object]) -> tuple[bool, str]:
+    """(True, "") when ``probe()`` works, else (False, the error's name)."""
+    try:
+        probe()
+    except Exception as error:  # noqa: BLE001 - any failure means "not here"
+        return False, f"{type(error).__name__}: {error}"
+    return True, ""
