@@ -18,6 +18,11 @@ A delivery is one client getting one message: the N-1 others by the ``message``
 event, the sender by its ack, so one message is N deliveries (as in the peer's
 benchmark, where the sender hears its own broadcast). Server CPU % (100 = one core)
 and RSS come from /proc. Only 127.0.0.1; every phase is bounded in time.
+
+A run where any client gets an error (a refused send, a refused join, a lost
+connection) or any message fails to reach every client is a failure, not a lower
+figure: it is recorded as failed, left out of the medians, and the command exits 1
+naming the problem.
 """
 
 from __future__ import annotations
@@ -229,7 +234,9 @@ class Fanout:
             "server_rss_mib": round(proc.rss_mib(pid), 1),
             "server_peak_rss_mib": round(proc.peak_rss_mib(pid), 1),
             "errors": len(self.errors),
+            "error_samples": sorted(set(self.errors))[:3],
             "disconnects": sum(1 for c in self.clients if c.lost),
+            "msgs_sent_total": self.next_id, "seq_advance": self.last_seq - self.after_seq,
             "loadavg_1m": round(proc.load_average(), 2),
         }
 
@@ -242,6 +249,27 @@ class Fanout:
 def _quantiles(values: list[float]) -> dict[str, float]:
     return {"p50": round(1000 * proc.quantile(values, 0.5), 2), "p99": round(1000 * proc.quantile(values, 0.99), 2),
             "samples": len(values)}
+
+
+class BenchFailure(RuntimeError):
+    """A run that could not be measured honestly: its figures would be too low."""
+
+
+def problems(result: dict[str, Any]) -> list[str]:
+    """Why this result is not a measurement (empty when every client got every message)."""
+    found = []
+    if "error" in result:
+        found.append(result["error"])
+        return found
+    if result["errors"]:
+        found.append(f"{result['errors']} sends refused, e.g. {'; '.join(result['error_samples'])}")
+    if result["disconnects"]:
+        found.append(f"{result['disconnects']} clients lost their connection")
+    if result["incomplete_msgs_after_drain"]:
+        found.append(f"{result['incomplete_msgs_after_drain']} messages did not reach all {result['n']} clients")
+    if result["deliveries_counted"] != result["deliveries_expected"]:
+        found.append(f"{result['deliveries_counted']} of {result['deliveries_expected']} deliveries counted")
+    return found
 
 
 async def _measure(server: Server, n: int, seeded: Seeded | None, phases: list[Phase], senders: int,
@@ -304,6 +332,7 @@ def run(args: argparse.Namespace) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     servers: list[tuple[Server, Seeded | None]] = []
     seq: dict[str, int] = {}
+    failures: list[str] = []
     t_end = time.monotonic() + args.budget
     try:
         for mode in args.modes.split(","):
@@ -312,8 +341,11 @@ def run(args: argparse.Namespace) -> Path:
             if args.peer:
                 servers.append((start_peer(mode), None))
         for server, seeded in servers:  # one discarded warm-up run each
-            _, seq[server.name] = measure(server, min(50, max(ns)), seeded,
-                                          [Phase("sat", warmup=0.5, duration=1.0, drain=5)])
+            warm, seq[server.name] = measure(server, min(50, max(ns)), seeded,
+                                             [Phase("sat", warmup=0.5, duration=1.0, drain=5)])
+            for result in warm:
+                if found := problems(result):
+                    raise BenchFailure(f"{server.name} warm-up: " + "; ".join(found))
         with out.open("a") as sink:
             for rep in range(args.reps):
                 if time.monotonic() > t_end:
@@ -325,10 +357,14 @@ def run(args: argparse.Namespace) -> Path:
                             results, seq[server.name] = measure(server, n, seeded, _phases(args),
                                                                 senders=args.senders, payload=args.payload,
                                                                 after_seq=seq[server.name])
-                        except Exception as error:  # noqa: BLE001 - one failed run is a row, not a crash
+                        except Exception as error:  # noqa: BLE001 - recorded, then the command fails
                             results = [{"server": server.name, "n": n, "error": repr(error)[:300]}]
                         for result in results:
                             result.update(rep=rep, ts=round(time.time(), 1))
+                            if found := problems(result):
+                                result["failed"] = "; ".join(found)
+                                failures.append(f"{server.name} N={n} {result.get('mode', '')} rep={rep}:"
+                                                f" {result['failed']}")
                             sink.write(json.dumps(result) + "\n")
                             sink.flush()
                             print(_line(result), flush=True)
@@ -337,12 +373,16 @@ def run(args: argparse.Namespace) -> Path:
             server.stop()
             if seeded is not None:
                 remove_instance(seeded)
+    if failures:
+        raise BenchFailure("\n".join(failures))
     return out
 
 
 def _line(r: dict) -> str:
     if "error" in r:
         return f"{r['server']:24} N={r['n']:<5} ERROR {r['error']}"
+    if "failed" in r:
+        return f"{r['server']:24} N={r['n']:<5} {r['mode']:4} rep={r['rep']} FAILED {r['failed']}"
     return (f"{r['server']:24} N={r['n']:<5} {r['mode']:4} rep={r['rep']} deliveries/s={r['deliveries_per_s']:>9,.0f}"
             f" p50={r['lat_ms']['p50']:.1f} p99={r['lat_ms']['p99']:.1f} ack p50={r['ack_ms']['p50']:.1f}"
             f" cpu={r['server_cpu_pct']:.0f}% gen={r['gen_cpu_pct']:.0f}% other={r['other_cpu_pct']:.0f}%"
@@ -359,7 +399,7 @@ def summarize(paths: list[Path], stored: Path | None = STORED_PEER) -> str:
     cells: dict[tuple[str, int, str], list[dict]] = defaultdict(list)
     failed: dict[tuple[str, int], int] = defaultdict(int)
     for r in rows:
-        if "error" in r:
+        if "error" in r or "failed" in r:
             failed[(r["server"], r["n"])] += 1
         else:
             cells[(r["server"], r["n"], r["mode"])].append(r)
@@ -457,10 +497,22 @@ def main(argv: list[str] | None = None) -> int:
         print(summarize([Path(p) for p in args.summarize]))
         return 0
     # SIGTERM (timeout, kill) unwinds through the finally blocks that stop the servers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        return _measure_and_report(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _measure_and_report(args: argparse.Namespace) -> int:
     print(f"load average before: {proc.load_average():.2f}", flush=True)
     started = time.time()
-    out = run(args)
+    try:
+        out = run(args)
+    except BenchFailure as failure:
+        print(f"\nFAILED: the benchmark's clients did not all get what they sent, so no figure is"
+              f" printed:\n{failure}", file=sys.stderr, flush=True)
+        return 1
     rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     ours = [json.dumps(r) for r in rows if r.get("ts", 0) >= started - 1]
     scratch = out.with_suffix(".last.jsonl")

@@ -10,6 +10,9 @@ cookie. The client is wrk (``apt-get install wrk``) when installed, else a bound
 Python thread pool (slower: it then measures the client as much as the server).
 Server CPU % (100 = one core) from /proc; peak RSS is the server's VmHWM.
 Only 127.0.0.1; every run is bounded in time.
+
+A page that does not answer 200, or any request that fails during a run, is a
+failure, not a lower figure: the command stops and exits 1 naming the page.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import proc
+from bench.servers import PAGES_MEMBERS
 from bench.servers import Seeded
 from bench.servers import Server
 from bench.servers import remove_instance
@@ -119,15 +123,34 @@ def measure_page(server: Server, url: str, cookie: str, conns: int, duration: fl
     return result
 
 
+class BenchFailure(RuntimeError):
+    """A run that could not be measured honestly: its figures would be too low."""
+
+
 def check_pages(server: Server, seeded: Seeded, cookie: str) -> dict[str, int]:
     """Each page answers 200 for the member (a benchmark of error pages measures nothing)."""
     sizes = {}
     for name, path in page_paths(seeded).items():
-        status, size = fetch(server.origin + path, cookie)
+        try:
+            status, size = fetch(server.origin + path, cookie)
+        except OSError as error:  # urllib raises HTTPError (an OSError) for 4xx and 5xx
+            raise BenchFailure(f"{server.name}: {name} ({path}) failed: {error}") from None
         if status != 200:
-            raise RuntimeError(f"{name} answered {status}")
+            raise BenchFailure(f"{server.name}: {name} ({path}) answered {status}")
         sizes[name] = size
     return sizes
+
+
+def problems(result: dict[str, Any]) -> list[str]:
+    """Why this result is not a measurement (empty when every request answered 2xx)."""
+    found = []
+    if result["non2xx"]:
+        found.append(f"{result['non2xx']} responses were not 2xx")
+    if result["socket_errors"]:
+        found.append(f"{result['socket_errors']} requests failed (connect, read, write or timeout)")
+    if not result["rps"]:
+        found.append("no request completed")
+    return found
 
 
 def run(args: argparse.Namespace) -> Path:
@@ -138,14 +161,17 @@ def run(args: argparse.Namespace) -> Path:
     t_end = time.monotonic() + args.budget
     try:
         for mode in args.modes.split(","):
-            seeded = seed(10, pages=True)
+            seeded = seed(PAGES_MEMBERS, pages=True)
             servers.append((start_ours(mode, seeded), seeded))
+        sizes: dict[str, dict[str, int]] = {}
         for server, seeded in servers:
             cookie = f"rb_session={seeded.tokens[0]}"
-            sizes = check_pages(server, seeded, cookie)
-            print(f"{server.name}: page sizes {sizes}", flush=True)
-            for path in page_paths(seeded).values():  # warm-up, discarded
-                measure_page(server, server.origin + path, cookie, 1, 1, args.client)
+            sizes[server.name] = check_pages(server, seeded, cookie)
+            print(f"{server.name}: page sizes {sizes[server.name]}", flush=True)
+            for name, path in page_paths(seeded).items():  # warm-up, discarded
+                warm = measure_page(server, server.origin + path, cookie, 1, 1, args.client)
+                if found := problems(warm):
+                    raise BenchFailure(f"{server.name} {name} warm-up: " + "; ".join(found))
         with out.open("a") as sink:
             for rep in range(args.reps):
                 if time.monotonic() > t_end:
@@ -159,9 +185,13 @@ def run(args: argparse.Namespace) -> Path:
                             result = measure_page(server, url, cookie, c, args.duration, args.client)
                             result.update(server=server.name, page=name, conns=c, rep=rep,
                                           posts_on_page=threads.POSTS_PER_PAGE if name == "thread50" else None,
-                                          ts=round(time.time(), 1))
+                                          bytes=sizes[server.name][name], ts=round(time.time(), 1))
+                            if found := problems(result):
+                                result["failed"] = "; ".join(found)
                             sink.write(json.dumps(result) + "\n")
                             sink.flush()
+                            if found:
+                                raise BenchFailure(f"{server.name} {name} c={c} rep={rep}: {result['failed']}")
                             print(f"{server.name:20} {name:9} c={c} rep={rep} rps={result['rps']:.1f}"
                                   f" p50={result['p50_ms']:.1f} p99={result['p99_ms']:.1f}"
                                   f" cpu={result['server_cpu_pct']:.0f}% other={result['other_cpu_pct']:.0f}%"
@@ -176,8 +206,10 @@ def run(args: argparse.Namespace) -> Path:
 def summarize(paths: list[Path], stored: Path | None = STORED_FLASKBB) -> str:
     rows = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
     cells: dict[tuple[str, int, str], list[dict]] = defaultdict(list)
+    failed = [r for r in rows if "failed" in r]
     for r in rows:
-        cells[(r["page"], r["conns"], r["server"])].append(r)
+        if "failed" not in r:
+            cells[(r["page"], r["conns"], r["server"])].append(r)
     med = proc.median
     lines = [("| page | conns | server | runs | requests/s | p50 ms | p99 ms | server CPU % | requests per"
              " server CPU-s | other CPU % | peak RSS MiB | non-2xx |"), "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -189,6 +221,8 @@ def summarize(paths: list[Path], stored: Path | None = STORED_FLASKBB) -> str:
                      f" {med(r['p50_ms'] for r in rs):.1f} | {med(r['p99_ms'] for r in rs):.1f} |"
                      f" {med(r['server_cpu_pct'] for r in rs):.0f} | {eff:.1f} | {med(r['other_cpu_pct'] for r in rs):.0f} |"
                      f" {max(r['server_peak_rss_mib'] for r in rs):.0f} | {sum(r['non2xx'] for r in rs)} |")
+    for r in failed:
+        lines.append(f"| {r['page']} | {r['conns']} | {r['server']} | failed: {r['failed']} | | | | | | | | |")
     lines += ["", "Ratios eventlet / gevent (requests/s medians):", ""]
     for (page, c, server), value in sorted(rps.items()):
         other = rps.get((page, c, "redbrolly-gevent"))
@@ -229,10 +263,22 @@ def main(argv: list[str] | None = None) -> int:
         print(summarize([Path(p) for p in args.summarize]))
         return 0
     # SIGTERM (timeout, kill) unwinds through the finally blocks that stop the servers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        return _measure_and_report(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _measure_and_report(args: argparse.Namespace) -> int:
     print(f"load average before: {proc.load_average():.2f}", flush=True)
     started = time.time()
-    out = run(args)
+    try:
+        out = run(args)
+    except BenchFailure as failure:
+        print(f"\nFAILED: a page did not answer as it must, so no figure is printed:\n{failure}",
+              file=sys.stderr, flush=True)
+        return 1
     rows = [line for line in out.read_text().splitlines() if line.strip() and json.loads(line)["ts"] >= started - 1]
     scratch = out.with_suffix(".last.jsonl")
     scratch.write_text("\n".join(rows) + "\n")

@@ -11,13 +11,24 @@ Visibility rules:
 - closed spaces: non-members see the name, description and join form only;
 - hidden spaces: nothing at all for non-members;
 - instance admins see every space, as moderators do.
+
+The same rules for lists: :func:`readable_spaces` and :func:`known_spaces` are the
+sets of spaces the single-object checks would let through, and :func:`visible` is
+the one filter every list of threads, posts and chat messages applies (expired,
+hidden and blocked content). The block rule itself belongs to moderation (which
+keeps the blocks); ``moderation.init_app`` hands it here with :func:`use_block_rule`,
+so the forum applies it without importing moderation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask
+from flask import current_app
 
 from forum import clock
 from forum.errors import Forbidden
@@ -28,6 +39,11 @@ from forum.models import Membership
 from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
+
+# Kinds of space whose content every signed-in account may read, and kinds whose
+# name and description every signed-in account may see (hidden: members only).
+READ_BY_ALL = ("open",)
+KNOWN_BY_ALL = ("open", "closed")
 
 
 @dataclass
@@ -50,7 +66,7 @@ class SpaceAccess:
 
     @property
     def can_read(self) -> bool:
-        return self.is_member or self.space.kind == "open" or self.account.is_admin
+        return self.is_member or self.space.kind in READ_BY_ALL or self.account.is_admin
 
     def require_write(self) -> Membership:
         """The membership, if the actor may post here now; Forbidden otherwise."""
@@ -91,7 +107,7 @@ def _visible_shell(space: Space | None, account: Account | None) -> SpaceAccess:
     if space is None or account is None:
         raise NotFound()
     membership = membership_of(account, space.id)
-    if space.kind == "hidden" and membership is None and not account.is_admin:
+    if space.kind not in KNOWN_BY_ALL and membership is None and not account.is_admin:
         raise NotFound()
     return SpaceAccess(space, account, membership)
 
@@ -145,3 +161,124 @@ def access_post(account: Account | None, post_id: object) -> tuple[Post, SpaceAc
     if post.hidden_at is not None and not (access.has_role("moderator") or post.author_id == account.id):
         raise NotFound()
     return post, access
+
+
+# --- sets: what a list may show ------------------------------------------------------
+#
+# The single-object checks above, as SQL for lists. Each takes the reader as an
+# ``Account``, or as a column of account ids when one query asks for many readers at
+# once (who should hear of a new reply). ``tests/test_list_visibility.py`` holds every
+# list to the answer of the single-object checks, role by role and kind by kind.
+
+Reader = Account | int | sa.ColumnElement[int]
+# ``rule(reader_id, content) -> SQL truth``: the reader has blocked whoever wrote the
+# content. ``reader_id`` is an account id or a column of them; ``content`` is anything
+# with the content columns (``author_id``, ``author_name``, ``space_id``): a model, an
+# alias, a row, or a ``Written``.
+BlockRule = Callable[[Any, Any], sa.ColumnElement[bool]]
+_BLOCK_RULE = "rb.block_rule"
+
+
+@dataclass(frozen=True)
+class Written:
+    """Content known only by who wrote it, under which name, and where (a person typing)."""
+
+    author_id: int | None
+    author_name: str | None = None
+    space_id: int | None = None
+
+
+def _reader_id(reader: Reader) -> Any:
+    return reader.id if isinstance(reader, Account) else reader
+
+
+def _is_admin(reader: Reader) -> sa.ColumnElement[bool]:
+    if isinstance(reader, Account):
+        return sa.true() if reader.is_admin else sa.false()
+    return sa.exists().where(Account.id == reader, Account.is_admin.is_(True))
+
+
+def _is_member(reader: Reader, space_id: Any) -> sa.ColumnElement[bool]:
+    return sa.exists().where(Membership.space_id == space_id, Membership.account_id == _reader_id(reader))
+
+
+def may_read(reader: Reader, space: Any = Space) -> sa.ColumnElement[bool]:
+    """SQL for :attr:`SpaceAccess.can_read`: ``reader`` may read ``space``'s content.
+
+    ``space`` is the ``Space`` model (or an alias) in the query, or one ``Space`` row.
+    """
+    if isinstance(space, Space):
+        for_all = sa.true() if space.kind in READ_BY_ALL else sa.false()
+    else:
+        for_all = space.kind.in_(READ_BY_ALL)
+    return sa.or_(for_all, _is_admin(reader), _is_member(reader, space.id))
+
+
+def readable_spaces(account: Account | None) -> sa.Select:
+    """The ids of the spaces whose content ``account`` may read (signed out: none)."""
+    if account is None:
+        return sa.select(Space.id).where(sa.false())
+    return sa.select(Space.id).where(may_read(account))
+
+
+def known_spaces(account: Account | None) -> sa.Select:
+    """The ids of the spaces ``account`` may know exist: the space list (signed out: none)."""
+    if account is None:
+        return sa.select(Space.id).where(sa.false())
+    return sa.select(Space.id).where(
+        sa.or_(Space.kind.in_(KNOWN_BY_ALL), _is_admin(account), _is_member(account, Space.id))
+    )
+
+
+def searched_spaces(account: Account | None) -> sa.Select:
+    """The spaces search looks in: those ``account`` is a member of (a member chose them;
+    search is where a stranger's words would otherwise turn up). Members always read."""
+    if account is None:
+        return sa.select(Membership.space_id).where(sa.false())
+    return sa.select(Membership.space_id).where(Membership.account_id == account.id)
+
+
+def use_block_rule(app: Flask, rule: BlockRule) -> None:
+    """Moderation hands over its block rule (``moderation.blocks.blocked``) at start-up."""
+    app.extensions[_BLOCK_RULE] = rule
+
+
+def blocked(reader: Reader | None, content: Any) -> sa.ColumnElement[bool]:
+    """SQL truth: ``reader`` has blocked the author of ``content`` (no rule, no reader: false)."""
+    rule = current_app.extensions.get(_BLOCK_RULE)
+    if rule is None or reader is None:
+        return sa.false()
+    return rule(_reader_id(reader), content)
+
+
+def is_blocked(reader: Account | int | None, content: Any) -> bool:
+    """The same, for one item at hand (a ``Thread``, ``Post``, ``ChatMessage`` row)."""
+    if reader is None or content is None or content.author_id is None:
+        return False
+    return bool(db.session.scalar(sa.select(blocked(reader, content))))
+
+
+def visible(
+    reader: Reader | None, content: Any, *, moderator: bool = False, own_hidden: bool = False,
+    blocks: bool = True,
+) -> sa.ColumnElement[bool]:
+    """The one filter for lists of content (``Thread``, ``Post``, ``ChatMessage`` or an alias).
+
+    - expired: never (``live``);
+    - hidden by moderation: only to the space's moderators (``moderator``), and with
+      ``own_hidden`` to its author, as on the thread page;
+    - written by someone the reader blocked: never (``blocks=False`` leaves that to the
+      caller, for the thread page's "posts from someone you blocked" line).
+
+    It does not choose the spaces: combine it with :func:`readable_spaces` (or an
+    ``access_*`` check for the one space or thread a page is about).
+    """
+    clauses = [live(content.expires_at)]
+    if not moderator:
+        shown = content.hidden_at.is_(None)
+        if own_hidden and reader is not None:
+            shown = sa.or_(shown, content.author_id == _reader_id(reader))
+        clauses.append(shown)
+    if blocks:
+        clauses.append(sa.not_(blocked(reader, content)))
+    return sa.and_(*clauses)

@@ -20,6 +20,7 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.models import AuthSession
+from forum.pagination import paginate
 
 WRONG_LOGIN = "That alias and passphrase don't match an account."
 WRONG_RECOVERY = "That alias and recovery code don't match. Check the code and try again."
@@ -135,16 +136,12 @@ def log_out(session: AuthSession) -> None:
 
 def list_sessions(account: Account, page: int = 1, per_page: int = 20) -> list[AuthSession]:
     """The account's sessions, newest activity first (bounded)."""
-    page = max(1, page)
-    return list(
-        db.session.scalars(
-            sa.select(AuthSession)
-            .where(AuthSession.account_id == account.id)
-            .order_by(AuthSession.last_seen_at.desc(), AuthSession.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
+    query = (
+        sa.select(AuthSession)
+        .where(AuthSession.account_id == account.id)
+        .order_by(AuthSession.last_seen_at.desc(), AuthSession.id.desc())
     )
+    return paginate(query, page, per_page).items
 
 
 def revoke_session(account: Account, session_id: object) -> None:

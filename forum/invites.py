@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from forum import access
 from forum import clock
+from forum import pagination
 from forum import ratelimit
 from forum import spaces
 from forum import text
@@ -76,11 +77,11 @@ def create_invite(
     return NewInvite(invite, code)
 
 
-def list_invites(actor: Account, slug: object, page: int = 1) -> tuple[access.SpaceAccess, spaces.Page]:
+def list_invites(actor: Account, slug: object, page: int = 1) -> tuple[access.SpaceAccess, pagination.Page]:
     acc = access.access_space(actor, slug)
     acc.require_role("owner")
     query = sa.select(Invite).where(Invite.space_id == acc.space.id).order_by(Invite.created_at.desc(), Invite.id.desc())
-    return acc, spaces.paginate(query, page)
+    return acc, pagination.paginate(query, page)
 
 
 def revoke_invite(actor: Account, slug: object, invite_id: object) -> Invite:

@@ -13,8 +13,10 @@ import re
 
 import sqlalchemy as sa
 
+from forum import access
 from forum import accounts
 from forum import clock
+from forum import pagination
 from forum import spaces
 from forum import text
 from forum.errors import Conflict
@@ -56,14 +58,14 @@ def access_org(actor: Account, slug: object) -> Organisation:
     return org
 
 
-def list_orgs(actor: Account, page: int = 1) -> spaces.Page:
+def list_orgs(actor: Account, page: int = 1) -> pagination.Page:
     """Admins: every organisation; staff: their own."""
     query = sa.select(Organisation).order_by(Organisation.name, Organisation.id)
     if not actor.is_admin:
         query = query.join(OrgStaff, OrgStaff.organisation_id == Organisation.id).where(
             OrgStaff.account_id == actor.id
         )
-    return spaces.paginate(query, page)
+    return pagination.paginate(query, page)
 
 
 def create_org(actor: Account, *, name: object, slug: object = None, description: object = "") -> Organisation:
@@ -112,7 +114,7 @@ def remove_staff(actor: Account, org_slug: object, account_id: object) -> None:
     db.session.commit()
 
 
-def list_staff(actor: Account, org_slug: object, page: int = 1) -> tuple[Organisation, spaces.Page]:
+def list_staff(actor: Account, org_slug: object, page: int = 1) -> tuple[Organisation, pagination.Page]:
     org = access_org(actor, org_slug)
     query = (
         sa.select(Account)
@@ -120,13 +122,19 @@ def list_staff(actor: Account, org_slug: object, page: int = 1) -> tuple[Organis
         .where(OrgStaff.organisation_id == org.id)
         .order_by(Account.alias, Account.id)
     )
-    return org, spaces.paginate(query, page, 50)
+    return org, pagination.paginate(query, page, 50)
 
 
-def list_org_spaces(actor: Account, org_slug: object, page: int = 1) -> spaces.Page:
+def list_org_spaces(actor: Account, org_slug: object, page: int = 1) -> pagination.Page:
+    """The organisation's spaces that ``actor`` may know exist: staff do not see the
+    names of hidden spaces they are not in (the space itself would be a 404 to them)."""
     org = access_org(actor, org_slug)
-    query = sa.select(Space).where(Space.organisation_id == org.id).order_by(Space.name, Space.id)
-    return spaces.paginate(query, page)
+    query = (
+        sa.select(Space)
+        .where(Space.organisation_id == org.id, Space.id.in_(access.known_spaces(actor)))
+        .order_by(Space.name, Space.id)
+    )
+    return pagination.paginate(query, page)
 
 
 def create_org_space(actor: Account, org_slug: object, **fields: object) -> Space:

@@ -34,14 +34,13 @@ import sqlalchemy as sa
 
 from forum import access
 from forum import markdown
+from forum import pagination
 from forum.errors import Invalid
 from forum.extensions import db
 from forum.models import Account
-from forum.models import Membership
 from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
-from moderation import blocks
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +106,7 @@ def search(account: Account, query: object, page: object = 1) -> Results:
         raise Invalid("Please type what to search for.")
     if len(query) > MAX_QUERY:
         raise Invalid(f"That search is too long. Please use at most {MAX_QUERY} characters.")
-    page = page if isinstance(page, int) and not isinstance(page, bool) else 1
-    page = max(1, min(page, MAX_PAGE))
+    page = pagination.page_number(page, MAX_PAGE)
     query = query.strip()
     words = terms(query.replace("\x00", " "))
     if not words:
@@ -127,26 +125,19 @@ def search(account: Account, query: object, page: object = 1) -> Results:
             Post.id.in_(body_ids.bindparams(m=match)),
             sa.and_(Post.is_first.is_(True), Thread.id.in_(title_ids.bindparams(m=match))),
         )
-    mine = sa.select(Membership.space_id).where(Membership.account_id == account.id)
     stmt = (
         sa.select(Post, Thread, Space)
         .join(Thread, Thread.id == Post.thread_id)
         .join(Space, Space.id == Post.space_id)
         .where(
             matched,
-            Post.space_id.in_(mine),
-            access.live(Post.expires_at),
-            access.live(Thread.expires_at),
-            Post.hidden_at.is_(None),
-            Thread.hidden_at.is_(None),
-            blocks.exclude_blocked(account, Post.author_id),
-            blocks.exclude_blocked(account, Thread.author_id),
+            Post.space_id.in_(access.searched_spaces(account)),
+            access.visible(account, Post),
+            access.visible(account, Thread),
         )
         .order_by(Post.created_at.desc(), Post.id.desc())
-        .limit(PER_PAGE + 1)
-        .offset((page - 1) * PER_PAGE)
     )
-    rows = list(db.session.execute(stmt))
+    found = pagination.paginate(stmt, page, PER_PAGE, scalars=False, last=MAX_PAGE)
     hits = [
         Hit(
             post_id=post.id,
@@ -157,9 +148,9 @@ def search(account: Account, query: object, page: object = 1) -> Results:
             excerpt="" if post.content_warning or thread.content_warning else markdown.plain_excerpt(post.body, 200),
             created_at=post.created_at,
         )
-        for post, thread, space in rows[:PER_PAGE]
+        for post, thread, space in found.items
     ]
-    return Results(query, hits, page, len(rows) > PER_PAGE)
+    return Results(query, hits, found.page, found.has_next)
 
 
 def compact() -> None:

@@ -38,6 +38,8 @@ from forum.models import Organisation
 from forum.models import Space
 from forum.models import Thread
 from forum.models import ThreadFollow
+from forum.pagination import Page
+from forum.pagination import paginate
 
 PER_PAGE = 25
 MAX_NAME = 100
@@ -50,23 +52,6 @@ YOUR_ALIAS_TAKEN = (
     "Someone in this space already goes by a name that looks like your alias. "
     "Please choose a different name for this space."
 )
-
-
-@dataclass
-class Page:
-    """One page of a list: ``items``, the page number, and whether another follows."""
-
-    items: list
-    page: int
-    has_next: bool
-
-
-def paginate(query: sa.Select, page: int, per_page: int = PER_PAGE, *, scalars: bool = True) -> Page:
-    """Run ``query`` for one page (fetching one extra row to know if more follow)."""
-    page = max(1, min(int(page), 10_000))
-    query = query.limit(per_page + 1).offset((page - 1) * per_page)
-    rows = list(db.session.scalars(query) if scalars else db.session.execute(query))
-    return Page(rows[:per_page], page, len(rows) > per_page)
 
 
 # --- names ----------------------------------------------------------------------
@@ -259,10 +244,7 @@ def update_space(
 
 def list_spaces(actor: Account, page: int = 1) -> Page:
     """Open and closed spaces, and hidden ones the actor belongs to (admins: all)."""
-    mine = sa.select(Membership.space_id).where(Membership.account_id == actor.id)
-    query = sa.select(Space)
-    if not actor.is_admin:
-        query = query.where(sa.or_(Space.kind.in_(("open", "closed")), Space.id.in_(mine)))
+    query = sa.select(Space).where(Space.id.in_(access.known_spaces(actor)))
     return paginate(query.order_by(Space.name, Space.id), page)
 
 

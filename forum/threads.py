@@ -38,9 +38,8 @@ from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
 from forum.models import ThreadFollow
-from forum.spaces import Page
-from forum.spaces import paginate
-from moderation import blocks
+from forum.pagination import Page
+from forum.pagination import paginate
 from moderation.models import ModAction
 
 THREADS_PER_PAGE = 25
@@ -70,10 +69,8 @@ def list_threads(actor: Account, slug: object, page: int = 1) -> tuple[access.Sp
     nobody sees threads started by someone they blocked."""
     acc = access.access_space(actor, slug)
     query = sa.select(Thread).where(
-        Thread.space_id == acc.space.id, access.live(Thread.expires_at), blocks.exclude_blocked(actor, Thread.author_id)
+        Thread.space_id == acc.space.id, access.visible(actor, Thread, moderator=acc.has_role("moderator"))
     )
-    if not acc.has_role("moderator"):
-        query = query.where(Thread.hidden_at.is_(None))
     query = query.order_by(Thread.pinned.desc(), Thread.last_post_at.desc(), Thread.id.desc())
     return acc, paginate(query, page, THREADS_PER_PAGE)
 
@@ -99,10 +96,13 @@ class ThreadView:
 
 
 def _visible_posts(thread: Thread, acc: access.SpaceAccess) -> sa.Select:
-    query = sa.select(Post).where(Post.thread_id == thread.id, access.live(Post.expires_at))
-    if not acc.has_role("moderator"):
-        query = query.where(sa.or_(Post.hidden_at.is_(None), Post.author_id == acc.account.id))
-    return query
+    """The thread's posts as its page shows them (blocked authors' posts included: the
+    page turns them into gaps)."""
+    moderator = acc.has_role("moderator")
+    return sa.select(Post).where(
+        Post.thread_id == thread.id,
+        access.visible(acc.account, Post, moderator=moderator, own_hidden=True, blocks=False),
+    )
 
 
 def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
@@ -114,9 +114,9 @@ def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
     """
     thread, acc = access.access_thread(actor, thread_id)
     follow = db.session.get(ThreadFollow, (actor.id, thread.id))
-    if blocks.is_blocked(actor.id, thread.author_id):
+    if access.is_blocked(actor, thread):
         return ThreadView(thread, acc, Page([], 1, False), follow is not None, blocked_author=True)
-    shown = blocks.exclude_blocked(actor, Post.author_id).label("shown")
+    shown = sa.not_(access.blocked(actor, Post)).label("shown")
     query = _visible_posts(thread, acc).add_columns(shown).order_by(Post.id)
     rows = paginate(query, page, POSTS_PER_PAGE, scalars=False)
     items: list[Post | BlockedGap] = []
@@ -354,30 +354,15 @@ def updates(actor: Account, page: int = 1, per_page: int = 20) -> Page:
             sa.func.min(Post.id).label("first_id"),
         )
         .join(ThreadFollow, sa.and_(ThreadFollow.thread_id == Post.thread_id, ThreadFollow.account_id == actor.id))
-        .where(
-            Post.id > ThreadFollow.last_seen_post_id,
-            access.live(Post.expires_at),
-            Post.hidden_at.is_(None),
-            blocks.exclude_blocked(actor, Post.author_id),
-        )
+        .where(Post.id > ThreadFollow.last_seen_post_id, access.visible(actor, Post))
         .group_by(Post.thread_id)
         .subquery()
-    )
-    readable = sa.or_(
-        Space.kind == "open",
-        Space.id.in_(sa.select(Membership.space_id).where(Membership.account_id == actor.id)),
-        sa.true() if actor.is_admin else sa.false(),
     )
     query = (
         sa.select(Thread, Space, new.c.n, new.c.first_id)
         .join(new, new.c.thread_id == Thread.id)
         .join(Space, Space.id == Thread.space_id)
-        .where(
-            readable,
-            access.live(Thread.expires_at),
-            Thread.hidden_at.is_(None),
-            blocks.exclude_blocked(actor, Thread.author_id),
-        )
+        .where(Thread.space_id.in_(access.readable_spaces(actor)), access.visible(actor, Thread))
         .order_by(Thread.last_post_at.desc(), Thread.id.desc())
     )
     result = paginate(query, page, per_page, scalars=False)

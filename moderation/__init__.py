@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from forum import access
 from forum import accounts
 from forum import expiry as forum_expiry
 from forum import screening as forum_screening
+from moderation import blocks
 from moderation import cli
 from moderation import expiry
 from moderation import models as _models  # noqa: F401 - tables for the metadata
@@ -20,5 +22,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     forum_screening.register(app, screening)
     cli.init_app(app)
+    access.use_block_rule(app, blocks.blocked)
     accounts.register_content_hook(expiry.account_hook)
     forum_expiry.register_maintenance(expiry.delete_expired)

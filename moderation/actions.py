@@ -26,6 +26,7 @@ from forum.models import Account
 from forum.models import AuthSession
 from forum.models import Membership
 from forum.models import Thread
+from forum.pagination import paginate
 from moderation import flags
 from moderation import modlog
 from moderation import notices
@@ -108,18 +109,16 @@ def review_queue(actor: Account, slug: object, page: int = 1) -> tuple[SpaceAcce
     """Flagged items with open flags, heaviest first (moderators only)."""
     space_access = access.access_space(actor, slug)
     space_access.require_role("moderator")
-    page = max(1, page)
     total = sa.func.sum(Flag.weight)
-    groups = db.session.execute(
+    groups = paginate(
         sa.select(Flag.target_kind, Flag.target_id, total)
         .where(Flag.space_id == space_access.space.id, Flag.status == FLAG_OPEN)
         .group_by(Flag.target_kind, Flag.target_id)
-        .order_by(total.desc(), sa.func.min(Flag.id))
-        .limit(PER_PAGE + 1)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
+        .order_by(total.desc(), sa.func.min(Flag.id)),
+        page, PER_PAGE, scalars=False,
+    )
     items = []
-    for kind, target_id, weight in groups[:PER_PAGE]:
+    for kind, target_id, weight in groups.items:
         target = targets.get_live(kind, target_id)
         if target is None:
             continue  # expired or deleted: the sweeper removes its flags
@@ -136,7 +135,7 @@ def review_queue(actor: Account, slug: object, page: int = 1) -> tuple[SpaceAcce
             target.hidden_at is not None, target.author_id == actor.id, target.text,
             sorted(counts.items()), [note for _r, note in rows if note],
         ))
-    return space_access, items, len(groups) > PER_PAGE
+    return space_access, items, groups.has_next
 
 
 # --- Content actions ----------------------------------------------------------

@@ -15,6 +15,7 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.models import Membership
+from forum.pagination import paginate
 from moderation import modlog
 from moderation import notices
 from moderation import targets
@@ -65,17 +66,13 @@ def open_appeals(actor: Account, slug: object, page: int = 1) -> tuple[SpaceAcce
     """Undecided appeals in a space, oldest first (moderators only)."""
     space_access = access.access_space(actor, slug)
     space_access.require_role("moderator")
-    page = max(1, page)
-    rows = list(
-        db.session.scalars(
-            sa.select(Appeal)
-            .where(Appeal.space_id == space_access.space.id, Appeal.status == APPEAL_OPEN)
-            .order_by(Appeal.id)
-            .limit(PER_PAGE + 1)
-            .offset((page - 1) * PER_PAGE)
-        )
+    found = paginate(
+        sa.select(Appeal)
+        .where(Appeal.space_id == space_access.space.id, Appeal.status == APPEAL_OPEN)
+        .order_by(Appeal.id),
+        page, PER_PAGE,
     )
-    return space_access, rows[:PER_PAGE], len(rows) > PER_PAGE
+    return space_access, found.items, found.has_next
 
 
 def decide(actor: Account, slug: object, appeal_id: object, outcome: object, reason: object = "") -> Appeal:

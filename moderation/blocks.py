@@ -1,12 +1,14 @@
 """Personal blocks: hide someone's content from yourself, everywhere. They are not told.
 
-Read paths filter with ``exclude_blocked(viewer, Model.author_id)``; realtime
-delivery asks ``is_blocked(viewer_id, author_id)``; mentions, buddy requests and
-messages call ``assert_may_contact(sender, recipient)`` (NotFound, as if the
-recipient did not exist).
+:func:`blocked` is the block rule, the only one: every list (through
+``forum.access.visible``, which ``moderation.init_app`` hands this rule to), live
+delivery and the checks below ask it. Mentions, buddy requests and messages call
+``assert_may_contact(sender, recipient)`` (NotFound, as if the recipient did not exist).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -18,6 +20,7 @@ from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
+from forum.pagination import paginate
 from moderation import targets
 from moderation.models import Block
 
@@ -36,7 +39,7 @@ def block(actor: Account, kind: object, target_id: object) -> Block:
         raise Invalid("That author's account no longer exists.")
     if target.author_id == actor.id:
         raise Invalid("You can't block yourself.")
-    if is_blocked(actor.id, target.author_id):
+    if access.is_blocked(actor, target):
         raise Conflict("You have already blocked them.")
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Block).where(Block.blocker_id == actor.id))
     if count >= MAX_BLOCKS:
@@ -63,14 +66,8 @@ def unblock(actor: Account, block_id: object) -> None:
 
 
 def list_blocks(actor: Account, page: int = 1) -> tuple[list[Block], bool]:
-    page = max(1, page)
-    rows = list(
-        db.session.scalars(
-            sa.select(Block).where(Block.blocker_id == actor.id).order_by(Block.id.desc())
-            .limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)
-        )
-    )
-    return rows[:PER_PAGE], len(rows) > PER_PAGE
+    found = paginate(sa.select(Block).where(Block.blocker_id == actor.id).order_by(Block.id.desc()), page, PER_PAGE)
+    return found.items, found.has_next
 
 
 def blocked_ids(account: Account | int | None) -> set[int]:
@@ -82,21 +79,29 @@ def blocked_ids(account: Account | int | None) -> set[int]:
     ))
 
 
+def blocked(reader_id: Any, content: Any) -> sa.ColumnElement[bool]:
+    """The block rule: ``reader_id`` has blocked whoever wrote ``content``.
+
+    ``reader_id`` is an account id, or a column of them (one query for many readers);
+    ``content`` has the content columns (``author_id``, ``author_name``, ``space_id``): a model such as
+    ``Post`` or an alias of one, or one row. SQL either way, so lists, counts and live
+    audiences all apply the same rule.
+    """
+    return sa.exists().where(Block.blocker_id == reader_id, Block.blocked_id == content.author_id)
+
+
 def exclude_blocked(account: Account | int | None, author_column: sa.ColumnElement) -> sa.ColumnElement[bool]:
-    """A WHERE clause for read paths: rows not written by someone the viewer blocked."""
+    """A WHERE clause: rows whose ``author_column`` is not someone the viewer blocked."""
     if account is None:
         return sa.true()
-    blocked = sa.select(Block.blocked_id).where(Block.blocker_id == _id(account))
-    return sa.or_(author_column.is_(None), author_column.not_in(blocked))
+    return sa.not_(blocked(_id(account), access.Written(author_column)))
 
 
 def is_blocked(blocker_id: int | None, blocked_id: int | None) -> bool:
-    """Has ``blocker_id`` blocked ``blocked_id``? (realtime delivery filters)"""
+    """Has ``blocker_id`` blocked ``blocked_id``?"""
     if blocker_id is None or blocked_id is None:
         return False
-    return db.session.scalar(
-        sa.select(Block.id).where(Block.blocker_id == blocker_id, Block.blocked_id == blocked_id)
-    ) is not None
+    return access.is_blocked(blocker_id, access.Written(blocked_id))
 
 
 def assert_may_contact(sender: Account | int, recipient: Account | int) -> None:

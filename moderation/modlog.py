@@ -12,6 +12,7 @@ from forum import clock
 from forum.access import SpaceAccess
 from forum.extensions import db
 from forum.models import Account
+from forum.pagination import paginate
 from moderation.models import ModAction
 from moderation.targets import Target
 
@@ -86,19 +87,13 @@ class LogLine:
 def read(account: Account | None, slug: object, page: int = 1) -> tuple[SpaceAccess, list[LogLine], bool]:
     """A page of the space's log for anyone who may read the space (NotFound otherwise)."""
     space_access = access.access_space(account, slug)
-    page = max(1, page)
     now = clock.now()
-    rows = list(
-        db.session.scalars(
-            sa.select(ModAction)
-            .where(ModAction.space_id == space_access.space.id)
-            .order_by(ModAction.id.desc())
-            .limit(PER_PAGE + 1)
-            .offset((page - 1) * PER_PAGE)
-        )
+    found = paginate(
+        sa.select(ModAction).where(ModAction.space_id == space_access.space.id).order_by(ModAction.id.desc()),
+        page, PER_PAGE,
     )
     lines = []
-    for row in rows[:PER_PAGE]:
+    for row in found.items:
         live = row.excerpt_expires_at is None or row.excerpt_expires_at > now
         if row.moderator_id is None and row.action == "auto_hide":
             who = "members' flags"
@@ -108,4 +103,4 @@ def read(account: Account | None, slug: object, page: int = 1) -> tuple[SpaceAcc
             LogLine(row.id, row.action, ACTION_LABELS.get(row.action, row.action), row.target_name,
                     row.excerpt if live else None, row.reason, who, row.created_at)
         )
-    return space_access, lines, len(rows) > PER_PAGE
+    return space_access, lines, found.has_next

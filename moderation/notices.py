@@ -14,6 +14,7 @@ from forum import access
 from forum import clock
 from forum.extensions import db
 from forum.models import Account
+from forum.pagination import paginate
 from moderation.models import Notice
 
 NOTICE_LIFETIME = timedelta(days=30)
@@ -32,14 +33,10 @@ def notify(account_id: int | None, text: str, link: str | None = None) -> None:
 
 def list_for(account: Account, page: int = 1) -> tuple[list[Notice], bool]:
     """The account's live notices, newest first; (rows, has_next)."""
-    page = max(1, page)
-    rows = list(
-        db.session.scalars(
-            sa.select(Notice)
-            .where(Notice.account_id == account.id, access.live(Notice.expires_at))
-            .order_by(Notice.id.desc())
-            .limit(PER_PAGE + 1)
-            .offset((page - 1) * PER_PAGE)
-        )
+    found = paginate(
+        sa.select(Notice)
+        .where(Notice.account_id == account.id, access.live(Notice.expires_at))
+        .order_by(Notice.id.desc()),
+        page, PER_PAGE,
     )
-    return rows[:PER_PAGE], len(rows) > PER_PAGE
+    return found.items, found.has_next

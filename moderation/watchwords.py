@@ -23,6 +23,7 @@ from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
+from forum.pagination import paginate
 from forum.screening import ALLOW
 from forum.screening import Verdict
 from moderation.models import WORD_ACTIONS
@@ -118,12 +119,11 @@ def _manage(actor: Account, slug: object) -> SpaceAccess:
 
 def list_words(actor: Account, slug: object, page: int = 1, per_page: int = 50) -> tuple[SpaceAccess, list[WatchWord], bool]:
     space_access = _manage(actor, slug)
-    page = max(1, page)
-    rows = list(db.session.scalars(
-        sa.select(WatchWord).where(WatchWord.space_id == space_access.space.id)
-        .order_by(WatchWord.pattern).limit(per_page + 1).offset((page - 1) * per_page)
-    ))
-    return space_access, rows[:per_page], len(rows) > per_page
+    found = paginate(
+        sa.select(WatchWord).where(WatchWord.space_id == space_access.space.id).order_by(WatchWord.pattern),
+        page, per_page,
+    )
+    return space_access, found.items, found.has_next
 
 
 def add_word(actor: Account, slug: object, raw: object, action: object) -> WatchWord:

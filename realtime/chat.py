@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,17 +30,21 @@ from forum import ratelimit
 from forum import retention
 from forum import signals
 from forum.access import SpaceAccess
+from forum.access import Written
 from forum.access import access_space
 from forum.access import access_space_by_id
+from forum.access import blocked
 from forum.access import live
 from forum.access import row_id
+from forum.access import visible
 from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.models import Membership
-from moderation import blocks
+from forum.pagination import Page
+from forum.pagination import paginate
 from moderation import guard
 from moderation import screening
 from moderation import trust
@@ -66,14 +69,6 @@ TYPING_RATE = "1 per 3 seconds"
 MAX_FINDINGS = 10  # privacy-guard findings sent back to the author at most
 
 HELD = "Your message is held for a moderator to check before others see it."
-
-
-@dataclass
-class Page:
-    """A bounded run of messages, oldest first; ``more`` says whether another page exists."""
-
-    messages: list[ChatMessage]
-    more: bool
 
 
 # --- input ----------------------------------------------------------------------
@@ -226,12 +221,10 @@ def archive_room(account: Account | None, slug: object, room_id: object, archive
 
 
 def _visible(room_id: int, viewer: Account | None) -> sa.Select:
-    """Every read path: the room's messages, not hidden by a moderator, not expired,
-    not written by someone the viewer blocked."""
-    return sa.select(ChatMessage).where(
-        ChatMessage.room_id == room_id, ChatMessage.hidden_at.is_(None), live(ChatMessage.expires_at),
-        blocks.exclude_blocked(viewer, ChatMessage.author_id),
-    )
+    """Every read path: the room's messages that ``forum.access.visible`` lets through (not
+    hidden by a moderator, for moderators neither; not expired; not written by someone
+    the viewer blocked)."""
+    return sa.select(ChatMessage).where(ChatMessage.room_id == room_id, visible(viewer, ChatMessage))
 
 
 def _find(room_id: int, author_id: int, client_id: str) -> ChatMessage | None:
@@ -301,25 +294,25 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
 
 
 def latest(account: Account | None, room_id: object, before: object = None, slug: object = None) -> tuple[ChatRoom, SpaceAccess, Page]:
-    """One page of history, oldest first: the newest messages, or those before ``before``."""
-    room, access = access_room(account, room_id, slug)
+    """One page of history, oldest first: the newest messages, or those before ``before``.
+
+    ``has_next`` says that older messages exist (the "Older messages" link).
+    """
+    room, space_access = access_room(account, room_id, slug)
     query = _visible(room.id, account)
     if before is not None:
         query = query.where(ChatMessage.seq < clean_seq(before))
-    rows = list(db.session.scalars(query.order_by(ChatMessage.seq.desc()).limit(PAGE + 1)))
-    return room, access, Page(rows[:PAGE][::-1], len(rows) > PAGE)
+    page = paginate(query.order_by(ChatMessage.seq.desc()), 1, PAGE)
+    page.items.reverse()
+    return room, space_access, page
 
 
 def messages_after(account: Account | None, room_id: object, after_seq: object) -> tuple[ChatRoom, Page]:
     """Every live message after ``after_seq``, in order, at most RESUME_MAX at once."""
     room, _access = access_room(account, room_id)
     after = clean_seq(after_seq, default=0)
-    rows = list(
-        db.session.scalars(
-            _visible(room.id, account).where(ChatMessage.seq > after).order_by(ChatMessage.seq).limit(RESUME_MAX + 1)
-        )
-    )
-    return room, Page(rows[:RESUME_MAX], len(rows) > RESUME_MAX)
+    query = _visible(room.id, account).where(ChatMessage.seq > after).order_by(ChatMessage.seq)
+    return room, paginate(query, 1, RESUME_MAX)
 
 
 def message_dict(message: ChatMessage) -> dict[str, Any]:
@@ -365,8 +358,8 @@ def blocked_in_open_rooms(blocker_id: int, blocked_id: int, limit: int = 2000) -
     )
     rows = db.session.execute(
         sa.select(ChatMessage.room_id, ChatMessage.id, ChatMessage.seq)
-        .where(ChatMessage.author_id == blocked_id, ChatMessage.room_id.in_(open_rooms),
-               live(ChatMessage.expires_at))
+        .where(ChatMessage.author_id == blocked_id, blocked(blocker_id, ChatMessage),
+               ChatMessage.room_id.in_(open_rooms), live(ChatMessage.expires_at))
         .order_by(ChatMessage.id.desc()).limit(limit)
     )
     found: dict[int, list[tuple[int, int]]] = {}
@@ -409,5 +402,6 @@ def typing(account: Account | None, sid: str, room_id: object) -> None:
         raise Forbidden("Typing indicators are off in this space.")
     membership = _writable(room, access)
     ratelimit.hit(TYPING_RATE, "typing", account.id)
-    skip = [sid, *sockets.sids_blocking(account.id)]  # people who blocked them are not told
+    # People who blocked them are not told.
+    skip = [sid, *sockets.sids_blocking(Written(account.id, membership.display_name, room.space_id))]
     signals.chat_typing.send(room.id, name=membership.display_name, skip_sid=skip)

@@ -3,7 +3,7 @@
 ``watch_thread`` is the service behind the ``watch_thread`` socket event (the
 ``/chat`` namespace adapter calls it); the ``*_audience`` functions are the
 queries ``realtime/push.py`` asks before it emits. Everything is decided here
-with ``forum/access.py`` and ``moderation/models.Block``; push.py only delivers.
+with ``forum/access.py`` (spaces, the visible-content filter, blocks); push.py only delivers.
 
 Why the ``/chat`` namespace: it already authenticates by the session cookie and
 ``Origin``, re-checks the session at every event, joins every socket to its
@@ -29,12 +29,10 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.models import AuthSession
-from forum.models import Membership
 from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
 from forum.models import ThreadFollow
-from moderation.models import Block
 from realtime import sockets
 from realtime import watches
 from realtime.models import ChatSocket
@@ -117,20 +115,21 @@ def new_reply_audience(post_id: int) -> tuple[Post, int, list[str]] | None:
     """For a new reply: the post, its page for an ordinary reader, and watchers to skip.
 
     None when nobody but moderators may see it (a hidden post or thread). Skipped:
-    the author's own sockets, and those of watchers who blocked the author.
+    the author's own sockets, and those of watchers who blocked the author or the
+    thread's author (their page of that thread shows none of it).
     """
     post = _public_post(post_id)
     if post is None:
         return None
     before = db.session.scalar(
         sa.select(sa.func.count()).where(
-            Post.thread_id == post.thread_id, Post.id <= post.id, Post.hidden_at.is_(None),
-            access.live(Post.expires_at),
+            Post.thread_id == post.thread_id, Post.id <= post.id, access.visible(None, Post),
         )
     ) or 1
     page = -(-before // POSTS_PER_PAGE)
     skip: list[str] = []
-    if post.author_id is not None:
+    thread = db.session.get(Thread, post.thread_id)
+    if post.author_id is not None or thread.author_id is not None:
         skip = list(db.session.scalars(
             sa.select(watches.ThreadWatch.sid)
             .join(ChatSocket, ChatSocket.sid == watches.ThreadWatch.sid)
@@ -138,7 +137,8 @@ def new_reply_audience(post_id: int) -> tuple[Post, int, list[str]] | None:
                 watches.ThreadWatch.thread_id == post.thread_id,
                 sa.or_(
                     ChatSocket.account_id == post.author_id,
-                    sa.exists().where(Block.blocker_id == ChatSocket.account_id, Block.blocked_id == post.author_id),
+                    access.blocked(ChatSocket.account_id, post),
+                    access.blocked(ChatSocket.account_id, thread),
                 ),
             )
             .limit(1000)
@@ -147,15 +147,12 @@ def new_reply_audience(post_id: int) -> tuple[Post, int, list[str]] | None:
 
 
 def _public_post(post_id: int) -> Post | None:
-    post = db.session.scalar(sa.select(Post).where(Post.id == post_id, access.live(Post.expires_at)))
-    if post is None or post.hidden_at is not None:
-        return None
-    thread = db.session.get(Thread, post.thread_id)
-    if thread is None or thread.hidden_at is not None or (
-        thread.expires_at is not None and thread.expires_at <= clock.now()
-    ):
-        return None
-    return post
+    """The post, if an ordinary reader of its space may see it (live, not hidden, in a
+    live thread that is not hidden)."""
+    return db.session.scalar(
+        sa.select(Post).join(Thread, Thread.id == Post.thread_id)
+        .where(Post.id == post_id, access.visible(None, Post), access.visible(None, Thread))
+    )
 
 
 # --- the updates list ----------------------------------------------------------------
@@ -174,8 +171,9 @@ def update_audience(post_id: int) -> tuple[Thread, Space, list[FollowerUpdate]] 
 
     One query per ``CHUNK`` followers, joined with the socket registry: followers
     with a fresh socket of a live session, who may read the space, are not the
-    author, have not seen the post yet, and have not blocked the author. None when
-    the post is hidden (then the updates list leaves it out too).
+    author, have not seen the post yet, and have not blocked its author or the
+    thread's (as the updates list). None when the post is hidden (then the updates
+    list leaves it out too).
     """
     post = _public_post(post_id)
     if post is None:
@@ -193,19 +191,17 @@ def update_audience(post_id: int) -> tuple[Thread, Space, list[FollowerUpdate]] 
     )
     conditions = [ThreadFollow.thread_id == thread.id, ThreadFollow.last_seen_post_id < post.id, online]
     if post.author_id is not None:
-        conditions += [
-            ThreadFollow.account_id != post.author_id,
-            ~sa.exists().where(Block.blocker_id == ThreadFollow.account_id, Block.blocked_id == post.author_id),
-        ]
-    if space.kind != "open":
-        conditions.append(sa.or_(
-            sa.exists().where(Membership.space_id == space.id, Membership.account_id == ThreadFollow.account_id),
-            sa.exists().where(Account.id == ThreadFollow.account_id, Account.is_admin.is_(True)),
-        ))
+        conditions.append(ThreadFollow.account_id != post.author_id)
+    conditions += [
+        sa.not_(access.blocked(ThreadFollow.account_id, post)),
+        sa.not_(access.blocked(ThreadFollow.account_id, thread)),
+        access.may_read(ThreadFollow.account_id, space),
+    ]
+    # Counted as the updates page counts them (forum/threads.py ``updates``).
     new_posts = (
         sa.select(sa.func.count(Post.id))
         .where(Post.thread_id == thread.id, Post.id > ThreadFollow.last_seen_post_id,
-               Post.hidden_at.is_(None), access.live(Post.expires_at))
+               access.visible(ThreadFollow.account_id, Post))
         .correlate(ThreadFollow)
         .scalar_subquery()
     )

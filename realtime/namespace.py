@@ -133,8 +133,8 @@ class ChatNamespace(Namespace):
         except Exception:
             leave_room(push.room(room.id))
             raise
-        return {"ok": True, "room_id": room.id, "messages": [chat.message_dict_for(m, account) for m in page.messages],
-                "more": page.more, "presence": chat.presence(room.id)}
+        return {"ok": True, "room_id": room.id, "messages": [chat.message_dict_for(m, account) for m in page.items],
+                "more": page.has_next, "presence": chat.presence(room.id)}
 
     @_event
     def on_leave(self, account: Account, data: dict) -> dict:
@@ -156,7 +156,7 @@ class ChatNamespace(Namespace):
     @_event
     def on_history(self, account: Account, data: dict) -> dict:
         _room, _access, page = chat.latest(account, data.get("room_id"), data.get("before_seq"))
-        return {"ok": True, "messages": [chat.message_dict_for(m, account) for m in page.messages], "more": page.more}
+        return {"ok": True, "messages": [chat.message_dict_for(m, account) for m in page.items], "more": page.has_next}
 
     @_event
     def on_typing(self, account: Account, data: dict) -> dict:

@@ -106,7 +106,7 @@ def _never_raises(receiver: Callable[..., None]) -> Callable[..., None]:
 def on_message_created(message: ChatMessage, **_: Any) -> None:
     """Everyone in the room hears a new message; the sender already has it in its ack,
     and people who blocked the author never get it."""
-    skip = [sid for sid in (_current_sid(), *sockets.sids_blocking(message.author_id)) if sid]
+    skip = [sid for sid in (_current_sid(), *sockets.sids_blocking(message)) if sid]
     socketio.emit("message", message_payload(message), to=room(message.room_id),
                   skip_sid=skip or None, namespace=NAMESPACE)
 

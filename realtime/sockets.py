@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
+from forum import access
 from forum import clock
 from forum.extensions import db
 from forum.models import Account
 from forum.models import AuthSession
 from forum.models import Membership
 from forum.sessions import is_live
-from moderation.models import Block
 from realtime.models import ChatRoom
 from realtime.models import ChatSocket
 from realtime.models import ChatSocketRoom
@@ -103,19 +104,19 @@ def sids_of_account(account_id: int) -> list[str]:
     return list(db.session.scalars(sa.select(ChatSocket.sid).where(ChatSocket.account_id == account_id)))
 
 
-def sids_blocking(author_id: int | None) -> list[str]:
-    """The sockets of everyone who blocked ``author_id`` (one query): live delivery skips them.
+def sids_blocking(content: Any) -> list[str]:
+    """The sockets of everyone who blocked the author of ``content`` (a message, an
+    ``access.Written``, or an author's account id), in one query: live delivery skips them.
 
     Not narrowed to one room on purpose: a socket joins the Socket.IO room a moment
     before its room row is written, and a message sent in between must skip it too.
     Emits go to a room, so sockets elsewhere are unaffected.
     """
-    if author_id is None:
+    if content is None or isinstance(content, int):
+        content = access.Written(content)
+    if content.author_id is None:
         return []
-    return list(db.session.scalars(
-        sa.select(ChatSocket.sid).join(Block, Block.blocker_id == ChatSocket.account_id)
-        .where(Block.blocked_id == author_id)
-    ))
+    return list(db.session.scalars(sa.select(ChatSocket.sid).where(access.blocked(ChatSocket.account_id, content))))
 
 
 def in_space(account_id: int, space_id: int) -> list[tuple[str, int]]:

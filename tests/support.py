@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import secrets
+import string
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
@@ -121,6 +123,17 @@ def scrub(html: str) -> str:
     return CSRF_VALUE.sub('name="csrf_token" value=""', html)
 
 
+def marker(label: str = "m") -> str:
+    """A unique word no test data contains by chance (its tail is what we grep for)."""
+    return f"{label}{secrets.token_hex(16)}"
+
+
+def incompressible(size: int = 8192) -> str:
+    """Random printable text: defeats any compression (SQLite has none; TOAST does)."""
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(size))
+
+
 def count_rows(model: Any, *where: Any) -> int:
     """How many rows of ``model`` the database holds (matching ``where``)."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
@@ -178,3 +191,16 @@ def reachable(probe: Callable[[], object]) -> tuple[bool, str]:
     except Exception as error:  # noqa: BLE001 - any failure means "not here"
         return False, f"{type(error).__name__}: {error}"
     return True, ""
+
+
+def sweep_in_process(database: str, now_iso: str, batch: int) -> dict[str, int]:
+    """Run in a child process: build an app on the same SQLite file and sweep it."""
+    from forum import expiry  # noqa: PLC0415 - a fresh process imports what it needs
+    from forum.app import create_app  # noqa: PLC0415
+
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "RB_ASYNC_MODE": "threading", "RB_SWEEP_INTERVAL": 0, "RATELIMIT_STORAGE_URI": "memory://",
+    })
+    with app.app_context():
+        return expiry.delete_expired(datetime.fromisoformat(now_iso), batch=batch)

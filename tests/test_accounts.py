@@ -13,6 +13,7 @@ from forum.models import Account
 from forum.models import AuthSession
 from forum.models import RecoveryCode
 from tests.support import PASSPHRASE
+from tests.support import count_rows
 from tests.support import login
 from tests.support import post
 
@@ -22,10 +23,6 @@ CODE_RE = re.compile(r"<code>([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})</code>")
 def signup(client, alias="Nadia", passphrase=PASSPHRASE, again=None):  # noqa: ANN001, ANN201
     return post(client, "/signup", {"alias": alias, "passphrase": passphrase,
                                     "passphrase2": passphrase if again is None else again})
-
-
-def count(model) -> int:  # noqa: ANN001
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 def test_signup_shows_ten_codes_once_and_signs_in(client):
@@ -69,20 +66,20 @@ def test_signup_refuses_bad_input_clearly(client, alias, passphrase, again, stat
     response = signup(client, alias, passphrase, again)
     assert response.status_code == status
     assert 'class="flash flash-error"' in response.get_data(as_text=True)
-    assert count(Account) == 0
+    assert count_rows(Account) == 0
 
 
 def test_lookalike_alias_is_taken(client, make_account):
     make_account("Sam-Kit")
     make_account("Kopa")
-    before = count(Account)
+    before = count_rows(Account)
     for lookalike in ("sam-kit", "SAM_KIT", "Кора"):  # the last is all Cyrillic
         response = signup(client, lookalike)
         assert response.status_code == 409, lookalike
         assert "taken" in response.get_data(as_text=True)
     mixed = signup(client, "Sаm-Kit")  # Latin with one Cyrillic а: refused outright
     assert mixed.status_code == 400
-    assert count(Account) == before
+    assert count_rows(Account) == before
 
 
 def test_wrong_types_and_missing_fields_never_500(client):
@@ -91,7 +88,7 @@ def test_wrong_types_and_missing_fields_never_500(client):
     for data in ({}, {"alias": ["a", "b"]}, {"alias": "Nadia", "passphrase": ""}):
         response = post(client, "/signup", data)
         assert response.status_code == 400
-    assert count(Account) == 0
+    assert count_rows(Account) == 0
 
 
 def test_missing_or_wrong_csrf_is_refused(client, make_account):
@@ -114,7 +111,7 @@ def test_login_logout_and_old_cookie_is_dead(client, make_account):
     assert client.get("/account").status_code == 302
     client.set_cookie("rb_session", cookie)  # a copy taken before logout
     assert client.get("/account").status_code == 302
-    assert count(AuthSession) == 1  # only the one from make_account's sign-up
+    assert count_rows(AuthSession) == 1  # only the one from make_account's sign-up
 
 
 def test_login_gives_a_fresh_token_every_time(client, make_account):
@@ -163,7 +160,7 @@ def test_reset_with_code_spends_it(client):
                                       "passphrase2": new + "!"})
     assert again.status_code == 400
     assert "don&#39;t match" in again.get_data(as_text=True)
-    assert count(RecoveryCode) == 9
+    assert count_rows(RecoveryCode) == 9
 
 
 def test_reset_with_weak_new_passphrase_keeps_the_code(client):
@@ -172,7 +169,7 @@ def test_reset_with_weak_new_passphrase_keeps_the_code(client):
     response = post(client, "/recover", {"alias": "Nadia", "code": codes[1], "passphrase": "short",
                                          "passphrase2": "short"})
     assert response.status_code == 400
-    assert count(RecoveryCode) == 10
+    assert count_rows(RecoveryCode) == 10
 
 
 def test_regenerating_codes_voids_the_old_ones(client):
@@ -257,10 +254,10 @@ def test_wrong_current_passphrase_changes_nothing(client, make_account):
 def test_delete_account_is_immediate_and_complete(client):
     signup(client)
     wrong = post(client, "/account/delete", {"passphrase": "not it at all"})
-    assert wrong.status_code == 400 and count(Account) == 1
+    assert wrong.status_code == 400 and count_rows(Account) == 1
     response = post(client, "/account/delete", {"passphrase": PASSPHRASE})
     assert response.status_code == 303
-    assert count(Account) == count(AuthSession) == count(RecoveryCode) == 0
+    assert count_rows(Account) == count_rows(AuthSession) == count_rows(RecoveryCode) == 0
     assert client.get("/account").status_code == 302
 
 

@@ -1,48 +1,93 @@
-"""The bench/ scripts still run: the smallest configuration, against the real server.
+"""The bench/ commands still run as shipped: the same seeding, server configuration and
+code path as a full run (``main`` with the command's flags), only smaller and shorter.
 
 Figures are not asserted (timed tests lie on a shared machine); only that they are
-counted right: every client gets every message, and each page answers.
+counted right: every client gets every message, each page answers, and a run in
+which a client is refused fails the command instead of printing a lower number.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from bench import chat_fanout
 from bench import pages
-from bench.servers import remove_instance
-from bench.servers import seed
-from bench.servers import start_ours
+from bench import servers
+from moderation import trust
+from tests.live import ROOT
 
-pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.server, pytest.mark.timeout(240)]
 
-
-@pytest.fixture(scope="module")
-def served():
-    """One threading-mode server (the cheapest to start) for both scripts."""
-    seeded = seed(3, pages=True)
-    server = start_ours("threading", seeded)
-    yield server, seeded
-    server.stop()
-    remove_instance(seeded)
+# One async mode (the production default), three clients, one repetition, short phases.
+CHAT_SMALL = ["--modes", "eventlet", "--ns", "3", "--senders", "3", "--reps", "1", "--warmup", "0.3",
+              "--rate-duration", "1", "--sat-duration", "1", "--budget", "60"]
+PAGES_SMALL = ["--modes", "eventlet", "--conns", "1", "--duration", "1", "--reps", "1", "--budget", "60"]
 
 
-def test_chat_fanout_counts_every_delivery(served):
-    server, seeded = served
-    phases = [chat_fanout.Phase("rate", warmup=0, duration=1.5, rate=10, count=5, drain=10)]
-    (result,), last_seq = chat_fanout.measure(server, 3, seeded, phases, hard_limit=60)
-    assert result["msgs_sent_in_window"] == 5
-    # 2 others hear each message by the `message` event, the sender by its ack.
-    assert result["deliveries_counted"] == result["deliveries_expected"] == 3 * 5
-    assert result["lat_ms"]["samples"] == 2 * 5 and result["ack_ms"]["samples"] == 5
-    assert result["errors"] == result["disconnects"] == result["incomplete_msgs_after_drain"] == 0
-    assert 0 < result["lat_ms"]["p50"] <= result["lat_ms"]["p99"]
-    assert result["server_rss_mib"] > 10
-    # the seeded 50, the probe and five messages were stored, numbered in order
-    assert last_seq == 50 + 1 + 5
+def rows_of(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_chat_fanout_runs_as_shipped_and_counts_every_delivery(tmp_path):
+    out = tmp_path / "chat.jsonl"
+    assert chat_fanout.main([*CHAT_SMALL, "--out", str(out)]) == 0
+    rows = rows_of(out)
+    assert sorted(r["mode"] for r in rows) == ["rate", "sat"]  # the saturation phase ran too
+    for r in rows:
+        assert "failed" not in r and "error" not in r, r
+        sent = r["msgs_sent_in_window"]
+        assert sent > 0
+        # 2 others hear each message by the `message` event, the sender by its ack.
+        assert r["deliveries_counted"] == r["deliveries_expected"] == 3 * sent
+        assert r["errors"] == r["disconnects"] == r["incomplete_msgs_after_drain"] == 0
+        # every message sent (the probe included) was stored once, numbered in order
+        assert r["seq_advance"] == r["msgs_sent_total"]
+        assert r["server_rss_mib"] > 10
+    [rate] = [r for r in rows if r["mode"] == "rate"]
+    assert rate["lat_ms"]["samples"] == 2 * rate["msgs_sent_in_window"]
+    assert rate["ack_ms"]["samples"] == rate["msgs_sent_in_window"]
+    assert 0 < rate["lat_ms"]["p50"] <= rate["lat_ms"]["p99"]
+
+
+def test_chat_fanout_fails_loudly_when_a_limit_is_hit(tmp_path, monkeypatch, capsys):
+    """As shipped before the limits were raised for every level: refused sends are a failure."""
+    monkeypatch.setattr(servers, "LOAD_ENV", {})
+    out = tmp_path / "chat.jsonl"
+    assert chat_fanout.main([*CHAT_SMALL, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED" in err and "Too many attempts" in err
+
+
+def test_load_env_lifts_the_chat_limit_of_every_trust_level():
+    """Read back the way the server reads it: the environment, through forum/config.py."""
+    probe = ("import json; from forum.config import Config; from moderation import trust; "
+             "print(json.dumps({'levels': {str(level): getattr(Config, setting) "
+             "for level, setting in trust.CHAT_RATE.items()}, 'by_address': Config.RB_LIMIT_BY_ADDRESS}))")
+    env = {**os.environ, **servers.LOAD_ENV}
+    answer = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True,
+                            check=True, timeout=60)
+    seen = json.loads(answer.stdout)
+    assert set(seen["levels"]) == {str(level) for level in trust.CHAT_RATE}
+    assert set(seen["levels"].values()) == {servers.UNREACHABLE}
+    assert seen["by_address"] is False  # every bench client is 127.0.0.1
+
+
+def test_a_result_with_any_error_is_a_failure_not_a_figure():
+    good = {"errors": 0, "error_samples": [], "disconnects": 0, "incomplete_msgs_after_drain": 0,
+            "deliveries_counted": 30, "deliveries_expected": 30, "n": 3}
+    assert chat_fanout.problems(good) == []
+    for change in ({"errors": 2, "error_samples": ["{'ok': False, 'status': 429}"]}, {"disconnects": 1},
+                   {"incomplete_msgs_after_drain": 1}, {"deliveries_counted": 29}):
+        assert chat_fanout.problems({**good, **change})
+    assert pages.problems({"rps": 10.0, "non2xx": 0, "socket_errors": 0}) == []
+    for change in ({"non2xx": 1}, {"socket_errors": 1}, {"rps": 0.0}):
+        assert pages.problems({"rps": 10.0, "non2xx": 0, "socket_errors": 0, **change})
 
 
 def test_chat_summary_has_medians_and_ratios(tmp_path):
@@ -53,21 +98,22 @@ def test_chat_summary_has_medians_and_ratios(tmp_path):
     lines = [dict(row, server=s, mode=m, deliveries_per_s=d, rep=r)
              for s, d in (("redbrolly-eventlet", 100.0), ("redbrolly-gevent", 50.0))
              for m in ("rate", "sat") for r in range(3)]
+    lines.append(dict(row, server="redbrolly-eventlet", mode="sat", deliveries_per_s=1.0, rep=3, failed="429"))
     path = tmp_path / "r.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in lines))
     text = chat_fanout.summarize([path], stored=None)
-    assert "| redbrolly-eventlet | 3 | sat | 3 | 100 | 200 |" in text
+    assert "| redbrolly-eventlet | 3 | sat | 3 | 100 | 200 |" in text  # the failed run is no figure
+    assert "| redbrolly-eventlet | 3 | failed runs: 1 |" in text
     assert "eventlet(ours) / redbrolly-gevent: deliveries/s 2.00" in text
 
 
-def test_pages_answer_and_measure(served):
-    server, seeded = served
-    cookie = f"rb_session={seeded.tokens[0]}"
-    sizes = pages.check_pages(server, seeded, cookie)
-    result = pages.measure_page(server, server.origin + "/", cookie, conns=2, duration=1, client="python")
-    if shutil.which("wrk"):
-        by_wrk = pages.measure_page(server, server.origin + "/", cookie, conns=1, duration=1, client="wrk")
-        assert by_wrk["rps"] > 0 and by_wrk["non2xx"] == 0
-    assert set(sizes) == {"front", "space", "thread50", "chatroom"} and min(sizes.values()) > 500
-    assert result["rps"] > 0 and result["non2xx"] == 0
-    assert result["p50_ms"] <= result["p99_ms"]
+def test_pages_run_as_shipped_and_every_page_answers(tmp_path):
+    out = tmp_path / "pages.jsonl"
+    assert pages.main([*PAGES_SMALL, "--out", str(out)]) == 0
+    rows = rows_of(out)
+    assert {r["page"] for r in rows} == {"front", "space", "thread50", "chatroom"}
+    for r in rows:
+        assert "failed" not in r, r
+        assert r["rps"] > 0 and r["non2xx"] == 0 and r["socket_errors"] == 0
+        assert r["p50_ms"] <= r["p99_ms"]
+        assert r["bytes"] > 500

@@ -25,14 +25,14 @@ from forum.models import Post
 from forum.models import Thread
 from forum.models import ThreadFollow
 from realtime.models import ChatMessage
-from tests.expiry_factories import incompressible
-from tests.expiry_factories import make_message
-from tests.expiry_factories import make_post
-from tests.expiry_factories import make_room
-from tests.expiry_factories import make_space
-from tests.expiry_factories import make_thread
-from tests.expiry_factories import marker
-from tests.expiry_factories import sweep_in_process
+from tests.factories import make_message
+from tests.factories import make_post
+from tests.factories import make_room
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.support import incompressible
+from tests.support import marker
+from tests.support import sweep_in_process
 
 HEAVY = os.environ.get("RB_HEAVY") == "1"
 
@@ -77,25 +77,27 @@ def live_thread_titles() -> list[str]:
 
 def test_expired_text_leaves_every_read_path_and_then_the_disk(app, clock, make_account):
     owner = make_account()
-    short = make_space(owner, chat_hours=1, post_days=1)
-    keep = make_space(owner, chat_hours=720, post_days=365)
+    short = make_space(owner=owner, chat_retention_hours=1, post_retention_days=1)
+    keep = make_space(owner=owner, chat_retention_hours=720, post_retention_days=365)
     room, live_room = make_room(short), make_room(keep)
 
     chat_mark, post_mark, title_mark = marker("chat"), marker("post"), marker("title")
     reply_mark, live_mark, live_post_mark = marker("reply"), marker("live"), marker("livepost")
     long_body = incompressible(8192)
-    message = make_message(room, f"hello {chat_mark} there")
+    message = make_message(room, body=f"hello {chat_mark} there")
     assert message.expires_at == clock.now() + timedelta(hours=1)
-    long_message = make_message(room, long_body)
-    make_message(live_room, f"still here {live_mark}")
+    long_message = make_message(room, body="to be lengthened")
+    long_message.body = long_body  # past the chat limit on purpose: a row that spills to overflow pages
+    db.session.commit()
+    make_message(live_room, body=f"still here {live_mark}")
     thread = make_thread(short, title=f"About {title_mark}", body=f"first {post_mark}")
-    reply = make_post(thread, f"a reply {reply_mark}")
+    reply = make_post(thread, body=f"a reply {reply_mark}")
     live_thread = make_thread(keep, title="Kept", body=f"kept {live_post_mark}")
     thread_id, reply_id, message_ids = thread.id, reply.id, (message.id, long_message.id)
 
     # An edited post: the old text has reached the main file before the edit.
     old_mark, new_mark = marker("oldtext"), marker("newtext")
-    edited = make_post(live_thread, f"before {old_mark}")
+    edited = make_post(live_thread, body=f"before {old_mark}")
     assert expiry.checkpoint()
     assert tail(old_mark) in disk_bytes(app)
     edited.body = f"after {new_mark}"
@@ -139,10 +141,10 @@ def test_expired_text_leaves_every_read_path_and_then_the_disk(app, clock, make_
 
 def test_secure_delete_zeroes_an_updated_cell_in_the_main_file(app, clock):
     """An edit (UPDATE of body) leaves no copy of the old text once checkpointed."""
-    space = make_space(chat_hours=24)
+    space = make_space(chat_retention_hours=24)
     thread = make_thread(space, body=marker("first"))
     old = marker("old") + incompressible(3000)  # spills to overflow pages
-    post = make_post(thread, old)
+    post = make_post(thread, body=old)
     expiry.checkpoint()
     assert tail(old) in disk_bytes(app)
     post.body = "short now"
@@ -156,11 +158,11 @@ def test_secure_delete_zeroes_an_updated_cell_in_the_main_file(app, clock):
 
 
 def test_each_batch_signal_carries_what_a_client_needs(app, clock, received):
-    space = make_space(chat_hours=1, post_days=1)
+    space = make_space(chat_retention_hours=1, post_retention_days=1)
     room = make_room(space)
-    first, second = make_message(room, "one"), make_message(room, "two")
+    first, second = make_message(room, body="one"), make_message(room, body="two")
     thread = make_thread(space)
-    reply = make_post(thread, "a reply")
+    reply = make_post(thread, body="a reply")
     ids = {"first": first.id, "second": second.id, "room": room.id, "thread": thread.id,
            "reply": reply.id, "space": space.id}
     clock.advance(days=2)
@@ -181,8 +183,8 @@ def test_each_batch_signal_carries_what_a_client_needs(app, clock, received):
 
 
 def test_nothing_expired_sends_nothing_and_keeps_everything(app, clock, received):
-    space = make_space(chat_hours=1)
-    make_message(make_room(space), "fresh")
+    space = make_space(chat_retention_hours=1)
+    make_message(make_room(space), body="fresh")
     assert expiry.delete_expired() == {"chat": 0, "posts": 0, "threads": 0}
     assert received == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage)) == 1
@@ -197,7 +199,7 @@ KEEP_ALLOWED = pytest.mark.parametrize("app_config", [{"RB_ALLOW_KEEP_POSTS": Tr
 @KEEP_ALLOWED
 def test_thread_whose_posts_are_all_gone_is_deleted_with_its_follows(app, clock, make_account):
     reader = make_account()
-    space = make_space(post_days=None)  # keep: the thread itself never expires
+    space = make_space(post_retention_days=None)  # keep: the thread itself never expires
     thread = make_thread(space)
     db.session.add(ThreadFollow(account_id=reader.id, thread_id=thread.id))
     db.session.execute(sa.update(Post).where(Post.thread_id == thread.id).values(expires_at=clock.now()))
@@ -210,7 +212,7 @@ def test_thread_whose_posts_are_all_gone_is_deleted_with_its_follows(app, clock,
 
 @KEEP_ALLOWED
 def test_a_thread_with_live_posts_and_no_expiry_stays(app, clock):
-    space = make_space(post_days=None)
+    space = make_space(post_retention_days=None)
     thread = make_thread(space)
     clock.advance(days=400)
     assert expiry.delete_expired()["threads"] == 0
@@ -234,7 +236,7 @@ def _insert_chat(space_id: int, room_id: int, count: int, expired_at, start_seq:
 
 def test_a_large_sweep_runs_in_bounded_batches_and_spares_live_rows(app, clock, received):
     total = 1_000_000 if HEAVY else 100_000
-    space = make_space(chat_hours=24)
+    space = make_space(chat_retention_hours=24)
     room = make_room(space)
     now = clock.now()
     _insert_chat(space.id, room.id, total, now - timedelta(minutes=1))
@@ -251,7 +253,7 @@ def test_a_large_sweep_runs_in_bounded_batches_and_spares_live_rows(app, clock, 
 
 
 def test_two_sweepers_at_once_delete_every_row_exactly_once(app, clock):
-    space = make_space(chat_hours=1, post_days=1)
+    space = make_space(chat_retention_hours=1, post_retention_days=1)
     room = make_room(space)
     now = clock.now()
     _insert_chat(space.id, room.id, 20_000, now - timedelta(minutes=1))
@@ -283,7 +285,7 @@ def test_two_sweepers_at_once_delete_every_row_exactly_once(app, clock):
 
 
 def test_two_sweeper_processes_on_one_sqlite_file(app, clock):
-    space = make_space(chat_hours=1)
+    space = make_space(chat_retention_hours=1)
     room = make_room(space)
     now = clock.now()
     _insert_chat(space.id, room.id, 5_000, now - timedelta(minutes=1))
@@ -343,8 +345,8 @@ def test_a_registered_expirer_and_cleanup_hooks_run_in_the_batch(app, clock, rec
 
 
 def test_a_failing_cleanup_hook_rolls_the_batch_back(app, clock):
-    space = make_space(chat_hours=1)
-    make_message(make_room(space), "to go")
+    space = make_space(chat_retention_hours=1)
+    make_message(make_room(space), body="to go")
     clock.advance(hours=2)
 
     def boom(conn, kind, rows):  # noqa: ANN001, ANN202
@@ -455,8 +457,8 @@ def test_the_sweep_loop_logs_errors_without_content_and_carries_on(app, monkeypa
 
 
 def test_cli_expire_prints_counts_and_vacuums(app, clock, runner):
-    space = make_space(chat_hours=1)
-    make_message(make_room(space), "soon gone")
+    space = make_space(chat_retention_hours=1)
+    make_message(make_room(space), body="soon gone")
     clock.advance(hours=2)
     result = runner.invoke(args=["expire"])
     assert result.exit_code == 0, result.output
@@ -486,9 +488,9 @@ def test_disappears_in_filter(app, clock, delta, text):
 
 def test_no_content_reaches_the_log_during_a_sweep(app, clock, caplog):
     caplog.set_level(logging.DEBUG)
-    space = make_space(chat_hours=1)
+    space = make_space(chat_retention_hours=1)
     secret = marker("logged")
-    make_message(make_room(space), secret)
+    make_message(make_room(space), body=secret)
     clock.advance(hours=2)
     expiry.delete_expired()
     assert secret not in caplog.text

@@ -12,20 +12,20 @@ import sqlalchemy as sa
 from forum import expiry
 from forum.extensions import db
 from realtime.models import ChatMessage
-from tests.expiry_factories import incompressible
-from tests.expiry_factories import make_message
-from tests.expiry_factories import make_post
-from tests.expiry_factories import make_room
-from tests.expiry_factories import make_space
-from tests.expiry_factories import make_thread
+from tests.factories import make_message
+from tests.factories import make_post
+from tests.factories import make_room
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.support import incompressible
 
 pytestmark = pytest.mark.postgres
 URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
 
 def test_sweep_on_postgresql_with_two_sweepers_and_vacuum(pg_app, clock):
-    space = make_space(chat_hours=1, post_days=1)
-    keep = make_space(chat_hours=720, post_days=365)
+    space = make_space(chat_retention_hours=1, post_retention_days=1)
+    keep = make_space(chat_retention_hours=720, post_retention_days=365)
     room = make_room(space)
     now = clock.now()
     rows = [
@@ -37,10 +37,12 @@ def test_sweep_on_postgresql_with_two_sweepers_and_vacuum(pg_app, clock):
         conn.execute(ChatMessage.__table__.insert(), rows)
     room.last_seq = 3000
     db.session.commit()
-    make_message(room, incompressible(4096))  # expires an hour from now: swept later
-    live = make_message(make_room(keep), "kept")
+    big = make_message(room, body="to be lengthened")  # expires an hour from now: swept later
+    big.body = incompressible(4096)  # past the chat limit on purpose: TOASTed
+    db.session.commit()
+    live = make_message(make_room(keep), body="kept")
     for i in range(10):
-        make_post(make_thread(space, title=f"t{i}", when=now - timedelta(days=2)), "reply", when=now - timedelta(days=2))
+        make_post(make_thread(space, title=f"t{i}", when=now - timedelta(days=2)), body="reply", when=now - timedelta(days=2))
     live_id = live.id
     db.session.close()
 

@@ -31,29 +31,29 @@ from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
 from realtime.models import ChatMessage
-from tests.moderation_factories import join
-from tests.moderation_factories import make_chat
-from tests.moderation_factories import make_post
-from tests.moderation_factories import make_room
-from tests.moderation_factories import make_space
-from tests.moderation_factories import make_thread
-from tests.moderation_factories import season
+from tests.factories import add_member
+from tests.factories import make_message
+from tests.factories import make_post
+from tests.factories import make_room
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.factories import season
 from tests.support import PASSPHRASE
+from tests.support import count_rows
 
 
 @pytest.fixture
 def world(app, make_account, clock):  # noqa: ANN001, ANN201
-    space = make_space("den", kind="closed")
     owner, mod1, mod2, author = (make_account(a) for a in ("Olu", "Mina", "Rosa", "Fred"))
-    join(owner, space, "owner")
-    join(mod1, space, "moderator", alias="MinaMod")
-    join(mod2, space, "moderator")
-    join(author, space)
+    space = make_space("closed", owner=owner, slug="den")
+    add_member(space, mod1, "moderator", space_alias="MinaMod")
+    add_member(space, mod2, "moderator")
+    add_member(space, author)
     thread = make_thread(space, owner)
     flaggers = []
     for alias in ("Ana", "Bea", "Cai"):
         account = make_account(alias)
-        join(account, space)
+        add_member(space, account)
         flaggers.append(season(account, thread))
     room = make_room(space)
 
@@ -64,10 +64,6 @@ def world(app, make_account, clock):  # noqa: ANN001, ANN201
     w.__dict__.update(space=space, owner=owner, mod1=mod1, mod2=mod2, author=author, thread=thread,
                       flaggers=flaggers, room=room, clock=clock)
     return w
-
-
-def count(model, *where) -> int:  # noqa: ANN001
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 class Recorder:
@@ -130,7 +126,7 @@ def test_flag_weight_formula(world, posts, up, down, expected):
 
 
 def test_three_members_hide_a_chat_message_and_signal_after_commit(world):
-    message = make_chat(world.room, world.author, "you are scum, I know where you work")
+    message = make_message(world.room, world.author, "you are scum, I know where you work")
     with Recorder(signals.content_hidden) as hidden:
         for i, flagger in enumerate(world.flaggers):
             result = flags.flag(flagger, "chat", message.id, "harassment")
@@ -149,10 +145,10 @@ def test_three_members_hide_a_chat_message_and_signal_after_commit(world):
 
 
 def test_new_accounts_weigh_less(world, make_account):
-    message = make_chat(world.room, world.author, "meh")
+    message = make_message(world.room, world.author, "meh")
     for _ in range(3):
         newbie = make_account()
-        join(newbie, world.space)
+        add_member(world.space, newbie)
         assert not flags.flag(newbie, "chat", message.id, "spam").hidden
     assert flags.open_weight("chat", message.id) == 150
 
@@ -180,7 +176,7 @@ def test_flag_rules(world, make_account):
     for kind, target in (("post", 10**9), ("dm", post.id), ("chat", "1"), ("post", True)):
         with pytest.raises(NotFound):
             flags.flag(world.flaggers[1], kind, target, "spam")
-    assert count(Flag) == 1
+    assert count_rows(Flag) == 1
 
 
 # --- Queue actions: each writes its log line in the same transaction -----------------
@@ -224,7 +220,7 @@ def test_every_action_logs_in_the_same_transaction(admin_world, name):
 def test_a_failed_commit_leaves_neither_change_nor_log(admin_world, name, monkeypatch):
     w = admin_world
     post = _flagged_post(w)
-    before = count(ModAction)
+    before = count_rows(ModAction)
 
     def boom() -> None:
         raise RuntimeError("disk full")
@@ -234,7 +230,7 @@ def test_a_failed_commit_leaves_neither_change_nor_log(admin_world, name, monkey
         ACTIONS[name](w, post)
     db.session.rollback()
     monkeypatch.undo()
-    assert count(ModAction) == before
+    assert count_rows(ModAction) == before
     db.session.expire_all()
     stored = db.session.get(Post, post.id)
     assert stored is not None and stored.hidden_at is None and stored.body == "flagged text"
@@ -255,7 +251,7 @@ def test_a_failed_log_write_undoes_the_action(admin_world, monkeypatch):
     db.session.rollback()
     db.session.expire_all()
     assert db.session.get(Post, post.id).hidden_at is None
-    assert count(ModAction) == 0
+    assert count_rows(ModAction) == 0
 
 
 def test_moderators_cannot_act_on_their_own_content(world):
@@ -273,14 +269,14 @@ def test_members_and_outsiders_cannot_act(world, make_account):
         actions.hide(world.flaggers[1], "den", "post", post.id)
     with pytest.raises(NotFound):
         actions.hide(make_account(), "den", "post", post.id)
-    other = make_space("elsewhere")
-    join(world.mod1, other, "moderator")
+    other = make_space(slug="elsewhere")
+    add_member(other, world.mod1, "moderator")
     with pytest.raises(NotFound):  # a moderator elsewhere: not this space's item
         actions.hide(world.mod1, "elsewhere", "post", post.id)
 
 
 def test_keep_unhides_and_dismisses(world):
-    message = make_chat(world.room, world.author, "borderline")
+    message = make_message(world.room, world.author, "borderline")
     for flagger in world.flaggers:
         flags.flag(flagger, "chat", message.id, "spam")
     with Recorder(signals.content_unhidden) as shown:
@@ -293,7 +289,7 @@ def test_keep_unhides_and_dismisses(world):
 
 
 def test_delete_is_a_hard_delete_with_signal(world):
-    message = make_chat(world.room, world.author, "abuse")
+    message = make_message(world.room, world.author, "abuse")
     flags.flag(world.flaggers[0], "chat", message.id, "harassment")
     with Recorder(signals.content_deleted) as deleted:
         actions.delete(world.mod1, "den", "chat", message.id)
@@ -352,7 +348,7 @@ def test_suspend_is_for_admins_only(admin_world):
     with Recorder(signals.account_signed_out) as out:
         actions.suspend(w.admin, "den", "post", post.id, "7")
     assert db.session.get(Account, w.author.id).suspended_until > w.clock.now()
-    assert count(AuthSession, AuthSession.account_id == w.author.id) == 0
+    assert count_rows(AuthSession, AuthSession.account_id == w.author.id) == 0
     assert out.calls and out.calls[0][0] == w.author.id
 
 
@@ -384,7 +380,7 @@ def test_log_names_moderator_only_if_space_chooses(world):
 
 
 def test_log_excerpt_expires_with_the_content(world):
-    message = make_chat(world.room, world.author, "nasty words here")
+    message = make_message(world.room, world.author, "nasty words here")
     flags.flag(world.flaggers[0], "chat", message.id, "hate")
     actions.hide(world.mod1, "den", "chat", message.id)
     _a, lines, _n = modlog.read(world.flaggers[0], "den")
@@ -451,7 +447,9 @@ def test_lock_and_keep_are_not_appealable(world):
 
 def test_blocks_filter_reads_and_contact(world):
     victim, troll = world.flaggers[0], world.author
-    post = make_post(world.thread, troll, "creepy", name="TrollInDen")
+    post = make_post(world.thread, troll, "creepy")
+    post.author_name = "TrollInDen"  # written under a name the troll showed in the den then
+    db.session.commit()
     row = blocks.block(victim, "post", post.id)
     assert row.blocked_name == "TrollInDen"
     assert blocks.blocked_ids(victim) == {troll.id}
@@ -481,7 +479,7 @@ def test_notices_expire_after_30_days(world):
     world.clock.advance(days=31)
     assert notices.list_for(world.author)[0] == []
     expiry.delete_expired(world.clock.now())
-    assert count(Notice) == 0
+    assert count_rows(Notice) == 0
 
 
 def test_deleting_an_account_forgets_it_in_moderation(world):
@@ -494,5 +492,5 @@ def test_deleting_an_account_forgets_it_in_moderation(world):
     assert blocks.blocked_ids(world.flaggers[1]) == set()
     flagger_id = world.flaggers[0].id
     accounts.delete_account(world.flaggers[0], PASSPHRASE)
-    assert count(Flag, Flag.flagger_id == flagger_id) == 0
-    assert count(Membership, Membership.account_id == flagger_id) == 0
+    assert count_rows(Flag, Flag.flagger_id == flagger_id) == 0
+    assert count_rows(Membership, Membership.account_id == flagger_id) == 0

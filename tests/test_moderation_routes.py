@@ -12,46 +12,40 @@ from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import WatchWord
 from realtime.models import ChatMessage
-from tests.moderation_factories import join
-from tests.moderation_factories import make_chat
-from tests.moderation_factories import make_post
-from tests.moderation_factories import make_room
-from tests.moderation_factories import make_space
-from tests.moderation_factories import make_thread
-from tests.moderation_factories import season
-from tests.support import login
+from tests.factories import add_member
+from tests.factories import make_message
+from tests.factories import make_post
+from tests.factories import make_room
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.factories import season
 from tests.support import post
-
-
-def as_user(app, alias):  # noqa: ANN001, ANN201
-    client = app.test_client()
-    login(client, alias)
-    return client
+from tests.support import signed_in
 
 
 def test_end_to_end_flag_hide_delete_log_appeal(app, make_account, clock):
-    space = make_space("den", kind="closed")
+    space = make_space("closed", slug="den")
     mod1, mod2, author = make_account("Mina"), make_account("Rosa"), make_account("Fred")
-    join(mod1, space, "moderator")
-    join(mod2, space, "moderator")
-    join(author, space)
+    add_member(space, mod1, "moderator")
+    add_member(space, mod2, "moderator")
+    add_member(space, author)
     thread = make_thread(space, mod1)
     flaggers = [make_account(a) for a in ("Ana", "Bea", "Cai")]
     for f in flaggers:
-        join(f, space)
+        add_member(space, f)
         season(f, thread)
     room = make_room(space)
-    message = make_chat(room, author, "I will find out where you live, slag")
+    message = make_message(room, author, "I will find out where you live, slag")
     message_id = message.id
     hidden = []
     receiver = lambda sender, **kw: hidden.append((sender, kw))  # noqa: E731
     signals.content_hidden.connect(receiver)
     try:
         for f in flaggers:
-            response = post(as_user(app, f.alias), f"/flag/chat/{message.id}", {"reason": "harassment"})
+            response = post(signed_in(app, f.alias), f"/flag/chat/{message.id}", {"reason": "harassment"})
             assert response.status_code == 303
             if f.alias == "Ana":  # a second flag says so plainly
-                again = post(as_user(app, "Ana"), f"/flag/chat/{message.id}", {"reason": "hate"})
+                again = post(signed_in(app, "Ana"), f"/flag/chat/{message.id}", {"reason": "hate"})
                 assert again.status_code == 409 and "already flagged" in again.get_data(as_text=True)
     finally:
         signals.content_hidden.disconnect(receiver)
@@ -60,9 +54,9 @@ def test_end_to_end_flag_hide_delete_log_appeal(app, make_account, clock):
     assert hidden == [(space.id, {"kind": "chat", "id": message.id, "thread_id": None,
                                   "room_id": room.id, "seq": message.seq})]
     # Once hidden, members no longer see it: flagging it again is "not found".
-    assert post(as_user(app, "Bea"), f"/flag/chat/{message.id}", {"reason": "hate"}).status_code == 404
+    assert post(signed_in(app, "Bea"), f"/flag/chat/{message.id}", {"reason": "hate"}).status_code == 404
 
-    moderator = as_user(app, "Mina")
+    moderator = signed_in(app, "Mina")
     queue = moderator.get("/s/den/mod/queue").get_data(as_text=True)
     assert "where you live" in queue and "Harassment or threats" in queue
     response = post(moderator, "/s/den/mod/act", {"action": "delete", "kind": "chat", "id": str(message.id),
@@ -71,10 +65,10 @@ def test_end_to_end_flag_hide_delete_log_appeal(app, make_account, clock):
     db.session.expire_all()
     assert db.session.scalar(sa.select(ChatMessage).where(ChatMessage.id == message_id)) is None
 
-    log = as_user(app, "Bea").get("/s/den/mod/log").get_data(as_text=True)
+    log = signed_in(app, "Bea").get("/s/den/mod/log").get_data(as_text=True)
     assert "deleted" in log and "threats" in log and "Fred" in log and "Mina" not in log
 
-    fred = as_user(app, "Fred")
+    fred = signed_in(app, "Fred")
     notices = fred.get("/notices").get_data(as_text=True)
     assert "deleted your chat message" in notices
     action = db.session.scalar(sa.select(ModAction).where(ModAction.action == "delete"))
@@ -83,12 +77,12 @@ def test_end_to_end_flag_hide_delete_log_appeal(app, make_account, clock):
     # The moderator who acted may not decide; a different one does.
     assert post(moderator, f"/s/den/mod/appeals/{appeal.id}/decide",
                 {"outcome": "overturn", "reason": "x"}).status_code == 403
-    rosa = as_user(app, "Rosa")
+    rosa = signed_in(app, "Rosa")
     assert "It was a quote." in rosa.get("/s/den/mod/appeals").get_data(as_text=True)
     assert post(rosa, f"/s/den/mod/appeals/{appeal.id}/decide",
                 {"outcome": "uphold", "reason": "threats are never ok"}).status_code == 303
     assert "was upheld" in fred.get("/notices").get_data(as_text=True)
-    assert "appeal: decision upheld" in as_user(app, "Cai").get("/s/den/mod/log").get_data(as_text=True)
+    assert "appeal: decision upheld" in signed_in(app, "Cai").get("/s/den/mod/log").get_data(as_text=True)
 
 
 # --- Permission matrix -----------------------------------------------------------
@@ -98,18 +92,17 @@ PERSONAS = ("visitor", "nonmember", "member", "moderator", "owner", "admin")
 
 @pytest.fixture
 def matrix(app, make_account):  # noqa: ANN001, ANN201
-    spaces = {kind: make_space(f"m-{kind}", kind=kind) for kind in ("open", "closed", "hidden")}
     accounts = {
         "nonmember": make_account("Nina"), "member": make_account("Memo"),
         "moderator": make_account("Modi"), "owner": make_account("Owen"), "admin": make_account("Adam", admin=True),
     }
+    spaces = {kind: make_space(kind, owner=accounts["owner"], slug=f"m-{kind}") for kind in ("open", "closed", "hidden")}
     for space in spaces.values():
-        join(accounts["member"], space)
-        join(accounts["moderator"], space, "moderator")
-        join(accounts["owner"], space, "owner")
+        add_member(space, accounts["member"])
+        add_member(space, accounts["moderator"], "moderator")
     clients = {"visitor": app.test_client()}
     for name, account in accounts.items():
-        clients[name] = as_user(app, account.alias)
+        clients[name] = signed_in(app, account.alias)
     return spaces, clients
 
 
@@ -152,13 +145,13 @@ def test_personal_pages_need_sign_in(app):
 
 @pytest.fixture
 def den(app, make_account):  # noqa: ANN001, ANN201
-    space = make_space("den")
+    space = make_space(slug="den")
     mod, author, reader = make_account("Mina"), make_account("Fred"), make_account("Ana")
-    join(mod, space, "moderator")
-    join(author, space, alias="FredInDen")
-    join(reader, space)
+    add_member(space, mod, "moderator")
+    add_member(space, author, space_alias="FredInDen")
+    add_member(space, reader)
     thread = make_thread(space, mod)
-    target = make_post(thread, author, "original words", name="FredInDen")
+    target = make_post(thread, author, "original words")
     return space, target
 
 
@@ -183,7 +176,7 @@ def den(app, make_account):  # noqa: ANN001, ANN201
 def test_hostile_moderator_forms(app, den, form):
     _space, target = den
     form = {k: v.replace("{id}", str(target.id)) for k, v in form.items()}
-    response = post(as_user(app, "Mina"), "/s/den/mod/act", form)
+    response = post(signed_in(app, "Mina"), "/s/den/mod/act", form)
     assert 400 <= response.status_code < 500
     db.session.expire_all()
     assert target.body == "original words" and target.hidden_at is None
@@ -197,14 +190,14 @@ def test_hostile_moderator_forms(app, den, form):
 )
 def test_hostile_flag_forms(app, den, form):
     _space, target = den
-    response = post(as_user(app, "Ana"), f"/flag/post/{target.id}", form)
+    response = post(signed_in(app, "Ana"), f"/flag/post/{target.id}", form)
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Flag)) == 0
 
 
 def test_missing_csrf_is_refused(app, den):
     _space, target = den
-    client = as_user(app, "Ana")
+    client = signed_in(app, "Ana")
     assert client.post(f"/flag/post/{target.id}", data={"reason": "spam"}).status_code == 400
     assert client.post(f"/block/post/{target.id}").status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Flag)) == 0
@@ -212,7 +205,7 @@ def test_missing_csrf_is_refused(app, den):
 
 def test_hostile_watch_words_and_appeals(app, den):
     _space, _target = den
-    mod = as_user(app, "Mina")
+    mod = signed_in(app, "Mina")
     for pattern in ("", "(a+)+$", "x" * 200, "<script>"):
         assert post(mod, "/s/den/mod/words", {"pattern": pattern, "action": "block"}).status_code == 400 or \
             pattern == "<script>"
@@ -220,21 +213,21 @@ def test_hostile_watch_words_and_appeals(app, den):
     page = mod.get("/s/den/mod/words").get_data(as_text=True)
     assert "<script>" not in page  # stored as the word "script", shown escaped
     assert db.session.scalar(sa.select(WatchWord.pattern)) == "script"
-    assert post(as_user(app, "Fred"), "/s/den/mod/appeal/999", {"text": "x"}).status_code == 404
+    assert post(signed_in(app, "Fred"), "/s/den/mod/appeal/999", {"text": "x"}).status_code == 404
 
 
 def test_block_from_a_post_and_undo(app, den):
     _space, target = den
-    client = as_user(app, "Ana")
+    client = signed_in(app, "Ana")
     assert post(client, f"/block/post/{target.id}").status_code == 303
     page = client.get("/account/blocks").get_data(as_text=True)
     assert "FredInDen" in page and str(target.author_id) not in page.split("<main")[1].split("/undo")[0][-5:]
     block_id = int(page.split("/account/blocks/")[1].split("/undo")[0])
-    assert post(as_user(app, "Fred"), f"/account/blocks/{block_id}/undo").status_code == 404
+    assert post(signed_in(app, "Fred"), f"/account/blocks/{block_id}/undo").status_code == 404
     assert post(client, f"/account/blocks/{block_id}/undo").status_code == 303
     assert "FredInDen" not in client.get("/account/blocks").get_data(as_text=True)
 
 
 def test_notices_link_in_nav(app, den):
-    assert 'href="/notices"' in as_user(app, "Ana").get("/").get_data(as_text=True)
+    assert 'href="/notices"' in signed_in(app, "Ana").get("/").get_data(as_text=True)
     assert 'href="/notices"' not in app.test_client().get("/").get_data(as_text=True)

@@ -25,23 +25,14 @@ from moderation.models import ModAction
 from moderation.models import Notice
 from moderation.models import WatchWord
 from tests import factories
-from tests.moderation_factories import join
-from tests.moderation_factories import make_post
-from tests.moderation_factories import make_space
-from tests.moderation_factories import make_thread
-from tests.moderation_factories import season
-from tests.support import login
+from tests.factories import add_member
+from tests.factories import make_post
+from tests.factories import make_space
+from tests.factories import make_thread
+from tests.factories import season
+from tests.support import count_rows
 from tests.support import post
-
-
-def as_user(app, alias):  # noqa: ANN001, ANN201
-    client = app.test_client()
-    login(client, alias)
-    return client
-
-
-def count(model) -> int:  # noqa: ANN001
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+from tests.support import signed_in
 
 
 def body(response) -> str:  # noqa: ANN001
@@ -66,16 +57,16 @@ def world(app, make_account):  # noqa: ANN001, ANN201
     }
     content = {}
     for kind in ("open", "closed", "hidden"):
-        space = make_space(f"w-{kind}", kind=kind)
-        join(people["member"], space)
-        join(people["author"], space)
-        join(people["moderator"], space, "moderator")
+        space = make_space(kind, slug=f"w-{kind}")
+        add_member(space, people["member"])
+        add_member(space, people["author"])
+        add_member(space, people["moderator"], "moderator")
         thread = make_thread(space, people["author"], title=f"Title {kind}", body="first words")
         reply = make_post(thread, people["author"], "a reply of theirs")
         content[kind] = (space, thread, reply)
     clients = {"visitor": app.test_client()}
     for name, account in people.items():
-        clients[name] = as_user(app, account.alias)
+        clients[name] = signed_in(app, account.alias)
     return content, clients
 
 
@@ -101,7 +92,7 @@ def test_moderation_buttons_and_routes_matrix(world, persona, space_kind, target
         assert client.get(flag_path).status_code == 404
         assert post(client, block_path).status_code == 404
         assert post(client, flag_path, {"reason": "spam"}).status_code == 404
-        assert count(Block) == 0 and count(Flag) == 0
+        assert count_rows(Block) == 0 and count_rows(Flag) == 0
         return
     assert page.status_code == 200
     html = body(page)
@@ -112,7 +103,7 @@ def test_moderation_buttons_and_routes_matrix(world, persona, space_kind, target
         assert f'href="/p/{reply.id}/edit"' in html
         assert post(client, block_path).status_code == 400  # "You can't block yourself."
         assert post(client, flag_path, {"reason": "spam"}).status_code == 403
-        assert count(Block) == 0 and count(Flag) == 0
+        assert count_rows(Block) == 0 and count_rows(Flag) == 0
         return
     assert f'href="{flag_path}"' in html
     form = html.split(f'action="{block_path}"')[1].split("</form>")[0]
@@ -135,12 +126,12 @@ def test_pages_never_show_the_authors_account_id(app, make_account, clock):
     author = make_account("Auda")
     assert author.id == 7654321
     reader = make_account("Memo")
-    space = make_space("ids")
-    join(author, space)
-    join(reader, space, "moderator")
+    space = make_space(slug="ids")
+    add_member(space, author)
+    add_member(space, reader, "moderator")
     thread = make_thread(space, author, title="Plain title")
     make_post(thread, author, "plain reply")
-    client = as_user(app, "Memo")
+    client = signed_in(app, "Memo")
     for path in (f"/t/{thread.id}", "/s/ids", f"/flag/post/{thread.id}", f"/flag/thread/{thread.id}",
                  "/s/ids/mod/queue", "/search?q=plain"):
         assert "7654321" not in body(client.get(path)), path
@@ -151,11 +142,11 @@ def test_pages_never_show_the_authors_account_id(app, make_account, clock):
 
 @pytest.fixture
 def den(app, make_account, clock):  # noqa: ANN001, ANN201
-    space = make_space("den")
+    space = make_space(slug="den")
     people = {a: make_account(a) for a in ("Mina", "Fred", "Ana", "Bea")}
-    join(people["Mina"], space, "moderator")
+    add_member(space, people["Mina"], "moderator")
     for alias in ("Fred", "Ana", "Bea"):
-        join(people[alias], space)
+        add_member(space, people[alias])
     return space, people
 
 
@@ -189,19 +180,19 @@ def test_hidden_post_shows_only_to_moderators_and_its_author(app, den, clock):
     db.session.add(action)
     db.session.commit()
 
-    bea = pages(as_user(app, "Bea"), thread, "quokkamarker")
+    bea = pages(signed_in(app, "Bea"), thread, "quokkamarker")
     for name, html in bea.items():
         assert "quokkamarker" not in html, name
     assert "wombatmarker" in bea["thread"]
     assert "1 new reply" in bea["updates"]  # the visible reply counts, the hidden one does not
-    assert "wombatmarker" in results(as_user(app, "Bea"), "wombatmarker")  # positive control
+    assert "wombatmarker" in results(signed_in(app, "Bea"), "wombatmarker")  # positive control
 
-    fred = body(as_user(app, "Fred").get(f"/t/{thread.id}"))
+    fred = body(signed_in(app, "Fred").get(f"/t/{thread.id}"))
     assert "quokkamarker" in fred and "Only you and the moderators can see this." in fred
     assert f'href="/s/den/mod/appeal/{action.id}"' in fred
     assert "hidden pending review" not in fred
 
-    mina = body(as_user(app, "Mina").get(f"/t/{thread.id}"))
+    mina = body(signed_in(app, "Mina").get(f"/t/{thread.id}"))
     assert "quokkamarker" in mina and "hidden pending review" in mina
     assert f"/mod/appeal/{action.id}" not in mina
 
@@ -212,7 +203,7 @@ def test_held_post_without_an_action_says_it_waits(app, den, clock):
     held = make_post(thread, people["Fred"], "heldmarker")
     held.hidden_at = clock.now()
     db.session.commit()
-    fred = body(as_user(app, "Fred").get(f"/t/{thread.id}"))
+    fred = body(signed_in(app, "Fred").get(f"/t/{thread.id}"))
     assert "heldmarker" in fred and "waiting for a moderator" in fred and "/mod/appeal/" not in fred
 
 
@@ -225,14 +216,14 @@ def test_hidden_thread_is_absent_except_for_moderators(app, den, clock):
     thread.hidden_at = clock.now()
     db.session.commit()
     for alias in ("Ana", "Fred"):  # the thread's author too: hidden threads are for moderators only
-        client = as_user(app, alias)
+        client = signed_in(app, alias)
         got = pages(client, thread, "platypusmarker")
         assert got["thread"].count("platypusmarker") == 0 and "could not find" in got["thread"]
         for name in ("space", "updates", "home"):
             assert "Platypusmarker" not in got[name], (alias, name)
         assert "Platypusmarker" not in got["search"]
         assert "echidnamarker" not in results(client, "echidnamarker")
-    mina = as_user(app, "Mina")
+    mina = signed_in(app, "Mina")
     space_page = body(mina.get("/s/den"))
     assert "Platypusmarker" in space_page and "hidden pending review" in space_page
     assert "hidden pending review" in body(mina.get(f"/t/{thread.id}"))
@@ -248,7 +239,7 @@ def test_blocked_persons_content_is_hidden_for_the_blocker_everywhere(app, den, 
     fred_reply = make_post(talk, people["Fred"], "axolotlmarker reply")
     make_post(talk, people["Fred"], "axolotlmarker again")
     make_post(talk, people["Bea"], "aftermarker")
-    ana = as_user(app, "Ana")
+    ana = signed_in(app, "Ana")
     assert post(ana, f"/block/post/{fred_reply.id}").status_code == 303
 
     updates = body(ana.get("/updates"))  # before the thread pages mark them seen
@@ -271,7 +262,7 @@ def test_blocked_persons_content_is_hidden_for_the_blocker_everywhere(app, den, 
     assert ana.get(f"/t/{talk.id}?page=2").status_code == 200
 
     # Positive control: Bea, who blocked nobody, sees it all.
-    bea = as_user(app, "Bea")
+    bea = signed_in(app, "Bea")
     assert "Narwhalmarker" in body(bea.get("/s/den"))
     assert body(bea.get(f"/t/{talk.id}")).count("axolotlmarker") == 2
     assert "axolotlmarker" in results(bea, "axolotlmarker")
@@ -282,7 +273,7 @@ def test_one_blocked_post_reads_in_the_singular(app, den):
     space, people = den
     talk = make_thread(space, people["Mina"], title="Group talk")
     target = make_post(talk, people["Fred"], "solo")
-    ana = as_user(app, "Ana")
+    ana = signed_in(app, "Ana")
     assert post(ana, f"/block/post/{target.id}").status_code == 303
     assert "1 post from someone you blocked is hidden." in body(ana.get(f"/t/{talk.id}"))
 
@@ -292,7 +283,7 @@ def test_thread_page_queries_stay_bounded(app, den):
     space, people = den
     talk = make_thread(space, people["Mina"], title="Busy")
     first = make_post(talk, people["Fred"], "one")
-    ana = as_user(app, "Ana")
+    ana = signed_in(app, "Ana")
     assert post(ana, f"/block/post/{first.id}").status_code == 303
     statements: list[str] = []
 
@@ -322,11 +313,11 @@ def test_thread_page_queries_stay_bounded(app, den):
 
 @pytest.fixture
 def room(app, make_account):  # noqa: ANN001, ANN201
-    space = make_space("room")
+    space = make_space(slug="room")
     mod, writer, reader = make_account("Mina"), make_account("Wren"), make_account("Rhea")
-    join(mod, space, "moderator")
-    join(writer, space)
-    join(reader, space)
+    add_member(space, mod, "moderator")
+    add_member(space, writer)
+    add_member(space, reader)
     thread = make_thread(space, mod, title="Chat here", body="say hello")
     return space, thread
 
@@ -347,16 +338,16 @@ def test_blocked_words_refuse_with_a_clear_message(app, room, text, field):
     words(space, block="badword")
     form = {"title": "A title", "body": "A body", "content_warning": ""}
     form[field] = text
-    response = post(as_user(app, "Wren"), NEW_THREAD, form)
+    response = post(signed_in(app, "Wren"), NEW_THREAD, form)
     assert response.status_code == 400
     assert "moderators" in body(response) and "badword" in body(response)
-    assert count(Thread) == 1 and count(Flag) == 0
+    assert count_rows(Thread) == 1 and count_rows(Flag) == 0
 
 
 def test_held_thread_is_stored_hidden_flagged_and_the_author_told(app, room):
     space, _thread = room
     words(space, hold="holdme")
-    wren = as_user(app, "Wren")
+    wren = signed_in(app, "Wren")
     response = post(wren, NEW_THREAD, {"title": "Quietmarker title", "body": "please holdme"})
     assert response.status_code == 303 and response.headers["Location"].endswith("/s/room")
     assert "waiting for a moderator" in body(wren.get("/s/room"))
@@ -365,12 +356,12 @@ def test_held_thread_is_stored_hidden_flagged_and_the_author_told(app, room):
     flag = db.session.scalar(sa.select(Flag).where(Flag.target_kind == "thread", Flag.target_id == thread.id))
     assert flag.flagger_id is None and flag.weight == 0 and "holdme" in flag.note
     assert "waiting for a moderator" in body(wren.get("/notices"))
-    assert "Quietmarker" not in body(as_user(app, "Rhea").get("/s/room"))
-    mina = as_user(app, "Mina")
+    assert "Quietmarker" not in body(signed_in(app, "Rhea").get("/s/room"))
+    mina = signed_in(app, "Mina")
     assert "Quietmarker" in body(mina.get("/s/room/mod/queue"))
     # The moderator keeps it: it shows.
     assert post(mina, "/s/room/mod/act", {"action": "keep", "kind": "thread", "id": str(thread.id)}).status_code == 303
-    assert "Quietmarker" in body(as_user(app, "Rhea").get("/s/room"))
+    assert "Quietmarker" in body(signed_in(app, "Rhea").get("/s/room"))
 
 
 def test_held_reply_is_hidden_but_its_author_sees_it(app, room):
@@ -380,26 +371,26 @@ def test_held_reply_is_hidden_but_its_author_sees_it(app, room):
     receiver = lambda sender, **kw: received.append(sender)  # noqa: E731
     signals.post_created.connect(receiver)
     try:
-        response = post(as_user(app, "Wren"), f"/t/{thread.id}/reply", {"body": "gerbilmarker holdme"})
+        response = post(signed_in(app, "Wren"), f"/t/{thread.id}/reply", {"body": "gerbilmarker holdme"})
     finally:
         signals.post_created.disconnect(receiver)
     assert response.status_code == 303
     assert received == []  # nothing announced to live pages while it is held
     stored = db.session.scalar(sa.select(Post).where(Post.body == "gerbilmarker holdme"))
     assert stored.hidden_at is not None
-    wren = body(as_user(app, "Wren").get(f"/t/{thread.id}"))
+    wren = body(signed_in(app, "Wren").get(f"/t/{thread.id}"))
     assert "gerbilmarker" in wren and "waiting for a moderator" in wren
-    assert "gerbilmarker" not in body(as_user(app, "Rhea").get(f"/t/{thread.id}"))
+    assert "gerbilmarker" not in body(signed_in(app, "Rhea").get(f"/t/{thread.id}"))
 
 
 def test_flag_word_stores_visibly_and_queues_it(app, room):
     space, thread = room
     words(space, flag="iffy")
-    assert post(as_user(app, "Wren"), f"/t/{thread.id}/reply", {"body": "a bit iffy"}).status_code == 303
+    assert post(signed_in(app, "Wren"), f"/t/{thread.id}/reply", {"body": "a bit iffy"}).status_code == 303
     stored = db.session.scalar(sa.select(Post).where(Post.body == "a bit iffy"))
     assert stored.hidden_at is None
     assert db.session.scalar(sa.select(Flag.note).where(Flag.target_id == stored.id)) == 'Watched word "iffy"'
-    assert "a bit iffy" in body(as_user(app, "Rhea").get(f"/t/{thread.id}"))
+    assert "a bit iffy" in body(signed_in(app, "Rhea").get(f"/t/{thread.id}"))
 
 
 def test_edit_into_a_held_word_hides_the_post(app, room):
@@ -410,7 +401,7 @@ def test_edit_into_a_held_word_hides_the_post(app, room):
     receiver = lambda sender, **kw: hidden.append(kw)  # noqa: E731
     signals.content_hidden.connect(receiver)
     try:
-        response = post(as_user(app, "Wren"), f"/p/{mine.id}/edit", {"body": "now holdme"})
+        response = post(signed_in(app, "Wren"), f"/p/{mine.id}/edit", {"body": "now holdme"})
     finally:
         signals.content_hidden.disconnect(receiver)
     assert response.status_code == 303
@@ -422,7 +413,7 @@ def test_edit_into_a_held_word_hides_the_post(app, room):
 def test_first_post_edit_with_a_held_title_holds_the_thread(app, room):
     space, _thread = room
     words(space, hold="holdme")
-    wren = as_user(app, "Wren")
+    wren = signed_in(app, "Wren")
     assert post(wren, NEW_THREAD, {"title": "Fine title", "body": "fine body"}).status_code == 303
     thread = db.session.scalar(sa.select(Thread).where(Thread.title == "Fine title"))
     first = db.session.scalar(sa.select(Post).where(Post.thread_id == thread.id))
@@ -431,7 +422,7 @@ def test_first_post_edit_with_a_held_title_holds_the_thread(app, room):
     db.session.expire_all()
     assert db.session.get(Thread, thread.id).hidden_at is not None
     assert db.session.get(Post, first.id).hidden_at is None
-    assert "Now holdme" not in body(as_user(app, "Rhea").get("/s/room"))
+    assert "Now holdme" not in body(signed_in(app, "Rhea").get("/s/room"))
 
 
 LINKS = [
@@ -450,27 +441,27 @@ LINKS = [
 @pytest.mark.parametrize("text", LINKS)
 def test_new_accounts_cannot_post_links(app, room, text):
     _space, thread = room
-    wren = as_user(app, "Wren")
+    wren = signed_in(app, "Wren")
     response = post(wren, f"/t/{thread.id}/reply", {"body": text})
     assert response.status_code == 403
     html = body(response)
     assert "New accounts can&#39;t post links yet" in html and "3 days old" in html and "5 posts" in html
-    assert count(Post) == 1
+    assert count_rows(Post) == 1
     assert post(wren, NEW_THREAD, {"title": "t", "body": text}).status_code == 403
-    assert count(Thread) == 1
+    assert count_rows(Thread) == 1
 
 
 @pytest.mark.parametrize("text", ["hxxp://not-a-link", "`https://in.code`", "[x](javascript:alert(1))", "[x]()"])
 def test_text_the_renderer_does_not_link_is_not_a_link(app, room, text):
     _space, thread = room
-    assert post(as_user(app, "Wren"), f"/t/{thread.id}/reply", {"body": text}).status_code == 303
+    assert post(signed_in(app, "Wren"), f"/t/{thread.id}/reply", {"body": text}).status_code == 303
 
 
 def test_links_lift_once_the_account_has_taken_part(app, room, clock):
     _space, thread = room
     wren = db.session.scalar(sa.select(Account).where(Account.alias == "Wren"))
     season(wren, thread)
-    client = as_user(app, "Wren")
+    client = signed_in(app, "Wren")
     assert post(client, f"/t/{thread.id}/reply", {"body": "see https://ok.example"}).status_code == 303
     # An email address is a link to the renderer; once links are allowed, the guard still asks.
     response = post(client, f"/t/{thread.id}/reply", {"body": "mail someone.private@example.com"})
@@ -481,7 +472,7 @@ def test_links_in_an_edit_are_refused_and_the_post_kept(app, room):
     _space, thread = room
     wren = db.session.scalar(sa.select(Account).where(Account.alias == "Wren"))
     mine = make_post(thread, wren, "kept words")
-    assert post(as_user(app, "Wren"), f"/p/{mine.id}/edit", {"body": "https://x.example"}).status_code == 403
+    assert post(signed_in(app, "Wren"), f"/p/{mine.id}/edit", {"body": "https://x.example"}).status_code == 403
     db.session.expire_all()
     assert db.session.get(Post, mine.id).body == "kept words"
 
@@ -498,27 +489,27 @@ def test_links_in_an_edit_are_refused_and_the_post_kept(app, room):
 def test_guard_asks_before_a_thread_with_identifiers_is_stored(app, room, field, text, expected):
     form = {"title": "A title", "body": "A body", "content_warning": ""}
     form[field] = text
-    wren = as_user(app, "Wren")
+    wren = signed_in(app, "Wren")
     response = post(wren, NEW_THREAD, form)
     assert response.status_code == 422
     html = body(response)
     assert expected in html and 'name="confirm_identifiers"' in html and "Post it anyway" in html
     assert text.split()[0] in html  # what they typed is kept in the form
-    assert count(Thread) == 1
+    assert count_rows(Thread) == 1
     # Junk in the checkbox is not a "yes".
     assert post(wren, NEW_THREAD, {**form, "confirm_identifiers": "<script>"}).status_code == 422
-    assert count(Thread) == 1
+    assert count_rows(Thread) == 1
     assert post(wren, NEW_THREAD, {**form, "confirm_identifiers": "1"}).status_code == 303
-    assert count(Thread) == 2
+    assert count_rows(Thread) == 2
 
 
 def test_guard_on_replies_and_edits(app, room):
     _space, thread = room
-    wren = as_user(app, "Wren")
+    wren = signed_in(app, "Wren")
     text = "my number is 07700 900123"
     response = post(wren, f"/t/{thread.id}/reply", {"body": text})
     assert response.status_code == 422 and "07700 900…" in body(response) and "Post it anyway" in body(response)
-    assert count(Post) == 1
+    assert count_rows(Post) == 1
     assert post(wren, f"/t/{thread.id}/reply", {"body": text, "confirm_identifiers": "1"}).status_code == 303
     mine = db.session.scalar(sa.select(Post).where(Post.body == text))
     edit = post(wren, f"/p/{mine.id}/edit", {"body": "now at 221B Baker Street"})
@@ -530,12 +521,12 @@ def test_guard_on_replies_and_edits(app, room):
 def test_screening_order_block_then_links_then_guard(app, room):
     space, thread = room
     words(space, block="badword")
-    wren = as_user(app, "Wren")
+    wren = signed_in(app, "Wren")
     everything = "badword https://x.example 07700 900123"
     assert post(wren, f"/t/{thread.id}/reply", {"body": everything}).status_code == 400
     assert post(wren, f"/t/{thread.id}/reply", {"body": everything[8:]}).status_code == 403
     assert post(wren, f"/t/{thread.id}/reply", {"body": "07700 900123"}).status_code == 422
-    assert count(Post) == 1
+    assert count_rows(Post) == 1
 
 
 @pytest.mark.parametrize(
@@ -550,18 +541,18 @@ def test_screening_order_block_then_links_then_guard(app, room):
 )
 def test_hostile_reply_forms(app, room, form):
     _space, thread = room
-    response = post(as_user(app, "Wren"), f"/t/{thread.id}/reply", form)
+    response = post(signed_in(app, "Wren"), f"/t/{thread.id}/reply", form)
     assert 400 <= response.status_code < 500
     assert "<script>alert(1)</script>" not in body(response)
-    assert count(Post) == 1
+    assert count_rows(Post) == 1
 
 
 def test_missing_csrf_on_thread_forms(app, room):
     _space, thread = room
-    wren = as_user(app, "Wren")
+    wren = signed_in(app, "Wren")
     assert wren.post(f"/t/{thread.id}/reply", data={"body": "x", "confirm_identifiers": "1"}).status_code == 400
     assert wren.post(NEW_THREAD, data={"title": "t", "body": "x"}).status_code == 400
-    assert count(Post) == 1
+    assert count_rows(Post) == 1
 
 
 # --- 4. Membership signals ---------------------------------------------------------------
@@ -581,8 +572,8 @@ def test_leaving_a_space_sends_member_removed_after_commit(app, room):
 
     signals.member_removed.connect(receiver)
     try:
-        assert post(as_user(app, "Rhea"), "/s/room/leave").status_code == 303
-        assert post(as_user(app, "Rhea"), "/s/room/leave").status_code == 409  # not a member: no signal
+        assert post(signed_in(app, "Rhea"), "/s/room/leave").status_code == 303
+        assert post(signed_in(app, "Rhea"), "/s/room/leave").status_code == 409  # not a member: no signal
     finally:
         signals.member_removed.disconnect(receiver)
     assert seen == [(space.id, {"account_id": rhea.id}, None)]
@@ -595,7 +586,7 @@ def test_only_owner_cannot_leave_and_no_signal(app, make_account):
     receiver = lambda sender, **kw: seen.append(kw)  # noqa: E731
     signals.member_removed.connect(receiver)
     try:
-        assert post(as_user(app, "Olga"), "/s/solo-space/leave").status_code == 403
+        assert post(signed_in(app, "Olga"), "/s/solo-space/leave").status_code == 403
     finally:
         signals.member_removed.disconnect(receiver)
     assert seen == []
@@ -612,13 +603,13 @@ def test_muted_member_cannot_post_by_http(app, room, clock):
     membership = db.session.scalar(sa.select(Membership).where(Membership.account_id == wren.id))
     membership.muted_until = clock.now() + timedelta(hours=1)
     db.session.commit()
-    client = as_user(app, "Wren")
+    client = signed_in(app, "Wren")
     assert client.get(NEW_THREAD).status_code == 403
     response = post(client, NEW_THREAD, {"title": "t", "body": "b"})
     assert response.status_code == 403 and "muted" in body(response)
     response = post(client, f"/t/{thread.id}/reply", {"body": "b"})
     assert response.status_code == 403 and "muted" in body(response)
-    assert count(Thread) == 1 and count(Post) == 1
+    assert count_rows(Thread) == 1 and count_rows(Post) == 1
     clock.advance(hours=2)
     assert post(client, f"/t/{thread.id}/reply", {"body": "b"}).status_code == 303
 
@@ -627,23 +618,23 @@ def test_muted_member_cannot_post_by_http(app, room, clock):
 
 
 def test_end_to_end_flags_hide_delete_log_appeal_decide(app, make_account, clock):
-    space = make_space("den", kind="closed")
+    space = make_space("closed", slug="den")
     mina, rosa, fred, dee = (make_account(a) for a in ("Mina", "Rosa", "Fred", "Dee"))
-    join(mina, space, "moderator")
-    join(rosa, space, "moderator")
-    join(fred, space, alias="FredInDen")
-    join(dee, space)
+    add_member(space, mina, "moderator")
+    add_member(space, rosa, "moderator")
+    add_member(space, fred, space_alias="FredInDen")
+    add_member(space, dee)
     thread = make_thread(space, mina, title="Safety talk")
     flaggers = [make_account(a) for a in ("Ana", "Bea", "Cai")]
     for f in flaggers:
-        join(f, space)
+        add_member(space, f)
         season(f, thread)
 
-    fred_client = as_user(app, "Fred")
+    fred_client = signed_in(app, "Fred")
     assert post(fred_client, f"/t/{thread.id}/reply", {"body": "capybaramarker nasty words"}).status_code == 303
     target = db.session.scalar(sa.select(Post).where(Post.body == "capybaramarker nasty words"))
     for f in flaggers:
-        client = as_user(app, f.alias)
+        client = signed_in(app, f.alias)
         page = body(client.get(f"/t/{thread.id}?page=2")) + body(client.get(f"/t/{thread.id}"))
         assert f'href="/flag/post/{target.id}"' in page
         assert post(client, f"/flag/post/{target.id}", {"reason": "harassment"}).status_code == 303
@@ -654,11 +645,11 @@ def test_end_to_end_flags_hide_delete_log_appeal_decide(app, make_account, clock
         return body(client.get(f"/t/{thread.id}")) + body(client.get(f"/t/{thread.id}?page=2"))
 
     for alias in ("Ana", "Dee"):
-        assert "capybaramarker" not in thread_pages(as_user(app, alias)), alias
+        assert "capybaramarker" not in thread_pages(signed_in(app, alias)), alias
     fred_view = thread_pages(fred_client)
     auto = db.session.scalar(sa.select(ModAction).where(ModAction.action == "auto_hide"))
     assert "capybaramarker" in fred_view and f'href="/s/den/mod/appeal/{auto.id}"' in fred_view
-    mina_client = as_user(app, "Mina")
+    mina_client = signed_in(app, "Mina")
     assert "capybaramarker" in thread_pages(mina_client) and "hidden pending review" in thread_pages(mina_client)
 
     queue = body(mina_client.get("/s/den/mod/queue"))
@@ -668,7 +659,7 @@ def test_end_to_end_flags_hide_delete_log_appeal_decide(app, make_account, clock
     assert response.status_code == 303
     assert db.session.scalar(sa.select(Post).where(Post.id == target.id)) is None
 
-    log = body(as_user(app, "Dee").get("/s/den/mod/log"))
+    log = body(signed_in(app, "Dee").get("/s/den/mod/log"))
     assert "deleted" in log and "FredInDen" in log and "harassment" in log
 
     action = db.session.scalar(sa.select(ModAction).where(ModAction.action == "delete"))
@@ -677,9 +668,9 @@ def test_end_to_end_flags_hide_delete_log_appeal_decide(app, make_account, clock
     appeal = db.session.scalar(sa.select(Appeal))
     assert post(mina_client, f"/s/den/mod/appeals/{appeal.id}/decide",
                 {"outcome": "overturn", "reason": "x"}).status_code == 403
-    rosa_client = as_user(app, "Rosa")
+    rosa_client = signed_in(app, "Rosa")
     assert post(rosa_client, f"/s/den/mod/appeals/{appeal.id}/decide",
                 {"outcome": "uphold", "reason": "threats are never ok"}).status_code == 303
     assert "was upheld" in body(fred_client.get("/notices"))
-    assert "appeal: decision upheld" in body(as_user(app, "Dee").get("/s/den/mod/log"))
-    assert count(Notice) >= 2
+    assert "appeal: decision upheld" in body(signed_in(app, "Dee").get("/s/den/mod/log"))
+    assert count_rows(Notice) >= 2

@@ -16,12 +16,12 @@ from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
 from realtime.models import ChatMessage
-from tests.expiry_factories import join
-from tests.expiry_factories import make_message
-from tests.expiry_factories import make_post
-from tests.expiry_factories import make_room
-from tests.expiry_factories import make_space
-from tests.expiry_factories import make_thread
+from tests.factories import add_member
+from tests.factories import make_message
+from tests.factories import make_post
+from tests.factories import make_room
+from tests.factories import make_space
+from tests.factories import make_thread
 from tests.support import csrf_token
 from tests.support import login
 from tests.support import post
@@ -36,41 +36,41 @@ def reload(space: Space) -> Space:
 
 
 def test_a_message_in_a_one_hour_room_expires_one_hour_ahead(app, clock):
-    space = make_space(chat_hours=1)
-    message = make_message(make_room(space), "hi")
+    space = make_space(chat_retention_hours=1)
+    message = make_message(make_room(space), body="hi")
     assert message.expires_at == clock.now() + timedelta(hours=1)
 
 
 def test_a_post_never_outlives_its_thread(app, clock):
-    space = make_space(post_days=10)
+    space = make_space(post_retention_days=10)
     thread = make_thread(space)
     clock.advance(days=5)
-    reply = make_post(thread, "later")
+    reply = make_post(thread, body="later")
     assert reply.expires_at == thread.expires_at == thread.created_at + timedelta(days=10)
 
 
 @pytest.mark.parametrize("app_config", [{"RB_ENV": "test", "RB_TEST_CHAT_RETENTION_SECONDS": 5}])
 def test_test_only_seconds_retention_outside_production(app, clock):
-    message = make_message(make_room(make_space(chat_hours=1)), "brief")
+    message = make_message(make_room(make_space(chat_retention_hours=1)), body="brief")
     assert message.expires_at == clock.now() + timedelta(seconds=5)
 
 
 @pytest.mark.parametrize("app_config", [{"RB_ENV": "production", "RB_TEST_CHAT_RETENTION_SECONDS": 5}])
 def test_production_ignores_the_test_only_seconds_retention(app, clock):
-    message = make_message(make_room(make_space(chat_hours=1)), "kept an hour")
+    message = make_message(make_room(make_space(chat_retention_hours=1)), body="kept an hour")
     assert message.expires_at == clock.now() + timedelta(hours=1)
 
 
 @pytest.mark.parametrize("app_config", [{"RB_CHAT_RETENTION_MAX_HOURS": 12, "RB_POST_RETENTION_MAX_DAYS": 30}])
 def test_stored_values_are_clamped_to_todays_bounds(app, clock):
-    space = make_space(chat_hours=24, post_days=90)  # set before the admin tightened the bounds
+    space = make_space(chat_retention_hours=24, post_retention_days=90)  # set before the admin tightened the bounds
     assert retention.chat_hours(space) == 12
     assert retention.post_days(space) == 30
     assert retention.chat_expires_at(space, clock.now()) == clock.now() + timedelta(hours=12)
 
 
 def test_keep_is_not_allowed_unless_the_admin_allows_it(app, clock):
-    space = make_space(post_days=None)
+    space = make_space(post_retention_days=None)
     assert retention.post_days(space) == app.config["RB_POST_RETENTION_MAX_DAYS"]
 
 
@@ -83,7 +83,7 @@ def test_keep_is_not_allowed_unless_the_admin_allows_it(app, clock):
 )
 def test_values_outside_the_bounds_are_refused(app, make_account, hours, days):
     owner = make_account()
-    space = make_space(owner)
+    space = make_space(owner=owner)
     with pytest.raises(Invalid):
         retention.set_retention(owner, space, hours, days)
     space = reload(space)
@@ -93,14 +93,14 @@ def test_values_outside_the_bounds_are_refused(app, make_account, hours, days):
 @pytest.mark.parametrize("app_config", [{"RB_ALLOW_KEEP_POSTS": True}])
 def test_keep_posts_when_the_admin_allows_it(app, make_account):
     owner = make_account()
-    space = make_space(owner)
+    space = make_space(owner=owner)
     change = retention.set_retention(owner, space, 1, None)
     assert change.post_days is None and reload(space).post_retention_days is None
 
 
 def test_bounds_are_inclusive(app, make_account):
     owner = make_account()
-    space = make_space(owner)
+    space = make_space(owner=owner)
     assert retention.set_retention(owner, space, 1, 1).chat_hours == 1
     assert retention.set_retention(owner, space, 720, 365).post_days == 365
 
@@ -112,9 +112,9 @@ ROLES = ["owner", "moderator", "member", None]
 @pytest.mark.parametrize("role", ROLES)
 def test_only_owners_may_set_retention(app, make_account, kind, role):
     owner, actor = make_account(), make_account()
-    space = make_space(owner, kind=kind)
+    space = make_space(kind, owner=owner)
     if role:
-        join(space, actor, role)
+        add_member(space, actor, role)
     if role == "owner":
         retention.set_retention(actor, space, 2, 3)
         assert reload(space).chat_retention_hours == 2
@@ -127,7 +127,7 @@ def test_only_owners_may_set_retention(app, make_account, kind, role):
 
 def test_instance_admins_may_set_retention(app, make_account):
     owner, admin = make_account(), make_account(admin=True)
-    space = make_space(owner, kind="hidden")
+    space = make_space("hidden", owner=owner)
     retention.set_retention(admin, space, 5, 5)
     assert reload(space).chat_retention_hours == 5
 
@@ -137,15 +137,15 @@ def test_instance_admins_may_set_retention(app, make_account):
 
 def test_a_shorter_policy_applies_to_existing_content_when_asked(app, clock, make_account):
     owner = make_account()
-    space = make_space(owner, chat_hours=24, post_days=90)
+    space = make_space(owner=owner, chat_retention_hours=24, post_retention_days=90)
     room = make_room(space)
-    old = make_message(room, "old")
+    old = make_message(room, body="old")
     thread = make_thread(space)
     clock.advance(days=3)
-    reply = make_post(thread, "reply")
-    fresh = make_message(room, "fresh")
-    other = make_space(owner, chat_hours=24)
-    untouched = make_message(make_room(other), "elsewhere")
+    reply = make_post(thread, body="reply")
+    fresh = make_message(room, body="fresh")
+    other = make_space(owner=owner, chat_retention_hours=24)
+    untouched = make_message(make_room(other), body="elsewhere")
     ids = (old.id, fresh.id, thread.id, reply.id, untouched.id)
     received: list = []
     signals.retention_changed.connect(lambda sender, **kw: received.append((sender, kw)), weak=False)
@@ -168,8 +168,8 @@ def test_a_shorter_policy_applies_to_existing_content_when_asked(app, clock, mak
 
 def test_a_longer_policy_never_lengthens_existing_content(app, clock, make_account):
     owner = make_account()
-    space = make_space(owner, chat_hours=2, post_days=5)
-    message = make_message(make_room(space), "short-lived")
+    space = make_space(owner=owner, chat_retention_hours=2, post_retention_days=5)
+    message = make_message(make_room(space), body="short-lived")
     thread = make_thread(space)
     before = (message.expires_at, thread.expires_at)
     retention.set_retention(owner, space, 720, 365, apply_to_existing=True)
@@ -179,8 +179,8 @@ def test_a_longer_policy_never_lengthens_existing_content(app, clock, make_accou
 
 def test_without_apply_only_new_content_changes(app, clock, make_account):
     owner = make_account()
-    space = make_space(owner, chat_hours=24)
-    message = make_message(make_room(space), "before")
+    space = make_space(owner=owner, chat_retention_hours=24)
+    message = make_message(make_room(space), body="before")
     expires = message.expires_at
     retention.set_retention(owner, space, 1, 90)
     db.session.expire_all()
@@ -193,13 +193,13 @@ def test_without_apply_only_new_content_changes(app, clock, make_account):
 @pytest.mark.parametrize("who", ["author", "moderator", "member", "stranger"])
 def test_thread_lifetime_author_or_moderator_shorter_only(app, clock, make_account, who):
     owner, author, actor = make_account(), make_account(), make_account()
-    space = make_space(owner, kind="closed", post_days=30)
+    space = make_space("closed", owner=owner, post_retention_days=30)
+    add_member(space, author)  # a closed space: its threads are visible to members only, authors too
     thread = make_thread(space, author=author)
-    reply = make_post(thread, "reply", author=author)
+    reply = make_post(thread, author=author, body="reply")
     person = {"author": author, "moderator": actor, "member": actor, "stranger": actor}[who]
-    join(space, author)  # a closed space: its threads are visible to members only, authors too
     if who in ("moderator", "member"):
-        join(space, actor, who)
+        add_member(space, actor, who)
     if who in ("member", "stranger"):
         with pytest.raises(Forbidden if who == "member" else NotFound):
             retention.set_thread_lifetime(person, thread.id, 2)
@@ -217,7 +217,7 @@ def test_thread_lifetime_author_or_moderator_shorter_only(app, clock, make_accou
 @pytest.mark.parametrize("days", [0, -3, "x", None, True, 10**9, "2 days"])
 def test_thread_lifetime_hostile_days(app, make_account, days):
     owner = make_account()
-    space = make_space(owner)
+    space = make_space(owner=owner)
     thread = make_thread(space, author=owner)
     with pytest.raises(Invalid):
         retention.set_thread_lifetime(owner, thread.id, days)
@@ -236,9 +236,9 @@ def test_thread_lifetime_hostile_days(app, make_account, days):
 )
 def test_retention_page_permissions(app, client, make_account, kind, role, status):
     owner, actor = make_account(), make_account("Visitor")
-    space = make_space(owner, kind=kind, slug="place")
+    space = make_space(kind, owner=owner, slug="place")
     if role:
-        join(space, actor, role)
+        add_member(space, actor, role)
     login(client, "Visitor")
     assert client.get("/s/place/retention").status_code == status
     response = client.post("/s/place/retention", data={"csrf_token": csrf_token(client, "/account"),
@@ -249,7 +249,7 @@ def test_retention_page_permissions(app, client, make_account, kind, role, statu
 
 def test_retention_page_needs_sign_in_and_a_real_space(app, client, make_account):
     owner = make_account("Rosalind")
-    make_space(owner, slug="place")
+    make_space(owner=owner, slug="place")
     assert client.get("/s/place/retention").status_code == 302
     login(client, "Rosalind")
     assert client.get("/s/nowhere/retention").status_code == 404
@@ -258,8 +258,8 @@ def test_retention_page_needs_sign_in_and_a_real_space(app, client, make_account
 
 def test_owner_saves_through_the_form(app, client, clock, make_account):
     owner = make_account("Rosalind")
-    space = make_space(owner, slug="place")
-    message = make_message(make_room(space), "hello")
+    space = make_space(owner=owner, slug="place")
+    message = make_message(make_room(space), body="hello")
     login(client, "Rosalind")
     page = client.get("/s/place/retention").get_data(as_text=True)
     assert 'name="chat_hours"' in page and 'value="24"' in page
@@ -280,7 +280,7 @@ HOSTILE = [
 @pytest.mark.parametrize("field", ["chat_hours", "post_days"])
 def test_hostile_form_input_is_a_clear_400_and_changes_nothing(app, client, make_account, field, value):
     owner = make_account("Rosalind")
-    space = make_space(owner, slug="place")
+    space = make_space(owner=owner, slug="place")
     login(client, "Rosalind")
     form = {"chat_hours": "5", "post_days": "5", field: value}
     response = post(client, "/s/place/retention", form)
@@ -293,7 +293,7 @@ def test_hostile_form_input_is_a_clear_400_and_changes_nothing(app, client, make
 
 def test_missing_csrf_is_refused(app, client, make_account):
     owner = make_account("Rosalind")
-    space = make_space(owner, slug="place")
+    space = make_space(owner=owner, slug="place")
     login(client, "Rosalind")
     response = client.post("/s/place/retention", data={"chat_hours": "2", "post_days": "2"})
     assert response.status_code == 400
@@ -303,7 +303,7 @@ def test_missing_csrf_is_refused(app, client, make_account):
 @pytest.mark.parametrize("value", [True, 3.0, b"3", [3], {"h": 3}])
 def test_wrong_types_from_other_adapters_are_invalid(app, make_account, value):
     owner = make_account()
-    space = make_space(owner)
+    space = make_space(owner=owner)
     with pytest.raises(Invalid):
         retention.set_retention(owner, space, value, 5)
     with pytest.raises(Invalid):
@@ -318,9 +318,9 @@ def test_wrong_types_from_other_adapters_are_invalid(app, make_account, value):
 def test_thread_lifetime_form(app, client, make_account, clock, who, days, status):
     """The thread page's "disappear sooner" form: author or moderators, shorter only."""
     author, moderator, member, outsider = (make_account(n) for n in ("Writer", "Keeper", "Reader", "Stranger"))
-    space = make_space(author, kind="closed", post_days=30)
-    join(space, moderator, role="moderator")
-    join(space, member)
+    space = make_space("closed", owner=author, post_retention_days=30)
+    add_member(space, moderator, "moderator")
+    add_member(space, member)
     thread = make_thread(space, author=author)
     before = thread.expires_at
     login(client, {"author": "Writer", "moderator": "Keeper", "member": "Reader", "outsider": "Stranger"}[who])

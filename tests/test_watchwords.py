@@ -10,16 +10,16 @@ from forum.errors import Conflict
 from forum.errors import Forbidden
 from forum.errors import Invalid
 from moderation import watchwords
-from tests.moderation_factories import join
-from tests.moderation_factories import make_space
+from tests.factories import add_member
+from tests.factories import make_space
 
 
 @pytest.fixture
 def space_with_mod(app, make_account):  # noqa: ANN001, ANN201
-    space = make_space("words")
+    space = make_space(slug="words")
     mod, member = make_account("Mina"), make_account("Ana")
-    join(mod, space, "moderator")
-    join(member, space)
+    add_member(space, mod, "moderator")
+    add_member(space, member)
     return space, mod, member
 
 
