@@ -26,10 +26,11 @@ Forum services reach this module through ``forum/screening.py`` (registered by
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+from flask_babel import format_timedelta
 
 from forum import clock
 from forum import markdown
@@ -88,9 +89,8 @@ def link_refusal(actor: Account, now: datetime, link: str) -> str:
     missing = trust.member_shortfall(actor, trust.stats_for(actor, now), now)
     still: list[str] = []
     if missing.age_left:
-        hours = math.ceil(missing.age_left.total_seconds() / 3600)
-        when = f"{math.ceil(hours / 24)} days" if hours > 48 else f"{hours} hours"
-        still.append(f"your account is {trust.MEMBER_MIN_AGE.days} days old (in about {when})")
+        when = format_timedelta(missing.age_left, granularity="hour", add_direction=True)
+        still.append(f"your account is {trust.MEMBER_MIN_AGE.days} days old ({when})")
     if missing.posts_left:
         still.append(
             f"you have written {trust.MEMBER_MIN_POSTS} posts or chat messages "
