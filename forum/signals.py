@@ -13,6 +13,9 @@ _signals = Namespace()
 
 account_signed_out = _signals.signal("account-signed-out")  # sender: account id; session_ids=[...]
 account_deleted = _signals.signal("account-deleted")  # sender: account id
+# Sent by forum/spaces.py and forum/starter.py; realtime/chat.py gives the space its
+# first room (ensure_default_room, the one room creator besides owners' create_room).
+space_created = _signals.signal("space-created")  # sender: space id
 
 # Chat (realtime/chat.py sends these; realtime/push.py turns them into events).
 chat_message_created = _signals.signal("chat-message-created")  # sender: ChatMessage

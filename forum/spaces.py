@@ -201,18 +201,9 @@ def create_space(
         db.session.rollback()
         raise Conflict("A space already uses that web address. Please choose another.") from None
     add_member(space, actor, choose_name(space, actor, None), role="owner")
-    add_default_room(space)
     db.session.commit()
+    signals.space_created.send(space.id)  # realtime gives it its first chat room
     return space
-
-
-def add_default_room(space: Space) -> None:
-    """One chat room called "General" (no commit)."""
-    from realtime.models import ChatRoom  # noqa: PLC0415 - chat is optional to this module
-
-    exists = db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == space.id).limit(1))
-    if exists is None:
-        db.session.add(ChatRoom(space_id=space.id, name="General", created_at=clock.now()))
 
 
 def update_space(

@@ -18,7 +18,6 @@ from forum import expiry
 from forum import markdown
 from forum import search
 from forum import signals
-from forum import spaces
 from forum import threads
 from forum.extensions import db
 from forum.models import Space
@@ -86,12 +85,11 @@ STARTER_SPACES = (
 
 
 def create_starter_spaces() -> list[Space]:
-    """Create the starter spaces that are missing (each with a "General" chat room)."""
+    """Create the starter spaces that are missing (realtime gives each its "General" room)."""
     created: list[Space] = []
     for spec in STARTER_SPACES:
         existing = db.session.scalar(sa.select(Space).where(Space.slug == spec["slug"]))
         if existing is not None:
-            spaces.add_default_room(existing)
             continue
         space = Space(
             slug=spec["slug"],
@@ -103,10 +101,10 @@ def create_starter_spaces() -> list[Space]:
             created_at=clock.now(),
         )
         db.session.add(space)
-        db.session.flush()
-        spaces.add_default_room(space)
         created.append(space)
     db.session.commit()
+    for spec in STARTER_SPACES:  # each gets its first chat room, older ones too (idempotent)
+        signals.space_created.send(db.session.scalar(sa.select(Space.id).where(Space.slug == spec["slug"])))
     return created
 
 

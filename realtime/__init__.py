@@ -7,7 +7,9 @@ from datetime import datetime
 from flask import Flask
 
 from forum import expiry
+from forum import signals
 from forum.extensions import socketio
+from realtime import chat
 from realtime import push
 from realtime import sockets
 from realtime import views
@@ -24,6 +26,7 @@ def init_app(app: Flask) -> None:
     socketio.on_namespace(ChatNamespace(push.NAMESPACE))
     push.connect_receivers()
     push.connect_live_receivers()  # forum pages: updates list, open thread pages
+    signals.space_created.connect(chat.on_space_created)  # every space has a room
 
     expiry.register_maintenance(_purge_stale_sockets)
 

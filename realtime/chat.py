@@ -172,8 +172,13 @@ def _has_any_room(space_id: int) -> bool:
     return db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == space_id).limit(1)) is not None
 
 
+def on_space_created(space_id: int, **_: Any) -> None:
+    """``space_created`` receiver (connected in ``realtime.init_app``)."""
+    ensure_default_room(space_id)
+
+
 def ensure_default_room(space_id: int) -> ChatRoom:
-    """Give a space its first room ("General") if it has none; spaces services may call this."""
+    """Give a space its first room ("General") if it has none: the one place that does."""
     room = db.session.scalar(sa.select(ChatRoom).where(ChatRoom.space_id == space_id).order_by(ChatRoom.id))
     if room is None:
         room = ChatRoom(space_id=space_id, name="General", created_at=clock.now(), last_seq=0)
