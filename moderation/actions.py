@@ -16,7 +16,9 @@ import sqlalchemy as sa
 
 from forum import access
 from forum import clock
+from forum import markdown
 from forum import signals
+from forum import text
 from forum.access import SpaceAccess
 from forum.errors import Forbidden
 from forum.errors import Invalid
@@ -39,7 +41,12 @@ from moderation.models import Flag
 from moderation.targets import Target
 
 REASON_MAX = 300
-BODY_MAX = 20_000
+# A redacted text obeys the limits of what it replaces: (field name, limit, multi-line).
+REDACT_RULES = {
+    "thread": ("title", markdown.MAX_TITLE_CHARS, False),
+    "post": ("post", markdown.MAX_POST_CHARS, True),
+    "chat": ("message", markdown.MAX_CHAT_CHARS, True),
+}
 MUTE_HOURS = (1, 24, 72, 168, 720)
 SUSPEND_DAYS = (1, 7, 30, 365)
 PER_PAGE = 20
@@ -205,11 +212,11 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
     """
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _reason(reason) or "Personal information removed"
-    limit = 300 if target.kind == "thread" else BODY_MAX
     if not isinstance(new_text, str) or not new_text.strip():
         raise Invalid("Please give the text with the personal information taken out.")
-    if len(new_text) > limit:
-        raise Invalid(f"The text is too long (at most {limit} characters).")
+    # The same rules as the author's own text (length, control and bidi characters).
+    field, limit, multiline = REDACT_RULES[target.kind]
+    new_text = text.clean(new_text, field, limit, multiline=multiline)
     if new_text == target.text:
         raise Invalid("The text is unchanged. Take the personal information out, then save.")
     now = clock.now()
