@@ -140,9 +140,13 @@ def access_room(account: Account | None, room_id: object, slug: object = None) -
             raise NotFound("We could not find that chat room.")
     else:
         access = access_space_by_id(account, room.space_id)
-    if not access.is_member and not access.account.is_admin:
-        raise Forbidden("Join this space to take part in its chat.")
+    _require_chat(access)
     return room, access
+
+
+def _require_chat(access: SpaceAccess) -> None:
+    if not access.in_chat:
+        raise Forbidden("Join this space to take part in its chat.")
 
 
 def _writable(room: ChatRoom, access: SpaceAccess) -> Membership:
@@ -157,8 +161,7 @@ def _writable(room: ChatRoom, access: SpaceAccess) -> Membership:
 def list_rooms(account: Account | None, slug: object) -> tuple[SpaceAccess, list[ChatRoom]]:
     """The space's rooms (owners also see archived ones). A space always has one."""
     access = access_space(account, slug)
-    if not access.is_member and not account.is_admin:
-        raise Forbidden("Join this space to take part in its chat.")
+    _require_chat(access)
     query = sa.select(ChatRoom).where(ChatRoom.space_id == access.space.id)
     if not access.has_role("owner"):
         query = query.where(ChatRoom.archived_at.is_(None))
