@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _quiet_logs(app)
 
     from forum import cli  # noqa: PLC0415 - the factory is the one place that knows every package
+    from forum import safety  # noqa: PLC0415
     from forum import search  # noqa: PLC0415
     from forum import starter  # noqa: PLC0415
     from forum import views  # noqa: PLC0415
@@ -77,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(security.secure_headers)
     app.context_processor(_template_globals)
     expiry.init_app(app)
+    safety.init_app(app)
     views.register(app)
 
     import moderation  # noqa: PLC0415

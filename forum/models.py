@@ -167,6 +167,15 @@ class Membership(db.Model):
     def display_name(self) -> str:
         return self.space_alias or self.account.alias
 
+    @property
+    def persona(self) -> str:
+        """A key for the name shown here: the everyday alias is one name in every space,
+        a space name is its own. Per-person limits count per name, never per account, so
+        nothing others can notice is shared between one person's names (docs/PRIVACY.md)."""
+        if self.space_alias is None:
+            return f"a{self.account_id}"
+        return f"a{self.account_id}s{self.space_id}"
+
     def has_role(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
 

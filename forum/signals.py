@@ -38,7 +38,7 @@ member_muted = _signals.signal("member-muted")  # account_id=, until=
 member_unmuted = _signals.signal("member-unmuted")  # account_id=
 member_removed = _signals.signal("member-removed")  # account_id=
 account_suspended = _signals.signal("account-suspended")  # sender: account id; until=
-member_blocked = _signals.signal("member-blocked")  # sender: blocker id; blocked_id=
+member_blocked = _signals.signal("member-blocked")  # sender: blocker id; blocked_id=, name=, space_id=, name=, space_id=
 
 # Sent by forum/expiry.py after each committed sweep batch. sender: the kind
 # ("chat", "posts", "threads", or a registered Expirer's name); kwargs: ids=[...],

@@ -9,11 +9,14 @@ from forum import access
 from forum import accounts
 from forum import expiry as forum_expiry
 from forum import screening as forum_screening
+from forum.safety import policy as safety_policy
 from moderation import blocks
 from moderation import cli
 from moderation import expiry
+from moderation import guard
 from moderation import models as _models  # noqa: F401 - tables for the metadata
 from moderation import screening
+from moderation import trust
 from moderation import views
 
 
@@ -25,3 +28,5 @@ def init_app(app: Flask) -> None:
     access.use_block_rule(app, blocks.blocked)
     accounts.register_content_hook(expiry.account_hook)
     forum_expiry.register_maintenance(expiry.delete_expired)
+    safety_policy.register(find_identifiers=guard.find_identifiers, trust_level=trust.level,
+                           trusted_level=trust.TRUSTED, can_raise_alert=trust.can_raise_alert)

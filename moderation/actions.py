@@ -246,7 +246,7 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
 def lock_thread(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
     """From the queue: lock the thread (of a thread or post): no more replies."""
     target, space_access = _moderate(actor, slug, kind, target_id)
-    if target.kind == "chat":
+    if target.kind not in ("post", "thread"):
         raise Invalid("Only forum threads can be locked.")
     reason = _reason(reason)
     thread = target.obj if target.kind == "thread" else db.session.get(Thread, target.obj.thread_id)

@@ -1,9 +1,17 @@
-"""Personal blocks: hide someone's content from yourself, everywhere. They are not told.
+"""Personal blocks: hide a *name* from yourself. They are not told.
+
+A block attaches to the name the blocker saw, not to the account behind it: the
+everyday alias everywhere it is used, or a space name in its space only
+(``moderation/models.Block``). Were it the account, blocking "Rosa" in a closed
+space would also hide the same person's open-space posts under their everyday
+alias, and any member of both spaces could link the two names by blocking one
+(docs/PRIVACY.md says what the blocker gives up for that).
 
 :func:`blocked` is the block rule, the only one: every list (through
 ``forum.access.visible``, which ``moderation.init_app`` hands this rule to), live
 delivery and the checks below ask it. Mentions, buddy requests and messages call
-``assert_may_contact(sender, recipient)`` (NotFound, as if the recipient did not exist).
+``assert_may_contact(sender, recipient, space_id)`` (NotFound, as if the recipient
+did not exist).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
+from forum.models import Membership
 from forum.pagination import paginate
 from moderation import targets
 from moderation.models import Block
@@ -33,8 +42,10 @@ def _id(account: Account | int) -> int:
 
 
 def block(actor: Account, kind: object, target_id: object) -> Block:
-    """Block the author of an item the actor can see (the UI sends the item, not the account)."""
+    """Block the name an item the actor can see was written under (the UI sends the item)."""
     target, _space_access = targets.load(actor, kind, target_id)
+    if target.kind == "report":
+        raise NotFound()  # reporters stay unknown: a block would tell whose posts vanish
     if target.author_id is None:
         raise Invalid("That author's account no longer exists.")
     if target.author_id == actor.id:
@@ -44,16 +55,23 @@ def block(actor: Account, kind: object, target_id: object) -> Block:
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Block).where(Block.blocker_id == actor.id))
     if count >= MAX_BLOCKS:
         raise Invalid(f"You can block at most {MAX_BLOCKS} people. Undo an old block first.")
-    row = Block(blocker_id=actor.id, blocked_id=target.author_id, blocked_name=target.author_name[:64],
-                created_at=clock.now())
+    row = Block(blocker_id=actor.id, blocked_id=target.author_id,
+                space_id=scope_of(target.author_id, target.author_name, target.space_id),
+                blocked_name=target.author_name[:64], created_at=clock.today())
     db.session.add(row)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
         raise Conflict("You have already blocked them.") from None
-    signals.member_blocked.send(actor.id, blocked_id=row.blocked_id)
+    signals.member_blocked.send(actor.id, blocked_id=row.blocked_id, name=row.blocked_name, space_id=row.space_id)
     return row
+
+
+def scope_of(author_id: int, author_name: str, space_id: int) -> int | None:
+    """Where a name holds: None for the author's everyday alias (every space), else its space."""
+    alias = db.session.scalar(sa.select(Account.alias).where(Account.id == author_id))
+    return None if alias == author_name else space_id
 
 
 def unblock(actor: Account, block_id: object) -> None:
@@ -61,7 +79,11 @@ def unblock(actor: Account, block_id: object) -> None:
     row = db.session.get(Block, access.row_id(block_id))
     if row is None or row.blocker_id != actor.id:
         raise NotFound()
-    db.session.delete(row)
+    # The same name blocked twice in a race (NULL scopes are not unique to the database).
+    db.session.execute(sa.delete(Block).where(
+        Block.blocker_id == actor.id, Block.blocked_id == row.blocked_id, Block.blocked_name == row.blocked_name,
+        Block.space_id.is_(None) if row.space_id is None else Block.space_id == row.space_id,
+    ))
     db.session.commit()
 
 
@@ -71,7 +93,7 @@ def list_blocks(actor: Account, page: int = 1) -> tuple[list[Block], bool]:
 
 
 def blocked_ids(account: Account | int | None) -> set[int]:
-    """Everyone this account has blocked (bounded by MAX_BLOCKS)."""
+    """The accounts behind the names this account blocked (tests and sweeps; never shown)."""
     if account is None:
         return set()
     return set(db.session.scalars(
@@ -80,31 +102,48 @@ def blocked_ids(account: Account | int | None) -> set[int]:
 
 
 def blocked(reader_id: Any, content: Any) -> sa.ColumnElement[bool]:
-    """The block rule: ``reader_id`` has blocked whoever wrote ``content``.
+    """The block rule: ``reader_id`` has blocked the name ``content`` was written under.
 
-    ``reader_id`` is an account id, or a column of them (one query for many readers);
-    ``content`` has the content columns (``author_id``, ``author_name``, ``space_id``): a model such as
-    ``Post`` or an alias of one, or one row. SQL either way, so lists, counts and live
-    audiences all apply the same rule.
+    Same account, same name, and the name's scope: everywhere for an everyday alias
+    (``Block.space_id`` None), its own space for a space name. ``reader_id`` is an
+    account id, or a column of them (one query for many readers); ``content`` has the
+    content columns (``author_id``, ``author_name``, ``space_id``): a model such as
+    ``Post`` or an alias of one, one row, or an ``access.Written``. SQL either way, so
+    lists, counts and live audiences all apply the same rule.
     """
-    return sa.exists().where(Block.blocker_id == reader_id, Block.blocked_id == content.author_id)
+    return sa.exists().where(
+        Block.blocker_id == reader_id,
+        Block.blocked_id == content.author_id,
+        Block.blocked_name == content.author_name,
+        sa.or_(Block.space_id.is_(None), Block.space_id == content.space_id),
+    )
 
 
-def exclude_blocked(account: Account | int | None, author_column: sa.ColumnElement) -> sa.ColumnElement[bool]:
-    """A WHERE clause: rows whose ``author_column`` is not someone the viewer blocked."""
+def exclude_blocked(account: Account | int | None, content: Any) -> sa.ColumnElement[bool]:
+    """A WHERE clause: ``content`` rows not written under a name the viewer blocked."""
     if account is None:
         return sa.true()
-    return sa.not_(blocked(_id(account), access.Written(author_column)))
+    return sa.not_(blocked(_id(account), content))
 
 
-def is_blocked(blocker_id: int | None, blocked_id: int | None) -> bool:
-    """Has ``blocker_id`` blocked ``blocked_id``?"""
-    if blocker_id is None or blocked_id is None:
+def hides(viewer: Account | int | None, author_id: int | None, author_name: str, space_id: int) -> bool:
+    """Does ``viewer`` block the name ``author_id`` writes under as ``author_name`` in ``space_id``?"""
+    if viewer is None or author_id is None:
         return False
-    return access.is_blocked(blocker_id, access.Written(blocked_id))
+    return access.is_blocked(_id(viewer), access.Written(author_id, author_name, space_id))
 
 
-def assert_may_contact(sender: Account | int, recipient: Account | int) -> None:
-    """Mentions, buddy requests, messages: NotFound if the recipient blocked the sender."""
-    if is_blocked(_id(recipient), _id(sender)):
+def name_in(account_id: int, space_id: int) -> str | None:
+    """The name ``account_id`` shows in a space now (None: not a member)."""
+    membership = db.session.scalar(
+        sa.select(Membership).where(Membership.account_id == account_id, Membership.space_id == space_id)
+    )
+    return membership.display_name if membership is not None else None
+
+
+def assert_may_contact(sender: Account | int, recipient: Account | int, space_id: int) -> None:
+    """Mentions, buddy requests, messages sent from a space: NotFound if the recipient
+    blocked the name the sender uses there."""
+    name = name_in(_id(sender), space_id)
+    if name is not None and hides(recipient, _id(sender), name, space_id):
         raise NotFound()

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from forum.extensions import db
 from forum.models import Post
 from forum.models import Thread
+from forum.safety.models import BadDateReport
 from moderation.models import FLAG_OPEN
 from moderation.models import Flag
 from moderation.models import ModAction
@@ -31,7 +32,7 @@ def delete_expired(now: datetime) -> dict[str, int]:
     flags = db.session.execute(
         sa.delete(Flag).where(Flag.status != FLAG_OPEN, Flag.resolved_at <= now - FLAG_HISTORY)
     ).rowcount
-    for kind, model in (("post", Post), ("thread", Thread), ("chat", ChatMessage)):
+    for kind, model in (("post", Post), ("thread", Thread), ("chat", ChatMessage), ("report", BadDateReport)):
         gone = ~sa.exists().where(model.id == Flag.target_id)
         flags += db.session.execute(
             sa.delete(Flag).where(Flag.target_kind == kind, Flag.status == FLAG_OPEN, gone)

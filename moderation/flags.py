@@ -141,4 +141,4 @@ def has_outing(target: targets.Target) -> bool:
 
 
 def noun(kind: str) -> str:
-    return {"post": "post", "thread": "thread", "chat": "chat message"}.get(kind, "item")
+    return {"post": "post", "thread": "thread", "chat": "chat message", "report": "report"}.get(kind, "item")

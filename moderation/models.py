@@ -1,7 +1,7 @@
 """Moderation tables: flags, the append-only log, appeals, blocks, notices, watched words.
 
 Content is named generically by ``(target_kind, target_id)`` with ``target_kind`` in
-``TARGET_KINDS`` ('post', 'thread', 'chat'; bad-date reports and DMs plug in later),
+``TARGET_KINDS`` ('post', 'thread', 'chat', 'report': a bad-date report),
 so there is no foreign key to the content: the moderation sweeper removes flags
 whose content is gone (``moderation/expiry.py``).
 """
@@ -16,7 +16,7 @@ import sqlalchemy.orm as so
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 
-TARGET_KINDS = ("post", "thread", "chat")
+TARGET_KINDS = ("post", "thread", "chat", "report")
 
 # Flag reasons: stored key -> label shown to people.
 REASONS = {
@@ -138,19 +138,37 @@ class Appeal(db.Model):
 
 
 class Block(db.Model):
-    """A personal block: ``blocker`` no longer sees ``blocked``; ``blocked`` is not told."""
+    """A personal block of one *name*: ``blocker`` no longer sees what was written under it.
+
+    A block attaches to the name the blocker saw, never to the person behind it, so
+    that blocks cannot tell anyone which names belong together (docs/PRIVACY.md):
+
+    - ``space_id`` None: ``blocked_name`` is the person's everyday alias, blocked in
+      every space where they write under it;
+    - ``space_id`` set: ``blocked_name`` is a name used only in that space, blocked there.
+
+    ``blocked_id`` keeps the rule exact (two accounts never share a name in one space,
+    but a name can be reused after its owner left) and makes the row go with the
+    account. ``blocked`` is not told. The rule lives in ``moderation/blocks.py``.
+    """
 
     __tablename__ = "mod_blocks"
-    __table_args__ = (sa.UniqueConstraint("blocker_id", "blocked_id"),)
+    # space_id NULL rows are not unique to the database (NULLs differ); blocks.block checks.
+    __table_args__ = (sa.UniqueConstraint("blocker_id", "blocked_id", "space_id", "blocked_name"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     blocker_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
     blocked_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
-    # The name the blocker saw them under (space alias or alias) where they blocked.
+    space_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
+    # The name the blocker saw them under: their everyday alias, or a name used in one space.
     blocked_name: so.Mapped[str] = so.mapped_column(sa.String(64))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+
+    space: so.Mapped["Space | None"] = so.relationship("Space")  # noqa: UP037, F821
 
 
 class Notice(db.Model):

@@ -21,17 +21,19 @@ from forum.extensions import db
 from forum.models import Account
 from forum.models import Post
 from forum.models import Thread
+from forum.safety import baddates
+from forum.safety.models import BadDateReport
 from moderation.models import TARGET_KINDS
 from realtime.models import ChatMessage
 
-MODELS: dict[str, Any] = {"post": Post, "thread": Thread, "chat": ChatMessage}
+MODELS: dict[str, Any] = {"post": Post, "thread": Thread, "chat": ChatMessage, "report": BadDateReport}
 EXCERPT_CHARS = 120
 
 
 @dataclass
 class Target:
     kind: str
-    obj: Any  # Post | Thread | ChatMessage
+    obj: Any  # Post | Thread | ChatMessage | BadDateReport
 
     @property
     def id(self) -> int:
@@ -111,6 +113,9 @@ def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target
     if kind == "thread":
         thread, space_access = access.access_thread(actor, target_id)
         return Target("thread", thread), space_access
+    if kind == "report":
+        report, space_access = baddates.access_report(actor, target_id)
+        return Target("report", report), space_access
     target = get_live(kind, target_id)
     if target is None or actor is None:
         raise NotFound()

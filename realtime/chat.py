@@ -272,7 +272,7 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
         return existing, False
     now = clock.now()
     # Counted before the content checks, so they cannot be probed for free.
-    ratelimit.hit(trust.chat_rate(account, now), "chat", account.id)
+    ratelimit.hit(trust.chat_rate(account, now), "chat", membership.persona)
     verdict = screening.check(account, room.space_id, [body], confirmed=is_confirmed(confirmed),
                               inline=True)
     seq = db.session.execute(
@@ -353,8 +353,13 @@ def _iso(when: datetime) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
 
-def blocked_in_open_rooms(blocker_id: int, blocked_id: int, limit: int = 2000) -> dict[int, list[tuple[int, int]]]:
-    """Just after a block: the blocked person's messages in the rooms the blocker has open.
+def blocked_in_open_rooms(blocker_id: int, blocked_id: int, name: str, space_id: int | None,
+                          limit: int = 2000) -> dict[int, list[tuple[int, int]]]:
+    """Just after a block: the messages under the newly blocked name (``name``, in
+    ``space_id`` or everywhere when None) in the rooms the blocker has open.
+
+    Only that name's: messages hidden by an earlier block of another name are not sent
+    again (a second "removed" for them would tell the blocker the two names are one).
 
     ``{room_id: [(id, seq), ...]}``, newest first, at most ``limit`` in all (a page
     shows far fewer; older ones are filtered when the page loads them).
@@ -366,8 +371,9 @@ def blocked_in_open_rooms(blocker_id: int, blocked_id: int, limit: int = 2000) -
     )
     rows = db.session.execute(
         sa.select(ChatMessage.room_id, ChatMessage.id, ChatMessage.seq)
-        .where(ChatMessage.author_id == blocked_id, blocked(blocker_id, ChatMessage),
-               ChatMessage.room_id.in_(open_rooms), live(ChatMessage.expires_at))
+        .where(ChatMessage.author_id == blocked_id, ChatMessage.author_name == name,
+               sa.true() if space_id is None else ChatMessage.space_id == space_id,
+               blocked(blocker_id, ChatMessage), ChatMessage.room_id.in_(open_rooms), live(ChatMessage.expires_at))
         .order_by(ChatMessage.id.desc()).limit(limit)
     )
     found: dict[int, list[tuple[int, int]]] = {}
@@ -409,7 +415,7 @@ def typing(account: Account | None, sid: str, room_id: object) -> None:
     if not access.space.typing_indicator:
         raise Forbidden("Typing indicators are off in this space.")
     membership = _writable(room, access)
-    ratelimit.hit(TYPING_RATE, "typing", account.id)
+    ratelimit.hit(TYPING_RATE, "typing", membership.persona)
     # People who blocked them are not told.
     skip = [sid, *sockets.sids_blocking(Written(account.id, membership.display_name, room.space_id))]
     signals.chat_typing.send(room.id, name=membership.display_name, skip_sid=skip)

@@ -154,14 +154,15 @@ def on_chat_unhidden(space_id: int, kind: str | None = None, id: int | None = No
 
 
 @_never_raises
-def on_member_blocked(blocker_id: int, blocked_id: int | None = None, **_: Any) -> None:
-    """Someone blocked a person: the blocker's open rooms drop that person's messages now.
+def on_member_blocked(blocker_id: int, blocked_id: int | None = None, name: str = "",
+                      space_id: int | None = None, **_: Any) -> None:
+    """Someone blocked a name: the blocker's open rooms drop the messages written under it now.
 
     Only the blocker's own sockets hear it; nobody else learns of the block.
     """
     if blocked_id is None:
         return
-    for room_id, found in chat.blocked_in_open_rooms(blocker_id, blocked_id).items():
+    for room_id, found in chat.blocked_in_open_rooms(blocker_id, blocked_id, name, space_id).items():
         socketio.emit("removed", removed_payload(room_id, [i for i, _s in found], [s for _i, s in found]),
                       to=account(blocker_id), namespace=NAMESPACE)
 

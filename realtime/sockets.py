@@ -105,8 +105,9 @@ def sids_of_account(account_id: int) -> list[str]:
 
 
 def sids_blocking(content: Any) -> list[str]:
-    """The sockets of everyone who blocked the author of ``content`` (a message, an
-    ``access.Written``, or an author's account id), in one query: live delivery skips them.
+    """The sockets of everyone who blocked the name ``content`` was written under (a
+    message, or an ``access.Written`` with the name and space), in one query: live
+    delivery skips them. (An account id alone matches no block: blocks hold names.)
 
     Not narrowed to one room on purpose: a socket joins the Socket.IO room a moment
     before its room row is written, and a message sent in between must skip it too.

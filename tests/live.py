@@ -72,6 +72,7 @@ def start_server(mode: str = "eventlet", extra_env: dict[str, Any] | None = None
             "RB_PORT": str(port),
             "RB_PUBLIC_ORIGIN": f"http://127.0.0.1:{port}",
             "SECRET_KEY": "live-test-secret",
+            "RB_IDENTIFIER_KEY": "live-test-identifier-key",
             "RB_ENV": "production",
             "RB_SWEEP_INTERVAL": "0",
             "ARGON2_TIME_COST": "1",

@@ -42,6 +42,7 @@ def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
+        "RB_IDENTIFIER_KEY": "test-identifier-key-not-for-production",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'test.db'}",
         "RB_ASYNC_MODE": "threading",
         "RB_PUBLIC_ORIGIN": ORIGIN,
@@ -199,7 +200,7 @@ def sweep_in_process(database: str, now_iso: str, batch: int) -> dict[str, int]:
     from forum.app import create_app  # noqa: PLC0415
 
     app = create_app({
-        "TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "TESTING": True, "SECRET_KEY": "x", "RB_IDENTIFIER_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
         "RB_ASYNC_MODE": "threading", "RB_SWEEP_INTERVAL": 0, "RATELIMIT_STORAGE_URI": "memory://",
     })
     with app.app_context():

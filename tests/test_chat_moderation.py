@@ -175,7 +175,7 @@ def test_live_delivery_costs_the_same_queries_for_one_or_many_blockers(app, loun
                                            connected_at=clock.now(), seen_at=clock.now()))
     db.session.commit()
     assert one <= 2 and queries_for_one_delivery() == one
-    assert len(sockets.sids_blocking(bo.id)) == 10
+    assert len(sockets.sids_blocking(message)) == 10
 
 
 def test_blocking_drops_their_messages_live_for_the_blocker_only(app, client, lounge, member, people):

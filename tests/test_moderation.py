@@ -446,19 +446,24 @@ def test_lock_and_keep_are_not_appealable(world):
 
 
 def test_blocks_filter_reads_and_contact(world):
+    # A block attaches to the name, not the account (issue 11): hides() and
+    # assert_may_contact() take the name and space in place of the old per-account is_blocked.
     victim, troll = world.flaggers[0], world.author
     post = make_post(world.thread, troll, "creepy")
     post.author_name = "TrollInDen"  # written under a name the troll showed in the den then
     db.session.commit()
     row = blocks.block(victim, "post", post.id)
-    assert row.blocked_name == "TrollInDen"
+    assert row.blocked_name == "TrollInDen" and row.space_id == world.space.id
     assert blocks.blocked_ids(victim) == {troll.id}
-    assert blocks.is_blocked(victim.id, troll.id) and not blocks.is_blocked(troll.id, victim.id)
-    visible = set(db.session.scalars(sa.select(Post.id).where(blocks.exclude_blocked(victim, Post.author_id))))
+    assert blocks.hides(victim, troll.id, "TrollInDen", world.space.id)
+    assert not blocks.hides(troll, victim.id, victim.alias, world.space.id)
+    visible = set(db.session.scalars(sa.select(Post.id).where(blocks.exclude_blocked(victim, Post))))
     assert post.id not in visible and visible
+    everyday = blocks.block(victim, "post", make_post(world.thread, troll, "as myself").id)
+    assert everyday.blocked_name == troll.alias and everyday.space_id is None
     with pytest.raises(NotFound):
-        blocks.assert_may_contact(troll, victim)
-    blocks.assert_may_contact(victim, troll)  # the blocker is not stopped
+        blocks.assert_may_contact(troll, victim, world.space.id)
+    blocks.assert_may_contact(victim, troll, world.space.id)  # the blocker is not stopped
     with pytest.raises(Conflict):
         blocks.block(victim, "post", post.id)
     with pytest.raises(Invalid):
@@ -466,6 +471,7 @@ def test_blocks_filter_reads_and_contact(world):
     with pytest.raises(NotFound):
         blocks.unblock(troll, row.id)  # someone else's block
     blocks.unblock(victim, row.id)
+    blocks.unblock(victim, everyday.id)
     assert blocks.blocked_ids(victim) == set()
 
 

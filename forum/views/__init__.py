@@ -10,10 +10,11 @@ from forum.views import errors
 from forum.views import main
 from forum.views import orgs
 from forum.views import retention
+from forum.views import safety
 from forum.views import spaces
 from forum.views import threads
 
 
 def register(app: Flask) -> None:
-    for module in (errors, main, auth, account, spaces, threads, orgs, retention):
+    for module in (errors, main, auth, account, spaces, threads, orgs, retention, safety):
         app.register_blueprint(module.bp)

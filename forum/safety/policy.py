@@ -1,0 +1,59 @@
+"""Rules the safety tools need from moderation, which forum code may not import.
+
+Imports point one way (forum <- moderation <- realtime), yet bad-date reports ask
+the privacy guard about their descriptions and alerts ask the trust levels who
+may raise one. ``moderation.init_app`` registers its functions here with
+:func:`register`. Until it has, every rule answers "no" (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from forum.models import Account
+
+
+@dataclass(frozen=True)
+class Found:
+    """Something in a text that looks like a personal identifier."""
+
+    kind: str  # "phone" | "email" | "address"
+    text: str
+
+
+def _closed(*_args: Any) -> Any:
+    raise RuntimeError("moderation is not initialised: safety rules are unavailable")
+
+
+_rules: dict[str, Callable[..., Any]] = {}
+
+
+def register(
+    *,
+    find_identifiers: Callable[[str], list[Found]],
+    trust_level: Callable[[Account, datetime], int],
+    trusted_level: int,
+    can_raise_alert: Callable[[Account, datetime], bool],
+) -> None:
+    """Called by ``moderation.init_app`` (idempotent: the same functions again)."""
+    _rules.update(find_identifiers=find_identifiers, trust_level=trust_level,
+                  can_raise_alert=can_raise_alert, trusted_level=lambda: trusted_level)
+
+
+def find_identifiers(text: str) -> list[Found]:
+    """The privacy guard's findings in ``text`` (phone numbers, emails, addresses)."""
+    return _rules.get("find_identifiers", _closed)(text)
+
+
+def is_trusted(account: Account, now: datetime) -> bool:
+    """Trust level 2 ("trusted") or an instance admin."""
+    if account.is_admin:
+        return True
+    return _rules.get("trust_level", _closed)(account, now) >= _rules.get("trusted_level", _closed)()
+
+
+def can_raise_alert(account: Account, now: datetime) -> bool:
+    return bool(_rules.get("can_raise_alert", _closed)(account, now))
