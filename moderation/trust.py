@@ -154,10 +154,6 @@ def level_of(account: Account, stats: Stats, now: datetime) -> int:
     return NEW
 
 
-def can_raise_urgent_alert(account: Account, stats: Stats, now: datetime) -> bool:
-    return level_of(account, stats, now) >= MEMBER
-
-
 def can_hide_outing_alone(account: Account, stats: Stats, now: datetime) -> bool:
     """A single "outing / personal information" flag from them hides at once."""
     return level_of(account, stats, now) >= TRUSTED
@@ -194,5 +190,5 @@ def chat_rate(account: Account, now: datetime) -> str:
 
 
 def can_raise_alert(account: Account, now: datetime) -> bool:
-    """Urgent (bad-date) alerts: not from brand-new accounts."""
-    return can_raise_urgent_alert(account, stats_for(account, now), now)
+    """Urgent (bad-date) alerts: not from brand-new accounts (level 1, MEMBER, up)."""
+    return level(account, now) >= MEMBER
