@@ -66,7 +66,7 @@ _BIDI_OVERRIDES = re.compile("[\u202a-\u202e]")
 
 # Rate limits (limits syntax). Messages: per trust level (moderation/trust.py chat_rate).
 TYPING_RATE = "1 per 3 seconds"
-MAX_FINDINGS = 10  # privacy-guard findings sent back to the author at most
+MAX_FINDINGS = guard.MAX_FINDINGS_SHOWN  # privacy-guard findings sent back, as the forum form shows
 
 HELD = "Your message is held for a moderator to check before others see it."
 
