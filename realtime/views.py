@@ -32,7 +32,7 @@ def _room_page(slug: str, room_id: int, error: str | None = None, body: str = ""
     return render_template(
         "chat/room.html", room=room, space=access.space, access=access, page=page,
         before=request.args.get("before"), online=count, error=error, body=body,
-        client_id=client_id or secrets.token_urlsafe(12), findings=findings,
+        client_id=client_id or secrets.token_urlsafe(12), findings=findings, limits=markdown,
     ), status
 
 
