@@ -1,4 +1,5 @@
-# Red Brolly: `make run` serves a demo on 127.0.0.1:5000; `make test` runs every test.
+# Red Brolly: `make run` serves a demo on 127.0.0.1:5000; `make test` runs every test;
+# `make lint` checks the import direction and the code style.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -21,8 +22,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Import direction (import-linter contract in pyproject.toml), then ruff (rules there too).
 lint: $(STAMP)
-	$(BIN)/pip install --quiet ruff
+	$(BIN)/lint-imports
 	$(BIN)/ruff check forum realtime moderation tests
 
 clean:

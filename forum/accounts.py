@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -12,8 +11,10 @@ from forum import aliases
 from forum import clock
 from forum import passwords
 from forum import recovery
+from forum import search
 from forum import sessions
 from forum import signals
+from forum import threads
 from forum.errors import Conflict
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -33,19 +34,6 @@ def _dummy_hash() -> str:
     if not _dummy:
         _dummy.append(passwords.hash_passphrase("not-a-real-passphrase-at-all"))
     return _dummy[0]
-
-
-# Other packages plug their content in here (forum threads, chat, moderation):
-# each hook gets (account_id, keep_content) inside the deletion transaction and
-# either deletes the account's content or detaches it so it shows as "[deleted]".
-ContentHook = Callable[[int, bool], None]
-content_hooks: list[ContentHook] = []
-
-
-def register_content_hook(hook: ContentHook) -> None:
-    """Add a hook once (apps are built many times in tests)."""
-    if hook not in content_hooks:
-        content_hooks.append(hook)
 
 
 @dataclass
@@ -237,8 +225,11 @@ def delete_account(account: Account, passphrase: object, keep_content: bool = Fa
     if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
         raise Invalid("Your passphrase is not right.")
     account_id = account.id
-    for hook in content_hooks:
-        hook(account_id, bool(keep_content))
+    keep = bool(keep_content)
+    threads.forget_author(account_id, keep)
+    # Moderation forgets them in its log, in this same transaction.
+    signals.account_deleting.send(account_id, keep_content=keep)
     db.session.delete(account)
     db.session.commit()
+    search.compact()  # deleted words leave the search index on disk
     signals.account_deleted.send(account_id)

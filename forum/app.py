@@ -18,11 +18,18 @@ from flask import has_request_context
 from flask import request
 from flask_babel import get_locale
 
+import moderation
+import realtime
+from forum import cli
 from forum import expiry
 from forum import greenlets
+from forum import markdown
 from forum import passwords
+from forum import safety
+from forum import search
 from forum import security
 from forum import sessions
+from forum import views
 from forum.extensions import babel
 from forum.extensions import csrf
 from forum.extensions import db
@@ -55,13 +62,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _finish_config(app)
     _quiet_logs(app)
 
-    from forum import cli  # noqa: PLC0415 - the factory is the one place that knows every package
-    from forum import safety  # noqa: PLC0415
-    from forum import search  # noqa: PLC0415
-    from forum import starter  # noqa: PLC0415
-    from forum import views  # noqa: PLC0415
-    from realtime import models as _chat_models  # noqa: F401, PLC0415 - tables for the metadata
-
     passwords.init_app(app)
     db.init_app(app)
     migrate.init_app(
@@ -77,17 +77,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(sessions.write_cookie)
     app.after_request(security.secure_headers)
     app.context_processor(_template_globals)
+    app.jinja_env.globals["render_markdown"] = markdown.render
     expiry.init_app(app)
     safety.init_app(app)
     views.register(app)
-
-    import moderation  # noqa: PLC0415
-    import realtime  # noqa: PLC0415
-
+    # Then the packages above forum, each plugging itself in (forum imports neither).
     moderation.init_app(app)
     realtime.init_app(app)
     cli.init_app(app)
-    starter.init_app(app)
     return app
 
 
@@ -145,7 +142,7 @@ def _quiet_logs(app: Flask) -> None:
 def _init_redis(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
     if url:
-        import redis  # noqa: PLC0415 - optional: only when scaling out
+        import redis  # optional: only when scaling out
 
         app.extensions["rb_redis"] = redis.Redis.from_url(url)
 
@@ -172,7 +169,7 @@ def _init_socketio(app: Flask) -> None:
         async_mode=mode,
         message_queue=app.config.get("REDIS_URL"),
         channel=app.config["RB_SOCKETIO_CHANNEL"],
-        # Never "*": a foreign page could connect with the victim's cookie (FINDINGS.md).
+        # Never "*": a foreign page could connect with the victim's cookie (docs/STACK_FACTS.md).
         cors_allowed_origins=[app.config["RB_PUBLIC_ORIGIN"]],
         manage_session=False,
         logger=False,
@@ -211,7 +208,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA busy_timeout=10000")
-    # Builds differ in their defaults (FINDINGS.md); refuse to run if one did not stick.
+    # Builds differ in their defaults (docs/STACK_FACTS.md); refuse to run if one did not stick.
     if cursor.execute("PRAGMA secure_delete").fetchone()[0] != 1:
         raise RuntimeError("SQLite refused secure_delete=ON; deleted text would stay on disk")
     if cursor.execute("PRAGMA foreign_keys").fetchone()[0] != 1:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 
 import click
 import sqlalchemy as sa
@@ -14,7 +13,8 @@ from forum import clock
 from forum import expiry
 from forum import passwords
 from forum import schema
-from forum import sessions
+from forum import search
+from forum import starter
 from forum.extensions import db
 from forum.models import Account
 
@@ -47,17 +47,7 @@ def seed_demo() -> str | None:
     return passphrase
 
 
-# Other packages add demo content here (starter spaces, chat rooms); each runs once per demo.
-demo_hooks: list = []
-
-
-def _purge_sessions(now: datetime) -> dict[str, int]:
-    return {"expired sessions": sessions.purge_dead_sessions(now)}
-
-
 def init_app(app: Flask) -> None:
-    expiry.register_maintenance(_purge_sessions)
-
     @app.cli.command("init-db")
     def init_db_command() -> None:
         """Create the database, or upgrade it to the newest schema."""
@@ -69,8 +59,7 @@ def init_app(app: Flask) -> None:
         """Create or upgrade the schema and add demo data (an admin, starter spaces)."""
         schema.upgrade_schema()
         passphrase = seed_demo()
-        for hook in demo_hooks:
-            hook()
+        starter.create_starter_spaces()
         if passphrase:
             click.echo(f"Admin alias: {DEMO_ADMIN}")
             click.echo(f"Admin passphrase (shown once, write it down): {passphrase}")
@@ -80,7 +69,7 @@ def init_app(app: Flask) -> None:
     @app.cli.command("expire")
     @click.option("--vacuum", is_flag=True, help="Then make deleted rows leave the data files.")
     def expire_command(vacuum: bool) -> None:
-        """Delete expired sessions and content now; with --vacuum, also VACUUM (FULL on PostgreSQL)."""
+        """Delete expired sessions and content now; --vacuum: VACUUM too (FULL on PostgreSQL)."""
         now = clock.now()
         for kind, number in expiry.delete_expired(now).items():
             click.echo(f"Deleted {number} expired {kind}.")
@@ -89,3 +78,15 @@ def init_app(app: Flask) -> None:
         if vacuum:
             for line in expiry.vacuum():
                 click.echo(line)
+
+    @app.cli.command("starter-spaces")
+    def starter_spaces_command() -> None:
+        """Create the starter spaces that are missing (safe to run again)."""
+        created = starter.create_starter_spaces()
+        click.echo(f"Created {len(created)} starter space(s).")
+
+    @app.cli.command("search-compact")
+    def search_compact_command() -> None:
+        """Rewrite the search index so deleted words leave the database file."""
+        search.compact()
+        click.echo("Search index compacted.")

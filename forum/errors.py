@@ -24,22 +24,6 @@ class Invalid(ServiceError):
     status = 400
 
 
-class NeedsConfirmation(Invalid):  # noqa: N818 - a request to confirm, not a failure
-    """The text seems to hold personal details: stored only once its author confirms.
-
-    ``findings`` are what was found (each has ``kind`` and ``text``); ``details``
-    say it in words, one line each, with the end of each finding left off (in
-    case someone reads over the author's shoulder), for the "Post it anyway" box.
-    """
-
-    status = 422
-
-    def __init__(self, message: str, findings: list, details: list[str]) -> None:
-        super().__init__(message)
-        self.findings = findings
-        self.details = details
-
-
 class NotFound(ServiceError):
     """The thing does not exist, *or the actor may not see it*: the same answer."""
 
@@ -75,3 +59,17 @@ class RateLimited(ServiceError):
             message
             or f"Too many attempts. Please wait {self.retry_after} seconds and try again."
         )
+
+
+class NeedsConfirmation(Invalid):
+    """Stored only once the author confirms ("Post it anyway"); ``details``: one line per reason.
+
+    Raised by the screening moderation installs (``moderation/guard.py`` says why);
+    defined here so forum's views can ask for the confirmation without importing it.
+    """
+
+    status = 422
+
+    def __init__(self, message: str, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.details = list(details or [])

@@ -1,6 +1,7 @@
 """Automatic expiry: the registry of expiring content and the sweep that hard-deletes it.
 
-Every expiring table registers an ``Expirer``. ``delete_expired(now)`` walks them in
+Every expiring table registers an ``Expirer`` (forum's posts and threads below;
+realtime registers chat in its ``init_app``). ``delete_expired(now)`` walks them in
 order and deletes expired rows in bounded batches, one short transaction each, so a
 chat message never waits long for the write lock. Each batch is a single
 ``DELETE ... WHERE id IN (SELECT id ... LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING``:
@@ -8,11 +9,11 @@ claiming and deleting are one statement, so several sweepers (background task in
 each worker, the systemd timer) can run at once without errors or double work; the
 ``RETURNING`` rows are exactly what *this* sweeper deleted.
 
-Derived data goes in the same transaction (``Expirer.derived_cleanup`` and the
-``cleanup_hooks`` other packages register: flags, the moderation queue, ...).
 After each commit ``signals.content_expired`` tells realtime what to remove live.
-After a sweep that deleted anything, ``after_sweep`` hooks run (search compaction),
-then SQLite's WAL is truncated so deleted text leaves the ``-wal`` file too.
+After a sweep that deleted anything the search index is compacted, then SQLite's
+WAL is truncated so deleted text leaves the ``-wal`` file too. ``run_maintenance``
+does the periodic upkeep that is not expiring content: forum's dead sessions here,
+and whatever other packages connect to ``signals.maintenance_due``.
 """
 
 from __future__ import annotations
@@ -32,29 +33,24 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
 from forum import clock
+from forum import search
+from forum import sessions
 from forum import signals
 from forum.extensions import db
 from forum.extensions import socketio
 from forum.models import Post
 from forum.models import Thread
-from realtime.models import ChatMessage
 
 log = logging.getLogger(__name__)
-
-# derived_cleanup(connection, rows): runs inside the batch's transaction.
-Cleanup = Callable[[sa.Connection, list[dict[str, Any]]], None]
-# cleanup hook(connection, kind, rows): registered by other packages, runs for every kind.
-CleanupHook = Callable[[sa.Connection, str, list[dict[str, Any]]], None]
 
 
 @dataclass(frozen=True)
 class Expirer:
     """One kind of expiring content.
 
-    ``model``: a mapped class (or a ``sa.Table``) with an integer ``id`` primary key.
-    ``expires_column``: rows whose value is ``<= now`` are deleted (NULL = keep).
+    ``model``: a mapped class (or a ``sa.Table``) with an integer ``id`` primary key and
+    an ``expires_at`` column: rows whose value is ``<= now`` are deleted (NULL = keep).
     ``returning``: columns sent in the ``content_expired`` signal (``id`` always).
-    ``derived_cleanup``: deletes what was derived from the rows, in the same transaction.
     ``where``: replaces the expiry condition (``where(table, now)``), for sweeps such as
     "threads with no posts left".
     ``order``: lower runs first (chat 10, posts 20, threads 30).
@@ -62,9 +58,7 @@ class Expirer:
 
     name: str
     model: Any
-    expires_column: str = "expires_at"
     returning: tuple[str, ...] = ("id",)
-    derived_cleanup: Cleanup | None = None
     where: Callable[[sa.Table, datetime], sa.ColumnElement[bool]] | None = None
     order: int = 100
 
@@ -77,12 +71,10 @@ class Expirer:
         if self.where is not None:
             return self.where(table, now)
         # NULL never matches "<=": kept content is never swept.
-        return table.c[self.expires_column] <= now
+        return table.c.expires_at <= now
 
 
 _registry: dict[str, Expirer] = {}
-cleanup_hooks: list[CleanupHook] = []
-after_sweep: list[Callable[[], None]] = []
 
 
 def register(expirer: Expirer) -> None:
@@ -98,40 +90,25 @@ def expirers() -> list[Expirer]:
     return sorted(_registry.values(), key=lambda e: (e.order, e.name))
 
 
-def register_cleanup(hook: CleanupHook) -> None:
-    """Run ``hook(connection, kind, rows)`` in every batch's transaction (once per hook)."""
-    if hook not in cleanup_hooks:
-        cleanup_hooks.append(hook)
-
-
-def register_after_sweep(hook: Callable[[], None]) -> None:
-    """Run ``hook()`` after a sweep that deleted something (e.g. ``search.compact``)."""
-    if hook not in after_sweep:
-        after_sweep.append(hook)
-
-
-# Periodic upkeep that is not "expiring content" (dead sessions, stale socket
-# records, moderation notices and excerpts): each hook(now) -> {label: count},
-# committed by the hook, run by the background sweeper and `flask expire` alike.
-MaintenanceHook = Callable[[datetime], dict[str, int]]
-maintenance_hooks: list[MaintenanceHook] = []
-
-
-def register_maintenance(hook: MaintenanceHook) -> None:
-    if hook not in maintenance_hooks:
-        maintenance_hooks.append(hook)
-
-
 def run_maintenance(now: datetime) -> dict[str, int]:
-    """Run every maintenance hook; one failing is logged (type only) and the rest still run."""
-    counts: dict[str, int] = {}
-    for hook in maintenance_hooks:
+    """Periodic upkeep: dead sessions, then every ``maintenance_due`` receiver.
+
+    Each receiver commits its own work and returns ``{label: count}``; one failing is
+    logged (type only) and the rest still run. The background sweeper and
+    ``flask expire`` both call this.
+    """
+    counts = {"expired sessions": sessions.purge_dead_sessions(now)}
+    for receiver in signals.maintenance_due.receivers_for(now):
         try:
-            counts.update(hook(now))
-        except Exception as error:  # noqa: BLE001 - one bad hook must not stop the others
+            counts.update(receiver(now))
+        except Exception as error:  # one bad receiver must not stop the others
             db.session.rollback()
-            log.error("maintenance hook %s failed: %s", getattr(hook, "__name__", "?"), type(error).__name__)
+            log.error("maintenance %s failed: %s", _name(receiver), type(error).__name__)
     return counts
+
+
+def _name(function: object) -> str:
+    return getattr(function, "__name__", "?")
 
 
 # A thread with no posts for this long is gone (its posts expired or were deleted). The
@@ -149,16 +126,13 @@ def _thread_gone(table: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
 # Posts run before threads: a post never outlives its thread (retention.post_expires_at
 # caps it), so by the time a thread expires its posts are already swept and counted;
 # anything left (rows written by older code) goes by the foreign-key cascade.
-DEFAULT_EXPIRERS = (
-    Expirer("chat", ChatMessage, returning=("id", "room_id", "seq", "space_id"), order=10),
-    Expirer("posts", Post, returning=("id", "thread_id", "space_id"), order=20),
-    Expirer("threads", Thread, returning=("id", "space_id"), where=_thread_gone, order=30),
-)
-for _expirer in DEFAULT_EXPIRERS:
-    register(_expirer)
+register(Expirer("posts", Post, returning=("id", "thread_id", "space_id"), order=20))
+register(Expirer("threads", Thread, returning=("id", "space_id"), where=_thread_gone, order=30))
 
 
-def _delete_batch(conn: sa.Connection, expirer: Expirer, now: datetime, limit: int) -> list[dict[str, Any]]:
+def _delete_batch(
+    conn: sa.Connection, expirer: Expirer, now: datetime, limit: int
+) -> list[dict[str, Any]]:
     table = expirer.table
     claim = (
         sa.select(table.c.id)
@@ -199,11 +173,6 @@ def delete_expired(now: datetime | None = None, batch: int = 1000) -> dict[str, 
         while True:
             with engine.begin() as conn:
                 rows = _delete_batch(conn, expirer, now, batch)
-                if rows:
-                    if expirer.derived_cleanup is not None:
-                        expirer.derived_cleanup(conn, rows)
-                    for hook in list(cleanup_hooks):  # noqa: PERF101 - a copy: hooks may register hooks
-                        hook(conn, expirer.name, rows)
             if not rows:
                 break
             counts[expirer.name] += len(rows)
@@ -211,11 +180,11 @@ def delete_expired(now: datetime | None = None, batch: int = 1000) -> dict[str, 
             if len(rows) < batch:
                 break
     if any(counts.values()):
-        for hook in list(after_sweep):  # noqa: PERF101 - a copy, as above
-            try:
-                hook()
-            except Exception as error:  # noqa: BLE001 - one broken hook must not stop the checkpoint
-                log.error("after-sweep hook %s failed: %s", getattr(hook, "__name__", "?"), type(error).__name__)
+        # Posts left through the FTS triggers; compaction makes their words leave the file.
+        try:
+            search.compact()
+        except Exception as error:  # a failed compaction must not stop the checkpoint
+            log.error("search compaction after the sweep failed: %s", type(error).__name__)
         checkpoint()
     return counts
 
@@ -275,7 +244,7 @@ def start_sweeper(app: Flask) -> bool:
     Uses ``socketio.start_background_task``, so it is a green thread under eventlet or
     gevent and a real thread in threading mode. ``RB_SWEEP_INTERVAL`` 0 turns it off.
     """
-    global _started  # noqa: PLW0603 - one loop per process, whatever builds the app
+    global _started  # one loop per process, whatever builds the app
     interval = app.config.get("RB_SWEEP_INTERVAL") or 0
     if interval <= 0:
         return False
@@ -298,7 +267,7 @@ def sweep_once(app: Flask) -> dict[str, int] | None:
                 return counts
             finally:
                 db.session.remove()
-    except Exception as error:  # noqa: BLE001 - the loop must survive a bad minute
+    except Exception as error:  # the loop must survive a bad minute
         log.error("expiry sweep failed: %s", type(error).__name__)
         return None
 

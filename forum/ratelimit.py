@@ -4,7 +4,7 @@ A client address is used for one thing only: an HMAC under a random key that
 lives in memory (this process, or Redis, which runs without persistence) and is
 replaced every day. Yesterday's keys are gone, so yesterday's counters cannot be
 tied back to an address. Behind a Tor onion service every client is 127.0.0.1, so
-limits also key on the alias, the account and the session (FINDINGS.md).
+limits also key on the alias, the account and the session (docs/STACK_FACTS.md).
 """
 
 from __future__ import annotations

@@ -14,9 +14,11 @@ to stamp new rows, so every row's fate is decided when it is written.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -30,11 +32,32 @@ from forum.models import Account
 from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
-from realtime.models import ChatMessage
 
 _DIGITS = re.compile(r"[0-9]{1,6}")  # ASCII only: int() would also take "١٢" or "１２"
 _KEEP_WORDS = ("", "keep")
 CHUNK = 1000  # rows per query when applying a shorter policy to existing content
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One kind of content a space's retention governs, for shortening what exists.
+
+    ``model`` has ``id``, ``space_id``, ``created_at`` and ``expires_at``;
+    ``lifetime(space)`` is how long it lives there now (None: kept). Forum registers
+    threads and posts below; realtime registers chat in its ``init_app``.
+    """
+
+    name: str
+    model: Any
+    lifetime: Callable[[Space], timedelta | None]
+
+
+_kept: dict[str, Kept] = {}
+
+
+def register(kind: Kept) -> None:
+    """Add or replace a kind by name (apps are built many times in tests)."""
+    _kept[kind.name] = kind
 
 
 @dataclass(frozen=True)
@@ -85,6 +108,20 @@ def post_days(space: Space) -> int | None:
     if space.post_retention_days is None:
         return None if limits.allow_keep_posts else limits.post_max_days
     return min(max(space.post_retention_days, limits.post_min_days), limits.post_max_days)
+
+
+def chat_lifetime(space: Space) -> timedelta:
+    return timedelta(hours=chat_hours(space))
+
+
+def post_lifetime(space: Space) -> timedelta | None:
+    """Threads and posts alike: a thread's title and first post go together."""
+    days = post_days(space)
+    return None if days is None else timedelta(days=days)
+
+
+register(Kept("threads", Thread, post_lifetime))
+register(Kept("posts", Post, post_lifetime))
 
 
 def test_chat_seconds() -> int:
@@ -226,13 +263,14 @@ def set_retention(
         raise Invalid("Choose whether to apply this to what is already there.")
     space.chat_retention_hours = hours
     space.post_retention_days = days
-    shortened = {"chat": 0, "threads": 0, "posts": 0}
+    shortened = dict.fromkeys(_kept, 0)
     if apply_to_existing:
-        shortened["chat"] = _cap_lives(ChatMessage, ChatMessage.space_id == space.id, timedelta(hours=hours))
+        for kind in _kept.values():
+            lifetime = kind.lifetime(space)
+            if lifetime is not None:
+                model = kind.model
+                shortened[kind.name] = _cap_lives(model, model.space_id == space.id, lifetime)
         if days is not None:
-            lifetime = timedelta(days=days)
-            shortened["threads"] = _cap_lives(Thread, Thread.space_id == space.id, lifetime)
-            shortened["posts"] = _cap_lives(Post, Post.space_id == space.id, lifetime)
             shortened["posts"] += _cap_posts_by_threads(Post.space_id == space.id)
     db.session.commit()
     signals.retention_changed.send(

@@ -4,7 +4,7 @@ Every thread, reply and edit passes moderation's one screening path
 (``moderation/screening.py``: watched words, links from new accounts, the
 privacy guard), the same one chat messages pass. Imports point forum <-
 moderation <- realtime, so forum cannot import it: ``moderation.init_app``
-registers it on the app with :func:`register`, and forum services reach it
+installs it on the app with :func:`install`, and forum services reach it
 through :func:`screener`. An app without it stores nothing (fails closed).
 """
 
@@ -20,7 +20,7 @@ from flask import current_app
 
 from forum.models import Account
 
-EXTENSION = "rb_screening"
+EXTENSION = "rb_screener"
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Screener(Protocol):
         ...
 
 
-def register(app: Flask, implementation: Screener) -> None:
+def install(app: Flask, implementation: Screener) -> None:
     app.extensions[EXTENSION] = implementation
 
 

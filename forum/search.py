@@ -158,8 +158,8 @@ def compact() -> None:
 
     'optimize' merges all FTS5 segments into one, dropping deleted entries; the app's
     ``secure_delete=ON`` zeroes the freed pages; a TRUNCATE checkpoint then empties
-    the -wal file. On PostgreSQL this does nothing (see FINDINGS.md: VACUUM is the
-    operator's job there).
+    the -wal file. On PostgreSQL this does nothing (VACUUM is the operator's job
+    there: docs/STACK_FACTS.md).
     """
     if _dialect() != "sqlite":
         return

@@ -1,6 +1,6 @@
 """Server-side sessions: a random token in a cookie, only its hash in the database.
 
-Flask's own session cookie is signed, not revocable (FINDINGS.md), so it carries
+Flask's own session cookie is signed, not revocable (docs/STACK_FACTS.md), so it carries
 nothing but the CSRF secret. Signing in is this module's cookie, ``rb_session``.
 """
 

@@ -7,35 +7,37 @@ blinker, so every app a test builds can connect again.
 
 from __future__ import annotations
 
+from typing import Any
+
 from blinker import Namespace
 
 _signals = Namespace()
 
 account_signed_out = _signals.signal("account-signed-out")  # sender: account id; session_ids=[...]
 account_deleted = _signals.signal("account-deleted")  # sender: account id
-# Sent by forum/spaces.py and forum/starter.py; realtime/chat.py gives the space its
-# first room (ensure_default_room, the one room creator besides owners' create_room).
-space_created = _signals.signal("space-created")  # sender: space id
+# Sent by forum/accounts.py *inside* the deletion transaction, before the commit: each
+# receiver (moderation's log, bad-date reports) deletes or detaches what the account
+# wrote, and must not commit.
+# sender: account id; keep_content=bool.
+account_deleting = _signals.signal("account-deleting")
+# Sent by forum/spaces.py and forum/starter.py after a space is committed. sender: space id.
+space_created = _signals.signal("space-created")
 
 # Chat (realtime/chat.py sends these; realtime/push.py turns them into events).
 chat_message_created = _signals.signal("chat-message-created")  # sender: ChatMessage
-# For hides and expiry: sender: room id; ids=[...], seqs=[...]. Clients drop those messages.
-chat_message_removed = _signals.signal("chat-message-removed")
 chat_presence_changed = _signals.signal("chat-presence-changed")  # sender: room id
 chat_typing = _signals.signal("chat-typing")  # sender: room id; name=..., skip_sid=...
 chat_room_changed = _signals.signal("chat-room-changed")  # sender: ChatRoom (renamed/archived)
 
 # Moderation (moderation/*.py). Sender: the space id; keyword payloads as listed.
-# Content payload: kind ('post'|'thread'|'chat'), id, thread_id, room_id, seq (None when n/a).
+# Content payload: content_payload() below (None where a field does not apply).
 content_hidden = _signals.signal("content-hidden")  # + content payload
 content_unhidden = _signals.signal("content-unhidden")  # + content payload
 content_deleted = _signals.signal("content-deleted")  # + content payload
 content_redacted = _signals.signal("content-redacted")  # + content payload, body=new text
-thread_locked = _signals.signal("thread-locked")  # thread_id=
 # Membership changes (moderation and the spaces services send these after commit):
 # realtime/push.py takes the person's sockets out of the space's rooms at once.
 member_muted = _signals.signal("member-muted")  # account_id=, until=
-member_unmuted = _signals.signal("member-unmuted")  # account_id=
 member_removed = _signals.signal("member-removed")  # account_id=
 account_suspended = _signals.signal("account-suspended")  # sender: account id; until=
 member_blocked = _signals.signal("member-blocked")  # sender: blocker id; blocked_id=, name=, space_id=, name=, space_id=
@@ -46,6 +48,9 @@ member_blocked = _signals.signal("member-blocked")  # sender: blocker id; blocke
 # space_id; threads: id, space_id), rooms={room_id: [seq, ...]} and
 # threads=[thread_id, ...] where they apply.
 content_expired = _signals.signal("content-expired")
+# Sent by forum/expiry.py's run_maintenance (the sweeper, `flask expire`). sender: now.
+# Each receiver commits its own upkeep and returns {label: count}; one failing is logged.
+maintenance_due = _signals.signal("maintenance-due")
 # Sent by forum/retention.py after an owner changes a space's retention.
 # sender: space id; kwargs: chat_hours, post_days, applied_to_existing.
 retention_changed = _signals.signal("retention-changed")
@@ -55,4 +60,16 @@ retention_changed = _signals.signal("retention-changed")
 thread_created = _signals.signal("thread-created")  # sender: thread id; space_id=, post_id=
 post_created = _signals.signal("post-created")  # sender: post id; thread_id=, space_id=
 post_edited = _signals.signal("post-edited")  # sender: post id; thread_id=, space_id=
-post_deleted = _signals.signal("post-deleted")  # sender: post id; thread_id=, space_id=, thread_deleted=
+# sender: post id; thread_id=, space_id=, thread_deleted=
+post_deleted = _signals.signal("post-deleted")
+
+
+def content_payload(
+    kind: str, item_id: int, *, thread_id: int | None = None, room_id: int | None = None,
+    seq: int | None = None,
+) -> dict[str, Any]:
+    """The keywords of the content signals: what realtime needs to find an item on screens.
+
+    ``kind``: 'post', 'thread' or 'chat'; chat messages carry ``room_id`` and ``seq``.
+    """
+    return {"kind": kind, "id": item_id, "thread_id": thread_id, "room_id": room_id, "seq": seq}

@@ -202,7 +202,7 @@ def create_space(
         raise Conflict("A space already uses that web address. Please choose another.") from None
     add_member(space, actor, choose_name(space, actor, None), role="owner")
     db.session.commit()
-    signals.space_created.send(space.id)  # realtime gives it its first chat room
+    signals.space_created.send(space.id)  # realtime gives it its "General" room
     return space
 
 

@@ -1,4 +1,4 @@
-"""Starter spaces, and the wiring of the forum's hooks into the app.
+"""Starter spaces: the demo's and a new instance's first places to talk.
 
 ``create_starter_spaces()`` is idempotent (by slug): ``flask --app forum demo`` and
 ``flask --app forum starter-spaces`` both call it. Starter spaces have no owner;
@@ -7,18 +7,10 @@ instance admins act as owners everywhere until they appoint people.
 
 from __future__ import annotations
 
-import click
 import sqlalchemy as sa
-from flask import Flask
 
-from forum import accounts
-from forum import cli
 from forum import clock
-from forum import expiry
-from forum import markdown
-from forum import search
 from forum import signals
-from forum import threads
 from forum.extensions import db
 from forum.models import Space
 
@@ -85,7 +77,7 @@ STARTER_SPACES = (
 
 
 def create_starter_spaces() -> list[Space]:
-    """Create the starter spaces that are missing (realtime gives each its "General" room)."""
+    """Create the starter spaces that are missing (realtime adds each one's chat room)."""
     created: list[Space] = []
     for spec in STARTER_SPACES:
         existing = db.session.scalar(sa.select(Space).where(Space.slug == spec["slug"]))
@@ -103,33 +95,6 @@ def create_starter_spaces() -> list[Space]:
         db.session.add(space)
         created.append(space)
     db.session.commit()
-    for spec in STARTER_SPACES:  # each gets its first chat room, older ones too (idempotent)
-        signals.space_created.send(db.session.scalar(sa.select(Space.id).where(Space.slug == spec["slug"])))
+    for space in created:
+        signals.space_created.send(space.id)  # realtime gives each its "General" room
     return created
-
-
-def _compact_after_account_deletion(_sender: object, **_kwargs: object) -> None:
-    search.compact()
-
-
-def init_app(app: Flask) -> None:
-    """Register the content hook, the demo hook, signal receivers and CLI commands."""
-    accounts.register_content_hook(threads.account_content_hook)
-    app.jinja_env.globals["render_markdown"] = markdown.render
-    if create_starter_spaces not in cli.demo_hooks:
-        cli.demo_hooks.append(create_starter_spaces)
-    signals.account_deleted.connect(_compact_after_account_deletion)
-    # Sweeps delete posts through the FTS triggers; compaction makes the words leave the file.
-    expiry.register_after_sweep(search.compact)
-
-    @app.cli.command("starter-spaces")
-    def starter_spaces_command() -> None:
-        """Create the starter spaces that are missing (safe to run again)."""
-        created = create_starter_spaces()
-        click.echo(f"Created {len(created)} starter space(s).")
-
-    @app.cli.command("search-compact")
-    def search_compact_command() -> None:
-        """Rewrite the search index so deleted words leave the database file."""
-        search.compact()
-        click.echo("Search index compacted.")

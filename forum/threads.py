@@ -40,7 +40,6 @@ from forum.models import Thread
 from forum.models import ThreadFollow
 from forum.pagination import Page
 from forum.pagination import paginate
-from moderation.models import ModAction
 
 THREADS_PER_PAGE = 25
 POSTS_PER_PAGE = 20
@@ -91,8 +90,6 @@ class ThreadView:
     following: bool
     # The thread was started by someone the viewer blocked: nothing of it is shown.
     blocked_author: bool = False
-    # Hidden posts of the viewer's own on this page -> the moderation action to appeal.
-    appeals: dict[int, int] | None = None
 
 
 def _visible_posts(thread: Thread, acc: access.SpaceAccess) -> sa.Select:
@@ -132,25 +129,7 @@ def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
         follow.last_seen_post_id = last_id
         db.session.commit()
     posts = Page(items, rows.page, rows.has_next)
-    return ThreadView(thread, acc, posts, follow is not None, appeals=_appeals(actor, items))
-
-
-def _appeals(actor: Account, items: list) -> dict[int, int]:
-    """For the viewer's own hidden posts on a page: the latest hide to appeal (one query)."""
-    own_hidden = [p.id for p in items if isinstance(p, Post) and p.hidden_at is not None and p.author_id == actor.id]
-    if not own_hidden:
-        return {}
-    rows = db.session.execute(
-        sa.select(ModAction.target_id, sa.func.max(ModAction.id))
-        .where(
-            ModAction.target_kind == "post",
-            ModAction.target_id.in_(own_hidden),
-            ModAction.target_account_id == actor.id,
-            ModAction.action.in_(("auto_hide", "hide")),
-        )
-        .group_by(ModAction.target_id)
-    ).all()
-    return {target_id: action_id for target_id, action_id in rows}
+    return ThreadView(thread, acc, posts, follow is not None)
 
 
 def last_page(actor: Account, thread_id: object) -> int:
@@ -373,7 +352,7 @@ def updates(actor: Account, page: int = 1, per_page: int = 20) -> Page:
 # --- account deletion --------------------------------------------------------------
 
 
-def account_content_hook(account_id: int, keep_content: bool) -> None:
+def forget_author(account_id: int, keep_content: bool) -> None:
     """On account deletion: delete their threads and posts, or detach them as "[deleted]".
 
     Deleting follows the same rule as :func:`delete_post`: a thread they started

@@ -1,15 +1,20 @@
 """Peer moderation: flags, trust, moderator actions, the log, appeals, blocks,
-the privacy guard and watched words."""
+the privacy guard and watched words.
+
+Forum never imports this package: ``init_app`` installs the screening every forum
+write passes and the block rule every list applies, and connects moderation's upkeep
+and account-deletion receivers.
+"""
 
 from __future__ import annotations
 
 from flask import Flask
 
 from forum import access
-from forum import accounts
-from forum import expiry as forum_expiry
-from forum import screening as forum_screening
+from forum import screening as screening_seam
+from forum import signals
 from forum.safety import policy as safety_policy
+from moderation import appeals
 from moderation import blocks
 from moderation import cli
 from moderation import expiry
@@ -21,12 +26,13 @@ from moderation import views
 
 
 def init_app(app: Flask) -> None:
-    """Register moderation views, CLI commands and hooks, and the one screening path."""
+    """Register moderation views, CLI commands, the screener, the block rule and receivers."""
     app.register_blueprint(views.bp)
-    forum_screening.register(app, screening)
     cli.init_app(app)
+    screening_seam.install(app, screening)
     access.use_block_rule(app, blocks.blocked)
-    accounts.register_content_hook(expiry.account_hook)
-    forum_expiry.register_maintenance(expiry.delete_expired)
     safety_policy.register(find_identifiers=guard.find_identifiers, trust_level=trust.level,
                            trusted_level=trust.TRUSTED, can_raise_alert=trust.can_raise_alert)
+    signals.account_deleting.connect(expiry.forget_account)
+    signals.maintenance_due.connect(expiry.delete_expired)
+    app.jinja_env.globals["appealable_hides"] = appeals.appealable_hides

@@ -254,7 +254,6 @@ def lock_thread(actor: Account, slug: object, kind: object, target_id: object, r
         raise Forbidden(OWN)
     _switch(space_access, thread, "locked", True, reason, actor)
     db.session.commit()
-    signals.thread_locked.send(target.space_id, thread_id=thread.id)
 
 
 # --- Thread switches (the thread page's Pin and Lock buttons) ---
@@ -381,9 +380,3 @@ def suspend(actor: Account, slug: object, kind: object, target_id: object, days:
     signals.account_suspended.send(account.id, until=until)
     if session_ids:
         signals.account_signed_out.send(account.id, session_ids=session_ids)
-
-
-ACTIONS = {
-    "keep": keep, "hide": hide, "delete": delete, "lock": lock_thread,
-    "remove": remove_member,
-}

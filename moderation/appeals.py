@@ -15,6 +15,7 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.models import Membership
+from forum.models import Post
 from forum.pagination import paginate
 from moderation import modlog
 from moderation import notices
@@ -121,6 +122,31 @@ def decide(actor: Account, slug: object, appeal_id: object, outcome: object, rea
     db.session.commit()
     if unhidden is not None:
         signals.content_unhidden.send(unhidden.space_id, **unhidden.payload())
-    if outcome == "overturn" and action.action == "mute":
-        signals.member_unmuted.send(row.space_id, account_id=row.author_id)
     return row
+
+
+def appealable_hides(actor: Account | None, items: list[object]) -> dict[int, int]:
+    """For the viewer's own hidden posts among ``items``: the latest hide to appeal.
+
+    One query; thread pages call it (a template global ``moderation.init_app`` adds).
+    """
+    if actor is None:
+        return {}
+    own_hidden = [
+        item.id
+        for item in items
+        if isinstance(item, Post) and item.hidden_at is not None and item.author_id == actor.id
+    ]
+    if not own_hidden:
+        return {}
+    rows = db.session.execute(
+        sa.select(ModAction.target_id, sa.func.max(ModAction.id))
+        .where(
+            ModAction.target_kind == "post",
+            ModAction.target_id.in_(own_hidden),
+            ModAction.target_account_id == actor.id,
+            ModAction.action.in_(("auto_hide", "hide")),
+        )
+        .group_by(ModAction.target_id)
+    ).all()
+    return {target_id: action_id for target_id, action_id in rows}

@@ -8,14 +8,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from forum.extensions import db
-from forum.models import Post
-from forum.models import Thread
-from forum.safety.models import BadDateReport
+from moderation import targets
 from moderation.models import FLAG_OPEN
 from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
-from realtime.models import ChatMessage
 
 # Decided flags are kept this long for trust accuracy, then deleted.
 FLAG_HISTORY = timedelta(days=180)
@@ -32,7 +29,7 @@ def delete_expired(now: datetime) -> dict[str, int]:
     flags = db.session.execute(
         sa.delete(Flag).where(Flag.status != FLAG_OPEN, Flag.resolved_at <= now - FLAG_HISTORY)
     ).rowcount
-    for kind, model in (("post", Post), ("thread", Thread), ("chat", ChatMessage), ("report", BadDateReport)):
+    for kind, model in targets.MODELS.items():
         gone = ~sa.exists().where(model.id == Flag.target_id)
         flags += db.session.execute(
             sa.delete(Flag).where(Flag.target_kind == kind, Flag.status == FLAG_OPEN, gone)
@@ -41,7 +38,7 @@ def delete_expired(now: datetime) -> dict[str, int]:
     return {"excerpts": blanked, "notices": notices, "flags": flags}
 
 
-def account_hook(account_id: int, keep_content: bool) -> None:
+def forget_account(account_id: int, keep_content: bool) -> None:
     """On account deletion (inside its transaction).
 
     Their flags, appeals, blocks (both ways) and notices go with the account (ON
@@ -55,4 +52,6 @@ def account_hook(account_id: int, keep_content: bool) -> None:
     values: dict = {"target_account_id": None, "target_name": "[deleted]"}
     if not keep_content:
         values.update(excerpt=None)
-    db.session.execute(sa.update(ModAction).where(ModAction.target_account_id == account_id).values(**values))
+    db.session.execute(
+        sa.update(ModAction).where(ModAction.target_account_id == account_id).values(**values)
+    )

@@ -17,10 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from forum.errors import NeedsConfirmation
-
-# International prefixes we look for, plus any "+" followed by enough digits.
-COUNTRY_CODES = ("44", "1", "33", "49", "91", "234", "55", "27")
+from forum import errors
 
 # A run of digits with single spaces, dots, dashes or brackets between them.
 # Separators are required between groups, so a digit run splits only one way (no ReDoS).
@@ -61,8 +58,24 @@ class Finding:
     end: int
 
 
+# What each kind of finding is called in messages.
 WHAT = {"phone": "a phone number", "email": "an email address", "address": "an address"}
 MAX_FINDINGS_SHOWN = 10
+
+
+class NeedsConfirmation(errors.NeedsConfirmation):
+    """The text seems to hold personal information; the author must confirm to post it."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        kinds = sorted({f.kind for f in findings})
+        super().__init__(
+            "This looks like it contains "
+            + " and ".join(WHAT[k] for k in kinds)
+            + ". Posting personal details can put you or someone else at risk. "
+            "Take it out, or confirm that you really want to post it.",
+            describe_all(findings),
+        )
+        self.findings = findings
 
 
 def describe(finding: Finding) -> str:
@@ -79,18 +92,6 @@ def describe_all(findings: list[Finding]) -> list[str]:
     if len(findings) > MAX_FINDINGS_SHOWN:
         lines.append(f"… and {len(findings) - MAX_FINDINGS_SHOWN} more.")
     return lines
-
-
-def needs_confirmation(findings: list[Finding]) -> NeedsConfirmation:
-    """The 422 that asks the author to take the details out or confirm."""
-    kinds = sorted({f.kind for f in findings})
-    message = (
-        "This looks like it contains "
-        + " and ".join(WHAT[k] for k in kinds)
-        + ". Posting personal details can put you or someone else at risk. "
-        "Take it out, or confirm that you really want to post it."
-    )
-    return NeedsConfirmation(message, findings, describe_all(findings))
 
 
 def _is_phone(candidate: str) -> bool:
@@ -153,5 +154,5 @@ def check(text: object, confirmed: bool) -> list[Finding]:
     """Raise NeedsConfirmation if identifiers are found and the author has not confirmed."""
     findings = find_identifiers(text)
     if findings and not confirmed:
-        raise needs_confirmation(findings)
+        raise NeedsConfirmation(findings)
     return findings

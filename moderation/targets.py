@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from forum import access
+from forum import signals
 from forum.access import SpaceAccess
 from forum.errors import NotFound
 from forum.extensions import db
@@ -24,16 +25,31 @@ from forum.models import Thread
 from forum.safety import baddates
 from forum.safety.models import BadDateReport
 from moderation.models import TARGET_KINDS
-from realtime.models import ChatMessage
 
-MODELS: dict[str, Any] = {"post": Post, "thread": Thread, "chat": ChatMessage, "report": BadDateReport}
+# The content moderation knows, by kind: forum's here; realtime adds "chat" in its init_app.
+MODELS: dict[str, Any] = {"post": Post, "thread": Thread, "report": BadDateReport}
+# Kinds whose rows count as someone's posts for trust levels (a thread's text is its first post).
+CONTRIBUTIONS: set[str] = {"post"}
 EXCERPT_CHARS = 120
+
+
+def register_kind(kind: str, model: Any, *, contribution: bool) -> None:
+    """Another package's content (realtime: chat messages), named in ``TARGET_KINDS``.
+
+    ``model`` has ``id``, ``space_id``, ``author_id``, ``author_name``, ``body``,
+    ``expires_at`` and ``hidden_at``. Registering again replaces (apps are built many times).
+    """
+    if kind not in TARGET_KINDS:
+        raise ValueError(f"unknown content kind {kind!r}: add it to TARGET_KINDS")
+    MODELS[kind] = model
+    if contribution:
+        CONTRIBUTIONS.add(kind)
 
 
 @dataclass
 class Target:
     kind: str
-    obj: Any  # Post | Thread | ChatMessage | BadDateReport
+    obj: Any  # a row of one of MODELS
 
     @property
     def id(self) -> int:
@@ -75,13 +91,13 @@ class Target:
     def payload(self) -> dict[str, Any]:
         """The signal payload realtime needs to find the item on every screen."""
         chat = self.kind == "chat"
-        return {
-            "kind": self.kind,
-            "id": self.obj.id,
-            "thread_id": self.thread_id,
-            "room_id": self.obj.room_id if chat else None,
-            "seq": self.obj.seq if chat else None,
-        }
+        return signals.content_payload(
+            self.kind,
+            self.obj.id,
+            thread_id=self.thread_id,
+            room_id=self.obj.room_id if chat else None,
+            seq=self.obj.seq if chat else None,
+        )
 
 
 def excerpt_of(text: str) -> str:
@@ -91,14 +107,15 @@ def excerpt_of(text: str) -> str:
 
 def get_live(kind: object, target_id: object) -> Target | None:
     """The live item, with no permission check (callers have checked the space)."""
-    if kind not in TARGET_KINDS:
+    if kind not in MODELS:
         return None
     try:
         target_id = access.row_id(target_id)
     except NotFound:
         return None
     model = MODELS[kind]
-    obj = db.session.scalar(sa.select(model).where(model.id == target_id, access.live(model.expires_at)))
+    query = sa.select(model).where(model.id == target_id, access.live(model.expires_at))
+    obj = db.session.scalar(query)
     return Target(kind, obj) if obj is not None else None
 
 

@@ -38,14 +38,12 @@ from flask import current_app
 
 from forum.extensions import db
 from forum.models import Account
-from forum.models import Post
+from moderation import targets
 from moderation.models import FLAG_DISMISSED
 from moderation.models import FLAG_UPHELD
 from moderation.models import Flag
-from realtime.models import ChatMessage
 
 NEW, MEMBER, TRUSTED = 0, 1, 2
-LEVEL_NAMES = {NEW: "new", MEMBER: "member", TRUSTED: "trusted"}
 
 # Level 1: a few days and a few posts, with a clean record.
 MEMBER_MIN_AGE = timedelta(days=3)
@@ -80,10 +78,12 @@ class Stats:
 def stats_for(account: Account, now: datetime) -> Stats:
     """Count the account's history (a few indexed COUNT queries)."""
     count = sa.func.count()
-    posts = db.session.scalar(sa.select(count).select_from(Post).where(Post.author_id == account.id))
-    chats = db.session.scalar(
-        sa.select(count).select_from(ChatMessage).where(ChatMessage.author_id == account.id)
-    )
+    written = 0
+    for kind in sorted(targets.CONTRIBUTIONS):  # forum posts and chat messages
+        model = targets.MODELS[kind]
+        written += db.session.scalar(
+            sa.select(count).select_from(model).where(model.author_id == account.id)
+        ) or 0
     against = db.session.scalar(
         sa.select(count).select_from(Flag).where(
             Flag.author_id == account.id,
@@ -99,7 +99,7 @@ def stats_for(account: Account, now: datetime) -> Stats:
         ).all()
     )
     return Stats(
-        posts=(posts or 0) + (chats or 0),
+        posts=written,
         upheld_against_recent=against or 0,
         flags_upheld=rows.get(FLAG_UPHELD, 0),
         flags_dismissed=rows.get(FLAG_DISMISSED, 0),

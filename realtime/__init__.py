@@ -1,4 +1,9 @@
-"""Real-time: Socket.IO chat and the live channel for the rest of the app."""
+"""Real-time: Socket.IO chat and the live channel for the rest of the app.
+
+Forum and moderation never import this package: ``init_app`` plugs chat into them
+(its expirer and retention, its kind of moderated content, a room for each new
+space, the rooms on the space page, stale-socket upkeep).
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,37 @@ from datetime import datetime
 from flask import Flask
 
 from forum import expiry
+from forum import retention
 from forum import signals
 from forum.extensions import socketio
+from moderation import targets
 from realtime import chat
 from realtime import push
 from realtime import sockets
 from realtime import views
+from realtime.models import ChatMessage
 from realtime.namespace import ChatNamespace
 
 
 def init_app(app: Flask) -> None:
-    """Register the chat pages, the /chat namespace and the push receivers.
+    """Register the chat pages, the /chat namespace, the push receivers and chat's hooks.
 
     Runs after ``socketio.init_app``: a namespace object registered here exists on
-    every app the factory builds (module-level ``@socketio.on`` would not; FINDINGS.md).
+    every app the factory builds (module-level ``@socketio.on`` would not:
+    docs/STACK_FACTS.md).
     """
     app.register_blueprint(views.bp)
     socketio.on_namespace(ChatNamespace(push.NAMESPACE))
     push.connect_receivers()
     push.connect_live_receivers()  # forum pages: updates list, open thread pages
-    signals.space_created.connect(chat.on_space_created)  # every space has a room
 
-    expiry.register_maintenance(_purge_stale_sockets)
+    returning = ("id", "room_id", "seq", "space_id")
+    expiry.register(expiry.Expirer("chat", ChatMessage, returning=returning, order=10))
+    retention.register(retention.Kept("chat", ChatMessage, retention.chat_lifetime))
+    targets.register_kind("chat", ChatMessage, contribution=True)
+    signals.space_created.connect(chat.ensure_default_room)
+    signals.maintenance_due.connect(_purge_stale_sockets)
+    app.jinja_env.globals["chat_rooms"] = chat.open_rooms
 
 
 def _purge_stale_sockets(now: datetime) -> dict[str, int]:

@@ -175,13 +175,27 @@ def _has_any_room(space_id: int) -> bool:
     return db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == space_id).limit(1)) is not None
 
 
-def on_space_created(space_id: int, **_: Any) -> None:
-    """``space_created`` receiver (connected in ``realtime.init_app``)."""
-    ensure_default_room(space_id)
+def open_rooms(space_id: int) -> list[ChatRoom]:
+    """The space's rooms that are not archived, by name: the space page lists them.
+
+    No access check: the page that asks has checked the space (``realtime.init_app``
+    makes this the ``chat_rooms`` template global).
+    """
+    query = (
+        sa.select(ChatRoom)
+        .where(ChatRoom.space_id == space_id, ChatRoom.archived_at.is_(None))
+        .order_by(ChatRoom.name, ChatRoom.id)
+        .limit(MAX_ROOMS)
+    )
+    return list(db.session.scalars(query))
 
 
 def ensure_default_room(space_id: int) -> ChatRoom:
-    """Give a space its first room ("General") if it has none: the one place that does."""
+    """Give a space its first room ("General") if it has none.
+
+    Runs for every new space (``signals.space_created``) and when a space's rooms
+    are first listed.
+    """
     room = db.session.scalar(sa.select(ChatRoom).where(ChatRoom.space_id == space_id).order_by(ChatRoom.id))
     if room is None:
         room = ChatRoom(space_id=space_id, name="General", created_at=clock.now(), last_seq=0)

@@ -234,7 +234,6 @@ def disconnect(sid: str) -> None:
 def connect_receivers() -> None:
     """Connect every receiver (blinker ignores a second connect of the same function)."""
     signals.chat_message_created.connect(on_message_created)
-    signals.chat_message_removed.connect(on_message_removed)
     signals.chat_room_changed.connect(on_room_changed)
     signals.chat_presence_changed.connect(on_presence_changed)
     signals.chat_typing.connect(on_typing)

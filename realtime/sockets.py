@@ -54,7 +54,7 @@ def unregister(sid: str) -> list[int]:
 def current(sid: str) -> tuple[Account, AuthSession] | None:
     """The account behind a socket, re-checked now: its session still live, not suspended.
 
-    Sessions are authenticated once at connect otherwise (FINDINGS.md): a logout
+    Sessions are authenticated once at connect otherwise (docs/STACK_FACTS.md): a logout
     elsewhere, an expiry or a suspension must end the socket's rights at its next event.
     """
     row = db.session.get(ChatSocket, sid)

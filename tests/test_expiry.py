@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from forum import access
 from forum import expiry
+from forum import search
 from forum import signals
 from forum.app import _sqlite_pragmas
 from forum.dbtypes import UTCDateTime
@@ -299,67 +300,53 @@ def test_two_sweeper_processes_on_one_sqlite_file(app, clock):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage)) == 0
 
 
-# --- Plugging in: registry, cleanup hooks, after-sweep hooks -----------------------------------
+# --- Plugging in: the registry, and compaction after a sweep ----------------------------------
 
 
-def test_a_registered_expirer_and_cleanup_hooks_run_in_the_batch(app, clock, received, caplog):
+def test_a_registered_expirer_runs_and_a_failed_compaction_is_logged(app, clock, received, caplog,
+                                                                     monkeypatch):
     alerts = sa.Table("test_alerts", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
                       sa.Column("body", sa.Text), sa.Column("expires_at", UTCDateTime()))
-    queue = sa.Table("test_mod_queue", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("kind", sa.String(20)), sa.Column("target_id", sa.Integer))
     alerts.create(db.engine)
-    queue.create(db.engine)
     now = clock.now()
     with db.engine.begin() as conn:
         conn.execute(alerts.insert(), [{"id": 1, "body": "old", "expires_at": now - timedelta(seconds=1)},
                                        {"id": 2, "body": "new", "expires_at": now + timedelta(days=1)}])
-        conn.execute(queue.insert(), [{"kind": "alerts", "target_id": 1}, {"kind": "alerts", "target_id": 2}])
-    seen: list[tuple[str, list[int]]] = []
 
-    def fake_moderation_cleanup(conn, kind, rows):  # noqa: ANN001, ANN202
-        ids = [row["id"] for row in rows]
-        seen.append((kind, ids))
-        conn.execute(queue.delete().where(queue.c.kind == kind, queue.c.target_id.in_(ids)))
-
-    compacted: list[bool] = []
-
-    def broken_hook() -> None:
+    def broken_compaction() -> None:
         raise RuntimeError("secret content must not be logged")
 
+    checkpoints: list[bool] = []
+    real_checkpoint = expiry.checkpoint
+    monkeypatch.setattr(search, "compact", broken_compaction)
+    monkeypatch.setattr(expiry, "checkpoint", lambda: checkpoints.append(True) or real_checkpoint())
     expiry.register(expiry.Expirer("alerts", alerts, returning=("id",), order=50))
-    expiry.register_cleanup(fake_moderation_cleanup)
-    expiry.register_after_sweep(broken_hook)
-    expiry.register_after_sweep(lambda: compacted.append(True))
     try:
         counts = expiry.delete_expired(now)
     finally:
         expiry.unregister("alerts")
-        expiry.cleanup_hooks.remove(fake_moderation_cleanup)
-        expiry.after_sweep.clear()
     assert counts["alerts"] == 1
-    assert seen == [("alerts", [1])]
     assert ("alerts", {"ids": [1], "rows": [{"id": 1}]}) in received
     with db.engine.connect() as conn:
         assert conn.execute(sa.select(alerts.c.id)).scalars().all() == [2]
-        assert conn.execute(sa.select(queue.c.target_id)).scalars().all() == [2]
-    assert compacted == [True]
+    assert checkpoints == [True]  # the checkpoint still runs after a failed compaction
     assert "RuntimeError" in caplog.text and "secret content" not in caplog.text
 
 
-def test_a_failing_cleanup_hook_rolls_the_batch_back(app, clock):
+def test_a_failing_sweep_leaves_the_rest_for_the_next_one(app, clock):
     space = make_space(chat_retention_hours=1)
     make_message(make_room(space), body="to go")
     clock.advance(hours=2)
 
-    def boom(conn, kind, rows):  # noqa: ANN001, ANN202
-        raise RuntimeError("hook failed")
+    def broken_condition(table, now):  # noqa: ANN001, ANN202
+        return sa.text("no_such_column <= 1")
 
-    expiry.register_cleanup(boom)
+    expiry.register(expiry.Expirer("broken", ChatMessage, where=broken_condition, order=5))
     try:
-        with pytest.raises(RuntimeError):
+        with pytest.raises(sa.exc.DBAPIError):
             expiry.delete_expired()
     finally:
-        expiry.cleanup_hooks.remove(boom)
+        expiry.unregister("broken")
     # Nothing half-deleted: the message is still there for the next sweep.
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage)) == 1
     assert expiry.delete_expired()["chat"] == 1

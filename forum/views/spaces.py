@@ -36,23 +36,6 @@ def _reraise_not_found(error: ServiceError) -> None:
         raise error
 
 
-def chat_rooms(space_id: int) -> list:
-    """The space's live chat rooms (the chat helper's ``realtime`` package owns them)."""
-    import sqlalchemy as sa  # noqa: PLC0415
-
-    from forum.extensions import db  # noqa: PLC0415
-    from realtime.models import ChatRoom  # noqa: PLC0415
-
-    return list(
-        db.session.scalars(
-            sa.select(ChatRoom)
-            .where(ChatRoom.space_id == space_id, ChatRoom.archived_at.is_(None))
-            .order_by(ChatRoom.name, ChatRoom.id)
-            .limit(50)
-        )
-    )
-
-
 @bp.get("/spaces")
 @signed_in
 def index():  # noqa: ANN201
@@ -96,8 +79,7 @@ def show(slug: str):  # noqa: ANN201
     if not acc.can_read:
         return _shell_page(acc)
     acc, listing = threads.list_threads(g.account, slug, int_arg("page"))
-    return render_template("spaces/space.html", acc=acc, space=acc.space, listing=listing,
-                           rooms=chat_rooms(acc.space.id))
+    return render_template("spaces/space.html", acc=acc, space=acc.space, listing=listing)
 
 
 @bp.route("/s/<slug>/join", methods=["GET", "POST"])
