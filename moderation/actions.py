@@ -272,10 +272,8 @@ def set_locked(actor: Account, thread_id: object, locked: bool, reason: object =
     """Lock a thread (replies from moderators only) or unlock it (moderators)."""
     thread, space_access = access.access_thread(actor, thread_id)
     space_access.require_role("moderator")
-    changed = _switch(space_access, thread, "locked", bool(locked), _reason(reason), actor)
+    _switch(space_access, thread, "locked", bool(locked), _reason(reason), actor)
     db.session.commit()
-    if changed and thread.locked:
-        signals.thread_locked.send(thread.space_id, thread_id=thread.id)
     return thread
 
 
