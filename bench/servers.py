@@ -86,6 +86,7 @@ class Seeded:
 def _seed_config(instance: Path) -> dict:
     return {
         "SECRET_KEY": "bench-seed-only",
+        "RB_IDENTIFIER_KEY": "bench-seed-only",  # else a development key is written into instance/
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'redbrolly.db'}",
         "RB_ASYNC_MODE": "threading",
         "RB_SWEEP_INTERVAL": 0,

@@ -174,6 +174,9 @@ def _init_socketio(app: Flask) -> None:
         manage_session=False,
         logger=False,
         engineio_logger=False,
+        # What the app needs: the longest chat message (2,000 characters, 12 bytes each
+        # when escaped as a surrogate pair) plus its envelope is under 32 KiB. Anything
+        # bigger closes that connection before it is buffered (tests/test_socket_abuse_live.py).
         max_http_buffer_size=64 * 1024,
     )
 

@@ -1,8 +1,8 @@
 """Shared fixtures. No test module imports this file: helpers are in ``tests/support.py``,
 objects come from ``tests/factories.py``.
 
-app · client · runner · clock · make_account · socket · personas (member, moderator,
-fred) · space · lounge (its room) · pg_url / pg_app · redis_url.
+app · client · runner · clock · make_account · socket · person · personas (member,
+moderator, fred) · space · lounge (its room) · pg_url / pg_app · redis_url.
 
 Every test gets its own SQLite file, copied from a template that the Alembic
 migrations built once per run, so the migrations are what the tests exercise.
@@ -42,6 +42,7 @@ from tests.support import base_config
 from tests.support import login
 from tests.support import needs_service
 from tests.support import reachable
+from tests.support import signed_in
 
 _counter = count(1)
 
@@ -124,6 +125,20 @@ def member(make_account, client):  # noqa: ANN001, ANN201
     account = make_account("Amara")
     login(client, "Amara")
     return account
+
+
+@pytest.fixture
+def person(app: Flask) -> Callable[..., tuple[Account, FlaskClient]]:
+    """``person(alias, *spaces, role="member")`` -> (account, a test client of their own,
+    signed in): someone else in the room, with their own browser."""
+
+    def make(alias: str, *spaces: Space, role: str = "member") -> tuple[Account, FlaskClient]:
+        account = factories.make_account(alias)
+        for joined in spaces:
+            factories.add_member(joined, account, role)
+        return account, signed_in(app, alias)
+
+    return make
 
 
 @pytest.fixture

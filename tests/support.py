@@ -135,6 +135,12 @@ def incompressible(size: int = 8192) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(size))
 
 
+def disk_bytes() -> bytes:
+    """The test database file and its -wal and -shm companions, as raw bytes."""
+    path = Path(db.engine.url.database)
+    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
+
+
 def count_rows(model: Any, *where: Any) -> int:
     """How many rows of ``model`` the database holds (matching ``where``)."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))

@@ -12,6 +12,7 @@ from forum.extensions import db
 from forum.models import Account
 from forum.models import AuthSession
 from forum.models import RecoveryCode
+from tests.support import CSRF_RE
 from tests.support import PASSPHRASE
 from tests.support import count_rows
 from tests.support import login
@@ -330,7 +331,7 @@ def test_address_comes_from_the_proxy_header_when_configured(app, app_config):
 
 def _token(c, headers):  # noqa: ANN001, ANN202
     page = c.get("/signup", headers=headers).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return CSRF_RE.search(page).group(1)
 
 
 @pytest.mark.parametrize("app_config", [{"RB_LIMIT_BY_ADDRESS": False}])

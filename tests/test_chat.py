@@ -22,19 +22,8 @@ from tests.factories import add_member
 from tests.factories import make_message
 from tests.factories import make_room
 from tests.factories import make_space
-from tests.support import Sock
 from tests.support import count_rows
-from tests.support import login
 from tests.support import post
-
-
-def client_for(app, make_account, alias, space=None):
-    account = make_account(alias)
-    if space is not None:
-        add_member(space, account)
-    other = app.test_client()
-    login(other, alias)
-    return account, other
 
 
 def count_messages() -> int:
@@ -44,8 +33,8 @@ def count_messages() -> int:
 # --- connect ----------------------------------------------------------------------
 
 
-def test_connect_needs_session(app, client):
-    assert not Sock(app, client).connected
+def test_connect_needs_session(app, client, socket):
+    assert not socket().connected
 
 
 @pytest.mark.parametrize(
@@ -58,17 +47,17 @@ def test_connect_needs_session(app, client):
         {"Sec-Fetch-Site": "cross-site"},
     ],
 )
-def test_connect_refuses_foreign_or_missing_origin(app, client, member, headers):
-    assert not Sock(app, client, headers=headers).connected
+def test_connect_refuses_foreign_or_missing_origin(app, client, member, headers, socket):
+    assert not socket(headers=headers).connected
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatSocket)) == 0
 
 
-def test_same_origin_fetch_without_origin_header_is_accepted(app, client, member):
-    assert Sock(app, client, headers={"Sec-Fetch-Site": "same-origin"}).connected
+def test_same_origin_fetch_without_origin_header_is_accepted(app, client, member, socket):
+    assert socket(headers={"Sec-Fetch-Site": "same-origin"}).connected
 
 
-def test_connect_registers_socket_in_the_database(app, client, member):
-    sock = Sock(app, client)
+def test_connect_registers_socket_in_the_database(app, client, member, socket):
+    sock = socket()
     assert sock.connected
     row = db.session.scalar(sa.select(ChatSocket))
     assert row.account_id == member.id
@@ -77,9 +66,9 @@ def test_connect_registers_socket_in_the_database(app, client, member):
 # --- join, send, resume -------------------------------------------------------------
 
 
-def test_two_members_chat_live(app, client, lounge, make_account):
-    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
-    amara, bo = Sock(app, client), Sock(app, bo_client)
+def test_two_members_chat_live(app, client, lounge, make_account, socket, person):
+    _bo, bo_client = person("Bodil", lounge.space)
+    amara, bo = socket(), socket(bo_client)
     assert amara.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
     assert bo.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
     bo.received()
@@ -92,10 +81,10 @@ def test_two_members_chat_live(app, client, lounge, make_account):
     assert amara.received("message") == []  # the sender has it from the ack
 
 
-def test_message_expiry_comes_from_the_space(app, client, lounge, clock):
+def test_message_expiry_comes_from_the_space(app, client, lounge, clock, socket):
     lounge.space.chat_retention_hours = 6
     db.session.commit()
-    sock = Sock(app, client)
+    sock = socket()
     ack = sock.ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
     stored = db.session.get(ChatMessage, ack["id"])
     assert stored.expires_at == clock.now() + timedelta(hours=6)
@@ -105,9 +94,10 @@ def test_message_expiry_comes_from_the_space(app, client, lounge, clock):
     assert count_messages() == 0
 
 
-def test_retry_with_same_client_id_is_stored_and_heard_once(app, client, lounge, make_account):
-    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
-    amara, bo = Sock(app, client), Sock(app, bo_client)
+def test_retry_with_same_client_id_is_stored_and_heard_once(app, client, lounge, make_account,
+        socket, person):
+    _bo, bo_client = person("Bodil", lounge.space)
+    amara, bo = socket(), socket(bo_client)
     bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
     data = {"room_id": lounge.id, "client_id": "retry-me-1", "body": "once"}
     first, second = amara.ack("send", data), amara.ack("send", data)
@@ -128,42 +118,43 @@ def test_idempotency_race_returns_the_stored_message(app, member, lounge, monkey
     assert db.session.get(type(lounge), lounge.id).last_seq == 1  # the loser's seq rolled back
 
 
-def test_resume_returns_exactly_the_missed_messages_in_order(app, client, lounge, make_account):
+def test_resume_returns_exactly_the_missed_messages_in_order(app, client, lounge, make_account,
+        socket, person):
     app.config["RB_LIMIT_CHAT_NEW"] = "100 per 10 seconds"
-    bo, _ = client_for(app, make_account, "Bodil", lounge.space)
+    bo, _ = person("Bodil", lounge.space)
     for i in range(25):
         chat.post_message(bo, lounge.id, f"client-{i:03}", f"m{i}")
-    ack = Sock(app, client).ack("join", {"room_id": lounge.id, "after_seq": 5})
+    ack = socket().ack("join", {"room_id": lounge.id, "after_seq": 5})
     assert [m["seq"] for m in ack["messages"]] == list(range(6, 26)) and ack["more"] is False
 
 
-def test_resume_is_bounded_and_says_more(app, client, lounge, member, monkeypatch):
+def test_resume_is_bounded_and_says_more(app, client, lounge, member, monkeypatch, socket):
     monkeypatch.setattr(chat, "RESUME_MAX", 3)
     app.config["RB_LIMITS_ENABLED"] = False
     for i in range(5):
         chat.post_message(member, lounge.id, f"client-{i:03}", f"m{i}")
-    sock = Sock(app, client)
+    sock = socket()
     ack = sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
     assert [m["seq"] for m in ack["messages"]] == [1, 2, 3] and ack["more"] is True
     ack = sock.ack("join", {"room_id": lounge.id, "after_seq": 3})
     assert [m["seq"] for m in ack["messages"]] == [4, 5] and ack["more"] is False
 
 
-def test_history_pages_backwards(app, client, lounge, member, monkeypatch):
+def test_history_pages_backwards(app, client, lounge, member, monkeypatch, socket):
     monkeypatch.setattr(chat, "PAGE", 2)
     app.config["RB_LIMITS_ENABLED"] = False
     for i in range(5):
         chat.post_message(member, lounge.id, f"client-{i:03}", f"m{i}")
-    ack = Sock(app, client).ack("history", {"room_id": lounge.id, "before_seq": 4})
+    ack = socket().ack("history", {"room_id": lounge.id, "before_seq": 4})
     assert [m["seq"] for m in ack["messages"]] == [2, 3] and ack["more"] is True
 
 
-def test_hidden_messages_are_left_out_of_every_read(app, client, lounge, member, clock):
+def test_hidden_messages_are_left_out_of_every_read(app, client, lounge, member, clock, socket):
     kept, _ = chat.post_message(member, lounge.id, "client-001", "kept")
     hidden, _ = chat.post_message(member, lounge.id, "client-002", "HIDDEN-TEXT")
     hidden.hidden_at = clock.now()
     db.session.commit()
-    sock = Sock(app, client)
+    sock = socket()
     assert [m["seq"] for m in sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["messages"]] == [1]
     assert [m["seq"] for m in sock.ack("history", {"room_id": lounge.id, "before_seq": 99})["messages"]] == [1]
     page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
@@ -178,10 +169,10 @@ def test_hidden_messages_are_left_out_of_every_read(app, client, lounge, member,
     ("kind", "error"),
     [("open", "Join this space"), ("closed", "could not find"), ("hidden", "could not find")],
 )
-def test_non_member_join_and_send_are_refused(app, client, member, kind, error):
+def test_non_member_join_and_send_are_refused(app, client, member, kind, error, socket):
     space = make_space(kind, slug=f"s-{kind}")
     room = make_room(space)
-    sock = Sock(app, client)
+    sock = socket()
     for event, data in (("join", {"room_id": room.id, "after_seq": 0}),
                         ("send", {"room_id": room.id, "client_id": "client-1", "body": "x"}),
                         ("history", {"room_id": room.id})):
@@ -196,28 +187,28 @@ def test_room_of_another_space_is_not_found_by_url(app, client, lounge):
     assert client.get(f"/s/lounge/chat/{other.id}").status_code == 404
 
 
-def test_muted_member_cannot_send_but_can_read(app, client, lounge, member, clock):
+def test_muted_member_cannot_send_but_can_read(app, client, lounge, member, clock, socket):
     membership = db.session.scalar(sa.select(Membership).where(Membership.account_id == member.id))
     membership.muted_until = clock.now() + timedelta(hours=1)
     db.session.commit()
-    sock = Sock(app, client)
+    sock = socket()
     assert sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
     ack = sock.ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
     assert ack == {"ok": False, "error": "You are muted in this space for now.", "status": 403}
 
 
-def test_archived_room_is_read_only(app, client, lounge, member):
+def test_archived_room_is_read_only(app, client, lounge, member, socket):
     lounge.space_id  # noqa: B018
     db.session.execute(sa.update(Membership).values(role="owner"))
     db.session.commit()
     chat.archive_room(member, "lounge", lounge.id)
-    ack = Sock(app, client).ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
+    ack = socket().ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
     assert ack["ok"] is False and "archived" in ack["error"]
 
 
-def test_removed_member_stops_receiving_at_once(app, client, lounge, make_account):
-    bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
-    amara, bo_sock = Sock(app, client), Sock(app, bo_client)
+def test_removed_member_stops_receiving_at_once(app, client, lounge, make_account, socket, person):
+    bo, bo_client = person("Bodil", lounge.space)
+    amara, bo_sock = socket(), socket(bo_client)
     amara.ack("join", {"room_id": lounge.id, "after_seq": 0})
     bo_sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
     bo_sock.received()
@@ -230,8 +221,8 @@ def test_removed_member_stops_receiving_at_once(app, client, lounge, make_accoun
     assert bo_sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"] is False
 
 
-def test_logout_elsewhere_disconnects_the_socket(app, client, lounge, member):
-    sock = Sock(app, client)
+def test_logout_elsewhere_disconnects_the_socket(app, client, lounge, member, socket):
+    sock = socket()
     sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
     session_row = db.session.scalar(sa.select(ChatSocket)).auth_session_id
     from forum.models import AuthSession
@@ -241,8 +232,8 @@ def test_logout_elsewhere_disconnects_the_socket(app, client, lounge, member):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatSocket)) == 0
 
 
-def test_session_is_rechecked_at_every_event(app, client, lounge, member, clock):
-    sock = Sock(app, client)
+def test_session_is_rechecked_at_every_event(app, client, lounge, member, clock, socket):
+    sock = socket()
     clock.advance(days=app.config["RB_SESSION_IDLE_DAYS"] + 1)  # idle limit passed, no logout signal
     ack = sock.ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
     assert ack["ok"] is False and "signed out" in ack["error"]
@@ -269,57 +260,57 @@ BAD_SENDS = [
 
 
 @pytest.mark.parametrize(("data", "error"), BAD_SENDS)
-def test_bad_send_gets_a_clear_error(app, client, lounge, data, error):
-    ack = Sock(app, client).ack("send", {"room_id": lounge.id, **data})
+def test_bad_send_gets_a_clear_error(app, client, lounge, data, error, socket):
+    ack = socket().ack("send", {"room_id": lounge.id, **data})
     assert ack["ok"] is False and error in ack["error"] and ack["status"] == 400
     assert count_messages() == 0
 
 
 @pytest.mark.parametrize("room_id", [None, "1", 1.5, True, -1, 0, 2**70, [1], {"a": 1}, 999])
-def test_bad_room_id_is_not_found(app, client, lounge, room_id):
-    ack = Sock(app, client).ack("join", {"room_id": room_id, "after_seq": 0})
+def test_bad_room_id_is_not_found(app, client, lounge, room_id, socket):
+    ack = socket().ack("join", {"room_id": room_id, "after_seq": 0})
     assert ack["ok"] is False and ack["status"] == 404
 
 
 @pytest.mark.parametrize("after", ["abc", -1, 1.5, True, 2**60, [], {}])
-def test_bad_after_seq_is_refused(app, client, lounge, after):
-    ack = Sock(app, client).ack("join", {"room_id": lounge.id, "after_seq": after})
+def test_bad_after_seq_is_refused(app, client, lounge, after, socket):
+    ack = socket().ack("join", {"room_id": lounge.id, "after_seq": after})
     assert ack["ok"] is False and ack["status"] == 400
 
 
 @pytest.mark.parametrize("payload", ["a string", 42, ["list"], None])
-def test_payload_not_an_object(app, client, lounge, payload):
-    ack = Sock(app, client).ack("send", payload)
+def test_payload_not_an_object(app, client, lounge, payload, socket):
+    ack = socket().ack("send", payload)
     assert ack["ok"] is False and ack["status"] in (400, 404)
 
 
-def test_an_unexpected_error_becomes_an_ack(app, client, lounge, monkeypatch):
+def test_an_unexpected_error_becomes_an_ack(app, client, lounge, monkeypatch, socket):
     def boom(*_a, **_k):
         raise RuntimeError("database fell over")
 
     monkeypatch.setattr(chat, "post_message", boom)
-    ack = Sock(app, client).ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
+    ack = socket().ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
     assert ack["ok"] is False and ack["status"] == 500 and "Nothing you sent was lost" in ack["error"]
 
 
 # --- rate limit ------------------------------------------------------------------
 
 
-def test_flood_is_cut_with_a_clear_error(app, client, lounge):
-    sock = Sock(app, client)
+def test_flood_is_cut_with_a_clear_error(app, client, lounge, socket):
+    sock = socket()
     acks = [sock.ack("send", {"room_id": lounge.id, "client_id": f"client-{i:03}", "body": "spam"}) for i in range(8)]
     assert [a["ok"] for a in acks] == [True] * 5 + [False] * 3  # a new account: 5 per 10 s
     assert "Too many attempts" in acks[5]["error"] and acks[5]["retry_after"] >= 1
     assert count_messages() == 5
 
 
-def test_members_at_trust_level_one_get_the_normal_limit(app, client, lounge, member, clock):
+def test_members_at_trust_level_one_get_the_normal_limit(client, lounge, member, clock, socket):
     """The rate comes from moderation/trust.py: old enough AND five messages is level 1."""
     member.created_at = clock.now() - timedelta(days=4)
     db.session.commit()
     for i in range(5):
         make_message(lounge, member, f"earlier {i}")
-    sock = Sock(app, client)
+    sock = socket()
     acks = [sock.ack("send", {"room_id": lounge.id, "client_id": f"client-{i:03}", "body": "x"}) for i in range(11)]
     assert [a["ok"] for a in acks] == [True] * 10 + [False]
 
@@ -327,9 +318,10 @@ def test_members_at_trust_level_one_get_the_normal_limit(app, client, lounge, me
 # --- presence and typing ----------------------------------------------------------
 
 
-def test_presence_counts_members_and_names_only_when_allowed(app, client, lounge, make_account):
-    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
-    amara, bo = Sock(app, client), Sock(app, bo_client)
+def test_presence_counts_members_and_names_only_when_allowed(app, client, lounge, make_account,
+        socket, person):
+    _bo, bo_client = person("Bodil", lounge.space)
+    amara, bo = socket(), socket(bo_client)
     amara.ack("join", {"room_id": lounge.id, "after_seq": 0})
     ack = bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
     assert ack["presence"] == {"room_id": lounge.id, "count": 2}
@@ -341,17 +333,17 @@ def test_presence_counts_members_and_names_only_when_allowed(app, client, lounge
     assert amara.received("presence")[-1]["count"] == 1
 
 
-def test_stale_sockets_drop_out_of_presence(app, client, lounge, clock):
-    Sock(app, client).ack("join", {"room_id": lounge.id, "after_seq": 0})
+def test_stale_sockets_drop_out_of_presence(app, client, lounge, clock, socket):
+    socket().ack("join", {"room_id": lounge.id, "after_seq": 0})
     assert chat.presence(lounge.id)["count"] == 1
     clock.advance(seconds=sockets.STALE.total_seconds() + 1)
     assert chat.presence(lounge.id)["count"] == 0
     assert sockets.purge_stale(clock.now()) == 1
 
 
-def test_typing_only_where_enabled_and_rate_limited(app, client, lounge, make_account):
-    _bo, bo_client = client_for(app, make_account, "Bodil", lounge.space)
-    amara, bo = Sock(app, client), Sock(app, bo_client)
+def test_typing_only_where_enabled_and_rate_limited(client, lounge, make_account, socket, person):
+    _bo, bo_client = person("Bodil", lounge.space)
+    amara, bo = socket(), socket(bo_client)
     bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
     assert amara.ack("typing", {"room_id": lounge.id})["ok"] is False
     lounge.space.typing_indicator = True
@@ -361,8 +353,8 @@ def test_typing_only_where_enabled_and_rate_limited(app, client, lounge, make_ac
     assert bo.received("typing") == [{"room_id": lounge.id, "name": "Amara-here"}]
 
 
-def test_removed_event_reaches_the_room(app, client, lounge, member, clock):
-    sock = Sock(app, client)
+def test_removed_event_reaches_the_room(app, client, lounge, member, clock, socket):
+    sock = socket()
     sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
     msg, _ = chat.post_message(member, lounge.id, "client-001", "short-lived")
     msg_id = msg.id

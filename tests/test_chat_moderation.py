@@ -40,16 +40,9 @@ PHONE = "call me on 07700 900123"
 
 
 @pytest.fixture
-def people(app, make_account, lounge):
+def people(person, lounge):
     """Bo and Chen, members of the lounge, each with a signed-in HTTP client."""
-    found = {}
-    for alias in ("Bodil", "Chen"):
-        account = make_account(alias)
-        add_member(lounge.space, account)
-        other = app.test_client()
-        login(other, alias)
-        found[alias] = (account, other)
-    return found
+    return {alias: person(alias, lounge.space) for alias in ("Bodil", "Chen")}
 
 
 def count_messages() -> int:
@@ -95,10 +88,10 @@ def test_flag_link_works_without_javascript(client, lounge, people):
     assert db.session.scalar(sa.select(Flag.target_id).where(Flag.target_kind == "chat")) == message.id
 
 
-def test_no_author_ids_reach_clients(app, client, lounge, member, people):
+def test_no_author_ids_reach_clients(app, client, lounge, member, people, socket):
     bo, _ = people["Bodil"]
     make_message(lounge, bo, "hello")
-    sock = Sock(app, client)
+    sock = socket()
     ack = join(sock, lounge)
     assert set(ack["messages"][0]) == {"id", "room_id", "seq", "author", "html", "created_at", "expires_at", "mine"}
     assert ack["messages"][0]["mine"] is False
@@ -111,7 +104,8 @@ def test_no_author_ids_reach_clients(app, client, lounge, member, people):
 # --- blocks ----------------------------------------------------------------------
 
 
-def test_block_hides_their_messages_in_every_read_path(app, client, lounge, member, people, monkeypatch):
+def test_block_hides_their_messages_in_every_read_path(client, lounge, member, people,
+        monkeypatch, socket):
     monkeypatch.setattr(chat, "PAGE", 3)
     bo, bo_client = people["Bodil"]
     chen, chen_client = people["Chen"]
@@ -126,7 +120,7 @@ def test_block_hides_their_messages_in_every_read_path(app, client, lounge, memb
     older = client.get(f"/s/lounge/chat/{lounge.id}?before=4").get_data(as_text=True)
     assert "BO-" not in older and "CHEN-0" in older
     # Socket: resume (join) and history
-    sock = Sock(app, client)
+    sock = socket()
     assert bodies(join(sock, lounge)["messages"]) == ["CHEN-0", "CHEN-1", "CHEN-2"]
     assert bodies(sock.ack("history", {"room_id": lounge.id, "before_seq": 99})["messages"]) == [
         "CHEN-0", "CHEN-1", "CHEN-2"]
@@ -135,11 +129,11 @@ def test_block_hides_their_messages_in_every_read_path(app, client, lounge, memb
     assert "BO-2" in bo_client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
 
 
-def test_live_delivery_skips_every_socket_of_the_blocker(app, client, lounge, member, people):
+def test_live_delivery_skips_every_socket_of_the_blocker(client, lounge, member, people, socket):
     bo, bo_client = people["Bodil"]
     _chen, chen_client = people["Chen"]
     blocks.block(member, "chat", make_message(lounge, bo, "first").id)
-    tab1, tab2, chen, bo_sock = Sock(app, client), Sock(app, client), Sock(app, chen_client), Sock(app, bo_client)
+    tab1, tab2, chen, bo_sock = socket(), socket(), socket(chen_client), socket(bo_client)
     for sock in (tab1, tab2, chen, bo_sock):
         join(sock, lounge)
         sock.received()
@@ -151,7 +145,8 @@ def test_live_delivery_skips_every_socket_of_the_blocker(app, client, lounge, me
     assert bodies(bo_sock.received("message")) == ["hello all"]
 
 
-def test_live_delivery_costs_the_same_queries_for_one_or_many_blockers(app, lounge, member, make_account, clock):
+def test_live_delivery_costs_the_same_queries_for_one_or_many_blockers(lounge, member,
+        make_account, clock):
     bo = make_account("Bodil")
     add_member(lounge.space, bo)
     message = make_message(lounge, bo, "counted")
@@ -178,11 +173,12 @@ def test_live_delivery_costs_the_same_queries_for_one_or_many_blockers(app, loun
     assert len(sockets.sids_blocking(message)) == 10
 
 
-def test_blocking_drops_their_messages_live_for_the_blocker_only(app, client, lounge, member, people):
+def test_blocking_drops_their_messages_live_for_the_blocker_only(client, lounge, member, people,
+        socket):
     bo, _ = people["Bodil"]
     _chen, chen_client = people["Chen"]
     first, second = make_message(lounge, bo, "one"), make_message(lounge, bo, "two")
-    amara, chen = Sock(app, client), Sock(app, chen_client)
+    amara, chen = socket(), socket(chen_client)
     join(amara, lounge)
     join(chen, lounge)
     amara.received()
@@ -195,13 +191,14 @@ def test_blocking_drops_their_messages_live_for_the_blocker_only(app, client, lo
     assert chen.received("removed") == []
 
 
-def test_the_blocked_person_typing_is_not_shown_to_the_blocker(app, client, lounge, member, people):
+def test_the_blocked_person_typing_is_not_shown_to_the_blocker(client, lounge, member, people,
+        socket):
     lounge.space.typing_indicator = True
     db.session.commit()
     bo, bo_client = people["Bodil"]
     _chen, chen_client = people["Chen"]
     blocks.block(member, "chat", make_message(lounge, bo, "x").id)
-    amara, chen, bo_sock = Sock(app, client), Sock(app, chen_client), Sock(app, bo_client)
+    amara, chen, bo_sock = socket(), socket(chen_client), socket(bo_client)
     for sock in (amara, chen, bo_sock):
         join(sock, lounge)
     assert bo_sock.ack("typing", {"room_id": lounge.id}) == {"ok": True}
@@ -251,8 +248,8 @@ def words(lounge, make_account):
     return owner
 
 
-def test_watched_word_block_refuses_with_a_clear_message(app, client, lounge, words):
-    ack = send(Sock(app, client), lounge, "you BADWORD")
+def test_watched_word_block_refuses_with_a_clear_message(app, client, lounge, words, socket):
+    ack = send(socket(), lounge, "you BADWORD")
     assert ack["ok"] is False and ack["status"] == 400 and "doesn't allow" in ack["error"]
     assert count_messages() == 0
     response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": "you badword", "client_id": "client-0009"})
@@ -260,9 +257,10 @@ def test_watched_word_block_refuses_with_a_clear_message(app, client, lounge, wo
     assert count_messages() == 0
 
 
-def test_watched_word_hold_stores_hidden_flags_and_tells_only_the_sender(app, client, lounge, words, people):
+def test_watched_word_hold_stores_hidden_flags_and_tells_only_the_sender(client, lounge, words,
+        people, socket):
     _chen, chen_client = people["Chen"]
-    amara, chen = Sock(app, client), Sock(app, chen_client)
+    amara, chen = socket(), socket(chen_client)
     join(chen, lounge)
     chen.received()
     ack = send(amara, lounge, "we can rescue you")
@@ -286,11 +284,11 @@ def test_watched_word_hold_through_the_form_says_so(client, lounge, words):
     assert db.session.scalar(sa.select(ChatMessage.hidden_at)) is not None
 
 
-def test_watched_word_flag_stores_visible_and_queues(app, client, lounge, words, people):
+def test_watched_word_flag_stores_visible_and_queues(app, client, lounge, words, people, socket):
     _chen, chen_client = people["Chen"]
-    chen = Sock(app, chen_client)
+    chen = socket(chen_client)
     join(chen, lounge)
-    ack = send(Sock(app, client), lounge, "free money")
+    ack = send(socket(), lounge, "free money")
     assert ack["ok"] and "held" not in ack
     assert bodies(chen.received("message")) == ["free money"]
     assert db.session.scalar(sa.select(Flag.note).where(Flag.target_id == ack["id"])) == 'Watched word: "money"'
@@ -301,27 +299,27 @@ def test_watched_word_flag_stores_visible_and_queues(app, client, lounge, words,
 
 @pytest.mark.parametrize("body", ["see https://example.org", "www.example.org is good",
                                   "[click](https://example.org)", "<https://example.org>"])
-def test_new_accounts_cannot_post_links(app, client, lounge, body):
-    ack = send(Sock(app, client), lounge, body)
+def test_new_accounts_cannot_post_links(app, client, lounge, body, socket):
+    ack = send(socket(), lounge, body)
     assert ack["ok"] is False and ack["status"] == 403 and "can't post links" in ack["error"]
     response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": body, "client_id": "client-0011"})
     assert response.status_code == 403 and "can&#39;t post links" in response.get_data(as_text=True)
     assert count_messages() == 0
 
 
-def test_members_may_post_links_and_plain_text_is_not_a_link(app, client, lounge, member, clock):
-    sock = Sock(app, client)
+def test_members_may_post_links_and_plain_text_is_not_a_link(client, lounge, member, clock, socket):
+    sock = socket()
     assert send(sock, lounge, "example dot org, javascript:alert(1)")["ok"]
     season(member, lounge)
     assert send(sock, lounge, "see https://example.org", client_id="client-0002")["ok"]
 
 
-def test_the_rate_comes_from_the_trust_level(app, client, lounge, member):
+def test_the_rate_comes_from_the_trust_level(app, client, lounge, member, socket):
     assert not hasattr(chat, "_rate")
     app.config["RB_LIMIT_CHAT_TRUSTED"] = "2 per 10 seconds"
     member.is_admin = True  # instance admins count as trusted
     db.session.commit()
-    sock = Sock(app, client)
+    sock = socket()
     acks = [send(sock, lounge, "x", client_id=f"client-{i:04}") for i in range(3)]
     assert [a["ok"] for a in acks] == [True, True, False] and acks[2]["status"] == 429
 
@@ -329,11 +327,11 @@ def test_the_rate_comes_from_the_trust_level(app, client, lounge, member):
 # --- privacy guard -----------------------------------------------------------------
 
 
-def test_guard_asks_first_and_stores_nothing_until_confirmed(app, client, lounge, people):
+def test_guard_asks_first_and_stores_nothing_until_confirmed(app, client, lounge, people, socket):
     _chen, chen_client = people["Chen"]
-    chen = Sock(app, chen_client)
+    chen = socket(chen_client)
     join(chen, lounge)
-    sock = Sock(app, client)
+    sock = socket()
     ack = send(sock, lounge, PHONE, client_id="client-guard")
     assert ack["ok"] is False and ack["needs_confirmation"] is True and ack["status"] == 422
     assert "phone number" in ack["error"] and ack["findings"] == [{"kind": "phone", "text": "07700 900123"}]
@@ -345,15 +343,15 @@ def test_guard_asks_first_and_stores_nothing_until_confirmed(app, client, lounge
 
 
 @pytest.mark.parametrize("confirmed", ["yes", "true", 1, [True], {"a": True}, None, "", 0.0, False])
-def test_guard_only_a_real_true_confirms(app, client, lounge, confirmed):
-    ack = send(Sock(app, client), lounge, PHONE, confirmed=confirmed)
+def test_guard_only_a_real_true_confirms(app, client, lounge, confirmed, socket):
+    ack = send(socket(), lounge, PHONE, confirmed=confirmed)
     assert ack["ok"] is False and ack["needs_confirmation"] is True
     assert count_messages() == 0
 
 
-def test_guard_findings_are_bounded(app, client, lounge):
+def test_guard_findings_are_bounded(app, client, lounge, socket):
     body = ", ".join(f"07700 9{i:05}" for i in range(140))[:2000]
-    ack = send(Sock(app, client), lounge, body)
+    ack = send(socket(), lounge, body)
     assert ack["needs_confirmation"] and len(ack["findings"]) == chat.MAX_FINDINGS
     assert all(set(f) == {"kind", "text"} and len(f["text"]) <= 80 for f in ack["findings"])
 
@@ -374,11 +372,11 @@ def test_guard_without_javascript_rerenders_with_a_checkbox(client, lounge):
 
 
 def test_a_mute_by_a_moderator_reaches_the_socket_and_sending_is_refused(app, client, lounge, member,
-                                                                         make_account):
+                                                                         make_account, socket):
     moderator = make_account("Wren")
     add_member(lounge.space, moderator, role="moderator")
     message = make_message(lounge, member, "something rude")
-    sock = Sock(app, client)
+    sock = socket()
     join(sock, lounge)
     actions.mute(moderator, "lounge", "chat", message.id, "24", "be kind")
     [muted] = sock.received("muted")
@@ -394,7 +392,8 @@ def test_a_mute_by_a_moderator_reaches_the_socket_and_sending_is_refused(app, cl
 # --- auto-hide (the issue's socket test) -------------------------------------------
 
 
-def test_auto_hide_removes_a_message_live(app, client, lounge, member, people, make_account, clock):
+def test_auto_hide_removes_a_message_live(app, client, lounge, member, people, make_account,
+        clock, socket):
     bo, bo_client = people["Bodil"]
     chen, chen_client = people["Chen"]
     dana = make_account("Dana")
@@ -402,7 +401,8 @@ def test_auto_hide_removes_a_message_live(app, client, lounge, member, people, m
     for flagger in (member, chen, dana):
         season(flagger, lounge)
     bad = make_message(lounge, bo, "BAD-MESSAGE")
-    socks = {name: Sock(app, c) for name, c in (("amara", client), ("chen", chen_client), ("bo", bo_client))}
+    socks = {name: socket(c) for name, c in (("amara", client), ("chen", chen_client),
+                                             ("bo", bo_client))}
     for sock in socks.values():
         join(sock, lounge)
         sock.received()
@@ -421,7 +421,8 @@ def test_auto_hide_removes_a_message_live(app, client, lounge, member, people, m
 
 
 
-def test_an_app_without_redis_drops_the_queue_an_earlier_app_set(tmp_path, redis_url, app, client, lounge):
+def test_an_app_without_redis_drops_the_queue_an_earlier_app_set(tmp_path, redis_url, app, client,
+        lounge):
     """A Redis app built earlier in the process must not leave its queue on this one."""
 
     create_app(base_config(tmp_path, REDIS_URL=redis_url, RB_SOCKETIO_CHANNEL="rb-test-leak"))

@@ -3,7 +3,6 @@ HTTP, and every other client in the room, on a real WebSocket, drops it at once.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from datetime import timedelta
@@ -22,11 +21,11 @@ from tests.factories import make_space
 from tests.live import connect
 from tests.live import seeding
 from tests.live import start_server
+from tests.support import CSRF_RE
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
 
 PEOPLE = ("author", "flagger1", "flagger2", "flagger3", "watcher")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _seed(instance: Path) -> tuple[int, dict[str, str], int]:
@@ -54,7 +53,7 @@ def _flag_over_http(url: str, token: str, message_id: int) -> int:
         page = http.get(f"{url}/flag/chat/{message_id}", timeout=10)
         assert page.status_code == 200, page.text[:300]
         response = http.post(f"{url}/flag/chat/{message_id}", allow_redirects=False, timeout=10,
-                             data={"csrf_token": CSRF.search(page.text).group(1), "reason": "spam"})
+                             data={"csrf_token": CSRF_RE.search(page.text).group(1), "reason": "spam"})
         return response.status_code
 
 

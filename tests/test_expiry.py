@@ -31,17 +31,12 @@ from tests.factories import make_post
 from tests.factories import make_room
 from tests.factories import make_space
 from tests.factories import make_thread
+from tests.support import disk_bytes
 from tests.support import incompressible
 from tests.support import marker
 from tests.support import sweep_in_process
 
 HEAVY = os.environ.get("RB_HEAVY") == "1"
-
-
-def disk_bytes(app) -> bytes:  # noqa: ANN001
-    """The database file and its -wal and -shm companions, as raw bytes."""
-    path = Path(db.engine.url.database)
-    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
 
 
 def tail(text: str) -> bytes:
@@ -100,7 +95,7 @@ def test_expired_text_leaves_every_read_path_and_then_the_disk(app, clock, make_
     old_mark, new_mark = marker("oldtext"), marker("newtext")
     edited = make_post(live_thread, body=f"before {old_mark}")
     assert expiry.checkpoint()
-    assert tail(old_mark) in disk_bytes(app)
+    assert tail(old_mark) in disk_bytes()
     edited.body = f"after {new_mark}"
     db.session.commit()
 
@@ -131,7 +126,7 @@ def test_expired_text_leaves_every_read_path_and_then_the_disk(app, clock, make_
     assert all(db.session.get(ChatMessage, i) is None for i in message_ids)
     db.session.close()
 
-    blob = disk_bytes(app)
+    blob = disk_bytes()
     for gone in (chat_mark, post_mark, title_mark, reply_mark, old_mark, long_body):
         assert blob.count(tail(gone)) == 0, gone[:8]
     # Positive controls: the scan does read what is still there.
@@ -148,12 +143,12 @@ def test_secure_delete_zeroes_an_updated_cell_in_the_main_file(app, clock):
     old = marker("old") + incompressible(3000)  # spills to overflow pages
     post = make_post(thread, body=old)
     expiry.checkpoint()
-    assert tail(old) in disk_bytes(app)
+    assert tail(old) in disk_bytes()
     post.body = "short now"
     db.session.commit()
     assert expiry.checkpoint()
     db.session.close()
-    assert tail(old) not in disk_bytes(app)
+    assert tail(old) not in disk_bytes()
 
 
 # --- The live signal ----------------------------------------------------------------------

@@ -33,15 +33,9 @@ from tests.support import post
 
 
 @pytest.fixture
-def people(app, make_account):
+def people(person):
     """Owner Olu (moderates), members Bodil and Cyd, and a signed-in client for each."""
-    found = {}
-    for alias in ("Olu", "Bodil", "Cyd", "Dee"):
-        account = make_account(alias)
-        other = app.test_client()
-        login(other, alias)
-        found[alias] = (account, other)
-    return found
+    return {alias: person(alias) for alias in ("Olu", "Bodil", "Cyd", "Dee")}
 
 
 def sock(app, people, alias) -> Sock:

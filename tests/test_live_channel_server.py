@@ -7,7 +7,6 @@ would. The watcher hears ``update`` and ``new_reply``, then ``posts_removed``.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from pathlib import Path
@@ -24,9 +23,9 @@ from tests.factories import make_account
 from tests.factories import make_space
 from tests.live import seeding
 from tests.live import start_server
+from tests.support import CSRF_RE
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _seed(instance: Path) -> tuple[int, dict[str, str]]:
@@ -79,7 +78,7 @@ def _browser(url: str, token: str) -> requests.Session:
 
 
 def _form_post(http: requests.Session, url: str, page: str, action: str, data: dict) -> requests.Response:
-    token = CSRF.search(http.get(url + page, timeout=10).text).group(1)
+    token = CSRF_RE.search(http.get(url + page, timeout=10).text).group(1)
     return http.post(url + action, data={"csrf_token": token, **data}, allow_redirects=False, timeout=10)
 
 

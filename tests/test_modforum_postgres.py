@@ -6,23 +6,22 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from forum import accounts
 from forum import search
 from forum import threads
 from forum.extensions import db
 from moderation import blocks
 from tests.factories import add_member
+from tests.factories import make_account
 from tests.factories import make_space
 from tests.factories import make_thread
 
 pytestmark = pytest.mark.postgres
-PASS = "correct horse battery staple"
 
 
 def test_postgres_blocks_on_every_read_path(pg_app):  # noqa: ANN001
-    owner = accounts.sign_up("Pg.Owner", PASS, PASS).account
-    reader = accounts.sign_up("Pg.Reader", PASS, PASS).account
-    other = accounts.sign_up("Pg.Other", PASS, PASS).account
+    owner = make_account("Pg.Owner")
+    reader = make_account("Pg.Reader")
+    other = make_account("Pg.Other")
     space = make_space("closed", owner=owner, name="PG blocks")
     add_member(space, reader)
     add_member(space, other)

@@ -11,6 +11,7 @@ from flask import Blueprint
 
 from forum.extensions import db
 from tests.live import start_server
+from tests.support import CSRF_RE
 from tests.support import PASSPHRASE
 from tests.support import login
 from tests.support import post
@@ -164,7 +165,7 @@ def test_real_server_writes_no_client_address():
             s.get(server.url + path, headers=headers, timeout=10)
         s.post(server.url + "/login", data={"alias": "x"}, headers=headers, timeout=10)
         # A sign-up and a login hash with argon2 on a real thread under eventlet.
-        token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(server.url + "/signup").text).group(1)
+        token = CSRF_RE.search(s.get(server.url + "/signup").text).group(1)
         form = {"csrf_token": token, "alias": "Nadia", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE}
         signed_up = s.post(server.url + "/signup", data=form, headers=headers, timeout=30)
         assert signed_up.status_code == 200 and "recovery codes" in signed_up.text

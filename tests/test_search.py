@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import string
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +18,7 @@ from forum.models import Thread
 from tests.factories import add_member
 from tests.factories import make_space
 from tests.factories import make_thread
+from tests.support import disk_bytes
 from tests.support import login
 
 
@@ -138,15 +138,6 @@ def test_search_page_bounds(app, people, client, page):  # noqa: ANN001
     assert len(second.hits) == 2 and not second.has_next
 
 
-def _disk_bytes(app) -> bytes:  # noqa: ANN001
-    path = Path(db.engine.url.database)
-    data = path.read_bytes()
-    wal = path.with_name(path.name + "-wal")
-    if wal.exists():
-        data += wal.read_bytes()
-    return data
-
-
 def test_deleted_words_leave_the_database_file(app, people):  # noqa: ANN001
     """FTS5 keeps deleted terms in old segments; compact() must make them leave the file."""
     owner, _, _ = people
@@ -162,12 +153,12 @@ def test_deleted_words_leave_the_database_file(app, people):  # noqa: ANN001
     tail_gone, tail_kept = gone[-10:].encode(), kept[-10:].encode()
     with db.engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    assert tail_gone in _disk_bytes(app) and tail_kept in _disk_bytes(app)  # the grep works
+    assert tail_gone in disk_bytes() and tail_kept in disk_bytes()  # the grep works
     threads.delete_post(owner, post_id)  # deletes the thread (no replies) and compacts
     db.session.remove()
     with db.engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    data = _disk_bytes(app)
+    data = disk_bytes()
     assert tail_kept in data  # positive control: live content is still on disk
     assert tail_gone not in data
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Thread).where(Thread.id == t_gone.id)) == 0
@@ -185,7 +176,7 @@ def test_without_compaction_fts5_keeps_deleted_words(app, people, monkeypatch): 
     db.session.remove()
     with db.engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    assert gone[-10:].encode() in _disk_bytes(app)
+    assert gone[-10:].encode() in disk_bytes()
 
 
 def test_retention_sets_expiry(app, people, clock):  # noqa: ANN001

@@ -12,6 +12,7 @@ from forum import threads
 from forum.extensions import db
 from forum.models import Post
 from tests.factories import add_member
+from tests.factories import make_account
 from tests.factories import make_space
 from tests.factories import make_thread
 
@@ -21,11 +22,9 @@ pytestmark = pytest.mark.postgres
 
 
 def test_postgres_search_isolation_and_hostile_queries(pg_app):  # noqa: ANN001
-    from forum import accounts  # noqa: PLC0415
-
-    owner = accounts.sign_up("Pg.Owner", "correct horse battery staple", "correct horse battery staple").account
-    reader = accounts.sign_up("Pg.Reader", "correct horse battery staple", "correct horse battery staple").account
-    outsider = accounts.sign_up("Pg.Out", "correct horse battery staple", "correct horse battery staple").account
+    owner = make_account("Pg.Owner")
+    reader = make_account("Pg.Reader")
+    outsider = make_account("Pg.Out")
     closed = make_space("closed", owner=owner, name="PG closed")
     add_member(closed, reader)
     t = make_thread(closed, owner, title="Heron meeting", body="pelicanword here")

@@ -11,16 +11,12 @@ Chromium is Debian's (``apt-get install chromium``), never one a test tool downl
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -31,9 +27,9 @@ from tests.browser.flows import Member
 from tests.browser.flows import assert_no_foreign_requests
 from tests.browser.flows import origin_of
 from tests.browser.flows import run_demo
+from tests.browser.flows import serve
 from tests.live import LiveServer
 from tests.live import free_port
-from tests.live import start_server
 from tests.support import needs_service
 
 try:
@@ -63,16 +59,6 @@ CHROMIUM_ARGS = [
 # and /exit answers with a redirect.)
 # Tests take its URL from the ``neutral_site`` fixture.
 NEUTRAL_PAGE = b"<!doctype html><meta charset=utf-8><title>Weather</title><h1>Weather</h1>"
-# The server refuses a burst of sign-ups from one address; a test run makes many.
-INSTANCE_CONFIG = """\
-RB_LIMIT_SIGNUP = "1000 per hour"
-RB_LIMIT_LOGIN = "1000 per hour"
-RB_LIMIT_RECOVER = "1000 per hour"
-RB_LIMIT_CHAT = "100 per 10 seconds"
-RB_LIMIT_CHAT_NEW = "100 per 10 seconds"
-"""
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Headless Debian Chromium; Playwright gives it a fresh, temporary profile."""
@@ -109,22 +95,6 @@ def neutral_site(browser: Browser) -> Iterator[str]:
     httpd.shutdown()
     httpd.server_close()
     thread.join(timeout=5)
-
-
-@contextlib.contextmanager
-def serve(neutral_site: str, **extra_env: str) -> Iterator[LiveServer]:
-    """A live server with the browser tests' instance config; checks its log at the end."""
-    instance = Path(tempfile.mkdtemp(prefix="rb-browser-"))
-    (instance / "config.py").write_text(INSTANCE_CONFIG)
-    live = start_server("eventlet", extra_env={"RB_QUICK_EXIT_URL": neutral_site, **extra_env},
-                        instance=instance)
-    try:
-        yield live
-    finally:
-        live.stop()
-        log = live.log()
-        shutil.rmtree(instance, ignore_errors=True)
-    assert "Traceback" not in log, log[-5000:]
 
 
 @pytest.fixture(scope="session")

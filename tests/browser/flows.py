@@ -11,37 +11,50 @@ New flows (spaces, chat, moderation) should use these rather than repeat them:
 - :func:`storage_residue` for what the browser still holds for our origin;
 - spaces and chat: :func:`join_space`, :func:`open_chat`, :func:`send_chat`,
   :func:`chat_seqs`; set-up outside the UI: :func:`run_demo` (an admin and the
-  starter spaces), :func:`make_established` (an account old enough to be trusted
+  starter spaces), :func:`serve` (a live server with this configuration),
+  :func:`make_established` (an account old enough to be trusted
   with ordinary flag weight).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from tests.live import LiveServer
+from tests.live import start_server
 from tests.support import PASSPHRASE
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
-
-    from tests.live import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {"width": 360, "height": 740}
 CODE_RE = re.compile(r"^[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}$")
 _aliases = itertools.count(1)
+# The server refuses a burst of sign-ups from one address; a test run makes many.
+INSTANCE_CONFIG = """\
+RB_LIMIT_SIGNUP = "1000 per hour"
+RB_LIMIT_LOGIN = "1000 per hour"
+RB_LIMIT_RECOVER = "1000 per hour"
+RB_LIMIT_CHAT = "100 per 10 seconds"
+RB_LIMIT_CHAT_NEW = "100 per 10 seconds"
+"""
 
 
 def origin_of(url: str) -> str:
@@ -240,3 +253,19 @@ def chat_seqs(page: Page) -> list[int]:
     """The message numbers shown in the room, in page order (duplicates kept: tests count them)."""
     return [int(s) for s in page.locator("#chat-log li[data-seq]").evaluate_all(
         "els => els.map(e => e.getAttribute('data-seq'))")]
+
+
+@contextlib.contextmanager
+def serve(neutral_site: str, **extra_env: str) -> Iterator[LiveServer]:
+    """A live server with the browser tests' instance config; checks its log at the end."""
+    instance = Path(tempfile.mkdtemp(prefix="rb-browser-"))
+    (instance / "config.py").write_text(INSTANCE_CONFIG)
+    live = start_server("eventlet", extra_env={"RB_QUICK_EXIT_URL": neutral_site, **extra_env},
+                        instance=instance)
+    try:
+        yield live
+    finally:
+        live.stop()
+        log = live.log()
+        shutil.rmtree(instance, ignore_errors=True)
+    assert "Traceback" not in log, log[-5000:]

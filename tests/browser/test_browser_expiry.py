@@ -14,12 +14,12 @@ from datetime import datetime
 
 import pytest
 
-from tests.browser.conftest import serve
 from tests.browser.flows import chat_message
 from tests.browser.flows import join_space
 from tests.browser.flows import open_chat
 from tests.browser.flows import run_demo
 from tests.browser.flows import send_chat
+from tests.browser.flows import serve
 from tests.browser.flows import sign_up
 
 pytestmark = pytest.mark.browser
