@@ -20,11 +20,13 @@ elif MODE == "gevent":
 
 from forum import expiry  # noqa: E402 - must follow the monkey patch
 from forum.app import create_app  # noqa: E402
+from forum.app import server_started  # noqa: E402
 from forum.extensions import socketio  # noqa: E402
 
 
 def main() -> None:
     app = create_app()
+    server_started(app)
     expiry.start_sweeper(app)  # once per process; RB_SWEEP_INTERVAL=0 turns it off
     host = os.environ.get("RB_HOST", "127.0.0.1")
     port = int(os.environ.get("RB_PORT", "5000"))

@@ -147,24 +147,22 @@ def live(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
 
 def access_thread(account: Account | None, thread_id: object) -> tuple[Thread, SpaceAccess]:
     """A live thread the actor may read. Hidden threads are seen by moderators only."""
-    thread_id = row_id(thread_id)
-    thread = db.session.scalar(sa.select(Thread).where(Thread.id == thread_id, live(Thread.expires_at)))
+    thread = db.session.get(Thread, row_id(thread_id))
     if thread is None:
         raise NotFound()
     access = access_space_by_id(account, thread.space_id)
-    if thread.hidden_at is not None and not access.has_role("moderator"):
+    if not shows(account, thread, moderator=access.has_role("moderator")):
         raise NotFound()
     return thread, access
 
 
 def access_post(account: Account | None, post_id: object) -> tuple[Post, SpaceAccess]:
     """A live post the actor may read (hidden ones: its author and moderators)."""
-    post_id = row_id(post_id)
-    post = db.session.scalar(sa.select(Post).where(Post.id == post_id, live(Post.expires_at)))
+    post = db.session.get(Post, row_id(post_id))
     if post is None:
         raise NotFound()
-    thread, access = access_thread(account, post.thread_id)
-    if post.hidden_at is not None and not (access.has_role("moderator") or post.author_id == account.id):
+    _thread, access = access_thread(account, post.thread_id)
+    if not shows(account, post, moderator=access.has_role("moderator"), own_hidden=True):
         raise NotFound()
     return post, access
 
@@ -205,7 +203,9 @@ def _is_admin(reader: Reader) -> sa.ColumnElement[bool]:
 
 
 def _is_member(reader: Reader, space_id: Any) -> sa.ColumnElement[bool]:
-    return sa.exists().where(Membership.space_id == space_id, Membership.account_id == _reader_id(reader))
+    return sa.exists().where(
+        Membership.space_id == space_id, Membership.account_id == _reader_id(reader)
+    )
 
 
 def may_read(reader: Reader, space: Any = Space) -> sa.ColumnElement[bool]:
@@ -288,3 +288,16 @@ def visible(
     if blocks:
         clauses.append(sa.not_(blocked(reader, content)))
     return sa.and_(*clauses)
+
+
+def shows(
+    reader: Account | None, row: Any, *, moderator: bool = False, own_hidden: bool = False
+) -> bool:
+    """:func:`visible` (blocks aside) for one row at hand: the single-object checks ask the
+    same rule as the lists, so a thread page and its thread list can never disagree."""
+    model = type(row)
+    query = sa.select(model.id).where(
+        model.id == row.id,
+        visible(reader, model, moderator=moderator, own_hidden=own_hidden, blocks=False),
+    )
+    return db.session.scalar(query) is not None

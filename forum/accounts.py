@@ -81,7 +81,7 @@ def sign_up(alias: object, passphrase: object, again: object) -> SignedIn:
         alias=alias,
         alias_key=key,
         passphrase_hash=passwords.hash_passphrase(passphrase),
-        created_at=clock.now(),
+        created_at=clock.today(),  # to the day: trust counts days (docs/PRIVACY.md)
     )
     db.session.add(account)
     try:
@@ -226,10 +226,13 @@ def delete_account(account: Account, passphrase: object, keep_content: bool = Fa
         raise Invalid("Your passphrase is not right.")
     account_id = account.id
     keep = bool(keep_content)
-    threads.forget_author(account_id, keep)
-    # Moderation forgets them in its log, in this same transaction.
+    gone = threads.forget_author(account_id, keep)
+    # Moderation forgets them in its log, chat deletes or detaches their messages,
+    # in this same transaction.
     signals.account_deleting.send(account_id, keep_content=keep)
     db.session.delete(account)
     db.session.commit()
     search.compact()  # deleted words leave the search index on disk
     signals.account_deleted.send(account_id)
+    for post_id, thread_id, space_id, thread_deleted in gone:  # open thread pages drop them now
+        signals.post_deleted.send(post_id, thread_id=thread_id, space_id=space_id, thread_deleted=thread_deleted)

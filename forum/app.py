@@ -88,6 +88,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def server_started(app: Flask) -> None:
+    """Run once when a server process starts (``python -m forum``, each gunicorn worker),
+    never for CLI commands: the hooks packages registered in ``app.extensions``."""
+    with app.app_context():
+        for hook in app.extensions.get("rb_start_hooks", []):
+            hook()
+
+
 def _finish_config(app: Flask) -> None:
     production = app.config["RB_ENV"] == "production"
     if not app.config.get("SECRET_KEY"):

@@ -29,7 +29,7 @@ def make_admin(alias: str, passphrase: str) -> Account:
         alias=alias,
         alias_key=aliases.alias_skeleton(alias),
         passphrase_hash=passwords.hash_passphrase(passphrase),
-        created_at=clock.now(),
+        created_at=clock.today(),
         is_admin=True,
     )
     db.session.add(account)

@@ -7,8 +7,8 @@
 | REDIS_URL           | (none)                          | Socket.IO message queue + rate-limit storage  |
 | RB_ENV              | development                     | ``production`` refuses to start without SECRET_KEY |
 | RB_PUBLIC_ORIGIN    | http://127.0.0.1:5000           | origin users reach; Origin checks, Secure cookies |
-| RB_SESSION_IDLE_DAYS| 7                               | sign-out after this long without activity     |
-| RB_SESSION_MAX_DAYS | 30                              | sign-out this long after login, active or not |
+| RB_SESSION_IDLE_DAYS| 7                               | sign-out after this many days without activity, counted from the start (UTC) of the day of last use |
+| RB_SESSION_MAX_DAYS | 30                              | sign-out this many days after the day of login, active or not |
 | RB_ASYNC_MODE       | eventlet (threading in tests)   | Flask-SocketIO async mode                      |
 | RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
 | RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per member at trust level 1 (RB_LIMIT_CHAT_NEW: 5 per 10 s, level 0; RB_LIMIT_CHAT_TRUSTED: 20 per 10 s, level 2; see moderation/trust.py) |

@@ -15,6 +15,9 @@ import sqlalchemy.orm as so
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 
+# The name shown on what stays of a deleted account's content, everywhere.
+DELETED_NAME = "[deleted]"
+
 
 class Account(db.Model):
     """An alias and a passphrase hash: all we know about a person."""
@@ -56,7 +59,8 @@ class AuthSession(db.Model):
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
-    # Absolute end of life; the idle limit is checked against last_seen_at.
+    # All three kept to the day (forum/sessions.py). Absolute end of life; the idle
+    # limit is checked against last_seen_at.
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
 
     account: so.Mapped[Account] = so.relationship(back_populates="sessions")

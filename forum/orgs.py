@@ -79,7 +79,7 @@ def create_org(actor: Account, *, name: object, slug: object = None, description
         raise Invalid("The web address may use a-z, 0-9 and single dashes, 3 to 64 characters.")
     if db.session.scalar(sa.select(Organisation.id).where(Organisation.slug == slug)) is not None:
         raise Conflict("An organisation already uses that web address.")
-    org = Organisation(slug=slug, name=name, description=description, created_at=clock.now())
+    org = Organisation(slug=slug, name=name, description=description, created_at=clock.today())
     db.session.add(org)
     try:
         db.session.commit()

@@ -36,7 +36,12 @@ def page_number(raw: object, last: int = MAX_PAGE) -> int:
 
 
 def paginate(
-    query: sa.Select, page: object = 1, per_page: int = PER_PAGE, *, scalars: bool = True, last: int = MAX_PAGE
+    query: sa.Select,
+    page: object = 1,
+    per_page: int = PER_PAGE,
+    *,
+    scalars: bool = True,
+    last: int = MAX_PAGE,
 ) -> Page:
     """Run ``query`` for one page (fetching one extra row to know if more follow).
 

@@ -23,9 +23,11 @@ from forum.models import Account
 from forum.models import AuthSession
 
 COOKIE_NAME = "rb_session"
-# Writing last_seen_at on every request would turn every page view into a write;
-# five minutes is fine-grained enough for "last active" and for the idle limit.
-TOUCH_EVERY = timedelta(minutes=5)
+# Session times are kept to the day (midnight UTC): a seized database must not hold
+# when someone signed in or last used the site, to the minute. The idle limit counts
+# from the start of the day of last use, so a session ends between
+# RB_SESSION_IDLE_DAYS - 1 and RB_SESSION_IDLE_DAYS days after it was last used, and
+# last_seen_at is written at most once a day.
 
 
 def hash_token(token: str) -> str:
@@ -35,22 +37,23 @@ def hash_token(token: str) -> str:
 
 def new_session(account: Account) -> tuple[AuthSession, str]:
     """Add a session for ``account`` (caller commits); return it and the raw token."""
-    now = clock.now()
+    today = clock.today()
     token = secrets.token_urlsafe(32)
     max_days = current_app.config["RB_SESSION_MAX_DAYS"]
     row = AuthSession(
         account=account,
         token_hash=hash_token(token),
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + timedelta(days=max_days),
+        created_at=today,
+        last_seen_at=today,
+        expires_at=today + timedelta(days=max_days),
     )
     db.session.add(row)
     return row, token
 
 
 def is_live(row: AuthSession, now: datetime) -> bool:
-    """True while the session is inside both its absolute and its idle limit."""
+    """True while the session is inside both its absolute and its idle limit (both counted
+    from midnight UTC of a day: see the note on times above)."""
     idle = timedelta(days=current_app.config["RB_SESSION_IDLE_DAYS"])
     return row.expires_at > now and row.last_seen_at + idle > now
 
@@ -70,8 +73,9 @@ def find_session(token: str | None) -> AuthSession | None:
     account = row.account
     if account.suspended_until is not None and account.suspended_until > now:
         return None
-    if now - row.last_seen_at > TOUCH_EVERY:
-        row.last_seen_at = now
+    today = clock.to_day(now)
+    if row.last_seen_at < today:
+        row.last_seen_at = today
         db.session.commit()
     return row
 

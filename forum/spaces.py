@@ -103,7 +103,7 @@ def add_member(space: Space, account: Account, name: ChosenName, role: str = "me
         role=role,
         space_alias=name.space_alias,
         name_key=name.name_key,
-        joined_at=clock.now(),
+        joined_at=clock.today(),
     )
     db.session.add(membership)
     try:
@@ -192,7 +192,7 @@ def create_space(
         kind=kind,
         join_question=fields.join_question if kind == "closed" else None,
         organisation_id=organisation.id if organisation else None,
-        created_at=clock.now(),
+        created_at=clock.today(),
     )
     db.session.add(space)
     try:
@@ -329,7 +329,7 @@ def request_join(actor: Account, slug: object, answer: object, space_alias: obje
     if existing is not None:
         raise Conflict("Your request is already with the moderators. They will decide soon.")
     request = JoinRequest(
-        space_id=space.id, account_id=actor.id, answer=answer, space_alias=name.space_alias, created_at=clock.now()
+        space_id=space.id, account_id=actor.id, answer=answer, space_alias=name.space_alias, created_at=clock.today()
     )
     db.session.add(request)
     try:

@@ -90,7 +90,7 @@ def create_starter_spaces() -> list[Space]:
             description=spec["description"],
             rules=spec["intro"] + "\n\n" + _SHARED_RULES,
             join_question=spec.get("join_question"),
-            created_at=clock.now(),
+            created_at=clock.today(),
         )
         db.session.add(space)
         created.append(space)

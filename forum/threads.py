@@ -32,6 +32,7 @@ from forum import signals
 from forum import text
 from forum.errors import Forbidden
 from forum.extensions import db
+from forum.models import DELETED_NAME
 from forum.models import Account
 from forum.models import Membership
 from forum.models import Post
@@ -44,8 +45,9 @@ from forum.pagination import paginate
 THREADS_PER_PAGE = 25
 POSTS_PER_PAGE = 20
 MAX_CW = 150
-DELETED_NAME = "[deleted]"
 ERASED_BODY = "*This post was deleted by its author.*"
+# A thread whose author deleted their account with everything they wrote, kept for others' replies.
+ERASED_TITLE = "[deleted]"
 
 
 def _title(raw: object) -> str:
@@ -352,12 +354,13 @@ def updates(actor: Account, page: int = 1, per_page: int = 20) -> Page:
 # --- account deletion --------------------------------------------------------------
 
 
-def forget_author(account_id: int, keep_content: bool) -> None:
+def forget_author(account_id: int, keep_content: bool) -> list[tuple[int, int, int, bool]]:
     """On account deletion: delete their threads and posts, or detach them as "[deleted]".
 
-    Deleting follows the same rule as :func:`delete_post`: a thread they started
-    that has replies from others keeps its title and replies, with their first
-    post erased.
+    Deleting follows the rule of :func:`delete_post` (a thread they started that has
+    replies from others stays, with their first post erased) and goes further: its
+    title is theirs too, so it becomes ``ERASED_TITLE``. Returns what open pages must
+    hear after the commit: ``(post id, thread id, space id, thread deleted)`` per post.
     """
     if keep_content:
         for model in (Thread, Post):
@@ -367,8 +370,15 @@ def forget_author(account_id: int, keep_content: bool) -> None:
                 .values(author_id=None, author_name=DELETED_NAME)
                 .execution_options(synchronize_session=False)
             )
-        return
+        return []
     own_threads = list(db.session.scalars(sa.select(Thread).where(Thread.author_id == account_id)))
+    gone: list[tuple[int, int, int, bool]] = [
+        (post_id, thread_id, space_id, False)
+        for post_id, thread_id, space_id in db.session.execute(
+            sa.select(Post.id, Post.thread_id, Post.space_id)
+            .where(Post.author_id == account_id, Post.is_first.is_(False)).order_by(Post.id)
+        )
+    ]
     db.session.execute(
         sa.delete(Post)
         .where(Post.author_id == account_id, Post.is_first.is_(False))
@@ -382,9 +392,13 @@ def forget_author(account_id: int, keep_content: bool) -> None:
             first = db.session.scalar(sa.select(Post).where(Post.thread_id == thread.id, Post.is_first.is_(True)))
             if first is not None:
                 _erase_first_post(first)
+                gone.append((first.id, thread.id, thread.space_id, False))
+            thread.title = ERASED_TITLE
+            thread.content_warning = None
             thread.author_id = None
             thread.author_name = DELETED_NAME
         else:
+            gone.append((0, thread.id, thread.space_id, True))
             db.session.delete(thread)
     # First posts they wrote in threads someone else now holds (not possible today) and
     # any stray rows: nothing of theirs may stay linked.
@@ -392,3 +406,4 @@ def forget_author(account_id: int, keep_content: bool) -> None:
         sa.delete(Post).where(Post.author_id == account_id).execution_options(synchronize_session=False)
     )
     db.session.flush()
+    return gone

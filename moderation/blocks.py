@@ -88,7 +88,8 @@ def unblock(actor: Account, block_id: object) -> None:
 
 
 def list_blocks(actor: Account, page: int = 1) -> tuple[list[Block], bool]:
-    found = paginate(sa.select(Block).where(Block.blocker_id == actor.id).order_by(Block.id.desc()), page, PER_PAGE)
+    query = sa.select(Block).where(Block.blocker_id == actor.id).order_by(Block.id.desc())
+    found = paginate(query, page, PER_PAGE)
     return found.items, found.has_next
 
 

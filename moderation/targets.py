@@ -139,8 +139,7 @@ def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target
     space_access = access.access_space_by_id(actor, target.space_id)
     if not space_access.in_chat:
         raise NotFound()  # chat is for members, in open spaces too (SpaceAccess.in_chat)
-    if target.hidden_at is not None and not (
-        space_access.has_role("moderator") or target.author_id == actor.id
-    ):
+    moderator = space_access.has_role("moderator")
+    if not access.shows(actor, target.obj, moderator=moderator, own_hidden=True):
         raise NotFound()
     return target, space_access

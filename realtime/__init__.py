@@ -41,7 +41,10 @@ def init_app(app: Flask) -> None:
     retention.register(retention.Kept("chat", ChatMessage, retention.chat_lifetime))
     targets.register_kind("chat", ChatMessage, contribution=True)
     signals.space_created.connect(chat.ensure_default_room)
+    signals.account_deleting.connect(chat.forget_author)
     signals.maintenance_due.connect(_purge_stale_sockets)
+    # Socket rows left by a previous run (no disconnect came): gone when a server starts.
+    app.extensions.setdefault("rb_start_hooks", []).append(sockets.clear_at_start)
     app.jinja_env.globals["chat_rooms"] = chat.open_rooms
 
 

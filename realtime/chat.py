@@ -41,6 +41,7 @@ from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
+from forum.models import DELETED_NAME
 from forum.models import Account
 from forum.models import Membership
 from forum.pagination import Page
@@ -394,6 +395,41 @@ def blocked_in_open_rooms(blocker_id: int, blocked_id: int, name: str, space_id:
     for room_id, message_id, seq in rows:
         found.setdefault(room_id, []).append((message_id, seq))
     return found
+
+
+# --- account deletion -------------------------------------------------------------
+
+
+def forget_author(account_id: int, keep_content: bool = False, **_: object) -> None:
+    """``account_deleting`` (inside the deletion's transaction): delete their chat
+    messages, or keep them under "[deleted]" with no link to the account.
+
+    Deleted messages must leave open rooms after the commit, not at chat expiry: their
+    ``(room, ids, seqs)`` wait in the session for ``push.on_account_deleted``
+    (:func:`removed_with_account`).
+    """
+    mine = ChatMessage.author_id == account_id
+    if keep_content:
+        db.session.execute(sa.update(ChatMessage).where(mine).values(author_id=None, author_name=DELETED_NAME,
+                                                                     client_id=None))
+        return
+    by_room: dict[int, tuple[list[int], list[int]]] = {}
+    for room_id, message_id, seq in db.session.execute(
+        sa.select(ChatMessage.room_id, ChatMessage.id, ChatMessage.seq).where(mine).order_by(ChatMessage.id)
+    ):
+        ids, seqs = by_room.setdefault(room_id, ([], []))
+        ids.append(message_id)
+        seqs.append(seq)
+    db.session.execute(sa.delete(ChatMessage).where(mine))
+    db.session.info.setdefault(_REMOVED_WITH_ACCOUNT, {})[account_id] = by_room
+
+
+_REMOVED_WITH_ACCOUNT = "rb.chat_removed_with_account"
+
+
+def removed_with_account(account_id: int) -> dict[int, tuple[list[int], list[int]]]:
+    """After the commit: the rooms, ids and seqs :func:`forget_author` deleted (once)."""
+    return db.session.info.get(_REMOVED_WITH_ACCOUNT, {}).pop(account_id, {})
 
 
 # --- presence and typing -------------------------------------------------------

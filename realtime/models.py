@@ -69,8 +69,8 @@ class ChatSocket(db.Model):
     # The rows go at disconnect, or with purge_stale.
     account_id: so.Mapped[int] = so.mapped_column(index=True)
     auth_session_id: so.Mapped[int] = so.mapped_column(index=True)
-    connected_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
-    # Touched by every event and the client's heartbeat; older than STALE means gone.
+    # No connect time is kept. Touched by every event and the client's heartbeat;
+    # older than STALE means gone. The row itself goes at disconnect and at start-up.
     seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from flask import has_request_context
 from flask import request
 
-from forum import clock
+from forum import access
 from forum import signals
 from forum.extensions import db
 from forum.extensions import socketio
@@ -149,7 +149,7 @@ def on_chat_unhidden(space_id: int, kind: str | None = None, id: int | None = No
     if kind != "chat" or id is None:
         return
     message = db.session.get(ChatMessage, id)
-    if message is not None and message.hidden_at is None and message.expires_at > clock.now():
+    if message is not None and access.shows(None, message):  # what every member of the room sees
         on_message_created(message)
 
 
@@ -219,8 +219,11 @@ def on_signed_out(account_id: int, session_ids: list[int] = (), **_: Any) -> Non
 
 @_never_raises
 def on_account_deleted(account_id: int, **_: Any) -> None:
+    """The account is gone: its sockets end, and rooms drop the messages deleted with it."""
     for sid in sockets.sids_of_account(account_id):
         disconnect(sid)
+    for room_id, (ids, seqs) in chat.removed_with_account(account_id).items():
+        on_message_removed(room_id, ids=ids, seqs=seqs)
 
 
 def disconnect(sid: str) -> None:

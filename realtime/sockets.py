@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from forum import access
 from forum import clock
@@ -36,8 +37,7 @@ def register(sid: str, session: AuthSession) -> None:
     """Record a new socket for a signed-in session."""
     now = clock.now()
     db.session.merge(
-        ChatSocket(sid=sid, account_id=session.account_id, auth_session_id=session.id,
-                   connected_at=now, seen_at=now)
+        ChatSocket(sid=sid, account_id=session.account_id, auth_session_id=session.id, seen_at=now)
     )
     db.session.commit()
 
@@ -117,7 +117,8 @@ def sids_blocking(content: Any) -> list[str]:
         content = access.Written(content)
     if content.author_id is None:
         return []
-    return list(db.session.scalars(sa.select(ChatSocket.sid).where(access.blocked(ChatSocket.account_id, content))))
+    query = sa.select(ChatSocket.sid).where(access.blocked(ChatSocket.account_id, content))
+    return list(db.session.scalars(query))
 
 
 def in_space(account_id: int, space_id: int) -> list[tuple[str, int]]:
@@ -140,6 +141,21 @@ def forget_account_in_space(account_id: int, space_id: int) -> list[tuple[str, i
         )
     db.session.commit()
     return pairs
+
+
+def clear_at_start() -> int:
+    """A server process starts: forget sockets no process holds any more; return how many.
+
+    One process (no ``REDIS_URL``): every row is from before this start, so all go.
+    Several processes share the table through Redis and the database: another one may be
+    running, so only rows past ``STALE`` go (a restarted worker's own rows follow them
+    within ``STALE``).
+    """
+    if current_app.config.get("REDIS_URL"):
+        return purge_stale(clock.now())
+    result = db.session.execute(sa.delete(ChatSocket))
+    db.session.commit()
+    return result.rowcount or 0
 
 
 def purge_stale(now: datetime) -> int:

@@ -167,7 +167,7 @@ def test_live_delivery_costs_the_same_queries_for_one_or_many_blockers(lounge, m
         db.session.add(Block(blocker_id=blocker.id, blocked_id=bo.id, blocked_name="Bodil", created_at=clock.now()))
         for j in range(2):
             db.session.add(ChatSocket(sid=f"sid-{i}-{j}", account_id=blocker.id, auth_session_id=0,
-                                           connected_at=clock.now(), seen_at=clock.now()))
+                                           seen_at=clock.now()))
     db.session.commit()
     assert one <= 2 and queries_for_one_delivery() == one
     assert len(sockets.sids_blocking(message)) == 10

@@ -76,7 +76,9 @@ def _alias(role: str) -> str:
 @pytest.fixture(scope="module")
 def template_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("listmatrix")
-    application = create_app(base_config(folder, RB_LIMITS_ENABLED=False))  # the build posts a lot at once
+    application = create_app(
+        base_config(folder, RB_LIMITS_ENABLED=False)
+    )  # the build posts a lot at once
     with application.app_context():
         schema.upgrade_schema()
         WORLD.update(_build_world())
@@ -95,8 +97,11 @@ def _build_world() -> dict:
     blocked_in: set[tuple[str, str]] = set()
     for kind in KINDS:
         _build_space(kind, people, tokens, blocked_in)
-    return {"ids": {name: account.id for name, account in people.items()}, "tokens": tokens,
-            "blocked_in": blocked_in}
+    return {
+        "ids": {name: account.id for name, account in people.items()},
+        "tokens": tokens,
+        "blocked_in": blocked_in,
+    }
 
 
 def _build_space(kind: str, people: dict, tokens: dict, blocked_in: set) -> None:
@@ -110,9 +115,13 @@ def _build_space(kind: str, people: dict, tokens: dict, blocked_in: set) -> None
 
     def new_thread(author: Account) -> Thread:
         title, body = _token(), _token()
-        made = threads.create_thread(author, space.slug, title=f"{title} {SEARCH_WORD}", body=f"{body} {SEARCH_WORD}")
+        made = threads.create_thread(
+            author, space.slug, title=f"{title} {SEARCH_WORD}", body=f"{body} {SEARCH_WORD}"
+        )
         tokens["title"][title] = made.id
-        tokens["body"][body] = db.session.scalar(sa.select(Post.id).where(Post.thread_id == made.id))
+        tokens["body"][body] = db.session.scalar(
+            sa.select(Post.id).where(Post.thread_id == made.id)
+        )
         return made
 
     def new_reply(author: Account, thread: Thread) -> Post:
@@ -121,7 +130,9 @@ def _build_space(kind: str, people: dict, tokens: dict, blocked_in: set) -> None
         tokens["body"][body] = made.id
         return made
 
-    t_ok, t_hidden, t_expired, t_blocked = (new_thread(a) for a in (writer, writer, writer, blockee))
+    t_ok, t_hidden, t_expired, t_blocked = (
+        new_thread(a) for a in (writer, writer, writer, blockee)
+    )
     # Everyone who may read the space follows the visible threads before the replies come.
     for role in ("stranger", "nonmember", "removed", "member", "moderator", "admin"):
         for followed in (t_ok, t_blocked):
@@ -144,11 +155,20 @@ def _build_space(kind: str, people: dict, tokens: dict, blocked_in: set) -> None
     r_expired.expires_at = past
     db.session.commit()
 
-    room = db.session.scalar(sa.select(ChatRoom).where(ChatRoom.space_id == space.id).order_by(ChatRoom.id))
+    room = db.session.scalar(
+        sa.select(ChatRoom).where(ChatRoom.space_id == space.id).order_by(ChatRoom.id)
+    )
     said = {}
-    for label, author in (("ok", writer), ("hidden", writer), ("expired", writer), ("blocked", blockee)):
+    for label, author in (
+        ("ok", writer),
+        ("hidden", writer),
+        ("expired", writer),
+        ("blocked", blockee),
+    ):
         body = _token()
-        message, _new = chat.post_message(author, room.id, f"client-{body}", f"{body} {SEARCH_WORD}")
+        message, _new = chat.post_message(
+            author, room.id, f"client-{body}", f"{body} {SEARCH_WORD}"
+        )
         tokens["chat"][body] = message.id
         said[label] = message
     actions.hide(moderator, space.slug, "chat", said["hidden"].id, "test")
@@ -187,7 +207,10 @@ def _kind_of(space_id: int) -> str:
 
 def _blocked(role: str, item: Thread | Post | ChatMessage) -> bool:
     """Did this test make ``role`` block the author of ``item`` in the item's space?"""
-    return item.author_id == WORLD["ids"]["blockee"] and (role, _kind_of(item.space_id)) in WORLD["blocked_in"]
+    return (
+        item.author_id == WORLD["ids"]["blockee"]
+        and (role, _kind_of(item.space_id)) in WORLD["blocked_in"]
+    )
 
 
 def _sees(check, *args) -> bool:
@@ -240,8 +263,13 @@ def _thread_visible(role: str, thread: Thread) -> bool:
 def _post_listed(role: str, post: Post) -> bool:
     """A post in a list outside its own thread page: visible, not hidden, thread likewise."""
     thread = db.session.get(Thread, post.thread_id)
-    return (sees_post(role, post) and post.hidden_at is None and thread.hidden_at is None
-            and not _blocked(role, post) and not _blocked(role, thread))
+    return (
+        sees_post(role, post)
+        and post.hidden_at is None
+        and thread.hidden_at is None
+        and not _blocked(role, post)
+        and not _blocked(role, thread)
+    )
 
 
 # --- the lists ----------------------------------------------------------------------------
@@ -259,9 +287,14 @@ def test_every_list_shows_what_single_objects_allow(app, world, role):
     client = _client(app, role)
     tokens = world["tokens"]
     spaces = {token: db.session.get(Space, space_id) for token, space_id in tokens["space"].items()}
-    thread_rows, post_rows, chat_rows = _rows(Thread, tokens["title"]), _rows(Post, tokens["body"]), _rows(
-        ChatMessage, tokens["chat"])
-    all_tokens = set(tokens["space"]) | set(tokens["title"]) | set(tokens["body"]) | set(tokens["chat"])
+    thread_rows, post_rows, chat_rows = (
+        _rows(Thread, tokens["title"]),
+        _rows(Post, tokens["body"]),
+        _rows(ChatMessage, tokens["chat"]),
+    )
+    all_tokens = (
+        set(tokens["space"]) | set(tokens["title"]) | set(tokens["body"]) | set(tokens["chat"])
+    )
 
     pages = {"/spaces": None, f"/search?q={SEARCH_WORD}": None, "/updates": None}
     if role == "signedout":
@@ -272,7 +305,9 @@ def test_every_list_shows_what_single_objects_allow(app, world, role):
 
     # The space list: the spaces the "about / join" page would show.
     html = client.get("/spaces").get_data(as_text=True)
-    assert _shown(html, tokens["space"]) == {t for t, space in spaces.items() if knows_space(role, space)}
+    assert _shown(html, tokens["space"]) == {
+        t for t, space in spaces.items() if knows_space(role, space)
+    }
 
     # Each space's thread list.
     for space in spaces.values():
@@ -281,8 +316,11 @@ def test_every_list_shows_what_single_objects_allow(app, world, role):
             assert response.status_code == 404
             continue
         html = response.get_data(as_text=True)
-        expected = {t for t, row in thread_rows.items()
-                    if row.space_id == space.id and reads_space(role, space) and _thread_visible(role, row)}
+        expected = {
+            t
+            for t, row in thread_rows.items()
+            if row.space_id == space.id and reads_space(role, space) and _thread_visible(role, row)
+        }
         assert _shown(html, tokens["title"]) == expected, space.kind
         assert not _shown(html, set(tokens["body"]) | set(tokens["chat"]))
 
@@ -293,43 +331,72 @@ def test_every_list_shows_what_single_objects_allow(app, world, role):
             assert response.status_code == 404
             continue
         html = response.get_data(as_text=True)
-        expected = {t for t, post in post_rows.items() if post.thread_id == thread.id and sees_post(role, post)
-                    and not _blocked(role, post) and not _blocked(role, thread)}
+        expected = {
+            t
+            for t, post in post_rows.items()
+            if post.thread_id == thread.id
+            and sees_post(role, post)
+            and not _blocked(role, post)
+            and not _blocked(role, thread)
+        }
         assert _shown(html, tokens["body"]) == expected
 
     # Search: members' spaces only, never hidden or blocked, whoever asks.
     html = client.get(f"/search?q={SEARCH_WORD}").get_data(as_text=True)
-    hits = {t for t, post in post_rows.items() if is_member(role, post.space_id) and _post_listed(role, post)}
+    hits = {
+        t
+        for t, post in post_rows.items()
+        if is_member(role, post.space_id) and _post_listed(role, post)
+    }
     assert _shown(html, tokens["body"]) == hits
     hit_threads = {post_rows[t].thread_id for t in hits}
-    assert _shown(html, tokens["title"]) == {t for t, row in thread_rows.items() if row.id in hit_threads}
+    assert _shown(html, tokens["title"]) == {
+        t for t, row in thread_rows.items() if row.id in hit_threads
+    }
     assert not _shown(html, tokens["chat"])
 
     # Updates: followed threads with new replies the viewer may see.
     viewer = _viewer(role)
-    follows = {f.thread_id: f.last_seen_post_id for f in db.session.scalars(
-        sa.select(ThreadFollow).where(ThreadFollow.account_id == viewer.id))}
+    follows = {
+        f.thread_id: f.last_seen_post_id
+        for f in db.session.scalars(
+            sa.select(ThreadFollow).where(ThreadFollow.account_id == viewer.id)
+        )
+    }
     html = client.get("/updates").get_data(as_text=True)
     expected = set()
     for t, thread in thread_rows.items():
-        if thread.id not in follows or not _thread_visible(role, thread) or thread.hidden_at is not None:
+        if (
+            thread.id not in follows
+            or not _thread_visible(role, thread)
+            or thread.hidden_at is not None
+        ):
             continue
-        if any(post.thread_id == thread.id and post.id > follows[thread.id] and _post_listed(role, post)
-               for post in post_rows.values()):
+        if any(
+            post.thread_id == thread.id
+            and post.id > follows[thread.id]
+            and _post_listed(role, post)
+            for post in post_rows.values()
+        ):
             expected.add(t)
     assert _shown(html, tokens["title"]) == expected
     assert not _shown(html, set(tokens["body"]) | set(tokens["chat"]))
 
     # Chat history, on the room page and through the resume service.
     for space in spaces.values():
-        room = db.session.scalar(sa.select(ChatRoom).where(ChatRoom.space_id == space.id).order_by(ChatRoom.id))
+        room = db.session.scalar(
+            sa.select(ChatRoom).where(ChatRoom.space_id == space.id).order_by(ChatRoom.id)
+        )
         response = client.get(f"/s/{space.slug}/chat/{room.id}")
         in_room = [m for m in chat_rows.values() if m.room_id == room.id]
         if not any(sees_chat(role, m) for m in in_room):  # chat is for members (and admins)
             assert response.status_code == (403 if reads_space(role, space) else 404)
             continue
-        expected = {t for t, m in chat_rows.items() if m in in_room and sees_chat(role, m)
-                    and m.hidden_at is None and not _blocked(role, m)}
+        expected = {
+            t
+            for t, m in chat_rows.items()
+            if m in in_room and sees_chat(role, m) and m.hidden_at is None and not _blocked(role, m)
+        }
         assert _shown(response.get_data(as_text=True), tokens["chat"]) == expected
         _room, page = chat.messages_after(viewer, room.id, 0)
         assert {t for t, m in chat_rows.items() if m in page.items} == expected
@@ -340,13 +407,27 @@ def test_every_list_shows_what_single_objects_allow(app, world, role):
 def test_hidden_blocked_and_expired_are_in_no_list(app, world):
     """The same world from the other side: none of these markers is on any list page, for anyone."""
     tokens = world["tokens"]
-    post_rows, thread_rows, chat_rows = _rows(Post, tokens["body"]), _rows(Thread, tokens["title"]), _rows(
-        ChatMessage, tokens["chat"])
+    post_rows, thread_rows, chat_rows = (
+        _rows(Post, tokens["body"]),
+        _rows(Thread, tokens["title"]),
+        _rows(ChatMessage, tokens["chat"]),
+    )
     now = clock.now()
-    gone = {t for t, row in {**post_rows, **thread_rows, **chat_rows}.items()
-            if row.expires_at <= now or row.author_id == world["ids"]["blockee"]}
-    hidden = {t for t, row in {**post_rows, **thread_rows, **chat_rows}.items() if row.hidden_at is not None}
-    hidden |= {t for t, post in post_rows.items() if thread_rows_by_id(thread_rows)[post.thread_id].hidden_at}
+    gone = {
+        t
+        for t, row in {**post_rows, **thread_rows, **chat_rows}.items()
+        if row.expires_at <= now or row.author_id == world["ids"]["blockee"]
+    }
+    hidden = {
+        t
+        for t, row in {**post_rows, **thread_rows, **chat_rows}.items()
+        if row.hidden_at is not None
+    }
+    hidden |= {
+        t
+        for t, post in post_rows.items()
+        if thread_rows_by_id(thread_rows)[post.thread_id].hidden_at
+    }
     assert gone and hidden
     for role in ROLES[1:]:
         client = _client(app, role)
@@ -361,7 +442,10 @@ def test_hidden_blocked_and_expired_are_in_no_list(app, world):
             if role != "moderator" and role != "admin":
                 assert not _shown(html, hidden), (role, path)
             elif not path.startswith("/s/") or "/chat/" in path:
-                assert not _shown(html, hidden), (role, path)  # moderators see hidden threads only in their list
+                assert not _shown(html, hidden), (
+                    role,
+                    path,
+                )  # moderators see hidden threads only in their list
 
 
 def thread_rows_by_id(thread_rows: dict) -> dict:
@@ -405,22 +489,37 @@ def test_live_audiences_follow_the_same_rules(app, world, kind):
         if not public:
             assert audience is None and reply is None
             continue
-        follows = {f.account_id: f.last_seen_post_id for f in db.session.scalars(
-            sa.select(ThreadFollow).where(ThreadFollow.thread_id == thread.id))}
+        follows = {
+            f.account_id: f.last_seen_post_id
+            for f in db.session.scalars(
+                sa.select(ThreadFollow).where(ThreadFollow.thread_id == thread.id)
+            )
+        }
         expected = {}
         for role in people:
             viewer = _viewer(role)
-            if (viewer.id in follows and follows[viewer.id] < post.id and viewer.id != post.author_id
-                    and sees_post(role, post) and not _blocked(role, post) and not _blocked(role, thread)):
+            if (
+                viewer.id in follows
+                and follows[viewer.id] < post.id
+                and viewer.id != post.author_id
+                and sees_post(role, post)
+                and not _blocked(role, post)
+                and not _blocked(role, thread)
+            ):
                 expected[viewer.id] = sum(
-                    1 for p in post_rows.values()
-                    if p.thread_id == thread.id and p.id > follows[viewer.id] and _post_listed(role, p)
+                    1
+                    for p in post_rows.values()
+                    if p.thread_id == thread.id
+                    and p.id > follows[viewer.id]
+                    and _post_listed(role, p)
                 )
         _thread, _space, found = audience
         assert {f.account_id: f.new_posts for f in found} == expected
         _post, _page, skip = reply
         for role in watched.get(thread.id, ()):
-            quiet = _blocked(role, post) or _blocked(role, thread) or _viewer(role).id == post.author_id
+            quiet = (
+                _blocked(role, post) or _blocked(role, thread) or _viewer(role).id == post.author_id
+            )
             assert (sids[role] in skip) == quiet, role
 
     for message_id in tokens["chat"].values():

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -26,10 +27,10 @@ from datetime import timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from limits import parse as parse_rate
 
 from forum import accounts
 from forum.app import create_app
@@ -37,19 +38,20 @@ from forum.extensions import db
 from forum.extensions import socketio
 from forum.models import Account
 from forum.models import Post
-from forum.models import Space
 from forum.models import Thread
+from realtime import chat
 from realtime.models import ChatRoom
+from tests.factories import add_member
+from tests.factories import make_space
 from tests.support import PASSPHRASE
 from tests.support import IsolatedClient
 from tests.support import base_config
 from tests.support import login
 from tests.support import post as post_form
-from tests.factories import add_member
-from tests.factories import make_space
 from tests.support import scrub
 
 NS = "/chat"
+TYPING_WINDOW = parse_rate(chat.TYPING_RATE).get_expiry() + 0.2  # seconds, with a margin
 ORIGIN = "http://localhost"
 START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -75,6 +77,7 @@ class World:
     socks: dict[str, Sock] = field(default_factory=dict)
     seen: list[tuple[str, Any]] = field(default_factory=list)
     n: int = 0
+    typed: dict[str, float] = field(default_factory=dict)  # name -> when it last typed
 
     # --- acting -------------------------------------------------------------------
 
@@ -96,6 +99,13 @@ class World:
         self.listen()
 
     def typing(self, who: str, room_id: int) -> None:
+        # The typing limit runs on the wall clock: wait out this name's own window, so
+        # whether a round's typing passes does not depend on how fast the machine is. A
+        # limit shared by two names would still refuse the second (they type back to back).
+        wait = self.typed.get(who, 0.0) + TYPING_WINDOW - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self.typed[who] = time.monotonic()
         self.socks[who].ack("typing", {"room_id": room_id})
         self.listen()
 

@@ -378,8 +378,11 @@ def withdraw(actor: Account, report_id: object) -> None:
 
 
 def _published() -> sa.ColumnElement[bool]:
-    return sa.and_(BadDateReport.status == REPORT_PUBLISHED, BadDateReport.hidden_at.is_(None),
-                   BadDateReport.expires_at > clock.now())
+    """Published, and shown by the list rule (not hidden, not expired). Blocks do not
+    apply: a report warns about a client, and a block must not tell its author anything."""
+    return sa.and_(
+        BadDateReport.status == REPORT_PUBLISHED, access.visible(None, BadDateReport, blocks=False)
+    )
 
 
 @dataclass
@@ -448,7 +451,8 @@ def lookup(actor: Account, value: object, kind: object = "any") -> LookupResult:
     Counted against the account's lookup rate before anything else; writes nothing.
     """
     ratelimit.hit(current_app.config[LOOKUP_RATE_KEY], "lookup", actor.id)
-    space_ids = list(db.session.scalars(sa.select(Membership.space_id).where(Membership.account_id == actor.id)))
+    # A lookup searches, so it looks where search does.
+    space_ids = list(db.session.scalars(access.searched_spaces(actor)))
     if not space_ids:
         identifiers.candidates(value, [], kind)  # bad input is still a clear 400
         return LookupResult()
