@@ -22,12 +22,14 @@ from forum import expiry  # noqa: E402 - must follow the monkey patch
 from forum.app import create_app  # noqa: E402
 from forum.app import server_started  # noqa: E402
 from forum.extensions import socketio  # noqa: E402
+from forum.safety import checkins  # noqa: E402
 
 
 def main() -> None:
     app = create_app()
     server_started(app)
     expiry.start_sweeper(app)  # once per process; RB_SWEEP_INTERVAL=0 turns it off
+    checkins.start_timer(app)  # missed check-ins; RB_CHECKIN_INTERVAL=0 turns it off
     host = os.environ.get("RB_HOST", "127.0.0.1")
     port = int(os.environ.get("RB_PORT", "5000"))
     print(f"Red Brolly on http://{host}:{port} ({app.config['RB_ASYNC_MODE_IN_USE']})", flush=True)

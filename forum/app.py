@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from flask_babel import get_locale
 import moderation
 import realtime
 from forum import cli
+from forum import disk
 from forum import expiry
 from forum import greenlets
 from forum import markdown
@@ -110,6 +110,11 @@ def _finish_config(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "redbrolly.db")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # The newest SQLite at hand (forum/disk.py): FTS5 secure-delete needs 3.42+.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("module", disk.sqlite_module())
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     origin = app.config["RB_PUBLIC_ORIGIN"]
     app.config["SESSION_COOKIE_SECURE"] = origin.startswith("https://")
     app.config["PREFERRED_URL_SCHEME"] = "https" if origin.startswith("https://") else "http"
@@ -211,14 +216,14 @@ def _template_globals() -> dict[str, Any]:
 @sa.event.listens_for(sa.engine.Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """Every SQLite connection: WAL, foreign keys, and deletion that reaches the disk."""
-    if not isinstance(dbapi_connection, sqlite3.Connection):
+    if not isinstance(dbapi_connection, disk.connection_types()):
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA temp_store=MEMORY")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={disk.BUSY_TIMEOUT_MS}")
     # Builds differ in their defaults (docs/STACK_FACTS.md); refuse to run if one did not stick.
     if cursor.execute("PRAGMA secure_delete").fetchone()[0] != 1:
         raise RuntimeError("SQLite refused secure_delete=ON; deleted text would stay on disk")
@@ -230,4 +235,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         raise RuntimeError(f"SQLite journal_mode is {mode!r}, not WAL; refusing to run")
     if cursor.execute("PRAGMA temp_store").fetchone()[0] != 2:
         raise RuntimeError("SQLite refused temp_store=MEMORY; temporary copies would reach the disk")
+    if not disk.has_fts5_secure_delete(dbapi_connection) and _fts5_secure_delete_set(cursor):
+        # An older SQLite cannot read an index written with secure-delete (format 5).
+        raise RuntimeError(
+            "This database's search index uses FTS5 secure-delete, which needs SQLite 3.42 or newer; "
+            "this Python links SQLite " + ".".join(map(str, disk.version_of(dbapi_connection)))
+            + ". Install the app's dependencies (pip install -e .) to get pysqlite3-binary."
+        )
     cursor.close()
+
+
+def _fts5_secure_delete_set(cursor: Any) -> bool:
+    has_config = cursor.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'posts_fts_config'"
+    ).fetchone()
+    if not has_config:
+        return False
+    row = cursor.execute("SELECT v FROM posts_fts_config WHERE k = 'secure-delete'").fetchone()
+    return bool(row and row[0])

@@ -15,12 +15,14 @@
 | RB_IDENTIFIER_KEY   | generated into instance/ in dev | HMAC key for identifiers in bad-date reports; required in production; keep it out of database backups (forum/safety/identifiers.py) |
 | RB_LIMIT_LOOKUP     | 30 per hour                     | "check before you meet" lookups per account |
 | RB_DEFAULT_REGION   | GB                              | country for phone numbers typed without a code, in spaces that did not choose one |
+| RB_CHECKIN_INTERVAL | 5                               | seconds between check-in timer rounds per process; 0 = off |
 | RB_QUICK_EXIT_URL   | https://www.bbc.com/weather     | where the quick-exit button goes              |
 | RB_SWEEP_INTERVAL   | 60                              | seconds between expiry sweeps in the server; 0 = off |
 | RB_CHAT_RETENTION_MIN_HOURS | 1                       | shortest chat retention a space owner may pick |
 | RB_CHAT_RETENTION_MAX_HOURS | 720 (30 days)           | longest chat retention a space owner may pick |
 | RB_POST_RETENTION_MIN_DAYS  | 1                       | shortest post retention a space owner may pick |
 | RB_POST_RETENTION_MAX_DAYS  | 365                     | longest post retention a space owner may pick |
+| RB_APPEAL_DAYS      | 14                              | the appeal window: a member may appeal a moderator's decision this long after it; text a moderator deleted stays visible to moderators (only) this long, never past the content's own expiry, then it is deleted |
 | RB_ALLOW_KEEP_POSTS | 0                               | 1 lets owners keep posts with no expiry       |
 | RB_TEST_CHAT_RETENTION_SECONDS | 0 (off)              | TESTS ONLY: every chat message expires this many seconds after it is sent; ignored when RB_ENV=production |
 """
@@ -62,6 +64,8 @@ class Config:
     RB_IDENTIFIER_KEY = os.environ.get("RB_IDENTIFIER_KEY") or None
     RB_LIMIT_LOOKUP = os.environ.get("RB_LIMIT_LOOKUP", "30 per hour")
     RB_DEFAULT_REGION = os.environ.get("RB_DEFAULT_REGION", "GB")
+    # Seconds between rounds of the check-in timer in each server process; 0 = off.
+    RB_CHECKIN_INTERVAL = _int("RB_CHECKIN_INTERVAL", 5)
     RB_QUICK_EXIT_URL = os.environ.get("RB_QUICK_EXIT_URL", "https://www.bbc.com/weather")
     # Rate limits (Flask-Limiter syntax). Per alias and per hashed client address.
     RB_LIMIT_SIGNUP = "5 per hour"
@@ -80,6 +84,8 @@ class Config:
     RB_CHAT_RETENTION_MAX_HOURS = _int("RB_CHAT_RETENTION_MAX_HOURS", 30 * 24)
     RB_POST_RETENTION_MIN_DAYS = _int("RB_POST_RETENTION_MIN_DAYS", 1)
     RB_POST_RETENTION_MAX_DAYS = _int("RB_POST_RETENTION_MAX_DAYS", 365)
+    # The appeal window (moderation/appeals.py): days after a moderator's action.
+    RB_APPEAL_DAYS = _int("RB_APPEAL_DAYS", 14)
     RB_ALLOW_KEEP_POSTS = bool(_int("RB_ALLOW_KEEP_POSTS", 0))
     # Tests only (the browser test of messages vanishing on time): chat lives this many
     # seconds, in every space. forum/retention.py ignores it when RB_ENV is production.

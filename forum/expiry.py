@@ -33,6 +33,7 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
 from forum import clock
+from forum import disk
 from forum import search
 from forum import sessions
 from forum import signals
@@ -104,6 +105,9 @@ def run_maintenance(now: datetime) -> dict[str, int]:
         except Exception as error:  # one bad receiver must not stop the others
             db.session.rollback()
             log.error("maintenance %s failed: %s", _name(receiver), type(error).__name__)
+    # Maintenance deletes and blanks rows too: their old pages must leave the -wal file
+    # and reach the main file, where secure_delete has zeroed them.
+    checkpoint()
     return counts
 
 
@@ -191,15 +195,7 @@ def delete_expired(now: datetime | None = None, batch: int = 1000) -> dict[str, 
 
 def checkpoint() -> bool:
     """SQLite: copy the WAL into the database and truncate it. True if it completed."""
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        return True
-    with engine.connect() as conn:
-        busy, _log, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-    if busy:
-        # A long reader held the WAL; the next sweep tries again.
-        log.warning("WAL checkpoint was blocked by a reader; will retry on the next sweep")
-    return not busy
+    return disk.checkpoint(db.engine)
 
 
 def vacuum(full: bool = True) -> list[str]:

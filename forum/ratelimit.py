@@ -2,8 +2,11 @@
 
 A client address is used for one thing only: an HMAC under a random key that
 lives in memory (this process, or Redis, which runs without persistence) and is
-replaced every day. Yesterday's keys are gone, so yesterday's counters cannot be
-tied back to an address. Behind a Tor onion service every client is 127.0.0.1, so
+replaced every day (UTC). Each day's key is dropped when the day ends: in Redis it
+expires a minute after midnight UTC (the minute covers clocks a little apart), in a
+process it is dropped when the next day's key is made. The counters it keyed stay
+until their own windows run out (an hour at most), but without the key they cannot
+be tied back to an address. Behind a Tor onion service every client is 127.0.0.1, so
 limits also key on the alias, the account and the session (docs/STACK_FACTS.md).
 """
 
@@ -14,6 +17,8 @@ import hmac
 import secrets
 import threading
 import time
+from datetime import datetime
+from datetime import timedelta
 
 from flask import current_app
 from flask import request
@@ -30,8 +35,18 @@ _local_keys: dict[str, bytes] = {}
 _lock = threading.Lock()
 
 
+# Redis keeps a day's key this long past midnight UTC (clocks of several processes differ a little).
+KEY_GRACE = timedelta(minutes=1)
+
+
 def _day() -> str:
     return clock.now().strftime("%Y%m%d")
+
+
+def _seconds_left_today(now: datetime) -> int:
+    """Seconds until this UTC day's key must be gone (midnight plus the grace)."""
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((midnight + KEY_GRACE - now).total_seconds()))
 
 
 def _daily_key() -> bytes:
@@ -41,7 +56,7 @@ def _daily_key() -> bytes:
     if redis_url:
         client = current_app.extensions["rb_redis"]
         name = f"rb:addrkey:{day}"
-        client.set(name, secrets.token_hex(32), nx=True, ex=2 * 86400)
+        client.set(name, secrets.token_hex(32), nx=True, ex=_seconds_left_today(clock.now()))
         value = client.get(name)
         if value:
             return bytes.fromhex(value.decode() if isinstance(value, bytes) else value)

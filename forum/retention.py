@@ -22,6 +22,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from forum import access
 from forum import signals
@@ -108,6 +110,19 @@ def post_days(space: Space) -> int | None:
     if space.post_retention_days is None:
         return None if limits.allow_keep_posts else limits.post_max_days
     return min(max(space.post_retention_days, limits.post_min_days), limits.post_max_days)
+
+
+def describe(space: Space) -> str:
+    """One sentence every reader of the space sees: how long its chat and posts live."""
+    hours = chat_hours(space)
+    chat = (ngettext("%(num)d day", "%(num)d days", hours // 24) if hours % 24 == 0
+            else ngettext("%(num)d hour", "%(num)d hours", hours))
+    days = post_days(space)
+    if days is None:
+        return _("Here, chat messages disappear %(chat)s after they are sent; threads and posts stay "
+                 "until their author or a moderator deletes them.", chat=chat)
+    return _("Here, chat messages disappear %(chat)s after they are sent, threads and posts %(posts)s "
+             "after they are written.", chat=chat, posts=ngettext("%(num)d day", "%(num)d days", days))
 
 
 def chat_lifetime(space: Space) -> timedelta:

@@ -13,14 +13,16 @@ in a space the account is not in, or was written by someone the account blocked
 - PostgreSQL: ``to_tsvector('simple', ...) @@ plainto_tsquery('simple', ...)``,
   served by the GIN expression indexes of migration 0002.
 
-Deleted words and FTS5: a delete only adds a "delete" marker; the old terms stay
-in older index segments on disk (SQLite 3.40 has no FTS5 secure-delete).
-:func:`compact` merges every segment into one ('optimize'), so the deleted terms
-are gone from the live pages; ``secure_delete=ON`` (set on every connection by
-the app) zeroes the freed pages, and a TRUNCATE checkpoint clears the -wal copy.
-It runs after each post deletion, after an account deletion, and from
-``flask --app forum expire``. Its cost grows with the index; at this forum's size
-that is milliseconds.
+Deleted words and FTS5: a plain FTS5 delete only adds a "delete" marker and the old
+terms stay in older index segments on disk. Both tables run with FTS5's
+``secure-delete`` option (migration 0009, SQLite >= 3.42, see ``forum/disk.py``),
+which removes a row's terms from the index as the row is deleted or edited.
+:func:`compact` runs after every text-changing write (deletion, edit, redaction,
+account deletion, expiry sweep): it checks that the option is on (turning it on
+once for a database made by an older SQLite), falls back to an FTS5 'optimize' (a
+merge of every segment into one, which drops deleted entries) when this SQLite is
+too old for the option, and then truncates the WAL so no copy stays in ``-wal``.
+``secure_delete=ON`` (set on every connection by the app) zeroes freed pages.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from forum import access
+from forum import disk
 from forum import markdown
 from forum import pagination
 from forum.errors import Invalid
@@ -64,6 +67,7 @@ class Hit:
     space_slug: str
     excerpt: str
     created_at: datetime
+    expires_at: datetime | None = None
 
 
 @dataclass
@@ -147,27 +151,55 @@ def search(account: Account, query: object, page: object = 1) -> Results:
             space_slug=space.slug,
             excerpt="" if post.content_warning or thread.content_warning else markdown.plain_excerpt(post.body, 200),
             created_at=post.created_at,
+            expires_at=post.expires_at,
         )
         for post, thread, space in found.items
     ]
     return Results(query, hits, found.page, found.has_next)
 
 
-def compact() -> None:
-    """Rewrite the SQLite search index so deleted words leave the database file.
+FTS_TABLES = ("threads_fts", "posts_fts")
 
-    'optimize' merges all FTS5 segments into one, dropping deleted entries; the app's
-    ``secure_delete=ON`` zeroes the freed pages; a TRUNCATE checkpoint then empties
-    the -wal file. On PostgreSQL this does nothing (VACUUM is the operator's job
-    there: docs/STACK_FACTS.md).
+
+def secure_delete_on() -> bool:
+    """SQLite: whether both FTS5 tables remove deleted terms at once (secure-delete)."""
+    if _dialect() != "sqlite":
+        return False
+    for table in FTS_TABLES:
+        value = db.session.execute(sa.text(f"SELECT v FROM {table}_config WHERE k = 'secure-delete'")).scalar()
+        if not value:
+            return False
+    return True
+
+
+def enable_secure_delete(connection: sa.Connection) -> bool:
+    """Turn FTS5 secure-delete on (SQLite >= 3.42) and purge what older deletes left.
+
+    Returns False, changing nothing, when this SQLite is too old for the option.
+    """
+    if not disk.has_fts5_secure_delete(connection.connection.dbapi_connection):  # type: ignore[union-attr]
+        return False
+    for table in FTS_TABLES:
+        connection.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 1)")
+        # Terms deleted before the option was on still sit in old segments: merge them out.
+        connection.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+    return True
+
+
+def compact() -> None:
+    """Make deleted words leave the SQLite files now (after every text-changing write).
+
+    With FTS5 secure-delete on, deleted terms are already gone from the index;
+    otherwise (an SQLite older than 3.42) 'optimize' merges every segment into
+    one, dropping them. Then a TRUNCATE checkpoint empties the -wal file. On
+    PostgreSQL this does nothing: its files are another matter (docs/PRIVACY.md).
     """
     if _dialect() != "sqlite":
         return
-    db.session.execute(sa.text("INSERT INTO threads_fts(threads_fts) VALUES ('optimize')"))
-    db.session.execute(sa.text("INSERT INTO posts_fts(posts_fts) VALUES ('optimize')"))
+    if not secure_delete_on():
+        connection = db.session.connection()
+        if not enable_secure_delete(connection):
+            for table in FTS_TABLES:
+                connection.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('optimize')")
     db.session.commit()
-    try:
-        with db.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    except sa.exc.OperationalError:  # another writer holds the lock: the next run clears it
-        log.warning("search compaction: checkpoint postponed")
+    disk.checkpoint(db.engine)

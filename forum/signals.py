@@ -73,3 +73,15 @@ def content_payload(
     ``kind``: 'post', 'thread' or 'chat'; chat messages carry ``room_id`` and ``seq``.
     """
     return {"kind": kind, "id": item_id, "thread_id": thread_id, "room_id": room_id, "seq": seq}
+
+# Safety (forum/safety/*.py). Receivers in realtime/push.py reach only the accounts listed.
+# sender: check-in id; kind=, account_ids=, name=, note=
+checkin_alert = _signals.signal("checkin-alert")
+# sender: check-in id; account_ids=, name=, alerted=
+checkin_closed = _signals.signal("checkin-closed")
+buddy_ended = _signals.signal("buddy-ended")  # sender: pairing id; account_ids=[both]
+dm_created = _signals.signal("dm-created")  # sender: message id; account_ids=[the other buddy]
+# sender: alert id; space_id=, account_ids=[the space's members but its author]
+urgent_alert = _signals.signal("urgent-alert")
+# sender: alert id; space_id=, account_ids=
+urgent_alert_removed = _signals.signal("urgent-alert-removed")

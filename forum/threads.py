@@ -258,6 +258,7 @@ def edit_post(
     post.edited_at = clock.now()
     held = screen.apply(verdict, kind, target, acc.space.name)
     db.session.commit()
+    search.compact()  # the old words leave the index, the WAL and the file now
     if held is not None and not was_hidden:
         signals.content_hidden.send(post.space_id, **held)
     else:

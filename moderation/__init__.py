@@ -36,3 +36,4 @@ def init_app(app: Flask) -> None:
     signals.account_deleting.connect(expiry.forget_account)
     signals.maintenance_due.connect(expiry.delete_expired)
     app.jinja_env.globals["appealable_hides"] = appeals.appealable_hides
+    expiry.connect_receivers()

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from forum import access
 from forum import clock
 from forum import markdown
+from forum import search
 from forum import signals
 from forum import text
 from forum.access import SpaceAccess
@@ -175,13 +176,18 @@ def hide(actor: Account, slug: object, kind: object, target_id: object, reason: 
         f'A moderator hid your {flags.noun(target.kind)} in "{space_access.space.name}". '
         f"Reason: {reason or 'not given'}. You can edit it or appeal.",
         _appeal_link(space_access, entry.id),
+        until=entry.excerpt_expires_at,
     )
     db.session.commit()
     signals.content_hidden.send(target.space_id, **target.payload())
 
 
 def delete(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
-    """Delete the row for good. A thread's first post takes its thread with it."""
+    """Delete the row for good. A thread's first post takes its thread with it.
+
+    The log line keeps a short excerpt for the appeal window, shown to moderators
+    only (``moderation/modlog.py``); the rest of the text leaves the files now.
+    """
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _default_reason(target, _reason(reason))
     payload = target.payload()
@@ -193,6 +199,7 @@ def delete(actor: Account, slug: object, kind: object, target_id: object, reason
         f'A moderator deleted your {flags.noun(target.kind)} in "{space_access.space.name}". '
         f"Reason: {reason or 'not given'}. You can appeal.",
         _appeal_link(space_access, entry.id),
+        until=entry.excerpt_expires_at,
     )
     if target.kind == "post" and target.obj.is_first:
         db.session.delete(db.session.get(Thread, target.obj.thread_id))
@@ -200,6 +207,7 @@ def delete(actor: Account, slug: object, kind: object, target_id: object, reason
     else:
         db.session.delete(target.obj)
     db.session.commit()
+    search.compact()
     signals.content_deleted.send(target.space_id, **payload)
 
 
@@ -207,8 +215,9 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
            reason: object = "") -> None:
     """Replace the text with the moderator's edit (personal information taken out).
 
-    The old text is overwritten in the row (SQLite secure_delete zeroes the old
-    page); the log keeps no excerpt of either version.
+    The log keeps no excerpt of either version, and earlier excerpts of this item
+    are blanked. After the commit ``search.compact`` makes the old text leave the
+    SQLite files (search index, WAL, freed cells zeroed by ``secure_delete``).
     """
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _reason(reason) or "Personal information removed"
@@ -228,6 +237,7 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
         target.obj.edited_at = now
     was_hidden = target.hidden_at is not None
     target.obj.hidden_at = None
+    modlog.forget_excerpts(target.kind, [target.id])  # earlier hides may have quoted it
     modlog.write(space_access, target.space_id, "redact", target=target, reason=reason,
                  moderator=actor, excerpt=False)
     _resolve(target, FLAG_UPHELD)
@@ -238,6 +248,7 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
         None,
     )
     db.session.commit()
+    search.compact()
     signals.content_redacted.send(target.space_id, body=new_text, **target.payload())
     if was_hidden:
         signals.content_unhidden.send(target.space_id, **target.payload())
@@ -334,6 +345,7 @@ def mute(actor: Account, slug: object, kind: object, target_id: object, hours: o
         f'A moderator muted you in "{space_access.space.name}" for {hours} hours. '
         f"Reason: {reason or 'not given'}. You can appeal.",
         _appeal_link(space_access, entry.id),
+        until=entry.excerpt_expires_at,
     )
     db.session.commit()
     signals.member_muted.send(target.space_id, account_id=target.author_id, until=until)

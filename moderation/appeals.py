@@ -1,8 +1,16 @@
-"""Appeals: the author asks once per action; a different moderator decides."""
+"""Appeals: the author asks once per action; a different moderator decides.
+
+A member may appeal within the appeal window (``RB_APPEAL_DAYS`` after the action)
+and while the content it concerns still exists or is still kept for the appeal
+(``ModAction.excerpt_expires_at``). An appeal row goes when that copy does
+(``moderation/expiry.py``): it never outlives the content it is about.
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+
+from datetime import datetime
 
 from forum import access
 from forum import clock
@@ -42,11 +50,21 @@ def appealable_action(actor: Account, action_id: object) -> tuple[ModAction, Spa
     return action, space_access, existing
 
 
+def deadline(action: ModAction) -> datetime:
+    """The last moment to appeal ``action``: the window's end, or its content's, if sooner."""
+    closes = action.created_at + modlog.appeal_window()
+    if action.excerpt_expires_at is not None:
+        closes = min(closes, action.excerpt_expires_at)
+    return closes
+
+
 def appeal(actor: Account, action_id: object, text: object) -> Appeal:
-    """Appeal a hide, delete or mute, once. Raises NotFound, Conflict or Invalid."""
+    """Appeal a hide, delete or mute, once. Raises NotFound, Conflict, Forbidden or Invalid."""
     action, _space_access, existing = appealable_action(actor, action_id)
     if existing is not None:
         raise Conflict("You have already appealed this decision. You will get a notice when it is decided.")
+    if clock.now() >= deadline(action):
+        raise Forbidden("The time to appeal this decision has passed.")
     if not isinstance(text, str) or not text.strip():
         raise Invalid("Please say why you think the decision was wrong.")
     text = text.strip()

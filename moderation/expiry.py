@@ -1,41 +1,185 @@
-"""The moderation sweeper: log excerpts expire with their content; notices after 30 days."""
+"""Moderation's derived copies go with their source, never after it.
+
+What moderation derives from content: log excerpts (``ModAction.excerpt``), flags
+and their free-text notes, notices about an action, appeals. Each goes:
+
+- at once, when the content is deleted (by its author, a moderator, account
+  deletion or a cascade), edited, redacted or expires: :func:`forget_gone` and
+  :func:`forget_edited` run from signal receivers right after the service's commit,
+  then checkpoint the SQLite WAL so the old rows leave the files;
+- by the minute sweep (:func:`delete_expired`), as a safety net and for copies
+  with their own clock: an excerpt past ``excerpt_expires_at`` (the content's
+  expiry; for text a moderator deleted, the appeal window too), appeals whose
+  action's copy has expired, notices past their expiry.
+
+Kept on purpose: a moderator-deleted item's own log excerpt, for moderators only,
+until the appeal window closes (``moderation/modlog.py``); decided flags without
+their note (reason key, weight, status: no text) for 180 days, for trust levels.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
+from forum import disk
+from forum import signals
 from forum.extensions import db
 from moderation import targets
 from moderation.models import FLAG_OPEN
+from moderation.models import Appeal
 from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
+from forum.models import Post
+from moderation.modlog import REMOVED_TEXT_ACTIONS
+from moderation.modlog import forget_excerpts
 
 # Decided flags are kept this long for trust accuracy, then deleted.
 FLAG_HISTORY = timedelta(days=180)
+# content_expired's sender (the expirer's name) -> the moderation target kind.
+EXPIRED_KINDS = {"posts": "post", "threads": "thread", "chat": "chat", "bad_date_reports": "report"}
+
+
+def forget_gone(space_ids: list[int] | None = None) -> int:
+    """Delete what moderation copied from content that no longer exists (no commit).
+
+    ``space_ids`` narrows the search to those spaces (None: everywhere). Returns
+    how many rows changed.
+    """
+    changed = 0
+    for kind, model in targets.MODELS.items():  # realtime adds chat
+        gone_log = ~sa.exists().where(model.id == ModAction.target_id)
+        where = [ModAction.target_kind == kind, ModAction.excerpt.is_not(None),
+                 ModAction.action.not_in(REMOVED_TEXT_ACTIONS), gone_log]
+        if space_ids is not None:
+            where.append(ModAction.space_id.in_(space_ids))
+        changed += db.session.execute(
+            sa.update(ModAction).where(*where).values(excerpt=None).execution_options(synchronize_session=False)
+        ).rowcount
+        gone_flag = ~sa.exists().where(model.id == Flag.target_id)
+        scope = [Flag.target_kind == kind, gone_flag]
+        if space_ids is not None:
+            scope.append(Flag.space_id.in_(space_ids))
+        changed += db.session.execute(
+            sa.delete(Flag).where(*scope, Flag.status == FLAG_OPEN).execution_options(synchronize_session=False)
+        ).rowcount
+        changed += db.session.execute(
+            sa.update(Flag).where(*scope, Flag.note.is_not(None)).values(note=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return changed
+
+
+def forget_edited(post_id: int) -> None:
+    """The text a log line quoted was edited away: blank its excerpts (no commit)."""
+    post = db.session.get(Post, post_id)
+    if post is None:
+        return
+    forget_excerpts("post", [post.id])
+    if post.is_first:
+        forget_excerpts("thread", [post.thread_id])  # the title may have changed too
+    db.session.execute(
+        sa.update(Flag).where(Flag.target_kind == "post", Flag.target_id == post.id, Flag.note.is_not(None))
+        .values(note=None).execution_options(synchronize_session=False)
+    )
+
+
+def _finish() -> None:
+    db.session.commit()
+    disk.checkpoint(db.engine)
+
+
+# --- Signal receivers (connected in moderation.init_app) ----------------------------
+
+
+def on_content_gone(sender: object, **payload: Any) -> None:
+    """A post, thread or chat message was deleted: sender is its space id."""
+    forget_gone([sender] if isinstance(sender, int) else None)
+    _finish()
+
+
+def on_post_deleted(_sender: object, space_id: int | None = None, **_payload: Any) -> None:
+    forget_gone([space_id] if space_id is not None else None)
+    _finish()
+
+
+def on_post_edited(sender: object, **_payload: Any) -> None:
+    if isinstance(sender, int):
+        forget_edited(sender)
+        _finish()
+
+
+def on_content_expired(sender: object, rows: list[dict[str, Any]] | None = None, **_payload: Any) -> None:
+    if sender not in EXPIRED_KINDS:
+        return
+    rows = rows or []
+    spaces = sorted({row["space_id"] for row in rows if row.get("space_id") is not None})
+    forget_gone(spaces or None)
+    if sender == "threads" and rows:
+        # Replies a moderator deleted from these threads would have expired with them.
+        db.session.execute(
+            sa.update(ModAction)
+            .where(ModAction.thread_id.in_([row["id"] for row in rows]), ModAction.excerpt.is_not(None))
+            .values(excerpt=None).execution_options(synchronize_session=False)
+        )
+    _finish()
+
+
+def on_retention_changed(sender: object, applied_to_existing: bool = False, **_payload: Any) -> None:
+    """An owner shortened what exists: the deleted text kept for appeals in that space goes
+    now (its source's new expiry is not known once the source is gone; err towards less)."""
+    if not applied_to_existing or not isinstance(sender, int):
+        return
+    db.session.execute(
+        sa.update(ModAction)
+        .where(ModAction.space_id == sender, ModAction.action.in_(REMOVED_TEXT_ACTIONS),
+               ModAction.excerpt.is_not(None))
+        .values(excerpt=None).execution_options(synchronize_session=False)
+    )
+    _finish()
+
+
+def on_account_deleted(_sender: object, **_payload: Any) -> None:
+    forget_gone(None)
+    _finish()
+
+
+def connect_receivers() -> None:
+    """Connecting twice is a no-op in blinker: every app a test builds may call this."""
+    signals.content_deleted.connect(on_content_gone)
+    signals.post_deleted.connect(on_post_deleted)
+    signals.post_edited.connect(on_post_edited)
+    signals.content_expired.connect(on_content_expired)
+    signals.account_deleted.connect(on_account_deleted)
+    signals.retention_changed.connect(on_retention_changed)
+
+
+# --- The minute sweep ----------------------------------------------------------------
 
 
 def delete_expired(now: datetime) -> dict[str, int]:
-    """Blank expired excerpts, delete expired notices and stale flags; commit; return counts."""
+    """Blank expired excerpts, delete expired notices, appeals and stale flags; commit."""
     blanked = db.session.execute(
         sa.update(ModAction)
         .where(ModAction.excerpt_expires_at <= now, ModAction.excerpt.is_not(None))
         .values(excerpt=None)
     ).rowcount
+    expired_actions = sa.select(ModAction.id).where(ModAction.excerpt_expires_at <= now)
+    appeals = db.session.execute(
+        sa.delete(Appeal).where(Appeal.action_id.in_(expired_actions)).execution_options(synchronize_session=False)
+    ).rowcount
     notices = db.session.execute(sa.delete(Notice).where(Notice.expires_at <= now)).rowcount
     flags = db.session.execute(
         sa.delete(Flag).where(Flag.status != FLAG_OPEN, Flag.resolved_at <= now - FLAG_HISTORY)
     ).rowcount
-    for kind, model in targets.MODELS.items():
-        gone = ~sa.exists().where(model.id == Flag.target_id)
-        flags += db.session.execute(
-            sa.delete(Flag).where(Flag.target_kind == kind, Flag.status == FLAG_OPEN, gone)
-        ).rowcount
+    copies = forget_gone(None)
     db.session.commit()
-    return {"excerpts": blanked, "notices": notices, "flags": flags}
+    return {"excerpts": blanked, "appeals": appeals, "notices": notices, "flags": flags,
+            "copies of removed content": copies}
 
 
 def forget_account(account_id: int, keep_content: bool) -> None:

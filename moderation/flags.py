@@ -102,6 +102,7 @@ def flag(actor: Account, kind: object, target_id: object, reason: object, note: 
             f"flagged it ({', '.join(reasons)}). A moderator will review it. You can edit it "
             "(if it can be edited) or appeal.",
             f"/s/{space_access.space.slug}/mod/appeal/{entry.id}",
+            until=entry.excerpt_expires_at,
         )
     db.session.commit()
     if hide:
@@ -141,4 +142,6 @@ def has_outing(target: targets.Target) -> bool:
 
 
 def noun(kind: str) -> str:
-    return {"post": "post", "thread": "thread", "chat": "chat message", "report": "report"}.get(kind, "item")
+    nouns = {"post": "post", "thread": "thread", "chat": "chat message", "report": "report",
+             "dm": "direct message"}
+    return nouns.get(kind, "item")

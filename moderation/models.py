@@ -1,7 +1,7 @@
 """Moderation tables: flags, the append-only log, appeals, blocks, notices, watched words.
 
 Content is named generically by ``(target_kind, target_id)`` with ``target_kind`` in
-``TARGET_KINDS`` ('post', 'thread', 'chat', 'report': a bad-date report),
+``TARGET_KINDS`` ('post', 'thread', 'chat', 'report': a bad-date report, 'dm': a direct message),
 so there is no foreign key to the content: the moderation sweeper removes flags
 whose content is gone (``moderation/expiry.py``).
 """
@@ -16,7 +16,7 @@ import sqlalchemy.orm as so
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 
-TARGET_KINDS = ("post", "thread", "chat", "report")
+TARGET_KINDS = ("post", "thread", "chat", "report", "dm")
 
 # Flag reasons: stored key -> label shown to people.
 REASONS = {
@@ -80,6 +80,9 @@ class ModAction(db.Model):
     action: so.Mapped[str] = so.mapped_column(sa.String(20))
     target_kind: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     target_id: so.Mapped[int | None] = so.mapped_column()
+    # The thread of a post or thread target (no foreign key: it outlives the thread), so
+    # the copy of a deleted reply goes when its thread expires (moderation/expiry.py).
+    thread_id: so.Mapped[int | None] = so.mapped_column(index=True)
     # The member acted upon (the content's author); never shown, used for appeals.
     target_account_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True

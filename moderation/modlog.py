@@ -1,11 +1,21 @@
-"""The per-space moderation log: written with each action, read by the space's members."""
+"""The per-space moderation log: written with each action, read by the space's members.
+
+The log says what was done and why. It quotes content (a short excerpt) only while
+that content is still there to read: an excerpt is blanked when the content
+expires, is edited, redacted or deleted. One exception, for appeals: the text a
+moderator *deleted* is kept in its log line for the appeal window
+(``RB_APPEAL_DAYS``, never past the content's own expiry), shown to the space's
+moderators only, then blanked (``moderation/expiry.py``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from forum import access
 from forum import clock
@@ -17,6 +27,8 @@ from moderation.models import ModAction
 from moderation.targets import Target
 
 PER_PAGE = 30
+# Actions whose excerpt is text members can no longer read: moderators only, appeal window only.
+REMOVED_TEXT_ACTIONS = frozenset({"delete"})
 # Names of actions as the log shows them.
 ACTION_LABELS = {
     "auto_hide": "hidden after flags",
@@ -36,6 +48,20 @@ ACTION_LABELS = {
 }
 
 
+def appeal_window() -> timedelta:
+    """How long after an action its member may appeal, and removed text may be kept for it."""
+    return timedelta(days=max(0, int(current_app.config["RB_APPEAL_DAYS"])))
+
+
+def keep_copy_until(action: str, target: Target | None, now: datetime) -> datetime | None:
+    """Until when a log line may quote ``target``: its expiry; for removed text, also the window."""
+    until = target.expires_at if target is not None else None
+    if action in REMOVED_TEXT_ACTIONS:
+        closes = now + appeal_window()
+        until = closes if until is None else min(until, closes)
+    return until
+
+
 def write(
     space_access: SpaceAccess | None,
     space_id: int,
@@ -53,23 +79,41 @@ def write(
     if moderator is not None and space_access is not None and space_access.space.modlog_names_moderator:
         membership = space_access.membership
         name = membership.display_name if membership is not None else "an instance admin"
+    now = clock.now()
     row = ModAction(
         space_id=space_id,
         action=action,
         target_kind=target.kind if target else None,
         target_id=target.id if target else None,
+        thread_id=target.thread_id if target else None,
         target_account_id=target.author_id if target else target_account_id,
         target_name=(target.author_name if target else target_name)[:64],
         excerpt=target.excerpt()[:160] if target is not None and excerpt else None,
-        excerpt_expires_at=target.expires_at if target is not None else None,
+        excerpt_expires_at=keep_copy_until(action, target, now) if target is not None else None,
         reason=reason[:300],
         moderator_id=moderator.id if moderator is not None else None,
         moderator_name=name,
-        created_at=clock.now(),
+        created_at=now,
     )
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def forget_excerpts(kind: str, ids: list[int]) -> None:
+    """Blank every log excerpt of these items (in the caller's transaction).
+
+    For text that no longer exists as it was quoted: redacted, edited, deleted or
+    expired content.
+    """
+    if not ids:
+        return
+    db.session.execute(
+        sa.update(ModAction)
+        .where(ModAction.target_kind == kind, ModAction.target_id.in_(ids), ModAction.excerpt.is_not(None))
+        .values(excerpt=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass
@@ -82,6 +126,8 @@ class LogLine:
     reason: str
     moderator: str
     created_at: datetime
+    # The excerpt is removed text, shown to moderators for the appeal window only.
+    moderators_only: bool = False
 
 
 def read(account: Account | None, slug: object, page: int = 1) -> tuple[SpaceAccess, list[LogLine], bool]:
@@ -92,15 +138,18 @@ def read(account: Account | None, slug: object, page: int = 1) -> tuple[SpaceAcc
         sa.select(ModAction).where(ModAction.space_id == space_access.space.id).order_by(ModAction.id.desc()),
         page, PER_PAGE,
     )
+    moderator = account is not None and space_access.has_role("moderator")
     lines = []
     for row in found.items:
         live = row.excerpt_expires_at is None or row.excerpt_expires_at > now
+        removed = row.action in REMOVED_TEXT_ACTIONS
+        live = live and (moderator or not removed)
         if row.moderator_id is None and row.action == "auto_hide":
             who = "members' flags"
         else:
             who = row.moderator_name or "a moderator"
         lines.append(
             LogLine(row.id, row.action, ACTION_LABELS.get(row.action, row.action), row.target_name,
-                    row.excerpt if live else None, row.reason, who, row.created_at)
+                    row.excerpt if live else None, row.reason, who, row.created_at, removed and live)
         )
     return space_access, lines, found.has_next

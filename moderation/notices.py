@@ -6,6 +6,7 @@ written with the action it reports, or not at all.
 
 from __future__ import annotations
 
+from datetime import datetime
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -21,13 +22,15 @@ NOTICE_LIFETIME = timedelta(days=30)
 PER_PAGE = 20
 
 
-def notify(account_id: int | None, text: str, link: str | None = None) -> None:
+def notify(account_id: int | None, text: str, link: str | None = None, until: datetime | None = None) -> None:
+    """Tell one account. ``until``: the notice is about content that lives only this long
+    (a log line's copy of it, ``ModAction.excerpt_expires_at``); it goes then too."""
     if account_id is None:
         return
     now = clock.now()
+    expires = now + NOTICE_LIFETIME if until is None else min(now + NOTICE_LIFETIME, until)
     db.session.add(
-        Notice(account_id=account_id, text=text[:500], link=link, created_at=now,
-               expires_at=now + NOTICE_LIFETIME)
+        Notice(account_id=account_id, text=text[:500], link=link, created_at=now, expires_at=expires)
     )
 
 

@@ -23,11 +23,14 @@ from forum.models import Account
 from forum.models import Post
 from forum.models import Thread
 from forum.safety import baddates
+from forum.safety import messages
 from forum.safety.models import BadDateReport
+from forum.safety.models import DirectMessage
 from moderation.models import TARGET_KINDS
 
 # The content moderation knows, by kind: forum's here; realtime adds "chat" in its init_app.
-MODELS: dict[str, Any] = {"post": Post, "thread": Thread, "report": BadDateReport}
+MODELS: dict[str, Any] = {"post": Post, "thread": Thread, "report": BadDateReport,
+                          "dm": DirectMessage}
 # Kinds whose rows count as someone's posts for trust levels (a thread's text is its first post).
 CONTRIBUTIONS: set[str] = {"post"}
 EXCERPT_CHARS = 120
@@ -133,6 +136,9 @@ def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target
     if kind == "report":
         report, space_access = baddates.access_report(actor, target_id)
         return Target("report", report), space_access
+    if kind == "dm":
+        message, space_access = messages.access_message(actor, target_id)
+        return Target("dm", message), space_access
     target = get_live(kind, target_id)
     if target is None or actor is None:
         raise NotFound()

@@ -10,6 +10,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
+from forum import clock
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.views.guards import form_flag
@@ -168,7 +169,7 @@ def appeal_list(slug: str):  # noqa: ANN201
     page = int_arg("page")
     space_access, rows, has_next = appeals.open_appeals(g.account, slug, page)
     return render_template("moderation/appeals.html", space=space_access.space, appeals=rows, page=page,
-                           has_next=has_next, labels=modlog.ACTION_LABELS)
+                           has_next=has_next, labels=modlog.ACTION_LABELS, now=clock.now())
 
 
 @bp.post("/s/<slug>/mod/appeals/<int:appeal_id>/decide")
@@ -191,4 +192,5 @@ def appeal(slug: str, action_id: int):  # noqa: ANN201
         flash("Your appeal is sent. Another moderator will decide, and you will get a notice.", "success")
         return redirect(url_for("moderation.notice_list"), code=303)
     return render_template("moderation/appeal.html", space=space_access.space, action=action,
-                           existing=existing, labels=modlog.ACTION_LABELS)
+                           existing=existing, labels=modlog.ACTION_LABELS, deadline=appeals.deadline(action),
+                           now=clock.now())

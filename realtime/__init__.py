@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     socketio.on_namespace(ChatNamespace(push.NAMESPACE))
     push.connect_receivers()
     push.connect_live_receivers()  # forum pages: updates list, open thread pages
+    push.connect_safety_receivers()  # check-in alerts to the chosen contacts
 
     returning = ("id", "room_id", "seq", "space_id")
     expiry.register(expiry.Expirer("chat", ChatMessage, returning=returning, order=10))

@@ -18,6 +18,9 @@ or ``{"ok": false, "error": "<what went wrong, for people>"}``; never silence):
 - ``watch_thread``   {thread_id} -> hear that thread's news (``thread:<id>`` room); a thread
                  the account may not read is refused exactly like a missing one (404).
 - ``unwatch_thread`` {thread_id}  (static/js/live.js; see realtime/live.py)
+- ``dm_send``   {buddy_id, client_id, body} -> ack {ok, message}; the other buddy hears ``dm``.
+                 Stored before the ack; the same client_id again returns the stored message.
+- ``dm_history`` {buddy_id, after_id} -> ack {ok, messages, more} (resume after a reconnect).
 
 What the server sends is in ``realtime/push.py``.
 
@@ -46,6 +49,7 @@ from forum.errors import RateLimited
 from forum.errors import ServiceError
 from forum.extensions import db
 from forum.models import Account
+from forum.safety import messages
 from moderation import guard
 from realtime import chat
 from realtime import live
@@ -185,3 +189,17 @@ class ChatNamespace(Namespace):
         thread_id = live.unwatch_thread(request.sid, data.get("thread_id"))
         leave_room(push.thread(thread_id))
         return {"ok": True}
+
+    # --- direct messages between buddies (static/js/dm.js; forum/safety/messages.py) -----------
+
+    @_event
+    def on_dm_send(self, account: Account, data: dict) -> dict:
+        message, _new = messages.send(account, data.get("buddy_id"), data.get("client_id"),
+                                      data.get("body"))
+        return {"ok": True, "message": messages.message_dict(message)}
+
+    @_event
+    def on_dm_history(self, account: Account, data: dict) -> dict:
+        found = messages.conversation(account, data.get("buddy_id"), data.get("after_id", 0))
+        shown = [messages.message_dict(m) for m in found.messages]
+        return {"ok": True, "messages": shown, "more": found.more}

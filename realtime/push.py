@@ -27,6 +27,10 @@ from forum import signals
 from forum.extensions import db
 from forum.extensions import socketio
 from forum.models import Post
+from forum.models import Space
+from forum.safety import messages
+from forum.safety.models import DirectMessage
+from forum.safety.models import UrgentAlert
 from realtime import chat
 from realtime import live
 from realtime import sockets
@@ -400,3 +404,99 @@ def connect_live_receivers() -> None:
     signals.content_redacted.connect(on_forum_content_redacted)
     signals.content_expired.connect(on_forum_content_expired)
     signals.member_removed.connect(on_member_lost_threads)
+
+
+# --- safety: check-in alerts (forum/safety/checkins.py) --------------------------------------
+#
+# Audience: ``account:<id>`` of each contact the member chose (buddies, an organisation's
+# staff), as listed by the service in the signal. Nobody else, and nothing outside the site.
+
+
+def checkin_alert_payload(checkin_id: int, kind: str, name: str, note: str) -> dict[str, Any]:
+    return {"checkin_id": checkin_id, "kind": kind, "name": name, "note": note}
+
+
+def checkin_closed_payload(checkin_id: int, name: str, alerted: bool) -> dict[str, Any]:
+    return {"checkin_id": checkin_id, "name": name, "alerted": alerted}
+
+
+@_never_raises
+def on_checkin_alert(checkin_id: int, kind: str = "missed", account_ids: list[int] = (),
+                     name: str = "", note: str = "", **_: Any) -> None:
+    """A check-in's time passed, or its member pressed "I need help now": each contact hears it."""
+    for account_id in account_ids:
+        socketio.emit("checkin_alert", checkin_alert_payload(checkin_id, kind, name, note),
+                      to=account(account_id), namespace=NAMESPACE)
+
+
+@_never_raises
+def on_checkin_closed(checkin_id: int, account_ids: list[int] = (), name: str = "",
+                      alerted: bool = False, **_: Any) -> None:
+    """The member checked in (or extended): contacts' alert banners for it go."""
+    for account_id in account_ids:
+        socketio.emit("checkin_closed", checkin_closed_payload(checkin_id, name, alerted),
+                      to=account(account_id), namespace=NAMESPACE)
+
+
+def connect_safety_receivers() -> None:
+    signals.checkin_alert.connect(on_checkin_alert)
+    signals.checkin_closed.connect(on_checkin_closed)
+    signals.dm_created.connect(on_dm_created)
+    signals.urgent_alert.connect(on_urgent_alert)
+    signals.urgent_alert_removed.connect(on_urgent_alert_removed)
+    signals.buddy_ended.connect(on_buddy_ended)
+
+
+# --- safety: direct messages between buddies (forum/safety/messages.py) -----------------------
+#
+# Audience: ``account:<id>`` of the other buddy only (the sender has the message in its ack).
+
+
+def dm_payload(message: DirectMessage) -> dict[str, Any]:
+    return messages.message_dict(message)
+
+
+@_never_raises
+def on_dm_created(message_id: int, account_ids: list[int] = (), **_: Any) -> None:
+    message = db.session.get(DirectMessage, message_id)
+    if message is None:
+        return
+    for account_id in account_ids:
+        socketio.emit("dm", dm_payload(message), to=account(account_id), namespace=NAMESPACE)
+
+
+@_never_raises
+def on_buddy_ended(buddy_id: int, account_ids: list[int] = (), **_: Any) -> None:
+    """A pairing ended: both sides' open conversations close (their messages are gone)."""
+    for account_id in account_ids:
+        socketio.emit("dm_closed", {"buddy_id": buddy_id}, to=account(account_id),
+                      namespace=NAMESPACE)
+
+
+# --- safety: urgent alerts in a space (forum/safety/alerts.py) ----------------------------------
+#
+# Audience: ``account:<id>`` of each member of the space (the author has it on the page).
+
+
+def urgent_alert_payload(alert: UrgentAlert, space_name: str) -> dict[str, Any]:
+    return {"alert_id": alert.id, "space": space_name, "body": alert.body,
+            "expires_at": alert.expires_at.isoformat()}
+
+
+@_never_raises
+def on_urgent_alert(alert_id: int, space_id: int | None = None, account_ids: list[int] = (),
+                    **_: Any) -> None:
+    alert = db.session.get(UrgentAlert, alert_id)
+    space_row = db.session.get(Space, space_id) if space_id is not None else None
+    if alert is None or space_row is None:
+        return
+    payload = urgent_alert_payload(alert, space_row.name)
+    for account_id in account_ids:
+        socketio.emit("urgent_alert", payload, to=account(account_id), namespace=NAMESPACE)
+
+
+@_never_raises
+def on_urgent_alert_removed(alert_id: int, account_ids: list[int] = (), **_: Any) -> None:
+    for account_id in account_ids:
+        socketio.emit("urgent_alert_removed", {"alert_id": alert_id}, to=account(account_id),
+                      namespace=NAMESPACE)

@@ -211,3 +211,42 @@ def sweep_in_process(database: str, now_iso: str, batch: int) -> dict[str, int]:
     })
     with app.app_context():
         return expiry.delete_expired(datetime.fromisoformat(now_iso), batch=batch)
+
+
+# --- Raw bytes of the SQLite files (the deletion-reaches-the-disk tests) ------------------
+
+
+def letters(label: str, n: int = 24) -> str:
+    """A random marker of letters only: long digit runs look like phone numbers to the
+    privacy guard, and random letters are in no other test data."""
+    return label + "".join(secrets.choice(string.ascii_lowercase) for _ in range(n))
+
+
+def tail(word: str) -> bytes:
+    """What to grep for: FTS5 stores terms prefix-compressed, so a word's head may be shared."""
+    return word[-12:].encode()
+
+
+def sqlite_bytes() -> bytes:
+    """The database's main file, -wal and -shm, as they are on disk now."""
+    path = Path(db.engine.url.database)
+    files = (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
+    return b"".join(f.read_bytes() for f in files if f.exists())
+
+
+def assert_gone(gone: str, kept: str) -> None:
+    """``gone`` is in 0 bytes of the files; ``kept`` (the positive control) is there."""
+    db.session.commit()  # end the test's own read transaction
+    data = sqlite_bytes()
+    assert tail(kept) in data, "positive control: live text must be found on disk"
+    assert tail(gone) not in data, "removed text is still in the database files"
+
+
+def assert_both_on_disk(gone: str, kept: str) -> None:
+    """Before the write under test: both markers are in the files (after a checkpoint)."""
+    from forum import disk  # noqa: PLC0415 - the app's own checkpoint
+
+    disk.checkpoint(db.engine)
+    db.session.commit()
+    data = sqlite_bytes()
+    assert tail(gone) in data and tail(kept) in data

@@ -27,6 +27,7 @@ from datetime import timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -34,6 +35,7 @@ from limits import parse as parse_rate
 
 from forum import accounts
 from forum.app import create_app
+from forum.errors import RateLimited
 from forum.extensions import db
 from forum.extensions import socketio
 from forum.models import Account
@@ -129,7 +131,11 @@ class World:
 def build(tmp: Path, template_db: Path, one_person: bool) -> tuple[Flask, Any]:
     tmp.mkdir()
     shutil.copy(template_db, tmp / "test.db")
-    app = create_app(base_config(tmp))
+    # Rate limits count in wall-clock time, which differs between the two runs: here they
+    # are wide, so a refusal can only come from a shared budget; the budgets themselves
+    # are checked deterministically in test_one_persons_names_never_share_a_budget.
+    wide = "10000 per second"
+    app = create_app(base_config(tmp, RB_LIMIT_CHAT=wide, RB_LIMIT_CHAT_NEW=wide, RB_LIMIT_CHAT_TRUSTED=wide))
     app.test_client_class = IsolatedClient
     ctx = app.app_context()
     ctx.push()
@@ -252,6 +258,23 @@ def _world(tmp_path: Path, template_db: Path, clock, one_person: bool) -> list[t
         db.session.remove()
         db.engine.dispose()
         ctx.pop()
+
+
+def test_one_persons_names_never_share_a_budget(app, make_account, monkeypatch):  # noqa: ANN001
+    """Chat and typing limits count per name: one person typing and chatting under two
+    names at once is refused exactly as two people would be (not at all, here)."""
+    olu, mona = make_account("Olu"), make_account("Mona")
+    plaza = make_space("open", owner=olu, name="Plaza", typing_indicator=True)
+    circle = make_space("closed", owner=olu, name="Circle", typing_indicator=True)
+    add_member(plaza, mona)
+    add_member(circle, mona, space_alias="Rosa")
+    app.config["RB_LIMIT_CHAT_NEW"] = "1 per hour"
+    rooms = [db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == s.id)) for s in (plaza, circle)]
+    for n, room_id in enumerate(rooms):
+        chat.post_message(mona, room_id, f"budget-{n:04d}", "one message under each name")
+        chat.typing(mona, f"sid-{n}", room_id)  # "1 per 3 seconds", per name
+    with pytest.raises(RateLimited):  # the limit itself still holds, per name
+        chat.post_message(mona, rooms[1], "budget-9999", "a second one as Rosa")
 
 
 def test_one_person_with_two_names_looks_like_two_people(tmp_path, template_db, clock):  # noqa: ANN001

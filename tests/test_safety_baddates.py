@@ -50,9 +50,17 @@ def same_page(one, other) -> bool:
 
 
 def report_form(**extra: object) -> dict:
-    form = {"happened_on": "2026-01-01", "part_of_day": "night", "area": "Riverside",
-            "what": ["violence", "condom"], "body": "Turned nasty when asked to pay first. Tall, beard.",
-            "phones": NUMBER, "handles": "", "emails": "", "plates": ""}
+    form = {
+        "happened_on": "2026-01-01",
+        "part_of_day": "night",
+        "area": "Riverside",
+        "what": ["violence", "condom"],
+        "body": "Turned nasty when asked to pay first. Tall, beard.",
+        "phones": NUMBER,
+        "handles": "",
+        "emails": "",
+        "plates": "",
+    }
     form.update(extra)
     return form
 
@@ -153,8 +161,12 @@ def test_summary_counts_codes_across_reports(app, world):
 def test_other_kinds_match_too(app, world):
     file(app, phones="", handles="@Big.Dave_99", plates="ab12 cde", emails="Dave@Example.com")
     baddates.approve(world[2]["Mina"], only_report().id)
-    for value, kind in (("bigdave99", "handle"), ("AB12CDE", "plate"), ("dave@example.COM", "any"),
-                        ("BIG DAVE 99", "any")):
+    for value, kind in (
+        ("bigdave99", "handle"),
+        ("AB12CDE", "plate"),
+        ("dave@example.COM", "any"),
+        ("BIG DAVE 99", "any"),
+    ):
         assert "1 report" in check(app, "Bea", value, kind).get_data(as_text=True), value
     assert "No reports" in check(app, "Bea", "bigdave99", "plate").get_data(as_text=True)
 
@@ -187,11 +199,15 @@ def test_only_other_approvers_publish(app, world, monkeypatch):
     file(app)
     report = only_report()
     assert post(as_user(app, "Ana"), f"/reports/{report.id}/approve").status_code == 403  # her own
-    assert post(as_user(app, "Bea"), f"/reports/{report.id}/approve").status_code == 404  # cannot see it
+    assert (
+        post(as_user(app, "Bea"), f"/reports/{report.id}/approve").status_code == 404
+    )  # cannot see it
     assert post(as_user(app, "Fred"), f"/reports/{report.id}/reject").status_code == 404
     # A trusted member (trust level 2) approves; Bea is made trusted for this.
     trusted = {people["Bea"].id}
-    monkeypatch.setitem(policy._rules, "trust_level", lambda account, now: 2 if account.id in trusted else 0)
+    monkeypatch.setitem(
+        policy._rules, "trust_level", lambda account, now: 2 if account.id in trusted else 0
+    )
     page = as_user(app, "Bea").get("/s/bad-dates/reports/pending").get_data(as_text=True)
     assert "Riverside" in page and "Ana" not in page  # trusted members never see the reporter
     assert post(as_user(app, "Bea"), f"/reports/{report.id}/approve").status_code == 303
@@ -202,8 +218,11 @@ def test_trusted_publish_setting(app, world):
     space, _elsewhere, _people = world
     file(app, "Mina")
     assert only_report().status == "pending"  # off by default: a second pair of eyes
-    db.session.add(SafetySettings(space_id=space.id, region="GB", trusted_publish=True, report_days=180,
-                                  alert_hours=12))
+    db.session.add(
+        SafetySettings(
+            space_id=space.id, region="GB", trusted_publish=True, report_days=180, alert_hours=12
+        )
+    )
     db.session.commit()
     file(app, "Mina", phones="07700 900999")
     file(app, "Ana", phones="07700 900888")  # an ordinary member still waits
@@ -227,7 +246,9 @@ def test_reject_and_withdraw_delete_everything(app, world):
 
 def test_staff_file_for_a_worker_with_her_consent(app, world, make_account):
     _space, elsewhere, people = world
-    db.session.add(OrgStaff(organisation_id=elsewhere.organisation_id, account_id=people["Cleo"].id))
+    db.session.add(
+        OrgStaff(organisation_id=elsewhere.organisation_id, account_id=people["Cleo"].id)
+    )
     db.session.commit()
     add_member(elsewhere, people["Bea"])
     assert file(app, "Bea", slug="elsewhere", for_worker="1", consent="1").status_code == 403
@@ -242,16 +263,30 @@ def test_flag_and_moderate_like_a_post_and_no_block_oracle(app, world):
     file(app)
     report = only_report()
     baddates.approve(people["Mina"], report.id)
-    assert post(as_user(app, "Bea"), f"/flag/report/{report.id}", {"reason": "spam"}).status_code == 303
-    assert post(as_user(app, "Fred"), f"/flag/report/{report.id}", {"reason": "spam"}).status_code == 404
+    assert (
+        post(as_user(app, "Bea"), f"/flag/report/{report.id}", {"reason": "spam"}).status_code
+        == 303
+    )
+    assert (
+        post(as_user(app, "Fred"), f"/flag/report/{report.id}", {"reason": "spam"}).status_code
+        == 404
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Flag)) == 1
-    # Blocking "the author of a report" would tell whose posts disappear: refused like a missing one.
+    # Blocking "the author of a report" would tell whose posts disappear: refused, as if missing.
     assert post(as_user(app, "Bea"), f"/block/report/{report.id}").status_code == 404
     queue = as_user(app, "Mina").get("/s/bad-dates/mod/queue").get_data(as_text=True)
     assert "Turned nasty" in queue and "Ana" not in queue
-    lock = post(as_user(app, "Mina"), "/s/bad-dates/mod/act", {"action": "lock", "kind": "report", "id": report.id})
+    lock = post(
+        as_user(app, "Mina"),
+        "/s/bad-dates/mod/act",
+        {"action": "lock", "kind": "report", "id": report.id},
+    )
     assert lock.status_code == 400
-    deleted = post(as_user(app, "Mina"), "/s/bad-dates/mod/act", {"action": "delete", "kind": "report", "id": report.id})
+    deleted = post(
+        as_user(app, "Mina"),
+        "/s/bad-dates/mod/act",
+        {"action": "delete", "kind": "report", "id": report.id},
+    )
     assert deleted.status_code == 303
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BadDateReport)) == 0
     assert "No reports" in check(app, "Bea", NUMBER).get_data(as_text=True)
@@ -261,32 +296,53 @@ def test_flag_and_moderate_like_a_post_and_no_block_oracle(app, world):
 
 
 def test_guard_skips_the_boxes_but_reads_the_description(app, world):
-    assert file(app, phones="07700 900123\n+33 6 12 34 56 78", emails="x@example.com").status_code == 303
+    assert (
+        file(app, phones="07700 900123\n+33 6 12 34 56 78", emails="x@example.com").status_code
+        == 303
+    )
     repeated = file(app, body="He called from 07700 900123 twice.")
     assert repeated.status_code == 400 and "boxes" in repeated.get_data(as_text=True)
     own = file(app, body="Call me back on 07700 900456 if you see him.")
     assert own.status_code == 422 and "Send it anyway" in own.get_data(as_text=True)
-    assert file(app, body="Call me back on 07700 900456.", confirm_identifiers="1").status_code == 303
+    assert (
+        file(app, body="Call me back on 07700 900456.", confirm_identifiers="1").status_code == 303
+    )
 
 
 # --- hostile input ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("extra", [
-    {"what": ["nonsense"]}, {"what": []}, {"part_of_day": "teatime"}, {"happened_on": "yesterday"},
-    {"happened_on": "2026-13-45"}, {"happened_on": "2099-01-01"}, {"happened_on": "2001-01-01"},
-    {"phones": "not a number"}, {"phones": "\n".join(f"0770090{i:04d}" for i in range(11))},
-    {"phones": "9" * 5000}, {"phones": "", "handles": "", "emails": "", "plates": ""},
-    {"area": "x" * 500}, {"area": "a\u202eb"}, {"body": "y" * 9000}, {"plates": "Ω"}, {"emails": "@@"},
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"what": ["nonsense"]},
+        {"what": []},
+        {"part_of_day": "teatime"},
+        {"happened_on": "yesterday"},
+        {"happened_on": "2026-13-45"},
+        {"happened_on": "2099-01-01"},
+        {"happened_on": "2001-01-01"},
+        {"phones": "not a number"},
+        {"phones": "\n".join(f"0770090{i:04d}" for i in range(11))},
+        {"phones": "9" * 5000},
+        {"phones": "", "handles": "", "emails": "", "plates": ""},
+        {"area": "x" * 500},
+        {"area": "a\u202eb"},
+        {"body": "y" * 9000},
+        {"plates": "Ω"},
+        {"emails": "@@"},
+    ],
+)
 def test_hostile_report_forms_get_a_clear_4xx(app, world, extra):
     response = file(app, **extra)
     assert 400 <= response.status_code < 500
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BadDateReport)) == 0
 
 
-@pytest.mark.parametrize("value,kind", [("", "any"), ("x" * 500, "any"), ("07700900123", "ufo"), ("!!", "phone"),
-                                        ("\x00\x01", "any")])
+@pytest.mark.parametrize(
+    "value,kind",
+    [("", "any"), ("x" * 500, "any"), ("07700900123", "ufo"), ("!!", "phone"), ("\x00\x01", "any")],
+)
 def test_hostile_lookups_get_a_clear_4xx(app, world, value, kind):
     response = check(app, "Bea", value, kind)
     assert 400 <= response.status_code < 500
@@ -296,8 +352,10 @@ def test_lookups_are_rate_limited_and_leave_no_trace(app, world, tmp_path):
     app.config["RB_LIMIT_LOOKUP"] = "3 per hour"
 
     def counts() -> dict[str, int]:
-        return {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t))
-                for t in db.metadata.sorted_tables}
+        return {
+            t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t))
+            for t in db.metadata.sorted_tables
+        }
 
     client = as_user(app, "Bea")
     before = counts()
@@ -315,11 +373,25 @@ def test_lookups_are_rate_limited_and_leave_no_trace(app, world, tmp_path):
 
 def test_no_table_holds_a_plain_identifier(app, world, tmp_path):
     marker = "Zebracrossingmarker"
-    typed = {"phones": "07700 900321", "handles": "@Sneaky.Pete", "emails": "pete@example.org",
-             "plates": "xy65 abc"}
+    typed = {
+        "phones": "07700 900321",
+        "handles": "@Sneaky.Pete",
+        "emails": "pete@example.org",
+        "plates": "xy65 abc",
+    }
     assert file(app, body=marker, **typed).status_code == 303
-    forms = {"07700 900321", "07700900321", "+447700900321", "7700900321", "Sneaky.Pete", "sneakypete",
-             "pete@example.org", "XY65ABC", "xy65 abc", "XY65 ABC"}
+    forms = {
+        "07700 900321",
+        "07700900321",
+        "+447700900321",
+        "7700900321",
+        "Sneaky.Pete",
+        "sneakypete",
+        "pete@example.org",
+        "XY65ABC",
+        "xy65 abc",
+        "XY65 ABC",
+    }
     texts = []
     for table in db.metadata.sorted_tables:
         for row in db.session.execute(sa.select(table)).mappings():
@@ -365,11 +437,26 @@ def test_settings_owner_only_and_region_checked(app, world, make_account):
     space, _elsewhere, people = world
     owner = make_account("Olga")
     add_member(space, owner, role="owner")
-    assert post(as_user(app, "Mina"), "/s/bad-dates/safety-settings", {"region": "FR"}).status_code == 403
-    assert post(as_user(app, "Fred"), "/s/elsewhere/safety-settings", {"region": "FR"}).status_code == 404
-    assert post(as_user(app, "Olga"), "/s/bad-dates/safety-settings", {"region": "ZZ"}).status_code == 400
-    assert post(as_user(app, "Olga"), "/s/bad-dates/safety-settings",
-                {"region": "fr", "report_days": "30", "alert_hours": "6"}).status_code == 303
+    assert (
+        post(as_user(app, "Mina"), "/s/bad-dates/safety-settings", {"region": "FR"}).status_code
+        == 403
+    )
+    assert (
+        post(as_user(app, "Fred"), "/s/elsewhere/safety-settings", {"region": "FR"}).status_code
+        == 404
+    )
+    assert (
+        post(as_user(app, "Olga"), "/s/bad-dates/safety-settings", {"region": "ZZ"}).status_code
+        == 400
+    )
+    assert (
+        post(
+            as_user(app, "Olga"),
+            "/s/bad-dates/safety-settings",
+            {"region": "fr", "report_days": "30", "alert_hours": "6"},
+        ).status_code
+        == 303
+    )
     db.session.expire_all()
     assert baddates.settings_for(space.id).region == "FR"
     file(app, phones="06 12 34 56 78")

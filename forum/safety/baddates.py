@@ -50,6 +50,7 @@ from forum.safety.models import REPORT_PUBLISHED
 from forum.safety.models import BadDateIdentifier
 from forum.safety.models import BadDateReport
 from forum.safety.models import SafetySettings
+from forum.safety.models import is_id
 
 # What happened: form key -> (short code, label). Codes are what a lookup shows first,
 # readable at a glance on a small screen; the order is the order they are shown in.
@@ -67,7 +68,12 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 }
 CODE_LABELS = {code: label for code, label in CATEGORIES.values()}
 CODE_ORDER = [code for code, _label in CATEGORIES.values()]
-PARTS_OF_DAY = {"morning": "Morning", "afternoon": "Afternoon", "evening": "Evening", "night": "Night"}
+PARTS_OF_DAY = {
+    "morning": "Morning",
+    "afternoon": "Afternoon",
+    "evening": "Evening",
+    "night": "Night",
+}
 MAX_BODY = 4000
 MAX_AREA = 100
 MAX_PER_KIND = 10
@@ -95,21 +101,37 @@ def settings_for(space_id: int) -> SafetySettings:
     """The space's settings row, or an unsaved one holding the defaults."""
     row = db.session.get(SafetySettings, space_id)
     if row is None:
-        row = SafetySettings(space_id=space_id, region=current_app.config.get("RB_DEFAULT_REGION", "GB"),
-                             trusted_publish=False, report_days=180, alert_hours=12)
+        row = SafetySettings(
+            space_id=space_id,
+            region=current_app.config.get("RB_DEFAULT_REGION", "GB"),
+            trusted_publish=False,
+            report_days=180,
+            alert_hours=12,
+        )
     return row
 
 
-def update_settings(actor: Account, slug: object, *, region: object, trusted_publish: bool,
-                    report_days: object, alert_hours: object) -> SafetySettings:
+def update_settings(
+    actor: Account,
+    slug: object,
+    *,
+    region: object,
+    trusted_publish: bool,
+    report_days: object,
+    alert_hours: object,
+) -> SafetySettings:
     """Owners set the region for phone numbers, publication and expiry."""
     acc = access.access_space(actor, slug)
     acc.require_role("owner")
     row = settings_for(acc.space.id)
     row.region = identifiers.clean_region(region)
     row.trusted_publish = bool(trusted_publish)
-    row.report_days = text.whole_number(report_days, "report lifetime in days", *REPORT_DAYS, default=180)
-    row.alert_hours = text.whole_number(alert_hours, "alert lifetime in hours", *ALERT_HOURS, default=12)
+    row.report_days = text.whole_number(
+        report_days, "report lifetime in days", *REPORT_DAYS, default=180
+    )
+    row.alert_hours = text.whole_number(
+        alert_hours, "alert lifetime in hours", *ALERT_HOURS, default=12
+    )
     db.session.add(row)
     db.session.commit()
     return row
@@ -133,12 +155,16 @@ def _member_access(actor: Account | None, space_id: int) -> access.SpaceAccess:
     return acc
 
 
-def access_report(actor: Account | None, report_id: object) -> tuple[BadDateReport, access.SpaceAccess]:
+def access_report(
+    actor: Account | None, report_id: object
+) -> tuple[BadDateReport, access.SpaceAccess]:
     """A live report the actor may see (module docstring); NotFound otherwise."""
-    if not isinstance(report_id, int) or isinstance(report_id, bool):
+    if not is_id(report_id):
         raise NotFound()
     report = db.session.scalar(
-        sa.select(BadDateReport).where(BadDateReport.id == report_id, BadDateReport.expires_at > clock.now())
+        sa.select(BadDateReport).where(
+            BadDateReport.id == report_id, BadDateReport.expires_at > clock.now()
+        )
     )
     if report is None or actor is None:
         raise NotFound()
@@ -153,7 +179,11 @@ def access_report(actor: Account | None, report_id: object) -> tuple[BadDateRepo
 
 def may_decide(actor: Account, report: BadDateReport, acc: access.SpaceAccess) -> bool:
     """Whether the page shows approve / turn down: approvers, on others' pending reports."""
-    return report.status == REPORT_PENDING and report.author_id != actor.id and may_approve(acc, clock.now())
+    return (
+        report.status == REPORT_PENDING
+        and report.author_id != actor.id
+        and may_approve(acc, clock.now())
+    )
 
 
 def reporter_name(report: BadDateReport, acc: access.SpaceAccess) -> str | None:
@@ -161,8 +191,9 @@ def reporter_name(report: BadDateReport, acc: access.SpaceAccess) -> str | None:
     if report.status != REPORT_PENDING or not acc.has_role("moderator") or report.author_id is None:
         return None
     membership = db.session.scalar(
-        sa.select(Membership).where(Membership.space_id == report.space_id,
-                                    Membership.account_id == report.author_id)
+        sa.select(Membership).where(
+            Membership.space_id == report.space_id, Membership.account_id == report.author_id
+        )
     )
     return membership.display_name if membership is not None else None
 
@@ -181,8 +212,12 @@ class Typed:
 
     def lines(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for kind, raw in (("phone", self.phones), ("handle", self.handles), ("email", self.emails),
-                          ("plate", self.plates)):
+        for kind, raw in (
+            ("phone", self.phones),
+            ("handle", self.handles),
+            ("email", self.emails),
+            ("plate", self.plates),
+        ):
             if raw is None:
                 raw = ""
             if not isinstance(raw, str):
@@ -196,8 +231,12 @@ class Typed:
         return out
 
 
-NOUN = {"phone": "phone number", "handle": "handle or username", "email": "email address",
-        "plate": "vehicle plate"}
+NOUN = {
+    "phone": "phone number",
+    "handle": "handle or username",
+    "email": "email address",
+    "plate": "vehicle plate",
+}
 
 
 def _normalised(typed: Typed, region: str) -> set[tuple[str, str]]:
@@ -206,8 +245,10 @@ def _normalised(typed: Typed, region: str) -> set[tuple[str, str]]:
         for value in values:
             normalised = identifiers.normalise(kind, value, region)
             if normalised is None:
-                raise Invalid(f'"{value[:40]}" does not look like a {NOUN[kind]}. Please check it '
-                              f"(for a number from another country, start with + and the country code).")
+                raise Invalid(
+                    f'"{value[:40]}" does not look like a {NOUN[kind]}. Please check it '
+                    f"(for a number from another country, start with + and the country code)."
+                )
             found.add((kind, normalised))
     return found
 
@@ -240,7 +281,9 @@ def _when(raw: object, now: datetime) -> date:
     return day
 
 
-def _screen_text(body: str, area: str, typed: set[tuple[str, str]], region: str, confirmed: bool) -> None:
+def _screen_text(
+    body: str, area: str, typed: set[tuple[str, str]], region: str, confirmed: bool
+) -> None:
     """The privacy guard reads the description and area, never the identifier boxes.
 
     An aggressor's identifier also typed into the description would be stored in
@@ -257,17 +300,17 @@ def _screen_text(body: str, area: str, typed: set[tuple[str, str]], region: str,
         normalised = identifiers.normalise(kind, finding.text, region)
         if normalised is not None and (kind, normalised) in typed:
             raise Invalid(
-                "The description repeats a detail from the boxes for the client's details. Please take it "
-                "out of the description: in the boxes it is stored scrambled, in the description anyone "
-                "with the database could read it."
+                "The description repeats a detail from the boxes for the client's details. Please "
+                "take it out of the description: in the boxes it is stored scrambled, in the "
+                "description anyone with the database could read it."
             )
     if confirmed:
         return
     shown = [f"{f.kind}: {f.text[: max(4, len(f.text) * 3 // 4)]}…" for f in findings[:10]]
     raise ConfirmNeeded(
-        "The description or area looks like it holds a phone number, email or address. If it is the "
-        "client's, put it in the boxes below instead. Never post your own. If it is fine, tick the box "
-        "to send it anyway.",
+        "The description or area looks like it holds a phone number, email or address. If it is "
+        "the client's, put it in the boxes below instead. Never post your own. If it is fine, tick "
+        "the box to send it anyway.",
         shown,
     )
 
@@ -279,8 +322,17 @@ def is_org_staff(actor: Account, space: Space) -> bool:
 
 
 def file_report(
-    actor: Account, slug: object, *, happened_on: object, part_of_day: object, area: object,
-    categories: object, body: object, typed: Typed, for_worker: bool = False, consent: bool = False,
+    actor: Account,
+    slug: object,
+    *,
+    happened_on: object,
+    part_of_day: object,
+    area: object,
+    categories: object,
+    body: object,
+    typed: Typed,
+    for_worker: bool = False,
+    consent: bool = False,
     confirm_identifiers: bool = False,
 ) -> BadDateReport:
     """File a report in a space (members only). Raises NotFound, Forbidden, Invalid."""
@@ -290,7 +342,9 @@ def file_report(
     settings = settings_for(acc.space.id)
     if for_worker:
         if not is_org_staff(actor, acc.space):
-            raise Forbidden("Only staff of the organisation hosting this space can report for someone else.")
+            raise Forbidden(
+                "Only staff of the organisation hosting this space can report for someone else."
+            )
         if not consent:
             raise Invalid("Please confirm that the worker agreed to this report.")
     day = _when(happened_on, now)
@@ -301,20 +355,33 @@ def file_report(
     body_text = text.clean(body, "description", MAX_BODY, required=False, multiline=True)
     found = _normalised(typed, settings.region)
     if not found:
-        raise Invalid("Please give at least one detail of the client: a phone number, handle, email or plate.")
+        raise Invalid(
+            "Please give at least one detail of the client: a phone number, handle, email or plate."
+        )
     _screen_text(body_text, area_text, found, settings.region, confirm_identifiers)
     publish = settings.trusted_publish and may_approve(acc, now)
     report = BadDateReport(
-        space_id=acc.space.id, author_id=actor.id, for_worker=bool(for_worker), happened_on=day,
-        part_of_day=part_of_day, area=area_text, codes=codes, body=body_text,
-        status=REPORT_PUBLISHED if publish else REPORT_PENDING, created_at=now,
-        published_at=now if publish else None, expires_at=now + timedelta(days=settings.report_days),
+        space_id=acc.space.id,
+        author_id=actor.id,
+        for_worker=bool(for_worker),
+        happened_on=day,
+        part_of_day=part_of_day,
+        area=area_text,
+        codes=codes,
+        body=body_text,
+        status=REPORT_PUBLISHED if publish else REPORT_PENDING,
+        created_at=now,
+        published_at=now if publish else None,
+        expires_at=now + timedelta(days=settings.report_days),
     )
     db.session.add(report)
     db.session.flush()
     for kind, normalised in sorted(found):
-        db.session.add(BadDateIdentifier(report_id=report.id, kind=kind,
-                                         digest=identifiers.digest(kind, normalised)))
+        db.session.add(
+            BadDateIdentifier(
+                report_id=report.id, kind=kind, digest=identifiers.digest(kind, normalised)
+            )
+        )
     db.session.commit()
     return report
 
@@ -331,8 +398,11 @@ def pending(actor: Account, slug: object, page: int = 1) -> tuple[access.SpaceAc
         raise Forbidden("Only the space's moderators and trusted members approve reports.")
     query = (
         sa.select(BadDateReport)
-        .where(BadDateReport.space_id == acc.space.id, BadDateReport.status == REPORT_PENDING,
-               BadDateReport.expires_at > clock.now())
+        .where(
+            BadDateReport.space_id == acc.space.id,
+            BadDateReport.status == REPORT_PENDING,
+            BadDateReport.expires_at > clock.now(),
+        )
         .order_by(BadDateReport.id)
     )
     return acc, paginate(query, page, PER_PAGE)
@@ -400,22 +470,41 @@ def list_reports(actor: Account, slug: object, page: int = 1) -> SpaceReports:
     if not (acc.is_member or actor.is_admin):
         raise NotFound()
     now = clock.now()
-    query = (sa.select(BadDateReport)
-             .where(BadDateReport.space_id == acc.space.id, _published())
-             .order_by(BadDateReport.happened_on.desc(), BadDateReport.id.desc()))
-    own = list(db.session.scalars(
-        sa.select(BadDateReport).where(BadDateReport.space_id == acc.space.id, BadDateReport.author_id == actor.id,
-                                       BadDateReport.status == REPORT_PENDING, BadDateReport.expires_at > now)
-        .order_by(BadDateReport.id).limit(50)
-    ))
+    query = (
+        sa.select(BadDateReport)
+        .where(BadDateReport.space_id == acc.space.id, _published())
+        .order_by(BadDateReport.happened_on.desc(), BadDateReport.id.desc())
+    )
+    own = list(
+        db.session.scalars(
+            sa.select(BadDateReport)
+            .where(
+                BadDateReport.space_id == acc.space.id,
+                BadDateReport.author_id == actor.id,
+                BadDateReport.status == REPORT_PENDING,
+                BadDateReport.expires_at > now,
+            )
+            .order_by(BadDateReport.id)
+            .limit(50)
+        )
+    )
     waiting = 0
     if may_approve(acc, now):
-        waiting = db.session.scalar(
-            sa.select(sa.func.count()).select_from(BadDateReport).where(
-                BadDateReport.space_id == acc.space.id, BadDateReport.status == REPORT_PENDING,
-                BadDateReport.expires_at > now)
-        ) or 0
-    return SpaceReports(acc, paginate(query, page, PER_PAGE), own, waiting, settings_for(acc.space.id))
+        waiting = (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(BadDateReport)
+                .where(
+                    BadDateReport.space_id == acc.space.id,
+                    BadDateReport.status == REPORT_PENDING,
+                    BadDateReport.expires_at > now,
+                )
+            )
+            or 0
+        )
+    return SpaceReports(
+        acc, paginate(query, page, PER_PAGE), own, waiting, settings_for(acc.space.id)
+    )
 
 
 @dataclass
@@ -460,7 +549,9 @@ def lookup(actor: Account, value: object, kind: object = "any") -> LookupResult:
     wanted = identifiers.candidates(value, regions, kind)
     if not wanted:
         raise Invalid("That does not look like a phone number, handle, email or plate.")
-    pairs = sa.or_(*(sa.and_(BadDateIdentifier.kind == k, BadDateIdentifier.digest == d) for k, d in wanted))
+    pairs = sa.or_(
+        *(sa.and_(BadDateIdentifier.kind == k, BadDateIdentifier.digest == d) for k, d in wanted)
+    )
     rows = db.session.execute(
         sa.select(BadDateReport, BadDateIdentifier.kind)
         .join(BadDateIdentifier, BadDateIdentifier.report_id == BadDateReport.id)
@@ -488,6 +579,7 @@ def account_hook(account_id: int, keep_content: bool) -> None:
     (then the reports stay, with no link back: ``author_id`` is set NULL by the database)."""
     if not keep_content:
         db.session.execute(
-            sa.delete(BadDateReport).where(BadDateReport.author_id == account_id)
+            sa.delete(BadDateReport)
+            .where(BadDateReport.author_id == account_id)
             .execution_options(synchronize_session=False)
         )

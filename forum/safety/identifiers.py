@@ -51,10 +51,11 @@ def init_app(app: Flask) -> None:
         return
     if app.config.get("RB_ENV") == "production":
         raise KeyMissing(
-            "RB_IDENTIFIER_KEY is not set. Red Brolly keeps identifiers in bad-date reports only as "
-            "keyed hashes, and the key must live outside the database: set RB_IDENTIFIER_KEY to a long "
-            "random string, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`, and keep "
-            "it with SECRET_KEY (not in any database backup)."
+            "RB_IDENTIFIER_KEY is not set. Red Brolly keeps identifiers in bad-date reports only "
+            "as keyed hashes, and the key must live outside the database: set RB_IDENTIFIER_KEY to "
+            "a long random string, e.g. `python -c 'import secrets; "
+            "print(secrets.token_hex(32))'`, and keep it with SECRET_KEY (not in any database "
+            "backup)."
         )
     app.config["RB_IDENTIFIER_KEY"] = _dev_key(Path(app.instance_path))
 

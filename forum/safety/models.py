@@ -20,6 +20,14 @@ from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 
 REPORT_PENDING, REPORT_PUBLISHED = "pending", "published"
+MAX_ID = 2**63 - 1  # larger integers overflow the database's integer type
+
+
+def is_id(raw: object) -> bool:
+    """A plausible row id from a client: an int (not a bool) in 1..MAX_ID."""
+    return isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= MAX_ID
+
+
 IDENTIFIER_KINDS = ("phone", "handle", "email", "plate")
 
 
@@ -49,7 +57,9 @@ class BadDateReport(db.Model):
     __tablename__ = "bad_date_reports"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     # The reporter: never shown to members; shown to moderators while pending.
     author_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
@@ -97,3 +107,170 @@ class BadDateIdentifier(db.Model):
     )
     kind: so.Mapped[str] = so.mapped_column(sa.String(10))  # IDENTIFIER_KINDS
     digest: so.Mapped[str] = so.mapped_column(sa.String(64))  # hex HMAC-SHA256
+
+
+# --- buddies, check-ins and direct messages ---------------------------------------------------
+
+BUDDY_PENDING, BUDDY_ACCEPTED = "pending", "accepted"
+
+
+class Buddy(db.Model):
+    """Two members who look out for each other. Nothing passes until ``accepted_at``.
+
+    ``space_id`` is the shared space where it was asked: each side shows the other
+    by the name they use there. Ending it deletes the row (the other is not told).
+    """
+
+    __tablename__ = "safety_buddies"
+    __table_args__ = (sa.UniqueConstraint("requester_id", "invitee_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    requester_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    invitee_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    accepted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # How long their direct messages live, in hours (either may shorten it).
+    dm_hours: so.Mapped[int] = so.mapped_column(default=168)
+
+    def other(self, account_id: int) -> int:
+        return self.invitee_id if self.requester_id == account_id else self.requester_id
+
+
+class CheckIn(db.Model):
+    """A safety check-in: "if I have not checked in by ``deadline``, alert my contacts".
+
+    The row (and its private note) is deleted when the member checks in, and by the
+    expiry sweep at ``expires_at`` (24 hours after the deadline) in any case.
+    ``fired_at``/``help_at`` are set by one conditional UPDATE each, so the alert goes
+    out exactly once whatever the number of server processes.
+    """
+
+    __tablename__ = "safety_checkins"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    # The shared space whose names the contacts see (the first buddy's, or the organisation's).
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
+    deadline: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    fired_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
+    help_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+
+
+class CheckInContact(db.Model):
+    """Who hears a check-in's alert: a buddy, or the staff of an organisation."""
+
+    __tablename__ = "safety_checkin_contacts"
+    __table_args__ = (
+        sa.UniqueConstraint("checkin_id", "account_id"),
+        sa.UniqueConstraint("checkin_id", "organisation_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    checkin_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("safety_checkins.id", ondelete="CASCADE"), index=True
+    )
+    account_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    # When this contact (or, for an organisation, one of its staff) opened the alert.
+    opened_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+
+class DirectMessage(db.Model):
+    """A message between buddies. Stored, then acked; deleted at ``expires_at``,
+    when the buddies part, and with either account."""
+
+    __tablename__ = "safety_direct_messages"
+    __table_args__ = (sa.UniqueConstraint("author_id", "client_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    buddy_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("safety_buddies.id", ondelete="CASCADE"), index=True
+    )
+    # The buddies' shared space: its moderators handle flags on the message.
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
+    author_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    # The name the author uses in that space, as written (what the other buddy sees).
+    author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    # The sender's own id for the message, so a retry after a lost ack is not stored twice.
+    client_id: so.Mapped[str] = so.mapped_column(sa.String(40))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+
+# --- urgent alerts and rights pages -----------------------------------------------------------
+
+
+class UrgentAlert(db.Model):
+    """An urgent alert in a space (a raid, a dangerous client nearby); a banner to members."""
+
+    __tablename__ = "safety_alerts"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
+    author_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    body: so.Mapped[str] = so.mapped_column(sa.String(500))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+
+class AlertConfirmation(db.Model):
+    """ "I saw this too", once per member; "seen" dismisses the banner for that member."""
+
+    __tablename__ = "safety_alert_marks"
+
+    alert_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("safety_alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    confirmed: so.Mapped[bool] = so.mapped_column(default=False)
+    dismissed: so.Mapped[bool] = so.mapped_column(default=False)
+
+
+class RightsPage(db.Model):
+    """A Markdown guide a space's moderators keep (rights, services), reviewed on a schedule."""
+
+    __tablename__ = "safety_pages"
+    __table_args__ = (sa.UniqueConstraint("space_id", "slug"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
+    slug: so.Mapped[str] = so.mapped_column(sa.String(64))
+    title: so.Mapped[str] = so.mapped_column(sa.String(150))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    reviewed_on: so.Mapped[date] = so.mapped_column(sa.Date)
+    review_days: so.Mapped[int] = so.mapped_column(default=180)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())

@@ -39,8 +39,12 @@ def register(
     can_raise_alert: Callable[[Account, datetime], bool],
 ) -> None:
     """Called by ``moderation.init_app`` (idempotent: the same functions again)."""
-    _rules.update(find_identifiers=find_identifiers, trust_level=trust_level,
-                  can_raise_alert=can_raise_alert, trusted_level=lambda: trusted_level)
+    _rules.update(
+        find_identifiers=find_identifiers,
+        trust_level=trust_level,
+        can_raise_alert=can_raise_alert,
+        trusted_level=lambda: trusted_level,
+    )
 
 
 def find_identifiers(text: str) -> list[Found]:
@@ -52,7 +56,9 @@ def is_trusted(account: Account, now: datetime) -> bool:
     """Trust level 2 ("trusted") or an instance admin."""
     if account.is_admin:
         return True
-    return _rules.get("trust_level", _closed)(account, now) >= _rules.get("trusted_level", _closed)()
+    return (
+        _rules.get("trust_level", _closed)(account, now) >= _rules.get("trusted_level", _closed)()
+    )
 
 
 def can_raise_alert(account: Account, now: datetime) -> bool:

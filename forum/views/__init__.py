@@ -6,15 +6,19 @@ from flask import Flask
 
 from forum.views import account
 from forum.views import auth
+from forum.views import buddies
 from forum.views import errors
 from forum.views import main
 from forum.views import orgs
 from forum.views import retention
+from forum.views import rights
 from forum.views import safety
 from forum.views import spaces
 from forum.views import threads
 
 
 def register(app: Flask) -> None:
-    for module in (errors, main, auth, account, spaces, threads, orgs, retention, safety):
+    modules = (errors, main, auth, account, spaces, threads, orgs, retention, safety, buddies,
+               rights)
+    for module in modules:
         app.register_blueprint(module.bp)

@@ -19,6 +19,12 @@ from forum.views.guards import signed_in
 bp = Blueprint("retention", __name__)
 
 
+@bp.app_template_global("retention_line")
+def retention_line(space) -> str:  # noqa: ANN001
+    """For space pages: the sentence saying how long this space keeps things."""
+    return retention.describe(space)
+
+
 @bp.route("/s/<slug>/retention", methods=["GET", "POST"])
 @signed_in
 def space_retention(slug: str):  # noqa: ANN201

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from forum import access
 from forum.errors import NotFound
 from forum.errors import ServiceError
+from forum.safety import alerts as alerts_service
 from forum.safety import baddates
 from forum.safety import identifiers
 from forum.views.guards import form_flag
@@ -33,11 +34,23 @@ def _reraise_not_found(error: ServiceError) -> None:
         raise error
 
 
-def _form_page(acc: access.SpaceAccess, form: object, error: str | None = None, status: int = 200,
-               findings: list[str] | None = None):
+def _form_page(
+    acc: access.SpaceAccess,
+    form: object,
+    error: str | None = None,
+    status: int = 200,
+    findings: list[str] | None = None,
+):
     return render_template(
-        "safety/report_new.html", space=acc.space, acc=acc, form=form, error=error, findings=findings or [],
-        categories=baddates.CATEGORIES, parts=baddates.PARTS_OF_DAY, is_staff=baddates.is_org_staff(g.account, acc.space),
+        "safety/report_new.html",
+        space=acc.space,
+        acc=acc,
+        form=form,
+        error=error,
+        findings=findings or [],
+        categories=baddates.CATEGORIES,
+        parts=baddates.PARTS_OF_DAY,
+        is_staff=baddates.is_org_staff(g.account, acc.space),
         limits=baddates,
     ), status
 
@@ -47,8 +60,14 @@ def _form_page(acc: access.SpaceAccess, form: object, error: str | None = None, 
 def reports(slug: str):
     """Published reports in a space, for its members."""
     listing = baddates.list_reports(g.account, slug, int_arg("page"))
-    return render_template("safety/reports.html", listing=listing, space=listing.access.space, acc=listing.access,
-                           labels=baddates.CODE_LABELS, parts=baddates.PARTS_OF_DAY)
+    return render_template(
+        "safety/reports.html",
+        listing=listing,
+        space=listing.access.space,
+        acc=listing.access,
+        labels=baddates.CODE_LABELS,
+        parts=baddates.PARTS_OF_DAY,
+    )
 
 
 @bp.route("/s/<slug>/reports/new", methods=["GET", "POST"])
@@ -59,21 +78,35 @@ def new_report(slug: str):
     if request.method == "GET":
         acc.require_write()
         return _form_page(acc, {})
-    typed = baddates.Typed(form_text("phones"), form_text("handles"), form_text("emails"), form_text("plates"))
+    typed = baddates.Typed(
+        form_text("phones"), form_text("handles"), form_text("emails"), form_text("plates")
+    )
     try:
         report = baddates.file_report(
-            g.account, slug, happened_on=form_text("happened_on"), part_of_day=form_text("part_of_day"),
-            area=form_text("area"), categories=request.form.getlist("what"), body=form_text("body"), typed=typed,
-            for_worker=form_flag("for_worker"), consent=form_flag("consent"),
+            g.account,
+            slug,
+            happened_on=form_text("happened_on"),
+            part_of_day=form_text("part_of_day"),
+            area=form_text("area"),
+            categories=request.form.getlist("what"),
+            body=form_text("body"),
+            typed=typed,
+            for_worker=form_flag("for_worker"),
+            consent=form_flag("consent"),
             confirm_identifiers=form_flag("confirm_identifiers"),
         )
     except ServiceError as error:
         _reraise_not_found(error)
-        return _form_page(acc, request.form, error.message, error.status, getattr(error, "findings", None))
+        return _form_page(
+            acc, request.form, error.message, error.status, getattr(error, "findings", None)
+        )
     if report.status == "published":
         flash(_("Thank you. Your report is published to the space's members."), "success")
     else:
-        flash(_("Thank you. Your report waits for a moderator or trusted member to approve it."), "info")
+        flash(
+            _("Thank you. Your report waits for a moderator or trusted member to approve it."),
+            "info",
+        )
     return redirect(url_for("safety.reports", slug=acc.space.slug), code=303)
 
 
@@ -83,18 +116,31 @@ def pending(slug: str):
     """Reports waiting for approval (moderators and trusted members)."""
     acc, page = baddates.pending(g.account, slug, int_arg("page"))
     names = {r.id: baddates.reporter_name(r, acc) for r in page.items}
-    return render_template("safety/pending.html", space=acc.space, acc=acc, page=page, names=names,
-                           labels=baddates.CODE_LABELS, parts=baddates.PARTS_OF_DAY)
+    return render_template(
+        "safety/pending.html",
+        space=acc.space,
+        acc=acc,
+        page=page,
+        names=names,
+        labels=baddates.CODE_LABELS,
+        parts=baddates.PARTS_OF_DAY,
+    )
 
 
 @bp.get("/reports/<int:report_id>")
 @signed_in
 def show(report_id: int):
     report, acc = baddates.access_report(g.account, report_id)
-    return render_template("safety/report.html", report=report, acc=acc, space=acc.space,
-                           reporter=baddates.reporter_name(report, acc), labels=baddates.CODE_LABELS,
-                           parts=baddates.PARTS_OF_DAY,
-                           may_decide=baddates.may_decide(g.account, report, acc))
+    return render_template(
+        "safety/report.html",
+        report=report,
+        acc=acc,
+        space=acc.space,
+        reporter=baddates.reporter_name(report, acc),
+        labels=baddates.CODE_LABELS,
+        parts=baddates.PARTS_OF_DAY,
+        may_decide=baddates.may_decide(g.account, report, acc),
+    )
 
 
 @bp.post("/reports/<int:report_id>/approve")
@@ -134,15 +180,30 @@ def report_slug(space_id: int) -> str:
 def check():
     """Check before you meet: a POST, so what was typed never lands in the browser's history."""
     if request.method == "GET":
-        return render_template("safety/check.html", result=None, kinds=LOOKUP_KINDS, value="", kind="any")
+        return render_template(
+            "safety/check.html", result=None, kinds=LOOKUP_KINDS, value="", kind="any"
+        )
     value, kind = form_text("value"), form_text("kind") or "any"
     try:
         result = baddates.lookup(g.account, value, kind)
     except ServiceError as error:
-        return render_template("safety/check.html", result=None, kinds=LOOKUP_KINDS, value=value[:100],
-                               kind=kind if kind in LOOKUP_KINDS else "any", error=error.message), error.status
-    return render_template("safety/check.html", result=result, kinds=LOOKUP_KINDS, value=value, kind=kind,
-                           labels=baddates.CODE_LABELS, parts=baddates.PARTS_OF_DAY)
+        return render_template(
+            "safety/check.html",
+            result=None,
+            kinds=LOOKUP_KINDS,
+            value=value[:100],
+            kind=kind if kind in LOOKUP_KINDS else "any",
+            error=error.message,
+        ), error.status
+    return render_template(
+        "safety/check.html",
+        result=result,
+        kinds=LOOKUP_KINDS,
+        value=value,
+        kind=kind,
+        labels=baddates.CODE_LABELS,
+        parts=baddates.PARTS_OF_DAY,
+    )
 
 
 @bp.route("/s/<slug>/safety-settings", methods=["GET", "POST"])
@@ -155,12 +216,59 @@ def settings(slug: str):
     if request.method == "GET":
         return render_template("safety/settings.html", space=acc.space, row=row, form=None)
     try:
-        baddates.update_settings(g.account, slug, region=form_text("region"),
-                                 trusted_publish=form_flag("trusted_publish"),
-                                 report_days=form_text("report_days"), alert_hours=form_text("alert_hours"))
+        baddates.update_settings(
+            g.account,
+            slug,
+            region=form_text("region"),
+            trusted_publish=form_flag("trusted_publish"),
+            report_days=form_text("report_days"),
+            alert_hours=form_text("alert_hours"),
+        )
     except ServiceError as error:
         _reraise_not_found(error)
-        return render_template("safety/settings.html", space=acc.space, row=row, form=request.form,
-                               error=error.message), error.status
+        return render_template(
+            "safety/settings.html", space=acc.space, row=row, form=request.form, error=error.message
+        ), error.status
     flash(_("Saved."), "success")
     return redirect(url_for("safety.settings", slug=slug), code=303)
+
+
+@bp.route("/s/<slug>/alerts", methods=["GET", "POST"])
+@signed_in
+def alerts(slug: str):  # noqa: ANN201
+    """Urgent alerts in a space: see them, raise one (trust level 1 or more)."""
+    if request.method == "POST":
+        try:
+            alerts_service.raise_alert(g.account, slug, form_text("body"))
+        except ServiceError as error:
+            _reraise_not_found(error)
+            acc, rows = alerts_service.list_for_space(g.account, slug)
+            return render_template(
+                "safety/alerts.html",
+                acc=acc,
+                space=acc.space,
+                rows=rows,
+                error=error.message,
+                body=form_text("body")[: alerts_service.MAX_BODY],
+            ), error.status
+        flash(_("Alert sent to the space's members."), "success")
+        return redirect(url_for("safety.alerts", slug=slug), code=303)
+    acc, rows = alerts_service.list_for_space(g.account, slug)
+    return render_template("safety/alerts.html", acc=acc, space=acc.space, rows=rows, body="")
+
+
+@bp.post("/alerts/<int:alert_id>/<action>")
+@signed_in
+def alert_action(alert_id: int, action: str):  # noqa: ANN201
+    """confirm ("I saw this too"), dismiss (the banner), remove (moderators)."""
+    act = {"confirm": alerts_service.confirm, "dismiss": alerts_service.dismiss}.get(action)
+    if act is not None:
+        row = act(g.account, alert_id)
+        slug = access.access_space_by_id(g.account, row.space_id).space.slug
+    elif action == "remove":
+        space_id = alerts_service.remove(g.account, alert_id)
+        slug = access.access_space_by_id(g.account, space_id).space.slug
+        flash(_("Removed."), "success")
+    else:
+        raise NotFound()
+    return redirect(url_for("safety.alerts", slug=slug), code=303)

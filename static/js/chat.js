@@ -216,6 +216,7 @@
     reconnectionDelayMax: 30000,
     randomizationFactor: 0.5
   });
+  window.rbSocket = socket;  // static/js/safety.js listens on this page's one connection
   setState("connecting");
 
   function join() {

@@ -147,6 +147,7 @@
     reconnectionDelayMax: 30000,
     randomizationFactor: 0.5
   });
+  window.rbSocket = socket;  // static/js/safety.js listens on this page's one connection
 
   socket.on("connect", function () {
     if (watching) {

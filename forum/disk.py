@@ -1,0 +1,87 @@
+"""Which SQLite the app links, so that deleted text can leave the disk.
+
+FTS5 (the search index) keeps deleted words in its segments until they are merged,
+unless its ``secure-delete`` option is on; that option needs SQLite 3.42 or newer.
+Python's own ``sqlite3`` links the system library (3.40 on Debian 12), so when the
+``pysqlite3-binary`` wheel is installed (a pyproject dependency on Linux x86-64;
+it bundles a current SQLite) the app uses it through SQLAlchemy's ``module=``
+option. Without it the app still runs on the system SQLite and falls back to
+merging the index after every deletion (``search.forget``), which also removes
+the words but costs a rewrite of the index each time.
+
+The wheel's ``secure_delete`` pragma defaults to OFF (Debian's to ON): the app
+sets it on every connection either way and refuses a connection where it did not
+stick (``forum/app.py``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import logging
+from types import ModuleType
+from typing import Any
+
+import sqlalchemy as sa
+
+try:  # a current SQLite, bundled (pyproject: pysqlite3-binary)
+    from pysqlite3 import dbapi2 as _bundled
+except ImportError:  # pragma: no cover - depends on the platform
+    _bundled = None
+
+log = logging.getLogger(__name__)
+
+# How long a connection waits for another's write lock (set on every connection).
+BUSY_TIMEOUT_MS = 10_000
+
+# FTS5's secure-delete option first shipped in SQLite 3.42.0.
+FTS5_SECURE_DELETE_SINCE = (3, 42, 0)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:3])
+
+
+def sqlite_module() -> ModuleType:
+    """The DB-API module with the newer SQLite: the bundled one when installed."""
+    if _bundled is not None and _version(_bundled.sqlite_version) >= _version(sqlite3.sqlite_version):
+        return _bundled
+    return sqlite3
+
+
+def connection_types() -> tuple[type, ...]:
+    """Every DB-API connection class that is an SQLite connection here."""
+    return (sqlite3.Connection,) if _bundled is None else (sqlite3.Connection, _bundled.Connection)
+
+
+def version_of(dbapi_connection: Any) -> tuple[int, ...]:
+    """The SQLite library version behind a DB-API connection."""
+    return _version(dbapi_connection.execute("SELECT sqlite_version()").fetchone()[0])
+
+
+def has_fts5_secure_delete(dbapi_connection: Any) -> bool:
+    """Whether this connection's SQLite has FTS5's secure-delete option."""
+    return version_of(dbapi_connection) >= FTS5_SECURE_DELETE_SINCE
+
+
+def checkpoint(engine: sa.Engine) -> bool:
+    """SQLite: copy the WAL into the main file and truncate it. True if it completed.
+
+    Deleted text must leave the ``-wal`` file, and the main file must get the
+    pages where ``secure_delete`` zeroed it. The checkpoint does not wait for
+    readers (busy timeout 0): under green threads a wait would block the very
+    readers it waits for. If one holds the WAL, the background sweep (every
+    minute) tries again. Other databases: nothing to do, True.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            busy, _log, _done = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        except sa.exc.OperationalError:  # another writer holds the lock
+            busy = 1
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    if busy:
+        log.warning("WAL checkpoint postponed (a reader or writer held the WAL); the next sweep retries")
+    return not busy

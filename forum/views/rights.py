@@ -1,0 +1,114 @@
+"""Rights and services pages of a space: thin adapters over ``forum.safety.rights``."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+
+from forum import access
+from forum import markdown
+from forum.errors import NotFound
+from forum.errors import ServiceError
+from forum.safety import rights
+from forum.views.guards import form_text
+from forum.views.guards import signed_in
+
+bp = Blueprint("rights", __name__)
+
+
+def _fields() -> dict:
+    return {
+        "title": form_text("title"),
+        "body": form_text("body"),
+        "reviewed_on": form_text("reviewed_on"),
+        "review_days": form_text("review_days"),
+    }
+
+
+@bp.get("/s/<slug>/pages")
+@signed_in
+def index(slug: str):  # noqa: ANN201
+    acc, pages = rights.list_pages(g.account, slug)
+    return render_template("safety/pages.html", acc=acc, space=acc.space, pages=pages)
+
+
+@bp.get("/s/<slug>/pages/<page_slug>")
+@signed_in
+def show(slug: str, page_slug: str):  # noqa: ANN201
+    acc, view = rights.get_page(g.account, slug, page_slug)
+    return render_template(
+        "safety/page.html", acc=acc, space=acc.space, view=view, render=markdown.render
+    )
+
+
+@bp.route("/s/<slug>/pages/new", methods=["GET", "POST"])
+@signed_in
+def new(slug: str):  # noqa: ANN201
+    acc = access.access_space(g.account, slug)
+    acc.require_role("moderator")
+    if request.method == "GET":
+        return render_template(
+            "safety/page_form.html", acc=acc, space=acc.space, form={}, view=None
+        )
+    try:
+        row = rights.create_page(g.account, slug, **_fields())
+    except ServiceError as error:
+        if isinstance(error, NotFound):
+            raise
+        return render_template(
+            "safety/page_form.html",
+            acc=acc,
+            space=acc.space,
+            form=request.form,
+            view=None,
+            error=error.message,
+        ), error.status
+    flash(_("Page saved."), "success")
+    return redirect(url_for("rights.show", slug=acc.space.slug, page_slug=row.slug), code=303)
+
+
+@bp.route("/s/<slug>/pages/<page_slug>/edit", methods=["GET", "POST"])
+@signed_in
+def edit(slug: str, page_slug: str):  # noqa: ANN201
+    acc, view = rights.get_page(g.account, slug, page_slug)
+    acc.require_role("moderator")
+    if request.method == "GET":
+        page = view.page
+        form = {
+            "title": page.title,
+            "body": page.body,
+            "reviewed_on": page.reviewed_on.isoformat(),
+            "review_days": str(page.review_days),
+        }
+        return render_template(
+            "safety/page_form.html", acc=acc, space=acc.space, form=form, view=view
+        )
+    try:
+        rights.update_page(g.account, slug, page_slug, **_fields())
+    except ServiceError as error:
+        if isinstance(error, NotFound):
+            raise
+        return render_template(
+            "safety/page_form.html",
+            acc=acc,
+            space=acc.space,
+            form=request.form,
+            view=view,
+            error=error.message,
+        ), error.status
+    flash(_("Page saved."), "success")
+    return redirect(url_for("rights.show", slug=acc.space.slug, page_slug=page_slug), code=303)
+
+
+@bp.post("/s/<slug>/pages/<page_slug>/delete")
+@signed_in
+def delete(slug: str, page_slug: str):  # noqa: ANN201
+    rights.delete_page(g.account, slug, page_slug)
+    flash(_("Page deleted."), "success")
+    return redirect(url_for("rights.index", slug=slug), code=303)
