@@ -65,6 +65,12 @@ class SpaceAccess:
         return self.membership is not None and self.membership.has_role(role)
 
     @property
+    def in_chat(self) -> bool:
+        """Chat is for members (and instance admins), open spaces included: reading an
+        open space's threads does not make someone part of its live conversation."""
+        return self.is_member or self.account.is_admin
+
+    @property
     def can_read(self) -> bool:
         return self.is_member or self.space.kind in READ_BY_ALL or self.account.is_admin
 
@@ -80,6 +86,20 @@ class SpaceAccess:
     def require_role(self, role: str) -> None:
         if not self.has_role(role):
             raise Forbidden("Only the space's moderators can do that.")
+
+
+MAX_ID = 2**63 - 1  # larger integers overflow the database's integer type
+
+
+def row_id(value: object, message: str | None = None) -> int:
+    """An id from a client (form, URL, socket event): a whole number from 1 to MAX_ID.
+
+    Anything else (text, ``true``, a float, a huge number) is NotFound, exactly as
+    for a missing row, so guessing with junk learns nothing and never reaches SQL.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise NotFound(message) if message else NotFound()
+    return value
 
 
 def membership_of(account: Account, space_id: int) -> Membership | None:
@@ -127,9 +147,7 @@ def live(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
 
 def access_thread(account: Account | None, thread_id: object) -> tuple[Thread, SpaceAccess]:
     """A live thread the actor may read. Hidden threads are seen by moderators only."""
-    if not isinstance(thread_id, int):
-        raise NotFound()
-    thread = db.session.get(Thread, thread_id)
+    thread = db.session.get(Thread, row_id(thread_id))
     if thread is None:
         raise NotFound()
     access = access_space_by_id(account, thread.space_id)
@@ -140,9 +158,7 @@ def access_thread(account: Account | None, thread_id: object) -> tuple[Thread, S
 
 def access_post(account: Account | None, post_id: object) -> tuple[Post, SpaceAccess]:
     """A live post the actor may read (hidden ones: its author and moderators)."""
-    if not isinstance(post_id, int):
-        raise NotFound()
-    post = db.session.get(Post, post_id)
+    post = db.session.get(Post, row_id(post_id))
     if post is None:
         raise NotFound()
     _thread, access = access_thread(account, post.thread_id)

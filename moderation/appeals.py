@@ -42,9 +42,7 @@ OUTCOMES = {"uphold": APPEAL_UPHELD, "overturn": APPEAL_OVERTURNED}
 
 def appealable_action(actor: Account, action_id: object) -> tuple[ModAction, SpaceAccess, Appeal | None]:
     """The action, if the actor is the member it was taken against; NotFound otherwise."""
-    if not isinstance(action_id, int) or isinstance(action_id, bool):
-        raise NotFound()
-    action = db.session.get(ModAction, action_id)
+    action = db.session.get(ModAction, access.row_id(action_id))
     if action is None or action.target_account_id != actor.id or action.action not in APPEALABLE:
         raise NotFound()
     space_access = access.access_space_by_id(actor, action.space_id)
@@ -100,9 +98,7 @@ def decide(actor: Account, slug: object, appeal_id: object, outcome: object, rea
     """Uphold or overturn. Not by the moderator who acted, nor by the author."""
     space_access = access.access_space(actor, slug)
     space_access.require_role("moderator")
-    if not isinstance(appeal_id, int) or isinstance(appeal_id, bool):
-        raise NotFound()
-    row = db.session.get(Appeal, appeal_id)
+    row = db.session.get(Appeal, access.row_id(appeal_id))
     if row is None or row.space_id != space_access.space.id:
         raise NotFound()
     if outcome not in OUTCOMES:

@@ -76,9 +76,7 @@ def scope_of(author_id: int, author_name: str, space_id: int) -> int | None:
 
 def unblock(actor: Account, block_id: object) -> None:
     """Undo one of the actor's own blocks (another's block is "not found")."""
-    if not isinstance(block_id, int) or isinstance(block_id, bool):
-        raise NotFound()
-    row = db.session.get(Block, block_id)
+    row = db.session.get(Block, access.row_id(block_id))
     if row is None or row.blocker_id != actor.id:
         raise NotFound()
     # The same name blocked twice in a race (NULL scopes are not unique to the database).

@@ -110,7 +110,11 @@ def excerpt_of(text: str) -> str:
 
 def get_live(kind: object, target_id: object) -> Target | None:
     """The live item, with no permission check (callers have checked the space)."""
-    if kind not in MODELS or not isinstance(target_id, int) or isinstance(target_id, bool):
+    if kind not in MODELS:
+        return None
+    try:
+        target_id = access.row_id(target_id)
+    except NotFound:
         return None
     model = MODELS[kind]
     query = sa.select(model).where(model.id == target_id, access.live(model.expires_at))
@@ -120,8 +124,9 @@ def get_live(kind: object, target_id: object) -> Target | None:
 
 def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target, SpaceAccess]:
     """The item and the actor's access to its space, if the actor may see it; else NotFound."""
-    if kind not in TARGET_KINDS or not isinstance(target_id, int) or isinstance(target_id, bool):
+    if kind not in TARGET_KINDS:
         raise NotFound()
+    target_id = access.row_id(target_id)
     if kind == "post":
         post, space_access = access.access_post(actor, target_id)
         return Target("post", post), space_access
@@ -138,8 +143,8 @@ def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target
     if target is None or actor is None:
         raise NotFound()
     space_access = access.access_space_by_id(actor, target.space_id)
-    if not (space_access.is_member or actor.is_admin):
-        raise NotFound()  # chat is for members, in open spaces too (realtime/chat.py)
+    if not space_access.in_chat:
+        raise NotFound()  # chat is for members, in open spaces too (SpaceAccess.in_chat)
     moderator = space_access.has_role("moderator")
     if not access.shows(actor, target.obj, moderator=moderator, own_hidden=True):
         raise NotFound()

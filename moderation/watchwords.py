@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -25,6 +24,8 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.pagination import paginate
+from forum.screening import ALLOW
+from forum.screening import Verdict
 from moderation.models import WORD_ACTIONS
 from moderation.models import WatchWord
 
@@ -36,13 +37,6 @@ _WORD = re.compile(r"\w+")
 _PATTERN_WORD = re.compile(r"[\w*]+")
 
 
-@dataclass(frozen=True)
-class Verdict:
-    action: str  # "allow" | "block" | "hold" | "flag"
-    word: str | None = None
-
-
-ALLOW = Verdict("allow")
 
 
 def normalise(text: str) -> str:
@@ -156,7 +150,7 @@ def add_word(actor: Account, slug: object, raw: object, action: object) -> Watch
 
 def remove_word(actor: Account, slug: object, word_id: object) -> None:
     space_access = _manage(actor, slug)
-    row = db.session.get(WatchWord, word_id) if isinstance(word_id, int) else None
+    row = db.session.get(WatchWord, access.row_id(word_id))
     if row is None or row.space_id != space_access.space.id:
         raise NotFound()
     db.session.delete(row)

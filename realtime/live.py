@@ -37,7 +37,6 @@ from realtime import sockets
 from realtime import watches
 from realtime.models import ChatSocket
 
-MAX_ID = 2**63 - 1  # larger integers overflow the database's integer type
 CHUNK = 500  # followers per audience query; a thread with more is read in chunks
 POSTS_PER_PAGE = 20  # forum/threads.py POSTS_PER_PAGE (kept equal by a test)
 # Each page load or reconnect watches once; many tabs reconnecting after a restart
@@ -47,9 +46,7 @@ WATCH_RATE = "30 per minute"
 
 def _thread_id(raw: object) -> int:
     """A thread id from a client, or NotFound exactly as for a missing thread."""
-    if not isinstance(raw, int) or isinstance(raw, bool) or not 0 < raw <= MAX_ID:
-        raise NotFound()
-    return raw
+    return access.row_id(raw)
 
 
 # --- thread pages --------------------------------------------------------------------
