@@ -65,6 +65,12 @@ class SpaceAccess:
         return self.membership is not None and self.membership.has_role(role)
 
     @property
+    def in_chat(self) -> bool:
+        """Chat is for members (and instance admins), open spaces included: reading an
+        open space's threads does not make someone part of its live conversation."""
+        return self.is_member or self.account.is_admin
+
+    @property
     def can_read(self) -> bool:
         return self.is_member or self.space.kind in READ_BY_ALL or self.account.is_admin
 

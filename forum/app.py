@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
 from flask import g
+from flask import has_request_context
 from flask import request
+from flask_babel import get_locale
 
 import moderation
 import realtime
@@ -196,6 +198,8 @@ def _init_socketio(app: Flask) -> None:
 
 
 def _pick_locale() -> str | None:
+    if not has_request_context():
+        return None  # services run by the sweeper, the CLI and tests: the default, English
     account = g.get("account")
     if account is not None and account.locale:
         return account.locale
@@ -207,6 +211,8 @@ def _template_globals() -> dict[str, Any]:
     return {
         "current_account": account,
         "discreet": bool(account and account.discreet),
+        # <html lang>: the locale Babel formats in, so the browser's Intl words agree.
+        "current_locale": lambda: str(get_locale() or "en"),
     }
 
 

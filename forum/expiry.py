@@ -19,6 +19,7 @@ and whatever other packages connect to ``signals.maintenance_due``.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,8 +29,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from forum import clock
 from forum import disk
@@ -278,21 +279,38 @@ def sweep_forever(app: Flask, interval: float, sleep: Callable[[float], Any] | N
 # --- Templates ----------------------------------------------------------------------
 
 
+# "disappears in": one rule, here for pages and in static/js/expiry.js (``label``) for
+# the browser, which keeps labels counting down; a browser test holds them to agree.
+# Whole units, rounded down (never more time than is left): minutes under an hour,
+# hours under two days, then days. Words and plurals come from CLDR (Babel here,
+# Intl.RelativeTimeFormat there), in the page's language.
+UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def time_left(seconds: float) -> tuple[int, str] | None:
+    """(count, unit) to show for ``seconds`` left; None for a minute or less ("a moment")."""
+    if seconds <= 60:
+        return None
+    if seconds < 3600:
+        return int(seconds // 60), "minute"
+    if seconds < 48 * 3600:
+        return int(seconds // 3600), "hour"
+    return int(seconds // 86400), "day"
+
+
 def disappears_in(expires_at: datetime | None, now: datetime | None = None) -> str:
-    """ "disappears in 3 h" / "in 5 days", for pages read without JavaScript."""
+    """ "disappears in 3 hours" / "in 5 days", for pages read without JavaScript."""
     if expires_at is None:
         return ""
-    seconds = (expires_at - (now or clock.now())).total_seconds()
-    if seconds <= 60:
+    left = time_left((expires_at - (now or clock.now())).total_seconds())
+    if left is None:
         return _("disappears in a moment")
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return ngettext("disappears in %(num)d min", "disappears in %(num)d min", minutes)
-    hours = int(seconds // 3600)
-    if hours < 48:
-        return ngettext("disappears in %(num)d h", "disappears in %(num)d h", hours)
-    days = int(seconds // 86400)
-    return ngettext("disappears in %(num)d day", "disappears in %(num)d days", days)
+    count, unit = left
+    # The delta is a whole number of ``unit`` and no other unit reaches the threshold,
+    # so Babel only words it (CLDR: "in 3 hours", "in 3 Stunden", "dentro de 3 horas").
+    when = format_timedelta(timedelta(seconds=count * UNIT_SECONDS[unit]), granularity=unit,
+                            threshold=math.inf, add_direction=True)
+    return _("disappears %(when)s", when=when)
 
 
 def init_app(app: Flask) -> None:

@@ -378,18 +378,24 @@ def plain_excerpt(text: str, length: int = 140) -> str:
     return cut.rstrip() + _ELLIPSIS
 
 
-def links_in(text: str) -> list[str]:
-    """The link addresses :func:`render` would make from ``text``, in order.
+def links_in(text: str, *, inline: bool = False) -> list[str]:
+    """The link addresses :func:`render` (or, with ``inline``, :func:`render_inline`)
+    would make from ``text``, in order.
 
     Written links (``[x](https://…)``), autolinks (``<https://…>``), linkified text
     (``https://…``, ``www.…``, ``name@host.org``) and images (shown as links) all
     count; destinations the link policy refuses (``javascript:``, ``[x]()``) do not,
-    because they are never rendered as links. Posting rules for new accounts use it.
+    because they are never rendered as links. Posting rules for new accounts use it
+    (``moderation/screening.py``), so it must match the renderer that shows the text:
+    an indented "code block" is code to :func:`render` but linkified text to
+    :func:`render_inline`.
 
     :raises TypeError: if ``text`` is not a str.
     """
+    _require_str(text)
+    tokens = _INLINE.parseInline(text) if inline else _BLOCK.parse(text)
     found: list[str] = []
-    for token in _BLOCK.parse(_require_str(text)):
+    for token in tokens:
         if token.type != "inline":
             continue
         for child in token.children or ():

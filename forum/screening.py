@@ -1,22 +1,17 @@
-"""The seam every forum write passes through before it is stored.
+"""The screening seam: what forum services ask before they store anyone's words.
 
-Forum does not know the rules (watched words, links from new accounts, the privacy
-guard): moderation owns them (``moderation/screening.py``) and installs them here in
-``moderation.init_app``, so forum never imports moderation. Services call:
-
-1. ``check(actor, space_id, parts, confirmed=...)`` before writing: raises
-   ``Invalid``, ``Forbidden`` or ``NeedsConfirmation``, or returns a verdict whose
-   ``action`` is "allow", "hold" or "flag";
-2. ``apply(verdict, kind, item, space_name)`` once the row exists, in the same
-   transaction: True if the item is now held (hidden until a moderator keeps it);
-3. ``words(space_id, text)``: the watched-word verdict alone (which part of an edit
-   matched).
-
-With no screener installed, writing fails loudly rather than storing unscreened text.
+Every thread, reply and edit passes moderation's one screening path
+(``moderation/screening.py``: watched words, links from new accounts, the
+privacy guard), the same one chat messages pass. Imports point forum <-
+moderation <- realtime, so forum cannot import it: ``moderation.init_app``
+installs it on the app with :func:`install`, and forum services reach it
+through :func:`screener`. An app without it stores nothing (fails closed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from typing import Protocol
 
@@ -28,38 +23,42 @@ from forum.models import Account
 EXTENSION = "rb_screener"
 
 
-class Verdict(Protocol):
-    action: str
+@dataclass(frozen=True)
+class Verdict:
+    """What screening let through, for :meth:`Screener.apply` once the row exists.
+
+    ``action`` is "allow", "hold" or "flag" ("block" never gets this far);
+    ``word`` the watched word that decided it; ``in_title`` says the word is in
+    the title, so the thread is held or flagged, not only its first post.
+    """
+
+    action: str  # "allow" | "block" | "hold" | "flag"
+    word: str | None = None
+    in_title: bool = False
+
+
+ALLOW = Verdict("allow")
 
 
 class Screener(Protocol):
-    def check(
-        self, actor: Account, space_id: int, parts: list[object], *, confirmed: bool
-    ) -> Verdict: ...
+    def check(self, actor: Account, space_id: int, parts: Sequence[str | None], *, confirmed: bool,
+              title: str | None = None, inline: bool = False) -> Verdict:
+        """Refuse the text (Invalid, Forbidden, NeedsConfirmation) or return the verdict."""
+        ...
 
-    def words(self, space_id: int, text: str) -> Verdict: ...
-
-    def apply(self, verdict: Verdict, kind: str, item: Any, space_name: str) -> bool: ...
-
-
-def install(app: Flask, screener: Screener) -> None:
-    app.extensions[EXTENSION] = screener
+    def apply(self, verdict: Verdict, kind: str, item: Any,
+              space_name: str) -> dict[str, Any] | None:
+        """Flag or hold the stored ``item`` (no commit); the ``content_hidden`` payload if held."""
+        ...
 
 
-def _screener() -> Screener:
-    screener = current_app.extensions.get(EXTENSION)
-    if screener is None:
-        raise RuntimeError("No screener installed: the factory runs moderation.init_app")
-    return screener
+def install(app: Flask, implementation: Screener) -> None:
+    app.extensions[EXTENSION] = implementation
 
 
-def check(actor: Account, space_id: int, parts: list[object], *, confirmed: bool) -> Verdict:
-    return _screener().check(actor, space_id, parts, confirmed=confirmed)
-
-
-def words(space_id: int, text: str) -> Verdict:
-    return _screener().words(space_id, text)
-
-
-def apply(verdict: Verdict, kind: str, item: Any, space_name: str) -> bool:
-    return _screener().apply(verdict, kind, item, space_name)
+def screener() -> Screener:
+    """The app's screening (needs an app context)."""
+    implementation = current_app.extensions.get(EXTENSION)
+    if implementation is None:
+        raise RuntimeError("No screening registered: the factory must call moderation.init_app.")
+    return implementation

@@ -1,4 +1,6 @@
-"""Forum services: threads, replies, edits, deletion, pin/lock, follows, updates.
+"""Forum services: threads, replies, edits, deletion, follows, updates.
+
+Pinning and locking are moderation actions, logged (``moderation/actions.py``).
 
 Every service authorises through ``forum/access.py`` first, validates, writes,
 commits once, then sends a signal from ``forum/signals.py``.
@@ -158,7 +160,9 @@ def create_thread(
     acc = access.access_space(actor, slug)
     membership = _writer(acc)
     title, body, cw = _title(title), _body(body), _cw(content_warning)
-    verdict = screening.check(actor, acc.space.id, [title, cw, body], confirmed=confirm_identifiers)
+    screen = screening.screener()
+    verdict = screen.check(actor, acc.space.id, [cw, body], title=title,
+                           confirmed=confirm_identifiers)
     now = clock.now()
     expires = retention.thread_expires_at(acc.space, now)
     thread = Thread(
@@ -174,9 +178,9 @@ def create_thread(
     db.session.add(post)
     db.session.flush()
     db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
-    held = screening.apply(verdict, "thread", thread, acc.space.name)
+    held = screen.apply(verdict, "thread", thread, acc.space.name)
     db.session.commit()
-    if not held:
+    if held is None:
         signals.thread_created.send(thread.id, space_id=thread.space_id, post_id=post.id)
     return thread
 
@@ -194,7 +198,8 @@ def reply(
     if thread.locked and not acc.has_role("moderator"):
         raise Forbidden("This thread is locked: no new replies.")
     body, cw = _body(body), _cw(content_warning)
-    verdict = screening.check(actor, acc.space.id, [cw, body], confirmed=confirm_identifiers)
+    screen = screening.screener()
+    verdict = screen.check(actor, acc.space.id, [cw, body], confirmed=confirm_identifiers)
     now = clock.now()
     post = Post(
         thread_id=thread.id, space_id=thread.space_id, author_id=actor.id, author_name=membership.display_name,
@@ -208,9 +213,9 @@ def reply(
         db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
     else:
         follow.last_seen_post_id = max(follow.last_seen_post_id, post.id)
-    held = screening.apply(verdict, "post", post, acc.space.name)
+    held = screen.apply(verdict, "post", post, acc.space.name)
     db.session.commit()
-    if not held:
+    if held is None:
         signals.post_created.send(post.id, thread_id=thread.id, space_id=thread.space_id)
     return post
 
@@ -238,12 +243,11 @@ def edit_post(
         raise Forbidden("This thread is locked: posts can't be changed.")
     body, cw = _body(body), _cw(content_warning)
     new_title = _title(title) if post.is_first else None
-    verdict = screening.check(actor, acc.space.id, [new_title, cw, body], confirmed=confirm_identifiers)
-    kind, target = "post", post
+    screen = screening.screener()
+    verdict = screen.check(actor, acc.space.id, [cw, body], title=new_title,
+                           confirmed=confirm_identifiers)
     # A watched word in the new title holds or flags the thread; one in the body, just this post.
-    if new_title is not None and verdict.action != "allow":
-        if screening.words(acc.space.id, new_title).action != "allow":
-            kind, target = "thread", thread
+    kind, target = ("thread", thread) if verdict.in_title else ("post", post)
     was_hidden = target.hidden_at is not None
     if post.is_first:
         thread.title = new_title
@@ -252,13 +256,11 @@ def edit_post(
         post.content_warning = cw
     post.body = body
     post.edited_at = clock.now()
-    held = screening.apply(verdict, kind, target, acc.space.name)
+    held = screen.apply(verdict, kind, target, acc.space.name)
     db.session.commit()
     search.compact()  # the old words leave the index, the WAL and the file now
-    if held and not was_hidden:
-        signals.content_hidden.send(
-            post.space_id, **signals.content_payload(kind, target.id, thread_id=thread.id)
-        )
+    if held is not None and not was_hidden:
+        signals.content_hidden.send(post.space_id, **held)
     else:
         signals.post_edited.send(post.id, thread_id=thread.id, space_id=post.space_id)
     return post
@@ -297,25 +299,6 @@ def _erase_first_post(post: Post) -> None:
     post.edited_at = None
     thread.author_id = None
     thread.author_name = DELETED_NAME
-
-
-# --- moderator switches ------------------------------------------------------------
-
-
-def set_pinned(actor: Account, thread_id: object, pinned: bool) -> Thread:
-    thread, acc = access.access_thread(actor, thread_id)
-    acc.require_role("moderator")
-    thread.pinned = bool(pinned)
-    db.session.commit()
-    return thread
-
-
-def set_locked(actor: Account, thread_id: object, locked: bool) -> Thread:
-    thread, acc = access.access_thread(actor, thread_id)
-    acc.require_role("moderator")
-    thread.locked = bool(locked)
-    db.session.commit()
-    return thread
 
 
 # --- follows and updates -------------------------------------------------------------

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from forum import access
 from forum import clock
+from forum import markdown
 from forum import search
 from forum import signals
 from forum import text
@@ -41,7 +42,12 @@ from moderation.models import Flag
 from moderation.targets import Target
 
 REASON_MAX = 300
-BODY_MAX = 20_000
+# A redacted text obeys the limits of what it replaces: (field name, limit, multi-line).
+REDACT_RULES = {
+    "thread": ("title", markdown.MAX_TITLE_CHARS, False),
+    "post": ("post", markdown.MAX_POST_CHARS, True),
+    "chat": ("message", markdown.MAX_CHAT_CHARS, True),
+}
 MUTE_HOURS = (1, 24, 72, 168, 720)
 SUSPEND_DAYS = (1, 7, 30, 365)
 PER_PAGE = 20
@@ -208,10 +214,11 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
     """
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _reason(reason) or "Personal information removed"
-    if target.kind == "thread":
-        new_text = text.clean(new_text, "title", 300)
-    else:
-        new_text = text.clean(new_text, "text", BODY_MAX, multiline=True)
+    if not isinstance(new_text, str) or not new_text.strip():
+        raise Invalid("Please give the text with the personal information taken out.")
+    # The same rules as the author's own text (length, control and bidi characters).
+    field, limit, multiline = REDACT_RULES[target.kind]
+    new_text = text.clean(new_text, field, limit, multiline=multiline)
     if new_text == target.text:
         raise Invalid("The text is unchanged. Take the personal information out, then save.")
     now = clock.now()
@@ -241,7 +248,7 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
 
 
 def lock_thread(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
-    """Lock the thread (of a thread or post): no more replies."""
+    """From the queue: lock the thread (of a thread or post): no more replies."""
     target, space_access = _moderate(actor, slug, kind, target_id)
     if target.kind not in ("post", "thread"):
         raise Invalid("Only forum threads can be locked.")
@@ -249,10 +256,44 @@ def lock_thread(actor: Account, slug: object, kind: object, target_id: object, r
     thread = target.obj if target.kind == "thread" else db.session.get(Thread, target.obj.thread_id)
     if thread.author_id == actor.id:
         raise Forbidden(OWN)
-    thread.locked = True
-    modlog.write(space_access, target.space_id, "lock", target=targets.Target("thread", thread),
-                 reason=reason, moderator=actor)
+    _switch(space_access, thread, "locked", True, reason, actor)
     db.session.commit()
+
+
+# --- Thread switches (the thread page's Pin and Lock buttons) ---
+
+
+def set_pinned(actor: Account, thread_id: object, pinned: bool, reason: object = "") -> Thread:
+    """Pin a thread to the top of its space's list, or unpin it (moderators)."""
+    thread, space_access = access.access_thread(actor, thread_id)
+    space_access.require_role("moderator")
+    _switch(space_access, thread, "pinned", bool(pinned), _reason(reason), actor)
+    db.session.commit()
+    return thread
+
+
+def set_locked(actor: Account, thread_id: object, locked: bool, reason: object = "") -> Thread:
+    """Lock a thread (replies from moderators only) or unlock it (moderators)."""
+    thread, space_access = access.access_thread(actor, thread_id)
+    space_access.require_role("moderator")
+    _switch(space_access, thread, "locked", bool(locked), _reason(reason), actor)
+    db.session.commit()
+    return thread
+
+
+SWITCH_ACTIONS = {("pinned", True): "pin", ("pinned", False): "unpin",
+                  ("locked", True): "lock", ("locked", False): "unlock"}
+
+
+def _switch(space_access: SpaceAccess, thread: Thread, column: str, on: bool, reason: str,
+            actor: Account) -> bool:
+    """Set ``thread.<column>`` and log it in the same transaction; False if it already was."""
+    if getattr(thread, column) == on:
+        return False  # a repeated click changes nothing and logs nothing
+    setattr(thread, column, on)
+    modlog.write(space_access, thread.space_id, SWITCH_ACTIONS[column, on],
+                 target=targets.Target("thread", thread), reason=reason, moderator=actor)
+    return True
 
 
 # --- Member actions (on the author of an item: the UI never handles account ids) ---

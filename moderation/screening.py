@@ -1,67 +1,82 @@
-"""What every forum write passes before it is stored: watched words, links, privacy.
+"""The one screening path: every post, reply, edit, title and chat message passes it.
 
-Forum services reach this through the seam in ``forum/screening.py``, which
-``moderation.init_app`` points here.
-
-``check(actor, space_id, parts, confirmed=...)`` runs, in this order:
+``check(actor, space_id, parts, confirmed=...)`` runs, in this order, before
+anything is stored:
 
 1. the space's watched words (``moderation.watchwords.screen``): "block" refuses
    the text (``Invalid``); "hold" and "flag" let it through and come back as the
    verdict, for :func:`apply` once the row exists;
 2. links from new accounts (``moderation.trust.may_post_links``): a text with a
    link, found exactly as the Markdown renderer would make one
-   (``forum.markdown.links_in``), is refused (``Forbidden``) with why and when
-   the rule lifts;
+   (``forum.markdown.links_in``; chat renders inline, so ``inline=True``), is
+   refused (``Forbidden``) with why and when the rule lifts;
 3. the privacy guard (``moderation.guard.check``): likely phone numbers, email
    addresses and street addresses raise ``NeedsConfirmation`` (422) until the
-   author ticks "Post it anyway".
+   author confirms ("Post it anyway").
 
-Nothing is stored until all three pass. ``parts`` are the title, content warning
-and body: every field others will read is checked.
+``parts`` are every field others will read (title, content warning, body).
 
-``apply(verdict, kind, item, space_name)`` then adds the system flag in the caller's
-transaction: "hold" hides the item until a moderator keeps it and tells the author;
-"flag" puts it in the review queue and leaves it showing.
+``apply(verdict, kind, item, space_name)`` then adds the system flag in the
+caller's transaction: "hold" hides the item until a moderator keeps it and
+tells the author; "flag" puts it in the review queue and leaves it showing.
+
+Forum services reach this module through ``forum/screening.py`` (registered by
+``moderation.init_app``); chat (``realtime/chat.py``) calls it directly.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+from flask_babel import format_timedelta
 
 from forum import clock
 from forum import markdown
 from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.models import Account
+from forum.screening import Verdict
 from moderation import flags
 from moderation import guard
 from moderation import notices
 from moderation import trust
 from moderation import watchwords
 from moderation.targets import Target
-from moderation.watchwords import Verdict
+
+# The note a "flag" word leaves in the review queue, as each queue has always shown it.
+FLAG_NOTE = {"chat": 'Watched word: "{}"'}
+FLAG_NOTE_DEFAULT = 'Watched word "{}"'
 
 
-def _joined(parts: list[object]) -> str:
+def _joined(parts: Sequence[object]) -> str:
     return "\n\n".join(part for part in parts if isinstance(part, str) and part)
 
 
-def check(actor: Account, space_id: int, parts: list[object], *, confirmed: bool) -> Verdict:
-    """Refuse (Invalid, Forbidden, NeedsConfirmation) or return the watched-word verdict."""
-    text = _joined(parts)
+def check(actor: Account, space_id: int, parts: Sequence[str | None], *, confirmed: bool,
+          title: str | None = None, inline: bool = False) -> Verdict:
+    """Refuse (Invalid, Forbidden, NeedsConfirmation) or return the watched-word verdict.
+
+    ``title`` is screened with the ``parts``; the verdict says whether the word
+    was in it. ``inline``: the text is shown by ``markdown.render_inline`` (chat).
+    """
+    fields = [title, *parts] if title is not None else list(parts)
+    text = _joined(fields)
     verdict = watchwords.screen(space_id, text)
     if verdict.action == "block":
         raise Invalid(
-            f'This can\'t be posted here: it contains "{verdict.word}", which this space\'s moderators '
-            "don't allow. Please change it and try again."
+            f'This can\'t be posted here: it contains "{verdict.word}", which this space '
+            "doesn't allow (its moderators chose this). Please change it and try again."
         )
+    # Each part is rendered on its own, so each is searched on its own.
+    links = [link for part in fields if part for link in markdown.links_in(part, inline=inline)]
     now = clock.now()
-    links = markdown.links_in(text)
     if links and not trust.may_post_links(actor, now):
         raise Forbidden(link_refusal(actor, now, links[0]))
     guard.check(text, bool(confirmed))
+    if verdict.action != "allow" and title and watchwords.screen(space_id, title).action != "allow":
+        return Verdict(verdict.action, verdict.word, in_title=True)
     return verdict
 
 
@@ -71,20 +86,20 @@ def _shorten(value: str, limit: int = 60) -> str:
 
 def link_refusal(actor: Account, now: datetime, link: str) -> str:
     """Why a new account's link is refused, and when that rule lifts for them."""
-    stats = trust.stats_for(actor, now)
+    missing = trust.member_shortfall(actor, trust.stats_for(actor, now), now)
     still: list[str] = []
-    age_left = trust.MEMBER_MIN_AGE - (now - actor.created_at)
-    if age_left.total_seconds() > 0:
-        hours = math.ceil(age_left.total_seconds() / 3600)
-        when = f"{math.ceil(hours / 24)} days" if hours > 48 else f"{hours} hours"
-        still.append(f"your account is {trust.MEMBER_MIN_AGE.days} days old (in about {when})")
-    posts_left = trust.MEMBER_MIN_POSTS - stats.posts
-    if posts_left > 0:
-        still.append(f"you have written {trust.MEMBER_MIN_POSTS} posts or chat messages ({posts_left} to go)")
-    if stats.upheld_against_recent:
+    if missing.age_left:
+        when = format_timedelta(missing.age_left, granularity="hour", add_direction=True)
+        still.append(f"your account is {trust.MEMBER_MIN_AGE.days} days old ({when})")
+    if missing.posts_left:
         still.append(
-            f"{trust.CLEAN_RECORD_WINDOW.days} days have passed since moderators last upheld a flag "
-            "on something you wrote"
+            f"you have written {trust.MEMBER_MIN_POSTS} posts or chat messages "
+            f"({missing.posts_left} to go)"
+        )
+    if missing.recent_upheld:
+        still.append(
+            f"{trust.CLEAN_RECORD_WINDOW.days} days have passed since moderators last upheld "
+            "a flag on something you wrote"
         )
     lifts = " and ".join(still) if still else "you have taken part a little longer"
     return (
@@ -94,13 +109,11 @@ def link_refusal(actor: Account, now: datetime, link: str) -> str:
     )
 
 
-def words(space_id: int, text: str) -> Verdict:
-    """The watched-word verdict alone (an edit asks which part, title or body, matched)."""
-    return watchwords.screen(space_id, text)
+def apply(verdict: Verdict, kind: str, item: Any, space_name: str) -> dict[str, Any] | None:
+    """Add the watched word's system flag to the stored item (no commit).
 
-
-def apply(verdict: Verdict, kind: str, item: Any, space_name: str) -> bool:
-    """Add the watched word's system flag (no commit); True if the item is now held."""
+    Returns the item's ``content_hidden`` payload if it is now held, else None.
+    """
     target = Target(kind, item)
     if verdict.action == "hold":
         flags.system_flag(target, f'Held for approval: watched word "{verdict.word}"', hold=True)
@@ -109,7 +122,7 @@ def apply(verdict: Verdict, kind: str, item: Any, space_name: str) -> bool:
             f'Your {flags.noun(target.kind)} in "{space_name}" is waiting for a moderator: it contains a '
             "word this space's moderators check first. Nobody else sees it until they approve it.",
         )
-        return True
+        return target.payload()
     if verdict.action == "flag":
-        flags.system_flag(target, f'Watched word "{verdict.word}"')
-    return False
+        flags.system_flag(target, FLAG_NOTE.get(kind, FLAG_NOTE_DEFAULT).format(verdict.word))
+    return None

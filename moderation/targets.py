@@ -143,8 +143,8 @@ def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target
     if target is None or actor is None:
         raise NotFound()
     space_access = access.access_space_by_id(actor, target.space_id)
-    if not (space_access.is_member or actor.is_admin):
-        raise NotFound()  # chat is for members, in open spaces too (realtime/chat.py)
+    if not space_access.in_chat:
+        raise NotFound()  # chat is for members, in open spaces too (SpaceAccess.in_chat)
     moderator = space_access.has_role("moderator")
     if not access.shows(actor, target.obj, moderator=moderator, own_hidden=True):
         raise NotFound()

@@ -109,12 +109,30 @@ def stats_for(account: Account, now: datetime) -> Stats:
 # --- Pure predicates: (account, stats, now) -> answer ---------------------------
 
 
-def can_be_member(account: Account, stats: Stats, now: datetime) -> bool:
-    return (
-        now - account.created_at >= MEMBER_MIN_AGE
-        and stats.posts >= MEMBER_MIN_POSTS
-        and stats.upheld_against_recent == 0
+@dataclass(frozen=True)
+class Shortfall:
+    """What an account still lacks for level 1 (all falsy: nothing)."""
+
+    age_left: timedelta | None  # until MEMBER_MIN_AGE
+    posts_left: int  # until MEMBER_MIN_POSTS
+    recent_upheld: bool  # a flag against their content upheld within CLEAN_RECORD_WINDOW
+
+    def __bool__(self) -> bool:
+        return bool(self.age_left or self.posts_left or self.recent_upheld)
+
+
+def member_shortfall(account: Account, stats: Stats, now: datetime) -> Shortfall:
+    """The level-1 rule, condition by condition (so refusals can say what is missing)."""
+    age_left = MEMBER_MIN_AGE - (now - account.created_at)
+    return Shortfall(
+        age_left=age_left if age_left > timedelta(0) else None,
+        posts_left=max(0, MEMBER_MIN_POSTS - stats.posts),
+        recent_upheld=stats.upheld_against_recent > 0,
     )
+
+
+def can_be_member(account: Account, stats: Stats, now: datetime) -> bool:
+    return not member_shortfall(account, stats, now)
 
 
 def can_be_trusted(account: Account, stats: Stats, now: datetime) -> bool:
@@ -134,14 +152,6 @@ def level_of(account: Account, stats: Stats, now: datetime) -> int:
     if can_be_member(account, stats, now):
         return MEMBER
     return NEW
-
-
-def can_post_links(account: Account, stats: Stats, now: datetime) -> bool:
-    return level_of(account, stats, now) >= MEMBER
-
-
-def can_raise_urgent_alert(account: Account, stats: Stats, now: datetime) -> bool:
-    return level_of(account, stats, now) >= MEMBER
 
 
 def can_hide_outing_alone(account: Account, stats: Stats, now: datetime) -> bool:
@@ -170,8 +180,8 @@ def level(account: Account, now: datetime) -> int:
 
 
 def may_post_links(account: Account, now: datetime) -> bool:
-    """Posts and chat services: new accounts may not include links."""
-    return can_post_links(account, stats_for(account, now), now)
+    """Links in posts and chat (moderation/screening.py): from level 1 (MEMBER) up."""
+    return level(account, now) >= MEMBER
 
 
 def chat_rate(account: Account, now: datetime) -> str:
@@ -180,5 +190,5 @@ def chat_rate(account: Account, now: datetime) -> str:
 
 
 def can_raise_alert(account: Account, now: datetime) -> bool:
-    """Urgent (bad-date) alerts: not from brand-new accounts."""
-    return can_raise_urgent_alert(account, stats_for(account, now), now)
+    """Urgent (bad-date) alerts: not from brand-new accounts (level 1, MEMBER, up)."""
+    return level(account, now) >= MEMBER

@@ -14,6 +14,7 @@ from forum import access
 from forum import clock
 from forum.errors import Invalid
 from forum.errors import NotFound
+from forum.views.guards import form_flag
 from forum.views.guards import form_text
 from forum.views.guards import int_arg
 from forum.views.guards import signed_in
@@ -37,6 +38,22 @@ def _form_id(name: str) -> int:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
         raise NotFound()
     return access.row_id(int(raw))
+
+
+@bp.post("/t/<int:thread_id>/pin")
+@signed_in
+def pin(thread_id: int):  # noqa: ANN201
+    """The thread page's Pin/Unpin button (moderators; logged)."""
+    actions.set_pinned(g.account, thread_id, form_flag("on"))
+    return redirect(url_for("threads.show", thread_id=thread_id), code=303)
+
+
+@bp.post("/t/<int:thread_id>/lock")
+@signed_in
+def lock(thread_id: int):  # noqa: ANN201
+    """The thread page's Lock/Unlock button (moderators; logged)."""
+    actions.set_locked(g.account, thread_id, form_flag("on"))
+    return redirect(url_for("threads.show", thread_id=thread_id), code=303)
 
 
 @bp.get("/notices")

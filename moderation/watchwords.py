@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -26,6 +25,8 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.pagination import paginate
+from forum.screening import ALLOW
+from forum.screening import Verdict
 from moderation.models import WORD_ACTIONS
 from moderation.models import WatchWord
 
@@ -37,13 +38,6 @@ _WORD = re.compile(r"\w+")
 _PATTERN_WORD = re.compile(r"[\w*]+")
 
 
-@dataclass(frozen=True)
-class Verdict:
-    action: str  # "allow" | "block" | "hold" | "flag"
-    word: str | None = None
-
-
-ALLOW = Verdict("allow")
 
 
 def normalise(text: str) -> str:

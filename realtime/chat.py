@@ -47,11 +47,9 @@ from forum.models import Account
 from forum.models import Membership
 from forum.pagination import Page
 from forum.pagination import paginate
-from moderation import flags
 from moderation import guard
-from moderation import targets
+from moderation import screening
 from moderation import trust
-from moderation import watchwords
 from realtime import sockets
 from realtime.models import ChatMessage
 from realtime.models import ChatRoom
@@ -67,11 +65,8 @@ CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 # Rate limits (limits syntax). Messages: per trust level (moderation/trust.py chat_rate).
 TYPING_RATE = "1 per 3 seconds"
-MAX_FINDINGS = 10  # privacy-guard findings sent back to the author at most
+MAX_FINDINGS = guard.MAX_FINDINGS_SHOWN  # privacy-guard findings sent back, as the forum form shows
 
-BLOCKED_WORD = "This message can't be sent here: it contains a word this space doesn't allow."
-NO_LINKS = ("New accounts can't post links yet. Please send it without the link; "
-            "links open up after a few days and a few messages.")
 HELD = "Your message is held for a moderator to check before others see it."
 
 
@@ -122,9 +117,13 @@ def access_room(account: Account | None, room_id: object, slug: object = None) -
         raise NotFound()
     else:
         access = access_space_by_id(account, room.space_id)
-    if not access.is_member and not access.account.is_admin:
-        raise Forbidden("Join this space to take part in its chat.")
+    _require_chat(access)
     return room, access
+
+
+def _require_chat(access: SpaceAccess) -> None:
+    if not access.in_chat:
+        raise Forbidden("Join this space to take part in its chat.")
 
 
 def _writable(room: ChatRoom, access: SpaceAccess) -> Membership:
@@ -139,8 +138,7 @@ def _writable(room: ChatRoom, access: SpaceAccess) -> Membership:
 def list_rooms(account: Account | None, slug: object) -> tuple[SpaceAccess, list[ChatRoom]]:
     """The space's rooms (owners also see archived ones). A space always has one."""
     access = access_space(account, slug)
-    if not access.is_member and not account.is_admin:
-        raise Forbidden("Join this space to take part in its chat.")
+    _require_chat(access)
     query = sa.select(ChatRoom).where(ChatRoom.space_id == access.space.id)
     if not access.has_role("owner"):
         query = query.where(ChatRoom.archived_at.is_(None))
@@ -238,11 +236,6 @@ def _find(room_id: int, author_id: int, client_id: str) -> ChatMessage | None:
     )
 
 
-def has_link(body: str) -> bool:
-    """Would this message show a clickable link? (What the renderer links, linkify included.)"""
-    return "<a " in str(markdown.render_inline(body))
-
-
 def is_confirmed(value: object) -> bool:
     """Only a real ``true`` (JSON) or the form's checkbox confirms; "yes", 1 or [true] do not."""
     return value is True
@@ -253,11 +246,12 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
     """Store a message; return it and whether it is new.
 
     A retry with the same ``client_id`` returns the stored message (``False``):
-    stored once, announced once. Moderation runs before anything is stored: the
-    space's watched words (block: Invalid; hold: stored hidden with a system flag,
-    not announced; flag: stored with a system flag), links only from trust level 1
-    up, and the privacy guard (``guard.NeedsConfirmation`` until ``confirmed is
-    True``). A held message comes back with ``hidden_at`` set: tell the author.
+    stored once, announced once. Screening runs before anything is stored, the
+    same path posts take (``moderation/screening.py``): the space's watched words
+    (block: Invalid; hold: stored hidden with a system flag, not announced; flag:
+    stored with a system flag), links only from trust level 1 up, and the privacy
+    guard (``NeedsConfirmation`` until ``confirmed is True``). A held message
+    comes back with ``hidden_at`` set: tell the author.
     Raises NotFound, Forbidden, Invalid, NeedsConfirmation, RateLimited.
     """
     room, access = access_room(account, room_id)
@@ -268,16 +262,10 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
     if existing is not None:
         return existing, False
     now = clock.now()
-    stats = trust.stats_for(account, now)
-    level = trust.level_of(account, stats, now)
     # Counted before the content checks, so they cannot be probed for free.
-    ratelimit.hit(trust.rate_for_level(level), "chat", membership.persona)
-    verdict = watchwords.screen(room.space_id, body)
-    if verdict.action == "block":
-        raise Invalid(BLOCKED_WORD)
-    if not trust.can_post_links(account, stats, now) and has_link(body):
-        raise Forbidden(NO_LINKS)
-    guard.check(body, is_confirmed(confirmed))
+    ratelimit.hit(trust.chat_rate(account, now), "chat", membership.persona)
+    verdict = screening.check(account, room.space_id, [body], confirmed=is_confirmed(confirmed),
+                              inline=True)
     seq = db.session.execute(
         sa.text("UPDATE chat_rooms SET last_seq = last_seq + 1 WHERE id = :id RETURNING last_seq"),
         {"id": room.id},
@@ -290,9 +278,7 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
     db.session.add(message)
     try:
         db.session.flush()
-        if verdict.action in ("hold", "flag"):
-            flags.system_flag(targets.Target("chat", message), f'Watched word: "{verdict.word}"',
-                              hold=verdict.action == "hold")
+        screening.apply(verdict, "chat", message, access.space.name)
         db.session.commit()
     except IntegrityError:
         # The same retry raced us (two tabs, a resend crossing a slow ack): theirs won.

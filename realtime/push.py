@@ -90,6 +90,23 @@ def typing_payload(room_id: int, name: str) -> dict[str, Any]:
 # --- receivers ------------------------------------------------------------------
 
 
+def _never_raises(receiver: Callable[..., None]) -> Callable[..., None]:
+    """Every receiver: the change is already committed, so a failed push is logged, never
+    an error for the action that caused it (a stored chat message acked "failed" would be
+    sent again by its client, and a stored post would answer 500)."""
+
+    @functools.wraps(receiver)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            receiver(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - live news is best effort; pages are complete without it
+            db.session.rollback()  # the caller's session stays usable (its own work is committed)
+            log.error("live push %s failed: %s", receiver.__name__, type(error).__name__, exc_info=error)
+
+    return wrapper
+
+
+@_never_raises
 def on_message_created(message: ChatMessage, **_: Any) -> None:
     """Everyone in the room hears a new message; the sender already has it in its ack,
     and people who blocked the author never get it."""
@@ -98,11 +115,13 @@ def on_message_created(message: ChatMessage, **_: Any) -> None:
                   skip_sid=skip or None, namespace=NAMESPACE)
 
 
+@_never_raises
 def on_message_removed(room_id: int, ids: list[int] = (), seqs: list[int] = (), **_: Any) -> None:
     """Hidden or expired messages: everyone in the room drops them."""
     socketio.emit("removed", removed_payload(room_id, ids, seqs), to=room(room_id), namespace=NAMESPACE)
 
 
+@_never_raises
 def on_content_removed(space_id: int, kind: str | None = None, id: int | None = None,  # noqa: A002
                        room_id: int | None = None, seq: int | None = None, **_: Any) -> None:
     """A moderator hid or deleted a chat message (or flags auto-hid it): drop it from every screen."""
@@ -110,6 +129,7 @@ def on_content_removed(space_id: int, kind: str | None = None, id: int | None = 
         on_message_removed(room_id, ids=[id], seqs=[seq] if seq is not None else [])
 
 
+@_never_raises
 def on_content_expired(kind: str, rooms: dict[int, list[int]] | None = None,
                        rows: list[dict[str, Any]] = (), **_: Any) -> None:
     """The sweeper deleted expired chat messages: every open room drops them too.
@@ -126,6 +146,7 @@ def on_content_expired(kind: str, rooms: dict[int, list[int]] | None = None,
         on_message_removed(room_id, ids=[r["id"] for r in gone], seqs=[r["seq"] for r in gone])
 
 
+@_never_raises
 def on_chat_unhidden(space_id: int, kind: str | None = None, id: int | None = None,
                      **_: Any) -> None:
     """A moderator kept a held or hidden chat message: the room hears it (as a new one)."""
@@ -136,6 +157,7 @@ def on_chat_unhidden(space_id: int, kind: str | None = None, id: int | None = No
         on_message_created(message)
 
 
+@_never_raises
 def on_member_blocked(blocker_id: int, blocked_id: int | None = None, name: str = "",
                       space_id: int | None = None, **_: Any) -> None:
     """Someone blocked a name: the blocker's open rooms drop the messages written under it now.
@@ -149,24 +171,29 @@ def on_member_blocked(blocker_id: int, blocked_id: int | None = None, name: str 
                       to=account(blocker_id), namespace=NAMESPACE)
 
 
+@_never_raises
 def on_account_suspended(account_id: int, **_: Any) -> None:
     """Suspended everywhere: every socket of the account ends now."""
     on_account_deleted(account_id)
 
 
+@_never_raises
 def on_room_changed(chat_room: ChatRoom, **_: Any) -> None:
     socketio.emit("room", room_payload(chat_room), to=room(chat_room.id), namespace=NAMESPACE)
 
 
+@_never_raises
 def on_presence_changed(room_id: int, **_: Any) -> None:
     socketio.emit("presence", chat.presence(room_id), to=room(room_id), namespace=NAMESPACE)
 
 
+@_never_raises
 def on_typing(room_id: int, name: str = "", skip_sid: str | None = None, **_: Any) -> None:
     socketio.emit("typing", typing_payload(room_id, name), to=room(room_id), skip_sid=skip_sid,
                   namespace=NAMESPACE)
 
 
+@_never_raises
 def on_membership_removed(space_id: int, account_id: int, **_: Any) -> None:
     """A person left or was removed: their sockets leave the space's rooms now."""
     pairs = sockets.forget_account_in_space(account_id, space_id)
@@ -179,11 +206,13 @@ def on_membership_removed(space_id: int, account_id: int, **_: Any) -> None:
         on_presence_changed(room_id)
 
 
+@_never_raises
 def on_membership_muted(space_id: int, account_id: int, until: Any = None, **_: Any) -> None:
     """A muted member keeps reading; their clients learn they cannot send for now."""
     socketio.emit("muted", muted_payload(space_id, until), to=account(account_id), namespace=NAMESPACE)
 
 
+@_never_raises
 def on_signed_out(account_id: int, session_ids: list[int] = (), **_: Any) -> None:
     """Sessions ended (logout, revoked, passphrase changed): cut their sockets at once."""
     for session_id in session_ids:
@@ -192,6 +221,7 @@ def on_signed_out(account_id: int, session_ids: list[int] = (), **_: Any) -> Non
         disconnect(sid)
 
 
+@_never_raises
 def on_account_deleted(account_id: int, **_: Any) -> None:
     """The account is gone: its sockets end, and rooms drop the messages deleted with it."""
     for sid in sockets.sids_of_account(account_id):
@@ -264,20 +294,6 @@ def post_changed_payload(thread_id: int, post_id: int | None) -> dict[str, Any]:
 
 def thread_gone_payload(thread_id: int, reason: str) -> dict[str, Any]:
     return {"thread_id": thread_id, "reason": reason}
-
-
-def _never_raises(receiver: Callable[..., None]) -> Callable[..., None]:
-    """The content is already committed: a failed notice is logged, never a 500 for the author."""
-
-    @functools.wraps(receiver)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            receiver(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - live news is best effort; pages are complete without it
-            db.session.rollback()  # the caller's session stays usable (its own work is committed)
-            log.error("live push %s failed: %s", receiver.__name__, type(error).__name__, exc_info=error)
-
-    return wrapper
 
 
 @_never_raises

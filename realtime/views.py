@@ -32,7 +32,7 @@ def _room_page(slug: str, room_id: int, error: str | None = None, body: str = ""
     return render_template(
         "chat/room.html", room=room, space=access.space, access=access, page=page,
         before=request.args.get("before"), online=count, error=error, body=body,
-        client_id=client_id or secrets.token_urlsafe(12), findings=findings,
+        client_id=client_id or secrets.token_urlsafe(12), findings=findings, limits=markdown,
     ), status
 
 
@@ -64,7 +64,7 @@ def send(slug: str, room_id: int):
         raise
     except guard.NeedsConfirmation as error:  # the same client id, now with a "send anyway" box
         return _room_page(slug, room_id, error.message, body, error.status,
-                          chat.findings_payload(error.findings), form_text("client_id"))
+                          error.details, form_text("client_id"))
     except ServiceError as error:
         return _room_page(slug, room_id, error.message, body, error.status)
     if message.hidden_at is not None:

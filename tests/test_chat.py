@@ -374,7 +374,7 @@ def test_room_page_without_js_posts_and_redirects(client, lounge):
         response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": "plain *form*", "client_id": client_id})
         assert response.status_code == 303
     page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
-    assert "plain <em>form</em>" in page and "disappears in 23 h" in page
+    assert "plain <em>form</em>" in page and "disappears in 23 hours" in page
     assert count_messages() == 1
     assert 'class="conn-state"' in page and "js/chat.js" in page
 

@@ -456,9 +456,9 @@ def test_cli_expire_prints_counts_and_vacuums(app, clock, runner):
     ("delta", "text"),
     [
         (timedelta(seconds=30), "disappears in a moment"),
-        (timedelta(minutes=5), "disappears in 5 min"),
-        (timedelta(hours=3, minutes=10), "disappears in 3 h"),
-        (timedelta(hours=47), "disappears in 47 h"),
+        (timedelta(minutes=5), "disappears in 5 minutes"),
+        (timedelta(hours=3, minutes=10), "disappears in 3 hours"),
+        (timedelta(hours=47), "disappears in 47 hours"),
         (timedelta(days=5, hours=2), "disappears in 5 days"),
         (timedelta(days=2), "disappears in 2 days"),
     ],
@@ -478,3 +478,13 @@ def test_no_content_reaches_the_log_during_a_sweep(app, clock, caplog):
     clock.advance(hours=2)
     expiry.delete_expired()
     assert secret not in caplog.text
+
+
+@pytest.mark.parametrize(("accept", "lang"), [("es-ES,es;q=0.9", "es"), ("pt", "pt"), ("de", "en"), (None, "en")])
+def test_pages_declare_the_language_labels_are_worded_in(app, accept, lang):
+    """expiry.js words its countdown with Intl in <html lang> and the page's own sentence,
+    so it says what the server's disappears_in says (tests/browser/test_browser_expiry_js.py)."""
+    headers = {"Accept-Language": accept} if accept else {}
+    page = app.test_client().get("/login", headers=headers).get_data(as_text=True)
+    assert f'<html lang="{lang}" data-disappears="disappears {{when}}" ' in page
+    assert 'data-disappears-soon="disappears in a moment"' in page

@@ -21,6 +21,7 @@ from forum.models import Membership
 from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
+from moderation import actions
 from realtime.models import ChatRoom
 from tests.factories import add_member
 from tests.factories import make_space
@@ -318,13 +319,13 @@ def test_locked_thread_takes_no_replies_and_pinned_goes_first(app, owner, make_a
     add_member(space, member)
     a = make_thread(space, owner, title="A")
     b = make_thread(space, owner, title="B")
-    threads.set_locked(owner, a.id, True)
+    actions.set_locked(owner, a.id, True)
     with pytest.raises(Forbidden):
         threads.reply(member, a.id, body="x")
     threads.reply(owner, a.id, body="moderators may")
     with pytest.raises(Forbidden):
-        threads.set_pinned(member, b.id, True)
-    threads.set_pinned(owner, a.id, True)
+        actions.set_pinned(member, b.id, True)
+    actions.set_pinned(owner, a.id, True)
     threads.reply(member, b.id, body="bump")
     _acc, listing = threads.list_threads(member, space.slug)
     assert [t.title for t in listing.items] == ["A", "B"]

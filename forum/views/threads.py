@@ -99,20 +99,6 @@ def _last_page(thread_id: int) -> int:
     return threads.last_page(g.account, thread_id)
 
 
-@bp.post("/t/<int:thread_id>/pin")
-@signed_in
-def pin(thread_id: int):  # noqa: ANN201
-    threads.set_pinned(g.account, thread_id, form_flag("on"))
-    return redirect(url_for("threads.show", thread_id=thread_id), code=303)
-
-
-@bp.post("/t/<int:thread_id>/lock")
-@signed_in
-def lock(thread_id: int):  # noqa: ANN201
-    threads.set_locked(g.account, thread_id, form_flag("on"))
-    return redirect(url_for("threads.show", thread_id=thread_id), code=303)
-
-
 @bp.post("/t/<int:thread_id>/lifetime")
 @signed_in
 def lifetime(thread_id: int):  # noqa: ANN201

@@ -60,14 +60,6 @@
     timers[seq] = window.setTimeout(function () { remove(seq); }, Math.max(0, Math.min(wait, 2147483000)));
   }
 
-  function untilText(expiresAt) {
-    var s = Math.floor((Date.parse(expiresAt) - Date.now()) / 1000);
-    if (s >= 86400) { return Math.floor(s / 86400) + " d"; }
-    if (s >= 3600) { return Math.floor(s / 3600) + " h"; }
-    if (s >= 60) { return Math.floor(s / 60) + " min"; }
-    return "under a minute";
-  }
-
   function el(tag, cls, text) {
     var node = document.createElement(tag);
     if (cls) { node.className = cls; }
@@ -155,7 +147,10 @@
     time.setAttribute("datetime", m.created_at);
     meta.appendChild(time);
     meta.appendChild(document.createTextNode(" · "));
-    meta.appendChild(el("span", "expires", "disappears in " + untilText(m.expires_at)));
+    // The label is expiry.js's (loaded first): the same words as the server's, kept counting down.
+    var expires = el("span", "expires", window.RedBrollyExpiry.label(Date.parse(m.expires_at) - Date.now()));
+    expires.setAttribute("data-expires-at", m.expires_at);
+    meta.appendChild(expires);
     li.appendChild(meta);
     // Keep the log in seq order even if a late batch arrives.
     var after = null;

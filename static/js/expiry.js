@@ -5,7 +5,7 @@
  *   when that time comes (checked every 15 s and when the tab becomes visible
  *   again, so a sleeping phone catches up at once).
  * - An element with class "expires" and data-expires-at is a label: its text is
- *   kept up to date ("disappears in 3 h"); it goes with its container.
+ *   kept up to date ("disappears in 3 hours"); it goes with its container.
  * Elements added later (live chat) are picked up on the next tick.
  *
  * Nothing is stored: no localStorage, sessionStorage, IndexedDB, cookies or
@@ -22,14 +22,34 @@
     return isNaN(t) ? null : t;
   }
 
+  // "disappears in": the same rule as the server's disappears_in (forum/expiry.py):
+  // whole units rounded down, minutes under an hour, hours under two days, then days;
+  // the words from Intl.RelativeTimeFormat in the page's language ("in 3 hours").
+  // chat.js labels its messages with this too.
+  var relative = null;
+
+  function timeLeft(ms) {
+    var s = ms / 1000;
+    if (s <= 60) { return null; }
+    if (s < 3600) { return [Math.floor(s / 60), "minute"]; }
+    if (s < 48 * 3600) { return [Math.floor(s / 3600), "hour"]; }
+    return [Math.floor(s / 86400), "day"];
+  }
+
+  // The sentence around the time comes from the page, translated by the server
+  // (<html data-disappears="disappears {when}" data-disappears-soon="...">).
+  function phrase(name, fallback) {
+    var root = document.documentElement;
+    return (root && root.getAttribute(name)) || fallback;
+  }
+
   function label(ms) {
-    var minutes = Math.floor(ms / 60000);
-    if (ms <= 60000) { return "disappears in a moment"; }
-    if (minutes < 60) { return "disappears in " + minutes + " min"; }
-    var hours = Math.floor(ms / 3600000);
-    if (hours < 48) { return "disappears in " + hours + " h"; }
-    var days = Math.floor(ms / 86400000);
-    return "disappears in " + days + (days === 1 ? " day" : " days");
+    var left = timeLeft(ms);
+    if (left === null) { return phrase("data-disappears-soon", "disappears in a moment"); }
+    if (relative === null) {
+      relative = new Intl.RelativeTimeFormat(document.documentElement.lang || "en", {numeric: "always"});
+    }
+    return phrase("data-disappears", "disappears {when}").replace("{when}", relative.format(left[0], left[1]));
   }
 
   function sweep() {

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from pathlib import Path
 
 import pytest
+from flask_babel import force_locale
+
+from forum import expiry
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,12 +56,36 @@ def test_elements_go_at_their_time_and_labels_count_down(page):  # noqa: ANN001
 
     page.clock.run_for("01:00:30")  # 10:00:30, past the first expiry
     assert page.locator("#soon").count() == 0
-    assert page.inner_text("#later-label") == "disappears in 46 h"
+    assert page.inner_text("#later-label") == "disappears in 46 hours"
     page.clock.run_for("24:00:00")
-    assert page.inner_text("#later-label") == "disappears in 22 h"
+    assert page.inner_text("#later-label") == "disappears in 22 hours"
     page.clock.run_for("23:00:00")
     assert page.locator("#later").count() == 0
     assert page.locator("#keep").count() == 1 and page.locator("#junk").count() == 1
     assert len(page.requests) == requests_before  # no network
     storage = page.evaluate("() => [localStorage.length, sessionStorage.length, document.cookie]")
     assert storage == [0, 0, ""]
+
+
+# Seconds left, around every boundary of the rule (a moment / minutes / hours / days).
+LEFT = [1, 59, 60, 61, 119, 120, 3599, 3600, 3601, 7199, 7200, 86399, 86400, 47 * 3600 + 3599,
+        48 * 3600, 48 * 3600 + 1, 5 * 86400 + 7200, 30 * 86400, 365 * 86400 + 5]
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "fr", "pt"])
+def test_browser_and_server_say_the_same(app, page, lang):  # noqa: ANN001
+    """expiry.js's label (also chat.js's) and the server's disappears_in agree, word for word."""
+    script = (ROOT / "static/js/expiry.js").read_text()
+    html = f'<!doctype html><html lang="{lang}"><head><script src="/expiry.js" defer></script></head></html>'
+    page.route("http://rb.test/**", lambda route: route.fulfill(
+        body=script if route.request.url.endswith("/expiry.js") else html,
+        content_type="text/javascript" if route.request.url.endswith("/expiry.js") else "text/html"))
+    page.goto("http://rb.test/")
+    browser_says = page.evaluate("(left) => left.map((s) => window.RedBrollyExpiry.label(s * 1000))", LEFT)
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    with force_locale(lang):
+        server_says = [expiry.disappears_in(now + timedelta(seconds=s), now) for s in LEFT]
+    assert browser_says == server_says
+    if lang == "en":
+        assert server_says[:4] == ["disappears in a moment"] * 3 + ["disappears in 1 minute"]
+        assert server_says[13:16] == ["disappears in 47 hours", "disappears in 2 days", "disappears in 2 days"]
