@@ -31,6 +31,7 @@ from flask import Flask
 from flask import current_app
 
 from forum import clock
+from forum import text
 from forum.errors import Forbidden
 from forum.errors import NotFound
 from forum.extensions import db
@@ -119,8 +120,8 @@ def _visible_shell(space: Space | None, account: Account | None) -> SpaceAccess:
 
 def access_space_shell(account: Account | None, slug: object) -> SpaceAccess:
     """For the "about / join" page: open and closed spaces exist to everyone signed in."""
-    if not isinstance(slug, str) or len(slug) > 64:
-        raise NotFound()
+    if not isinstance(slug, str) or len(slug) > 64 or text.hidden_characters(slug):
+        raise NotFound()  # a slug from a form, too: NUL would reach PostgreSQL as a DataError
     return _visible_shell(db.session.scalar(sa.select(Space).where(Space.slug == slug)), account)
 
 
