@@ -27,6 +27,7 @@ test: $(STAMP)
 lint: $(STAMP) security
 	$(BIN)/lint-imports
 	$(BIN)/ruff check forum realtime moderation tests
+	$(BIN)/ruff format --check forum realtime moderation tests
 
 # semgrep in a virtualenv of its own: its pinned dependencies would fight the app's.
 SEMGREP_VENV := $(VENV)/semgrep

@@ -14,7 +14,7 @@ __all__ = ["create_app"]
 
 def __getattr__(name: str) -> Any:
     if name == "create_app":
-        from forum.app import create_app  # noqa: PLC0415 - lazy on purpose, see above
+        from forum.app import create_app
 
         return create_app
     raise AttributeError(f"module 'forum' has no attribute {name!r}")

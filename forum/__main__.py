@@ -34,7 +34,9 @@ def main() -> None:
     port = int(os.environ.get("RB_PORT", "5000"))
     print(f"Red Brolly on http://{host}:{port} ({app.config['RB_ASYNC_MODE_IN_USE']})", flush=True)
     # log_output=False: eventlet's access log would print every client address.
-    socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=MODE == "threading")
+    socketio.run(
+        app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=MODE == "threading"
+    )
 
 
 if __name__ == "__main__":

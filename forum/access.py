@@ -104,7 +104,9 @@ def row_id(value: object) -> int:
 
 def membership_of(account: Account, space_id: int) -> Membership | None:
     return db.session.scalar(
-        sa.select(Membership).where(Membership.space_id == space_id, Membership.account_id == account.id)
+        sa.select(Membership).where(
+            Membership.space_id == space_id, Membership.account_id == account.id
+        )
     )
 
 
@@ -265,7 +267,11 @@ def is_blocked(reader: Account | int | None, content: Any) -> bool:
 
 
 def visible(
-    reader: Reader | None, content: Any, *, moderator: bool = False, own_hidden: bool = False,
+    reader: Reader | None,
+    content: Any,
+    *,
+    moderator: bool = False,
+    own_hidden: bool = False,
     blocks: bool = True,
 ) -> sa.ColumnElement[bool]:
     """The one filter for lists of content (``Thread``, ``Post``, ``ChatMessage`` or an alias).

@@ -90,7 +90,9 @@ def sign_up(alias: object, passphrase: object, again: object) -> SignedIn:
     except sa.exc.IntegrityError:
         # Two sign-ups raced for the same skeleton; the unique index decided.
         db.session.rollback()
-        raise Conflict("That alias, or one that looks just like it, is taken. Please pick another.") from None
+        raise Conflict(
+            "That alias, or one that looks just like it, is taken. Please pick another."
+        ) from None
     codes = recovery.replace_codes(account)
     row, token = sessions.new_session(account)
     db.session.commit()
@@ -168,7 +170,9 @@ def change_passphrase(
 
 
 def _restart_sessions(account: Account) -> SignedIn:
-    ids = list(db.session.scalars(sa.select(AuthSession.id).where(AuthSession.account_id == account.id)))
+    ids = list(
+        db.session.scalars(sa.select(AuthSession.id).where(AuthSession.account_id == account.id))
+    )
     db.session.execute(sa.delete(AuthSession).where(AuthSession.account_id == account.id))
     row, token = sessions.new_session(account)
     db.session.commit()
@@ -234,4 +238,6 @@ def delete_account(account: Account, passphrase: object, keep_content: bool = Fa
     search.compact()  # deleted words leave the search index on disk
     signals.account_deleted.send(account_id)
     for post_id, thread_id, space_id, thread_deleted in gone:  # open thread pages drop them now
-        signals.post_deleted.send(post_id, thread_id=thread_id, space_id=space_id, thread_deleted=thread_deleted)
+        signals.post_deleted.send(
+            post_id, thread_id=thread_id, space_id=space_id, thread_deleted=thread_deleted
+        )

@@ -53,7 +53,7 @@ RESERVED_NAMES = frozenset(
     trust-and-safety
     админ администратор модератор модер поддержка полиция
     moderador moderadora administrador administradora soporte suporte policia polizei politie
-    """.split()  # noqa: SIM905 - a word list reads best as words
+    """.split()
 )
 # A separator-delimited part of an alias that matches one of these is refused too,
 # so "mod.anna" and "Official_Kim" cannot pose as staff. (Only whole parts: "model"
@@ -62,7 +62,7 @@ STAFF_WORDS = frozenset(
     """
     admin administrator moderator mod mods staff official sysop redbrolly brolly
     админ модератор moderador moderadora
-    """.split()  # noqa: SIM905 - a word list reads best as words
+    """.split()
 )
 # Refused anywhere inside the skeleton, with or without separators ("TheRedBrollyTeam").
 BRAND_WORDS = ("redbrolly",)

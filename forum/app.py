@@ -111,7 +111,9 @@ def _finish_config(app: Flask) -> None:
         app.config["SECRET_KEY"] = _dev_secret(Path(app.instance_path))
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "redbrolly.db")
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
+            Path(app.instance_path) / "redbrolly.db"
+        )
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # The newest SQLite at hand (forum/disk.py): FTS5 secure-delete needs 3.42+.
@@ -237,12 +239,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     if mode != "wal" and cursor.execute("PRAGMA database_list").fetchone()[2]:
         raise RuntimeError(f"SQLite journal_mode is {mode!r}, not WAL; refusing to run")
     if cursor.execute("PRAGMA temp_store").fetchone()[0] != 2:
-        raise RuntimeError("SQLite refused temp_store=MEMORY; temporary copies would reach the disk")
+        raise RuntimeError(
+            "SQLite refused temp_store=MEMORY; temporary copies would reach the disk"
+        )
     if not disk.has_fts5_secure_delete(dbapi_connection) and _fts5_secure_delete_set(cursor):
         # An older SQLite cannot read an index written with secure-delete (format 5).
         raise RuntimeError(
-            "This database's search index uses FTS5 secure-delete, which needs SQLite 3.42 or newer; "
-            "this Python links SQLite " + ".".join(map(str, disk.version_of(dbapi_connection)))
+            "This database's search index uses FTS5 secure-delete, "
+            "which needs SQLite 3.42 or newer; "
+            "this Python links SQLite "
+            + ".".join(map(str, disk.version_of(dbapi_connection)))
             + ". Install the app's dependencies (pip install -e .) to get pysqlite3-binary."
         )
     cursor.close()

@@ -98,7 +98,9 @@ class Config:
     # sends Referrer-Policy: no-referrer, so browsers send none. The token (tied to
     # the session) and SameSite=Lax cookies carry the protection.
     WTF_CSRF_SSL_STRICT = False
-    WTF_CSRF_TIME_LIMIT = None  # tied to the CSRF cookie's life, not a clock: forms left open still work
+    WTF_CSRF_TIME_LIMIT = (
+        None  # tied to the CSRF cookie's life, not a clock: forms left open still work
+    )
     MAX_CONTENT_LENGTH = 64 * 1024  # the largest form we take is a 20,000-character post
     MAX_FORM_PARTS = 200
     BABEL_DEFAULT_LOCALE = "en"

@@ -16,8 +16,8 @@ stick (``forum/app.py``).
 
 from __future__ import annotations
 
-import sqlite3
 import logging
+import sqlite3
 from types import ModuleType
 from typing import Any
 
@@ -43,7 +43,9 @@ def _version(text: str) -> tuple[int, ...]:
 
 def sqlite_module() -> ModuleType:
     """The DB-API module with the newer SQLite: the bundled one when installed."""
-    if _bundled is not None and _version(_bundled.sqlite_version) >= _version(sqlite3.sqlite_version):
+    if _bundled is not None and _version(_bundled.sqlite_version) >= _version(
+        sqlite3.sqlite_version
+    ):
         return _bundled
     return sqlite3
 
@@ -83,5 +85,7 @@ def checkpoint(engine: sa.Engine) -> bool:
         finally:
             connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if busy:
-        log.warning("WAL checkpoint postponed (a reader or writer held the WAL); the next sweep retries")
+        log.warning(
+            "WAL checkpoint postponed (a reader or writer held the WAL); the next sweep retries"
+        )
     return not busy

@@ -56,8 +56,7 @@ class RateLimited(ServiceError):
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         self.retry_after = max(1, int(retry_after))
         super().__init__(
-            message
-            or f"Too many attempts. Please wait {self.retry_after} seconds and try again."
+            message or f"Too many attempts. Please wait {self.retry_after} seconds and try again."
         )
 
 

@@ -308,8 +308,12 @@ def disappears_in(expires_at: datetime | None, now: datetime | None = None) -> s
     count, unit = left
     # The delta is a whole number of ``unit`` and no other unit reaches the threshold,
     # so Babel only words it (CLDR: "in 3 hours", "in 3 Stunden", "dentro de 3 horas").
-    when = format_timedelta(timedelta(seconds=count * UNIT_SECONDS[unit]), granularity=unit,
-                            threshold=math.inf, add_direction=True)
+    when = format_timedelta(
+        timedelta(seconds=count * UNIT_SECONDS[unit]),
+        granularity=unit,
+        threshold=math.inf,
+        add_direction=True,
+    )
     return _("disappears %(when)s", when=when)
 
 

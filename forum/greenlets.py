@@ -12,12 +12,12 @@ def patched_by() -> str | None:
     neither is imported here (importing eventlet prints its deprecation notice).
     """
     if "eventlet" in sys.modules:
-        import eventlet.patcher  # noqa: PLC0415 - only present in eventlet processes
+        import eventlet.patcher
 
         if eventlet.patcher.is_monkey_patched("socket"):
             return "eventlet"
     if "gevent" in sys.modules:
-        from gevent import monkey  # noqa: PLC0415
+        from gevent import monkey
 
         if monkey.is_module_patched("socket"):
             return "gevent"

@@ -77,10 +77,16 @@ def create_invite(
     return NewInvite(invite, code)
 
 
-def list_invites(actor: Account, slug: object, page: int = 1) -> tuple[access.SpaceAccess, pagination.Page]:
+def list_invites(
+    actor: Account, slug: object, page: int = 1
+) -> tuple[access.SpaceAccess, pagination.Page]:
     acc = access.access_space(actor, slug)
     acc.require_role("owner")
-    query = sa.select(Invite).where(Invite.space_id == acc.space.id).order_by(Invite.created_at.desc(), Invite.id.desc())
+    query = (
+        sa.select(Invite)
+        .where(Invite.space_id == acc.space.id)
+        .order_by(Invite.created_at.desc(), Invite.id.desc())
+    )
     return acc, pagination.paginate(query, page)
 
 
@@ -97,7 +103,7 @@ def revoke_invite(actor: Account, slug: object, invite_id: object) -> Invite:
 
 
 def state(invite: Invite) -> str:
-    """"usable", "revoked", "expired" or "spent"."""
+    """ "usable", "revoked", "expired" or "spent"."""
     if invite.revoked_at is not None:
         return "revoked"
     if invite.expires_at is not None and invite.expires_at <= clock.now():
@@ -120,7 +126,9 @@ def find_invite(actor: Account, code: object) -> tuple[Invite, Space, Membership
         raise NotFound("We don't know that invite link. Check that it was copied whole.")
     invite = db.session.scalar(sa.select(Invite).where(Invite.code_hash == hash_code(code)))
     if invite is None:
-        ratelimit.hit("30 per hour", "invite-miss", actor.id)  # guessing is pointless; make it slow too
+        ratelimit.hit(
+            "30 per hour", "invite-miss", actor.id
+        )  # guessing is pointless; make it slow too
         raise NotFound("We don't know that invite link. Check that it was copied whole.")
     current = state(invite)
     if current != "usable":

@@ -153,7 +153,9 @@ class Membership(db.Model):
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     account_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
@@ -191,7 +193,9 @@ class JoinRequest(db.Model):
     __table_args__ = (sa.UniqueConstraint("space_id", "account_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     account_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
@@ -206,10 +210,14 @@ class Invite(db.Model):
     __tablename__ = "invites"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     code_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     label: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
-    created_by: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="SET NULL"))
+    created_by: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+    )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     max_uses: so.Mapped[int | None] = so.mapped_column()
@@ -226,7 +234,9 @@ class Thread(db.Model):
     __tablename__ = "threads"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     author_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
@@ -250,9 +260,13 @@ class Post(db.Model):
     __tablename__ = "posts"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    thread_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("threads.id", ondelete="CASCADE"), index=True)
+    thread_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("threads.id", ondelete="CASCADE"), index=True
+    )
     # Denormalised so search and sweeps filter by space without a join.
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     author_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )

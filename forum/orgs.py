@@ -68,7 +68,9 @@ def list_orgs(actor: Account, page: int = 1) -> pagination.Page:
     return pagination.paginate(query, page)
 
 
-def create_org(actor: Account, *, name: object, slug: object = None, description: object = "") -> Organisation:
+def create_org(
+    actor: Account, *, name: object, slug: object = None, description: object = ""
+) -> Organisation:
     _require_admin(actor)
     name = text.clean(name, "name", 100)
     description = text.clean(description, "description", 2000, required=False, multiline=True)
@@ -112,7 +114,9 @@ def remove_staff(actor: Account, org_slug: object, account_id: object) -> None:
     db.session.commit()
 
 
-def list_staff(actor: Account, org_slug: object, page: int = 1) -> tuple[Organisation, pagination.Page]:
+def list_staff(
+    actor: Account, org_slug: object, page: int = 1
+) -> tuple[Organisation, pagination.Page]:
     org = access_org(actor, org_slug)
     query = (
         sa.select(Account)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import functools
 import re
 import typing as t
-from collections.abc import Callable
 import unicodedata
+from collections.abc import Callable
 from importlib import resources
 
 from argon2 import PasswordHasher
@@ -126,11 +126,11 @@ def _off_loop(fn: Callable[..., T], *args: object) -> T:
     """
     library = greenlets.patched_by()
     if library == "eventlet":
-        from eventlet import tpool  # noqa: PLC0415 - only present in eventlet processes
+        from eventlet import tpool
 
         return tpool.execute(fn, *args)
     if library == "gevent":
-        import gevent  # noqa: PLC0415
+        import gevent
 
         return gevent.get_hub().threadpool.apply(fn, args)
     return fn(*args)

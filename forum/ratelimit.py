@@ -90,14 +90,16 @@ def alias_key() -> str:
         return "alias:invalid"
 
 
-def limit(config_key: str):  # noqa: ANN201 - a decorator factory
+def limit(config_key: str):
     """Decorator: limit a POST view by alias and by hashed address."""
 
     def rate() -> str:
         return current_app.config[config_key]
 
-    def decorate(view):  # noqa: ANN001, ANN202
-        view = limiter.limit(rate, key_func=alias_key, methods=["POST"], scope=config_key + ":alias")(view)
+    def decorate(view):
+        view = limiter.limit(
+            rate, key_func=alias_key, methods=["POST"], scope=config_key + ":alias"
+        )(view)
         return limiter.limit(
             rate,
             key_func=address_key,

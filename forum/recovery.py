@@ -57,6 +57,11 @@ def spend_code(account: Account, raw: str) -> bool:
 
 
 def remaining(account: Account) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(RecoveryCode).where(RecoveryCode.account_id == account.id)
-    ) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.account_id == account.id)
+        )
+        or 0
+    )

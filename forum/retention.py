@@ -115,14 +115,24 @@ def post_days(space: Space) -> int | None:
 def describe(space: Space) -> str:
     """One sentence every reader of the space sees: how long its chat and posts live."""
     hours = chat_hours(space)
-    chat = (ngettext("%(num)d day", "%(num)d days", hours // 24) if hours % 24 == 0
-            else ngettext("%(num)d hour", "%(num)d hours", hours))
+    chat = (
+        ngettext("%(num)d day", "%(num)d days", hours // 24)
+        if hours % 24 == 0
+        else ngettext("%(num)d hour", "%(num)d hours", hours)
+    )
     days = post_days(space)
     if days is None:
-        return _("Here, chat messages disappear %(chat)s after they are sent; threads and posts stay "
-                 "until their author or a moderator deletes them.", chat=chat)
-    return _("Here, chat messages disappear %(chat)s after they are sent, threads and posts %(posts)s "
-             "after they are written.", chat=chat, posts=ngettext("%(num)d day", "%(num)d days", days))
+        return _(
+            "Here, chat messages disappear %(chat)s after they are sent; threads and posts stay "
+            "until their author or a moderator deletes them.",
+            chat=chat,
+        )
+    return _(
+        "Here, chat messages disappear %(chat)s after they are sent, threads and posts %(posts)s "
+        "after they are written.",
+        chat=chat,
+        posts=ngettext("%(num)d day", "%(num)d days", days),
+    )
 
 
 def chat_lifetime(space: Space) -> timedelta:
@@ -194,7 +204,8 @@ def _post_days(value: object, limits: Bounds) -> int | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in _KEEP_WORDS):
         if not limits.allow_keep_posts:
             raise Invalid(
-                f"Days to keep posts must be from {limits.post_min_days} to {limits.post_max_days}: "
+                f"Days to keep posts must be from {limits.post_min_days} "
+                f"to {limits.post_max_days}: "
                 "this site does not keep posts forever."
             )
         return None
@@ -272,7 +283,9 @@ def set_retention(
     """
     space = owned_space(actor, space.slug)
     limits = bounds()
-    hours = _whole_number(chat_hours, limits.chat_min_hours, limits.chat_max_hours, "Hours to keep chat")
+    hours = _whole_number(
+        chat_hours, limits.chat_min_hours, limits.chat_max_hours, "Hours to keep chat"
+    )
     days = _post_days(post_days, limits)
     if not isinstance(apply_to_existing, bool):
         raise Invalid("Choose whether to apply this to what is already there.")

@@ -41,13 +41,22 @@ ALLOW = Verdict("allow")
 
 
 class Screener(Protocol):
-    def check(self, actor: Account, space_id: int, parts: Sequence[str | None], *, confirmed: bool,
-              title: str | None = None, inline: bool = False) -> Verdict:
+    def check(
+        self,
+        actor: Account,
+        space_id: int,
+        parts: Sequence[str | None],
+        *,
+        confirmed: bool,
+        title: str | None = None,
+        inline: bool = False,
+    ) -> Verdict:
         """Refuse the text (Invalid, Forbidden, NeedsConfirmation) or return the verdict."""
         ...
 
-    def apply(self, verdict: Verdict, kind: str, item: Any,
-              space_name: str) -> dict[str, Any] | None:
+    def apply(
+        self, verdict: Verdict, kind: str, item: Any, space_name: str
+    ) -> dict[str, Any] | None:
         """Flag or hold the stored ``item`` (no commit); the ``content_hidden`` payload if held."""
         ...
 

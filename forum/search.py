@@ -114,17 +114,29 @@ def search(account: Account, query: object, page: object = 1) -> Results:
     query = query.strip()
     words = terms(query.replace("\x00", " "))
     if not words:
-        message = "Type a word to search for." if not query else "Please search for words with letters or numbers."
+        message = (
+            "Type a word to search for."
+            if not query
+            else "Please search for words with letters or numbers."
+        )
         return Results(query, [], page, False, message)
     if _dialect() == "postgresql":
         tsquery = sa.func.plainto_tsquery(sa.literal_column("'simple'::regconfig"), " ".join(words))
-        in_body = sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), Post.body).op("@@")(tsquery)
-        in_title = sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), Thread.title).op("@@")(tsquery)
+        in_body = sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), Post.body).op("@@")(
+            tsquery
+        )
+        in_title = sa.func.to_tsvector(sa.literal_column("'simple'::regconfig"), Thread.title).op(
+            "@@"
+        )(tsquery)
         matched = sa.or_(in_body, sa.and_(Post.is_first.is_(True), in_title))
     else:
         match = fts5_match(words)
-        body_ids = sa.text("SELECT rowid FROM posts_fts WHERE posts_fts MATCH :m").columns(sa.column("rowid"))
-        title_ids = sa.text("SELECT rowid FROM threads_fts WHERE threads_fts MATCH :m").columns(sa.column("rowid"))
+        body_ids = sa.text("SELECT rowid FROM posts_fts WHERE posts_fts MATCH :m").columns(
+            sa.column("rowid")
+        )
+        title_ids = sa.text("SELECT rowid FROM threads_fts WHERE threads_fts MATCH :m").columns(
+            sa.column("rowid")
+        )
         matched = sa.or_(
             Post.id.in_(body_ids.bindparams(m=match)),
             sa.and_(Post.is_first.is_(True), Thread.id.in_(title_ids.bindparams(m=match))),
@@ -149,7 +161,9 @@ def search(account: Account, query: object, page: object = 1) -> Results:
             thread_title=thread.title,
             space_name=space.name,
             space_slug=space.slug,
-            excerpt="" if post.content_warning or thread.content_warning else markdown.plain_excerpt(post.body, 200),
+            excerpt=""
+            if post.content_warning or thread.content_warning
+            else markdown.plain_excerpt(post.body, 200),
             created_at=post.created_at,
             expires_at=post.expires_at,
         )
@@ -166,7 +180,9 @@ def secure_delete_on() -> bool:
     if _dialect() != "sqlite":
         return False
     for table in FTS_TABLES:
-        value = db.session.execute(sa.text(f"SELECT v FROM {table}_config WHERE k = 'secure-delete'")).scalar()
+        value = db.session.execute(
+            sa.text(f"SELECT v FROM {table}_config WHERE k = 'secure-delete'")  # nosec B608: names are module constants
+        ).scalar()
         if not value:
             return False
     return True
@@ -180,9 +196,11 @@ def enable_secure_delete(connection: sa.Connection) -> bool:
     if not disk.has_fts5_secure_delete(connection.connection.dbapi_connection):  # type: ignore[union-attr]
         return False
     for table in FTS_TABLES:
-        connection.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 1)")
+        connection.exec_driver_sql(
+            f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 1)"  # nosec B608: names are module constants
+        )
         # Terms deleted before the option was on still sit in old segments: merge them out.
-        connection.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+        connection.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('optimize')")  # nosec B608: names are module constants
     return True
 
 
@@ -200,6 +218,6 @@ def compact() -> None:
         connection = db.session.connection()
         if not enable_secure_delete(connection):
             for table in FTS_TABLES:
-                connection.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+                connection.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('optimize')")  # nosec B608: names are module constants
     db.session.commit()
     disk.checkpoint(db.engine)

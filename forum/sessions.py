@@ -62,7 +62,9 @@ def find_session(token: str | None) -> AuthSession | None:
     """The live session for a raw cookie token, touching it; None otherwise."""
     if not token or len(token) > 100:
         return None
-    row = db.session.scalar(sa.select(AuthSession).where(AuthSession.token_hash == hash_token(token)))
+    row = db.session.scalar(
+        sa.select(AuthSession).where(AuthSession.token_hash == hash_token(token))
+    )
     if row is None:
         return None
     now = clock.now()

@@ -40,7 +40,9 @@ content_redacted = _signals.signal("content-redacted")  # + content payload, bod
 member_muted = _signals.signal("member-muted")  # account_id=, until=
 member_removed = _signals.signal("member-removed")  # account_id=
 account_suspended = _signals.signal("account-suspended")  # sender: account id; until=
-member_blocked = _signals.signal("member-blocked")  # sender: blocker id; blocked_id=, name=, space_id=, name=, space_id=
+member_blocked = _signals.signal(
+    "member-blocked"
+)  # sender: blocker id; blocked_id=, name=, space_id=, name=, space_id=
 
 # Sent by forum/expiry.py after each committed sweep batch. sender: the kind
 # ("chat", "posts", "threads", or a registered Expirer's name); kwargs: ids=[...],
@@ -65,7 +67,11 @@ post_deleted = _signals.signal("post-deleted")
 
 
 def content_payload(
-    kind: str, item_id: int, *, thread_id: int | None = None, room_id: int | None = None,
+    kind: str,
+    item_id: int,
+    *,
+    thread_id: int | None = None,
+    room_id: int | None = None,
     seq: int | None = None,
 ) -> dict[str, Any]:
     """The keywords of the content signals: what realtime needs to find an item on screens.
@@ -73,6 +79,7 @@ def content_payload(
     ``kind``: 'post', 'thread' or 'chat'; chat messages carry ``room_id`` and ``seq``.
     """
     return {"kind": kind, "id": item_id, "thread_id": thread_id, "room_id": room_id, "seq": seq}
+
 
 # Safety (forum/safety/*.py). Receivers in realtime/push.py reach only the accounts listed.
 # sender: check-in id; kind=, account_ids=, name=, note=

@@ -47,7 +47,10 @@ MAX_DESCRIPTION = 500
 MAX_QUESTION = 300
 MAX_ANSWER = 1000
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62})[a-z0-9]$")
-TAKEN = "Someone in this space already goes by that name, or one that looks just like it. Please choose another name for this space."
+TAKEN = (
+    "Someone in this space already goes by that name, or one that looks just like it. "
+    "Please choose another name for this space."
+)
 YOUR_ALIAS_TAKEN = (
     "Someone in this space already goes by a name that looks like your alias. "
     "Please choose a different name for this space."
@@ -88,14 +91,18 @@ def _name_taken(space_id: int, key: str, account_id: int) -> bool:
     return (
         db.session.scalar(
             sa.select(Membership.id).where(
-                Membership.space_id == space_id, Membership.name_key == key, Membership.account_id != account_id
+                Membership.space_id == space_id,
+                Membership.name_key == key,
+                Membership.account_id != account_id,
             )
         )
         is not None
     )
 
 
-def add_member(space: Space, account: Account, name: ChosenName, role: str = "member") -> Membership:
+def add_member(
+    space: Space, account: Account, name: ChosenName, role: str = "member"
+) -> Membership:
     """Add the membership (no commit). A race on the name ends as a Conflict."""
     membership = Membership(
         space_id=space.id,
@@ -112,7 +119,9 @@ def add_member(space: Space, account: Account, name: ChosenName, role: str = "me
         db.session.rollback()
         raise Conflict(TAKEN) from None
     db.session.execute(
-        sa.delete(JoinRequest).where(JoinRequest.space_id == space.id, JoinRequest.account_id == account.id)
+        sa.delete(JoinRequest).where(
+            JoinRequest.space_id == space.id, JoinRequest.account_id == account.id
+        )
     )
     return membership
 
@@ -155,7 +164,8 @@ def _fields(name: object, description: object, rules: object, join_question: obj
         name=text.clean(name, "name", MAX_NAME),
         description=text.clean(description, "short description", MAX_DESCRIPTION, required=False),
         rules=text.clean(rules, "rules", markdown.MAX_POST_CHARS, required=False, multiline=True),
-        join_question=text.clean(join_question, "join question", MAX_QUESTION, required=False) or None,
+        join_question=text.clean(join_question, "join question", MAX_QUESTION, required=False)
+        or None,
     )
 
 
@@ -207,8 +217,14 @@ def create_space(
 
 
 def update_space(
-    actor: Account, slug: object, *, name: object, description: object, rules: object,
-    join_question: object, kind: object,
+    actor: Account,
+    slug: object,
+    *,
+    name: object,
+    description: object,
+    rules: object,
+    join_question: object,
+    kind: object,
 ) -> Space:
     """Owners edit name, description, rules, join question; closed <-> hidden.
 
@@ -299,7 +315,9 @@ def leave(actor: Account, slug: object) -> None:
         raise Forbidden("You are the only owner. Make someone else an owner before you leave.")
     thread_ids = sa.select(Thread.id).where(Thread.space_id == acc.space.id)
     db.session.execute(
-        sa.delete(ThreadFollow).where(ThreadFollow.account_id == actor.id, ThreadFollow.thread_id.in_(thread_ids))
+        sa.delete(ThreadFollow).where(
+            ThreadFollow.account_id == actor.id, ThreadFollow.thread_id.in_(thread_ids)
+        )
     )
     db.session.delete(membership)
     db.session.commit()
@@ -309,11 +327,15 @@ def leave(actor: Account, slug: object) -> None:
 
 def _owner_count(space_id: int) -> int:
     return db.session.scalar(
-        sa.select(sa.func.count()).where(Membership.space_id == space_id, Membership.role == "owner")
+        sa.select(sa.func.count()).where(
+            Membership.space_id == space_id, Membership.role == "owner"
+        )
     )
 
 
-def request_join(actor: Account, slug: object, answer: object, space_alias: object = None) -> JoinRequest:
+def request_join(
+    actor: Account, slug: object, answer: object, space_alias: object = None
+) -> JoinRequest:
     """Ask to join a closed space; its moderators decide."""
     acc = access.access_space_shell(actor, slug)
     space = acc.space
@@ -321,28 +343,40 @@ def request_join(actor: Account, slug: object, answer: object, space_alias: obje
         raise Conflict("You are already a member of this space.")
     if space.kind != "closed":
         raise Forbidden("This space takes no requests. Open spaces you can just join.")
-    answer = text.clean(answer, "answer", MAX_ANSWER, required=bool(space.join_question), multiline=True)
+    answer = text.clean(
+        answer, "answer", MAX_ANSWER, required=bool(space.join_question), multiline=True
+    )
     name = choose_name(space, actor, space_alias)
     existing = db.session.scalar(
-        sa.select(JoinRequest).where(JoinRequest.space_id == space.id, JoinRequest.account_id == actor.id)
+        sa.select(JoinRequest).where(
+            JoinRequest.space_id == space.id, JoinRequest.account_id == actor.id
+        )
     )
     if existing is not None:
         raise Conflict("Your request is already with the moderators. They will decide soon.")
     request = JoinRequest(
-        space_id=space.id, account_id=actor.id, answer=answer, space_alias=name.space_alias, created_at=clock.today()
+        space_id=space.id,
+        account_id=actor.id,
+        answer=answer,
+        space_alias=name.space_alias,
+        created_at=clock.today(),
     )
     db.session.add(request)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
-        raise Conflict("Your request is already with the moderators. They will decide soon.") from None
+        raise Conflict(
+            "Your request is already with the moderators. They will decide soon."
+        ) from None
     return request
 
 
 def pending_request(actor: Account, space: Space) -> JoinRequest | None:
     return db.session.scalar(
-        sa.select(JoinRequest).where(JoinRequest.space_id == space.id, JoinRequest.account_id == actor.id)
+        sa.select(JoinRequest).where(
+            JoinRequest.space_id == space.id, JoinRequest.account_id == actor.id
+        )
     )
 
 
@@ -373,7 +407,9 @@ def request_name(request: JoinRequest) -> str:
     return db.session.get(Account, request.account_id).alias
 
 
-def decide_request(actor: Account, slug: object, request_id: object, approve: bool) -> Membership | None:
+def decide_request(
+    actor: Account, slug: object, request_id: object, approve: bool
+) -> Membership | None:
     """Moderators approve (the requester joins under the name they chose) or decline."""
     acc = access.access_space(actor, slug)
     acc.require_role("moderator")

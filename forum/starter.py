@@ -35,14 +35,17 @@ STARTER_SPACES = (
         "name": "Newcomers",
         "kind": "open",
         "description": "New here? Say hello, ask anything, find your way around.",
-        "intro": "Welcome! There are no silly questions here. Take your time, and keep yourself safe: "
+        "intro": "Welcome! There are no silly questions here. "
+        "Take your time, and keep yourself safe: "
         "you never have to share anything that could identify you.",
     },
     {
         "slug": "online-workers",
         "name": "Online workers",
         "kind": "open",
-        "description": "Cams, clips, subscriptions and sexting: platforms, payments, privacy and pricing.",
+        "description": (
+            "Cams, clips, subscriptions and sexting: platforms, payments, privacy and pricing."
+        ),
         "intro": "Talk platforms, payouts, pricing and staying anonymous online. "
         "Don't link your own or anyone else's accounts here.",
     },
@@ -68,7 +71,9 @@ STARTER_SPACES = (
         "slug": "know-your-rights",
         "name": "Know your rights",
         "kind": "open",
-        "description": "Laws, police, landlords, banks and benefits: what the rules are and where to get help.",
+        "description": (
+            "Laws, police, landlords, banks and benefits: what the rules are and where to get help."
+        ),
         "intro": "Laws differ from place to place: say where your question is about (a country "
         "or region is enough). Nothing here is legal advice, but we can point each other to "
         "people who give it for free.",

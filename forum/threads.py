@@ -70,7 +70,8 @@ def list_threads(actor: Account, slug: object, page: int = 1) -> tuple[access.Sp
     nobody sees threads started by someone they blocked."""
     acc = access.access_space(actor, slug)
     query = sa.select(Thread).where(
-        Thread.space_id == acc.space.id, access.visible(actor, Thread, moderator=acc.has_role("moderator"))
+        Thread.space_id == acc.space.id,
+        access.visible(actor, Thread, moderator=acc.has_role("moderator")),
     )
     query = query.order_by(Thread.pinned.desc(), Thread.last_post_at.desc(), Thread.id.desc())
     return acc, paginate(query, page, THREADS_PER_PAGE)
@@ -137,7 +138,9 @@ def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
 def last_page(actor: Account, thread_id: object) -> int:
     """The number of the thread's last page, as ``actor`` sees it."""
     thread, acc = access.access_thread(actor, thread_id)
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(_visible_posts(thread, acc).subquery()))
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(_visible_posts(thread, acc).subquery())
+    )
     return max(1, -(-count // POSTS_PER_PAGE))
 
 
@@ -149,7 +152,12 @@ def _writer(acc: access.SpaceAccess) -> Membership:
 
 
 def create_thread(
-    actor: Account, slug: object, *, title: object, body: object, content_warning: object = None,
+    actor: Account,
+    slug: object,
+    *,
+    title: object,
+    body: object,
+    content_warning: object = None,
     confirm_identifiers: bool = False,
 ) -> Thread:
     """Start a thread (title + first post) as the name the author shows in this space.
@@ -161,23 +169,38 @@ def create_thread(
     membership = _writer(acc)
     title, body, cw = _title(title), _body(body), _cw(content_warning)
     screen = screening.screener()
-    verdict = screen.check(actor, acc.space.id, [cw, body], title=title,
-                           confirmed=confirm_identifiers)
+    verdict = screen.check(
+        actor, acc.space.id, [cw, body], title=title, confirmed=confirm_identifiers
+    )
     now = clock.now()
     expires = retention.thread_expires_at(acc.space, now)
     thread = Thread(
-        space_id=acc.space.id, author_id=actor.id, author_name=membership.display_name, title=title,
-        content_warning=cw, created_at=now, last_post_at=now, expires_at=expires,
+        space_id=acc.space.id,
+        author_id=actor.id,
+        author_name=membership.display_name,
+        title=title,
+        content_warning=cw,
+        created_at=now,
+        last_post_at=now,
+        expires_at=expires,
     )
     db.session.add(thread)
     db.session.flush()
     post = Post(
-        thread_id=thread.id, space_id=acc.space.id, author_id=actor.id, author_name=membership.display_name,
-        body=body, is_first=True, created_at=now, expires_at=expires,
+        thread_id=thread.id,
+        space_id=acc.space.id,
+        author_id=actor.id,
+        author_name=membership.display_name,
+        body=body,
+        is_first=True,
+        created_at=now,
+        expires_at=expires,
     )
     db.session.add(post)
     db.session.flush()
-    db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
+    db.session.add(
+        ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id)
+    )
     held = screen.apply(verdict, "thread", thread, acc.space.name)
     db.session.commit()
     if held is None:
@@ -186,7 +209,11 @@ def create_thread(
 
 
 def reply(
-    actor: Account, thread_id: object, *, body: object, content_warning: object = None,
+    actor: Account,
+    thread_id: object,
+    *,
+    body: object,
+    content_warning: object = None,
     confirm_identifiers: bool = False,
 ) -> Post:
     """Reply to a thread. Locked threads take replies from moderators only.
@@ -202,15 +229,23 @@ def reply(
     verdict = screen.check(actor, acc.space.id, [cw, body], confirmed=confirm_identifiers)
     now = clock.now()
     post = Post(
-        thread_id=thread.id, space_id=thread.space_id, author_id=actor.id, author_name=membership.display_name,
-        body=body, content_warning=cw, created_at=now, expires_at=retention.post_expires_at(acc.space, now, thread),
+        thread_id=thread.id,
+        space_id=thread.space_id,
+        author_id=actor.id,
+        author_name=membership.display_name,
+        body=body,
+        content_warning=cw,
+        created_at=now,
+        expires_at=retention.post_expires_at(acc.space, now, thread),
     )
     db.session.add(post)
     thread.last_post_at = now
     db.session.flush()
     follow = db.session.get(ThreadFollow, (actor.id, thread.id))
     if follow is None:
-        db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id))
+        db.session.add(
+            ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id)
+        )
     else:
         follow.last_seen_post_id = max(follow.last_seen_post_id, post.id)
     held = screen.apply(verdict, "post", post, acc.space.name)
@@ -228,7 +263,12 @@ def _own_post(actor: Account, post_id: object) -> tuple[Post, access.SpaceAccess
 
 
 def edit_post(
-    actor: Account, post_id: object, *, body: object, content_warning: object = None, title: object = None,
+    actor: Account,
+    post_id: object,
+    *,
+    body: object,
+    content_warning: object = None,
+    title: object = None,
     confirm_identifiers: bool = False,
 ) -> Post:
     """Authors edit their own post (the first post's title too); it shows "edited".
@@ -244,8 +284,9 @@ def edit_post(
     body, cw = _body(body), _cw(content_warning)
     new_title = _title(title) if post.is_first else None
     screen = screening.screener()
-    verdict = screen.check(actor, acc.space.id, [cw, body], title=new_title,
-                           confirmed=confirm_identifiers)
+    verdict = screen.check(
+        actor, acc.space.id, [cw, body], title=new_title, confirmed=confirm_identifiers
+    )
     # A watched word in the new title holds or flags the thread; one in the body, just this post.
     kind, target = ("thread", thread) if verdict.in_title else ("post", post)
     was_hidden = target.hidden_at is not None
@@ -285,8 +326,12 @@ def delete_post(actor: Account, post_id: object) -> bool:
         db.session.delete(post)
     db.session.commit()
     search.compact()
-    signals.post_deleted.send(ids["post_id"], thread_id=ids["thread_id"], space_id=ids["space_id"],
-                              thread_deleted=thread_deleted)
+    signals.post_deleted.send(
+        ids["post_id"],
+        thread_id=ids["thread_id"],
+        space_id=ids["space_id"],
+        thread_deleted=thread_deleted,
+    )
     return thread_deleted
 
 
@@ -309,8 +354,13 @@ def set_follow(actor: Account, thread_id: object, follow: bool) -> None:
     thread, _acc = access.access_thread(actor, thread_id)
     row = db.session.get(ThreadFollow, (actor.id, thread.id))
     if follow and row is None:
-        last = db.session.scalar(sa.select(sa.func.max(Post.id)).where(Post.thread_id == thread.id)) or 0
-        db.session.add(ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=last))
+        last = (
+            db.session.scalar(sa.select(sa.func.max(Post.id)).where(Post.thread_id == thread.id))
+            or 0
+        )
+        db.session.add(
+            ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=last)
+        )
     elif not follow and row is not None:
         db.session.delete(row)
     db.session.commit()
@@ -335,7 +385,10 @@ def updates(actor: Account, page: int = 1, per_page: int = 20) -> Page:
             sa.func.count(Post.id).label("n"),
             sa.func.min(Post.id).label("first_id"),
         )
-        .join(ThreadFollow, sa.and_(ThreadFollow.thread_id == Post.thread_id, ThreadFollow.account_id == actor.id))
+        .join(
+            ThreadFollow,
+            sa.and_(ThreadFollow.thread_id == Post.thread_id, ThreadFollow.account_id == actor.id),
+        )
         .where(Post.id > ThreadFollow.last_seen_post_id, access.visible(actor, Post))
         .group_by(Post.thread_id)
         .subquery()
@@ -377,7 +430,8 @@ def forget_author(account_id: int, keep_content: bool) -> list[tuple[int, int, i
         (post_id, thread_id, space_id, False)
         for post_id, thread_id, space_id in db.session.execute(
             sa.select(Post.id, Post.thread_id, Post.space_id)
-            .where(Post.author_id == account_id, Post.is_first.is_(False)).order_by(Post.id)
+            .where(Post.author_id == account_id, Post.is_first.is_(False))
+            .order_by(Post.id)
         )
     ]
     db.session.execute(
@@ -390,7 +444,9 @@ def forget_author(account_id: int, keep_content: bool) -> list[tuple[int, int, i
             sa.select(sa.func.count()).where(Post.thread_id == thread.id, Post.is_first.is_(False))
         )
         if others:
-            first = db.session.scalar(sa.select(Post).where(Post.thread_id == thread.id, Post.is_first.is_(True)))
+            first = db.session.scalar(
+                sa.select(Post).where(Post.thread_id == thread.id, Post.is_first.is_(True))
+            )
             if first is not None:
                 _erase_first_post(first)
                 gone.append((first.id, thread.id, thread.space_id, False))
@@ -404,7 +460,9 @@ def forget_author(account_id: int, keep_content: bool) -> list[tuple[int, int, i
     # First posts they wrote in threads someone else now holds (not possible today) and
     # any stray rows: nothing of theirs may stay linked.
     db.session.execute(
-        sa.delete(Post).where(Post.author_id == account_id).execution_options(synchronize_session=False)
+        sa.delete(Post)
+        .where(Post.author_id == account_id)
+        .execution_options(synchronize_session=False)
     )
     db.session.flush()
     return gone

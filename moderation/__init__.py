@@ -31,8 +31,12 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
     screening_seam.install(app, screening)
     access.use_block_rule(app, blocks.blocked)
-    safety_policy.register(find_identifiers=guard.find_identifiers, trust_level=trust.level,
-                           trusted_level=trust.TRUSTED, can_raise_alert=trust.can_raise_alert)
+    safety_policy.register(
+        find_identifiers=guard.find_identifiers,
+        trust_level=trust.level,
+        trusted_level=trust.TRUSTED,
+        can_raise_alert=trust.can_raise_alert,
+    )
     signals.account_deleting.connect(expiry.forget_account)
     signals.maintenance_due.connect(expiry.delete_expired)
     app.jinja_env.globals["appealable_hides"] = appeals.appealable_hides

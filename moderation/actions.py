@@ -72,7 +72,9 @@ def _reason(reason: object) -> str:
     return text.clean(reason, "reason", REASON_MAX, required=False)
 
 
-def _moderate(actor: Account, slug: object, kind: object, target_id: object) -> tuple[Target, SpaceAccess]:
+def _moderate(
+    actor: Account, slug: object, kind: object, target_id: object
+) -> tuple[Target, SpaceAccess]:
     """The item, for a moderator of its space; NotFound/Forbidden otherwise."""
     space_access = access.access_space(actor, slug)
     space_access.require_role("moderator")
@@ -87,7 +89,9 @@ def _moderate(actor: Account, slug: object, kind: object, target_id: object) -> 
 def _resolve(target: Target, status: str) -> None:
     db.session.execute(
         sa.update(Flag)
-        .where(Flag.target_kind == target.kind, Flag.target_id == target.id, Flag.status == FLAG_OPEN)
+        .where(
+            Flag.target_kind == target.kind, Flag.target_id == target.id, Flag.status == FLAG_OPEN
+        )
         .values(status=status, resolved_at=clock.now(), note=None)
     )
 
@@ -106,7 +110,9 @@ def _appeal_link(space_access: SpaceAccess, action_id: int) -> str:
 # --- Queue --------------------------------------------------------------------
 
 
-def review_queue(actor: Account, slug: object, page: int = 1) -> tuple[SpaceAccess, list[QueueItem], bool]:
+def review_queue(
+    actor: Account, slug: object, page: int = 1
+) -> tuple[SpaceAccess, list[QueueItem], bool]:
     """Flagged items with open flags, heaviest first (moderators only)."""
     space_access = access.access_space(actor, slug)
     space_access.require_role("moderator")
@@ -116,7 +122,9 @@ def review_queue(actor: Account, slug: object, page: int = 1) -> tuple[SpaceAcce
         .where(Flag.space_id == space_access.space.id, Flag.status == FLAG_OPEN)
         .group_by(Flag.target_kind, Flag.target_id)
         .order_by(total.desc(), sa.func.min(Flag.id)),
-        page, PER_PAGE, scalars=False,
+        page,
+        PER_PAGE,
+        scalars=False,
     )
     items = []
     for kind, target_id, weight in groups.items:
@@ -124,45 +132,72 @@ def review_queue(actor: Account, slug: object, page: int = 1) -> tuple[SpaceAcce
         if target is None:
             continue  # expired or deleted: the sweeper removes its flags
         rows = db.session.execute(
-            sa.select(Flag.reason, Flag.note).where(
-                Flag.target_kind == kind, Flag.target_id == target_id, Flag.status == FLAG_OPEN
-            ).limit(200)
+            sa.select(Flag.reason, Flag.note)
+            .where(Flag.target_kind == kind, Flag.target_id == target_id, Flag.status == FLAG_OPEN)
+            .limit(200)
         ).all()
         counts: dict[str, int] = {}
         for reason, _note in rows:
             counts[REASONS[reason]] = counts.get(REASONS[reason], 0) + 1
-        items.append(QueueItem(
-            kind, target_id, target.excerpt(), target.author_name, (weight or 0) / 100,
-            target.hidden_at is not None, target.author_id == actor.id, target.text,
-            sorted(counts.items()), [note for _r, note in rows if note],
-        ))
+        items.append(
+            QueueItem(
+                kind,
+                target_id,
+                target.excerpt(),
+                target.author_name,
+                (weight or 0) / 100,
+                target.hidden_at is not None,
+                target.author_id == actor.id,
+                target.text,
+                sorted(counts.items()),
+                [note for _r, note in rows if note],
+            )
+        )
     return space_access, items, groups.has_next
 
 
 # --- Content actions ----------------------------------------------------------
 
 
-def keep(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
+def keep(
+    actor: Account, slug: object, kind: object, target_id: object, reason: object = ""
+) -> None:
     """Dismiss the flags; the item shows again."""
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _reason(reason)
     was_hidden = target.hidden_at is not None
     target.obj.hidden_at = None
-    modlog.write(space_access, target.space_id, "keep", target=target, reason=reason,
-                 moderator=actor, excerpt=not flags.has_outing(target))
+    modlog.write(
+        space_access,
+        target.space_id,
+        "keep",
+        target=target,
+        reason=reason,
+        moderator=actor,
+        excerpt=not flags.has_outing(target),
+    )
     _resolve(target, FLAG_DISMISSED)
     db.session.commit()
     if was_hidden:
         signals.content_unhidden.send(target.space_id, **target.payload())
 
 
-def hide(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
+def hide(
+    actor: Account, slug: object, kind: object, target_id: object, reason: object = ""
+) -> None:
     """Hide the item (its author and moderators still see it); the author may appeal."""
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _default_reason(target, _reason(reason))
     target.obj.hidden_at = target.hidden_at or clock.now()
-    entry = modlog.write(space_access, target.space_id, "hide", target=target, reason=reason,
-                         moderator=actor, excerpt=not flags.has_outing(target))
+    entry = modlog.write(
+        space_access,
+        target.space_id,
+        "hide",
+        target=target,
+        reason=reason,
+        moderator=actor,
+        excerpt=not flags.has_outing(target),
+    )
     _resolve(target, FLAG_UPHELD)
     notices.notify(
         target.author_id,
@@ -175,7 +210,9 @@ def hide(actor: Account, slug: object, kind: object, target_id: object, reason: 
     signals.content_hidden.send(target.space_id, **target.payload())
 
 
-def delete(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
+def delete(
+    actor: Account, slug: object, kind: object, target_id: object, reason: object = ""
+) -> None:
     """Delete the row for good. A thread's first post takes its thread with it.
 
     The log line keeps a short excerpt for the appeal window, shown to moderators
@@ -184,8 +221,15 @@ def delete(actor: Account, slug: object, kind: object, target_id: object, reason
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _default_reason(target, _reason(reason))
     payload = target.payload()
-    entry = modlog.write(space_access, target.space_id, "delete", target=target, reason=reason,
-                         moderator=actor, excerpt=not flags.has_outing(target))
+    entry = modlog.write(
+        space_access,
+        target.space_id,
+        "delete",
+        target=target,
+        reason=reason,
+        moderator=actor,
+        excerpt=not flags.has_outing(target),
+    )
     _resolve(target, FLAG_UPHELD)
     notices.notify(
         target.author_id,
@@ -204,8 +248,14 @@ def delete(actor: Account, slug: object, kind: object, target_id: object, reason
     signals.content_deleted.send(target.space_id, **payload)
 
 
-def redact(actor: Account, slug: object, kind: object, target_id: object, new_text: object,
-           reason: object = "") -> None:
+def redact(
+    actor: Account,
+    slug: object,
+    kind: object,
+    target_id: object,
+    new_text: object,
+    reason: object = "",
+) -> None:
     """Replace the text with the moderator's edit (personal information taken out).
 
     The log keeps no excerpt of either version, and earlier excerpts of this item
@@ -231,12 +281,19 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
     was_hidden = target.hidden_at is not None
     target.obj.hidden_at = None
     modlog.forget_excerpts(target.kind, [target.id])  # earlier hides may have quoted it
-    modlog.write(space_access, target.space_id, "redact", target=target, reason=reason,
-                 moderator=actor, excerpt=False)
+    modlog.write(
+        space_access,
+        target.space_id,
+        "redact",
+        target=target,
+        reason=reason,
+        moderator=actor,
+        excerpt=False,
+    )
     _resolve(target, FLAG_UPHELD)
     notices.notify(
         target.author_id,
-        f'A moderator took personal information out of your {flags.noun(target.kind)} in '
+        f"A moderator took personal information out of your {flags.noun(target.kind)} in "
         f'"{space_access.space.name}". The rest is kept.',
         None,
     )
@@ -247,7 +304,9 @@ def redact(actor: Account, slug: object, kind: object, target_id: object, new_te
         signals.content_unhidden.send(target.space_id, **target.payload())
 
 
-def lock_thread(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
+def lock_thread(
+    actor: Account, slug: object, kind: object, target_id: object, reason: object = ""
+) -> None:
     """From the queue: lock the thread (of a thread or post): no more replies."""
     target, space_access = _moderate(actor, slug, kind, target_id)
     if target.kind not in ("post", "thread"):
@@ -281,18 +340,29 @@ def set_locked(actor: Account, thread_id: object, locked: bool, reason: object =
     return thread
 
 
-SWITCH_ACTIONS = {("pinned", True): "pin", ("pinned", False): "unpin",
-                  ("locked", True): "lock", ("locked", False): "unlock"}
+SWITCH_ACTIONS = {
+    ("pinned", True): "pin",
+    ("pinned", False): "unpin",
+    ("locked", True): "lock",
+    ("locked", False): "unlock",
+}
 
 
-def _switch(space_access: SpaceAccess, thread: Thread, column: str, on: bool, reason: str,
-            actor: Account) -> bool:
+def _switch(
+    space_access: SpaceAccess, thread: Thread, column: str, on: bool, reason: str, actor: Account
+) -> bool:
     """Set ``thread.<column>`` and log it in the same transaction; False if it already was."""
     if getattr(thread, column) == on:
         return False  # a repeated click changes nothing and logs nothing
     setattr(thread, column, on)
-    modlog.write(space_access, thread.space_id, SWITCH_ACTIONS[column, on],
-                 target=targets.Target("thread", thread), reason=reason, moderator=actor)
+    modlog.write(
+        space_access,
+        thread.space_id,
+        SWITCH_ACTIONS[column, on],
+        target=targets.Target("thread", thread),
+        reason=reason,
+        moderator=actor,
+    )
     return True
 
 
@@ -321,8 +391,14 @@ def _hours(value: object, allowed: tuple[int, ...], what: str) -> int:
     return number
 
 
-def mute(actor: Account, slug: object, kind: object, target_id: object, hours: object,
-         reason: object = "") -> None:
+def mute(
+    actor: Account,
+    slug: object,
+    kind: object,
+    target_id: object,
+    hours: object,
+    reason: object = "",
+) -> None:
     """Mute the item's author in this space for a while (they can read, not post)."""
     target, space_access = _moderate(actor, slug, kind, target_id)
     hours = _hours(hours, MUTE_HOURS, "durations")
@@ -330,9 +406,15 @@ def mute(actor: Account, slug: object, kind: object, target_id: object, hours: o
     membership = _author_membership(target, space_access, actor)
     until = clock.now() + timedelta(hours=hours)
     membership.muted_until = until
-    entry = modlog.write(space_access, target.space_id, "mute", target=target,
-                         reason=f"{reason} ({hours} h)".strip(), moderator=actor,
-                         excerpt=not flags.has_outing(target))
+    entry = modlog.write(
+        space_access,
+        target.space_id,
+        "mute",
+        target=target,
+        reason=f"{reason} ({hours} h)".strip(),
+        moderator=actor,
+        excerpt=not flags.has_outing(target),
+    )
     notices.notify(
         target.author_id,
         f'A moderator muted you in "{space_access.space.name}" for {hours} hours. '
@@ -344,23 +426,36 @@ def mute(actor: Account, slug: object, kind: object, target_id: object, hours: o
     signals.member_muted.send(target.space_id, account_id=target.author_id, until=until)
 
 
-def remove_member(actor: Account, slug: object, kind: object, target_id: object, reason: object = "") -> None:
+def remove_member(
+    actor: Account, slug: object, kind: object, target_id: object, reason: object = ""
+) -> None:
     """Remove the item's author from this space (they may ask to join again)."""
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _default_reason(target, _reason(reason))
     membership = _author_membership(target, space_access, actor)
     account_id = membership.account_id
     db.session.delete(membership)
-    modlog.write(space_access, target.space_id, "remove", target=target, reason=reason,
-                 moderator=actor, excerpt=not flags.has_outing(target))
-    notices.notify(account_id, f'A moderator removed you from "{space_access.space.name}". '
-                   f"Reason: {reason or 'not given'}.")
+    modlog.write(
+        space_access,
+        target.space_id,
+        "remove",
+        target=target,
+        reason=reason,
+        moderator=actor,
+        excerpt=not flags.has_outing(target),
+    )
+    notices.notify(
+        account_id,
+        f'A moderator removed you from "{space_access.space.name}". '
+        f"Reason: {reason or 'not given'}.",
+    )
     db.session.commit()
     signals.member_removed.send(target.space_id, account_id=account_id)
 
 
-def suspend(actor: Account, slug: object, kind: object, target_id: object, days: object,
-            reason: object = "") -> None:
+def suspend(
+    actor: Account, slug: object, kind: object, target_id: object, days: object, reason: object = ""
+) -> None:
     """Instance admins only: suspend the item's author everywhere and sign them out."""
     target, space_access = _moderate(actor, slug, kind, target_id)
     if not actor.is_admin:
@@ -374,11 +469,19 @@ def suspend(actor: Account, slug: object, kind: object, target_id: object, days:
         raise Forbidden("An instance admin can't be suspended here.")
     until = clock.now() + timedelta(days=days)
     account.suspended_until = until
-    session_ids = list(db.session.scalars(sa.select(AuthSession.id).where(AuthSession.account_id == account.id)))
+    session_ids = list(
+        db.session.scalars(sa.select(AuthSession.id).where(AuthSession.account_id == account.id))
+    )
     db.session.execute(sa.delete(AuthSession).where(AuthSession.account_id == account.id))
-    modlog.write(space_access, target.space_id, "suspend", target=target,
-                 reason=f"{reason} ({days} days)".strip(), moderator=actor,
-                 excerpt=not flags.has_outing(target))
+    modlog.write(
+        space_access,
+        target.space_id,
+        "suspend",
+        target=target,
+        reason=f"{reason} ({days} days)".strip(),
+        moderator=actor,
+        excerpt=not flags.has_outing(target),
+    )
     db.session.commit()
     signals.account_suspended.send(account.id, until=until)
     if session_ids:

@@ -8,9 +8,9 @@ and while the content it concerns still exists or is still kept for the appeal
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from datetime import datetime
+
+import sqlalchemy as sa
 
 from forum import access
 from forum import clock
@@ -41,7 +41,9 @@ PER_PAGE = 20
 OUTCOMES = {"uphold": APPEAL_UPHELD, "overturn": APPEAL_OVERTURNED}
 
 
-def appealable_action(actor: Account, action_id: object) -> tuple[ModAction, SpaceAccess, Appeal | None]:
+def appealable_action(
+    actor: Account, action_id: object
+) -> tuple[ModAction, SpaceAccess, Appeal | None]:
     """The action, if the actor is the member it was taken against; NotFound otherwise."""
     action = db.session.get(ModAction, access.row_id(action_id))
     if action is None or action.target_account_id != actor.id or action.action not in APPEALABLE:
@@ -63,14 +65,21 @@ def appeal(actor: Account, action_id: object, why: object) -> Appeal:
     """Appeal a hide, delete or mute, once. Raises NotFound, Conflict, Forbidden or Invalid."""
     action, _space_access, existing = appealable_action(actor, action_id)
     if existing is not None:
-        raise Conflict("You have already appealed this decision. You will get a notice when it is decided.")
+        raise Conflict(
+            "You have already appealed this decision. You will get a notice when it is decided."
+        )
     if clock.now() >= deadline(action):
         raise Forbidden("The time to appeal this decision has passed.")
     if not isinstance(why, str) or not why.strip():
         raise Invalid("Please say why you think the decision was wrong.")
     why = text.clean(why, "appeal", TEXT_MAX, multiline=True)
-    row = Appeal(action_id=action.id, space_id=action.space_id, author_id=actor.id, text=why,
-                 created_at=clock.now())
+    row = Appeal(
+        action_id=action.id,
+        space_id=action.space_id,
+        author_id=actor.id,
+        text=why,
+        created_at=clock.now(),
+    )
     db.session.add(row)
     try:
         db.session.commit()
@@ -80,7 +89,9 @@ def appeal(actor: Account, action_id: object, why: object) -> Appeal:
     return row
 
 
-def open_appeals(actor: Account, slug: object, page: int = 1) -> tuple[SpaceAccess, list[Appeal], bool]:
+def open_appeals(
+    actor: Account, slug: object, page: int = 1
+) -> tuple[SpaceAccess, list[Appeal], bool]:
     """Undecided appeals in a space, oldest first (moderators only)."""
     space_access = access.access_space(actor, slug)
     space_access.require_role("moderator")
@@ -88,12 +99,15 @@ def open_appeals(actor: Account, slug: object, page: int = 1) -> tuple[SpaceAcce
         sa.select(Appeal)
         .where(Appeal.space_id == space_access.space.id, Appeal.status == APPEAL_OPEN)
         .order_by(Appeal.id),
-        page, PER_PAGE,
+        page,
+        PER_PAGE,
     )
     return space_access, found.items, found.has_next
 
 
-def decide(actor: Account, slug: object, appeal_id: object, outcome: object, reason: object = "") -> Appeal:
+def decide(
+    actor: Account, slug: object, appeal_id: object, outcome: object, reason: object = ""
+) -> Appeal:
     """Uphold or overturn. Not by the moderator who acted, nor by the author."""
     space_access = access.access_space(actor, slug)
     space_access.require_role("moderator")
@@ -130,12 +144,24 @@ def decide(actor: Account, slug: object, appeal_id: object, outcome: object, rea
                 membership.muted_until = None
             outcome_text = "overturned: you are no longer muted"
         elif action.action == "delete":
-            outcome_text = ("overturned, but deleted content cannot be brought back; "
-                            "please post it again if you like")
-    modlog.write(space_access, row.space_id, f"appeal_{row.status}", target_account_id=row.author_id,
-                 target_name=action.target_name, reason=reason, moderator=actor)
-    notices.notify(row.author_id, f'Your appeal in "{space_access.space.name}" was {outcome_text}.',
-                   f"/s/{space_access.space.slug}/mod/log")
+            outcome_text = (
+                "overturned, but deleted content cannot be brought back; "
+                "please post it again if you like"
+            )
+    modlog.write(
+        space_access,
+        row.space_id,
+        f"appeal_{row.status}",
+        target_account_id=row.author_id,
+        target_name=action.target_name,
+        reason=reason,
+        moderator=actor,
+    )
+    notices.notify(
+        row.author_id,
+        f'Your appeal in "{space_access.space.name}" was {outcome_text}.',
+        f"/s/{space_access.space.slug}/mod/log",
+    )
     db.session.commit()
     if unhidden is not None:
         signals.content_unhidden.send(unhidden.space_id, **unhidden.payload())

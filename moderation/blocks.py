@@ -52,19 +52,27 @@ def block(actor: Account, kind: object, target_id: object) -> Block:
         raise Invalid("You can't block yourself.")
     if access.is_blocked(actor, target):
         raise Conflict("You have already blocked them.")
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(Block).where(Block.blocker_id == actor.id))
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Block).where(Block.blocker_id == actor.id)
+    )
     if count >= MAX_BLOCKS:
         raise Invalid(f"You can block at most {MAX_BLOCKS} people. Undo an old block first.")
-    row = Block(blocker_id=actor.id, blocked_id=target.author_id,
-                space_id=scope_of(target.author_id, target.author_name, target.space_id),
-                blocked_name=target.author_name[:64], created_at=clock.today())
+    row = Block(
+        blocker_id=actor.id,
+        blocked_id=target.author_id,
+        space_id=scope_of(target.author_id, target.author_name, target.space_id),
+        blocked_name=target.author_name[:64],
+        created_at=clock.today(),
+    )
     db.session.add(row)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
         raise Conflict("You have already blocked them.") from None
-    signals.member_blocked.send(actor.id, blocked_id=row.blocked_id, name=row.blocked_name, space_id=row.space_id)
+    signals.member_blocked.send(
+        actor.id, blocked_id=row.blocked_id, name=row.blocked_name, space_id=row.space_id
+    )
     return row
 
 
@@ -80,10 +88,14 @@ def unblock(actor: Account, block_id: object) -> None:
     if row is None or row.blocker_id != actor.id:
         raise NotFound()
     # The same name blocked twice in a race (NULL scopes are not unique to the database).
-    db.session.execute(sa.delete(Block).where(
-        Block.blocker_id == actor.id, Block.blocked_id == row.blocked_id, Block.blocked_name == row.blocked_name,
-        Block.space_id.is_(None) if row.space_id is None else Block.space_id == row.space_id,
-    ))
+    db.session.execute(
+        sa.delete(Block).where(
+            Block.blocker_id == actor.id,
+            Block.blocked_id == row.blocked_id,
+            Block.blocked_name == row.blocked_name,
+            Block.space_id.is_(None) if row.space_id is None else Block.space_id == row.space_id,
+        )
+    )
     db.session.commit()
 
 
@@ -97,9 +109,11 @@ def blocked_ids(account: Account | int | None) -> set[int]:
     """The accounts behind the names this account blocked (tests and sweeps; never shown)."""
     if account is None:
         return set()
-    return set(db.session.scalars(
-        sa.select(Block.blocked_id).where(Block.blocker_id == _id(account)).limit(MAX_BLOCKS)
-    ))
+    return set(
+        db.session.scalars(
+            sa.select(Block.blocked_id).where(Block.blocker_id == _id(account)).limit(MAX_BLOCKS)
+        )
+    )
 
 
 def blocked(reader_id: Any, content: Any) -> sa.ColumnElement[bool]:
@@ -127,8 +141,10 @@ def exclude_blocked(account: Account | int | None, content: Any) -> sa.ColumnEle
     return sa.not_(blocked(_id(account), content))
 
 
-def hides(viewer: Account | int | None, author_id: int | None, author_name: str, space_id: int) -> bool:
-    """Does ``viewer`` block the name ``author_id`` writes under as ``author_name`` in ``space_id``?"""
+def hides(
+    viewer: Account | int | None, author_id: int | None, author_name: str, space_id: int
+) -> bool:
+    """Does ``viewer`` block the name ``author_id`` writes under (``author_name``, ``space_id``)?"""
     if viewer is None or author_id is None:
         return False
     return access.is_blocked(_id(viewer), access.Written(author_id, author_name, space_id))
@@ -137,7 +153,9 @@ def hides(viewer: Account | int | None, author_id: int | None, author_name: str,
 def name_in(account_id: int, space_id: int) -> str | None:
     """The name ``account_id`` shows in a space now (None: not a member)."""
     membership = db.session.scalar(
-        sa.select(Membership).where(Membership.account_id == account_id, Membership.space_id == space_id)
+        sa.select(Membership).where(
+            Membership.account_id == account_id, Membership.space_id == space_id
+        )
     )
     return membership.display_name if membership is not None else None
 

@@ -27,7 +27,9 @@ def grant(alias: str, slug: str, role: str = "moderator") -> Membership:
     if account is None or space is None:
         raise NotFound("No such alias or space.")
     membership = db.session.scalar(
-        sa.select(Membership).where(Membership.space_id == space.id, Membership.account_id == account.id)
+        sa.select(Membership).where(
+            Membership.space_id == space.id, Membership.account_id == account.id
+        )
     )
     if membership is None:
         raise NotFound("They are not a member of that space yet.")

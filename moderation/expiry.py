@@ -28,13 +28,13 @@ import sqlalchemy as sa
 from forum import disk
 from forum import signals
 from forum.extensions import db
+from forum.models import Post
 from moderation import targets
 from moderation.models import FLAG_OPEN
 from moderation.models import Appeal
 from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
-from forum.models import Post
 from moderation.modlog import REMOVED_TEXT_ACTIONS
 from moderation.modlog import forget_excerpts
 
@@ -53,22 +53,33 @@ def forget_gone(space_ids: list[int] | None = None) -> int:
     changed = 0
     for kind, model in targets.MODELS.items():  # realtime adds chat
         gone_log = ~sa.exists().where(model.id == ModAction.target_id)
-        where = [ModAction.target_kind == kind, ModAction.excerpt.is_not(None),
-                 ModAction.action.not_in(REMOVED_TEXT_ACTIONS), gone_log]
+        where = [
+            ModAction.target_kind == kind,
+            ModAction.excerpt.is_not(None),
+            ModAction.action.not_in(REMOVED_TEXT_ACTIONS),
+            gone_log,
+        ]
         if space_ids is not None:
             where.append(ModAction.space_id.in_(space_ids))
         changed += db.session.execute(
-            sa.update(ModAction).where(*where).values(excerpt=None).execution_options(synchronize_session=False)
+            sa.update(ModAction)
+            .where(*where)
+            .values(excerpt=None)
+            .execution_options(synchronize_session=False)
         ).rowcount
         gone_flag = ~sa.exists().where(model.id == Flag.target_id)
         scope = [Flag.target_kind == kind, gone_flag]
         if space_ids is not None:
             scope.append(Flag.space_id.in_(space_ids))
         changed += db.session.execute(
-            sa.delete(Flag).where(*scope, Flag.status == FLAG_OPEN).execution_options(synchronize_session=False)
+            sa.delete(Flag)
+            .where(*scope, Flag.status == FLAG_OPEN)
+            .execution_options(synchronize_session=False)
         ).rowcount
         changed += db.session.execute(
-            sa.update(Flag).where(*scope, Flag.note.is_not(None)).values(note=None)
+            sa.update(Flag)
+            .where(*scope, Flag.note.is_not(None))
+            .values(note=None)
             .execution_options(synchronize_session=False)
         ).rowcount
     return changed
@@ -83,8 +94,10 @@ def forget_edited(post_id: int) -> None:
     if post.is_first:
         forget_excerpts("thread", [post.thread_id])  # the title may have changed too
     db.session.execute(
-        sa.update(Flag).where(Flag.target_kind == "post", Flag.target_id == post.id, Flag.note.is_not(None))
-        .values(note=None).execution_options(synchronize_session=False)
+        sa.update(Flag)
+        .where(Flag.target_kind == "post", Flag.target_id == post.id, Flag.note.is_not(None))
+        .values(note=None)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -113,7 +126,9 @@ def on_post_edited(sender: object, **_payload: Any) -> None:
         _finish()
 
 
-def on_content_expired(sender: object, rows: list[dict[str, Any]] | None = None, **_payload: Any) -> None:
+def on_content_expired(
+    sender: object, rows: list[dict[str, Any]] | None = None, **_payload: Any
+) -> None:
     if sender not in EXPIRED_KINDS:
         return
     rows = rows or []
@@ -123,22 +138,31 @@ def on_content_expired(sender: object, rows: list[dict[str, Any]] | None = None,
         # Replies a moderator deleted from these threads would have expired with them.
         db.session.execute(
             sa.update(ModAction)
-            .where(ModAction.thread_id.in_([row["id"] for row in rows]), ModAction.excerpt.is_not(None))
-            .values(excerpt=None).execution_options(synchronize_session=False)
+            .where(
+                ModAction.thread_id.in_([row["id"] for row in rows]), ModAction.excerpt.is_not(None)
+            )
+            .values(excerpt=None)
+            .execution_options(synchronize_session=False)
         )
     _finish()
 
 
-def on_retention_changed(sender: object, applied_to_existing: bool = False, **_payload: Any) -> None:
+def on_retention_changed(
+    sender: object, applied_to_existing: bool = False, **_payload: Any
+) -> None:
     """An owner shortened what exists: the deleted text kept for appeals in that space goes
     now (its source's new expiry is not known once the source is gone; err towards less)."""
     if not applied_to_existing or not isinstance(sender, int):
         return
     db.session.execute(
         sa.update(ModAction)
-        .where(ModAction.space_id == sender, ModAction.action.in_(REMOVED_TEXT_ACTIONS),
-               ModAction.excerpt.is_not(None))
-        .values(excerpt=None).execution_options(synchronize_session=False)
+        .where(
+            ModAction.space_id == sender,
+            ModAction.action.in_(REMOVED_TEXT_ACTIONS),
+            ModAction.excerpt.is_not(None),
+        )
+        .values(excerpt=None)
+        .execution_options(synchronize_session=False)
     )
     _finish()
 
@@ -170,7 +194,9 @@ def delete_expired(now: datetime) -> dict[str, int]:
     ).rowcount
     expired_actions = sa.select(ModAction.id).where(ModAction.excerpt_expires_at <= now)
     appeals = db.session.execute(
-        sa.delete(Appeal).where(Appeal.action_id.in_(expired_actions)).execution_options(synchronize_session=False)
+        sa.delete(Appeal)
+        .where(Appeal.action_id.in_(expired_actions))
+        .execution_options(synchronize_session=False)
     ).rowcount
     notices = db.session.execute(sa.delete(Notice).where(Notice.expires_at <= now)).rowcount
     flags = db.session.execute(
@@ -178,8 +204,13 @@ def delete_expired(now: datetime) -> dict[str, int]:
     ).rowcount
     copies = forget_gone(None)
     db.session.commit()
-    return {"excerpts": blanked, "appeals": appeals, "notices": notices, "flags": flags,
-            "copies of removed content": copies}
+    return {
+        "excerpts": blanked,
+        "appeals": appeals,
+        "notices": notices,
+        "flags": flags,
+        "copies of removed content": copies,
+    }
 
 
 def forget_account(account_id: int, keep_content: bool) -> None:
@@ -190,7 +221,8 @@ def forget_account(account_id: int, keep_content: bool) -> None:
     moderator, "[deleted]" as target, and no excerpt unless the content stays.
     """
     db.session.execute(
-        sa.update(ModAction).where(ModAction.moderator_id == account_id)
+        sa.update(ModAction)
+        .where(ModAction.moderator_id == account_id)
         .values(moderator_id=None, moderator_name=None)
     )
     values: dict = {"target_account_id": None, "target_name": "[deleted]"}

@@ -51,7 +51,9 @@ def open_weight(kind: str, target_id: int) -> int:
     )
 
 
-def flag(actor: Account, kind: object, target_id: object, reason: object, note: object = None) -> FlagResult:
+def flag(
+    actor: Account, kind: object, target_id: object, reason: object, note: object = None
+) -> FlagResult:
     """Flag an item the actor can see. Raises NotFound, Forbidden, Conflict or Invalid."""
     target, space_access = targets.load(actor, kind, target_id)
     if target.author_id == actor.id:
@@ -59,7 +61,9 @@ def flag(actor: Account, kind: object, target_id: object, reason: object, note: 
     reason, note = clean_reason(reason, note)
     existing = db.session.scalar(
         sa.select(Flag.id).where(
-            Flag.target_kind == target.kind, Flag.target_id == target.id, Flag.flagger_id == actor.id
+            Flag.target_kind == target.kind,
+            Flag.target_id == target.id,
+            Flag.flagger_id == actor.id,
         )
     )
     if existing is not None:
@@ -71,8 +75,15 @@ def flag(actor: Account, kind: object, target_id: object, reason: object, note: 
     if is_moderator:
         weight = max(weight, trust.LEVEL_WEIGHT[trust.TRUSTED])
     row = Flag(
-        space_id=target.space_id, target_kind=target.kind, target_id=target.id, flagger_id=actor.id,
-        author_id=target.author_id, reason=reason, note=note, weight=weight, created_at=now,
+        space_id=target.space_id,
+        target_kind=target.kind,
+        target_id=target.id,
+        flagger_id=actor.id,
+        author_id=target.author_id,
+        reason=reason,
+        note=note,
+        weight=weight,
+        created_at=now,
     )
     db.session.add(row)
     try:
@@ -83,14 +94,21 @@ def flag(actor: Account, kind: object, target_id: object, reason: object, note: 
     hide = False
     if target.hidden_at is None:
         threshold = max(1, space_access.space.flag_threshold) * 100
-        outing_alone = reason == "outing" and (is_moderator or trust.can_hide_outing_alone(actor, stats, now))
+        outing_alone = reason == "outing" and (
+            is_moderator or trust.can_hide_outing_alone(actor, stats, now)
+        )
         hide = outing_alone or open_weight(target.kind, target.id) >= threshold
     if hide:
         target.obj.hidden_at = now
         reasons = sorted({REASONS[r].lower() for r in open_reasons(target)})
-        entry = modlog.write(space_access, target.space_id, "auto_hide", target=target,
-                             reason="Flagged by members: " + ", ".join(reasons),
-                             excerpt=not has_outing(target))
+        entry = modlog.write(
+            space_access,
+            target.space_id,
+            "auto_hide",
+            target=target,
+            reason="Flagged by members: " + ", ".join(reasons),
+            excerpt=not has_outing(target),
+        )
         notices.notify(
             target.author_id,
             f'Your {noun(target.kind)} in "{space_access.space.name}" was hidden after members '
@@ -115,8 +133,15 @@ def system_flag(target: targets.Target, note: str, *, hold: bool = False) -> Fla
     if hold and target.hidden_at is None:
         target.obj.hidden_at = now
     row = Flag(
-        space_id=target.space_id, target_kind=target.kind, target_id=target.id, flagger_id=None,
-        author_id=target.author_id, reason="other", note=note[:NOTE_MAX], weight=0, created_at=now,
+        space_id=target.space_id,
+        target_kind=target.kind,
+        target_id=target.id,
+        flagger_id=None,
+        author_id=target.author_id,
+        reason="other",
+        note=note[:NOTE_MAX],
+        weight=0,
+        created_at=now,
     )
     db.session.add(row)
     return row
@@ -126,7 +151,9 @@ def open_reasons(target: targets.Target) -> list[str]:
     return list(
         db.session.scalars(
             sa.select(Flag.reason).where(
-                Flag.target_kind == target.kind, Flag.target_id == target.id, Flag.status == FLAG_OPEN
+                Flag.target_kind == target.kind,
+                Flag.target_id == target.id,
+                Flag.status == FLAG_OPEN,
             )
         )
     )
@@ -137,6 +164,11 @@ def has_outing(target: targets.Target) -> bool:
 
 
 def noun(kind: str) -> str:
-    nouns = {"post": "post", "thread": "thread", "chat": "chat message", "report": "report",
-             "dm": "direct message"}
+    nouns = {
+        "post": "post",
+        "thread": "thread",
+        "chat": "chat message",
+        "report": "report",
+        "dm": "direct message",
+    }
     return nouns.get(kind, "item")

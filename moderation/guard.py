@@ -21,7 +21,9 @@ from forum import errors
 
 # A run of digits with single spaces, dots, dashes or brackets between them.
 # Separators are required between groups, so a digit run splits only one way (no ReDoS).
-_PHONE_RUN = re.compile(r"(?<![\w+/.,:(-])\+?\(?\d{1,12}\)?(?:[ .\-]{1,2}\(?\d{1,12}\)?){0,6}(?![\w/]|[.,:-]\d)")
+_PHONE_RUN = re.compile(
+    r"(?<![\w+/.,:(-])\+?\(?\d{1,12}\)?(?:[ .\-]{1,2}\(?\d{1,12}\)?){0,6}(?![\w/]|[.,:-]\d)"
+)
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,4}")
 _EMAIL_SPELLED = re.compile(
     r"\b[\w.+-]{1,64}\s{0,3}(?:\[at\]|\(at\)|\sat\s)\s{0,3}[A-Za-z0-9-]{1,63}\s{0,3}"

@@ -45,7 +45,9 @@ class Flag(db.Model):
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     target_kind: so.Mapped[str] = so.mapped_column(sa.String(10))
     target_id: so.Mapped[int] = so.mapped_column()
     flagger_id: so.Mapped[int | None] = so.mapped_column(
@@ -76,7 +78,9 @@ class ModAction(db.Model):
     __tablename__ = "mod_actions"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     action: so.Mapped[str] = so.mapped_column(sa.String(20))
     target_kind: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     target_id: so.Mapped[int | None] = so.mapped_column()
@@ -100,8 +104,16 @@ class ModAction(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
 
 
-MUTABLE_LOG_COLUMNS = frozenset({"excerpt", "excerpt_expires_at", "moderator_id", "moderator_name",
-                                 "target_account_id", "target_name"})
+MUTABLE_LOG_COLUMNS = frozenset(
+    {
+        "excerpt",
+        "excerpt_expires_at",
+        "moderator_id",
+        "moderator_name",
+        "target_account_id",
+        "target_name",
+    }
+)
 
 
 @sa.event.listens_for(so.Session, "before_flush")
@@ -129,12 +141,18 @@ class Appeal(db.Model):
     action_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("mod_actions.id", ondelete="CASCADE"), unique=True
     )
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
-    author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
+    author_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     text: so.Mapped[str] = so.mapped_column(sa.String(1000))
     status: so.Mapped[str] = so.mapped_column(sa.String(12), default=APPEAL_OPEN, index=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
-    decided_by: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("accounts.id", ondelete="SET NULL"))
+    decided_by: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+    )
     decided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     action: so.Mapped[ModAction] = so.relationship()
@@ -171,7 +189,7 @@ class Block(db.Model):
     blocked_name: so.Mapped[str] = so.mapped_column(sa.String(64))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
 
-    space: so.Mapped["Space | None"] = so.relationship("Space")  # noqa: UP037, F821
+    space: so.Mapped["Space | None"] = so.relationship("Space")  # noqa: F821
 
 
 class Notice(db.Model):
@@ -199,7 +217,9 @@ class WatchWord(db.Model):
     __table_args__ = (sa.UniqueConstraint("space_id", "pattern"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     pattern: so.Mapped[str] = so.mapped_column(sa.String(60))  # normalised form
     action: so.Mapped[str] = so.mapped_column(sa.String(6))  # WORD_ACTIONS
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())

@@ -76,7 +76,11 @@ def write(
 ) -> ModAction:
     """Add a log row to the current transaction (the caller commits with its change)."""
     name = None
-    if moderator is not None and space_access is not None and space_access.space.modlog_names_moderator:
+    if (
+        moderator is not None
+        and space_access is not None
+        and space_access.space.modlog_names_moderator
+    ):
         membership = space_access.membership
         name = membership.display_name if membership is not None else "an instance admin"
     now = clock.now()
@@ -110,7 +114,11 @@ def forget_excerpts(kind: str, ids: list[int]) -> None:
         return
     db.session.execute(
         sa.update(ModAction)
-        .where(ModAction.target_kind == kind, ModAction.target_id.in_(ids), ModAction.excerpt.is_not(None))
+        .where(
+            ModAction.target_kind == kind,
+            ModAction.target_id.in_(ids),
+            ModAction.excerpt.is_not(None),
+        )
         .values(excerpt=None)
         .execution_options(synchronize_session=False)
     )
@@ -130,13 +138,18 @@ class LogLine:
     moderators_only: bool = False
 
 
-def read(account: Account | None, slug: object, page: int = 1) -> tuple[SpaceAccess, list[LogLine], bool]:
+def read(
+    account: Account | None, slug: object, page: int = 1
+) -> tuple[SpaceAccess, list[LogLine], bool]:
     """A page of the space's log for anyone who may read the space (NotFound otherwise)."""
     space_access = access.access_space(account, slug)
     now = clock.now()
     found = paginate(
-        sa.select(ModAction).where(ModAction.space_id == space_access.space.id).order_by(ModAction.id.desc()),
-        page, PER_PAGE,
+        sa.select(ModAction)
+        .where(ModAction.space_id == space_access.space.id)
+        .order_by(ModAction.id.desc()),
+        page,
+        PER_PAGE,
     )
     moderator = account is not None and space_access.has_role("moderator")
     lines = []
@@ -149,7 +162,16 @@ def read(account: Account | None, slug: object, page: int = 1) -> tuple[SpaceAcc
         else:
             who = row.moderator_name or "a moderator"
         lines.append(
-            LogLine(row.id, row.action, ACTION_LABELS.get(row.action, row.action), row.target_name,
-                    row.excerpt if live else None, row.reason, who, row.created_at, removed and live)
+            LogLine(
+                row.id,
+                row.action,
+                ACTION_LABELS.get(row.action, row.action),
+                row.target_name,
+                row.excerpt if live else None,
+                row.reason,
+                who,
+                row.created_at,
+                removed and live,
+            )
         )
     return space_access, lines, found.has_next

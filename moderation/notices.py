@@ -22,7 +22,9 @@ NOTICE_LIFETIME = timedelta(days=30)
 PER_PAGE = 20
 
 
-def notify(account_id: int | None, text: str, link: str | None = None, until: datetime | None = None) -> None:
+def notify(
+    account_id: int | None, text: str, link: str | None = None, until: datetime | None = None
+) -> None:
     """Tell one account. ``until``: the notice is about content that lives only this long
     (a log line's copy of it, ``ModAction.excerpt_expires_at``); it goes then too."""
     if account_id is None:
@@ -30,7 +32,9 @@ def notify(account_id: int | None, text: str, link: str | None = None, until: da
     now = clock.now()
     expires = now + NOTICE_LIFETIME if until is None else min(now + NOTICE_LIFETIME, until)
     db.session.add(
-        Notice(account_id=account_id, text=text[:500], link=link, created_at=now, expires_at=expires)
+        Notice(
+            account_id=account_id, text=text[:500], link=link, created_at=now, expires_at=expires
+        )
     )
 
 
@@ -40,6 +44,7 @@ def list_for(account: Account, page: int = 1) -> tuple[list[Notice], bool]:
         sa.select(Notice)
         .where(Notice.account_id == account.id, access.live(Notice.expires_at))
         .order_by(Notice.id.desc()),
-        page, PER_PAGE,
+        page,
+        PER_PAGE,
     )
     return found.items, found.has_next

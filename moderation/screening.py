@@ -54,8 +54,15 @@ def _joined(parts: Sequence[object]) -> str:
     return "\n\n".join(part for part in parts if isinstance(part, str) and part)
 
 
-def check(actor: Account, space_id: int, parts: Sequence[str | None], *, confirmed: bool,
-          title: str | None = None, inline: bool = False) -> Verdict:
+def check(
+    actor: Account,
+    space_id: int,
+    parts: Sequence[str | None],
+    *,
+    confirmed: bool,
+    title: str | None = None,
+    inline: bool = False,
+) -> Verdict:
     """Refuse (Invalid, Forbidden, NeedsConfirmation) or return the watched-word verdict.
 
     ``title`` is screened with the ``parts``; the verdict says whether the word
@@ -119,7 +126,8 @@ def apply(verdict: Verdict, kind: str, item: Any, space_name: str) -> dict[str, 
         flags.system_flag(target, f'Held for approval: watched word "{verdict.word}"', hold=True)
         notices.notify(
             target.author_id,
-            f'Your {flags.noun(target.kind)} in "{space_name}" is waiting for a moderator: it contains a '
+            f'Your {flags.noun(target.kind)} in "{space_name}" is waiting for a moderator: '
+            "it contains a "
             "word this space's moderators check first. Nobody else sees it until they approve it.",
         )
         return target.payload()

@@ -29,8 +29,12 @@ from forum.safety.models import DirectMessage
 from moderation.models import TARGET_KINDS
 
 # The content moderation knows, by kind: forum's here; realtime adds "chat" in its init_app.
-MODELS: dict[str, Any] = {"post": Post, "thread": Thread, "report": BadDateReport,
-                          "dm": DirectMessage}
+MODELS: dict[str, Any] = {
+    "post": Post,
+    "thread": Thread,
+    "report": BadDateReport,
+    "dm": DirectMessage,
+}
 # Kinds whose rows count as someone's posts for trust levels (a thread's text is its first post).
 CONTRIBUTIONS: set[str] = {"post"}
 EXCERPT_CHARS = 120

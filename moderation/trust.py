@@ -81,11 +81,16 @@ def stats_for(account: Account, now: datetime) -> Stats:
     written = 0
     for kind in sorted(targets.CONTRIBUTIONS):  # forum posts and chat messages
         model = targets.MODELS[kind]
-        written += db.session.scalar(
-            sa.select(count).select_from(model).where(model.author_id == account.id)
-        ) or 0
+        written += (
+            db.session.scalar(
+                sa.select(count).select_from(model).where(model.author_id == account.id)
+            )
+            or 0
+        )
     against = db.session.scalar(
-        sa.select(count).select_from(Flag).where(
+        sa.select(count)
+        .select_from(Flag)
+        .where(
             Flag.author_id == account.id,
             Flag.status == FLAG_UPHELD,
             Flag.resolved_at > now - CLEAN_RECORD_WINDOW,

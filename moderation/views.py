@@ -42,7 +42,7 @@ def _form_id(name: str) -> int:
 
 @bp.post("/t/<int:thread_id>/pin")
 @signed_in
-def pin(thread_id: int):  # noqa: ANN201
+def pin(thread_id: int):
     """The thread page's Pin/Unpin button (moderators; logged)."""
     actions.set_pinned(g.account, thread_id, form_flag("on"))
     return redirect(url_for("threads.show", thread_id=thread_id), code=303)
@@ -50,7 +50,7 @@ def pin(thread_id: int):  # noqa: ANN201
 
 @bp.post("/t/<int:thread_id>/lock")
 @signed_in
-def lock(thread_id: int):  # noqa: ANN201
+def lock(thread_id: int):
     """The thread page's Lock/Unlock button (moderators; logged)."""
     actions.set_locked(g.account, thread_id, form_flag("on"))
     return redirect(url_for("threads.show", thread_id=thread_id), code=303)
@@ -58,7 +58,7 @@ def lock(thread_id: int):  # noqa: ANN201
 
 @bp.get("/notices")
 @signed_in
-def notice_list():  # noqa: ANN201
+def notice_list():
     page = int_arg("page")
     rows, has_next = notices.list_for(g.account, page)
     return render_template("moderation/notices.html", notices=rows, page=page, has_next=has_next)
@@ -66,20 +66,23 @@ def notice_list():  # noqa: ANN201
 
 @bp.route("/flag/<kind>/<int:target_id>", methods=["GET", "POST"])
 @signed_in
-def flag(kind: str, target_id: int):  # noqa: ANN201
+def flag(kind: str, target_id: int):
     """GET: the form (only for what you can see). POST: flag it."""
     if request.method == "GET":
         target, _access = targets.load(g.account, kind, target_id)
         return render_template("moderation/flag.html", target=target, reasons=REASONS)
     result = flags.flag(g.account, kind, target_id, form_text("reason"), form_text("note"))
-    flash("Thank you. The moderators will look at it." + (" It is hidden for now." if result.hidden else ""),
-          "success")
+    flash(
+        "Thank you. The moderators will look at it."
+        + (" It is hidden for now." if result.hidden else ""),
+        "success",
+    )
     return redirect(url_for("moderation.notice_list") if result.hidden else request.path, code=303)
 
 
 @bp.post("/block/<kind>/<int:target_id>")
 @signed_in
-def block(kind: str, target_id: int):  # noqa: ANN201
+def block(kind: str, target_id: int):
     row = blocks.block(g.account, kind, target_id)
     flash(f"You won't see {row.blocked_name} any more. They are not told.", "success")
     return redirect(url_for("moderation.block_list"), code=303)
@@ -87,7 +90,7 @@ def block(kind: str, target_id: int):  # noqa: ANN201
 
 @bp.get("/account/blocks")
 @signed_in
-def block_list():  # noqa: ANN201
+def block_list():
     page = int_arg("page")
     rows, has_next = blocks.list_blocks(g.account, page)
     return render_template("moderation/blocks.html", blocks=rows, page=page, has_next=has_next)
@@ -95,7 +98,7 @@ def block_list():  # noqa: ANN201
 
 @bp.post("/account/blocks/<int:block_id>/undo")
 @signed_in
-def unblock(block_id: int):  # noqa: ANN201
+def unblock(block_id: int):
     blocks.unblock(g.account, block_id)
     flash("Block undone.", "success")
     return redirect(url_for("moderation.block_list"), code=303)
@@ -103,12 +106,18 @@ def unblock(block_id: int):  # noqa: ANN201
 
 @bp.get("/s/<slug>/mod/queue")
 @signed_in
-def queue(slug: str):  # noqa: ANN201
+def queue(slug: str):
     page = int_arg("page")
     space_access, items, has_next = actions.review_queue(g.account, slug, page)
-    return render_template("moderation/queue.html", space=space_access.space, items=items, page=page,
-                           has_next=has_next, mute_hours=actions.MUTE_HOURS,
-                           suspend_days=actions.SUSPEND_DAYS)
+    return render_template(
+        "moderation/queue.html",
+        space=space_access.space,
+        items=items,
+        page=page,
+        has_next=has_next,
+        mute_hours=actions.MUTE_HOURS,
+        suspend_days=actions.SUSPEND_DAYS,
+    )
 
 
 ACTS = {
@@ -119,13 +128,15 @@ ACTS = {
     "lock": lambda a, s, k, i: actions.lock_thread(a, s, k, i, form_text("reason")),
     "mute": lambda a, s, k, i: actions.mute(a, s, k, i, form_text("hours"), form_text("reason")),
     "remove": lambda a, s, k, i: actions.remove_member(a, s, k, i, form_text("reason")),
-    "suspend": lambda a, s, k, i: actions.suspend(a, s, k, i, form_text("days"), form_text("reason")),
+    "suspend": lambda a, s, k, i: actions.suspend(
+        a, s, k, i, form_text("days"), form_text("reason")
+    ),
 }
 
 
 @bp.post("/s/<slug>/mod/act")
 @signed_in
-def act(slug: str):  # noqa: ANN201
+def act(slug: str):
     """One moderator action on one item (or on its author)."""
     action = ACTS.get(form_text("action"))
     if action is None:
@@ -137,29 +148,36 @@ def act(slug: str):  # noqa: ANN201
 
 @bp.get("/s/<slug>/mod/log")
 @signed_in
-def log(slug: str):  # noqa: ANN201
+def log(slug: str):
     page = int_arg("page")
     space_access, lines, has_next = modlog.read(g.account, slug, page)
-    return render_template("moderation/log.html", space=space_access.space, lines=lines, page=page,
-                           has_next=has_next)
+    return render_template(
+        "moderation/log.html", space=space_access.space, lines=lines, page=page, has_next=has_next
+    )
 
 
 @bp.route("/s/<slug>/mod/words", methods=["GET", "POST"])
 @signed_in
-def words(slug: str):  # noqa: ANN201
+def words(slug: str):
     if request.method == "POST":
         watchwords.add_word(g.account, slug, form_text("pattern"), form_text("action"))
         flash("Added.", "success")
         return redirect(url_for("moderation.words", slug=slug), code=303)
     page = int_arg("page")
     space_access, rows, has_next = watchwords.list_words(g.account, slug, page)
-    return render_template("moderation/words.html", space=space_access.space, words=rows, page=page,
-                           has_next=has_next, word_actions=WORD_ACTIONS)
+    return render_template(
+        "moderation/words.html",
+        space=space_access.space,
+        words=rows,
+        page=page,
+        has_next=has_next,
+        word_actions=WORD_ACTIONS,
+    )
 
 
 @bp.post("/s/<slug>/mod/words/<int:word_id>/delete")
 @signed_in
-def word_delete(slug: str, word_id: int):  # noqa: ANN201
+def word_delete(slug: str, word_id: int):
     watchwords.remove_word(g.account, slug, word_id)
     flash("Removed.", "success")
     return redirect(url_for("moderation.words", slug=slug), code=303)
@@ -167,16 +185,23 @@ def word_delete(slug: str, word_id: int):  # noqa: ANN201
 
 @bp.get("/s/<slug>/mod/appeals")
 @signed_in
-def appeal_list(slug: str):  # noqa: ANN201
+def appeal_list(slug: str):
     page = int_arg("page")
     space_access, rows, has_next = appeals.open_appeals(g.account, slug, page)
-    return render_template("moderation/appeals.html", space=space_access.space, appeals=rows, page=page,
-                           has_next=has_next, labels=modlog.ACTION_LABELS, now=clock.now())
+    return render_template(
+        "moderation/appeals.html",
+        space=space_access.space,
+        appeals=rows,
+        page=page,
+        has_next=has_next,
+        labels=modlog.ACTION_LABELS,
+        now=clock.now(),
+    )
 
 
 @bp.post("/s/<slug>/mod/appeals/<int:appeal_id>/decide")
 @signed_in
-def decide(slug: str, appeal_id: int):  # noqa: ANN201
+def decide(slug: str, appeal_id: int):
     appeals.decide(g.account, slug, appeal_id, form_text("outcome"), form_text("reason"))
     flash("Decided. The member is told.", "success")
     return redirect(url_for("moderation.appeal_list", slug=slug), code=303)
@@ -184,15 +209,24 @@ def decide(slug: str, appeal_id: int):  # noqa: ANN201
 
 @bp.route("/s/<slug>/mod/appeal/<int:action_id>", methods=["GET", "POST"])
 @signed_in
-def appeal(slug: str, action_id: int):  # noqa: ANN201
+def appeal(slug: str, action_id: int):
     """The author's appeal form for one action against them."""
     action, space_access, existing = appeals.appealable_action(g.account, action_id)
     if space_access.space.slug != slug:
         raise NotFound()
     if request.method == "POST":
         appeals.appeal(g.account, action_id, form_text("text"))
-        flash("Your appeal is sent. Another moderator will decide, and you will get a notice.", "success")
+        flash(
+            "Your appeal is sent. Another moderator will decide, and you will get a notice.",
+            "success",
+        )
         return redirect(url_for("moderation.notice_list"), code=303)
-    return render_template("moderation/appeal.html", space=space_access.space, action=action,
-                           existing=existing, labels=modlog.ACTION_LABELS, deadline=appeals.deadline(action),
-                           now=clock.now())
+    return render_template(
+        "moderation/appeal.html",
+        space=space_access.space,
+        action=action,
+        existing=existing,
+        labels=modlog.ACTION_LABELS,
+        deadline=appeals.deadline(action),
+        now=clock.now(),
+    )

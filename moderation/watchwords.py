@@ -38,8 +38,6 @@ _WORD = re.compile(r"\w+")
 _PATTERN_WORD = re.compile(r"[\w*]+")
 
 
-
-
 def normalise(text: str) -> str:
     """Fold width, case and accents; drop invisible format characters."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -84,7 +82,9 @@ def matches(pattern: str, words: list[str], vocabulary: set[str]) -> bool:
             return pattern in vocabulary
         return any(glob_match(pattern, w) for w in vocabulary)
     k = len(parts)
-    return any(all(glob_match(parts[j], words[i + j]) for j in range(k)) for i in range(len(words) - k + 1))
+    return any(
+        all(glob_match(parts[j], words[i + j]) for j in range(k)) for i in range(len(words) - k + 1)
+    )
 
 
 def screen(space_id: int, text: object) -> Verdict:
@@ -92,7 +92,8 @@ def screen(space_id: int, text: object) -> Verdict:
     if not isinstance(text, str) or not text:
         return ALLOW
     rows = db.session.execute(
-        sa.select(WatchWord.pattern, WatchWord.action).where(WatchWord.space_id == space_id)
+        sa.select(WatchWord.pattern, WatchWord.action)
+        .where(WatchWord.space_id == space_id)
         .limit(MAX_WORDS_PER_SPACE)
     ).all()
     if not rows:
@@ -114,11 +115,16 @@ def _manage(actor: Account, slug: object) -> SpaceAccess:
     return space_access
 
 
-def list_words(actor: Account, slug: object, page: int = 1, per_page: int = 50) -> tuple[SpaceAccess, list[WatchWord], bool]:
+def list_words(
+    actor: Account, slug: object, page: int = 1, per_page: int = 50
+) -> tuple[SpaceAccess, list[WatchWord], bool]:
     space_access = _manage(actor, slug)
     found = paginate(
-        sa.select(WatchWord).where(WatchWord.space_id == space_access.space.id).order_by(WatchWord.pattern),
-        page, per_page,
+        sa.select(WatchWord)
+        .where(WatchWord.space_id == space_access.space.id)
+        .order_by(WatchWord.pattern),
+        page,
+        per_page,
     )
     return space_access, found.items, found.has_next
 
@@ -129,11 +135,19 @@ def add_word(actor: Account, slug: object, raw: object, action: object) -> Watch
         raise Invalid("Please choose block, hold or flag.")
     pattern = parse_pattern(raw)
     space_id = space_access.space.id
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(WatchWord).where(WatchWord.space_id == space_id))
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(WatchWord).where(WatchWord.space_id == space_id)
+    )
     if count >= MAX_WORDS_PER_SPACE:
         raise Invalid(f"A space can watch at most {MAX_WORDS_PER_SPACE} words.")
-    if db.session.scalar(sa.select(WatchWord.id).where(WatchWord.space_id == space_id,
-                                                       WatchWord.pattern == pattern)) is not None:
+    if (
+        db.session.scalar(
+            sa.select(WatchWord.id).where(
+                WatchWord.space_id == space_id, WatchWord.pattern == pattern
+            )
+        )
+        is not None
+    ):
         raise Conflict("That word is already on the list.")
     row = WatchWord(space_id=space_id, pattern=pattern, action=action, created_at=clock.now())
     db.session.add(row)

@@ -101,7 +101,9 @@ def clean_seq(value: object, *, default: int | None = None) -> int:
 # --- access ---------------------------------------------------------------------
 
 
-def access_room(account: Account | None, room_id: object, slug: object = None) -> tuple[ChatRoom, SpaceAccess]:
+def access_room(
+    account: Account | None, room_id: object, slug: object = None
+) -> tuple[ChatRoom, SpaceAccess]:
     """A room the actor may use: member of its space (instance admins may read).
 
     With ``slug`` (HTTP), the room must belong to that space. A missing room, a room
@@ -149,7 +151,10 @@ def list_rooms(account: Account | None, slug: object) -> tuple[SpaceAccess, list
 
 
 def _has_any_room(space_id: int) -> bool:
-    return db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == space_id).limit(1)) is not None
+    return (
+        db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == space_id).limit(1))
+        is not None
+    )
 
 
 def open_rooms(space_id: int) -> list[ChatRoom]:
@@ -173,7 +178,9 @@ def ensure_default_room(space_id: int) -> ChatRoom:
     Runs for every new space (``signals.space_created``) and when a space's rooms
     are first listed.
     """
-    room = db.session.scalar(sa.select(ChatRoom).where(ChatRoom.space_id == space_id).order_by(ChatRoom.id))
+    room = db.session.scalar(
+        sa.select(ChatRoom).where(ChatRoom.space_id == space_id).order_by(ChatRoom.id)
+    )
     if room is None:
         room = ChatRoom(space_id=space_id, name="General", created_at=clock.now(), last_seq=0)
         db.session.add(room)
@@ -190,7 +197,9 @@ def create_room(account: Account | None, slug: object, name: object) -> ChatRoom
         sa.select(sa.func.count()).select_from(ChatRoom).where(ChatRoom.space_id == access.space.id)
     )
     if count >= MAX_ROOMS:
-        raise Invalid(f"A space can have at most {MAX_ROOMS} rooms. Archive one or rename it instead.")
+        raise Invalid(
+            f"A space can have at most {MAX_ROOMS} rooms. Archive one or rename it instead."
+        )
     room = ChatRoom(space_id=access.space.id, name=name, created_at=clock.now(), last_seq=0)
     db.session.add(room)
     db.session.commit()
@@ -206,7 +215,9 @@ def rename_room(account: Account | None, slug: object, room_id: object, name: ob
     return room
 
 
-def archive_room(account: Account | None, slug: object, room_id: object, archived: bool = True) -> ChatRoom:
+def archive_room(
+    account: Account | None, slug: object, room_id: object, archived: bool = True
+) -> ChatRoom:
     """Make a room read-only and drop it from the list (or bring it back)."""
     room, access = access_room(account, room_id, slug)
     access.require_role("owner")
@@ -223,7 +234,9 @@ def _visible(room_id: int, viewer: Account | None) -> sa.Select:
     """Every read path: the room's messages that ``forum.access.visible`` lets through (not
     hidden by a moderator, for moderators neither; not expired; not written by someone
     the viewer blocked)."""
-    return sa.select(ChatMessage).where(ChatMessage.room_id == room_id, visible(viewer, ChatMessage))
+    return sa.select(ChatMessage).where(
+        ChatMessage.room_id == room_id, visible(viewer, ChatMessage)
+    )
 
 
 def _find(room_id: int, author_id: int, client_id: str) -> ChatMessage | None:
@@ -241,8 +254,13 @@ def is_confirmed(value: object) -> bool:
     return value is True
 
 
-def post_message(account: Account | None, room_id: object, client_id: object, body: object,
-                 confirmed: object = False) -> tuple[ChatMessage, bool]:
+def post_message(
+    account: Account | None,
+    room_id: object,
+    client_id: object,
+    body: object,
+    confirmed: object = False,
+) -> tuple[ChatMessage, bool]:
     """Store a message; return it and whether it is new.
 
     A retry with the same ``client_id`` returns the stored message (``False``):
@@ -264,15 +282,22 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
     now = clock.now()
     # Counted before the content checks, so they cannot be probed for free.
     ratelimit.hit(trust.chat_rate(account, now), "chat", membership.persona)
-    verdict = screening.check(account, room.space_id, [body], confirmed=is_confirmed(confirmed),
-                              inline=True)
+    verdict = screening.check(
+        account, room.space_id, [body], confirmed=is_confirmed(confirmed), inline=True
+    )
     seq = db.session.execute(
         sa.text("UPDATE chat_rooms SET last_seq = last_seq + 1 WHERE id = :id RETURNING last_seq"),
         {"id": room.id},
     ).scalar_one()
     message = ChatMessage(
-        room_id=room.id, space_id=room.space_id, seq=seq, author_id=account.id,
-        author_name=membership.display_name, client_id=client_id, body=body, created_at=now,
+        room_id=room.id,
+        space_id=room.space_id,
+        seq=seq,
+        author_id=account.id,
+        author_name=membership.display_name,
+        client_id=client_id,
+        body=body,
+        created_at=now,
         expires_at=retention.chat_expires_at(access.space, now),
     )
     db.session.add(message)
@@ -292,7 +317,9 @@ def post_message(account: Account | None, room_id: object, client_id: object, bo
     return message, True
 
 
-def latest(account: Account | None, room_id: object, before: object = None, slug: object = None) -> tuple[ChatRoom, SpaceAccess, Page]:
+def latest(
+    account: Account | None, room_id: object, before: object = None, slug: object = None
+) -> tuple[ChatRoom, SpaceAccess, Page]:
     """One page of history, oldest first: the newest messages, or those before ``before``.
 
     ``has_next`` says that older messages exist (the "Older messages" link).
@@ -306,7 +333,9 @@ def latest(account: Account | None, room_id: object, before: object = None, slug
     return room, space_access, page
 
 
-def messages_after(account: Account | None, room_id: object, after_seq: object) -> tuple[ChatRoom, Page]:
+def messages_after(
+    account: Account | None, room_id: object, after_seq: object
+) -> tuple[ChatRoom, Page]:
     """Every live message after ``after_seq``, in order, at most RESUME_MAX at once."""
     room, _access = access_room(account, room_id)
     after = clean_seq(after_seq, default=0)
@@ -344,8 +373,9 @@ def _iso(when: datetime) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
 
-def blocked_in_open_rooms(blocker_id: int, blocked_id: int, name: str, space_id: int | None,
-                          limit: int = 2000) -> dict[int, list[tuple[int, int]]]:
+def blocked_in_open_rooms(
+    blocker_id: int, blocked_id: int, name: str, space_id: int | None, limit: int = 2000
+) -> dict[int, list[tuple[int, int]]]:
     """Just after a block: the messages under the newly blocked name (``name``, in
     ``space_id`` or everywhere when None) in the rooms the blocker has open.
 
@@ -362,10 +392,16 @@ def blocked_in_open_rooms(blocker_id: int, blocked_id: int, name: str, space_id:
     )
     rows = db.session.execute(
         sa.select(ChatMessage.room_id, ChatMessage.id, ChatMessage.seq)
-        .where(ChatMessage.author_id == blocked_id, ChatMessage.author_name == name,
-               sa.true() if space_id is None else ChatMessage.space_id == space_id,
-               blocked(blocker_id, ChatMessage), ChatMessage.room_id.in_(open_rooms), live(ChatMessage.expires_at))
-        .order_by(ChatMessage.id.desc()).limit(limit)
+        .where(
+            ChatMessage.author_id == blocked_id,
+            ChatMessage.author_name == name,
+            sa.true() if space_id is None else ChatMessage.space_id == space_id,
+            blocked(blocker_id, ChatMessage),
+            ChatMessage.room_id.in_(open_rooms),
+            live(ChatMessage.expires_at),
+        )
+        .order_by(ChatMessage.id.desc())
+        .limit(limit)
     )
     found: dict[int, list[tuple[int, int]]] = {}
     for room_id, message_id, seq in rows:
@@ -386,12 +422,17 @@ def forget_author(account_id: int, keep_content: bool = False, **_: object) -> N
     """
     mine = ChatMessage.author_id == account_id
     if keep_content:
-        db.session.execute(sa.update(ChatMessage).where(mine).values(author_id=None, author_name=DELETED_NAME,
-                                                                     client_id=None))
+        db.session.execute(
+            sa.update(ChatMessage)
+            .where(mine)
+            .values(author_id=None, author_name=DELETED_NAME, client_id=None)
+        )
         return
     by_room: dict[int, tuple[list[int], list[int]]] = {}
     for room_id, message_id, seq in db.session.execute(
-        sa.select(ChatMessage.room_id, ChatMessage.id, ChatMessage.seq).where(mine).order_by(ChatMessage.id)
+        sa.select(ChatMessage.room_id, ChatMessage.id, ChatMessage.seq)
+        .where(mine)
+        .order_by(ChatMessage.id)
     ):
         ids, seqs = by_room.setdefault(room_id, ([], []))
         ids.append(message_id)
@@ -411,7 +452,9 @@ def removed_with_account(account_id: int) -> dict[int, tuple[list[int], list[int
 # --- presence and typing -------------------------------------------------------
 
 
-def enter_room(account: Account | None, sid: str, room_id: object, after_seq: object) -> tuple[ChatRoom, Page]:
+def enter_room(
+    account: Account | None, sid: str, room_id: object, after_seq: object
+) -> tuple[ChatRoom, Page]:
     """A socket (already in the Socket.IO room) is here: record it, return what it missed."""
     room, page = messages_after(account, room_id, after_seq)
     if sockets.enter(sid, room.id):
@@ -443,5 +486,8 @@ def typing(account: Account | None, sid: str, room_id: object) -> None:
     membership = _writable(room, access)
     ratelimit.hit(TYPING_RATE, "typing", membership.persona)
     # People who blocked them are not told.
-    skip = [sid, *sockets.sids_blocking(Written(account.id, membership.display_name, room.space_id))]
+    skip = [
+        sid,
+        *sockets.sids_blocking(Written(account.id, membership.display_name, room.space_id)),
+    ]
     signals.chat_typing.send(room.id, name=membership.display_name, skip_sid=skip)

@@ -123,28 +123,35 @@ def new_reply_audience(post_id: int) -> tuple[Post, int, list[str]] | None:
     post = _public_post(post_id)
     if post is None:
         return None
-    before = db.session.scalar(
-        sa.select(sa.func.count()).where(
-            Post.thread_id == post.thread_id, Post.id <= post.id, access.visible(None, Post),
+    before = (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(
+                Post.thread_id == post.thread_id,
+                Post.id <= post.id,
+                access.visible(None, Post),
+            )
         )
-    ) or 1
+        or 1
+    )
     page = -(-before // POSTS_PER_PAGE)
     skip: list[str] = []
     thread = db.session.get(Thread, post.thread_id)
     if post.author_id is not None or thread.author_id is not None:
-        skip = list(db.session.scalars(
-            sa.select(watches.ThreadWatch.sid)
-            .join(ChatSocket, ChatSocket.sid == watches.ThreadWatch.sid)
-            .where(
-                watches.ThreadWatch.thread_id == post.thread_id,
-                sa.or_(
-                    ChatSocket.account_id == post.author_id,
-                    access.blocked(ChatSocket.account_id, post),
-                    access.blocked(ChatSocket.account_id, thread),
-                ),
+        skip = list(
+            db.session.scalars(
+                sa.select(watches.ThreadWatch.sid)
+                .join(ChatSocket, ChatSocket.sid == watches.ThreadWatch.sid)
+                .where(
+                    watches.ThreadWatch.thread_id == post.thread_id,
+                    sa.or_(
+                        ChatSocket.account_id == post.author_id,
+                        access.blocked(ChatSocket.account_id, post),
+                        access.blocked(ChatSocket.account_id, thread),
+                    ),
+                )
+                .limit(1000)
             )
-            .limit(1000)
-        ))
+        )
     return post, page, skip
 
 
@@ -152,7 +159,8 @@ def _public_post(post_id: int) -> Post | None:
     """The post, if an ordinary reader of its space may see it (live, not hidden, in a
     live thread that is not hidden)."""
     return db.session.scalar(
-        sa.select(Post).join(Thread, Thread.id == Post.thread_id)
+        sa.select(Post)
+        .join(Thread, Thread.id == Post.thread_id)
         .where(Post.id == post_id, access.visible(None, Post), access.visible(None, Thread))
     )
 
@@ -191,7 +199,11 @@ def update_audience(post_id: int) -> tuple[Thread, Space, list[FollowerUpdate]] 
         AuthSession.expires_at > now,
         AuthSession.last_seen_at > now - idle,
     )
-    conditions = [ThreadFollow.thread_id == thread.id, ThreadFollow.last_seen_post_id < post.id, online]
+    conditions = [
+        ThreadFollow.thread_id == thread.id,
+        ThreadFollow.last_seen_post_id < post.id,
+        online,
+    ]
     if post.author_id is not None:
         conditions.append(ThreadFollow.account_id != post.author_id)
     conditions += [
@@ -202,8 +214,11 @@ def update_audience(post_id: int) -> tuple[Thread, Space, list[FollowerUpdate]] 
     # Counted as the updates page counts them (forum/threads.py ``updates``).
     new_posts = (
         sa.select(sa.func.count(Post.id))
-        .where(Post.thread_id == thread.id, Post.id > ThreadFollow.last_seen_post_id,
-               access.visible(ThreadFollow.account_id, Post))
+        .where(
+            Post.thread_id == thread.id,
+            Post.id > ThreadFollow.last_seen_post_id,
+            access.visible(ThreadFollow.account_id, Post),
+        )
         .correlate(ThreadFollow)
         .scalar_subquery()
     )

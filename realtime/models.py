@@ -17,7 +17,9 @@ class ChatRoom(db.Model):
     __tablename__ = "chat_rooms"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     name: so.Mapped[str] = so.mapped_column(sa.String(60))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     archived_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
@@ -25,7 +27,7 @@ class ChatRoom(db.Model):
     # lock orders commits by number, so "everything after N" never skips one.
     last_seq: so.Mapped[int] = so.mapped_column(default=0)
 
-    space: so.Mapped["Space"] = so.relationship("Space")  # noqa: UP037, F821
+    space: so.Mapped["Space"] = so.relationship("Space")  # noqa: F821
 
 
 class ChatMessage(db.Model):
@@ -39,7 +41,9 @@ class ChatMessage(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     room_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("chat_rooms.id", ondelete="CASCADE"))
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
     seq: so.Mapped[int] = so.mapped_column()
     author_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True

@@ -84,18 +84,32 @@ def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]
             found = sockets.current(request.sid)
             if found is None:
                 push.disconnect(request.sid)
-                return {"ok": False, "error": "You are signed out. Please log in again.", "status": 401}
+                return {
+                    "ok": False,
+                    "error": "You are signed out. Please log in again.",
+                    "status": 401,
+                }
             if data is None:
                 data = {}
             if not isinstance(data, dict):
                 raise Invalid("That request was not in the expected shape.")
             return handler(self, found[0], data)
         except RateLimited as error:
-            return {"ok": False, "error": error.message, "status": 429, "retry_after": error.retry_after}
+            return {
+                "ok": False,
+                "error": error.message,
+                "status": 429,
+                "retry_after": error.retry_after,
+            }
         except guard.NeedsConfirmation as error:
             db.session.rollback()
-            return {"ok": False, "error": error.message, "status": error.status, "needs_confirmation": True,
-                    "findings": chat.findings_payload(error.findings)}
+            return {
+                "ok": False,
+                "error": error.message,
+                "status": error.status,
+                "needs_confirmation": True,
+                "findings": chat.findings_payload(error.findings),
+            }
         except ServiceError as error:
             db.session.rollback()
             return {"ok": False, "error": error.message, "status": error.status}
@@ -137,8 +151,13 @@ class ChatNamespace(Namespace):
         except Exception:
             leave_room(push.room(room.id))
             raise
-        return {"ok": True, "room_id": room.id, "messages": [chat.message_dict_for(m, account) for m in page.items],
-                "more": page.has_next, "presence": chat.presence(room.id)}
+        return {
+            "ok": True,
+            "room_id": room.id,
+            "messages": [chat.message_dict_for(m, account) for m in page.items],
+            "more": page.has_next,
+            "presence": chat.presence(room.id),
+        }
 
     @_event
     def on_leave(self, account: Account, data: dict) -> dict:
@@ -149,18 +168,33 @@ class ChatNamespace(Namespace):
 
     @_event
     def on_send(self, account: Account, data: dict) -> dict:
-        message, _new = chat.post_message(account, data.get("room_id"), data.get("client_id"), data.get("body"),
-                                          confirmed=data.get("confirmed"))
+        message, _new = chat.post_message(
+            account,
+            data.get("room_id"),
+            data.get("client_id"),
+            data.get("body"),
+            confirmed=data.get("confirmed"),
+        )
         if message.hidden_at is not None:
             return {"ok": True, "held": True, "id": message.id, "notice": chat.HELD}
         payload = chat.message_dict(message)
-        return {"ok": True, "id": message.id, "seq": message.seq, "created_at": payload["created_at"],
-                "expires_at": payload["expires_at"], "message": payload}
+        return {
+            "ok": True,
+            "id": message.id,
+            "seq": message.seq,
+            "created_at": payload["created_at"],
+            "expires_at": payload["expires_at"],
+            "message": payload,
+        }
 
     @_event
     def on_history(self, account: Account, data: dict) -> dict:
         _room, _access, page = chat.latest(account, data.get("room_id"), data.get("before_seq"))
-        return {"ok": True, "messages": [chat.message_dict_for(m, account) for m in page.items], "more": page.has_next}
+        return {
+            "ok": True,
+            "messages": [chat.message_dict_for(m, account) for m in page.items],
+            "more": page.has_next,
+        }
 
     @_event
     def on_typing(self, account: Account, data: dict) -> dict:
@@ -195,8 +229,9 @@ class ChatNamespace(Namespace):
 
     @_event
     def on_dm_send(self, account: Account, data: dict) -> dict:
-        message, _new = messages.send(account, data.get("buddy_id"), data.get("client_id"),
-                                      data.get("body"))
+        message, _new = messages.send(
+            account, data.get("buddy_id"), data.get("client_id"), data.get("body")
+        )
         return {"ok": True, "message": messages.message_dict(message)}
 
     @_event

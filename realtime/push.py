@@ -72,7 +72,11 @@ def removed_payload(room_id: int, ids: list[int], seqs: list[int]) -> dict[str, 
 
 
 def room_payload(chat_room: ChatRoom) -> dict[str, Any]:
-    return {"room_id": chat_room.id, "name": chat_room.name, "archived": chat_room.archived_at is not None}
+    return {
+        "room_id": chat_room.id,
+        "name": chat_room.name,
+        "archived": chat_room.archived_at is not None,
+    }
 
 
 def closed_payload(space_id: int, room_ids: list[int], reason: str) -> dict[str, Any]:
@@ -99,9 +103,11 @@ def _never_raises(receiver: Callable[..., None]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
             receiver(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - live news is best effort; pages are complete without it
+        except Exception as error:
             db.session.rollback()  # the caller's session stays usable (its own work is committed)
-            log.error("live push %s failed: %s", receiver.__name__, type(error).__name__, exc_info=error)
+            log.error(
+                "live push %s failed: %s", receiver.__name__, type(error).__name__, exc_info=error
+            )
 
     return wrapper
 
@@ -111,27 +117,41 @@ def on_message_created(message: ChatMessage, **_: Any) -> None:
     """Everyone in the room hears a new message; the sender already has it in its ack,
     and people who blocked the author never get it."""
     skip = [sid for sid in (_current_sid(), *sockets.sids_blocking(message)) if sid]
-    socketio.emit("message", message_payload(message), to=room(message.room_id),
-                  skip_sid=skip or None, namespace=NAMESPACE)
+    socketio.emit(
+        "message",
+        message_payload(message),
+        to=room(message.room_id),
+        skip_sid=skip or None,
+        namespace=NAMESPACE,
+    )
 
 
 @_never_raises
 def on_message_removed(room_id: int, ids: list[int] = (), seqs: list[int] = (), **_: Any) -> None:
     """Hidden or expired messages: everyone in the room drops them."""
-    socketio.emit("removed", removed_payload(room_id, ids, seqs), to=room(room_id), namespace=NAMESPACE)
+    socketio.emit(
+        "removed", removed_payload(room_id, ids, seqs), to=room(room_id), namespace=NAMESPACE
+    )
 
 
 @_never_raises
-def on_content_removed(space_id: int, kind: str | None = None, id: int | None = None,  # noqa: A002
-                       room_id: int | None = None, seq: int | None = None, **_: Any) -> None:
-    """A moderator hid or deleted a chat message (or flags auto-hid it): drop it from every screen."""
+def on_content_removed(
+    space_id: int,
+    kind: str | None = None,
+    id: int | None = None,
+    room_id: int | None = None,
+    seq: int | None = None,
+    **_: Any,
+) -> None:
+    """A moderator hid or deleted a chat message (or flags auto-hid it): off every screen."""
     if kind == "chat" and room_id is not None and id is not None:
         on_message_removed(room_id, ids=[id], seqs=[seq] if seq is not None else [])
 
 
 @_never_raises
-def on_content_expired(kind: str, rooms: dict[int, list[int]] | None = None,
-                       rows: list[dict[str, Any]] = (), **_: Any) -> None:
+def on_content_expired(
+    kind: str, rooms: dict[int, list[int]] | None = None, rows: list[dict[str, Any]] = (), **_: Any
+) -> None:
     """The sweeper deleted expired chat messages: every open room drops them too.
 
     (Clients also drop each message at its expires_at by themselves; this covers
@@ -147,8 +167,9 @@ def on_content_expired(kind: str, rooms: dict[int, list[int]] | None = None,
 
 
 @_never_raises
-def on_chat_unhidden(space_id: int, kind: str | None = None, id: int | None = None,
-                     **_: Any) -> None:
+def on_chat_unhidden(
+    space_id: int, kind: str | None = None, id: int | None = None, **_: Any
+) -> None:
     """A moderator kept a held or hidden chat message: the room hears it (as a new one)."""
     if kind != "chat" or id is None:
         return
@@ -158,17 +179,28 @@ def on_chat_unhidden(space_id: int, kind: str | None = None, id: int | None = No
 
 
 @_never_raises
-def on_member_blocked(blocker_id: int, blocked_id: int | None = None, name: str = "",
-                      space_id: int | None = None, **_: Any) -> None:
+def on_member_blocked(
+    blocker_id: int,
+    blocked_id: int | None = None,
+    name: str = "",
+    space_id: int | None = None,
+    **_: Any,
+) -> None:
     """Someone blocked a name: the blocker's open rooms drop the messages written under it now.
 
     Only the blocker's own sockets hear it; nobody else learns of the block.
     """
     if blocked_id is None:
         return
-    for room_id, found in chat.blocked_in_open_rooms(blocker_id, blocked_id, name, space_id).items():
-        socketio.emit("removed", removed_payload(room_id, [i for i, _s in found], [s for _i, s in found]),
-                      to=account(blocker_id), namespace=NAMESPACE)
+    for room_id, found in chat.blocked_in_open_rooms(
+        blocker_id, blocked_id, name, space_id
+    ).items():
+        socketio.emit(
+            "removed",
+            removed_payload(room_id, [i for i, _s in found], [s for _i, s in found]),
+            to=account(blocker_id),
+            namespace=NAMESPACE,
+        )
 
 
 @_never_raises
@@ -189,8 +221,13 @@ def on_presence_changed(room_id: int, **_: Any) -> None:
 
 @_never_raises
 def on_typing(room_id: int, name: str = "", skip_sid: str | None = None, **_: Any) -> None:
-    socketio.emit("typing", typing_payload(room_id, name), to=room(room_id), skip_sid=skip_sid,
-                  namespace=NAMESPACE)
+    socketio.emit(
+        "typing",
+        typing_payload(room_id, name),
+        to=room(room_id),
+        skip_sid=skip_sid,
+        namespace=NAMESPACE,
+    )
 
 
 @_never_raises
@@ -200,8 +237,12 @@ def on_membership_removed(space_id: int, account_id: int, **_: Any) -> None:
     for sid, room_id in pairs:
         socketio.server.leave_room(sid, room(room_id), namespace=NAMESPACE)
     room_ids = sorted({room_id for _sid, room_id in pairs})
-    socketio.emit("closed", closed_payload(space_id, room_ids, "You are no longer a member of this space."),
-                  to=account(account_id), namespace=NAMESPACE)
+    socketio.emit(
+        "closed",
+        closed_payload(space_id, room_ids, "You are no longer a member of this space."),
+        to=account(account_id),
+        namespace=NAMESPACE,
+    )
     for room_id in room_ids:
         on_presence_changed(room_id)
 
@@ -209,7 +250,9 @@ def on_membership_removed(space_id: int, account_id: int, **_: Any) -> None:
 @_never_raises
 def on_membership_muted(space_id: int, account_id: int, until: Any = None, **_: Any) -> None:
     """A muted member keeps reading; their clients learn they cannot send for now."""
-    socketio.emit("muted", muted_payload(space_id, until), to=account(account_id), namespace=NAMESPACE)
+    socketio.emit(
+        "muted", muted_payload(space_id, until), to=account(account_id), namespace=NAMESPACE
+    )
 
 
 @_never_raises
@@ -275,8 +318,12 @@ def thread(thread_id: int) -> str:
 
 
 def update_payload(thread_row: Any, space_row: Any, new_posts: int) -> dict[str, Any]:
-    return {"thread_id": thread_row.id, "title": thread_row.title, "space": space_row.name,
-            "new_posts": new_posts}
+    return {
+        "thread_id": thread_row.id,
+        "title": thread_row.title,
+        "space": space_row.name,
+        "new_posts": new_posts,
+    }
 
 
 def new_reply_payload(thread_id: int, post_id: int, page: int) -> dict[str, Any]:
@@ -298,7 +345,8 @@ def thread_gone_payload(thread_id: int, reason: str) -> dict[str, Any]:
 
 @_never_raises
 def on_post_created(post_id: int, **_: Any) -> None:
-    """A reply: online followers who may read it hear ``update``; the thread's pages hear ``new_reply``.
+    """A reply: online followers who may read it hear ``update``;
+    the thread's pages hear ``new_reply``.
 
     Not told: the author, followers who blocked the author, readers who lost access,
     anyone at all when the post or thread is hidden.
@@ -307,28 +355,50 @@ def on_post_created(post_id: int, **_: Any) -> None:
     if found is not None:
         thread_row, space_row, followers = found
         for follower in followers:
-            socketio.emit("update", update_payload(thread_row, space_row, follower.new_posts),
-                          to=account(follower.account_id), namespace=NAMESPACE)
+            socketio.emit(
+                "update",
+                update_payload(thread_row, space_row, follower.new_posts),
+                to=account(follower.account_id),
+                namespace=NAMESPACE,
+            )
     reply = live.new_reply_audience(post_id)
     if reply is not None:
         post_row, page, skip = reply
-        socketio.emit("new_reply", new_reply_payload(post_row.thread_id, post_row.id, page),
-                      to=thread(post_row.thread_id), skip_sid=skip or None, namespace=NAMESPACE)
+        socketio.emit(
+            "new_reply",
+            new_reply_payload(post_row.thread_id, post_row.id, page),
+            to=thread(post_row.thread_id),
+            skip_sid=skip or None,
+            namespace=NAMESPACE,
+        )
 
 
 def _posts_removed(thread_id: int, post_ids: list[int]) -> None:
-    socketio.emit("posts_removed", posts_removed_payload(thread_id, post_ids), to=thread(thread_id),
-                  namespace=NAMESPACE)
+    socketio.emit(
+        "posts_removed",
+        posts_removed_payload(thread_id, post_ids),
+        to=thread(thread_id),
+        namespace=NAMESPACE,
+    )
 
 
 def _post_changed(thread_id: int, post_id: int | None) -> None:
-    socketio.emit("post_changed", post_changed_payload(thread_id, post_id), to=thread(thread_id),
-                  namespace=NAMESPACE)
+    socketio.emit(
+        "post_changed",
+        post_changed_payload(thread_id, post_id),
+        to=thread(thread_id),
+        namespace=NAMESPACE,
+    )
 
 
 def _thread_gone(thread_id: int) -> None:
     """Every open page of the thread says it is gone; the room and its records close."""
-    socketio.emit("thread_gone", thread_gone_payload(thread_id, GONE), to=thread(thread_id), namespace=NAMESPACE)
+    socketio.emit(
+        "thread_gone",
+        thread_gone_payload(thread_id, GONE),
+        to=thread(thread_id),
+        namespace=NAMESPACE,
+    )
     socketio.close_room(thread(thread_id), namespace=NAMESPACE)
     watches.forget_thread(thread_id)
 
@@ -340,7 +410,9 @@ def on_post_edited(post_id: int, thread_id: int | None = None, **_: Any) -> None
 
 
 @_never_raises
-def on_post_deleted(post_id: int, thread_id: int | None = None, thread_deleted: bool = False, **_: Any) -> None:
+def on_post_deleted(
+    post_id: int, thread_id: int | None = None, thread_deleted: bool = False, **_: Any
+) -> None:
     """An author deleted their post (an erased first post stays, changed; see forum/threads.py)."""
     if thread_id is None:
         return
@@ -353,8 +425,13 @@ def on_post_deleted(post_id: int, thread_id: int | None = None, thread_deleted: 
 
 
 @_never_raises
-def on_forum_content_removed(space_id: int, kind: str | None = None, id: int | None = None,  # noqa: A002
-                             thread_id: int | None = None, **_: Any) -> None:
+def on_forum_content_removed(
+    space_id: int,
+    kind: str | None = None,
+    id: int | None = None,
+    thread_id: int | None = None,
+    **_: Any,
+) -> None:
     """A moderator (or flags) hid or deleted a post or thread: drop it from every open page."""
     if kind == "post" and id is not None and thread_id is not None:
         _posts_removed(thread_id, [id])
@@ -363,9 +440,14 @@ def on_forum_content_removed(space_id: int, kind: str | None = None, id: int | N
 
 
 @_never_raises
-def on_forum_content_redacted(space_id: int, kind: str | None = None, id: int | None = None,  # noqa: A002
-                              thread_id: int | None = None, **_: Any) -> None:
-    """Personal information taken out: open pages say "edited, reload" (the old text stays local)."""
+def on_forum_content_redacted(
+    space_id: int,
+    kind: str | None = None,
+    id: int | None = None,
+    thread_id: int | None = None,
+    **_: Any,
+) -> None:
+    """Personal information taken out: open pages say "edited, reload" (old text stays local)."""
     if kind == "post" and id is not None and thread_id is not None:
         _post_changed(thread_id, id)
     elif kind == "thread" and id is not None:
@@ -388,10 +470,12 @@ def on_forum_content_expired(kind: str, rows: list[dict[str, Any]] = (), **_: An
 
 @_never_raises
 def on_member_lost_threads(space_id: int, account_id: int, **_: Any) -> None:
-    """A person left or was removed: their sockets leave the space's threads they may no longer read."""
+    """A person left or was removed: their sockets leave the threads they may no longer read."""
     for sid, thread_id in live.lost_access(account_id, space_id):
         socketio.server.leave_room(sid, thread(thread_id), namespace=NAMESPACE)
-        socketio.emit("thread_gone", thread_gone_payload(thread_id, NOT_MEMBER), to=sid, namespace=NAMESPACE)
+        socketio.emit(
+            "thread_gone", thread_gone_payload(thread_id, NOT_MEMBER), to=sid, namespace=NAMESPACE
+        )
 
 
 def connect_live_receivers() -> None:
@@ -421,21 +505,36 @@ def checkin_closed_payload(checkin_id: int, name: str, alerted: bool) -> dict[st
 
 
 @_never_raises
-def on_checkin_alert(checkin_id: int, kind: str = "missed", account_ids: list[int] = (),
-                     name: str = "", note: str = "", **_: Any) -> None:
+def on_checkin_alert(
+    checkin_id: int,
+    kind: str = "missed",
+    account_ids: list[int] = (),
+    name: str = "",
+    note: str = "",
+    **_: Any,
+) -> None:
     """A check-in's time passed, or its member pressed "I need help now": each contact hears it."""
     for account_id in account_ids:
-        socketio.emit("checkin_alert", checkin_alert_payload(checkin_id, kind, name, note),
-                      to=account(account_id), namespace=NAMESPACE)
+        socketio.emit(
+            "checkin_alert",
+            checkin_alert_payload(checkin_id, kind, name, note),
+            to=account(account_id),
+            namespace=NAMESPACE,
+        )
 
 
 @_never_raises
-def on_checkin_closed(checkin_id: int, account_ids: list[int] = (), name: str = "",
-                      alerted: bool = False, **_: Any) -> None:
+def on_checkin_closed(
+    checkin_id: int, account_ids: list[int] = (), name: str = "", alerted: bool = False, **_: Any
+) -> None:
     """The member checked in (or extended): contacts' alert banners for it go."""
     for account_id in account_ids:
-        socketio.emit("checkin_closed", checkin_closed_payload(checkin_id, name, alerted),
-                      to=account(account_id), namespace=NAMESPACE)
+        socketio.emit(
+            "checkin_closed",
+            checkin_closed_payload(checkin_id, name, alerted),
+            to=account(account_id),
+            namespace=NAMESPACE,
+        )
 
 
 def connect_safety_receivers() -> None:
@@ -469,8 +568,9 @@ def on_dm_created(message_id: int, account_ids: list[int] = (), **_: Any) -> Non
 def on_buddy_ended(buddy_id: int, account_ids: list[int] = (), **_: Any) -> None:
     """A pairing ended: both sides' open conversations close (their messages are gone)."""
     for account_id in account_ids:
-        socketio.emit("dm_closed", {"buddy_id": buddy_id}, to=account(account_id),
-                      namespace=NAMESPACE)
+        socketio.emit(
+            "dm_closed", {"buddy_id": buddy_id}, to=account(account_id), namespace=NAMESPACE
+        )
 
 
 # --- safety: urgent alerts in a space (forum/safety/alerts.py) ----------------------------------
@@ -479,13 +579,18 @@ def on_buddy_ended(buddy_id: int, account_ids: list[int] = (), **_: Any) -> None
 
 
 def urgent_alert_payload(alert: UrgentAlert, space_name: str) -> dict[str, Any]:
-    return {"alert_id": alert.id, "space": space_name, "body": alert.body,
-            "expires_at": alert.expires_at.isoformat()}
+    return {
+        "alert_id": alert.id,
+        "space": space_name,
+        "body": alert.body,
+        "expires_at": alert.expires_at.isoformat(),
+    }
 
 
 @_never_raises
-def on_urgent_alert(alert_id: int, space_id: int | None = None, account_ids: list[int] = (),
-                    **_: Any) -> None:
+def on_urgent_alert(
+    alert_id: int, space_id: int | None = None, account_ids: list[int] = (), **_: Any
+) -> None:
     alert = db.session.get(UrgentAlert, alert_id)
     space_row = db.session.get(Space, space_id) if space_id is not None else None
     if alert is None or space_row is None:
@@ -498,5 +603,9 @@ def on_urgent_alert(alert_id: int, space_id: int | None = None, account_ids: lis
 @_never_raises
 def on_urgent_alert_removed(alert_id: int, account_ids: list[int] = (), **_: Any) -> None:
     for account_id in account_ids:
-        socketio.emit("urgent_alert_removed", {"alert_id": alert_id}, to=account(account_id),
-                      namespace=NAMESPACE)
+        socketio.emit(
+            "urgent_alert_removed",
+            {"alert_id": alert_id},
+            to=account(account_id),
+            namespace=NAMESPACE,
+        )

@@ -84,24 +84,34 @@ def enter(sid: str, room_id: int) -> bool:
 
 def leave(sid: str, room_id: int) -> bool:
     result = db.session.execute(
-        sa.delete(ChatSocketRoom).where(ChatSocketRoom.sid == sid, ChatSocketRoom.room_id == room_id)
+        sa.delete(ChatSocketRoom).where(
+            ChatSocketRoom.sid == sid, ChatSocketRoom.room_id == room_id
+        )
     )
     db.session.commit()
     return bool(result.rowcount)
 
 
 def rooms_of(sid: str) -> list[int]:
-    return list(db.session.scalars(sa.select(ChatSocketRoom.room_id).where(ChatSocketRoom.sid == sid)))
+    return list(
+        db.session.scalars(sa.select(ChatSocketRoom.room_id).where(ChatSocketRoom.sid == sid))
+    )
 
 
 def sids_of_sessions(session_ids: list[int]) -> list[str]:
     if not session_ids:
         return []
-    return list(db.session.scalars(sa.select(ChatSocket.sid).where(ChatSocket.auth_session_id.in_(session_ids))))
+    return list(
+        db.session.scalars(
+            sa.select(ChatSocket.sid).where(ChatSocket.auth_session_id.in_(session_ids))
+        )
+    )
 
 
 def sids_of_account(account_id: int) -> list[str]:
-    return list(db.session.scalars(sa.select(ChatSocket.sid).where(ChatSocket.account_id == account_id)))
+    return list(
+        db.session.scalars(sa.select(ChatSocket.sid).where(ChatSocket.account_id == account_id))
+    )
 
 
 def sids_blocking(content: Any) -> list[str]:
@@ -137,7 +147,9 @@ def forget_account_in_space(account_id: int, space_id: int) -> list[tuple[str, i
     pairs = in_space(account_id, space_id)
     for sid, room_id in pairs:
         db.session.execute(
-            sa.delete(ChatSocketRoom).where(ChatSocketRoom.sid == sid, ChatSocketRoom.room_id == room_id)
+            sa.delete(ChatSocketRoom).where(
+                ChatSocketRoom.sid == sid, ChatSocketRoom.room_id == room_id
+            )
         )
     db.session.commit()
     return pairs

@@ -25,14 +25,30 @@ from realtime import sockets
 bp = Blueprint("chat", __name__)
 
 
-def _room_page(slug: str, room_id: int, error: str | None = None, body: str = "", status: int = 200,
-               findings: list | None = None, client_id: str | None = None):
+def _room_page(
+    slug: str,
+    room_id: int,
+    error: str | None = None,
+    body: str = "",
+    status: int = 200,
+    findings: list | None = None,
+    client_id: str | None = None,
+):
     room, access, page = chat.latest(g.account, room_id, request.args.get("before"), slug=slug)
     count, _names = sockets.online(room.id)
     return render_template(
-        "chat/room.html", room=room, space=access.space, access=access, page=page,
-        before=request.args.get("before"), online=count, error=error, body=body,
-        client_id=client_id or secrets.token_urlsafe(12), findings=findings, limits=markdown,
+        "chat/room.html",
+        room=room,
+        space=access.space,
+        access=access,
+        page=page,
+        before=request.args.get("before"),
+        online=count,
+        error=error,
+        body=body,
+        client_id=client_id or secrets.token_urlsafe(12),
+        findings=findings,
+        limits=markdown,
     ), status
 
 
@@ -58,13 +74,15 @@ def send(slug: str, room_id: int):
     chat.access_room(g.account, room_id, slug)  # a room in another space is "not found"
     body = form_text("body")
     try:
-        message, _new = chat.post_message(g.account, room_id, form_text("client_id"), body,
-                                          confirmed=form_flag("confirm"))
+        message, _new = chat.post_message(
+            g.account, room_id, form_text("client_id"), body, confirmed=form_flag("confirm")
+        )
     except NotFound:
         raise
     except guard.NeedsConfirmation as error:  # the same client id, now with a "send anyway" box
-        return _room_page(slug, room_id, error.message, body, error.status,
-                          error.details, form_text("client_id"))
+        return _room_page(
+            slug, room_id, error.message, body, error.status, error.details, form_text("client_id")
+        )
     except ServiceError as error:
         return _room_page(slug, room_id, error.message, body, error.status)
     if message.hidden_at is not None:
@@ -103,4 +121,3 @@ def archive(slug: str, room_id: int):
 def chat_html(message):
     """A stored message as safe inline HTML (the same renderer clients get)."""
     return markdown.render_inline(message.body)
-

@@ -35,11 +35,18 @@ class ThreadWatch(db.Model):
         sa.ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     # Denormalised so a membership change finds its rows without joining threads.
-    space_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
+    )
 
 
 def count_of(sid: str) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(ThreadWatch).where(ThreadWatch.sid == sid)) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(ThreadWatch).where(ThreadWatch.sid == sid)
+        )
+        or 0
+    )
 
 
 def add(sid: str, thread_id: int, space_id: int) -> None:

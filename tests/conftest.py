@@ -88,7 +88,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def runner(app: Flask):  # noqa: ANN201
+def runner(app: Flask):
     return app.test_cli_runner()
 
 
@@ -120,7 +120,7 @@ def socket(app: Flask, client: FlaskClient) -> Callable[..., Sock]:
 
 
 @pytest.fixture
-def member(make_account, client):  # noqa: ANN001, ANN201
+def member(make_account, client):
     """Amara, a signed-in ordinary member (the ``client`` is logged in as her)."""
     account = make_account("Amara")
     login(client, "Amara")
@@ -142,7 +142,7 @@ def person(app: Flask) -> Callable[..., tuple[Account, FlaskClient]]:
 
 
 @pytest.fixture
-def fred(make_account):  # noqa: ANN001, ANN201
+def fred(make_account):
     """Fred, an interloper with bad intentions. Our job is to stop Fred."""
     return make_account("Fred")
 
@@ -156,7 +156,7 @@ def space(member: Account) -> Space:
 
 
 @pytest.fixture
-def moderator(make_account, space: Space) -> Account:  # noqa: ANN001
+def moderator(make_account, space: Space) -> Account:
     """Mina, a moderator of ``space``."""
     account = make_account("Mina")
     factories.add_member(space, account, role="moderator")
@@ -172,8 +172,8 @@ def lounge(space: Space) -> ChatRoom:
 # --- scale-out services: PostgreSQL and Redis -----------------------------------------
 
 
-def _pg_admin_connect():  # noqa: ANN202
-    import psycopg  # noqa: PLC0415 - only PostgreSQL tests need the driver
+def _pg_admin_connect():
+    import psycopg
 
     url = TEST_DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
     return psycopg.connect(url, autocommit=True, connect_timeout=3)
@@ -184,7 +184,7 @@ def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     try:
         admin = _pg_admin_connect()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+    except Exception as exc:
         needs_service("PostgreSQL", False, str(exc))
     name = f"rb_test_{secrets.token_hex(6)}"
     admin.execute(f'CREATE DATABASE "{name}"')
@@ -212,7 +212,9 @@ def pg_app(tmp_path: Path) -> Iterator[Flask]:
         connection.exec_driver_sql(f'CREATE SCHEMA "{name}"')
     options = {"connect_args": {"options": f"-csearch_path={name}"}}
     application = create_app(
-        base_config(tmp_path, SQLALCHEMY_DATABASE_URI=TEST_DATABASE_URL, SQLALCHEMY_ENGINE_OPTIONS=options)
+        base_config(
+            tmp_path, SQLALCHEMY_DATABASE_URI=TEST_DATABASE_URL, SQLALCHEMY_ENGINE_OPTIONS=options
+        )
     )
     application.test_client_class = IsolatedClient
     try:
@@ -232,7 +234,7 @@ def redis_url() -> str:
     """The test Redis, checked reachable; tests use their own key prefixes."""
 
     def probe() -> None:
-        import redis  # noqa: PLC0415 - only Redis tests need the client
+        import redis
 
         redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
 

@@ -79,8 +79,13 @@ def _settled(row: T) -> T:
 # --- people ---------------------------------------------------------------------------
 
 
-def make_account(alias: str | None = None, *, admin: bool = False, passphrase: str = PASSPHRASE,
-                 age: timedelta | None = None) -> Account:
+def make_account(
+    alias: str | None = None,
+    *,
+    admin: bool = False,
+    passphrase: str = PASSPHRASE,
+    age: timedelta | None = None,
+) -> Account:
     """Sign up ``alias`` (a fresh one if None); ``age`` back-dates the account."""
     alias = alias or f"peer{next(_n)}"
     account = accounts.sign_up(alias, passphrase, passphrase).account
@@ -107,8 +112,14 @@ def season(account: Account, where: Thread | ChatRoom, posts: int = 5, days: int
 # --- spaces ---------------------------------------------------------------------------
 
 
-def make_space(kind: str = "open", *, owner: Account | None = None, name: str | None = None,
-               slug: str | None = None, **settings: object) -> Space:
+def make_space(
+    kind: str = "open",
+    *,
+    owner: Account | None = None,
+    name: str | None = None,
+    slug: str | None = None,
+    **settings: object,
+) -> Space:
     """A space of ``kind`` (open, closed, hidden), created by ``owner`` the way the site
     does: open spaces by an admin, closed and hidden ones by an organisation's staff.
 
@@ -140,10 +151,13 @@ def make_space(kind: str = "open", *, owner: Account | None = None, name: str | 
     return space
 
 
-def add_member(space: Space, account: Account, role: str = "member",
-               space_alias: str | None = None) -> Membership:
+def add_member(
+    space: Space, account: Account, role: str = "member", space_alias: str | None = None
+) -> Membership:
     """``account`` joins ``space`` as ``role``, showing ``space_alias`` (their alias if None)."""
-    membership = spaces.add_member(space, account, spaces.choose_name(space, account, space_alias), role=role)
+    membership = spaces.add_member(
+        space, account, spaces.choose_name(space, account, space_alias), role=role
+    )
     db.session.commit()
     return membership
 
@@ -151,26 +165,42 @@ def add_member(space: Space, account: Account, role: str = "member",
 def owner_of(space: Space) -> Account:
     """The space's first owner."""
     return db.session.scalar(
-        sa.select(Account).join(Membership, Membership.account_id == Account.id)
-        .where(Membership.space_id == space.id, Membership.role == "owner").order_by(Membership.id)
+        sa.select(Account)
+        .join(Membership, Membership.account_id == Account.id)
+        .where(Membership.space_id == space.id, Membership.role == "owner")
+        .order_by(Membership.id)
     )
 
 
 # --- forum ----------------------------------------------------------------------------
 
 
-def make_thread(space: Space, author: Account | None = None, title: str = "A thread",
-                body: str = "First post", *, when: datetime | None = None, **fields: object) -> Thread:
+def make_thread(
+    space: Space,
+    author: Account | None = None,
+    title: str = "A thread",
+    body: str = "First post",
+    *,
+    when: datetime | None = None,
+    **fields: object,
+) -> Thread:
     """A thread by ``author`` (the space's owner when None), a member who may write."""
     author = author or owner_of(space)
     with at(when), _unmetered():
-        thread = threads.create_thread(author, space.slug, title=title, body=body, confirm_identifiers=True,
-                                       **fields)
+        thread = threads.create_thread(
+            author, space.slug, title=title, body=body, confirm_identifiers=True, **fields
+        )
     return _settled(thread)
 
 
-def make_post(thread: Thread, author: Account | None = None, body: str = "A reply", *,
-              when: datetime | None = None, **fields: object) -> Post:
+def make_post(
+    thread: Thread,
+    author: Account | None = None,
+    body: str = "A reply",
+    *,
+    when: datetime | None = None,
+    **fields: object,
+) -> Post:
     """A reply by ``author`` (the space's owner when None)."""
     author = author or owner_of(db.session.get(Space, thread.space_id))
     with at(when), _unmetered():
@@ -188,10 +218,17 @@ def make_room(space: Space, name: str | None = None) -> ChatRoom:
     return chat.create_room(owner_of(space), space.slug, name)
 
 
-def make_message(room: ChatRoom, author: Account | None = None, body: str = "hello", *,
-                 when: datetime | None = None) -> ChatMessage:
+def make_message(
+    room: ChatRoom,
+    author: Account | None = None,
+    body: str = "hello",
+    *,
+    when: datetime | None = None,
+) -> ChatMessage:
     """A chat message by ``author`` (the space's owner when None), stored and announced."""
     author = author or owner_of(db.session.get(Space, room.space_id))
     with at(when), _unmetered():
-        message, _new = chat.post_message(author, room.id, f"factory-{next(_n)}", body, confirmed=True)
+        message, _new = chat.post_message(
+            author, room.id, f"factory-{next(_n)}", body, confirmed=True
+        )
     return _settled(message)

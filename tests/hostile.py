@@ -70,7 +70,7 @@ def backend_app(
             with admin.connect() as connection:
                 schema_name = "rb_hostile_" + secrets.token_hex(6)
                 connection.execute(sa.text(f'CREATE SCHEMA "{schema_name}"'))
-        except Exception as error:  # noqa: BLE001 - any failure means "not here"
+        except Exception as error:
             needs_service("PostgreSQL", False, type(error).__name__)
         url = sa.engine.make_url(TEST_DATABASE_URL).update_query_dict(
             {"options": f"-csearch_path={schema_name}"}
@@ -172,8 +172,13 @@ def build_world() -> World:
     block = blocks.block(xan, "chat", make_message(own_room, fred, "hello from fred").id)
     session = accounts.log_in(xan.alias, PASSPHRASE).session
     report = baddates.file_report(
-        xan, hidden.slug, happened_on=(clock.now() - timedelta(days=2)).date().isoformat(),
-        part_of_day="night", area="Riverside", categories=["violence"], body="Turned nasty.",
+        xan,
+        hidden.slug,
+        happened_on=(clock.now() - timedelta(days=2)).date().isoformat(),
+        part_of_day="night",
+        area="Riverside",
+        categories=["violence"],
+        body="Turned nasty.",
         typed=baddates.Typed("+44 7700 900123", "", "", ""),
     )
     world = World()

@@ -59,8 +59,9 @@ class LiveServer:
             self.process.wait(timeout=10)
 
 
-def start_server(mode: str = "eventlet", extra_env: dict[str, Any] | None = None,
-                 instance: Path | None = None) -> LiveServer:
+def start_server(
+    mode: str = "eventlet", extra_env: dict[str, Any] | None = None, instance: Path | None = None
+) -> LiveServer:
     """Create a fresh database with the CLI, then serve it; wait until it answers."""
     instance = instance or Path(tempfile.mkdtemp(prefix="rb-live-"))
     port = free_port()
@@ -85,7 +86,11 @@ def start_server(mode: str = "eventlet", extra_env: dict[str, Any] | None = None
     env.update({k: str(v) for k, v in (extra_env or {}).items()})
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "forum", "init-db"],
-        env=env, cwd=ROOT, check=True, capture_output=True, timeout=120,
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     log_path = instance / "server.log"
     with open(log_path, "wb") as log:
@@ -110,8 +115,11 @@ def start_server(mode: str = "eventlet", extra_env: dict[str, Any] | None = None
 def seeding(instance: Path, **config: Any) -> Iterator[Flask]:
     """An app on the server's database file (built by the migrations), in context, to
     write the test's accounts and spaces with tests/factories.py before the server starts."""
-    app = create_app(base_config(instance, SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'redbrolly.db'}",
-                                 **config))
+    app = create_app(
+        base_config(
+            instance, SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'redbrolly.db'}", **config
+        )
+    )
     with app.app_context():
         schema.upgrade_schema()
         yield app
@@ -144,7 +152,9 @@ class Person:
 def connect(server: LiveServer, token: str | None, origin: str | None = None) -> Person:
     """Connect over WebSocket as a browser would: its Origin and the session cookie."""
     # websocket-client writes the Origin header itself: tell it which, never add a second one.
-    client = sio.Client(reconnection=False, websocket_extra_options={"origin": origin or server.url})
+    client = sio.Client(
+        reconnection=False, websocket_extra_options={"origin": origin or server.url}
+    )
     person = Person(client)
 
     @client.on("message", namespace="/chat")
@@ -159,6 +169,7 @@ def connect(server: LiveServer, token: str | None, origin: str | None = None) ->
     headers = {}
     if token:
         headers["Cookie"] = f"{sessions.COOKIE_NAME}={token}"
-    client.connect(server.url, headers=headers, namespaces=["/chat"], transports=["websocket"],
-                   wait_timeout=10)
+    client.connect(
+        server.url, headers=headers, namespaces=["/chat"], transports=["websocket"], wait_timeout=10
+    )
     return person

@@ -33,7 +33,9 @@ CSRF_VALUE = re.compile(r'name="csrf_token" value="[^"]*"')
 ORIGIN = "http://localhost"
 NS = "/chat"
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
+)
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -66,7 +68,7 @@ class IsolatedClient(FlaskClient):
     the database session) between requests in a way production never does.
     """
 
-    def open(self, *args: Any, **kwargs: Any):  # noqa: ANN201
+    def open(self, *args: Any, **kwargs: Any):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
@@ -98,7 +100,7 @@ def csrf_token(client: FlaskClient, path: str = "/signup", **kwargs: Any) -> str
     return match.group(1)
 
 
-def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any):  # noqa: ANN201
+def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any):
     """POST a form the way a browser would: with the page's CSRF token."""
     passthrough = {k: v for k, v in kwargs.items() if k in ("base_url", "environ_base")}
     form = {"csrf_token": csrf_token(client, **passthrough)}
@@ -106,7 +108,7 @@ def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **k
     return client.post(path, data=form, **kwargs)
 
 
-def login(client: FlaskClient, alias: str, passphrase: str = PASSPHRASE, **kwargs: Any):  # noqa: ANN201
+def login(client: FlaskClient, alias: str, passphrase: str = PASSPHRASE, **kwargs: Any):
     response = post(client, "/login", {"alias": alias, "passphrase": passphrase}, **kwargs)
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     return response
@@ -138,7 +140,9 @@ def incompressible(size: int = 8192) -> str:
 def disk_bytes() -> bytes:
     """The test database file and its -wal and -shm companions, as raw bytes."""
     path = Path(db.engine.url.database)
-    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
+    return b"".join(
+        p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()
+    )
 
 
 def count_rows(model: Any, *where: Any) -> int:
@@ -153,7 +157,9 @@ class Sock:
     """A Socket.IO test client on /chat whose every call runs in a fresh context, as a
     server would. It shares cookies with the Flask test ``client`` it is made from."""
 
-    def __init__(self, app: Flask, client: FlaskClient, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, app: Flask, client: FlaskClient, headers: dict[str, str] | None = None
+    ) -> None:
         headers = {"Origin": ORIGIN} if headers is None else headers
         self.raw = contextvars.Context().run(
             socketio.test_client, app, namespace=NS, flask_test_client=client, headers=headers
@@ -169,8 +175,11 @@ class Sock:
     def received(self, name: str | None = None) -> list:
         events = contextvars.Context().run(self.raw.get_received, NS)
         # The test client stores a "message" event's data unwrapped (it is send()'s name).
-        return [e["args"][0] if isinstance(e["args"], list) else e["args"]
-                for e in events if name is None or e["name"] == name]
+        return [
+            e["args"][0] if isinstance(e["args"], list) else e["args"]
+            for e in events
+            if name is None or e["name"] == name
+        ]
 
     def watch(self, thread_id: object) -> dict:
         return self.ack("watch_thread", {"thread_id": thread_id})
@@ -195,20 +204,27 @@ def reachable(probe: Callable[[], object]) -> tuple[bool, str]:
     """(True, "") when ``probe()`` works, else (False, the error's name)."""
     try:
         probe()
-    except Exception as error:  # noqa: BLE001 - any failure means "not here"
+    except Exception as error:
         return False, f"{type(error).__name__}: {error}"
     return True, ""
 
 
 def sweep_in_process(database: str, now_iso: str, batch: int) -> dict[str, int]:
     """Run in a child process: build an app on the same SQLite file and sweep it."""
-    from forum import expiry  # noqa: PLC0415 - a fresh process imports what it needs
-    from forum.app import create_app  # noqa: PLC0415
+    from forum import expiry
+    from forum.app import create_app
 
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "x", "RB_IDENTIFIER_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-        "RB_ASYNC_MODE": "threading", "RB_SWEEP_INTERVAL": 0, "RATELIMIT_STORAGE_URI": "memory://",
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "RB_IDENTIFIER_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "RB_ASYNC_MODE": "threading",
+            "RB_SWEEP_INTERVAL": 0,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
     with app.app_context():
         return expiry.delete_expired(datetime.fromisoformat(now_iso), batch=batch)
 
@@ -244,7 +260,7 @@ def assert_gone(gone: str, kept: str) -> None:
 
 def assert_both_on_disk(gone: str, kept: str) -> None:
     """Before the write under test: both markers are in the files (after a checkpoint)."""
-    from forum import disk  # noqa: PLC0415 - the app's own checkpoint
+    from forum import disk
 
     disk.checkpoint(db.engine)
     db.session.commit()

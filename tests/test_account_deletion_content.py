@@ -30,9 +30,13 @@ NS = "/chat"
 
 
 class Sock:
-    def __init__(self, app, client) -> None:  # noqa: ANN001
+    def __init__(self, app, client) -> None:
         self.raw = contextvars.Context().run(
-            socketio.test_client, app, namespace=NS, flask_test_client=client, headers={"Origin": "http://localhost"}
+            socketio.test_client,
+            app,
+            namespace=NS,
+            flask_test_client=client,
+            headers={"Origin": "http://localhost"},
         )
 
     def ack(self, event: str, data: object) -> dict:
@@ -47,7 +51,7 @@ class Sock:
 
 
 @pytest.fixture
-def scene(app, make_account):  # noqa: ANN001, ANN201
+def scene(app, make_account):
     olu, xena, mona = make_account("Olu"), make_account("Xena"), make_account("Mona")
     plaza = make_space("open", owner=olu, name="Plaza")
     circle = make_space("closed", owner=olu, name="Circle")
@@ -55,17 +59,30 @@ def scene(app, make_account):  # noqa: ANN001, ANN201
         add_member(space, xena)
     add_member(plaza, mona)
     add_member(circle, mona, space_alias="Rosa")
-    rooms = {s.id: db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == s.id)) for s in (plaza, circle)}
+    rooms = {
+        s.id: db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == s.id))
+        for s in (plaza, circle)
+    }
     xena_plaza = threads.create_thread(xena, plaza.slug, title="Xena asks", body="Anyone around?")
-    xena_circle = threads.create_thread(xena, circle.slug, title="Xena asks here", body="Anyone here?")
-    lonely = threads.create_thread(mona, plaza.slug, title="markerlonelytitle", body="markerlonelybody")
-    answered = threads.create_thread(mona, circle.slug, title="markeranswered title", body="markeransweredbody")
+    xena_circle = threads.create_thread(
+        xena, circle.slug, title="Xena asks here", body="Anyone here?"
+    )
+    lonely = threads.create_thread(
+        mona, plaza.slug, title="markerlonelytitle", body="markerlonelybody"
+    )
+    answered = threads.create_thread(
+        mona, circle.slug, title="markeranswered title", body="markeransweredbody"
+    )
     threads.reply(xena, answered.id, body="Xena answers kindly")
-    replies = [threads.reply(mona, xena_plaza.id, body="markerreplyplaza"),
-               threads.reply(mona, xena_circle.id, body="markerreplycircle")]
-    messages = [chat.post_message(mona, rooms[plaza.id], "client-mona-1", "markerchatplaza")[0],
-                chat.post_message(mona, rooms[circle.id], "client-mona-2", "markerchatcircle")[0],
-                chat.post_message(xena, rooms[circle.id], "client-xena-1", "Xena chats")[0]]
+    replies = [
+        threads.reply(mona, xena_plaza.id, body="markerreplyplaza"),
+        threads.reply(mona, xena_circle.id, body="markerreplycircle"),
+    ]
+    messages = [
+        chat.post_message(mona, rooms[plaza.id], "client-mona-1", "markerchatplaza")[0],
+        chat.post_message(mona, rooms[circle.id], "client-mona-2", "markerchatcircle")[0],
+        chat.post_message(xena, rooms[circle.id], "client-xena-1", "Xena chats")[0],
+    ]
     xena_client = app.test_client()
     login(xena_client, "Xena")
     sock = Sock(app, xena_client)
@@ -76,9 +93,17 @@ def scene(app, make_account):  # noqa: ANN001, ANN201
     mona_client = app.test_client()
     login(mona_client, "Mona")
     # Ids, not rows: the rows are gone after the deletion.
-    return {"sock": sock, "xena": xena_client, "mona": mona_client, "rooms": rooms,
-            "messages": [(m.room_id, m.id) for m in messages], "replies": [p.id for p in replies],
-            "lonely": lonely.id, "answered": answered.id, "circle_room": rooms[circle.id]}
+    return {
+        "sock": sock,
+        "xena": xena_client,
+        "mona": mona_client,
+        "rooms": rooms,
+        "messages": [(m.room_id, m.id) for m in messages],
+        "replies": [p.id for p in replies],
+        "lonely": lonely.id,
+        "answered": answered.id,
+        "circle_room": rooms[circle.id],
+    }
 
 
 def _texts() -> str:
@@ -92,18 +117,30 @@ def _texts() -> str:
     return "\n".join(found)
 
 
-def test_delete_it_too_removes_posts_and_chat_live(scene):  # noqa: ANN001
+def test_delete_it_too_removes_posts_and_chat_live(scene):
     sock = scene["sock"]
     sock.received()
-    response = post_form(scene["mona"], "/account/delete", {"passphrase": PASSPHRASE, "content": "delete"})
+    response = post_form(
+        scene["mona"], "/account/delete", {"passphrase": PASSPHRASE, "content": "delete"}
+    )
     assert response.status_code == 303
     heard = sock.received()
     db.session.expire_all()  # the deletion ran in the request's session
     text = _texts()
-    for marker in ("markerchatplaza", "markerchatcircle", "markerreplyplaza", "markerreplycircle",
-                   "markerlonely", "markeransweredbody", "Mona", "Rosa"):
+    for marker in (
+        "markerchatplaza",
+        "markerchatcircle",
+        "markerreplyplaza",
+        "markerreplycircle",
+        "markerlonely",
+        "markeransweredbody",
+        "Mona",
+        "Rosa",
+    ):
         assert marker not in text, marker
-    assert "Xena chats" in text and "Xena answers kindly" in text  # others' words stay (positive control)
+    assert (
+        "Xena chats" in text and "Xena answers kindly" in text
+    )  # others' words stay (positive control)
     # Open rooms drop Mona's messages now, in both spaces.
     removed = {(r["room_id"], i) for r in heard.get("removed", []) for i in r["ids"]}
     assert set(scene["messages"][:2]) <= removed
@@ -116,20 +153,35 @@ def test_delete_it_too_removes_posts_and_chat_live(scene):  # noqa: ANN001
     assert scene["answered"] in {r["thread_id"] for r in heard.get("post_changed", [])}
     assert db.session.get(Thread, scene["answered"]).author_name == "[deleted]"
     # And the pages Xena loads afterwards.
-    for path in ("/s/plaza", "/s/circle", f"/t/{scene['answered']}", "/search?q=markerreplyplaza",
-                 f"/s/circle/chat/{scene['circle_room']}"):
-        page = scene["xena"].get(path).get_data(as_text=True).replace('value="markerreplyplaza"', "")
+    for path in (
+        "/s/plaza",
+        "/s/circle",
+        f"/t/{scene['answered']}",
+        "/search?q=markerreplyplaza",
+        f"/s/circle/chat/{scene['circle_room']}",
+    ):
+        page = (
+            scene["xena"].get(path).get_data(as_text=True).replace('value="markerreplyplaza"', "")
+        )
         assert "marker" not in page and "Rosa" not in page.replace("Xena answers kindly", ""), path
 
 
-def test_keep_my_posts_keeps_words_without_any_name(scene):  # noqa: ANN001
-    response = post_form(scene["mona"], "/account/delete", {"passphrase": PASSPHRASE, "content": "keep"})
+def test_keep_my_posts_keeps_words_without_any_name(scene):
+    response = post_form(
+        scene["mona"], "/account/delete", {"passphrase": PASSPHRASE, "content": "keep"}
+    )
     assert response.status_code == 303
     text = _texts()
     assert "markerchatcircle" in text and "markerreplyplaza" in text  # the words stay
     assert "Mona" not in text and "Rosa" not in text.replace("Xena answers kindly", "")
-    names = set(db.session.scalars(sa.select(ChatMessage.author_name).where(ChatMessage.author_id.is_(None))))
+    names = set(
+        db.session.scalars(
+            sa.select(ChatMessage.author_name).where(ChatMessage.author_id.is_(None))
+        )
+    )
     assert names == {"[deleted]"}
-    assert set(db.session.scalars(sa.select(Post.author_name).where(Post.author_id.is_(None)))) == {"[deleted]"}
+    assert set(db.session.scalars(sa.select(Post.author_name).where(Post.author_id.is_(None)))) == {
+        "[deleted]"
+    }
     page = scene["xena"].get(f"/s/circle/chat/{scene['circle_room']}").get_data(as_text=True)
     assert "markerchatcircle" in page and "[deleted]" in page and "Rosa" not in page

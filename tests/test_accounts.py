@@ -21,9 +21,16 @@ from tests.support import post
 CODE_RE = re.compile(r"<code>([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})</code>")
 
 
-def signup(client, alias="Nadia", passphrase=PASSPHRASE, again=None):  # noqa: ANN001, ANN201
-    return post(client, "/signup", {"alias": alias, "passphrase": passphrase,
-                                    "passphrase2": passphrase if again is None else again})
+def signup(client, alias="Nadia", passphrase=PASSPHRASE, again=None):
+    return post(
+        client,
+        "/signup",
+        {
+            "alias": alias,
+            "passphrase": passphrase,
+            "passphrase2": passphrase if again is None else again,
+        },
+    )
 
 
 def test_signup_shows_ten_codes_once_and_signs_in(client):
@@ -42,7 +49,12 @@ def test_signup_shows_ten_codes_once_and_signs_in(client):
 
 def test_signup_asks_for_alias_and_passphrase_only(client):
     page = client.get("/signup").get_data(as_text=True)
-    names = set(re.findall(r'name="([^"]+)"', page)) - {"csrf_token", "referrer", "viewport", "robots"}
+    names = set(re.findall(r'name="([^"]+)"', page)) - {
+        "csrf_token",
+        "referrer",
+        "viewport",
+        "robots",
+    }
     assert names == {"alias", "passphrase", "passphrase2"}
 
 
@@ -97,7 +109,9 @@ def test_missing_or_wrong_csrf_is_refused(client, make_account):
     no_token = client.post("/login", data={"alias": "Nadia", "passphrase": PASSPHRASE})
     assert no_token.status_code == 400
     assert "out of date" in no_token.get_data(as_text=True)
-    wrong = client.post("/login", data={"alias": "Nadia", "passphrase": PASSPHRASE, "csrf_token": "forged"})
+    wrong = client.post(
+        "/login", data={"alias": "Nadia", "passphrase": PASSPHRASE, "csrf_token": "forged"}
+    )
     assert wrong.status_code == 400
     assert "rb_session" not in wrong.headers.get("Set-Cookie", "")
 
@@ -133,7 +147,7 @@ def test_wrong_passphrase_and_unknown_alias_read_the_same(client, make_account):
 
 
 def test_login_rehashes_when_parameters_change(app, client, make_account):
-    from forum import passwords  # noqa: PLC0415
+    from forum import passwords
 
     account = make_account("Nadia")
     old = account.passphrase_hash
@@ -151,14 +165,20 @@ def test_reset_with_code_spends_it(client):
     codes = CODE_RE.findall(signup(client).get_data(as_text=True))
     post(client, "/logout")
     new = "a brand new long passphrase"
-    response = post(client, "/recover", {"alias": "nadia", "code": codes[0].lower(), "passphrase": new,
-                                         "passphrase2": new})
+    response = post(
+        client,
+        "/recover",
+        {"alias": "nadia", "code": codes[0].lower(), "passphrase": new, "passphrase2": new},
+    )
     assert response.status_code == 303
     post(client, "/logout")
     login(client, "Nadia", new)
     post(client, "/logout")
-    again = post(client, "/recover", {"alias": "Nadia", "code": codes[0], "passphrase": new + "!",
-                                      "passphrase2": new + "!"})
+    again = post(
+        client,
+        "/recover",
+        {"alias": "Nadia", "code": codes[0], "passphrase": new + "!", "passphrase2": new + "!"},
+    )
     assert again.status_code == 400
     assert "don&#39;t match" in again.get_data(as_text=True)
     assert count_rows(RecoveryCode) == 9
@@ -167,8 +187,11 @@ def test_reset_with_code_spends_it(client):
 def test_reset_with_weak_new_passphrase_keeps_the_code(client):
     codes = CODE_RE.findall(signup(client).get_data(as_text=True))
     post(client, "/logout")
-    response = post(client, "/recover", {"alias": "Nadia", "code": codes[1], "passphrase": "short",
-                                         "passphrase2": "short"})
+    response = post(
+        client,
+        "/recover",
+        {"alias": "Nadia", "code": codes[1], "passphrase": "short", "passphrase2": "short"},
+    )
     assert response.status_code == 400
     assert count_rows(RecoveryCode) == 10
 
@@ -179,8 +202,16 @@ def test_regenerating_codes_voids_the_old_ones(client):
     new = CODE_RE.findall(response.get_data(as_text=True))
     assert len(new) == 10 and not set(new) & set(old)
     post(client, "/logout")
-    refused = post(client, "/recover", {"alias": "Nadia", "code": old[0], "passphrase": "another long one",
-                                        "passphrase2": "another long one"})
+    refused = post(
+        client,
+        "/recover",
+        {
+            "alias": "Nadia",
+            "code": old[0],
+            "passphrase": "another long one",
+            "passphrase2": "another long one",
+        },
+    )
     assert refused.status_code == 400
 
 
@@ -233,8 +264,11 @@ def test_passphrase_change_renews_token_and_ends_other_sessions(app, client, mak
     login(client, "Nadia")
     before = client.get_cookie("rb_session").value
     new = "a different long passphrase"
-    response = post(client, "/account/passphrase", {"current": PASSPHRASE, "passphrase": new,
-                                                    "passphrase2": new})
+    response = post(
+        client,
+        "/account/passphrase",
+        {"current": PASSPHRASE, "passphrase": new, "passphrase2": new},
+    )
     assert response.status_code == 303
     assert client.get_cookie("rb_session").value != before
     assert client.get("/account").status_code == 200
@@ -245,8 +279,11 @@ def test_wrong_current_passphrase_changes_nothing(client, make_account):
     account = make_account("Nadia")
     login(client, "Nadia")
     old = account.passphrase_hash
-    response = post(client, "/account/passphrase", {"current": "wrong wrong wrong", "passphrase": "x" * 20,
-                                                    "passphrase2": "x" * 20})
+    response = post(
+        client,
+        "/account/passphrase",
+        {"current": "wrong wrong wrong", "passphrase": "x" * 20, "passphrase2": "x" * 20},
+    )
     assert response.status_code == 400
     db.session.refresh(account)
     assert account.passphrase_hash == old
@@ -293,11 +330,19 @@ def test_login_is_limited_per_alias_whatever_the_address(app, make_account):
     make_account("Nadia")
     for i in range(10):
         c = app.test_client()
-        post(c, "/login", {"alias": "Nadia", "passphrase": "wrong wrong wrong"},
-             environ_base={"REMOTE_ADDR": f"10.0.0.{i}"})
+        post(
+            c,
+            "/login",
+            {"alias": "Nadia", "passphrase": "wrong wrong wrong"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{i}"},
+        )
     c = app.test_client()
-    response = post(c, "/login", {"alias": "nadia", "passphrase": PASSPHRASE},
-                    environ_base={"REMOTE_ADDR": "10.0.1.1"})
+    response = post(
+        c,
+        "/login",
+        {"alias": "nadia", "passphrase": PASSPHRASE},
+        environ_base={"REMOTE_ADDR": "10.0.1.1"},
+    )
     assert response.status_code == 429
 
 
@@ -313,23 +358,29 @@ def test_quick_exit_ends_session_and_clears_site_data(client, make_account):
 
 @pytest.mark.parametrize("app_config", [{"RB_ADDRESS_HEADER": "X-RB-Client-Address"}])
 def test_address_comes_from_the_proxy_header_when_configured(app, app_config):
-    def attempt(address: str, alias: str):  # noqa: ANN202
+    def attempt(address: str, alias: str):
         c = app.test_client()
         headers = {"X-RB-Client-Address": address}
         return c.post(
             "/signup",
-            data={"csrf_token": _token(c, headers), "alias": alias, "passphrase": PASSPHRASE,
-                  "passphrase2": PASSPHRASE},
+            data={
+                "csrf_token": _token(c, headers),
+                "alias": alias,
+                "passphrase": PASSPHRASE,
+                "passphrase2": PASSPHRASE,
+            },
             headers=headers,
         )
 
     for i in range(5):
         assert attempt("192.0.2.1", f"Person{i}").status_code == 200
     assert attempt("192.0.2.1", "Person8").status_code == 429
-    assert attempt("192.0.2.2", "Person9").status_code == 200  # another client, behind the same proxy
+    assert (
+        attempt("192.0.2.2", "Person9").status_code == 200
+    )  # another client, behind the same proxy
 
 
-def _token(c, headers):  # noqa: ANN001, ANN202
+def _token(c, headers):
     page = c.get("/signup", headers=headers).get_data(as_text=True)
     return CSRF_RE.search(page).group(1)
 

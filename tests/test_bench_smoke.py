@@ -25,9 +25,36 @@ from tests.live import ROOT
 pytestmark = [pytest.mark.server, pytest.mark.timeout(240)]
 
 # One async mode (the production default), three clients, one repetition, short phases.
-CHAT_SMALL = ["--modes", "eventlet", "--ns", "3", "--senders", "3", "--reps", "1", "--warmup", "0.3",
-              "--rate-duration", "1", "--sat-duration", "1", "--budget", "60"]
-PAGES_SMALL = ["--modes", "eventlet", "--conns", "1", "--duration", "1", "--reps", "1", "--budget", "60"]
+CHAT_SMALL = [
+    "--modes",
+    "eventlet",
+    "--ns",
+    "3",
+    "--senders",
+    "3",
+    "--reps",
+    "1",
+    "--warmup",
+    "0.3",
+    "--rate-duration",
+    "1",
+    "--sat-duration",
+    "1",
+    "--budget",
+    "60",
+]
+PAGES_SMALL = [
+    "--modes",
+    "eventlet",
+    "--conns",
+    "1",
+    "--duration",
+    "1",
+    "--reps",
+    "1",
+    "--budget",
+    "60",
+]
 
 
 def rows_of(path: Path) -> list[dict]:
@@ -66,12 +93,22 @@ def test_chat_fanout_fails_loudly_when_a_limit_is_hit(tmp_path, monkeypatch, cap
 
 def test_load_env_lifts_the_chat_limit_of_every_trust_level():
     """Read back the way the server reads it: the environment, through forum/config.py."""
-    probe = ("import json; from forum.config import Config; from moderation import trust; "
-             "print(json.dumps({'levels': {str(level): getattr(Config, setting) "
-             "for level, setting in trust.CHAT_RATE.items()}, 'by_address': Config.RB_LIMIT_BY_ADDRESS}))")
+    probe = (
+        "import json; from forum.config import Config; from moderation import trust; "
+        "print(json.dumps({'levels': {str(level): getattr(Config, setting) "
+        "for level, setting in trust.CHAT_RATE.items()}, "
+        "'by_address': Config.RB_LIMIT_BY_ADDRESS}))"
+    )
     env = {**os.environ, **servers.LOAD_ENV}
-    answer = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True,
-                            check=True, timeout=60)
+    answer = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     seen = json.loads(answer.stdout)
     assert set(seen["levels"]) == {str(level) for level in trust.CHAT_RATE}
     assert set(seen["levels"].values()) == {servers.UNREACHABLE}
@@ -79,11 +116,22 @@ def test_load_env_lifts_the_chat_limit_of_every_trust_level():
 
 
 def test_a_result_with_any_error_is_a_failure_not_a_figure():
-    good = {"errors": 0, "error_samples": [], "disconnects": 0, "incomplete_msgs_after_drain": 0,
-            "deliveries_counted": 30, "deliveries_expected": 30, "n": 3}
+    good = {
+        "errors": 0,
+        "error_samples": [],
+        "disconnects": 0,
+        "incomplete_msgs_after_drain": 0,
+        "deliveries_counted": 30,
+        "deliveries_expected": 30,
+        "n": 3,
+    }
     assert chat_fanout.problems(good) == []
-    for change in ({"errors": 2, "error_samples": ["{'ok': False, 'status': 429}"]}, {"disconnects": 1},
-                   {"incomplete_msgs_after_drain": 1}, {"deliveries_counted": 29}):
+    for change in (
+        {"errors": 2, "error_samples": ["{'ok': False, 'status': 429}"]},
+        {"disconnects": 1},
+        {"incomplete_msgs_after_drain": 1},
+        {"deliveries_counted": 29},
+    ):
         assert chat_fanout.problems({**good, **change})
     assert pages.problems({"rps": 10.0, "non2xx": 0, "socket_errors": 0}) == []
     for change in ({"non2xx": 1}, {"socket_errors": 1}, {"rps": 0.0}):
@@ -91,14 +139,31 @@ def test_a_result_with_any_error_is_a_failure_not_a_figure():
 
 
 def test_chat_summary_has_medians_and_ratios(tmp_path):
-    row = {"n": 3, "senders": 3, "deliveries_per_s": 100.0, "server_cpu_pct": 50.0, "gen_cpu_pct": 5.0,
-           "other_cpu_pct": 0.0, "lat_ms": {"p50": 2.0, "p99": 4.0}, "ack_ms": {"p50": 1.0, "p99": 2.0},
-           "server_rss_mib_connected": 60.0, "server_peak_rss_mib": 61.0, "delivered_fraction": 1.0,
-           "loadavg_1m": 1.0}
-    lines = [dict(row, server=s, mode=m, deliveries_per_s=d, rep=r)
-             for s, d in (("redbrolly-eventlet", 100.0), ("redbrolly-gevent", 50.0))
-             for m in ("rate", "sat") for r in range(3)]
-    lines.append(dict(row, server="redbrolly-eventlet", mode="sat", deliveries_per_s=1.0, rep=3, failed="429"))
+    row = {
+        "n": 3,
+        "senders": 3,
+        "deliveries_per_s": 100.0,
+        "server_cpu_pct": 50.0,
+        "gen_cpu_pct": 5.0,
+        "other_cpu_pct": 0.0,
+        "lat_ms": {"p50": 2.0, "p99": 4.0},
+        "ack_ms": {"p50": 1.0, "p99": 2.0},
+        "server_rss_mib_connected": 60.0,
+        "server_peak_rss_mib": 61.0,
+        "delivered_fraction": 1.0,
+        "loadavg_1m": 1.0,
+    }
+    lines = [
+        dict(row, server=s, mode=m, deliveries_per_s=d, rep=r)
+        for s, d in (("redbrolly-eventlet", 100.0), ("redbrolly-gevent", 50.0))
+        for m in ("rate", "sat")
+        for r in range(3)
+    ]
+    lines.append(
+        dict(
+            row, server="redbrolly-eventlet", mode="sat", deliveries_per_s=1.0, rep=3, failed="429"
+        )
+    )
     path = tmp_path / "r.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in lines))
     text = chat_fanout.summarize([path], stored=None)

@@ -72,7 +72,10 @@ def test_two_members_chat_live(app, client, lounge, make_account, socket, person
     assert amara.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
     assert bo.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
     bo.received()
-    ack = amara.ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "hi **Bo** <script>x</script>"})
+    ack = amara.ack(
+        "send",
+        {"room_id": lounge.id, "client_id": "client-1", "body": "hi **Bo** <script>x</script>"},
+    )
     assert ack["ok"] and ack["seq"] == 1 and ack["id"] and ack["expires_at"]
     [heard] = bo.received("message")
     assert heard["seq"] == 1 and heard["author"] == "Amara-here"
@@ -94,8 +97,9 @@ def test_message_expiry_comes_from_the_space(app, client, lounge, clock, socket)
     assert count_messages() == 0
 
 
-def test_retry_with_same_client_id_is_stored_and_heard_once(app, client, lounge, make_account,
-        socket, person):
+def test_retry_with_same_client_id_is_stored_and_heard_once(
+    app, client, lounge, make_account, socket, person
+):
     _bo, bo_client = person("Bodil", lounge.space)
     amara, bo = socket(), socket(bo_client)
     bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
@@ -118,8 +122,9 @@ def test_idempotency_race_returns_the_stored_message(app, member, lounge, monkey
     assert db.session.get(type(lounge), lounge.id).last_seq == 1  # the loser's seq rolled back
 
 
-def test_resume_returns_exactly_the_missed_messages_in_order(app, client, lounge, make_account,
-        socket, person):
+def test_resume_returns_exactly_the_missed_messages_in_order(
+    app, client, lounge, make_account, socket, person
+):
     app.config["RB_LIMIT_CHAT_NEW"] = "100 per 10 seconds"
     bo, _ = person("Bodil", lounge.space)
     for i in range(25):
@@ -155,8 +160,12 @@ def test_hidden_messages_are_left_out_of_every_read(app, client, lounge, member,
     hidden.hidden_at = clock.now()
     db.session.commit()
     sock = socket()
-    assert [m["seq"] for m in sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["messages"]] == [1]
-    assert [m["seq"] for m in sock.ack("history", {"room_id": lounge.id, "before_seq": 99})["messages"]] == [1]
+    assert [
+        m["seq"] for m in sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["messages"]
+    ] == [1]
+    assert [
+        m["seq"] for m in sock.ack("history", {"room_id": lounge.id, "before_seq": 99})["messages"]
+    ] == [1]
     page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
     assert "kept" in page and "HIDDEN-TEXT" not in page
     assert f'data-id="{kept.id}"' in page
@@ -173,9 +182,11 @@ def test_non_member_join_and_send_are_refused(app, client, member, kind, error, 
     space = make_space(kind, slug=f"s-{kind}")
     room = make_room(space)
     sock = socket()
-    for event, data in (("join", {"room_id": room.id, "after_seq": 0}),
-                        ("send", {"room_id": room.id, "client_id": "client-1", "body": "x"}),
-                        ("history", {"room_id": room.id})):
+    for event, data in (
+        ("join", {"room_id": room.id, "after_seq": 0}),
+        ("send", {"room_id": room.id, "client_id": "client-1", "body": "x"}),
+        ("history", {"room_id": room.id}),
+    ):
         ack = sock.ack(event, data)
         assert ack["ok"] is False and error in ack["error"]
     assert count_messages() == 0
@@ -198,7 +209,7 @@ def test_muted_member_cannot_send_but_can_read(app, client, lounge, member, cloc
 
 
 def test_archived_room_is_read_only(app, client, lounge, member, socket):
-    lounge.space_id  # noqa: B018
+    lounge.space_id
     db.session.execute(sa.update(Membership).values(role="owner"))
     db.session.commit()
     chat.archive_room(member, "lounge", lounge.id)
@@ -234,7 +245,9 @@ def test_logout_elsewhere_disconnects_the_socket(app, client, lounge, member, so
 
 def test_session_is_rechecked_at_every_event(app, client, lounge, member, clock, socket):
     sock = socket()
-    clock.advance(days=app.config["RB_SESSION_IDLE_DAYS"] + 1)  # idle limit passed, no logout signal
+    clock.advance(
+        days=app.config["RB_SESSION_IDLE_DAYS"] + 1
+    )  # idle limit passed, no logout signal
     ack = sock.ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
     assert ack["ok"] is False and "signed out" in ack["error"]
     assert count_messages() == 0
@@ -290,7 +303,9 @@ def test_an_unexpected_error_becomes_an_ack(app, client, lounge, monkeypatch, so
 
     monkeypatch.setattr(chat, "post_message", boom)
     ack = socket().ack("send", {"room_id": lounge.id, "client_id": "client-1", "body": "x"})
-    assert ack["ok"] is False and ack["status"] == 500 and "Nothing you sent was lost" in ack["error"]
+    assert (
+        ack["ok"] is False and ack["status"] == 500 and "Nothing you sent was lost" in ack["error"]
+    )
 
 
 # --- rate limit ------------------------------------------------------------------
@@ -298,7 +313,10 @@ def test_an_unexpected_error_becomes_an_ack(app, client, lounge, monkeypatch, so
 
 def test_flood_is_cut_with_a_clear_error(app, client, lounge, socket):
     sock = socket()
-    acks = [sock.ack("send", {"room_id": lounge.id, "client_id": f"client-{i:03}", "body": "spam"}) for i in range(8)]
+    acks = [
+        sock.ack("send", {"room_id": lounge.id, "client_id": f"client-{i:03}", "body": "spam"})
+        for i in range(8)
+    ]
     assert [a["ok"] for a in acks] == [True] * 5 + [False] * 3  # a new account: 5 per 10 s
     assert "Too many attempts" in acks[5]["error"] and acks[5]["retry_after"] >= 1
     assert count_messages() == 5
@@ -311,15 +329,19 @@ def test_members_at_trust_level_one_get_the_normal_limit(client, lounge, member,
     for i in range(5):
         make_message(lounge, member, f"earlier {i}")
     sock = socket()
-    acks = [sock.ack("send", {"room_id": lounge.id, "client_id": f"client-{i:03}", "body": "x"}) for i in range(11)]
+    acks = [
+        sock.ack("send", {"room_id": lounge.id, "client_id": f"client-{i:03}", "body": "x"})
+        for i in range(11)
+    ]
     assert [a["ok"] for a in acks] == [True] * 10 + [False]
 
 
 # --- presence and typing ----------------------------------------------------------
 
 
-def test_presence_counts_members_and_names_only_when_allowed(app, client, lounge, make_account,
-        socket, person):
+def test_presence_counts_members_and_names_only_when_allowed(
+    app, client, lounge, make_account, socket, person
+):
     _bo, bo_client = person("Bodil", lounge.space)
     amara, bo = socket(), socket(bo_client)
     amara.ack("join", {"room_id": lounge.id, "after_seq": 0})
@@ -371,7 +393,9 @@ def test_room_page_without_js_posts_and_redirects(client, lounge):
     page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
     client_id = re.search(r'name="client_id" value="([^"]+)"', page).group(1)
     for _ in range(2):  # a double submit stores once
-        response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": "plain *form*", "client_id": client_id})
+        response = post(
+            client, f"/s/lounge/chat/{lounge.id}", {"body": "plain *form*", "client_id": client_id}
+        )
         assert response.status_code == 303
     page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
     assert "plain <em>form</em>" in page and "disappears in 23 hours" in page
@@ -379,11 +403,11 @@ def test_room_page_without_js_posts_and_redirects(client, lounge):
     assert 'class="conn-state"' in page and "js/chat.js" in page
 
 
-@pytest.mark.parametrize(
-    ("body", "status"), [("", 400), ("x" * 2001, 400), ("a\u202eb", 400)]
-)
+@pytest.mark.parametrize(("body", "status"), [("", 400), ("x" * 2001, 400), ("a\u202eb", 400)])
 def test_room_page_bad_post_keeps_the_text(client, lounge, body, status):
-    response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": body, "client_id": "client-123"})
+    response = post(
+        client, f"/s/lounge/chat/{lounge.id}", {"body": body, "client_id": "client-123"}
+    )
     assert response.status_code == status
     assert 'class="flash flash-error"' in response.get_data(as_text=True)
     if body:
@@ -392,7 +416,9 @@ def test_room_page_bad_post_keeps_the_text(client, lounge, body, status):
 
 
 def test_room_post_without_csrf_is_refused(client, lounge):
-    response = client.post(f"/s/lounge/chat/{lounge.id}", data={"body": "x", "client_id": "client-123"})
+    response = client.post(
+        f"/s/lounge/chat/{lounge.id}", data={"body": "x", "client_id": "client-123"}
+    )
     assert response.status_code == 400 and count_messages() == 0
 
 
@@ -412,7 +438,9 @@ def test_room_page_paginates_older_history(app, client, lounge, member, monkeypa
 # --- room admin -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "allowed"), [("member", False), ("moderator", False), ("owner", True)])
+@pytest.mark.parametrize(
+    ("role", "allowed"), [("member", False), ("moderator", False), ("owner", True)]
+)
 def test_only_owners_manage_rooms(client, lounge, member, role, allowed):
     db.session.execute(sa.update(Membership).values(role=role))
     db.session.commit()

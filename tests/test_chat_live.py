@@ -59,7 +59,9 @@ def live(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _send(person: Person, room_id: int, body: str, client_id: str | None = None) -> dict:
-    return person.call("send", {"room_id": room_id, "client_id": client_id or uuid.uuid4().hex, "body": body})
+    return person.call(
+        "send", {"room_id": room_id, "client_id": client_id or uuid.uuid4().hex, "body": body}
+    )
 
 
 def test_two_members_exchange_messages_live(live):
@@ -151,9 +153,15 @@ def test_removed_member_stops_receiving_at_once_through_redis(tmp_path: Path, re
     """
     url = redis_url
     channel = f"rb-test-{uuid.uuid4().hex}"
-    config = {"REDIS_URL": url, "RB_SOCKETIO_CHANNEL": channel, "RATELIMIT_STORAGE_URI": "memory://"}
+    config = {
+        "REDIS_URL": url,
+        "RB_SOCKETIO_CHANNEL": channel,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
     space_id, room, tokens, ids = _seed(tmp_path, {})
-    server = start_server(instance=tmp_path, extra_env={"REDIS_URL": url, "RB_SOCKETIO_CHANNEL": channel})
+    server = start_server(
+        instance=tmp_path, extra_env={"REDIS_URL": url, "RB_SOCKETIO_CHANNEL": channel}
+    )
     amara = bodil = None
     try:
         amara, bodil = connect(server, tokens["amara"]), connect(server, tokens["bodil"])

@@ -73,8 +73,11 @@ def test_each_message_from_someone_else_has_flag_and_block(client, lounge, membe
     page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
     assert page.count('class="chat-msg-menu"') == 1
     assert f'href="/flag/chat/{theirs.id}"' in page
-    assert re.search(rf'<form class="inline-form chat-block" method="post" action="/block/chat/{theirs.id}">\s*'
-                     r'<input type="hidden" name="csrf_token" value="[^"]+">', page)
+    assert re.search(
+        rf'<form class="inline-form chat-block" method="post" action="/block/chat/{theirs.id}">\s*'
+        r'<input type="hidden" name="csrf_token" value="[^"]+">',
+        page,
+    )
     assert f"/flag/chat/{mine.id}" not in page and f"/block/chat/{mine.id}" not in page
     assert "<script>" not in page.split("</main>")[0]  # no inline script (CSP)
 
@@ -85,7 +88,9 @@ def test_flag_link_works_without_javascript(client, lounge, people):
     form = client.get(f"/flag/chat/{message.id}")
     assert form.status_code == 200 and "spammy thing" in form.get_data(as_text=True)
     assert post(client, f"/flag/chat/{message.id}", {"reason": "spam"}).status_code == 303
-    assert db.session.scalar(sa.select(Flag.target_id).where(Flag.target_kind == "chat")) == message.id
+    assert (
+        db.session.scalar(sa.select(Flag.target_id).where(Flag.target_kind == "chat")) == message.id
+    )
 
 
 def test_no_author_ids_reach_clients(app, client, lounge, member, people, socket):
@@ -93,19 +98,38 @@ def test_no_author_ids_reach_clients(app, client, lounge, member, people, socket
     make_message(lounge, bo, "hello")
     sock = socket()
     ack = join(sock, lounge)
-    assert set(ack["messages"][0]) == {"id", "room_id", "seq", "author", "html", "created_at", "expires_at", "mine"}
+    assert set(ack["messages"][0]) == {
+        "id",
+        "room_id",
+        "seq",
+        "author",
+        "html",
+        "created_at",
+        "expires_at",
+        "mine",
+    }
     assert ack["messages"][0]["mine"] is False
     sent = send(sock, lounge, "mine")
-    assert "author_id" not in sent["message"] and str(bo.id) not in str(ack["messages"][0]["author"])
+    assert "author_id" not in sent["message"] and str(bo.id) not in str(
+        ack["messages"][0]["author"]
+    )
     assert set(chat.message_dict(db.session.get(ChatMessage, sent["id"]))) == {
-        "id", "room_id", "seq", "author", "html", "created_at", "expires_at"}
+        "id",
+        "room_id",
+        "seq",
+        "author",
+        "html",
+        "created_at",
+        "expires_at",
+    }
 
 
 # --- blocks ----------------------------------------------------------------------
 
 
-def test_block_hides_their_messages_in_every_read_path(client, lounge, member, people,
-        monkeypatch, socket):
+def test_block_hides_their_messages_in_every_read_path(
+    client, lounge, member, people, monkeypatch, socket
+):
     monkeypatch.setattr(chat, "PAGE", 3)
     bo, bo_client = people["Bodil"]
     chen, chen_client = people["Chen"]
@@ -123,7 +147,10 @@ def test_block_hides_their_messages_in_every_read_path(client, lounge, member, p
     sock = socket()
     assert bodies(join(sock, lounge)["messages"]) == ["CHEN-0", "CHEN-1", "CHEN-2"]
     assert bodies(sock.ack("history", {"room_id": lounge.id, "before_seq": 99})["messages"]) == [
-        "CHEN-0", "CHEN-1", "CHEN-2"]
+        "CHEN-0",
+        "CHEN-1",
+        "CHEN-2",
+    ]
     # Chen still sees Bo; Bo sees himself
     assert "BO-2" in chen_client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
     assert "BO-2" in bo_client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
@@ -145,15 +172,19 @@ def test_live_delivery_skips_every_socket_of_the_blocker(client, lounge, member,
     assert bodies(bo_sock.received("message")) == ["hello all"]
 
 
-def test_live_delivery_costs_the_same_queries_for_one_or_many_blockers(lounge, member,
-        make_account, clock):
+def test_live_delivery_costs_the_same_queries_for_one_or_many_blockers(
+    lounge, member, make_account, clock
+):
     bo = make_account("Bodil")
     add_member(lounge.space, bo)
     message = make_message(lounge, bo, "counted")
 
     def queries_for_one_delivery() -> int:
         statements = []
-        listener = lambda *args: statements.append(args[2])
+
+        def listener(*args):
+            statements.append(args[2])
+
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         try:
             push.on_message_created(message)
@@ -164,17 +195,31 @@ def test_live_delivery_costs_the_same_queries_for_one_or_many_blockers(lounge, m
     one = queries_for_one_delivery()
     for i in range(5):
         blocker = make_account(f"blocker{i}")
-        db.session.add(Block(blocker_id=blocker.id, blocked_id=bo.id, blocked_name="Bodil", created_at=clock.now()))
+        db.session.add(
+            Block(
+                blocker_id=blocker.id,
+                blocked_id=bo.id,
+                blocked_name="Bodil",
+                created_at=clock.now(),
+            )
+        )
         for j in range(2):
-            db.session.add(ChatSocket(sid=f"sid-{i}-{j}", account_id=blocker.id, auth_session_id=0,
-                                           seen_at=clock.now()))
+            db.session.add(
+                ChatSocket(
+                    sid=f"sid-{i}-{j}",
+                    account_id=blocker.id,
+                    auth_session_id=0,
+                    seen_at=clock.now(),
+                )
+            )
     db.session.commit()
     assert one <= 2 and queries_for_one_delivery() == one
     assert len(sockets.sids_blocking(message)) == 10
 
 
-def test_blocking_drops_their_messages_live_for_the_blocker_only(client, lounge, member, people,
-        socket):
+def test_blocking_drops_their_messages_live_for_the_blocker_only(
+    client, lounge, member, people, socket
+):
     bo, _ = people["Bodil"]
     _chen, chen_client = people["Chen"]
     first, second = make_message(lounge, bo, "one"), make_message(lounge, bo, "two")
@@ -191,8 +236,9 @@ def test_blocking_drops_their_messages_live_for_the_blocker_only(client, lounge,
     assert chen.received("removed") == []
 
 
-def test_the_blocked_person_typing_is_not_shown_to_the_blocker(client, lounge, member, people,
-        socket):
+def test_the_blocked_person_typing_is_not_shown_to_the_blocker(
+    client, lounge, member, people, socket
+):
     lounge.space.typing_indicator = True
     db.session.commit()
     bo, bo_client = people["Bodil"]
@@ -220,8 +266,17 @@ def test_non_member_cannot_flag_or_block_a_chat_message(app, client, member, mak
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Block)) == 0
 
 
-@pytest.mark.parametrize("path", ["/block/chat/abc", "/block/chat/-1", "/block/chat/99999", "/block/nope/1",
-                                  "/flag/chat/99999", "/flag/chat/1.5"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/block/chat/abc",
+        "/block/chat/-1",
+        "/block/chat/99999",
+        "/block/nope/1",
+        "/flag/chat/99999",
+        "/flag/chat/1.5",
+    ],
+)
 def test_bad_flag_or_block_targets_are_not_found(client, lounge, path):
     assert post(client, path, {"reason": "spam"}).status_code == 404
 
@@ -252,13 +307,16 @@ def test_watched_word_block_refuses_with_a_clear_message(app, client, lounge, wo
     ack = send(socket(), lounge, "you BADWORD")
     assert ack["ok"] is False and ack["status"] == 400 and "doesn't allow" in ack["error"]
     assert count_messages() == 0
-    response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": "you badword", "client_id": "client-0009"})
+    response = post(
+        client, f"/s/lounge/chat/{lounge.id}", {"body": "you badword", "client_id": "client-0009"}
+    )
     assert response.status_code == 400 and "you badword" in response.get_data(as_text=True)
     assert count_messages() == 0
 
 
-def test_watched_word_hold_stores_hidden_flags_and_tells_only_the_sender(client, lounge, words,
-        people, socket):
+def test_watched_word_hold_stores_hidden_flags_and_tells_only_the_sender(
+    client, lounge, words, people, socket
+):
     _chen, chen_client = people["Chen"]
     amara, chen = socket(), socket(chen_client)
     join(chen, lounge)
@@ -278,8 +336,12 @@ def test_watched_word_hold_stores_hidden_flags_and_tells_only_the_sender(client,
 
 
 def test_watched_word_hold_through_the_form_says_so(client, lounge, words):
-    response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": "rescue", "client_id": "client-0010"},
-                    follow_redirects=True)
+    response = post(
+        client,
+        f"/s/lounge/chat/{lounge.id}",
+        {"body": "rescue", "client_id": "client-0010"},
+        follow_redirects=True,
+    )
     assert "held for a moderator" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(ChatMessage.hidden_at)) is not None
 
@@ -291,18 +353,30 @@ def test_watched_word_flag_stores_visible_and_queues(app, client, lounge, words,
     ack = send(socket(), lounge, "free money")
     assert ack["ok"] and "held" not in ack
     assert bodies(chen.received("message")) == ["free money"]
-    assert db.session.scalar(sa.select(Flag.note).where(Flag.target_id == ack["id"])) == 'Watched word: "money"'
+    assert (
+        db.session.scalar(sa.select(Flag.note).where(Flag.target_id == ack["id"]))
+        == 'Watched word: "money"'
+    )
 
 
 # --- links and trust ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", ["see https://example.org", "www.example.org is good",
-                                  "[click](https://example.org)", "<https://example.org>"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "see https://example.org",
+        "www.example.org is good",
+        "[click](https://example.org)",
+        "<https://example.org>",
+    ],
+)
 def test_new_accounts_cannot_post_links(app, client, lounge, body, socket):
     ack = send(socket(), lounge, body)
     assert ack["ok"] is False and ack["status"] == 403 and "can't post links" in ack["error"]
-    response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": body, "client_id": "client-0011"})
+    response = post(
+        client, f"/s/lounge/chat/{lounge.id}", {"body": body, "client_id": "client-0011"}
+    )
     assert response.status_code == 403 and "can&#39;t post links" in response.get_data(as_text=True)
     assert count_messages() == 0
 
@@ -334,7 +408,9 @@ def test_guard_asks_first_and_stores_nothing_until_confirmed(app, client, lounge
     sock = socket()
     ack = send(sock, lounge, PHONE, client_id="client-guard")
     assert ack["ok"] is False and ack["needs_confirmation"] is True and ack["status"] == 422
-    assert "phone number" in ack["error"] and ack["findings"] == [{"kind": "phone", "text": "07700 900123"}]
+    assert "phone number" in ack["error"] and ack["findings"] == [
+        {"kind": "phone", "text": "07700 900123"}
+    ]
     assert count_messages() == 0 and chen.received("message") == []
     ok = send(sock, lounge, PHONE, client_id="client-guard", confirmed=True)
     assert ok["ok"] is True and ok["message"]["seq"] == 1
@@ -357,22 +433,28 @@ def test_guard_findings_are_bounded(app, client, lounge, socket):
 
 
 def test_guard_without_javascript_rerenders_with_a_checkbox(client, lounge):
-    response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": PHONE, "client_id": "client-form1"})
+    response = post(
+        client, f"/s/lounge/chat/{lounge.id}", {"body": PHONE, "client_id": "client-form1"}
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "phone number" in page
     assert 'name="confirm" value="1" form="chat-form"' in page
     assert 'name="client_id" value="client-form1"' in page and PHONE in page
     assert count_messages() == 0
-    response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": PHONE, "client_id": "client-form1",
-                                                              "confirm": "1"})
+    response = post(
+        client,
+        f"/s/lounge/chat/{lounge.id}",
+        {"body": PHONE, "client_id": "client-form1", "confirm": "1"},
+    )
     assert response.status_code == 303 and count_messages() == 1
 
 
 # --- mutes ---------------------------------------------------------------------------
 
 
-def test_a_mute_by_a_moderator_reaches_the_socket_and_sending_is_refused(app, client, lounge, member,
-                                                                         make_account, socket):
+def test_a_mute_by_a_moderator_reaches_the_socket_and_sending_is_refused(
+    app, client, lounge, member, make_account, socket
+):
     moderator = make_account("Wren")
     add_member(lounge.space, moderator, role="moderator")
     message = make_message(lounge, member, "something rude")
@@ -383,7 +465,9 @@ def test_a_mute_by_a_moderator_reaches_the_socket_and_sending_is_refused(app, cl
     assert muted["space_id"] == lounge.space_id and muted["until"]
     ack = send(sock, lounge, "still here?")
     assert ack == {"ok": False, "error": "You are muted in this space for now.", "status": 403}
-    response = post(client, f"/s/lounge/chat/{lounge.id}", {"body": "via form", "client_id": "client-0003"})
+    response = post(
+        client, f"/s/lounge/chat/{lounge.id}", {"body": "via form", "client_id": "client-0003"}
+    )
     assert response.status_code == 403 and "muted" in response.get_data(as_text=True)
     assert join(sock, lounge)["messages"]  # can still read
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage)) == 1
@@ -392,8 +476,9 @@ def test_a_mute_by_a_moderator_reaches_the_socket_and_sending_is_refused(app, cl
 # --- auto-hide (the issue's socket test) -------------------------------------------
 
 
-def test_auto_hide_removes_a_message_live(app, client, lounge, member, people, make_account,
-        clock, socket):
+def test_auto_hide_removes_a_message_live(
+    app, client, lounge, member, people, make_account, clock, socket
+):
     bo, bo_client = people["Bodil"]
     chen, chen_client = people["Chen"]
     dana = make_account("Dana")
@@ -401,8 +486,9 @@ def test_auto_hide_removes_a_message_live(app, client, lounge, member, people, m
     for flagger in (member, chen, dana):
         season(flagger, lounge)
     bad = make_message(lounge, bo, "BAD-MESSAGE")
-    socks = {name: socket(c) for name, c in (("amara", client), ("chen", chen_client),
-                                             ("bo", bo_client))}
+    socks = {
+        name: socket(c) for name, c in (("amara", client), ("chen", chen_client), ("bo", bo_client))
+    }
     for sock in socks.values():
         join(sock, lounge)
         sock.received()
@@ -411,23 +497,31 @@ def test_auto_hide_removes_a_message_live(app, client, lounge, member, people, m
     assert all(s.received("removed") == [] for s in socks.values())
     dana_client = app.test_client()
     login(dana_client, "Dana")
-    assert post(dana_client, f"/flag/chat/{bad.id}", {"reason": "spam"}).status_code == 303  # the HTTP route
+    assert (
+        post(dana_client, f"/flag/chat/{bad.id}", {"reason": "spam"}).status_code == 303
+    )  # the HTTP route
     for sock in socks.values():
-        assert sock.received("removed") == [{"room_id": lounge.id, "ids": [bad.id], "seqs": [bad.seq]}]
+        assert sock.received("removed") == [
+            {"room_id": lounge.id, "ids": [bad.id], "seqs": [bad.seq]}
+        ]
     for sock in (socks["amara"], socks["chen"]):
         assert "BAD-MESSAGE" not in str(join(sock, lounge)["messages"])
-        assert "BAD-MESSAGE" not in str(sock.ack("history", {"room_id": lounge.id, "before_seq": 999}))
+        assert "BAD-MESSAGE" not in str(
+            sock.ack("history", {"room_id": lounge.id, "before_seq": 999})
+        )
     assert "BAD-MESSAGE" not in client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
 
 
-
-def test_an_app_without_redis_drops_the_queue_an_earlier_app_set(tmp_path, redis_url, app, client,
-        lounge):
+def test_an_app_without_redis_drops_the_queue_an_earlier_app_set(
+    tmp_path, redis_url, app, client, lounge
+):
     """A Redis app built earlier in the process must not leave its queue on this one."""
 
     create_app(base_config(tmp_path, REDIS_URL=redis_url, RB_SOCKETIO_CHANNEL="rb-test-leak"))
     assert "client_manager" in socketio.server_options
-    fresh = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"]))
+    fresh = create_app(
+        base_config(tmp_path, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
+    )
     assert "client_manager" not in socketio.server_options
     with fresh.app_context():
         fresh.test_client_class = type(client)

@@ -52,8 +52,12 @@ def _flag_over_http(url: str, token: str, message_id: int) -> int:
         http.cookies.set(sessions.COOKIE_NAME, token)
         page = http.get(f"{url}/flag/chat/{message_id}", timeout=10)
         assert page.status_code == 200, page.text[:300]
-        response = http.post(f"{url}/flag/chat/{message_id}", allow_redirects=False, timeout=10,
-                             data={"csrf_token": CSRF_RE.search(page.text).group(1), "reason": "spam"})
+        response = http.post(
+            f"{url}/flag/chat/{message_id}",
+            allow_redirects=False,
+            timeout=10,
+            data={"csrf_token": CSRF_RE.search(page.text).group(1), "reason": "spam"},
+        )
         return response.status_code
 
 
@@ -87,8 +91,12 @@ def test_auto_hide_removes_the_message_live_on_the_real_server(tmp_path: Path):
         for name in people:
             assert [r["ids"] for r in removed[name]] == [[target]], (name, server.log()[-2000:])
         for name in ("watcher", "flagger1"):
-            assert "BAD-MESSAGE" not in str(people[name].call("join", {"room_id": room, "after_seq": 0}))
-            assert "BAD-MESSAGE" not in str(people[name].call("history", {"room_id": room, "before_seq": 10**6}))
+            assert "BAD-MESSAGE" not in str(
+                people[name].call("join", {"room_id": room, "after_seq": 0})
+            )
+            assert "BAD-MESSAGE" not in str(
+                people[name].call("history", {"room_id": room, "before_seq": 10**6})
+            )
     finally:
         for person in people.values():
             person.client.disconnect()

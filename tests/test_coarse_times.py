@@ -38,15 +38,24 @@ TIME_COLUMNS: dict[str, tuple[str, str]] = {
     "accounts.created_at": (DAY, "trust levels count the account's age in days"),
     "accounts.suspended_until": (SECOND, "end of an admin's suspension; a deadline, not activity"),
     "auth_sessions.created_at": (DAY, "'started' on the sessions list, to the day"),
-    "auth_sessions.last_seen_at": (DAY, "the idle limit (RB_SESSION_IDLE_DAYS), counted from the day of last use"),
-    "auth_sessions.expires_at": (DAY, "absolute limit: RB_SESSION_MAX_DAYS from the day of sign-in"),
+    "auth_sessions.last_seen_at": (
+        DAY,
+        "the idle limit (RB_SESSION_IDLE_DAYS), counted from the day of last use",
+    ),
+    "auth_sessions.expires_at": (
+        DAY,
+        "absolute limit: RB_SESSION_MAX_DAYS from the day of sign-in",
+    ),
     "memberships.joined_at": (DAY, "orders the member list; when someone joined, to the day"),
     "memberships.muted_until": (SECOND, "end of a moderator's mute; a deadline, not activity"),
     "join_requests.created_at": (DAY, "orders the moderators' request list, shown as a date"),
     "mod_blocks.created_at": (DAY, "'since' on the blocker's own list, shown as a date"),
     # Live sockets: no connect time; rows go at disconnect and at server start.
-    "chat_sockets.seen_at": (SECOND, "tells a live socket from one whose process died (STALE, 90 s); "
-                                     "the row lives only as long as the connection"),
+    "chat_sockets.seen_at": (
+        SECOND,
+        "tells a live socket from one whose process died (STALE, 90 s); "
+        "the row lives only as long as the connection",
+    ),
     # Structure
     "organisations.created_at": (DAY, "record of when an organisation was set up"),
     "spaces.created_at": (DAY, "record of when a space was set up"),
@@ -75,7 +84,10 @@ TIME_COLUMNS: dict[str, tuple[str, str]] = {
     "mod_appeals.created_at": (SECOND, "orders the appeal queue"),
     "mod_appeals.decided_at": (SECOND, "when an appeal was decided"),
     # Safety: bad-date reports (forum/safety)
-    "bad_date_reports.created_at": (SECOND, "orders the moderators' queue; start of the report's life"),
+    "bad_date_reports.created_at": (
+        SECOND,
+        "orders the moderators' queue; start of the report's life",
+    ),
     "bad_date_reports.published_at": (SECOND, "shown on the published warning"),
     "bad_date_reports.expires_at": (SECOND, "when the warning disappears"),
     "bad_date_reports.hidden_at": (SECOND, "hidden by moderation (a flag, not shown)"),
@@ -94,16 +106,23 @@ def time_columns() -> set[str]:
     }
 
 
-def test_every_time_column_is_listed_with_its_granularity(app):  # noqa: ANN001
+def test_every_time_column_is_listed_with_its_granularity(app):
     found = time_columns()
-    assert found - TIME_COLUMNS.keys() == set(), "list the new column in TIME_COLUMNS: granularity and why"
+    assert found - TIME_COLUMNS.keys() == set(), (
+        "list the new column in TIME_COLUMNS: granularity and why"
+    )
     assert TIME_COLUMNS.keys() - found == set(), "drop columns that no longer exist"
     assert all(grain in (DAY, SECOND) and why for grain, why in TIME_COLUMNS.values())
 
 
-def test_no_connect_time_is_kept_for_sockets(app):  # noqa: ANN001
+def test_no_connect_time_is_kept_for_sockets(app):
     assert "chat_sockets.connected_at" not in time_columns()
-    assert set(ChatSocket.__table__.columns.keys()) == {"sid", "account_id", "auth_session_id", "seen_at"}
+    assert set(ChatSocket.__table__.columns.keys()) == {
+        "sid",
+        "account_id",
+        "auth_session_id",
+        "seen_at",
+    }
 
 
 def _day_values() -> list[tuple[str, object]]:
@@ -113,12 +132,14 @@ def _day_values() -> list[tuple[str, object]]:
             continue
         table, column = name.split(".")
         model_table = db.metadata.tables[table]
-        for value in db.session.scalars(sa.select(model_table.c[column]).where(model_table.c[column].is_not(None))):
+        for value in db.session.scalars(
+            sa.select(model_table.c[column]).where(model_table.c[column].is_not(None))
+        ):
             values.append((name, value))
     return values
 
 
-def test_day_columns_hold_midnight_utc(app, client, make_account, clock):  # noqa: ANN001
+def test_day_columns_hold_midnight_utc(app, client, make_account, clock):
     clock.set(clock.now().replace(hour=15, minute=47, second=13))
     olu = make_account("Olu")
     clock.advance(hours=3, minutes=11)
@@ -137,20 +158,31 @@ def test_day_columns_hold_midnight_utc(app, client, make_account, clock):  # noq
     blocks.block(xena, "thread", topic.id)
     found = _day_values()
     names = {name for name, _value in found}
-    assert {"accounts.created_at", "auth_sessions.created_at", "auth_sessions.last_seen_at",
-            "auth_sessions.expires_at", "memberships.joined_at", "join_requests.created_at",
-            "mod_blocks.created_at", "spaces.created_at", "organisations.created_at"} <= names
+    assert {
+        "accounts.created_at",
+        "auth_sessions.created_at",
+        "auth_sessions.last_seen_at",
+        "auth_sessions.expires_at",
+        "memberships.joined_at",
+        "join_requests.created_at",
+        "mod_blocks.created_at",
+        "spaces.created_at",
+        "organisations.created_at",
+    } <= names
     for name, value in found:
-        assert (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0), (name, value)
+        assert (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0), (
+            name,
+            value,
+        )
     assert _session_page_shows_dates_only(client)
 
 
-def _session_page_shows_dates_only(client) -> bool:  # noqa: ANN001
+def _session_page_shows_dates_only(client) -> bool:
     page = client.get("/account").get_data(as_text=True)
     return "UTC" not in page.split("Started", 1)[-1].split("</li>", 1)[0]
 
 
-def test_idle_limit_counts_whole_days(app, client, make_account, clock):  # noqa: ANN001
+def test_idle_limit_counts_whole_days(app, client, make_account, clock):
     """Used at 23:59 on day D: the session still works on D+6 at 23:59, and ends at D+7 00:00."""
     clock.set(clock.now().replace(hour=23, minute=59, second=0))
     make_account("Nadia")
@@ -162,19 +194,27 @@ def test_idle_limit_counts_whole_days(app, client, make_account, clock):  # noqa
     assert not sessions.is_live(row, clock_module.today() + timedelta(days=idle))
 
 
-def test_socket_rows_go_at_disconnect_and_at_start(app, client, make_account):  # noqa: ANN001
-    from forum.extensions import socketio  # noqa: PLC0415 - only this test needs the test client
+def test_socket_rows_go_at_disconnect_and_at_start(app, client, make_account):
+    from forum.extensions import socketio
 
     make_account("Nadia")
     login(client, "Nadia")
-    sock = socketio.test_client(app, namespace="/chat", flask_test_client=client, headers={"Origin": "http://localhost"})
+    sock = socketio.test_client(
+        app, namespace="/chat", flask_test_client=client, headers={"Origin": "http://localhost"}
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatSocket)) == 1
     sock.disconnect(namespace="/chat")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatSocket)) == 0
     session_id = db.session.scalar(sa.select(AuthSession.id))
     account_id = db.session.scalar(sa.select(AuthSession.account_id))
-    db.session.add(ChatSocket(sid="left-by-a-crash", account_id=account_id, auth_session_id=session_id,
-                              seen_at=clock_module.now()))
+    db.session.add(
+        ChatSocket(
+            sid="left-by-a-crash",
+            account_id=account_id,
+            auth_session_id=session_id,
+            seen_at=clock_module.now(),
+        )
+    )
     db.session.commit()
     server_started(app)  # a single process: every row is from before the start
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatSocket)) == 0

@@ -35,7 +35,7 @@ from tests.support import login
 
 
 @pytest.fixture
-def den(make_account):  # noqa: ANN001, ANN201
+def den(make_account):
     owner = make_account("Ownerd")
     author = make_account("Authord")
     moderator = make_account("Modd")
@@ -53,11 +53,11 @@ def den(make_account):  # noqa: ANN001, ANN201
     return d
 
 
-def count(model, *where) -> int:  # noqa: ANN001
+def count(model, *where) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
-def test_the_public_log_never_quotes_deleted_text(app, den, client, clock):  # noqa: ANN001
+def test_the_public_log_never_quotes_deleted_text(app, den, client, clock):
     secret = letters("zs")
     t = make_thread(den.space, den.owner, title="talk", body="opening")
     reply = threads.reply(den.author, t.id, body=f"{secret} nasty words")
@@ -71,7 +71,7 @@ def test_the_public_log_never_quotes_deleted_text(app, den, client, clock):  # n
     assert "rule 2" in page and secret not in page
 
 
-def test_deleted_text_is_for_moderators_during_the_appeal_window_then_gone(app, den, clock):  # noqa: ANN001
+def test_deleted_text_is_for_moderators_during_the_appeal_window_then_gone(app, den, clock):
     window = modlog.appeal_window()
     assert window == timedelta(days=app.config["RB_APPEAL_DAYS"]) > timedelta(0)
     quoted, beyond, kept = letters("zq"), letters("zb"), letters("zk")
@@ -93,7 +93,7 @@ def test_deleted_text_is_for_moderators_during_the_appeal_window_then_gone(app, 
     assert_gone(quoted, kept)
 
 
-def test_appeals_close_with_the_window(app, den, clock):  # noqa: ANN001
+def test_appeals_close_with_the_window(app, den, clock):
     t = make_thread(den.space, den.owner, title="talk", body="opening")
     reply = threads.reply(den.author, t.id, body="a reply")
     actions.hide(den.moderator, den.space.slug, "post", reply.id, "rule 3")
@@ -104,7 +104,7 @@ def test_appeals_close_with_the_window(app, den, clock):  # noqa: ANN001
     assert count(Appeal) == 0
 
 
-def test_flag_notes_go_with_expired_posts_and_chat(app, den, clock):  # noqa: ANN001
+def test_flag_notes_go_with_expired_posts_and_chat(app, den, clock):
     den.space.post_retention_days = 1
     den.space.chat_retention_hours = 1
     db.session.commit()
@@ -131,7 +131,7 @@ def test_flag_notes_go_with_expired_posts_and_chat(app, den, clock):  # noqa: AN
     assert_gone(post_note, kept2)
 
 
-def test_a_hidden_reply_in_a_thread_whose_life_was_shortened(app, den, clock):  # noqa: ANN001
+def test_a_hidden_reply_in_a_thread_whose_life_was_shortened(app, den, clock):
     """The log excerpt of a hidden reply goes when the reply does, though its thread's
     life was shortened after the hide (the excerpt's own clock still says later)."""
     hidden, kept = letters("zh"), letters("zk")
@@ -147,7 +147,7 @@ def test_a_hidden_reply_in_a_thread_whose_life_was_shortened(app, den, clock):  
     assert_gone(hidden, kept)
 
 
-def test_notices_about_an_action_expire_with_its_content(app, den, clock):  # noqa: ANN001
+def test_notices_about_an_action_expire_with_its_content(app, den, clock):
     room = make_room(den.space)
     message = make_message(room, den.author, body="chat words")
     actions.hide(den.moderator, den.space.slug, "chat", message.id, "rule 1")
@@ -160,7 +160,7 @@ def test_notices_about_an_action_expire_with_its_content(app, den, clock):  # no
     assert count(Notice) == 0
 
 
-def test_an_author_edit_blanks_the_log_excerpt_of_the_old_text(app, den):  # noqa: ANN001
+def test_an_author_edit_blanks_the_log_excerpt_of_the_old_text(app, den):
     old, kept = letters("zo"), letters("zk")
     t = make_thread(den.space, den.owner, title="talk", body=f"{kept} opening")
     reply = threads.reply(den.author, t.id, body=f"{old} rude words")
@@ -171,7 +171,7 @@ def test_an_author_edit_blanks_the_log_excerpt_of_the_old_text(app, den):  # noq
     assert_gone(old, kept)
 
 
-def test_an_author_deleting_a_thread_takes_the_excerpts_and_flags_of_its_replies(app, den):  # noqa: ANN001
+def test_an_author_deleting_a_thread_takes_the_excerpts_and_flags_of_its_replies(app, den):
     hidden, note, kept = letters("zh"), letters("zn"), letters("zk")
     t = make_thread(den.space, den.author, title="talk", body="opening")
     reply = threads.reply(den.owner, t.id, body=f"{hidden} rude words")
@@ -188,12 +188,14 @@ def test_an_author_deleting_a_thread_takes_the_excerpts_and_flags_of_its_replies
 
 
 @pytest.mark.postgres
-def test_postgres_derived_copies_go_with_their_source(pg_app, clock):  # noqa: ANN001
+def test_postgres_derived_copies_go_with_their_source(pg_app, clock):
     """The same cleanup on PostgreSQL: rows, not files (its disk is another matter)."""
-    from forum import accounts  # noqa: PLC0415
+    from forum import accounts
 
     pw = "correct horse battery staple"
-    owner, author, moderator, reader = (accounts.sign_up(a, pw, pw).account for a in ("Pg.O", "Pg.A", "Pg.M", "Pg.R"))
+    owner, author, moderator, reader = (
+        accounts.sign_up(a, pw, pw).account for a in ("Pg.O", "Pg.A", "Pg.M", "Pg.R")
+    )
     space = make_space("open", owner=owner, name="PG copies")
     add_member(space, author)
     add_member(space, moderator, role="moderator")
@@ -216,12 +218,14 @@ def test_postgres_derived_copies_go_with_their_source(pg_app, clock):  # noqa: A
     assert count(ModAction, ModAction.excerpt.is_not(None)) == 0
 
 
-def test_shortening_a_spaces_retention_drops_the_deleted_text_kept_for_appeals(app, den):  # noqa: ANN001
+def test_shortening_a_spaces_retention_drops_the_deleted_text_kept_for_appeals(app, den):
     room = make_room(den.space)
     message = make_message(room, den.author, body="chat words")
     actions.delete(den.moderator, den.space.slug, "chat", message.id, "rule 2")
     assert db.session.scalar(sa.select(ModAction.excerpt)) == "chat words"
     retention.set_retention(den.owner, den.space, 2, 30, apply_to_existing=False)
-    assert db.session.scalar(sa.select(ModAction.excerpt)) == "chat words"  # nothing existing shortened
+    assert (
+        db.session.scalar(sa.select(ModAction.excerpt)) == "chat words"
+    )  # nothing existing shortened
     retention.set_retention(den.owner, den.space, 1, 30, apply_to_existing=True)
     assert db.session.scalar(sa.select(ModAction.excerpt)) is None

@@ -42,7 +42,7 @@ from tests.support import letters
 
 
 @pytest.fixture
-def people(make_account):  # noqa: ANN001, ANN201
+def people(make_account):
     owner = make_account("Ownerq")
     author = make_account("Authorq")
     moderator = make_account("Modq")
@@ -52,14 +52,14 @@ def people(make_account):  # noqa: ANN001, ANN201
     return owner, author, moderator, space
 
 
-def test_this_sqlite_removes_fts5_terms_at_once(app):  # noqa: ANN001
+def test_this_sqlite_removes_fts5_terms_at_once(app):
     """The app runs on an SQLite with FTS5 secure-delete (>= 3.42), and it is on."""
     with db.engine.connect() as connection:
         assert disk.has_fts5_secure_delete(connection.connection.dbapi_connection)
     assert search.secure_delete_on()
 
 
-def test_author_deletes_a_reply(app, people):  # noqa: ANN001
+def test_author_deletes_a_reply(app, people):
     _owner, author, _mod, space = people
     gone, kept = letters("zg"), letters("zk")
     t = make_thread(space, author, title="kept thread", body=f"{kept} stays here")
@@ -69,22 +69,28 @@ def test_author_deletes_a_reply(app, people):  # noqa: ANN001
     assert_gone(gone, kept)
 
 
-def test_author_deletes_a_first_post_that_has_replies(app, people):  # noqa: ANN001
+def test_author_deletes_a_first_post_that_has_replies(app, people):
     owner, author, _mod, space = people
     gone, kept = letters("zg"), letters("zk")
     t = make_thread(space, author, title="a thread", body=f"{gone} first words")
     threads.reply(owner, t.id, body=f"{kept} a reply that stays")
-    first = db.session.scalar(sa.select(Post.id).where(Post.thread_id == t.id, Post.is_first.is_(True)))
+    first = db.session.scalar(
+        sa.select(Post.id).where(Post.thread_id == t.id, Post.is_first.is_(True))
+    )
     assert_both_on_disk(gone, kept)
     threads.delete_post(author, first)
     assert_gone(gone, kept)
 
 
 @pytest.mark.parametrize("where", ["body", "title"])
-def test_author_edits_a_post(app, people, where):  # noqa: ANN001
+def test_author_edits_a_post(app, people, where):
     _owner, author, _mod, space = people
     gone, kept = letters("zg"), letters("zk")
-    title, body = (f"{gone} old title", f"{kept} body") if where == "title" else (f"{kept} title", f"{gone} body")
+    title, body = (
+        (f"{gone} old title", f"{kept} body")
+        if where == "title"
+        else (f"{kept} title", f"{gone} body")
+    )
     t = make_thread(space, author, title=title, body=body)
     first = db.session.scalar(sa.select(Post.id).where(Post.thread_id == t.id))
     assert_both_on_disk(gone, kept)
@@ -94,7 +100,7 @@ def test_author_edits_a_post(app, people, where):  # noqa: ANN001
     assert_gone(gone, kept)
 
 
-def test_moderator_redacts_a_post(app, people, make_account):  # noqa: ANN001
+def test_moderator_redacts_a_post(app, people, make_account):
     _owner, author, moderator, space = people
     gone, kept = letters("zg"), letters("zk")
     t = make_thread(space, author, title="a thread", body=f"{kept} first post")
@@ -109,7 +115,7 @@ def test_moderator_redacts_a_post(app, people, make_account):  # noqa: ANN001
     assert_gone(gone, kept)
 
 
-def test_account_deletion_with_everything(app, people, make_account):  # noqa: ANN001
+def test_account_deletion_with_everything(app, people, make_account):
     owner, _author, _mod, space = people
     leaver = make_account("Leaverq")
     add_member(space, leaver)
@@ -123,7 +129,7 @@ def test_account_deletion_with_everything(app, people, make_account):  # noqa: A
     assert_gone(gone_title, kept)
 
 
-def test_expiry_of_posts_and_chat(app, people, clock):  # noqa: ANN001
+def test_expiry_of_posts_and_chat(app, people, clock):
     _owner, author, _mod, space = people
     space.post_retention_days = 1
     space.chat_retention_hours = 1
@@ -148,7 +154,7 @@ def test_expiry_of_posts_and_chat(app, people, clock):  # noqa: ANN001
     assert_gone(gone_post, kept2)
 
 
-def test_the_sweeper_checkpoints_even_when_nothing_expired(app, people):  # noqa: ANN001
+def test_the_sweeper_checkpoints_even_when_nothing_expired(app, people):
     """A reader can block a checkpoint; the next sweep (each minute) must finish the job."""
     _owner, author, _mod, space = people
     gone, kept = letters("zg"), letters("zk")
@@ -167,10 +173,10 @@ def test_the_sweeper_checkpoints_even_when_nothing_expired(app, people):  # noqa
     assert_gone(gone, kept)
 
 
-def test_an_older_sqlite_is_refused_on_a_secure_delete_index(app, tmp_path):  # noqa: ANN001
+def test_an_older_sqlite_is_refused_on_a_secure_delete_index(app, tmp_path):
     """SQLite < 3.42 cannot read an FTS5 index written with secure-delete: a clear refusal
     (install the dependencies) instead of search failing later."""
-    import sqlite3  # noqa: PLC0415 - the system SQLite, the one that is too old here
+    import sqlite3
 
     if disk.has_fts5_secure_delete(sqlite3.connect(":memory:")):
         pytest.skip("this system's SQLite has FTS5 secure-delete")
@@ -182,11 +188,13 @@ def test_an_older_sqlite_is_refused_on_a_secure_delete_index(app, tmp_path):  # 
         raw.close()
 
 
-def test_without_secure_delete_the_fallback_merges_the_index(app, people, monkeypatch):  # noqa: ANN001
+def test_without_secure_delete_the_fallback_merges_the_index(app, people, monkeypatch):
     """On an SQLite older than 3.42 (no FTS5 secure-delete) compact() merges the index instead."""
     _owner, author, _mod, space = people
     for table in search.FTS_TABLES:
-        db.session.execute(sa.text(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 0)"))
+        db.session.execute(
+            sa.text(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 0)")
+        )
     db.session.commit()
     monkeypatch.setattr(disk, "has_fts5_secure_delete", lambda _connection: False)
     gone, kept = letters("zg"), letters("zk")

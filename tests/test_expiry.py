@@ -48,7 +48,7 @@ def received():
     """Every content_expired signal sent during the test: (kind, kwargs)."""
     calls: list[tuple[str, dict]] = []
 
-    def receiver(sender, **kwargs):  # noqa: ANN001, ANN202
+    def receiver(sender, **kwargs):
         calls.append((sender, kwargs))
 
     signals.content_expired.connect(receiver)
@@ -57,7 +57,9 @@ def received():
 
 
 def live_chat_bodies() -> list[str]:
-    return list(db.session.scalars(sa.select(ChatMessage.body).where(access.live(ChatMessage.expires_at))))
+    return list(
+        db.session.scalars(sa.select(ChatMessage.body).where(access.live(ChatMessage.expires_at)))
+    )
 
 
 def live_post_bodies() -> list[str]:
@@ -83,7 +85,9 @@ def test_expired_text_leaves_every_read_path_and_then_the_disk(app, clock, make_
     message = make_message(room, body=f"hello {chat_mark} there")
     assert message.expires_at == clock.now() + timedelta(hours=1)
     long_message = make_message(room, body="to be lengthened")
-    long_message.body = long_body  # past the chat limit on purpose: a row that spills to overflow pages
+    long_message.body = (
+        long_body  # past the chat limit on purpose: a row that spills to overflow pages
+    )
     db.session.commit()
     make_message(live_room, body=f"still here {live_mark}")
     thread = make_thread(short, title=f"About {title_mark}", body=f"first {post_mark}")
@@ -160,8 +164,14 @@ def test_each_batch_signal_carries_what_a_client_needs(app, clock, received):
     first, second = make_message(room, body="one"), make_message(room, body="two")
     thread = make_thread(space)
     reply = make_post(thread, body="a reply")
-    ids = {"first": first.id, "second": second.id, "room": room.id, "thread": thread.id,
-           "reply": reply.id, "space": space.id}
+    ids = {
+        "first": first.id,
+        "second": second.id,
+        "room": room.id,
+        "thread": thread.id,
+        "reply": reply.id,
+        "space": space.id,
+    }
     clock.advance(days=2)
 
     expiry.delete_expired(batch=1000)
@@ -200,7 +210,9 @@ def test_thread_whose_posts_are_all_gone_is_deleted_with_its_follows(app, clock,
     space = make_space(post_retention_days=None)  # keep: the thread itself never expires
     thread = make_thread(space)
     db.session.add(ThreadFollow(account_id=reader.id, thread_id=thread.id))
-    db.session.execute(sa.update(Post).where(Post.thread_id == thread.id).values(expires_at=clock.now()))
+    db.session.execute(
+        sa.update(Post).where(Post.thread_id == thread.id).values(expires_at=clock.now())
+    )
     db.session.commit()
     clock.advance(minutes=5)
     counts = expiry.delete_expired()
@@ -220,12 +232,18 @@ def test_a_thread_with_live_posts_and_no_expiry_stays(app, clock):
 # --- Scale and concurrency --------------------------------------------------------------------
 
 
-def _insert_chat(space_id: int, room_id: int, count: int, expired_at, start_seq: int = 1) -> None:  # noqa: ANN001
+def _insert_chat(space_id: int, room_id: int, count: int, expired_at, start_seq: int = 1) -> None:
     table = ChatMessage.__table__
     rows = [
-        {"room_id": room_id, "space_id": space_id, "seq": start_seq + i, "author_name": "x",
-         "body": f"bulk message {start_seq + i}", "created_at": expired_at - timedelta(hours=1),
-         "expires_at": expired_at}
+        {
+            "room_id": room_id,
+            "space_id": space_id,
+            "seq": start_seq + i,
+            "author_name": "x",
+            "body": f"bulk message {start_seq + i}",
+            "created_at": expired_at - timedelta(hours=1),
+            "expires_at": expired_at,
+        }
         for i in range(count)
     ]
     with db.engine.begin() as conn:
@@ -266,7 +284,7 @@ def test_two_sweepers_at_once_delete_every_row_exactly_once(app, clock):
             with app.app_context():
                 barrier.wait()
                 results.append(expiry.delete_expired(now, batch=200))
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             errors.append(error)
 
     workers = [threading.Thread(target=sweep) for _ in range(2)]
@@ -290,7 +308,9 @@ def test_two_sweeper_processes_on_one_sqlite_file(app, clock):
     db.session.close()
     context = multiprocessing.get_context("spawn")
     with context.Pool(2) as pool:
-        results = pool.starmap(sweep_in_process, [(db.engine.url.database, now.isoformat(), 100)] * 2)
+        results = pool.starmap(
+            sweep_in_process, [(db.engine.url.database, now.isoformat(), 100)] * 2
+        )
     assert sum(r["chat"] for r in results) == 5_000
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage)) == 0
 
@@ -298,15 +318,26 @@ def test_two_sweeper_processes_on_one_sqlite_file(app, clock):
 # --- Plugging in: the registry, and compaction after a sweep ----------------------------------
 
 
-def test_a_registered_expirer_runs_and_a_failed_compaction_is_logged(app, clock, received, caplog,
-                                                                     monkeypatch):
-    alerts = sa.Table("test_alerts", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                      sa.Column("body", sa.Text), sa.Column("expires_at", UTCDateTime()))
+def test_a_registered_expirer_runs_and_a_failed_compaction_is_logged(
+    app, clock, received, caplog, monkeypatch
+):
+    alerts = sa.Table(
+        "test_alerts",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("body", sa.Text),
+        sa.Column("expires_at", UTCDateTime()),
+    )
     alerts.create(db.engine)
     now = clock.now()
     with db.engine.begin() as conn:
-        conn.execute(alerts.insert(), [{"id": 1, "body": "old", "expires_at": now - timedelta(seconds=1)},
-                                       {"id": 2, "body": "new", "expires_at": now + timedelta(days=1)}])
+        conn.execute(
+            alerts.insert(),
+            [
+                {"id": 1, "body": "old", "expires_at": now - timedelta(seconds=1)},
+                {"id": 2, "body": "new", "expires_at": now + timedelta(days=1)},
+            ],
+        )
 
     def broken_compaction() -> None:
         raise RuntimeError("secret content must not be logged")
@@ -333,7 +364,7 @@ def test_a_failing_sweep_leaves_the_rest_for_the_next_one(app, clock):
     make_message(make_room(space), body="to go")
     clock.advance(hours=2)
 
-    def broken_condition(table, now):  # noqa: ANN001, ANN202
+    def broken_condition(table, now):
         return sa.text("no_such_column <= 1")
 
     expiry.register(expiry.Expirer("broken", ChatMessage, where=broken_condition, order=5))
@@ -353,13 +384,13 @@ def test_a_failing_sweep_leaves_the_rest_for_the_next_one(app, clock):
 class _Cursor(sqlite3.Cursor):
     swap: ClassVar[dict[str, str]] = {}
 
-    def execute(self, sql, *args):  # noqa: ANN001, ANN202
+    def execute(self, sql, *args):
         return super().execute(self.swap.get(sql, sql), *args)
 
 
-def _connection_factory(swap: dict[str, str]):  # noqa: ANN202
+def _connection_factory(swap: dict[str, str]):
     class Connection(sqlite3.Connection):
-        def cursor(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def cursor(self, *args, **kwargs):
             cursor_class = type("SwapCursor", (_Cursor,), {"swap": swap})
             return super().cursor(cursor_class)
 
@@ -417,7 +448,7 @@ def test_the_sweeper_starts_once_per_process_and_not_when_off(app, monkeypatch):
 def test_the_sweep_loop_logs_errors_without_content_and_carries_on(app, monkeypatch, caplog):
     calls = {"n": 0}
 
-    def flaky(now=None, batch=1000):  # noqa: ANN001, ANN202
+    def flaky(now=None, batch=1000):
         calls["n"] += 1
         if calls["n"] == 1:
             raise sa.exc.OperationalError("DELETE secret words", {}, Exception("locked"))
@@ -480,7 +511,9 @@ def test_no_content_reaches_the_log_during_a_sweep(app, clock, caplog):
     assert secret not in caplog.text
 
 
-@pytest.mark.parametrize(("accept", "lang"), [("es-ES,es;q=0.9", "es"), ("pt", "pt"), ("de", "en"), (None, "en")])
+@pytest.mark.parametrize(
+    ("accept", "lang"), [("es-ES,es;q=0.9", "es"), ("pt", "pt"), ("de", "en"), (None, "en")]
+)
 def test_pages_declare_the_language_labels_are_worded_in(app, accept, lang):
     """expiry.js words its countdown with Intl in <html lang> and the page's own sentence,
     so it says what the server's disappears_in says (tests/browser/test_browser_expiry_js.py)."""

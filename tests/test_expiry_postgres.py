@@ -29,8 +29,15 @@ def test_sweep_on_postgresql_with_two_sweepers_and_vacuum(pg_app, clock):
     room = make_room(space)
     now = clock.now()
     rows = [
-        {"room_id": room.id, "space_id": space.id, "seq": i + 1, "author_name": "x", "body": incompressible(64),
-         "created_at": now - timedelta(hours=2), "expires_at": now - timedelta(hours=1)}
+        {
+            "room_id": room.id,
+            "space_id": space.id,
+            "seq": i + 1,
+            "author_name": "x",
+            "body": incompressible(64),
+            "created_at": now - timedelta(hours=2),
+            "expires_at": now - timedelta(hours=1),
+        }
         for i in range(3000)
     ]
     with db.engine.begin() as conn:
@@ -42,7 +49,11 @@ def test_sweep_on_postgresql_with_two_sweepers_and_vacuum(pg_app, clock):
     db.session.commit()
     live = make_message(make_room(keep), body="kept")
     for i in range(10):
-        make_post(make_thread(space, title=f"t{i}", when=now - timedelta(days=2)), body="reply", when=now - timedelta(days=2))
+        make_post(
+            make_thread(space, title=f"t{i}", when=now - timedelta(days=2)),
+            body="reply",
+            when=now - timedelta(days=2),
+        )
     live_id = live.id
     db.session.close()
 
@@ -55,7 +66,7 @@ def test_sweep_on_postgresql_with_two_sweepers_and_vacuum(pg_app, clock):
             with pg_app.app_context():
                 barrier.wait()
                 results.append(expiry.delete_expired(now, batch=250))
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             errors.append(error)
 
     workers = [threading.Thread(target=sweep) for _ in range(2)]

@@ -21,7 +21,7 @@ from tests.support import login
 
 
 @pytest.fixture
-def forum(make_account, client, clock):  # noqa: ANN001, ANN201
+def forum(make_account, client, clock):
     owner = make_account("Ownerv")
     member = make_account("Memberv")
     space = make_space("open", owner=owner, name="Visible")
@@ -51,13 +51,13 @@ def labels(html: str, selector: str) -> list[str]:
     return found
 
 
-def said(app, *when) -> list[str]:  # noqa: ANN001
+def said(app, *when) -> list[str]:
     """What the app's own "disappears in" filter says for each time (the label's source)."""
     with app.test_request_context():
         return [app.jinja_env.filters["disappears_in"](w) for w in when]
 
 
-def test_the_thread_and_each_post_say_when_they_disappear(app, client, forum, clock):  # noqa: ANN001
+def test_the_thread_and_each_post_say_when_they_disappear(app, client, forum, clock):
     _owner, _member, _space, t, reply = forum
     html = client.get(f"/t/{t.id}").get_data(as_text=True)
     post_labels = labels(html, "article.post")
@@ -70,17 +70,23 @@ def test_the_thread_and_each_post_say_when_they_disappear(app, client, forum, cl
     assert thread_label["data-expires-at"] == t.expires_at.isoformat()
 
 
-def test_every_list_row_says_when_it_disappears(app, client, forum, clock):  # noqa: ANN001
+def test_every_list_row_says_when_it_disappears(app, client, forum, clock):
     _owner, _member, space, t, _reply = forum
     newer = db.session.scalar(sa.select(Thread).where(Thread.title == "second thread"))
     both = said(app, newer.expires_at, t.expires_at)
     assert both[0] != both[1]  # 30 days and 28 days: the rows carry their own times
-    assert labels(client.get(f"/s/{space.slug}").get_data(as_text=True), "ul.thread-list > li") == both
-    assert labels(client.get("/updates").get_data(as_text=True), "ul.thread-list > li[data-thread-id]") == [both[1]]
-    assert labels(client.get("/search?q=words").get_data(as_text=True), "ul.thread-list > li") == both
+    assert (
+        labels(client.get(f"/s/{space.slug}").get_data(as_text=True), "ul.thread-list > li") == both
+    )
+    assert labels(
+        client.get("/updates").get_data(as_text=True), "ul.thread-list > li[data-thread-id]"
+    ) == [both[1]]
+    assert (
+        labels(client.get("/search?q=words").get_data(as_text=True), "ul.thread-list > li") == both
+    )
 
 
-def test_chat_messages_say_when_they_disappear(app, client, forum, clock):  # noqa: ANN001
+def test_chat_messages_say_when_they_disappear(app, client, forum, clock):
     _owner, _member, space, _t, _reply = forum
     room = make_room(space)
     message = make_message(room, body="hello there")
@@ -89,7 +95,7 @@ def test_chat_messages_say_when_they_disappear(app, client, forum, clock):  # no
     assert labels(html, "li.chat-msg") == said(app, message.expires_at)
 
 
-def test_every_member_sees_the_spaces_retention(app, client, forum):  # noqa: ANN001
+def test_every_member_sees_the_spaces_retention(app, client, forum):
     _owner, _member, space, _t, _reply = forum
     html = client.get(f"/s/{space.slug}").get_data(as_text=True)
     line = BeautifulSoup(html, "html.parser").select_one("#retention").get_text(" ", strip=True)
@@ -99,28 +105,34 @@ def test_every_member_sees_the_spaces_retention(app, client, forum):  # noqa: AN
     assert client.get(f"/s/{space.slug}/retention").status_code in (403, 404)
 
 
-def test_an_owner_gets_the_link_to_change_it(app, make_account, forum):  # noqa: ANN001
+def test_an_owner_gets_the_link_to_change_it(app, make_account, forum):
     _owner, _member, space, _t, _reply = forum
     owner_client = app.test_client()
     login(owner_client, "Ownerv")
     html = owner_client.get(f"/s/{space.slug}").get_data(as_text=True)
-    assert f"/s/{space.slug}/retention" in str(BeautifulSoup(html, "html.parser").select_one("#retention"))
+    assert f"/s/{space.slug}/retention" in str(
+        BeautifulSoup(html, "html.parser").select_one("#retention")
+    )
 
 
 @pytest.mark.parametrize("app_config", [{"RB_ALLOW_KEEP_POSTS": True}])
-def test_a_space_that_keeps_posts_says_so(app, client, make_account, app_config):  # noqa: ANN001
+def test_a_space_that_keeps_posts_says_so(app, client, make_account, app_config):
     owner = make_account("Keeperv")
     space = make_space("open", owner=owner, name="Keeps")
     space.post_retention_days = None
     db.session.commit()
     t = make_thread(space, owner, title="kept thread", body="kept words")
     login(client, "Keeperv")
-    assert labels(client.get(f"/t/{t.id}").get_data(as_text=True), "article.post") == ["kept until deleted"]
-    line = BeautifulSoup(client.get(f"/s/{space.slug}").get_data(as_text=True), "html.parser").select_one("#retention")
+    assert labels(client.get(f"/t/{t.id}").get_data(as_text=True), "article.post") == [
+        "kept until deleted"
+    ]
+    line = BeautifulSoup(
+        client.get(f"/s/{space.slug}").get_data(as_text=True), "html.parser"
+    ).select_one("#retention")
     assert "stay until their author or a moderator deletes them" in line.get_text(" ", strip=True)
 
 
-def test_labels_follow_the_clock(app, client, forum, clock):  # noqa: ANN001
+def test_labels_follow_the_clock(app, client, forum, clock):
     _owner, _member, _space, t, _reply = forum
     clock.set(t.expires_at - timedelta(hours=5))
     login(client, "Memberv")  # the earlier session has been idle too long by now

@@ -181,7 +181,7 @@ def form_body(fields: dict[str, str], token: str | None) -> bytes:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def env(request, tmp_path_factory, template_db):  # noqa: ANN001, ANN201
+def env(request, tmp_path_factory, template_db):
     with backend_app(
         request.param, tmp_path_factory.mktemp(request.param), template_db, RB_LIMITS_ENABLED=False
     ) as app:
@@ -222,9 +222,7 @@ SPARED = {
 ACTORS = st.sampled_from(["olu", "olu", "olu", "xan", "xan", "fred"])  # the owner gets deepest
 
 
-def _segment(  # noqa: ANN001 - world: tests.hostile.World
-    draw, converter: str | None, name: str, world, who: str, hostile: bool
-) -> str:
+def _segment(draw, converter: str | None, name: str, world, who: str, hostile: bool) -> str:
     if converter == "int":
         good = world[IDS[name]] if name in IDS else 1
         if not hostile:
@@ -248,7 +246,7 @@ def _segment(  # noqa: ANN001 - world: tests.hostile.World
 
 
 @st.composite
-def requests(draw, app, world):  # noqa: ANN001, ANN201
+def requests(draw, app, world):
     """A request as a client that knows the site would send it, with one to three parts
     (a URL segment, a form field, a query argument) swapped for something hostile."""
     rules = sorted(
@@ -285,7 +283,7 @@ def _says_what_went_wrong(status: int, page: str) -> bool:
 
 @FUZZ
 @given(data=st.data())
-def test_no_request_gets_a_500(env, data):  # noqa: ANN001
+def test_no_request_gets_a_500(env, data):
     app, world, clients, tokens = env
     who, method, path, fields, with_token = data.draw(requests(app, world))
     client = clients[who]
@@ -341,7 +339,7 @@ def test_every_event_is_fuzzed():
 
 
 @st.composite
-def events(draw, event: str, world):  # noqa: ANN001, ANN201
+def events(draw, event: str, world):
     """``event`` as the page's script would send it, each field kept, swapped for hostile
     JSON or left out; now and then a payload that is not an object at all."""
     who = draw(ACTORS)
@@ -368,7 +366,7 @@ def events(draw, event: str, world):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(scope="module")
-def sockets(env):  # noqa: ANN001, ANN201
+def sockets(env):
     made: dict[str, Sock] = {}
     yield made
     for sock in made.values():
@@ -379,7 +377,7 @@ def sockets(env):  # noqa: ANN001, ANN201
 @pytest.mark.parametrize("event", sorted(EVENT_FIELDS))
 @EVENT_FUZZ
 @given(data=st.data())
-def test_no_event_gets_a_500(env, sockets, event, data):  # noqa: ANN001
+def test_no_event_gets_a_500(env, sockets, event, data):
     app, world, clients, _tokens = env
     payload, who = data.draw(events(event, world))
     if who not in sockets or not sockets[who].connected:
@@ -404,7 +402,7 @@ SWEEP_JSON = [*DEADLY, 2**31, 2**64, -1, 1.5, True, None, [1], {"a": "\x00"}]
 
 
 @pytest.mark.parametrize("event", sorted(EVENT_FIELDS))
-def test_every_event_field_with_every_deadly_value(env, sockets, event):  # noqa: ANN001
+def test_every_event_field_with_every_deadly_value(env, sockets, event):
     app, world, clients, _tokens = env
     good = {
         "room_id": world["room"],
@@ -432,7 +430,7 @@ def test_every_event_field_with_every_deadly_value(env, sockets, event):  # noqa
         assert errors.summary() == [], shown
 
 
-def test_every_form_field_and_url_variable_with_nul(env):  # noqa: ANN001
+def test_every_form_field_and_url_variable_with_nul(env):
     """NUL is what PostgreSQL cannot store: every variable and every field gets one."""
     app, world, clients, tokens = env
     client, token = clients["olu"], tokens["olu"]

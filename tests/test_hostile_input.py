@@ -28,7 +28,7 @@ HIDDEN = "hidden control characters"
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def env(request, tmp_path_factory, template_db):  # noqa: ANN001, ANN201
+def env(request, tmp_path_factory, template_db):
     """One app and world per backend for this module (nothing here may change it)."""
     with backend_app(
         request.param, tmp_path_factory.mktemp(request.param), template_db, RB_LIMITS_ENABLED=False
@@ -64,13 +64,13 @@ ALLOWED = [
 
 
 @pytest.mark.parametrize("value", REFUSED)
-def test_clean_refuses_hidden_characters_with_a_message(value):  # noqa: ANN001
+def test_clean_refuses_hidden_characters_with_a_message(value):
     with pytest.raises(Invalid, match=HIDDEN):
         text.clean(value, "message", 100, multiline=True)
 
 
 @pytest.mark.parametrize("value", ALLOWED)
-def test_clean_keeps_what_people_write(value):  # noqa: ANN001
+def test_clean_keeps_what_people_write(value):
     assert text.clean(value, "message", 100, multiline=True) == value.strip()
 
 
@@ -93,7 +93,7 @@ def test_names_refuse_invisible_characters_and_fold_spaces():
 
 
 @pytest.mark.parametrize("value", [None, 42, ["a"], {"a": 1}, b"bytes", 1.5, True])
-def test_clean_refuses_what_is_not_text(value):  # noqa: ANN001
+def test_clean_refuses_what_is_not_text(value):
     with pytest.raises(Invalid, match="must be text"):
         text.clean(value, "message", 100)
 
@@ -101,7 +101,7 @@ def test_clean_refuses_what_is_not_text(value):  # noqa: ANN001
 # --- over HTTP and sockets, on both databases ---------------------------------------------
 
 
-def _not_found_page(client) -> str:  # noqa: ANN001
+def _not_found_page(client) -> str:
     response = client.get(f"/t/{MISSING_ID}")
     assert response.status_code == 404
     return scrub(response.get_data(as_text=True))
@@ -110,7 +110,7 @@ def _not_found_page(client) -> str:  # noqa: ANN001
 @pytest.mark.parametrize(
     "raw", ["2147483648", "9223372036854775808", "1" + "0" * 40, "0", "٣", "00"]
 )
-def test_ids_past_the_column_are_missing(env, raw):  # noqa: ANN001
+def test_ids_past_the_column_are_missing(env, raw):
     app, world = env
     client = signed_in(app, world.aliases["fred"])
     missing = _not_found_page(client)
@@ -130,7 +130,7 @@ def test_ids_past_the_column_are_missing(env, raw):  # noqa: ANN001
 
 
 @pytest.mark.parametrize("raw", ["a%00b", "a%0Ab", "a%09b", "a%C2%85b", "a%E2%80%AEb", "%00"])
-def test_slugs_with_control_characters_are_missing(env, raw):  # noqa: ANN001
+def test_slugs_with_control_characters_are_missing(env, raw):
     app, world = env
     client = signed_in(app, world.aliases["fred"])
     missing = scrub(client.get("/s/no-such-space").get_data(as_text=True))
@@ -151,7 +151,7 @@ def test_slugs_with_control_characters_are_missing(env, raw):  # noqa: ANN001
 
 
 @pytest.mark.parametrize("field", ["reason", "text"])
-def test_moderator_reason_and_text_with_nul_is_a_clear_400(env, field):  # noqa: ANN001
+def test_moderator_reason_and_text_with_nul_is_a_clear_400(env, field):
     app, world = env
     client = signed_in(app, world.aliases["olu"])
     form = {
@@ -169,7 +169,7 @@ def test_moderator_reason_and_text_with_nul_is_a_clear_400(env, field):  # noqa:
     assert db.session.get(ChatMessage, world["chat"]).body == "hello hidden"
 
 
-def test_appeal_text_with_nul_is_a_clear_400(env):  # noqa: ANN001
+def test_appeal_text_with_nul_is_a_clear_400(env):
     app, world = env
     client = signed_in(app, world.aliases["olu"])
     with error_log() as errors:
@@ -182,7 +182,7 @@ def test_appeal_text_with_nul_is_a_clear_400(env):  # noqa: ANN001
     assert errors.summary() == []
 
 
-def test_lone_surrogate_in_a_chat_message_is_a_clear_400(env):  # noqa: ANN001
+def test_lone_surrogate_in_a_chat_message_is_a_clear_400(env):
     app, world = env
     sock = Sock(app, signed_in(app, world.aliases["xan"]))
     before = db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage))
@@ -199,7 +199,7 @@ def test_lone_surrogate_in_a_chat_message_is_a_clear_400(env):  # noqa: ANN001
 
 @pytest.mark.parametrize("event", ["watch_thread", "unwatch_thread"])
 @pytest.mark.parametrize("thread_id", [2**31, 2**53, 2**63, 2**70])
-def test_huge_thread_ids_in_socket_events(env, event, thread_id):  # noqa: ANN001
+def test_huge_thread_ids_in_socket_events(env, event, thread_id):
     app, world = env
     sock = Sock(app, signed_in(app, world.aliases["xan"]))
     with error_log() as errors:
@@ -213,7 +213,7 @@ def test_huge_thread_ids_in_socket_events(env, event, thread_id):  # noqa: ANN00
 
 
 @pytest.mark.parametrize("seq", [2**31, 2**40, 2**53 - 1])
-def test_huge_message_numbers_are_refused(env, seq):  # noqa: ANN001
+def test_huge_message_numbers_are_refused(env, seq):
     app, world = env
     sock = Sock(app, signed_in(app, world.aliases["xan"]))
     with error_log() as errors:

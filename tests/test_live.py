@@ -75,9 +75,16 @@ def test_follower_online_gets_update_others_do_not(app, people, open_space):
     add_member(open_space, dee)
     reply = threads.reply(dee, topic.id, body="A reply from Dee")
     assert c.received("update") == [
-        {"thread_id": topic.id, "title": "Safe <b>venues</b> list", "space": "Night shift", "new_posts": 1}
+        {
+            "thread_id": topic.id,
+            "title": "Safe <b>venues</b> list",
+            "space": "Night shift",
+            "new_posts": 1,
+        }
     ]
-    assert b.received("update") == [push.update_payload(topic, open_space, 1)]  # Bodil follows (started it)
+    assert b.received("update") == [
+        push.update_payload(topic, open_space, 1)
+    ]  # Bodil follows (started it)
     assert d.received("update") == []  # the author hears nothing of their own post
     threads.reply(bodil, topic.id, body="Bodil answers")
     assert b.received("update") == []  # the author again
@@ -169,16 +176,27 @@ def test_a_failing_receiver_never_fails_the_reply(app, people, open_space, monke
     monkeypatch.setattr(live, "update_audience", broken)
     response = post(client, f"/t/{topic.id}/reply", {"body": "still stored"})
     assert response.status_code == 303
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Post).where(Post.body == "still stored")) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Post).where(Post.body == "still stored")
+        )
+        == 1
+    )
 
 
 # --- watch_thread: who may watch -----------------------------------------------------------
 
 
 KIND_ROLE = [
-    ("open", "member", True), ("open", "nonmember", True), ("open", "admin", True),
-    ("closed", "member", True), ("closed", "nonmember", False), ("closed", "admin", True),
-    ("hidden", "member", True), ("hidden", "nonmember", False), ("hidden", "admin", True),
+    ("open", "member", True),
+    ("open", "nonmember", True),
+    ("open", "admin", True),
+    ("closed", "member", True),
+    ("closed", "nonmember", False),
+    ("closed", "admin", True),
+    ("hidden", "member", True),
+    ("hidden", "nonmember", False),
+    ("hidden", "admin", True),
 ]
 
 
@@ -205,7 +223,9 @@ def test_watch_thread_access_matrix(app, people, kind, role, allowed):
 
 
 def _sid_of(account) -> str:
-    return db.session.scalar(sa.text("SELECT sid FROM chat_sockets WHERE account_id = :a"), {"a": account.id})
+    return db.session.scalar(
+        sa.text("SELECT sid FROM chat_sockets WHERE account_id = :a"), {"a": account.id}
+    )
 
 
 def test_hidden_thread_is_not_watchable_by_members(app, people, open_space):
@@ -218,9 +238,20 @@ def test_hidden_thread_is_not_watchable_by_members(app, people, open_space):
 
 @pytest.mark.parametrize(
     "payload",
-    [{"thread_id": "1"}, {"thread_id": True}, {"thread_id": 2**70}, {"thread_id": -1}, {"thread_id": 0},
-     {"thread_id": None}, {"thread_id": [1]}, {"thread_id": {"$gt": 0}}, {"thread_id": 1.0}, {},
-     {"thread_id": "1 OR 1=1"}, {"thread_id": "\u202e1"}],
+    [
+        {"thread_id": "1"},
+        {"thread_id": True},
+        {"thread_id": 2**70},
+        {"thread_id": -1},
+        {"thread_id": 0},
+        {"thread_id": None},
+        {"thread_id": [1]},
+        {"thread_id": {"$gt": 0}},
+        {"thread_id": 1.0},
+        {},
+        {"thread_id": "1 OR 1=1"},
+        {"thread_id": "\u202e1"},
+    ],
 )
 def test_watch_thread_hostile_payloads_are_404(app, people, open_space, payload):
     make_thread(open_space, acct(people, "Bodil"))
@@ -249,7 +280,9 @@ def test_watch_thread_limit_per_socket(app, people, open_space):
 def test_watch_thread_rechecks_the_session(app, people, open_space):
     topic = make_thread(open_space, acct(people, "Bodil"))
     c = sock(app, people, "Cyd")
-    db.session.execute(sa.text("DELETE FROM auth_sessions WHERE account_id = :a"), {"a": acct(people, "Cyd").id})
+    db.session.execute(
+        sa.text("DELETE FROM auth_sessions WHERE account_id = :a"), {"a": acct(people, "Cyd").id}
+    )
     db.session.commit()
     ack = c.watch(topic.id)
     assert ack["ok"] is False and ack["status"] == 401
@@ -326,7 +359,9 @@ def test_author_deleting_a_reply_removes_it_live(app, people, watched):
 
 def test_author_erasing_a_first_post_marks_it_changed(app, people, watched):
     topic, _reply, dee = watched
-    first = db.session.scalar(sa.select(Post).where(Post.thread_id == topic.id, Post.is_first.is_(True)))
+    first = db.session.scalar(
+        sa.select(Post).where(Post.thread_id == topic.id, Post.is_first.is_(True))
+    )
     threads.delete_post(acct(people, "Bodil"), first.id)
     assert dee.received("post_changed") == [{"thread_id": topic.id, "post_id": first.id}]
 
@@ -361,11 +396,15 @@ def test_expired_posts_and_threads_leave_every_open_page(app, people, watched, c
     assert dee.received("posts_removed") == [{"thread_id": topic_id, "post_ids": [reply_id]}]
     gone = db.session.get(Thread, other_id)
     gone.expires_at = clock.now() - timedelta(seconds=1)
-    db.session.execute(sa.update(Post).where(Post.thread_id == other_id).values(expires_at=gone.expires_at))
+    db.session.execute(
+        sa.update(Post).where(Post.thread_id == other_id).values(expires_at=gone.expires_at)
+    )
     db.session.commit()
     expiry.delete_expired(clock.now())
     assert dee.received("thread_gone") == [{"thread_id": other_id, "reason": push.GONE}]
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(ThreadWatch)) == 1  # the first thread's
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(ThreadWatch)) == 1
+    )  # the first thread's
 
 
 # --- losing access ---------------------------------------------------------------------------
@@ -379,9 +418,14 @@ def test_member_removal_stops_thread_events(app, people, closed_space):
     assert c.watch(topic.id)["ok"] and b.watch(topic.id)["ok"]
     actions.remove_member(olu, closed_space.slug, "post", reply.id, "rules")
     assert c.received("thread_gone") == [{"thread_id": topic.id, "reason": push.NOT_MEMBER}]
-    assert db.session.scalar(
-        sa.select(sa.func.count()).select_from(ThreadWatch).where(ThreadWatch.thread_id == topic.id)
-    ) == 1  # Bodil's
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ThreadWatch)
+            .where(ThreadWatch.thread_id == topic.id)
+        )
+        == 1
+    )  # Bodil's
     threads.reply(olu, topic.id, body="after Cyd left")
     assert c.received() == []
     assert [e["thread_id"] for e in b.received("new_reply")] == [topic.id]
@@ -455,8 +499,17 @@ def test_live_js_stores_nothing_and_builds_no_html():
 
     source = (Path(__file__).resolve().parent.parent / "static" / "js" / "live.js").read_text()
     code = re.sub(r"/\*.*?\*/", "", source, flags=re.DOTALL)
-    for banned in ("localStorage", "sessionStorage", "indexedDB", "document.cookie", "innerHTML",
-                   "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+    for banned in (
+        "localStorage",
+        "sessionStorage",
+        "indexedDB",
+        "document.cookie",
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+    ):
         assert banned not in code, banned
 
 

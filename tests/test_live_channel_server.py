@@ -38,7 +38,9 @@ def _seed(instance: Path) -> tuple[int, dict[str, str]]:
             add_member(space, people[alias])
             _row, tokens[alias] = sessions.new_session(people[alias])
         db.session.commit()
-        topic = threads.create_thread(people["bodil"], space.slug, title="Who is around tonight?", body="Hi all")
+        topic = threads.create_thread(
+            people["bodil"], space.slug, title="Who is around tonight?", body="Hi all"
+        )
         threads.set_follow(people["dana"], topic.id, True)
         return topic.id, tokens
 
@@ -50,13 +52,19 @@ class Watcher:
         self.client = sio.Client(reconnection=False, websocket_extra_options={"origin": url})
         for name in ("update", "new_reply", "posts_removed", "post_changed", "thread_gone"):
             self.client.on(name, self._recorder(name), namespace="/chat")
-        self.client.connect(url, headers={"Cookie": f"{sessions.COOKIE_NAME}={token}"}, namespaces=["/chat"],
-                            transports=["websocket"], wait_timeout=10)
+        self.client.connect(
+            url,
+            headers={"Cookie": f"{sessions.COOKIE_NAME}={token}"},
+            namespaces=["/chat"],
+            transports=["websocket"],
+            wait_timeout=10,
+        )
 
-    def _recorder(self, name: str):  # noqa: ANN202
+    def _recorder(self, name: str):
         def record(data: dict) -> None:
             with self.lock:
                 self.heard.append((name, data))
+
         return record
 
     def wait_for(self, name: str, timeout: float = 10) -> list[dict]:
@@ -77,9 +85,13 @@ def _browser(url: str, token: str) -> requests.Session:
     return http
 
 
-def _form_post(http: requests.Session, url: str, page: str, action: str, data: dict) -> requests.Response:
+def _form_post(
+    http: requests.Session, url: str, page: str, action: str, data: dict
+) -> requests.Response:
     token = CSRF_RE.search(http.get(url + page, timeout=10).text).group(1)
-    return http.post(url + action, data={"csrf_token": token, **data}, allow_redirects=False, timeout=10)
+    return http.post(
+        url + action, data={"csrf_token": token, **data}, allow_redirects=False, timeout=10
+    )
 
 
 def test_thread_page_hears_a_reply_and_its_removal_live(tmp_path: Path):
@@ -88,9 +100,13 @@ def test_thread_page_hears_a_reply_and_its_removal_live(tmp_path: Path):
     watcher = None
     try:
         watcher = Watcher(server.url, tokens["dana"])
-        ack = watcher.client.call("watch_thread", {"thread_id": thread_id}, namespace="/chat", timeout=15)
+        ack = watcher.client.call(
+            "watch_thread", {"thread_id": thread_id}, namespace="/chat", timeout=15
+        )
         assert ack == {"ok": True, "thread_id": thread_id}
-        missing = watcher.client.call("watch_thread", {"thread_id": thread_id + 999}, namespace="/chat", timeout=15)
+        missing = watcher.client.call(
+            "watch_thread", {"thread_id": thread_id + 999}, namespace="/chat", timeout=15
+        )
         assert missing["status"] == 404
 
         bodil = _browser(server.url, tokens["bodil"])
@@ -102,12 +118,18 @@ def test_thread_page_hears_a_reply_and_its_removal_live(tmp_path: Path):
         [new] = watcher.wait_for("new_reply")
         assert new == {"thread_id": thread_id, "post_id": post_id, "page": 1}
         [update] = watcher.wait_for("update")
-        assert update == {"thread_id": thread_id, "title": "Who is around tonight?", "space": "Porch",
-                          "new_posts": 1}
+        assert update == {
+            "thread_id": thread_id,
+            "title": "Who is around tonight?",
+            "space": "Porch",
+            "new_posts": 1,
+        }
 
         gone = _form_post(bodil, server.url, page, f"/p/{post_id}/delete", {})
         assert gone.status_code == 303, gone.text[:300]
-        assert watcher.wait_for("posts_removed") == [{"thread_id": thread_id, "post_ids": [post_id]}]
+        assert watcher.wait_for("posts_removed") == [
+            {"thread_id": thread_id, "post_ids": [post_id]}
+        ]
         assert "Traceback" not in server.log()
     finally:
         if watcher is not None:

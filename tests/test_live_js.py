@@ -60,8 +60,8 @@ class InBrowser:
     loop) open on the main thread; a second sync Playwright must live elsewhere.
     """
 
-    def __call__(self, body):  # noqa: ANN001, ANN204
-        from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional test dependency
+    def __call__(self, body):
+        from playwright.sync_api import sync_playwright
 
         failure: list[BaseException] = []
 
@@ -73,7 +73,7 @@ class InBrowser:
                         body(browser.new_context(service_workers="block").new_page())
                     finally:
                         browser.close()
-            except BaseException as error:  # noqa: BLE001 - re-raised on the test's thread
+            except BaseException as error:
                 failure.append(error)
 
         worker = threading.Thread(target=run)
@@ -87,17 +87,17 @@ class InBrowser:
 @pytest.fixture
 def in_browser() -> InBrowser:
     try:
-        import playwright.sync_api  # noqa: F401, PLC0415
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         needs_service("Playwright", False, "not installed")
     needs_service("Chromium", os.path.exists(CHROMIUM), CHROMIUM)
     return InBrowser()
 
 
-def load(tab, html: str) -> None:  # noqa: ANN001
+def load(tab, html: str) -> None:
     script = (ROOT / "static/js/live.js").read_text()
 
-    def serve(route):  # noqa: ANN001, ANN202
+    def serve(route):
         url = route.request.url
         if url.endswith("/live.js"):
             return route.fulfill(body=script, content_type="text/javascript")
@@ -110,12 +110,12 @@ def load(tab, html: str) -> None:  # noqa: ANN001
     tab.wait_for_function("() => window.connections !== undefined")
 
 
-def fire(tab, name: str, data: object = None) -> None:  # noqa: ANN001
+def fire(tab, name: str, data: object = None) -> None:
     tab.evaluate("([n, d]) => window.heard[n](d)", [name, data])
 
 
 def test_thread_page_watches_and_applies_news(in_browser):
-    def body(tab):  # noqa: ANN001, ANN202
+    def body(tab):
         load(tab, THREAD_PAGE)
         assert tab.evaluate("window.connections") == ["/chat"]
         fire(tab, "connect")
@@ -136,7 +136,9 @@ def test_thread_page_watches_and_applies_news(in_browser):
 
         fire(tab, "thread_gone", {"thread_id": 7, "reason": "<img src=x onerror=alert(1)> gone"})
         assert tab.locator("article.post").count() == 0 and tab.locator("form").count() == 0
-        assert tab.inner_text("#live-thread") == "<img src=x onerror=alert(1)> gone Back to the space"
+        assert (
+            tab.inner_text("#live-thread") == "<img src=x onerror=alert(1)> gone Back to the space"
+        )
         assert tab.locator("img").count() == 0
         assert tab.evaluate("window.disconnected") is True
 
@@ -144,9 +146,11 @@ def test_thread_page_watches_and_applies_news(in_browser):
 
 
 def test_refused_watch_says_gone(in_browser):
-    def body(tab):  # noqa: ANN001, ANN202
+    def body(tab):
         load(tab, THREAD_PAGE)
-        tab.evaluate("window.nextAck = {ok: false, error: 'We could not find that page.', status: 404}")
+        tab.evaluate(
+            "window.nextAck = {ok: false, error: 'We could not find that page.', status: 404}"
+        )
         fire(tab, "connect")
         assert "This thread is gone." in tab.inner_text("#live-thread")
         assert tab.locator("article.post").count() == 0
@@ -155,28 +159,44 @@ def test_refused_watch_says_gone(in_browser):
 
 
 def test_updates_list_inserts_text_and_stays_bounded(in_browser):
-    def body(tab):  # noqa: ANN001, ANN202
+    def body(tab):
         load(tab, UPDATES_PAGE)
-        fire(tab, "update", {"thread_id": 5, "title": "<b>Bold</b> & co", "space": "Porch", "new_posts": 1})
+        fire(
+            tab,
+            "update",
+            {"thread_id": 5, "title": "<b>Bold</b> & co", "space": "Porch", "new_posts": 1},
+        )
         assert tab.locator("li[data-live-empty]").count() == 0
         assert tab.inner_text("li[data-thread-id='5'] a") == "<b>Bold</b> & co"
         assert tab.get_attribute("li[data-thread-id='5'] a", "href") == "/t/5"
         assert tab.locator("b").count() == 0
         fire(tab, "update", {"thread_id": 6, "title": "Six", "space": "Porch", "new_posts": 3})
-        fire(tab, "update", {"thread_id": 5, "title": "<b>Bold</b> & co", "space": "Porch", "new_posts": 2})
-        assert tab.eval_on_selector_all("li", "els => els.map(e => e.getAttribute('data-thread-id'))") == ["5", "6"]
+        fire(
+            tab,
+            "update",
+            {"thread_id": 5, "title": "<b>Bold</b> & co", "space": "Porch", "new_posts": 2},
+        )
+        assert tab.eval_on_selector_all(
+            "li", "els => els.map(e => e.getAttribute('data-thread-id'))"
+        ) == ["5", "6"]
         assert tab.inner_text("li[data-thread-id='5'] p") == "Porch · 2 new replies"
         fire(tab, "update", {"thread_id": 9, "title": "Nine", "space": "Porch", "new_posts": 1})
         assert tab.locator("li").count() == 2  # data-live-max
-        fire(tab, "update", {"thread_id": "9", "title": 1, "space": None, "new_posts": -1})  # junk: ignored
+        fire(
+            tab, "update", {"thread_id": "9", "title": 1, "space": None, "new_posts": -1}
+        )  # junk: ignored
         assert tab.locator("li").count() == 2
-        assert tab.evaluate("[localStorage.length, sessionStorage.length, document.cookie]") == [0, 0, ""]
+        assert tab.evaluate("[localStorage.length, sessionStorage.length, document.cookie]") == [
+            0,
+            0,
+            "",
+        ]
 
     in_browser(body)
 
 
 def test_chat_pages_leave_the_connection_to_chat_js(in_browser):
-    def body(tab):  # noqa: ANN001, ANN202
+    def body(tab):
         load(tab, CHAT_PAGE)
         assert tab.evaluate("window.connections") == []
 

@@ -10,7 +10,7 @@ from forum import search
 from forum.extensions import db
 
 
-def test_upgrade_from_empty_matches_the_models(app):  # noqa: ANN001
+def test_upgrade_from_empty_matches_the_models(app):
     with db.engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"include_name": search.include_name, "compare_type": True}
@@ -19,6 +19,17 @@ def test_upgrade_from_empty_matches_the_models(app):  # noqa: ANN001
     assert diff == []
 
 
-def test_search_objects_exist_on_sqlite(app):  # noqa: ANN001
-    names = set(db.session.scalars(sa.text("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")))
-    assert {"posts_fts", "threads_fts", "posts_fts_ai", "posts_fts_ad", "posts_fts_au", "threads_fts_au"} <= names
+def test_search_objects_exist_on_sqlite(app):
+    names = set(
+        db.session.scalars(
+            sa.text("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+        )
+    )
+    assert {
+        "posts_fts",
+        "threads_fts",
+        "posts_fts_ai",
+        "posts_fts_ad",
+        "posts_fts_au",
+        "threads_fts_au",
+    } <= names

@@ -1,4 +1,5 @@
-"""Moderation services: weights, auto-hide, queue actions + log in one transaction, appeals, blocks."""
+"""Moderation services: weights, auto-hide, queue actions + log in one transaction, appeals,
+blocks."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ from tests.support import count_rows
 
 
 @pytest.fixture
-def world(app, make_account, clock):  # noqa: ANN001, ANN201
+def world(app, make_account, clock):
     owner, mod1, mod2, author = (make_account(a) for a in ("Olu", "Mina", "Rosa", "Fred"))
     space = make_space("closed", owner=owner, slug="den")
     add_member(space, mod1, "moderator", space_alias="MinaMod")
@@ -61,24 +62,33 @@ def world(app, make_account, clock):  # noqa: ANN001, ANN201
         pass
 
     w = W()
-    w.__dict__.update(space=space, owner=owner, mod1=mod1, mod2=mod2, author=author, thread=thread,
-                      flaggers=flaggers, room=room, clock=clock)
+    w.__dict__.update(
+        space=space,
+        owner=owner,
+        mod1=mod1,
+        mod2=mod2,
+        author=author,
+        thread=thread,
+        flaggers=flaggers,
+        room=room,
+        clock=clock,
+    )
     return w
 
 
 class Recorder:
-    def __init__(self, signal) -> None:  # noqa: ANN001
+    def __init__(self, signal) -> None:
         self.calls: list = []
         self.signal = signal
 
-    def __call__(self, sender, **kwargs) -> None:  # noqa: ANN001
+    def __call__(self, sender, **kwargs) -> None:
         self.calls.append((sender, kwargs))
 
-    def __enter__(self):  # noqa: ANN204
+    def __enter__(self):
         self.signal.connect(self)
         return self
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         self.signal.disconnect(self)
 
 
@@ -98,7 +108,10 @@ def test_levels_and_limits(world, make_account):
     old = world.author
     old.created_at = now - timedelta(days=40)
     assert trust.level_of(old, trust.Stats(posts=50), now) == trust.TRUSTED
-    assert trust.level_of(old, trust.Stats(posts=50, flags_upheld=2, flags_dismissed=2), now) == trust.MEMBER
+    assert (
+        trust.level_of(old, trust.Stats(posts=50, flags_upheld=2, flags_dismissed=2), now)
+        == trust.MEMBER
+    )
     assert trust.level_of(old, trust.Stats(posts=50, upheld_against_recent=1), now) == trust.NEW
     assert trust.level_of(old, trust.Stats(posts=4), now) == trust.NEW
 
@@ -135,8 +148,18 @@ def test_three_members_hide_a_chat_message_and_signal_after_commit(world):
                 assert hidden.calls == []
     db.session.refresh(message)
     assert message.hidden_at == world.clock.now()
-    assert hidden.calls == [(world.space.id, {"kind": "chat", "id": message.id, "thread_id": None,
-                                              "room_id": world.room.id, "seq": message.seq})]
+    assert hidden.calls == [
+        (
+            world.space.id,
+            {
+                "kind": "chat",
+                "id": message.id,
+                "thread_id": None,
+                "room_id": world.room.id,
+                "seq": message.seq,
+            },
+        )
+    ]
     notice = db.session.scalar(sa.select(Notice).where(Notice.account_id == world.author.id))
     assert "hidden" in notice.text and "harassment" in notice.text and "appeal" in notice.link
     assert not any(f.alias in notice.text for f in world.flaggers)  # never who flagged
@@ -170,7 +193,13 @@ def test_flag_rules(world, make_account):
     outsider = make_account()
     with pytest.raises(NotFound):
         flags.flag(outsider, "post", post.id, "spam")  # closed space: as if missing
-    for reason, note in (("other", ""), ("other", "x" * 201), ("nonsense", ""), (["spam"], ""), ("other", 5)):
+    for reason, note in (
+        ("other", ""),
+        ("other", "x" * 201),
+        ("nonsense", ""),
+        (["spam"], ""),
+        ("other", 5),
+    ):
         with pytest.raises(Invalid):
             flags.flag(world.flaggers[1], "post", post.id, reason, note)
     for kind, target in (("post", 10**9), ("dm", post.id), ("chat", "1"), ("post", True)):
@@ -182,7 +211,7 @@ def test_flag_rules(world, make_account):
 # --- Queue actions: each writes its log line in the same transaction -----------------
 
 
-def _flagged_post(world, body="flagged text"):  # noqa: ANN001, ANN202
+def _flagged_post(world, body="flagged text"):
     post = make_post(world.thread, world.author, body)
     flags.flag(world.flaggers[0], "post", post.id, "hate")
     return post
@@ -201,7 +230,7 @@ ACTIONS = {
 
 
 @pytest.fixture
-def admin_world(world, make_account):  # noqa: ANN001, ANN201
+def admin_world(world, make_account):
     world.admin = make_account("Keeper", admin=True)
     return world
 
@@ -241,7 +270,8 @@ def test_a_failed_commit_leaves_neither_change_nor_log(admin_world, name, monkey
 def test_a_failed_log_write_undoes_the_action(admin_world, monkeypatch):
     w = admin_world
     post = _flagged_post(w)
-    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+
+    def broken(*args, **kwargs):
         db.session.add(ModAction(space_id=w.space.id, action=None, created_at=w.clock.now()))
         db.session.flush()  # NOT NULL: the log INSERT fails
 
@@ -294,8 +324,18 @@ def test_delete_is_a_hard_delete_with_signal(world):
     with Recorder(signals.content_deleted) as deleted:
         actions.delete(world.mod1, "den", "chat", message.id)
     assert db.session.get(ChatMessage, message.id) is None
-    assert deleted.calls == [(world.space.id, {"kind": "chat", "id": message.id, "thread_id": None,
-                                               "room_id": world.room.id, "seq": message.seq})]
+    assert deleted.calls == [
+        (
+            world.space.id,
+            {
+                "kind": "chat",
+                "id": message.id,
+                "thread_id": None,
+                "room_id": world.room.id,
+                "seq": message.seq,
+            },
+        )
+    ]
 
 
 def test_redact_overwrites_the_old_text(world, app, tmp_path):
@@ -429,7 +469,10 @@ def test_appeal_decided_by_a_different_moderator(world):
     assert db.session.get(Post, post.id).hidden_at is None and shown.calls
     with pytest.raises(Conflict):
         appeals.decide(world.owner, "den", row.id, "uphold")
-    assert db.session.scalar(sa.select(ModAction.action).order_by(ModAction.id.desc())) == "appeal_overturned"
+    assert (
+        db.session.scalar(sa.select(ModAction.action).order_by(ModAction.id.desc()))
+        == "appeal_overturned"
+    )
     texts = [n.text for n in notices.list_for(world.author)[0]]
     assert any("overturned" in t for t in texts)
 
@@ -457,7 +500,9 @@ def test_blocks_filter_reads_and_contact(world):
     assert blocks.blocked_ids(victim) == {troll.id}
     assert blocks.hides(victim, troll.id, "TrollInDen", world.space.id)
     assert not blocks.hides(troll, victim.id, victim.alias, world.space.id)
-    visible = set(db.session.scalars(sa.select(Post.id).where(blocks.exclude_blocked(victim, Post))))
+    visible = set(
+        db.session.scalars(sa.select(Post.id).where(blocks.exclude_blocked(victim, Post)))
+    )
     assert post.id not in visible and visible
     everyday = blocks.block(victim, "post", make_post(world.thread, troll, "as myself").id)
     assert everyday.blocked_name == troll.alias and everyday.space_id is None
@@ -494,7 +539,9 @@ def test_deleting_an_account_forgets_it_in_moderation(world):
     blocks.block(world.flaggers[1], "post", make_post(world.thread, world.author).id)
     accounts.delete_account(world.author, PASSPHRASE)
     line = db.session.scalar(sa.select(ModAction))
-    assert line.target_name == "[deleted]" and line.target_account_id is None and line.excerpt is None
+    assert (
+        line.target_name == "[deleted]" and line.target_account_id is None and line.excerpt is None
+    )
     assert blocks.blocked_ids(world.flaggers[1]) == set()
     flagger_id = world.flaggers[0].id
     accounts.delete_account(world.flaggers[0], PASSPHRASE)

@@ -42,25 +42,46 @@ def test_end_to_end_flag_hide_delete_log_appeal(app, make_account, clock):
     signals.content_hidden.connect(receiver)
     try:
         for f in flaggers:
-            response = post(signed_in(app, f.alias), f"/flag/chat/{message.id}", {"reason": "harassment"})
+            response = post(
+                signed_in(app, f.alias), f"/flag/chat/{message.id}", {"reason": "harassment"}
+            )
             assert response.status_code == 303
             if f.alias == "Ana":  # a second flag says so plainly
                 again = post(signed_in(app, "Ana"), f"/flag/chat/{message.id}", {"reason": "hate"})
-                assert again.status_code == 409 and "already flagged" in again.get_data(as_text=True)
+                assert again.status_code == 409 and "already flagged" in again.get_data(
+                    as_text=True
+                )
     finally:
         signals.content_hidden.disconnect(receiver)
     db.session.expire_all()
     assert db.session.get(ChatMessage, message.id).hidden_at is not None
-    assert hidden == [(space.id, {"kind": "chat", "id": message.id, "thread_id": None,
-                                  "room_id": room.id, "seq": message.seq})]
+    assert hidden == [
+        (
+            space.id,
+            {
+                "kind": "chat",
+                "id": message.id,
+                "thread_id": None,
+                "room_id": room.id,
+                "seq": message.seq,
+            },
+        )
+    ]
     # Once hidden, members no longer see it: flagging it again is "not found".
-    assert post(signed_in(app, "Bea"), f"/flag/chat/{message.id}", {"reason": "hate"}).status_code == 404
+    assert (
+        post(signed_in(app, "Bea"), f"/flag/chat/{message.id}", {"reason": "hate"}).status_code
+        == 404
+    )
 
     moderator = signed_in(app, "Mina")
     queue = moderator.get("/s/den/mod/queue").get_data(as_text=True)
     assert "where you live" in queue and "Harassment or threats" in queue
-    response = post(moderator, "/s/den/mod/act", {"action": "delete", "kind": "chat", "id": str(message.id),
-                                                   "reason": "threats"}, base_url="http://localhost")
+    response = post(
+        moderator,
+        "/s/den/mod/act",
+        {"action": "delete", "kind": "chat", "id": str(message.id), "reason": "threats"},
+        base_url="http://localhost",
+    )
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.scalar(sa.select(ChatMessage).where(ChatMessage.id == message_id)) is None
@@ -72,17 +93,33 @@ def test_end_to_end_flag_hide_delete_log_appeal(app, make_account, clock):
     notices = fred.get("/notices").get_data(as_text=True)
     assert "deleted your chat message" in notices
     action = db.session.scalar(sa.select(ModAction).where(ModAction.action == "delete"))
-    assert post(fred, f"/s/den/mod/appeal/{action.id}", {"text": "It was a quote."}).status_code == 303
+    assert (
+        post(fred, f"/s/den/mod/appeal/{action.id}", {"text": "It was a quote."}).status_code == 303
+    )
     appeal = db.session.scalar(sa.select(Appeal))
     # The moderator who acted may not decide; a different one does.
-    assert post(moderator, f"/s/den/mod/appeals/{appeal.id}/decide",
-                {"outcome": "overturn", "reason": "x"}).status_code == 403
+    assert (
+        post(
+            moderator,
+            f"/s/den/mod/appeals/{appeal.id}/decide",
+            {"outcome": "overturn", "reason": "x"},
+        ).status_code
+        == 403
+    )
     rosa = signed_in(app, "Rosa")
     assert "It was a quote." in rosa.get("/s/den/mod/appeals").get_data(as_text=True)
-    assert post(rosa, f"/s/den/mod/appeals/{appeal.id}/decide",
-                {"outcome": "uphold", "reason": "threats are never ok"}).status_code == 303
+    assert (
+        post(
+            rosa,
+            f"/s/den/mod/appeals/{appeal.id}/decide",
+            {"outcome": "uphold", "reason": "threats are never ok"},
+        ).status_code
+        == 303
+    )
     assert "was upheld" in fred.get("/notices").get_data(as_text=True)
-    assert "appeal: decision upheld" in signed_in(app, "Cai").get("/s/den/mod/log").get_data(as_text=True)
+    assert "appeal: decision upheld" in signed_in(app, "Cai").get("/s/den/mod/log").get_data(
+        as_text=True
+    )
 
 
 # --- Permission matrix -----------------------------------------------------------
@@ -91,12 +128,18 @@ PERSONAS = ("visitor", "nonmember", "member", "moderator", "owner", "admin")
 
 
 @pytest.fixture
-def matrix(app, make_account):  # noqa: ANN001, ANN201
+def matrix(app, make_account):
     accounts = {
-        "nonmember": make_account("Nina"), "member": make_account("Memo"),
-        "moderator": make_account("Modi"), "owner": make_account("Owen"), "admin": make_account("Adam", admin=True),
+        "nonmember": make_account("Nina"),
+        "member": make_account("Memo"),
+        "moderator": make_account("Modi"),
+        "owner": make_account("Owen"),
+        "admin": make_account("Adam", admin=True),
     }
-    spaces = {kind: make_space(kind, owner=accounts["owner"], slug=f"m-{kind}") for kind in ("open", "closed", "hidden")}
+    spaces = {
+        kind: make_space(kind, owner=accounts["owner"], slug=f"m-{kind}")
+        for kind in ("open", "closed", "hidden")
+    }
     for space in spaces.values():
         add_member(space, accounts["member"])
         add_member(space, accounts["moderator"], "moderator")
@@ -120,17 +163,25 @@ def test_permission_matrix(matrix, kind, persona):
     for route in MOD_GETS:
         expected = EXPECT_MOD.get(persona, nonmember or 403)
         assert client.get(f"/s/{slug}/mod/{route}").status_code == expected, route
-    log_expected = {"visitor": 302}.get(persona, nonmember if persona == "nonmember" and nonmember else 200)
+    log_expected = {"visitor": 302}.get(
+        persona, nonmember if persona == "nonmember" and nonmember else 200
+    )
     assert client.get(f"/s/{slug}/mod/log").status_code == log_expected
     if persona == "visitor":
         assert client.post(f"/s/{slug}/mod/act", data={}).status_code in (302, 400)
         return
-    act = post(client, f"/s/{slug}/mod/act", {"action": "keep", "kind": "post", "id": "999999"},
-               base_url="http://localhost")
+    act = post(
+        client,
+        f"/s/{slug}/mod/act",
+        {"action": "keep", "kind": "post", "id": "999999"},
+        base_url="http://localhost",
+    )
     assert act.status_code == {"member": 403, "nonmember": nonmember or 403}.get(persona, 404)
     words = post(client, f"/s/{slug}/mod/words", {"pattern": "badword", "action": "flag"})
     assert words.status_code == {"member": 403, "nonmember": nonmember or 403}.get(persona, 303)
-    decide = post(client, f"/s/{slug}/mod/appeals/99999/decide", {"outcome": "uphold", "reason": "x"})
+    decide = post(
+        client, f"/s/{slug}/mod/appeals/99999/decide", {"outcome": "uphold", "reason": "x"}
+    )
     assert decide.status_code == {"member": 403, "nonmember": nonmember or 403}.get(persona, 404)
 
 
@@ -144,7 +195,7 @@ def test_personal_pages_need_sign_in(app):
 
 
 @pytest.fixture
-def den(app, make_account):  # noqa: ANN001, ANN201
+def den(app, make_account):
     space = make_space(slug="den")
     mod, author, reader = make_account("Mina"), make_account("Fred"), make_account("Ana")
     add_member(space, mod, "moderator")
@@ -185,8 +236,13 @@ def test_hostile_moderator_forms(app, den, form):
 
 @pytest.mark.parametrize(
     "form",
-    [{}, {"reason": "other"}, {"reason": "other", "note": "n" * 201}, {"reason": "bogus"},
-     {"reason": "other", "note": "\u202e\u200b"}],
+    [
+        {},
+        {"reason": "other"},
+        {"reason": "other", "note": "n" * 201},
+        {"reason": "bogus"},
+        {"reason": "other", "note": "\u202e\u200b"},
+    ],
 )
 def test_hostile_flag_forms(app, den, form):
     _space, target = den
@@ -207,8 +263,11 @@ def test_hostile_watch_words_and_appeals(app, den):
     _space, _target = den
     mod = signed_in(app, "Mina")
     for pattern in ("", "(a+)+$", "x" * 200, "<script>"):
-        assert post(mod, "/s/den/mod/words", {"pattern": pattern, "action": "block"}).status_code == 400 or \
-            pattern == "<script>"
+        assert (
+            post(mod, "/s/den/mod/words", {"pattern": pattern, "action": "block"}).status_code
+            == 400
+            or pattern == "<script>"
+        )
     assert post(mod, "/s/den/mod/words", {"pattern": "ok", "action": "<b>"}).status_code == 400
     page = mod.get("/s/den/mod/words").get_data(as_text=True)
     assert "<script>" not in page  # stored as the word "script", shown escaped
@@ -221,7 +280,10 @@ def test_block_from_a_post_and_undo(app, den):
     client = signed_in(app, "Ana")
     assert post(client, f"/block/post/{target.id}").status_code == 303
     page = client.get("/account/blocks").get_data(as_text=True)
-    assert "FredInDen" in page and str(target.author_id) not in page.split("<main")[1].split("/undo")[0][-5:]
+    assert (
+        "FredInDen" in page
+        and str(target.author_id) not in page.split("<main")[1].split("/undo")[0][-5:]
+    )
     block_id = int(page.split("/account/blocks/")[1].split("/undo")[0])
     assert post(signed_in(app, "Fred"), f"/account/blocks/{block_id}/undo").status_code == 404
     assert post(client, f"/account/blocks/{block_id}/undo").status_code == 303

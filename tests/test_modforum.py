@@ -35,11 +35,11 @@ from tests.support import post
 from tests.support import signed_in
 
 
-def body(response) -> str:  # noqa: ANN001
+def body(response) -> str:
     return response.get_data(as_text=True)
 
 
-def results(client, query: str) -> str:  # noqa: ANN001
+def results(client, query: str) -> str:
     """The search page after its form (the form echoes the query)."""
     return body(client.get(f"/search?q={query}")).split("</form>")[-1]
 
@@ -50,10 +50,13 @@ PERSONAS = ("visitor", "nonmember", "member", "author", "moderator", "admin")
 
 
 @pytest.fixture
-def world(app, make_account):  # noqa: ANN001, ANN201
+def world(app, make_account):
     people = {
-        "nonmember": make_account("Nina"), "member": make_account("Memo"), "author": make_account("Auda"),
-        "moderator": make_account("Modi"), "admin": make_account("Adam", admin=True),
+        "nonmember": make_account("Nina"),
+        "member": make_account("Memo"),
+        "author": make_account("Auda"),
+        "moderator": make_account("Modi"),
+        "admin": make_account("Adam", admin=True),
     }
     content = {}
     for kind in ("open", "closed", "hidden"):
@@ -112,7 +115,10 @@ def test_moderation_buttons_and_routes_matrix(world, persona, space_kind, target
     flag_page = client.get(flag_path)
     assert flag_page.status_code == 200 and 'name="reason"' in body(flag_page)
     assert post(client, flag_path, {"reason": "spam"}).status_code == 303
-    assert db.session.scalar(sa.select(Flag.target_kind).where(Flag.target_id == target_id)) == target_kind
+    assert (
+        db.session.scalar(sa.select(Flag.target_kind).where(Flag.target_id == target_id))
+        == target_kind
+    )
     assert post(client, block_path).status_code == 303
     author = db.session.scalar(sa.select(Account).where(Account.alias == "Auda"))
     assert db.session.scalar(sa.select(Block.blocked_id)) == author.id
@@ -120,8 +126,15 @@ def test_moderation_buttons_and_routes_matrix(world, persona, space_kind, target
 
 def test_pages_never_show_the_authors_account_id(app, make_account, clock):
     # A distinctive id: an account row placed just below it makes the author's id 7654321.
-    db.session.add(Account(id=7654320, alias="filler", alias_key="filler", passphrase_hash="x",
-                           created_at=clock.now()))
+    db.session.add(
+        Account(
+            id=7654320,
+            alias="filler",
+            alias_key="filler",
+            passphrase_hash="x",
+            created_at=clock.now(),
+        )
+    )
     db.session.commit()
     author = make_account("Auda")
     assert author.id == 7654321
@@ -132,8 +145,14 @@ def test_pages_never_show_the_authors_account_id(app, make_account, clock):
     thread = make_thread(space, author, title="Plain title")
     make_post(thread, author, "plain reply")
     client = signed_in(app, "Memo")
-    for path in (f"/t/{thread.id}", "/s/ids", f"/flag/post/{thread.id}", f"/flag/thread/{thread.id}",
-                 "/s/ids/mod/queue", "/search?q=plain"):
+    for path in (
+        f"/t/{thread.id}",
+        "/s/ids",
+        f"/flag/post/{thread.id}",
+        f"/flag/thread/{thread.id}",
+        "/s/ids/mod/queue",
+        "/search?q=plain",
+    ):
         assert "7654321" not in body(client.get(path)), path
 
 
@@ -141,7 +160,7 @@ def test_pages_never_show_the_authors_account_id(app, make_account, clock):
 
 
 @pytest.fixture
-def den(app, make_account, clock):  # noqa: ANN001, ANN201
+def den(app, make_account, clock):
     space = make_space(slug="den")
     people = {a: make_account(a) for a in ("Mina", "Fred", "Ana", "Bea")}
     add_member(space, people["Mina"], "moderator")
@@ -152,18 +171,25 @@ def den(app, make_account, clock):  # noqa: ANN001, ANN201
 
 def follow(account: Account, thread: Thread) -> None:
     """Follow from now on: only later posts are updates."""
-    last_seen = db.session.scalar(sa.select(sa.func.max(Post.id)).where(Post.thread_id == thread.id)) or 0
-    db.session.merge(ThreadFollow(account_id=account.id, thread_id=thread.id, last_seen_post_id=last_seen))
+    last_seen = (
+        db.session.scalar(sa.select(sa.func.max(Post.id)).where(Post.thread_id == thread.id)) or 0
+    )
+    db.session.merge(
+        ThreadFollow(account_id=account.id, thread_id=thread.id, last_seen_post_id=last_seen)
+    )
     db.session.commit()
 
 
-def pages(client, thread: Thread, query: str) -> dict[str, str]:  # noqa: ANN001
+def pages(client, thread: Thread, query: str) -> dict[str, str]:
     pages = {  # updates first: opening the thread marks it seen
         "updates": body(client.get("/updates")),
         "home": body(client.get("/")),
     }
-    pages.update(space=body(client.get("/s/den")), thread=body(client.get(f"/t/{thread.id}")),
-                 search=results(client, query))
+    pages.update(
+        space=body(client.get("/s/den")),
+        thread=body(client.get(f"/t/{thread.id}")),
+        search=results(client, query),
+    )
     return pages
 
 
@@ -175,8 +201,15 @@ def test_hidden_post_shows_only_to_moderators_and_its_author(app, den, clock):
     make_post(thread, people["Ana"], "wombatmarker words")
     # Hidden by members' flags: a moderation action exists to appeal.
     hidden.hidden_at = clock.now()
-    action = ModAction(space_id=space.id, action="auto_hide", target_kind="post", target_id=hidden.id,
-                       target_account_id=people["Fred"].id, target_name="Fred", created_at=clock.now())
+    action = ModAction(
+        space_id=space.id,
+        action="auto_hide",
+        target_kind="post",
+        target_id=hidden.id,
+        target_account_id=people["Fred"].id,
+        target_name="Fred",
+        created_at=clock.now(),
+    )
     db.session.add(action)
     db.session.commit()
 
@@ -209,7 +242,9 @@ def test_held_post_without_an_action_says_it_waits(app, den, clock):
 
 def test_hidden_thread_is_absent_except_for_moderators(app, den, clock):
     space, people = den
-    thread = make_thread(space, people["Fred"], title="Platypusmarker title", body="echidnamarker body")
+    thread = make_thread(
+        space, people["Fred"], title="Platypusmarker title", body="echidnamarker body"
+    )
     for alias in ("Fred", "Ana"):
         follow(people[alias], thread)
     make_post(thread, people["Bea"], "later reply")
@@ -251,7 +286,11 @@ def test_blocked_persons_content_is_hidden_for_the_blocker_everywhere(app, den, 
     thread_page = body(ana.get(f"/t/{talk.id}"))
     assert "axolotlmarker" not in thread_page
     assert "2 posts from people you blocked are hidden." in thread_page
-    assert thread_page.index("beforemarker") < thread_page.index("blocked are hidden") < thread_page.index("aftermarker")
+    assert (
+        thread_page.index("beforemarker")
+        < thread_page.index("blocked are hidden")
+        < thread_page.index("aftermarker")
+    )
     own_page = ana.get(f"/t/{own.id}")
     assert own_page.status_code == 200
     assert "Narwhalmarker" not in body(own_page) and "narwhalbody" not in body(own_page)
@@ -266,7 +305,7 @@ def test_blocked_persons_content_is_hidden_for_the_blocker_everywhere(app, den, 
     assert "Narwhalmarker" in body(bea.get("/s/den"))
     assert body(bea.get(f"/t/{talk.id}")).count("axolotlmarker") == 2
     assert "axolotlmarker" in results(bea, "axolotlmarker")
-    assert before.id  # noqa: PT018 - the fixture rows exist
+    assert before.id
 
 
 def test_one_blocked_post_reads_in_the_singular(app, den):
@@ -287,7 +326,7 @@ def test_thread_page_queries_stay_bounded(app, den):
     assert post(ana, f"/block/post/{first.id}").status_code == 303
     statements: list[str] = []
 
-    def listener(*args) -> None:  # noqa: ANN002
+    def listener(*args) -> None:
         statements.append(args[2])
 
     def queries() -> int:
@@ -312,7 +351,7 @@ def test_thread_page_queries_stay_bounded(app, den):
 
 
 @pytest.fixture
-def room(app, make_account):  # noqa: ANN001, ANN201
+def room(app, make_account):
     space = make_space(slug="room")
     mod, writer, reader = make_account("Mina"), make_account("Wren"), make_account("Rhea")
     add_member(space, mod, "moderator")
@@ -322,16 +361,22 @@ def room(app, make_account):  # noqa: ANN001, ANN201
     return space, thread
 
 
-def words(space, **patterns) -> None:  # noqa: ANN001, ANN003
+def words(space, **patterns) -> None:
     for action, pattern in patterns.items():
-        db.session.add(WatchWord(space_id=space.id, pattern=pattern, action=action, created_at=clock_module.now()))
+        db.session.add(
+            WatchWord(
+                space_id=space.id, pattern=pattern, action=action, created_at=clock_module.now()
+            )
+        )
     db.session.commit()
 
 
 NEW_THREAD = "/s/room/t/new"
 
 
-@pytest.mark.parametrize("text", ["badword here", "BADWORD", "ｂａｄｗｏｒｄ", "bad\u200bword", "bádword"])
+@pytest.mark.parametrize(
+    "text", ["badword here", "BADWORD", "ｂａｄｗｏｒｄ", "bad\u200bword", "bádword"]
+)
 @pytest.mark.parametrize("field", ["title", "body", "content_warning"])
 def test_blocked_words_refuse_with_a_clear_message(app, room, text, field):
     space, _thread = room
@@ -353,14 +398,21 @@ def test_held_thread_is_stored_hidden_flagged_and_the_author_told(app, room):
     assert "waiting for a moderator" in body(wren.get("/s/room"))
     thread = db.session.scalar(sa.select(Thread).where(Thread.title == "Quietmarker title"))
     assert thread.hidden_at is not None
-    flag = db.session.scalar(sa.select(Flag).where(Flag.target_kind == "thread", Flag.target_id == thread.id))
+    flag = db.session.scalar(
+        sa.select(Flag).where(Flag.target_kind == "thread", Flag.target_id == thread.id)
+    )
     assert flag.flagger_id is None and flag.weight == 0 and "holdme" in flag.note
     assert "waiting for a moderator" in body(wren.get("/notices"))
     assert "Quietmarker" not in body(signed_in(app, "Rhea").get("/s/room"))
     mina = signed_in(app, "Mina")
     assert "Quietmarker" in body(mina.get("/s/room/mod/queue"))
     # The moderator keeps it: it shows.
-    assert post(mina, "/s/room/mod/act", {"action": "keep", "kind": "thread", "id": str(thread.id)}).status_code == 303
+    assert (
+        post(
+            mina, "/s/room/mod/act", {"action": "keep", "kind": "thread", "id": str(thread.id)}
+        ).status_code
+        == 303
+    )
     assert "Quietmarker" in body(signed_in(app, "Rhea").get("/s/room"))
 
 
@@ -371,7 +423,9 @@ def test_held_reply_is_hidden_but_its_author_sees_it(app, room):
     receiver = lambda sender, **kw: received.append(sender)  # noqa: E731
     signals.post_created.connect(receiver)
     try:
-        response = post(signed_in(app, "Wren"), f"/t/{thread.id}/reply", {"body": "gerbilmarker holdme"})
+        response = post(
+            signed_in(app, "Wren"), f"/t/{thread.id}/reply", {"body": "gerbilmarker holdme"}
+        )
     finally:
         signals.post_created.disconnect(receiver)
     assert response.status_code == 303
@@ -386,17 +440,25 @@ def test_held_reply_is_hidden_but_its_author_sees_it(app, room):
 def test_flag_word_stores_visibly_and_queues_it(app, room):
     space, thread = room
     words(space, flag="iffy")
-    assert post(signed_in(app, "Wren"), f"/t/{thread.id}/reply", {"body": "a bit iffy"}).status_code == 303
+    assert (
+        post(signed_in(app, "Wren"), f"/t/{thread.id}/reply", {"body": "a bit iffy"}).status_code
+        == 303
+    )
     stored = db.session.scalar(sa.select(Post).where(Post.body == "a bit iffy"))
     assert stored.hidden_at is None
-    assert db.session.scalar(sa.select(Flag.note).where(Flag.target_id == stored.id)) == 'Watched word "iffy"'
+    assert (
+        db.session.scalar(sa.select(Flag.note).where(Flag.target_id == stored.id))
+        == 'Watched word "iffy"'
+    )
     assert "a bit iffy" in body(signed_in(app, "Rhea").get(f"/t/{thread.id}"))
 
 
 def test_edit_into_a_held_word_hides_the_post(app, room):
     space, thread = room
     words(space, hold="holdme")
-    mine = make_post(thread, db.session.scalar(sa.select(Account).where(Account.alias == "Wren")), "fine words")
+    mine = make_post(
+        thread, db.session.scalar(sa.select(Account).where(Account.alias == "Wren")), "fine words"
+    )
     hidden = []
     receiver = lambda sender, **kw: hidden.append(kw)  # noqa: E731
     signals.content_hidden.connect(receiver)
@@ -445,13 +507,19 @@ def test_new_accounts_cannot_post_links(app, room, text):
     response = post(wren, f"/t/{thread.id}/reply", {"body": text})
     assert response.status_code == 403
     html = body(response)
-    assert "New accounts can&#39;t post links yet" in html and "3 days old" in html and "5 posts" in html
+    assert (
+        "New accounts can&#39;t post links yet" in html
+        and "3 days old" in html
+        and "5 posts" in html
+    )
     assert count_rows(Post) == 1
     assert post(wren, NEW_THREAD, {"title": "t", "body": text}).status_code == 403
     assert count_rows(Thread) == 1
 
 
-@pytest.mark.parametrize("text", ["hxxp://not-a-link", "`https://in.code`", "[x](javascript:alert(1))", "[x]()"])
+@pytest.mark.parametrize(
+    "text", ["hxxp://not-a-link", "`https://in.code`", "[x](javascript:alert(1))", "[x]()"]
+)
 def test_text_the_renderer_does_not_link_is_not_a_link(app, room, text):
     _space, thread = room
     assert post(signed_in(app, "Wren"), f"/t/{thread.id}/reply", {"body": text}).status_code == 303
@@ -462,7 +530,9 @@ def test_links_lift_once_the_account_has_taken_part(app, room, clock):
     wren = db.session.scalar(sa.select(Account).where(Account.alias == "Wren"))
     season(wren, thread)
     client = signed_in(app, "Wren")
-    assert post(client, f"/t/{thread.id}/reply", {"body": "see https://ok.example"}).status_code == 303
+    assert (
+        post(client, f"/t/{thread.id}/reply", {"body": "see https://ok.example"}).status_code == 303
+    )
     # An email address is a link to the renderer; once links are allowed, the guard still asks.
     response = post(client, f"/t/{thread.id}/reply", {"body": "mail someone.private@example.com"})
     assert response.status_code == 422 and "This looks like an email address" in body(response)
@@ -472,7 +542,12 @@ def test_links_in_an_edit_are_refused_and_the_post_kept(app, room):
     _space, thread = room
     wren = db.session.scalar(sa.select(Account).where(Account.alias == "Wren"))
     mine = make_post(thread, wren, "kept words")
-    assert post(signed_in(app, "Wren"), f"/p/{mine.id}/edit", {"body": "https://x.example"}).status_code == 403
+    assert (
+        post(
+            signed_in(app, "Wren"), f"/p/{mine.id}/edit", {"body": "https://x.example"}
+        ).status_code
+        == 403
+    )
     db.session.expire_all()
     assert db.session.get(Post, mine.id).body == "kept words"
 
@@ -481,7 +556,11 @@ def test_links_in_an_edit_are_refused_and_the_post_kept(app, room):
     ("field", "text", "expected"),
     [
         ("body", "call me on 07700 900123 tonight", "This looks like a phone number: 07700 900…"),
-        ("body", "mail me at someone.private at example dot com", "This looks like an email address: someone.private at exam"),
+        (
+            "body",
+            "mail me at someone.private at example dot com",
+            "This looks like an email address: someone.private at exam",
+        ),
         ("title", "Ask for flat at 221B Baker Street", "This looks like an address: 221B Baker"),
         ("content_warning", "+44 7700 900123", "This looks like a phone number: +44 7700 900…"),
     ],
@@ -508,9 +587,16 @@ def test_guard_on_replies_and_edits(app, room):
     wren = signed_in(app, "Wren")
     text = "my number is 07700 900123"
     response = post(wren, f"/t/{thread.id}/reply", {"body": text})
-    assert response.status_code == 422 and "07700 900…" in body(response) and "Post it anyway" in body(response)
+    assert (
+        response.status_code == 422
+        and "07700 900…" in body(response)
+        and "Post it anyway" in body(response)
+    )
     assert count_rows(Post) == 1
-    assert post(wren, f"/t/{thread.id}/reply", {"body": text, "confirm_identifiers": "1"}).status_code == 303
+    assert (
+        post(wren, f"/t/{thread.id}/reply", {"body": text, "confirm_identifiers": "1"}).status_code
+        == 303
+    )
     mine = db.session.scalar(sa.select(Post).where(Post.body == text))
     edit = post(wren, f"/p/{mine.id}/edit", {"body": "now at 221B Baker Street"})
     assert edit.status_code == 422 and "Post it anyway" in body(edit)
@@ -550,7 +636,12 @@ def test_hostile_reply_forms(app, room, form):
 def test_missing_csrf_on_thread_forms(app, room):
     _space, thread = room
     wren = signed_in(app, "Wren")
-    assert wren.post(f"/t/{thread.id}/reply", data={"body": "x", "confirm_identifiers": "1"}).status_code == 400
+    assert (
+        wren.post(
+            f"/t/{thread.id}/reply", data={"body": "x", "confirm_identifiers": "1"}
+        ).status_code
+        == 400
+    )
     assert wren.post(NEW_THREAD, data={"title": "t", "body": "x"}).status_code == 400
     assert count_rows(Post) == 1
 
@@ -563,17 +654,22 @@ def test_leaving_a_space_sends_member_removed_after_commit(app, room):
     rhea = db.session.scalar(sa.select(Account).where(Account.alias == "Rhea"))
     seen = []
 
-    def receiver(sender, **kw) -> None:  # noqa: ANN001, ANN003
-        from forum.models import Membership  # noqa: PLC0415
+    def receiver(sender, **kw) -> None:
+        from forum.models import Membership
 
-        still = db.session.scalar(sa.select(Membership.id).where(Membership.account_id == kw["account_id"],
-                                                                  Membership.space_id == sender))
+        still = db.session.scalar(
+            sa.select(Membership.id).where(
+                Membership.account_id == kw["account_id"], Membership.space_id == sender
+            )
+        )
         seen.append((sender, kw, still))
 
     signals.member_removed.connect(receiver)
     try:
         assert post(signed_in(app, "Rhea"), "/s/room/leave").status_code == 303
-        assert post(signed_in(app, "Rhea"), "/s/room/leave").status_code == 409  # not a member: no signal
+        assert (
+            post(signed_in(app, "Rhea"), "/s/room/leave").status_code == 409
+        )  # not a member: no signal
     finally:
         signals.member_removed.disconnect(receiver)
     assert seen == [(space.id, {"account_id": rhea.id}, None)]
@@ -597,7 +693,7 @@ def test_only_owner_cannot_leave_and_no_signal(app, make_account):
 
 def test_muted_member_cannot_post_by_http(app, room, clock):
     _space, thread = room
-    from forum.models import Membership  # noqa: PLC0415
+    from forum.models import Membership
 
     wren = db.session.scalar(sa.select(Account).where(Account.alias == "Wren"))
     membership = db.session.scalar(sa.select(Membership).where(Membership.account_id == wren.id))
@@ -631,7 +727,12 @@ def test_end_to_end_flags_hide_delete_log_appeal_decide(app, make_account, clock
         season(f, thread)
 
     fred_client = signed_in(app, "Fred")
-    assert post(fred_client, f"/t/{thread.id}/reply", {"body": "capybaramarker nasty words"}).status_code == 303
+    assert (
+        post(
+            fred_client, f"/t/{thread.id}/reply", {"body": "capybaramarker nasty words"}
+        ).status_code
+        == 303
+    )
     target = db.session.scalar(sa.select(Post).where(Post.body == "capybaramarker nasty words"))
     for f in flaggers:
         client = signed_in(app, f.alias)
@@ -641,7 +742,7 @@ def test_end_to_end_flags_hide_delete_log_appeal_decide(app, make_account, clock
     db.session.expire_all()
     assert db.session.get(Post, target.id).hidden_at is not None
 
-    def thread_pages(client) -> str:  # noqa: ANN001
+    def thread_pages(client) -> str:
         return body(client.get(f"/t/{thread.id}")) + body(client.get(f"/t/{thread.id}?page=2"))
 
     for alias in ("Ana", "Dee"):
@@ -650,12 +751,17 @@ def test_end_to_end_flags_hide_delete_log_appeal_decide(app, make_account, clock
     auto = db.session.scalar(sa.select(ModAction).where(ModAction.action == "auto_hide"))
     assert "capybaramarker" in fred_view and f'href="/s/den/mod/appeal/{auto.id}"' in fred_view
     mina_client = signed_in(app, "Mina")
-    assert "capybaramarker" in thread_pages(mina_client) and "hidden pending review" in thread_pages(mina_client)
+    assert "capybaramarker" in thread_pages(
+        mina_client
+    ) and "hidden pending review" in thread_pages(mina_client)
 
     queue = body(mina_client.get("/s/den/mod/queue"))
     assert "capybaramarker" in queue
-    response = post(mina_client, "/s/den/mod/act",
-                    {"action": "delete", "kind": "post", "id": str(target.id), "reason": "harassment"})
+    response = post(
+        mina_client,
+        "/s/den/mod/act",
+        {"action": "delete", "kind": "post", "id": str(target.id), "reason": "harassment"},
+    )
     assert response.status_code == 303
     assert db.session.scalar(sa.select(Post).where(Post.id == target.id)) is None
 
@@ -664,13 +770,28 @@ def test_end_to_end_flags_hide_delete_log_appeal_decide(app, make_account, clock
 
     action = db.session.scalar(sa.select(ModAction).where(ModAction.action == "delete"))
     assert "deleted your post" in body(fred_client.get("/notices"))
-    assert post(fred_client, f"/s/den/mod/appeal/{action.id}", {"text": "It was a quote."}).status_code == 303
+    assert (
+        post(fred_client, f"/s/den/mod/appeal/{action.id}", {"text": "It was a quote."}).status_code
+        == 303
+    )
     appeal = db.session.scalar(sa.select(Appeal))
-    assert post(mina_client, f"/s/den/mod/appeals/{appeal.id}/decide",
-                {"outcome": "overturn", "reason": "x"}).status_code == 403
+    assert (
+        post(
+            mina_client,
+            f"/s/den/mod/appeals/{appeal.id}/decide",
+            {"outcome": "overturn", "reason": "x"},
+        ).status_code
+        == 403
+    )
     rosa_client = signed_in(app, "Rosa")
-    assert post(rosa_client, f"/s/den/mod/appeals/{appeal.id}/decide",
-                {"outcome": "uphold", "reason": "threats are never ok"}).status_code == 303
+    assert (
+        post(
+            rosa_client,
+            f"/s/den/mod/appeals/{appeal.id}/decide",
+            {"outcome": "uphold", "reason": "threats are never ok"},
+        ).status_code
+        == 303
+    )
     assert "was upheld" in body(fred_client.get("/notices"))
     assert "appeal: decision upheld" in body(signed_in(app, "Dee").get("/s/den/mod/log"))
     assert count_rows(Notice) >= 2

@@ -18,7 +18,7 @@ from tests.factories import make_thread
 pytestmark = pytest.mark.postgres
 
 
-def test_postgres_blocks_on_every_read_path(pg_app):  # noqa: ANN001
+def test_postgres_blocks_on_every_read_path(pg_app):
     owner = make_account("Pg.Owner")
     reader = make_account("Pg.Reader")
     other = make_account("Pg.Other")
@@ -38,6 +38,10 @@ def test_postgres_blocks_on_every_read_path(pg_app):  # noqa: ANN001
     updates = threads.updates(reader)
     assert [(u.thread.title, u.new_posts) for u in updates.items] == [("Talk", 1)]
     view = threads.view_thread(reader, talk.id)
-    assert [getattr(item, "count", None) or item.body for item in view.posts.items] == ["opening", 1, "kept reply"]
+    assert [getattr(item, "count", None) or item.body for item in view.posts.items] == [
+        "opening",
+        1,
+        "kept reply",
+    ]
     assert threads.view_thread(reader, theirs.id).blocked_author
     assert db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("posts"))) == 4

@@ -61,7 +61,11 @@ START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=timezone.utc)
 class Sock:
     def __init__(self, app: Flask, client: FlaskClient) -> None:
         self.raw = contextvars.Context().run(
-            socketio.test_client, app, namespace=NS, flask_test_client=client, headers={"Origin": ORIGIN}
+            socketio.test_client,
+            app,
+            namespace=NS,
+            flask_test_client=client,
+            headers={"Origin": ORIGIN},
         )
         assert self.raw.is_connected(NS)
 
@@ -69,7 +73,9 @@ class Sock:
         return contextvars.Context().run(self.raw.emit, event, data, namespace=NS, callback=True)
 
     def received(self) -> list:
-        return [(e["name"], e["args"]) for e in contextvars.Context().run(self.raw.get_received, NS)]
+        return [
+            (e["name"], e["args"]) for e in contextvars.Context().run(self.raw.get_received, NS)
+        ]
 
 
 @dataclass
@@ -97,7 +103,9 @@ class World:
         self.n += 1
         # Not asserted: a refusal (a shared rate limit, say) must show as a difference in
         # what Xena sees, which is what this test compares.
-        self.socks[who].ack("send", {"room_id": room_id, "client_id": f"client-{self.n:04d}", "body": body})
+        self.socks[who].ack(
+            "send", {"room_id": room_id, "client_id": f"client-{self.n:04d}", "body": body}
+        )
         self.listen()
 
     def typing(self, who: str, room_id: int) -> None:
@@ -135,7 +143,9 @@ def build(tmp: Path, template_db: Path, one_person: bool) -> tuple[Flask, Any]:
     # are wide, so a refusal can only come from a shared budget; the budgets themselves
     # are checked deterministically in test_one_persons_names_never_share_a_budget.
     wide = "10000 per second"
-    app = create_app(base_config(tmp, RB_LIMIT_CHAT=wide, RB_LIMIT_CHAT_NEW=wide, RB_LIMIT_CHAT_TRUSTED=wide))
+    app = create_app(
+        base_config(tmp, RB_LIMIT_CHAT=wide, RB_LIMIT_CHAT_NEW=wide, RB_LIMIT_CHAT_TRUSTED=wide)
+    )
     app.test_client_class = IsolatedClient
     ctx = app.app_context()
     ctx.push()
@@ -206,10 +216,24 @@ def run_script(app: Flask, one_person: bool) -> list[tuple[str, Any]]:
         look()
 
     def look() -> None:
-        for path in ("/", "/spaces", f"/s/{plaza.slug}", f"/s/{circle.slug}", "/updates",
-                     "/search?q=hello", "/search?q=Rosa", "/search?q=Mona", f"/s/{plaza.slug}/members",
-                     f"/s/{circle.slug}/members", f"/s/{plaza.slug}/chat", f"/s/{circle.slug}/chat",
-                     f"/s/{plaza.slug}/mod/log", f"/s/{circle.slug}/mod/log", "/account/blocks", "/notices"):
+        for path in (
+            "/",
+            "/spaces",
+            f"/s/{plaza.slug}",
+            f"/s/{circle.slug}",
+            "/updates",
+            "/search?q=hello",
+            "/search?q=Rosa",
+            "/search?q=Mona",
+            f"/s/{plaza.slug}/members",
+            f"/s/{circle.slug}/members",
+            f"/s/{plaza.slug}/chat",
+            f"/s/{circle.slug}/chat",
+            f"/s/{plaza.slug}/mod/log",
+            f"/s/{circle.slug}/mod/log",
+            "/account/blocks",
+            "/notices",
+        ):
             w.page(path)
         for thread_id in thread_ids:
             w.page(f"/t/{thread_id}")
@@ -218,8 +242,11 @@ def run_script(app: Flask, one_person: bool) -> list[tuple[str, Any]]:
     activity(1)
 
     def last_post(who_thread: int, name: str) -> int:
-        return db.session.scalar(sa.select(sa.func.max(Post.id)).where(Post.thread_id == who_thread,
-                                                                        Post.author_name == name))
+        return db.session.scalar(
+            sa.select(sa.func.max(Post.id)).where(
+                Post.thread_id == who_thread, Post.author_name == name
+            )
+        )
 
     # Xena blocks Rosa, then the everyday alias Mona (never "already blocked").
     w.form("Xena", f"/block/post/{last_post(xena_circle, 'Rosa')}")
@@ -235,21 +262,31 @@ def run_script(app: Flask, one_person: bool) -> list[tuple[str, Any]]:
         w.form("Xena", f"/flag/post/{target}", {"reason": "spam"})
     # Each name flags Xena's thread post in its own space.
     for who, thread_id in (("Mona", xena_plaza), ("Rosa", xena_circle)):
-        first = db.session.scalar(sa.select(Post.id).where(Post.thread_id == thread_id, Post.is_first))
+        first = db.session.scalar(
+            sa.select(Post.id).where(Post.thread_id == thread_id, Post.is_first)
+        )
         w.form(who, f"/flag/post/{first}", {"reason": "offtopic"})
         w.listen()
     # The owner hides one post of each name; Xena reads the logs and pages.
-    for slug, thread_id, name in ((plaza.slug, mona_thread, "Mona"), (circle.slug, rosa_thread, "Rosa")):
-        target = db.session.scalar(sa.select(Post.id).where(Post.thread_id == thread_id, Post.is_first))
-        w.form("Olu", f"/s/{slug}/mod/act", {"kind": "post", "id": target, "action": "hide",
-                                              "reason": "Testing the log"})
+    for slug, thread_id, name in (
+        (plaza.slug, mona_thread, "Mona"),
+        (circle.slug, rosa_thread, "Rosa"),
+    ):
+        target = db.session.scalar(
+            sa.select(Post.id).where(Post.thread_id == thread_id, Post.is_first)
+        )
+        w.form(
+            "Olu",
+            f"/s/{slug}/mod/act",
+            {"kind": "post", "id": target, "action": "hide", "reason": "Testing the log"},
+        )
         w.listen()
     activity(4)
     assert slugs
     return w.seen
 
 
-def _world(tmp_path: Path, template_db: Path, clock, one_person: bool) -> list[tuple[str, Any]]:  # noqa: ANN001
+def _world(tmp_path: Path, template_db: Path, clock, one_person: bool) -> list[tuple[str, Any]]:
     clock.set(START)
     app, ctx = build(tmp_path / ("one" if one_person else "two"), template_db, one_person)
     try:
@@ -260,7 +297,7 @@ def _world(tmp_path: Path, template_db: Path, clock, one_person: bool) -> list[t
         ctx.pop()
 
 
-def test_one_persons_names_never_share_a_budget(app, make_account, monkeypatch):  # noqa: ANN001
+def test_one_persons_names_never_share_a_budget(app, make_account, monkeypatch):
     """Chat and typing limits count per name: one person typing and chatting under two
     names at once is refused exactly as two people would be (not at all, here)."""
     olu, mona = make_account("Olu"), make_account("Mona")
@@ -269,7 +306,10 @@ def test_one_persons_names_never_share_a_budget(app, make_account, monkeypatch):
     add_member(plaza, mona)
     add_member(circle, mona, space_alias="Rosa")
     app.config["RB_LIMIT_CHAT_NEW"] = "1 per hour"
-    rooms = [db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == s.id)) for s in (plaza, circle)]
+    rooms = [
+        db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == s.id))
+        for s in (plaza, circle)
+    ]
     for n, room_id in enumerate(rooms):
         chat.post_message(mona, room_id, f"budget-{n:04d}", "one message under each name")
         chat.typing(mona, f"sid-{n}", room_id)  # "1 per 3 seconds", per name
@@ -277,17 +317,27 @@ def test_one_persons_names_never_share_a_budget(app, make_account, monkeypatch):
         chat.post_message(mona, rooms[1], "budget-9999", "a second one as Rosa")
 
 
-def test_one_person_with_two_names_looks_like_two_people(tmp_path, template_db, clock):  # noqa: ANN001
+def test_one_person_with_two_names_looks_like_two_people(tmp_path, template_db, clock):
     one = _world(tmp_path, template_db, clock, one_person=True)
     two = _world(tmp_path, template_db, clock, one_person=False)
-    for (label_one, seen_one), (label_two, seen_two) in zip(one, two):  # the first difference, named
+    for (label_one, seen_one), (label_two, seen_two) in zip(
+        one, two
+    ):  # the first difference, named
         assert label_one == label_two
         assert seen_one == seen_two, f"{label_one} differs between one person and two"
     assert len(one) == len(two)
     # The script reached what it meant to: pages with both names, blocks, flags, the log.
     text = repr(one)
-    for needle in ("Rosa replies hello, round 4", "Mona replies hello, round 4", "Rosa in the circle",
-                   "already flagged", "Testing the log", "'message'", "'typing'",
-                   "'presence'", "'new_reply'"):
+    for needle in (
+        "Rosa replies hello, round 4",
+        "Mona replies hello, round 4",
+        "Rosa in the circle",
+        "already flagged",
+        "Testing the log",
+        "'message'",
+        "'typing'",
+        "'presence'",
+        "'new_reply'",
+    ):
         assert needle in text or re.search(needle, text, re.I), needle
     assert "already blocked" not in text  # blocking the everyday alias after the space name works

@@ -56,7 +56,7 @@ class Names:
 
 
 @dataclass(frozen=True)
-class Names_nothing:  # noqa: N801 - reads as a sentence in the table
+class Names_nothing:
     """A route that names nothing anyone could hide (or only the caller's own things)."""
 
     why: str
@@ -138,16 +138,42 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "moderation.appeal": Names(form={"text": "Please look again"}),
     # Landed by the safety helper while this table was being written; each still needs
     # its hidden-versus-missing variants written out (tests/test_not_there.py, issue 16).
-    **{endpoint: NOTHING("not yet reviewed") for endpoint in (
-        "buddies.accept", "buddies.alert", "buddies.ask", "buddies.conversation", "buddies.end",
-        "buddies.extend", "buddies.help_now", "buddies.hours", "buddies.hub", "buddies.index",
-        "buddies.safe", "buddies.send", "buddies.start", "rights.delete", "rights.edit",
-        "rights.index", "rights.new", "rights.show", "safety.alert_action", "safety.alerts",
-    )},
+    **{
+        endpoint: NOTHING("not yet reviewed")
+        for endpoint in (
+            "buddies.accept",
+            "buddies.alert",
+            "buddies.ask",
+            "buddies.conversation",
+            "buddies.end",
+            "buddies.extend",
+            "buddies.help_now",
+            "buddies.hours",
+            "buddies.hub",
+            "buddies.index",
+            "buddies.safe",
+            "buddies.send",
+            "buddies.start",
+            "rights.delete",
+            "rights.edit",
+            "rights.index",
+            "rights.new",
+            "rights.show",
+            "safety.alert_action",
+            "safety.alerts",
+        )
+    },
     "safety.check": NOTHING("a lookup by identifier across the caller's own spaces"),
     "safety.reports": Names(),
-    "safety.new_report": Names(form={"happened_on": "2026-01-01", "part_of_day": "night",
-                                     "area": "Riverside", "what": "violence", "body": "Nasty."}),
+    "safety.new_report": Names(
+        form={
+            "happened_on": "2026-01-01",
+            "part_of_day": "night",
+            "area": "Riverside",
+            "what": "violence",
+            "body": "Nasty.",
+        }
+    ),
     "safety.pending": Names(),
     "safety.show": Names(),
     "safety.approve": Names(),
@@ -198,7 +224,7 @@ def socket_events() -> set[str]:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def env(request, tmp_path_factory, template_db):  # noqa: ANN001, ANN201
+def env(request, tmp_path_factory, template_db):
     with backend_app(
         request.param, tmp_path_factory.mktemp(request.param), template_db, RB_LIMITS_ENABLED=False
     ) as app:
@@ -212,7 +238,7 @@ def env(request, tmp_path_factory, template_db):  # noqa: ANN001, ANN201
 # --- every route and every event has a policy ---------------------------------------------
 
 
-def test_every_route_has_a_policy(env):  # noqa: ANN001
+def test_every_route_has_a_policy(env):
     app, _world, _fred = env
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert sorted(endpoints - set(ROUTES)) == [], "add these routes to ROUTES"
@@ -223,10 +249,10 @@ def test_every_socket_event_has_a_policy():
     assert sorted(socket_events() ^ set(EVENTS)) == [], "add (or remove) these events in EVENTS"
 
 
-def test_every_id_converter_is_bounded(env):  # noqa: ANN001
+def test_every_id_converter_is_bounded(env):
     app, _world, _fred = env
     for rule in app.url_map.iter_rules():
-        for name, converter in rule._converters.items():  # noqa: SLF001 - no public accessor
+        for name, converter in rule._converters.items():
             if type(converter).__name__ != "SegmentConverter" and rule.endpoint != "static":
                 assert type(converter).__name__ == "IdConverter", (rule.rule, name)
 
@@ -234,7 +260,7 @@ def test_every_id_converter_is_bounded(env):  # noqa: ANN001
 # --- HTTP ----------------------------------------------------------------------------------
 
 
-def _variants(rule, world) -> list[tuple[str, dict, dict]]:  # noqa: ANN001
+def _variants(rule, world) -> list[tuple[str, dict, dict]]:
     """(label, hidden values, missing values) for each way the rule can name something."""
     names = [name for _conv, name in PARAM.findall(rule.rule)]
     slug_hidden = world["org"] if rule.rule.startswith("/orgs/") else world["hidden"]
@@ -266,11 +292,11 @@ def _variants(rule, world) -> list[tuple[str, dict, dict]]:  # noqa: ANN001
     return variants
 
 
-def _path(rule, values: dict) -> str:  # noqa: ANN001
+def _path(rule, values: dict) -> str:
     return PARAM.sub(lambda m: str(values[m.group(2)]), rule.rule)
 
 
-def _answer(client, method: str, path: str, form: dict, token: str) -> tuple:  # noqa: ANN001
+def _answer(client, method: str, path: str, form: dict, token: str) -> tuple:
     if method == "GET":
         response = client.get(path)
     else:
@@ -282,11 +308,11 @@ def _answer(client, method: str, path: str, form: dict, token: str) -> tuple:  #
     )
 
 
-def _fill(form: dict, world) -> dict:  # noqa: ANN001
+def _fill(form: dict, world) -> dict:
     return {k: v.format(**{k2: v2 for k2, v2 in world.ids.items()}) for k, v in form.items()}
 
 
-def test_every_route_answers_hidden_as_missing(env):  # noqa: ANN001
+def test_every_route_answers_hidden_as_missing(env):
     app, world, fred = env
     token = csrf_token(fred, "/account")
     checked = 0
@@ -312,7 +338,7 @@ def test_every_route_answers_hidden_as_missing(env):  # noqa: ANN001
     assert checked > 100
 
 
-def test_moderator_action_form_ids_hidden_as_missing(env):  # noqa: ANN001
+def test_moderator_action_form_ids_hidden_as_missing(env):
     """The queue form carries the item's id: another space's item is "not found" too."""
     app, world, fred = env
     token = csrf_token(fred, "/account")
@@ -366,7 +392,7 @@ def _compare_events(sock: Sock, hidden_ids: dict) -> int:
     return checked
 
 
-def test_every_event_answers_hidden_as_missing(env):  # noqa: ANN001
+def test_every_event_answers_hidden_as_missing(env):
     app, world, _fred = env
     sock = Sock(app, signed_in(app, world.aliases["fred"]))
     with error_log() as errors:
@@ -376,7 +402,7 @@ def test_every_event_answers_hidden_as_missing(env):  # noqa: ANN001
     assert checked == 2 * sum(1 for t in EVENTS.values() if t is not None)
 
 
-def test_after_a_live_removal_the_room_is_missing(env):  # noqa: ANN001
+def test_after_a_live_removal_the_room_is_missing(env):
     """A member removed while their socket is in the room learns nothing more of it."""
     app, world, _fred = env
     owner = db.session.get(Account, world["olu"])

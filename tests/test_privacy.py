@@ -58,7 +58,7 @@ def test_error_pages_show_no_address_or_agent(app, client):
     boom = Blueprint("boom", __name__)
 
     @boom.get("/boom")
-    def explode():  # noqa: ANN202
+    def explode():
         raise RuntimeError("kaboom " + ADDRESS)
 
     app.register_blueprint(boom)
@@ -127,20 +127,28 @@ def test_pages_load_nothing_from_another_host(client, make_account):
 
 
 def test_production_refuses_to_start_without_secret_key(tmp_path):
-    from forum.app import ConfigError  # noqa: PLC0415
-    from forum.app import create_app  # noqa: PLC0415
+    from forum.app import ConfigError
+    from forum.app import create_app
 
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        create_app({"RB_ENV": "production", "SECRET_KEY": None,
-                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
+        create_app(
+            {
+                "RB_ENV": "production",
+                "SECRET_KEY": None,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+            }
+        )
 
 
 def test_development_keeps_a_generated_secret(tmp_path, monkeypatch):
-    from forum.app import create_app  # noqa: PLC0415
+    from forum.app import create_app
 
     monkeypatch.setenv("RB_INSTANCE_PATH", str(tmp_path))
-    config = {"SECRET_KEY": None, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
-              "RB_ASYNC_MODE": "threading"}
+    config = {
+        "SECRET_KEY": None,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+        "RB_ASYNC_MODE": "threading",
+    }
     first = create_app(config).config["SECRET_KEY"]
     second = create_app(config).config["SECRET_KEY"]
     assert first == second and len(first) >= 64
@@ -166,7 +174,12 @@ def test_real_server_writes_no_client_address():
         s.post(server.url + "/login", data={"alias": "x"}, headers=headers, timeout=10)
         # A sign-up and a login hash with argon2 on a real thread under eventlet.
         token = CSRF_RE.search(s.get(server.url + "/signup").text).group(1)
-        form = {"csrf_token": token, "alias": "Nadia", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE}
+        form = {
+            "csrf_token": token,
+            "alias": "Nadia",
+            "passphrase": PASSPHRASE,
+            "passphrase2": PASSPHRASE,
+        }
         signed_up = s.post(server.url + "/signup", data=form, headers=headers, timeout=30)
         assert signed_up.status_code == 200 and "recovery codes" in signed_up.text
         assert s.get(server.url + "/account", timeout=10, allow_redirects=False).status_code == 200

@@ -22,8 +22,11 @@ TEST_REF = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")
 
 def _test_names(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return {node.name for node in ast.walk(tree)
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")}
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    }
 
 
 def _promise_rows() -> list[str]:
@@ -73,10 +76,16 @@ def test_a_days_address_key_lives_until_a_minute_after_midnight(now, seconds):
 
 @pytest.mark.redis
 def test_the_address_key_in_redis_expires_when_its_day_ends(redis_url, tmp_path, clock):
-    from forum.app import create_app  # noqa: PLC0415
+    from forum.app import create_app
 
-    app = create_app(base_config(tmp_path, REDIS_URL=redis_url, RATELIMIT_STORAGE_URI=redis_url,
-                                 RATELIMIT_KEY_PREFIX="rbtest" + secrets.token_hex(4)))
+    app = create_app(
+        base_config(
+            tmp_path,
+            REDIS_URL=redis_url,
+            RATELIMIT_STORAGE_URI=redis_url,
+            RATELIMIT_KEY_PREFIX="rbtest" + secrets.token_hex(4),
+        )
+    )
     client = app.extensions["rb_redis"]
     clock.set(datetime(2031, 3, 4, 22, 0, 0, tzinfo=timezone.utc))  # a day no other test uses
     name = "rb:addrkey:20310304"

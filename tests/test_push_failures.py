@@ -23,7 +23,9 @@ from tests.support import post
 
 
 def stored() -> list[tuple[int, str, str]]:
-    return list(db.session.execute(sa.select(ChatMessage.seq, ChatMessage.client_id, ChatMessage.body)))
+    return list(
+        db.session.execute(sa.select(ChatMessage.seq, ChatMessage.client_id, ChatMessage.body))
+    )
 
 
 @pytest.fixture
@@ -59,7 +61,9 @@ def test_a_failing_push_still_acks_the_stored_message_once(socket, room, monkeyp
 def test_a_failing_push_still_stores_a_form_post(app, client, room, monkeypatch):
     """Without JavaScript: the page answers 303 (not 500) and the message is there once."""
     monkeypatch.setattr(push, "message_payload", _boom)
-    response = post(client, f"/s/lounge/chat/{room.id}", {"body": "by form", "client_id": "client-form-9"})
+    response = post(
+        client, f"/s/lounge/chat/{room.id}", {"body": "by form", "client_id": "client-form-9"}
+    )
     assert response.status_code == 303
     assert stored() == [(1, "client-form-9", "by form")]
 

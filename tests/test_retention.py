@@ -55,15 +55,21 @@ def test_test_only_seconds_retention_outside_production(app, clock):
     assert message.expires_at == clock.now() + timedelta(seconds=5)
 
 
-@pytest.mark.parametrize("app_config", [{"RB_ENV": "production", "RB_TEST_CHAT_RETENTION_SECONDS": 5}])
+@pytest.mark.parametrize(
+    "app_config", [{"RB_ENV": "production", "RB_TEST_CHAT_RETENTION_SECONDS": 5}]
+)
 def test_production_ignores_the_test_only_seconds_retention(app, clock):
     message = make_message(make_room(make_space(chat_retention_hours=1)), body="kept an hour")
     assert message.expires_at == clock.now() + timedelta(hours=1)
 
 
-@pytest.mark.parametrize("app_config", [{"RB_CHAT_RETENTION_MAX_HOURS": 12, "RB_POST_RETENTION_MAX_DAYS": 30}])
+@pytest.mark.parametrize(
+    "app_config", [{"RB_CHAT_RETENTION_MAX_HOURS": 12, "RB_POST_RETENTION_MAX_DAYS": 30}]
+)
 def test_stored_values_are_clamped_to_todays_bounds(app, clock):
-    space = make_space(chat_retention_hours=24, post_retention_days=90)  # set before the admin tightened the bounds
+    space = make_space(
+        chat_retention_hours=24, post_retention_days=90
+    )  # set before the admin tightened the bounds
     assert retention.chat_hours(space) == 12
     assert retention.post_days(space) == 30
     assert retention.chat_expires_at(space, clock.now()) == clock.now() + timedelta(hours=12)
@@ -148,14 +154,19 @@ def test_a_shorter_policy_applies_to_existing_content_when_asked(app, clock, mak
     untouched = make_message(make_room(other), body="elsewhere")
     ids = (old.id, fresh.id, thread.id, reply.id, untouched.id)
     received: list = []
-    signals.retention_changed.connect(lambda sender, **kw: received.append((sender, kw)), weak=False)
+    signals.retention_changed.connect(
+        lambda sender, **kw: received.append((sender, kw)), weak=False
+    )
 
     change = retention.set_retention(owner, space, 2, 5, apply_to_existing=True)
 
     db.session.expire_all()
     old, fresh, thread, reply, untouched = (
-        db.session.get(ChatMessage, ids[0]), db.session.get(ChatMessage, ids[1]),
-        db.session.get(Thread, ids[2]), db.session.get(Post, ids[3]), db.session.get(ChatMessage, ids[4]),
+        db.session.get(ChatMessage, ids[0]),
+        db.session.get(ChatMessage, ids[1]),
+        db.session.get(Thread, ids[2]),
+        db.session.get(Post, ids[3]),
+        db.session.get(ChatMessage, ids[4]),
     )
     assert fresh.expires_at == fresh.created_at + timedelta(hours=2)
     assert old.expires_at == old.created_at + timedelta(hours=24)  # already expired: left alone
@@ -174,7 +185,10 @@ def test_a_longer_policy_never_lengthens_existing_content(app, clock, make_accou
     before = (message.expires_at, thread.expires_at)
     retention.set_retention(owner, space, 720, 365, apply_to_existing=True)
     db.session.expire_all()
-    assert (db.session.get(ChatMessage, message.id).expires_at, db.session.get(Thread, thread.id).expires_at) == before
+    assert (
+        db.session.get(ChatMessage, message.id).expires_at,
+        db.session.get(Thread, thread.id).expires_at,
+    ) == before
 
 
 def test_without_apply_only_new_content_changes(app, clock, make_account):
@@ -194,7 +208,9 @@ def test_without_apply_only_new_content_changes(app, clock, make_account):
 def test_thread_lifetime_author_or_moderator_shorter_only(app, clock, make_account, who):
     owner, author, actor = make_account(), make_account(), make_account()
     space = make_space("closed", owner=owner, post_retention_days=30)
-    add_member(space, author)  # a closed space: its threads are visible to members only, authors too
+    add_member(
+        space, author
+    )  # a closed space: its threads are visible to members only, authors too
     thread = make_thread(space, author=author)
     reply = make_post(thread, author=author, body="reply")
     person = {"author": author, "moderator": actor, "member": actor, "stranger": actor}[who]
@@ -229,9 +245,15 @@ def test_thread_lifetime_hostile_days(app, make_account, days):
 @pytest.mark.parametrize(
     ("kind", "role", "status"),
     [
-        ("open", "owner", 200), ("closed", "owner", 200), ("hidden", "owner", 200),
-        ("open", "moderator", 403), ("closed", "member", 403), ("hidden", "member", 403),
-        ("open", None, 403), ("closed", None, 404), ("hidden", None, 404),
+        ("open", "owner", 200),
+        ("closed", "owner", 200),
+        ("hidden", "owner", 200),
+        ("open", "moderator", 403),
+        ("closed", "member", 403),
+        ("hidden", "member", 403),
+        ("open", None, 403),
+        ("closed", None, 404),
+        ("hidden", None, 404),
     ],
 )
 def test_retention_page_permissions(app, client, make_account, kind, role, status):
@@ -241,8 +263,10 @@ def test_retention_page_permissions(app, client, make_account, kind, role, statu
         add_member(space, actor, role)
     login(client, "Visitor")
     assert client.get("/s/place/retention").status_code == status
-    response = client.post("/s/place/retention", data={"csrf_token": csrf_token(client, "/account"),
-                                                        "chat_hours": "2", "post_days": "3"})
+    response = client.post(
+        "/s/place/retention",
+        data={"csrf_token": csrf_token(client, "/account"), "chat_hours": "2", "post_days": "3"},
+    )
     assert response.status_code == (303 if status == 200 else status)
     assert reload(space).chat_retention_hours == (2 if status == 200 else 24)
 
@@ -263,22 +287,42 @@ def test_owner_saves_through_the_form(app, client, clock, make_account):
     login(client, "Rosalind")
     page = client.get("/s/place/retention").get_data(as_text=True)
     assert 'name="chat_hours"' in page and 'value="24"' in page
-    response = post(client, "/s/place/retention", {"chat_hours": "3", "post_days": "7", "apply": "1"})
+    response = post(
+        client, "/s/place/retention", {"chat_hours": "3", "post_days": "7", "apply": "1"}
+    )
     assert response.status_code == 303
     space = reload(space)
     assert (space.chat_retention_hours, space.post_retention_days) == (3, 7)
-    assert db.session.get(ChatMessage, message.id).expires_at == message.created_at + timedelta(hours=3)
+    assert db.session.get(ChatMessage, message.id).expires_at == message.created_at + timedelta(
+        hours=3
+    )
 
 
 HOSTILE = [
-    "", " ", "abc", "12abc", "1e3", "0x10", "-5", "3.5", "١٢", "１２", "<script>alert(1)</script>",
-    "9" * 5000, "12\x00", "\u202e12", "NaN", "None",
+    "",
+    " ",
+    "abc",
+    "12abc",
+    "1e3",
+    "0x10",
+    "-5",
+    "3.5",
+    "١٢",
+    "１２",
+    "<script>alert(1)</script>",
+    "9" * 5000,
+    "12\x00",
+    "\u202e12",
+    "NaN",
+    "None",
 ]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 @pytest.mark.parametrize("field", ["chat_hours", "post_days"])
-def test_hostile_form_input_is_a_clear_400_and_changes_nothing(app, client, make_account, field, value):
+def test_hostile_form_input_is_a_clear_400_and_changes_nothing(
+    app, client, make_account, field, value
+):
     owner = make_account("Rosalind")
     space = make_space(owner=owner, slug="place")
     login(client, "Rosalind")
@@ -312,18 +356,33 @@ def test_wrong_types_from_other_adapters_are_invalid(app, make_account, value):
 
 @pytest.mark.parametrize(
     ("who", "days", "status"),
-    [("author", "2", 303), ("moderator", "2", 303), ("member", "2", 403), ("author", "400", 400),
-     ("author", "99", 400), ("author", "<b>2</b>", 400), ("author", "", 400), ("outsider", "2", 404)],
+    [
+        ("author", "2", 303),
+        ("moderator", "2", 303),
+        ("member", "2", 403),
+        ("author", "400", 400),
+        ("author", "99", 400),
+        ("author", "<b>2</b>", 400),
+        ("author", "", 400),
+        ("outsider", "2", 404),
+    ],
 )
 def test_thread_lifetime_form(app, client, make_account, clock, who, days, status):
     """The thread page's "disappear sooner" form: author or moderators, shorter only."""
-    author, moderator, member, outsider = (make_account(n) for n in ("Writer", "Keeper", "Reader", "Stranger"))
+    author, moderator, member, outsider = (
+        make_account(n) for n in ("Writer", "Keeper", "Reader", "Stranger")
+    )
     space = make_space("closed", owner=author, post_retention_days=30)
     add_member(space, moderator, "moderator")
     add_member(space, member)
     thread = make_thread(space, author=author)
     before = thread.expires_at
-    login(client, {"author": "Writer", "moderator": "Keeper", "member": "Reader", "outsider": "Stranger"}[who])
+    login(
+        client,
+        {"author": "Writer", "moderator": "Keeper", "member": "Reader", "outsider": "Stranger"}[
+            who
+        ],
+    )
     page = client.get(f"/t/{thread.id}")
     shown = "disappear sooner" in page.get_data(as_text=True)
     assert shown == (who in ("author", "moderator"))

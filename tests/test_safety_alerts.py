@@ -25,7 +25,7 @@ def app_config() -> dict:
     return {"RB_LIMIT_LOGIN": "1000 per hour"}
 
 
-def as_user(app, alias):  # noqa: ANN001, ANN201
+def as_user(app, alias):
     cache = app.extensions.setdefault("test_clients", {})
     if alias not in cache:
         cache[alias] = app.test_client()
@@ -34,7 +34,7 @@ def as_user(app, alias):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def street(app, clock):  # noqa: ANN001, ANN201
+def street(app, clock):
     """Old hand Olu (trust level 1), new Nia, member Mia, moderator Max; Fred is elsewhere."""
     space = make_space("open", slug="street", name="Street")
     people = {name: make_account(name) for name in ("Olu", "Nia", "Mia", "Max", "Fred")}
@@ -45,7 +45,7 @@ def street(app, clock):  # noqa: ANN001, ANN201
     return space, people
 
 
-def raise_(app, alias, body="Police vans on the ring road, stay in"):  # noqa: ANN001, ANN201
+def raise_(app, alias, body="Police vans on the ring road, stay in"):
     return post(as_user(app, alias), "/s/street/alerts", {"body": body})
 
 
@@ -117,8 +117,8 @@ def test_hostile_alerts_get_a_clear_4xx(app, street, body):
 
 
 def test_alerts_go_with_their_authors_account(app, street):
-    from forum import accounts  # noqa: PLC0415
-    from tests.support import PASSPHRASE  # noqa: PLC0415
+    from forum import accounts
+    from tests.support import PASSPHRASE
 
     raise_(app, "Olu")
     accounts.delete_account(street[1]["Olu"], PASSPHRASE)

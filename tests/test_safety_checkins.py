@@ -34,7 +34,7 @@ def app_config() -> dict:
     return {"RB_LIMIT_LOGIN": "1000 per hour"}
 
 
-def as_user(app, alias):  # noqa: ANN001, ANN201
+def as_user(app, alias):
     cache = app.extensions.setdefault("test_clients", {})
     if alias not in cache:
         cache[alias] = app.test_client()
@@ -43,7 +43,7 @@ def as_user(app, alias):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def pals(app, clock):  # noqa: ANN001, ANN201
+def pals(app, clock):
     """Ana and Bea share a space and are buddies; Cai shares it but is nobody's buddy."""
     space = make_space("open", slug="hub", name="Hub")
     people = {name: make_account(name) for name in ("Ana", "Bea", "Cai", "Fred")}
@@ -55,10 +55,10 @@ def pals(app, clock):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def heard():  # noqa: ANN201
+def heard():
     got: list[tuple[int, dict]] = []
 
-    def receiver(sender, **kwargs):  # noqa: ANN001, ANN202
+    def receiver(sender, **kwargs):
         got.append((sender, kwargs))
 
     signals.checkin_alert.connect(receiver)
@@ -66,7 +66,7 @@ def heard():  # noqa: ANN201
     signals.checkin_alert.disconnect(receiver)
 
 
-def start(app, alias, buddy_id, minutes="30", note=NOTE):  # noqa: ANN001, ANN201
+def start(app, alias, buddy_id, minutes="30", note=NOTE):
     return post(
         as_user(app, alias),
         "/checkin/start",
@@ -74,7 +74,7 @@ def start(app, alias, buddy_id, minutes="30", note=NOTE):  # noqa: ANN001, ANN20
     )
 
 
-def banner(app, alias) -> str:  # noqa: ANN001
+def banner(app, alias) -> str:
     page = as_user(app, alias).get("/spaces").get_data(as_text=True)
     match = re.search(r'<div id="safety-alerts".*?</div>', page, re.DOTALL)
     return match.group(0) if match else ""
@@ -118,7 +118,7 @@ def test_asking_answers_alike_for_nobody_blocked_and_strangers(app, clock):
         == 404
     )
     # Bea blocks Fred (through one of his posts); his request then answers exactly like "nobody".
-    from tests.factories import make_thread  # noqa: PLC0415
+    from tests.factories import make_thread
 
     thread = make_thread(space, fred)
     assert post(as_user(app, "Bea"), f"/block/thread/{thread.id}").status_code == 303
@@ -260,8 +260,8 @@ def test_an_organisation_can_be_the_contact(app, clock, heard):
 
 def test_restart_safe_the_row_is_the_timer(app, pals, clock, tmp_path):
     """A check-in made before a restart fires from a brand-new app on the same database."""
-    from forum.app import create_app  # noqa: PLC0415
-    from tests.support import base_config  # noqa: PLC0415
+    from forum.app import create_app
+    from tests.support import base_config
 
     _space, _people, row = pals
     start(app, "Ana", row.id, minutes="15")

@@ -26,7 +26,7 @@ def app_config() -> dict:
     return {"RB_LIMIT_LOGIN": "1000 per hour"}
 
 
-def as_user(app, alias):  # noqa: ANN001, ANN201
+def as_user(app, alias):
     cache = app.extensions.setdefault("test_clients", {})
     if alias not in cache:
         cache[alias] = app.test_client()
@@ -35,7 +35,7 @@ def as_user(app, alias):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def pair(app, clock):  # noqa: ANN001, ANN201
+def pair(app, clock):
     space = make_space("open", slug="hub", name="Hub")
     people = {name: make_account(name) for name in ("Ana", "Bea", "Cai")}
     for name in people:

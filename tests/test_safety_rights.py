@@ -20,7 +20,7 @@ def app_config() -> dict:
     return {"RB_LIMIT_LOGIN": "1000 per hour"}
 
 
-def as_user(app, alias):  # noqa: ANN001, ANN201
+def as_user(app, alias):
     cache = app.extensions.setdefault("test_clients", {})
     if alias not in cache:
         cache[alias] = app.test_client()
@@ -29,7 +29,7 @@ def as_user(app, alias):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def spaces_(app, clock):  # noqa: ANN001, ANN201
+def spaces_(app, clock):
     clock.set(clock.now().replace(year=2026, month=3, day=1))
     rights_space = make_space("open", slug="rights", name="Rights")
     den = make_space("closed", slug="den", name="Den")
@@ -40,7 +40,7 @@ def spaces_(app, clock):  # noqa: ANN001, ANN201
     return rights_space, den
 
 
-def write(app, alias="Moe", slug="rights", **extra):  # noqa: ANN001, ANN201
+def write(app, alias="Moe", slug="rights", **extra):
     form = {
         "title": "What to do on arrest",
         "body": "You have the right to **stay silent**.",

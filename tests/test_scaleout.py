@@ -21,15 +21,21 @@ def test_migrations_and_accounts_on_postgresql(pg_url, tmp_path):
     app = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=pg_url))
     app.test_client_class = IsolatedClient
     with app.app_context():
-        from forum import schema  # noqa: PLC0415
+        from forum import schema
 
         schema.upgrade_schema()
         client = app.test_client()
-        response = post(client, "/signup", {"alias": "Nadia", "passphrase": PASSPHRASE,
-                                            "passphrase2": PASSPHRASE})
+        response = post(
+            client,
+            "/signup",
+            {"alias": "Nadia", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE},
+        )
         assert response.status_code == 200
-        clash = post(app.test_client(), "/signup", {"alias": "NADIA", "passphrase": PASSPHRASE,
-                                                     "passphrase2": PASSPHRASE})
+        clash = post(
+            app.test_client(),
+            "/signup",
+            {"alias": "NADIA", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE},
+        )
         assert clash.status_code == 409
         post(client, "/logout")
         login(client, "nadia")
@@ -41,15 +47,21 @@ def test_migrations_and_accounts_on_postgresql(pg_url, tmp_path):
         db.engine.dispose()
 
 
-def _redis_app(tmp_path, redis_url, prefix):  # noqa: ANN001, ANN202
-    app = create_app(base_config(tmp_path, REDIS_URL=redis_url, RATELIMIT_STORAGE_URI=redis_url,
-                                 RATELIMIT_KEY_PREFIX=prefix))
+def _redis_app(tmp_path, redis_url, prefix):
+    app = create_app(
+        base_config(
+            tmp_path,
+            REDIS_URL=redis_url,
+            RATELIMIT_STORAGE_URI=redis_url,
+            RATELIMIT_KEY_PREFIX=prefix,
+        )
+    )
     app.test_client_class = IsolatedClient
     return app
 
 
 def test_rate_limits_are_shared_between_workers_through_redis(redis_url, tmp_path, template_db):
-    import shutil  # noqa: PLC0415
+    import shutil
 
     shutil.copy(template_db, tmp_path / "test.db")
     prefix = "rbtest" + secrets.token_hex(4)
@@ -58,11 +70,17 @@ def test_rate_limits_are_shared_between_workers_through_redis(redis_url, tmp_pat
     try:
         for i in range(5):
             with worker_a.app_context():
-                post(worker_a.test_client(), "/signup",
-                     {"alias": f"Person{i}", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE})
+                post(
+                    worker_a.test_client(),
+                    "/signup",
+                    {"alias": f"Person{i}", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE},
+                )
         with worker_b.app_context():
-            response = post(worker_b.test_client(), "/signup",
-                            {"alias": "Person9", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE})
+            response = post(
+                worker_b.test_client(),
+                "/signup",
+                {"alias": "Person9", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE},
+            )
         assert response.status_code == 429  # the sixth sign-up from one address, on another worker
     finally:
         client = worker_a.extensions["rb_redis"]
@@ -76,7 +94,7 @@ def test_rate_limits_are_shared_between_workers_through_redis(redis_url, tmp_pat
 
 
 def test_address_hmac_key_is_shared_and_never_the_address(redis_url, tmp_path):
-    from forum import ratelimit  # noqa: PLC0415
+    from forum import ratelimit
 
     keys = []
     for _ in range(2):

@@ -45,8 +45,17 @@ def place(app, make_account):
     room = make_room(space)
     thread = threads.create_thread(writer, "place", title="Mine", body="my first words")
     reply = threads.reply(writer, thread.id, body="my reply")
-    first = db.session.scalar(sa.select(Post).where(Post.thread_id == thread.id, Post.is_first.is_(True)))
-    return {"space": space, "writer": writer, "room": room, "thread": thread, "first": first, "reply": reply}
+    first = db.session.scalar(
+        sa.select(Post).where(Post.thread_id == thread.id, Post.is_first.is_(True))
+    )
+    return {
+        "space": space,
+        "writer": writer,
+        "room": room,
+        "thread": thread,
+        "first": first,
+        "reply": reply,
+    }
 
 
 def surfaces(place: dict) -> dict[str, Callable[[str], object]]:
@@ -57,13 +66,18 @@ def surfaces(place: dict) -> dict[str, Callable[[str], object]]:
         return chat.post_message(writer, place["room"].id, f"client-{next(_ids):06}", text)[0]
 
     return {
-        "thread title": lambda text: threads.create_thread(writer, "place", title=text, body="fine"),
+        "thread title": lambda text: threads.create_thread(
+            writer, "place", title=text, body="fine"
+        ),
         "thread body": lambda text: threads.create_thread(writer, "place", title="fine", body=text),
         "content warning": lambda text: threads.create_thread(
-            writer, "place", title="fine", body="fine", content_warning=text),
+            writer, "place", title="fine", body="fine", content_warning=text
+        ),
         "reply": lambda text: threads.reply(writer, thread.id, body=text),
         "edited reply": lambda text: threads.edit_post(writer, place["reply"].id, body=text),
-        "edited title": lambda text: threads.edit_post(writer, place["first"].id, body="fine", title=text),
+        "edited title": lambda text: threads.edit_post(
+            writer, place["first"].id, body="fine", title=text
+        ),
         "chat": chat_message,
     }
 
@@ -74,7 +88,8 @@ def stored() -> tuple[int, int, int, list[str]]:
         db.session.scalar(sa.select(count).select_from(Thread)),
         db.session.scalar(sa.select(count).select_from(Post)),
         db.session.scalar(sa.select(count).select_from(ChatMessage)),
-        sorted(db.session.scalars(sa.select(Post.body))) + sorted(db.session.scalars(sa.select(Thread.title))),
+        sorted(db.session.scalars(sa.select(Post.body)))
+        + sorted(db.session.scalars(sa.select(Thread.title))),
     )
 
 
@@ -82,7 +97,11 @@ def stored() -> tuple[int, int, int, list[str]]:
     ("text", "error", "says"),
     [
         ("you BADWORD", Invalid, ['"badword"', "doesn't allow", "moderators"]),
-        ("see https://evil.example/x", Forbidden, ["New accounts can't post links yet", "3 days old", "5 posts"]),
+        (
+            "see https://evil.example/x",
+            Forbidden,
+            ["New accounts can't post links yet", "3 days old", "5 posts"],
+        ),
         ("call 07700 900123", NeedsConfirmation, ["phone number"]),
     ],
 )
@@ -110,7 +129,9 @@ def test_chat_finds_links_as_chat_shows_them(place):
     assert threads.reply(place["writer"], place["thread"].id, body=text).hidden_at is None
 
 
-@pytest.mark.parametrize("surface", ["thread body", "reply", "edited reply", "edited title", "chat"])
+@pytest.mark.parametrize(
+    "surface", ["thread body", "reply", "edited reply", "edited title", "chat"]
+)
 def test_held_everywhere_the_same_way(place, surface):
     write = surfaces(place)[surface]
     item = write("please holdme")
@@ -118,7 +139,9 @@ def test_held_everywhere_the_same_way(place, surface):
     kind = {"chat": "chat", "thread body": "thread", "edited title": "thread"}.get(surface, "post")
     held = place["thread"] if surface == "edited title" else item
     assert db.session.get(type(held), held.id).hidden_at is not None
-    flag = db.session.scalar(sa.select(Flag).where(Flag.target_kind == kind, Flag.target_id == held.id))
+    flag = db.session.scalar(
+        sa.select(Flag).where(Flag.target_kind == kind, Flag.target_id == held.id)
+    )
     assert flag.flagger_id is None and flag.weight == 0 and "holdme" in flag.note
     told = [n.text for n in notices.list_for(place["writer"])[0]]
     assert len(told) == 1 and "waiting for a moderator" in told[0]

@@ -23,7 +23,7 @@ from tests.support import login
 
 
 @pytest.fixture
-def people(make_account):  # noqa: ANN001, ANN201
+def people(make_account):
     owner = make_account("Ownerz")
     reader = make_account("Readerz")
     outsider = make_account("Outsiderz")
@@ -36,26 +36,30 @@ def _letters(n: int) -> str:
     return "".join(secrets.choice(string.ascii_lowercase) for _ in range(n))
 
 
-def titles(results) -> list[str]:  # noqa: ANN001
+def titles(results) -> list[str]:
     return [hit.thread_title for hit in results.hits]
 
 
-def test_finds_titles_and_bodies_only_in_own_spaces(app, people):  # noqa: ANN001
+def test_finds_titles_and_bodies_only_in_own_spaces(app, people):
     owner, reader, outsider = people
     closed = make_space("closed", owner=owner, name="Closed one")
     hidden = make_space("hidden", owner=owner, name="Hidden one")
     open_space = make_space("open", owner=owner, name="Open one")
     for space in (closed, hidden, open_space):
         add_member(space, reader)
-        make_thread(space, owner, title=f"Kestrel in {space.kind}", body=f"umbrellabody {space.kind}")
+        make_thread(
+            space, owner, title=f"Kestrel in {space.kind}", body=f"umbrellabody {space.kind}"
+        )
     assert len(search.search(reader, "umbrellabody").hits) == 3
     assert len(search.search(reader, "kestrel").hits) == 3  # title hits map to the first post
-    assert search.search(outsider, "umbrellabody").hits == []  # not even the open space: not a member
+    assert (
+        search.search(outsider, "umbrellabody").hits == []
+    )  # not even the open space: not a member
     assert search.search(outsider, "kestrel").hits == []
     assert search.search(owner, "umbrellabody closed").hits[0].space_name == "Closed one"
 
 
-def test_expired_hidden_and_deleted_posts_are_never_found(app, people, clock):  # noqa: ANN001
+def test_expired_hidden_and_deleted_posts_are_never_found(app, people, clock):
     owner, reader, _ = people
     space = make_space("closed", owner=owner, name="Retention")
     space.post_retention_days = 1
@@ -78,7 +82,7 @@ def test_expired_hidden_and_deleted_posts_are_never_found(app, people, clock):  
         assert search.search(owner, word).hits == [], word
 
 
-def test_edits_replace_indexed_words(app, people):  # noqa: ANN001
+def test_edits_replace_indexed_words(app, people):
     owner, _, _ = people
     space = make_space("open", owner=owner)
     t = make_thread(space, owner, title="Old title", body="oldword")
@@ -92,10 +96,30 @@ def test_edits_replace_indexed_words(app, people):  # noqa: ANN001
 
 @pytest.mark.parametrize(
     "query",
-    ['"', "*", "NEAR(", "-", "a OR b", "foo NOT bar", "^x", "title:x", '"unclosed', "(", ")", "x*", "NEAR(a b, 3)",
-     "AND", "\x00", "' OR 1=1 --", "\u202e\u200b", "<script>", "😀", "x" * 199],
+    [
+        '"',
+        "*",
+        "NEAR(",
+        "-",
+        "a OR b",
+        "foo NOT bar",
+        "^x",
+        "title:x",
+        '"unclosed',
+        "(",
+        ")",
+        "x*",
+        "NEAR(a b, 3)",
+        "AND",
+        "\x00",
+        "' OR 1=1 --",
+        "\u202e\u200b",
+        "<script>",
+        "😀",
+        "x" * 199,
+    ],
 )
-def test_hostile_queries_give_a_clear_answer(app, people, client, query):  # noqa: ANN001
+def test_hostile_queries_give_a_clear_answer(app, people, client, query):
     owner, _, _ = people
     space = make_space("open", owner=owner)
     make_thread(space, owner, title="plain", body="some words here")
@@ -106,7 +130,7 @@ def test_hostile_queries_give_a_clear_answer(app, people, client, query):  # noq
     assert response.status_code == 200
 
 
-def test_operators_are_words_not_syntax(app, people):  # noqa: ANN001
+def test_operators_are_words_not_syntax(app, people):
     owner, _, _ = people
     space = make_space("open", owner=owner)
     make_thread(space, owner, title="t", body="apples and pears")
@@ -115,7 +139,7 @@ def test_operators_are_words_not_syntax(app, people):  # noqa: ANN001
     assert search.search(owner, "appl*").hits == []  # no prefix operator
 
 
-def test_too_long_query_is_a_clear_400(app, people, client):  # noqa: ANN001
+def test_too_long_query_is_a_clear_400(app, people, client):
     with pytest.raises(Invalid):
         search.search(people[0], "x" * 10_000)
     login(client, "Ownerz")
@@ -125,7 +149,7 @@ def test_too_long_query_is_a_clear_400(app, people, client):  # noqa: ANN001
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "1000000000", "junk", "", "1e3", "٣"])
-def test_search_page_bounds(app, people, client, page):  # noqa: ANN001
+def test_search_page_bounds(app, people, client, page):
     owner, _, _ = people
     space = make_space("open", owner=owner)
     for n in range(search.PER_PAGE + 2):
@@ -138,7 +162,7 @@ def test_search_page_bounds(app, people, client, page):  # noqa: ANN001
     assert len(second.hits) == 2 and not second.has_next
 
 
-def test_deleted_words_leave_the_database_file(app, people):  # noqa: ANN001
+def test_deleted_words_leave_the_database_file(app, people):
     """FTS5 keeps deleted terms in old segments; compact() must make them leave the file."""
     owner, _, _ = people
     space = make_space("open", owner=owner)
@@ -161,15 +185,22 @@ def test_deleted_words_leave_the_database_file(app, people):  # noqa: ANN001
     data = disk_bytes()
     assert tail_kept in data  # positive control: live content is still on disk
     assert tail_gone not in data
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Thread).where(Thread.id == t_gone.id)) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Thread).where(Thread.id == t_gone.id)
+        )
+        == 0
+    )
 
 
-def test_without_compaction_fts5_keeps_deleted_words(app, people, monkeypatch):  # noqa: ANN001
-    """The control that shows why secure-delete and compact() exist (and that the grep sees FTS terms)."""
+def test_without_compaction_fts5_keeps_deleted_words(app, people, monkeypatch):
+    """The control: why secure-delete and compact() exist (and that the grep sees FTS terms)."""
     owner, _, _ = people
     monkeypatch.setattr(search, "compact", lambda: None)
     for table in search.FTS_TABLES:  # as on an SQLite older than 3.42
-        db.session.execute(sa.text(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 0)"))
+        db.session.execute(
+            sa.text(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 0)")
+        )
     db.session.commit()
     space = make_space("open", owner=owner)
     gone = "zq" + _letters(16)
@@ -182,7 +213,7 @@ def test_without_compaction_fts5_keeps_deleted_words(app, people, monkeypatch): 
     assert gone[-10:].encode() in disk_bytes()
 
 
-def test_retention_sets_expiry(app, people, clock):  # noqa: ANN001
+def test_retention_sets_expiry(app, people, clock):
     owner, _, _ = people
     space = make_space("open", owner=owner)
     space.post_retention_days = 3
@@ -192,7 +223,9 @@ def test_retention_sets_expiry(app, people, clock):  # noqa: ANN001
     space.post_retention_days = None  # "keep", which this instance does not allow
     db.session.commit()
     capped = make_thread(space, owner)
-    assert capped.expires_at == clock.now() + timedelta(days=app.config["RB_POST_RETENTION_MAX_DAYS"])
+    assert capped.expires_at == clock.now() + timedelta(
+        days=app.config["RB_POST_RETENTION_MAX_DAYS"]
+    )
     app.config["RB_ALLOW_KEEP_POSTS"] = True
     keep = make_thread(space, owner)
     assert keep.expires_at is None

@@ -21,7 +21,7 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.
 pytestmark = pytest.mark.postgres
 
 
-def test_postgres_search_isolation_and_hostile_queries(pg_app):  # noqa: ANN001
+def test_postgres_search_isolation_and_hostile_queries(pg_app):
     owner = make_account("Pg.Owner")
     reader = make_account("Pg.Reader")
     outsider = make_account("Pg.Out")
@@ -32,12 +32,18 @@ def test_postgres_search_isolation_and_hostile_queries(pg_app):  # noqa: ANN001
     assert [h.thread_title for h in search.search(reader, "pelicanword").hits] == ["Heron meeting"]
     assert [h.thread_title for h in search.search(reader, "heron").hits] == ["Heron meeting"]
     assert search.search(outsider, "pelicanword").hits == []
-    threads.delete_post(owner, db.session.scalar(sa.select(Post.id).where(Post.thread_id == gone.id)))
+    threads.delete_post(
+        owner, db.session.scalar(sa.select(Post.id).where(Post.thread_id == gone.id))
+    )
     assert search.search(reader, "vanishword").hits == []
     t.hidden_at = t.created_at
     db.session.commit()
     assert search.search(reader, "pelicanword").hits == []
     for query in ['"', "*", "NEAR(", "-", "a & b | !c", "':*", "\\", "😀"]:
         assert isinstance(search.search(reader, query).hits, list)
-    indexes = set(db.session.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE tablename IN ('posts', 'threads')")))
+    indexes = set(
+        db.session.scalars(
+            sa.text("SELECT indexname FROM pg_indexes WHERE tablename IN ('posts', 'threads')")
+        )
+    )
     assert set(search.SEARCH_INDEXES) <= indexes

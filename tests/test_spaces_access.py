@@ -43,12 +43,14 @@ def knows(kind: str, role: str) -> bool:
     return reads(kind, role) or kind == "closed"
 
 
-def readers(ok: int, allowed: tuple[str, ...], denied: int = 403):  # noqa: ANN201
+def readers(ok: int, allowed: tuple[str, ...], denied: int = 403):
     """Readers get ``ok`` if their role is allowed, else ``denied``; non-readers 404."""
+
     def expect(kind: str, role: str) -> int:
         if not reads(kind, role):
             return 404
         return ok if role in allowed else denied
+
     return expect
 
 
@@ -101,8 +103,18 @@ ROUTES = [
     ("GET", "/s/{slug}/members", {}, readers(200, MEMBERS + ("nonmember", "admin"))),
     ("POST", "/s/{slug}/members/{member_mid}/role", {"role": "moderator"}, readers(303, OWNERS)),
     ("GET", "/s/{slug}/settings", {}, readers(200, OWNERS)),
-    ("POST", "/s/{slug}/settings", {"name": "Renamed", "description": "d", "rules": "r", "kind": "{kind}",
-                                    "join_question": ""}, readers(303, OWNERS)),
+    (
+        "POST",
+        "/s/{slug}/settings",
+        {
+            "name": "Renamed",
+            "description": "d",
+            "rules": "r",
+            "kind": "{kind}",
+            "join_question": "",
+        },
+        readers(303, OWNERS),
+    ),
     ("GET", "/s/{slug}/invites", {}, readers(200, OWNERS)),
     ("POST", "/s/{slug}/invites", {"max_uses": "1", "days": "1"}, readers(201, OWNERS)),
     ("POST", "/s/{slug}/invites/{invite_id}/revoke", {}, readers(303, OWNERS)),
@@ -117,20 +129,31 @@ ROUTES = [
     ("POST", "/t/{thread_id}/lock", {"on": "1"}, readers(303, MODS)),
     ("POST", "/t/{thread_id}/follow", {"on": "1"}, readers(303, MEMBERS + ("nonmember", "admin"))),
     ("GET", "/p/{post_id}/edit", {}, readers(200, ("member",))),
-    ("POST", "/p/{post_id}/edit", {"title": "New title", "body": "Changed"}, readers(303, ("member",))),
+    (
+        "POST",
+        "/p/{post_id}/edit",
+        {"title": "New title", "body": "Changed"},
+        readers(303, ("member",)),
+    ),
     ("POST", "/p/{post_id}/delete", {}, readers(303, ("member",))),
     ("GET", "/invite/{code}", {}, invite_get),
     ("POST", "/invite/{code}", {"space_alias": ""}, invite_post),
 ]
-MISSING = {"slug": "no-such-space", "thread_id": 999999, "post_id": 999999, "member_mid": 999999,
-           "invite_id": 999999, "request_id": 999999}
+MISSING = {
+    "slug": "no-such-space",
+    "thread_id": 999999,
+    "post_id": 999999,
+    "member_mid": 999999,
+    "invite_id": 999999,
+    "request_id": 999999,
+}
 
 
 WORLD: dict = {}
 
 
 @pytest.fixture(scope="module")
-def template_db(tmp_path_factory):  # noqa: ANN001, ANN201
+def template_db(tmp_path_factory):
     """This module's database template: the migrations plus the world below, built once."""
     folder = tmp_path_factory.mktemp("matrix")
     application = create_app(base_config(folder))
@@ -152,18 +175,28 @@ def _build_world() -> dict:
         t = make_thread(space, people["member"])
         requester = make_account(f"asker{n}x")
         # Written directly: the matrix needs a pending request in open and hidden spaces too.
-        request = JoinRequest(space_id=space.id, account_id=requester.id, answer="", created_at=clock.now())
+        request = JoinRequest(
+            space_id=space.id, account_id=requester.id, answer="", created_at=clock.now()
+        )
         db.session.add(request)
         db.session.commit()
         new = invites.create_invite(people["owner"], space.slug, max_uses=None)
         first_post = db.session.scalar(sa.select(Post.id).where(Post.thread_id == t.id))
-        built[kind] = {"slug": space.slug, "thread_id": t.id, "post_id": first_post, "member_mid": member.id,
-                       "invite_id": new.invite.id, "request_id": request.id, "code": new.code, "kind": kind}
+        built[kind] = {
+            "slug": space.slug,
+            "thread_id": t.id,
+            "post_id": first_post,
+            "member_mid": member.id,
+            "invite_id": new.invite.id,
+            "request_id": request.id,
+            "code": new.code,
+            "kind": kind,
+        }
     return built
 
 
 @pytest.fixture
-def world(app):  # noqa: ANN001, ANN201
+def world(app):
     return WORLD
 
 
@@ -171,7 +204,7 @@ def _fill(template: str, values: dict) -> str:
     return template.format(**values)
 
 
-def _call(client, method: str, path: str, form: dict):  # noqa: ANN001, ANN201
+def _call(client, method: str, path: str, form: dict):
     if method == "GET":
         return client.get(path)
     return post(client, path, form)
@@ -180,7 +213,7 @@ def _call(client, method: str, path: str, form: dict):  # noqa: ANN001, ANN201
 @pytest.mark.parametrize("route", ROUTES, ids=[f"{m} {p}" for m, p, _f, _e in ROUTES])
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("kind", KINDS)
-def test_access_matrix(app, world, kind, role, route):  # noqa: ANN001
+def test_access_matrix(app, world, kind, role, route):
     method, template, form, expect = route
     values = world[kind]
     form = {k: v.format(**values) for k, v in form.items()}
@@ -201,7 +234,7 @@ def test_access_matrix(app, world, kind, role, route):  # noqa: ANN001
 
 
 @pytest.mark.parametrize("path", ["/spaces", "/search?q=hello", "/updates", "/orgs", "/"])
-def test_global_pages(app, make_account, path):  # noqa: ANN001
+def test_global_pages(app, make_account, path):
     client = app.test_client()
     response = client.get(path)
     if path == "/":
@@ -213,7 +246,7 @@ def test_global_pages(app, make_account, path):  # noqa: ANN001
     assert client.get(path).status_code == 200
 
 
-def test_hidden_space_is_not_listed_closed_is(app, make_account):  # noqa: ANN001
+def test_hidden_space_is_not_listed_closed_is(app, make_account):
     owner = make_account("Owner1")
     make_space("hidden", owner=owner, name="Secret circle")
     make_space("closed", owner=owner, name="Quiet room")

@@ -48,8 +48,11 @@ def test_the_whole_story(app, make_account):
     # The staff account creates the closed group and makes a single-use invite.
     s = app.test_client()
     login(s, "Clinic.Worker")
-    r = post(s, org_path + "/spaces/new", {"name": "HIV+ peer support", "kind": "closed",
-                                            "join_question": "Why join?"})
+    r = post(
+        s,
+        org_path + "/spaces/new",
+        {"name": "HIV+ peer support", "kind": "closed", "join_question": "Why join?"},
+    )
     assert r.status_code == 303, r.get_data(as_text=True)
     group = db.session.scalar(sa.select(Space).where(Space.name == "HIV+ peer support"))
     assert group.kind == "closed" and group.organisation_id is not None
@@ -63,10 +66,15 @@ def test_the_whole_story(app, make_account):
     login(m, "Amara")
     assert "HIV+ peer support" in m.get(invite_path).get_data(as_text=True)
     assert post(m, invite_path, {"space_alias": "Rosa"}).status_code == 303
-    membership = db.session.scalar(sa.select(Membership).where(Membership.account_id == invitee.id,
-                                                               Membership.space_id == group.id))
+    membership = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.account_id == invitee.id, Membership.space_id == group.id
+        )
+    )
     assert membership.display_name == "Rosa"
-    r = post(m, f"/s/{group.slug}/t/new", {"title": "Clinic tips", "body": "zebracrossing marker text"})
+    r = post(
+        m, f"/s/{group.slug}/t/new", {"title": "Clinic tips", "body": "zebracrossing marker text"}
+    )
     thread_id = int(r.headers["Location"].rsplit("/", 1)[1])
     page = m.get(f"/t/{thread_id}").get_data(as_text=True)
     assert "Rosa" in page and "Amara" not in page.split("</header>", 1)[1]
@@ -80,9 +88,15 @@ def test_the_whole_story(app, make_account):
     login(f, "Fred")
     missing = scrub(f.get("/s/no-such-space/members").get_data(as_text=True))
     post_id = db.session.scalar(sa.select(Post.id).where(Post.thread_id == thread_id))
-    for path in (f"/s/{group.slug}/members", f"/s/{group.slug}/t/new", f"/s/{group.slug}/settings",
-                 f"/s/{group.slug}/invites", f"/s/{group.slug}/requests", f"/t/{thread_id}",
-                 f"/p/{post_id}/edit"):
+    for path in (
+        f"/s/{group.slug}/members",
+        f"/s/{group.slug}/t/new",
+        f"/s/{group.slug}/settings",
+        f"/s/{group.slug}/invites",
+        f"/s/{group.slug}/requests",
+        f"/t/{thread_id}",
+        f"/p/{post_id}/edit",
+    ):
         r = f.get(path)
         assert r.status_code == 404, path
         assert scrub(r.get_data(as_text=True)) == missing, path

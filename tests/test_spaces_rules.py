@@ -32,14 +32,14 @@ from tests.support import post
 
 
 @pytest.fixture
-def owner(make_account):  # noqa: ANN001, ANN201
+def owner(make_account):
     return make_account("Owner.One")
 
 
 # --- invites -------------------------------------------------------------------------
 
 
-def test_invite_code_is_stored_hashed_and_counts_uses(app, owner, make_account):  # noqa: ANN001
+def test_invite_code_is_stored_hashed_and_counts_uses(app, owner, make_account):
     space = make_space("hidden", owner=owner)
     new = invites.create_invite(owner, space.slug, max_uses=2, days=1)
     stored = db.session.scalar(sa.select(Invite.code_hash))
@@ -53,7 +53,7 @@ def test_invite_code_is_stored_hashed_and_counts_uses(app, owner, make_account):
         invites.accept_invite(c, new.code)
 
 
-def test_invite_expiry_with_the_clock(app, owner, make_account, clock, client):  # noqa: ANN001
+def test_invite_expiry_with_the_clock(app, owner, make_account, clock, client):
     space = make_space("closed", owner=owner)
     new = invites.create_invite(owner, space.slug, max_uses=None, days=2)
     make_account("Latecomer")
@@ -68,7 +68,7 @@ def test_invite_expiry_with_the_clock(app, owner, make_account, clock, client): 
     assert post(client, f"/invite/{new.code}", {}).status_code == 410
 
 
-def test_revoked_and_spent_codes_say_so(app, owner, make_account, client):  # noqa: ANN001
+def test_revoked_and_spent_codes_say_so(app, owner, make_account, client):
     space = make_space("hidden", owner=owner, name="Secret circle")
     single = invites.create_invite(owner, space.slug, max_uses=1)
     revoked = invites.create_invite(owner, space.slug, max_uses=5)
@@ -87,7 +87,7 @@ def test_revoked_and_spent_codes_say_so(app, owner, make_account, client):  # no
     assert client.get(f"/s/{space.slug}").status_code == 404
 
 
-def test_invite_list_shows_use_counts_to_owners(app, owner, make_account, client):  # noqa: ANN001
+def test_invite_list_shows_use_counts_to_owners(app, owner, make_account, client):
     space = make_space("closed", owner=owner)
     new = invites.create_invite(owner, space.slug, label="for the clinic", max_uses=3)
     invites.accept_invite(make_account(), new.code)
@@ -99,20 +99,30 @@ def test_invite_list_shows_use_counts_to_owners(app, owner, make_account, client
 
 @pytest.mark.parametrize(
     ("form", "status"),
-    [({"max_uses": "0"}, 400), ({"max_uses": "-1"}, 400), ({"max_uses": "abc"}, 400), ({"max_uses": "9" * 50}, 400),
-     ({"days": "366"}, 400), ({"days": "1.5"}, 400), ({"label": "x" * 101}, 400), ({"label": "a\x00b"}, 400),
-     ({"label": "<b>hi</b>", "max_uses": "", "days": ""}, 201)],
+    [
+        ({"max_uses": "0"}, 400),
+        ({"max_uses": "-1"}, 400),
+        ({"max_uses": "abc"}, 400),
+        ({"max_uses": "9" * 50}, 400),
+        ({"days": "366"}, 400),
+        ({"days": "1.5"}, 400),
+        ({"label": "x" * 101}, 400),
+        ({"label": "a\x00b"}, 400),
+        ({"label": "<b>hi</b>", "max_uses": "", "days": ""}, 201),
+    ],
 )
-def test_invite_form_refuses_bad_input(app, owner, client, form, status):  # noqa: ANN001
+def test_invite_form_refuses_bad_input(app, owner, client, form, status):
     space = make_space("closed", owner=owner)
     login(client, "Owner.One")
     response = post(client, f"/s/{space.slug}/invites", form)
     assert response.status_code == status
     assert "<b>hi</b>" not in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Invite)) == (1 if status == 201 else 0)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Invite)) == (
+        1 if status == 201 else 0
+    )
 
 
-def test_invite_code_junk_is_a_404(app, make_account, client):  # noqa: ANN001
+def test_invite_code_junk_is_a_404(app, make_account, client):
     make_account("Somebody.Else")
     login(client, "Somebody.Else")
     for code in ("short", "x" * 500, "%00", "..%2f..", "a b c d e f g h i j k l"):
@@ -122,7 +132,7 @@ def test_invite_code_junk_is_a_404(app, make_account, client):  # noqa: ANN001
 # --- names per space ------------------------------------------------------------------
 
 
-def test_space_alias_is_used_everywhere_in_the_space(app, owner, make_account, client):  # noqa: ANN001
+def test_space_alias_is_used_everywhere_in_the_space(app, owner, make_account, client):
     amara = make_account("Amara")
     space = make_space("closed", owner=owner, name="Circle")
     code = invites.create_invite(owner, space.slug).code
@@ -135,7 +145,7 @@ def test_space_alias_is_used_everywhere_in_the_space(app, owner, make_account, c
     assert membership.name_key != amara.alias_key
 
 
-def test_an_alias_two_names_never_appear_together(app, owner, make_account):  # noqa: ANN001
+def test_an_alias_two_names_never_appear_together(app, owner, make_account):
     amara = make_account("Amara")
     viewer = make_account("Viewer")
     open_space = make_space("open", owner=owner, name="Lobby")
@@ -170,7 +180,7 @@ def test_an_alias_two_names_never_appear_together(app, owner, make_account):  # 
     assert "Asker.Other" in page and "Asker.Real" not in page
 
 
-def test_name_collisions_are_explained(app, owner, make_account):  # noqa: ANN001
+def test_name_collisions_are_explained(app, owner, make_account):
     space = make_space("open", owner=owner)
     rosa = make_account("Rosa")
     amara = make_account("Amara")
@@ -189,24 +199,31 @@ def test_name_collisions_are_explained(app, owner, make_account):  # noqa: ANN00
         spaces.join_open(clash, space.slug, "")
     spaces.join_open(clash, space.slug, "Blossom")
     spaces.join_open(rosa, space.slug, "rosa")  # your own alias as space name: just your alias
-    assert db.session.scalar(sa.select(Membership.space_alias).where(Membership.account_id == rosa.id)) is None
+    assert (
+        db.session.scalar(sa.select(Membership.space_alias).where(Membership.account_id == rosa.id))
+        is None
+    )
 
 
-@pytest.mark.parametrize("name", ["x" * 300, "a\u202eb", "zero\u200bwidth", "<script>", "ab", "a b", "🙂🙂🙂"])
-def test_join_form_refuses_bad_space_names(app, owner, make_account, client, name):  # noqa: ANN001
+@pytest.mark.parametrize(
+    "name", ["x" * 300, "a\u202eb", "zero\u200bwidth", "<script>", "ab", "a b", "🙂🙂🙂"]
+)
+def test_join_form_refuses_bad_space_names(app, owner, make_account, client, name):
     space = make_space("open", owner=owner)
     make_account("Joiner")
     login(client, "Joiner")
     response = post(client, f"/s/{space.slug}/join", {"space_alias": name})
     assert response.status_code == 400
-    assert "<script>" not in response.get_data(as_text=True).split("</header>", 1)[1].replace("&lt;script&gt;", "")
+    assert "<script>" not in response.get_data(as_text=True).split("</header>", 1)[1].replace(
+        "&lt;script&gt;", ""
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Membership)) == 1
 
 
 # --- roles, leaving, requests -----------------------------------------------------------
 
 
-def test_last_owner_cannot_leave_until_handing_over(app, owner, make_account):  # noqa: ANN001
+def test_last_owner_cannot_leave_until_handing_over(app, owner, make_account):
     space = make_space("closed", owner=owner)
     helper = add_member(space, make_account())
     with pytest.raises(Forbidden):
@@ -219,7 +236,7 @@ def test_last_owner_cannot_leave_until_handing_over(app, owner, make_account):  
     assert db.session.get(Membership, own.id) is None
 
 
-def test_moderators_cannot_appoint(app, owner, make_account):  # noqa: ANN001
+def test_moderators_cannot_appoint(app, owner, make_account):
     space = make_space("open", owner=owner)
     mod_account = make_account()
     add_member(space, mod_account, role="moderator")
@@ -230,7 +247,7 @@ def test_moderators_cannot_appoint(app, owner, make_account):  # noqa: ANN001
         spaces.set_role(owner, space.slug, target.id, "emperor")
 
 
-def test_join_request_with_question_and_approval(app, owner, make_account):  # noqa: ANN001
+def test_join_request_with_question_and_approval(app, owner, make_account):
     space = make_space("closed", owner=owner, join_question="Why?")
     asker = make_account()
     with pytest.raises(Invalid):
@@ -243,7 +260,7 @@ def test_join_request_with_question_and_approval(app, owner, make_account):  # n
 
 
 @pytest.mark.parametrize("answer", ["x" * 1001, "a\x00b", 123])
-def test_request_answer_refused(app, owner, make_account, answer):  # noqa: ANN001
+def test_request_answer_refused(app, owner, make_account, answer):
     space = make_space("closed", owner=owner)
     with pytest.raises(Invalid):
         spaces.request_join(make_account(), space.slug, answer)
@@ -254,12 +271,18 @@ def test_request_answer_refused(app, owner, make_account, answer):  # noqa: ANN0
 
 @pytest.mark.parametrize(
     ("form", "status"),
-    [({"title": "", "body": "b"}, 400), ({"title": "t", "body": ""}, 400), ({"title": "x" * 151, "body": "b"}, 400),
-     ({"title": "t", "body": "x" * 20_001}, 400), ({"title": "a\nb", "body": "b"}, 400),
-     ({"title": "t\u202e", "body": "b"}, 400), ({"title": "t", "body": "b", "content_warning": "c" * 151}, 400),
-     ({"title": "<script>alert(1)</script>", "body": "<script>alert(2)</script>"}, 303)],
+    [
+        ({"title": "", "body": "b"}, 400),
+        ({"title": "t", "body": ""}, 400),
+        ({"title": "x" * 151, "body": "b"}, 400),
+        ({"title": "t", "body": "x" * 20_001}, 400),
+        ({"title": "a\nb", "body": "b"}, 400),
+        ({"title": "t\u202e", "body": "b"}, 400),
+        ({"title": "t", "body": "b", "content_warning": "c" * 151}, 400),
+        ({"title": "<script>alert(1)</script>", "body": "<script>alert(2)</script>"}, 303),
+    ],
 )
-def test_thread_form_hostile_input(app, owner, client, form, status):  # noqa: ANN001
+def test_thread_form_hostile_input(app, owner, client, form, status):
     space = make_space("open", owner=owner)
     login(client, "Owner.One")
     response = post(client, f"/s/{space.slug}/t/new", form)
@@ -273,7 +296,7 @@ def test_thread_form_hostile_input(app, owner, client, form, status):  # noqa: A
         assert "<script>" not in page and "&lt;script&gt;alert(2)" in page
 
 
-def test_missing_csrf_is_refused(app, owner, client):  # noqa: ANN001
+def test_missing_csrf_is_refused(app, owner, client):
     space = make_space("open", owner=owner)
     login(client, "Owner.One")
     response = client.post(f"/s/{space.slug}/t/new", data={"title": "t", "body": "b"})
@@ -281,7 +304,7 @@ def test_missing_csrf_is_refused(app, owner, client):  # noqa: ANN001
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Thread)) == 0
 
 
-def test_edit_marks_edited_and_only_by_author(app, owner, make_account, client):  # noqa: ANN001
+def test_edit_marks_edited_and_only_by_author(app, owner, make_account, client):
     space = make_space("open", owner=owner)
     other = make_account("Other.Person")
     add_member(space, other)
@@ -290,30 +313,40 @@ def test_edit_marks_edited_and_only_by_author(app, owner, make_account, client):
     with pytest.raises(Forbidden):
         threads.edit_post(other, first.id, body="hijack", title="x")
     login(client, "Owner.One")
-    assert post(client, f"/p/{first.id}/edit", {"title": "Better", "body": "changed"}).status_code == 303
+    assert (
+        post(client, f"/p/{first.id}/edit", {"title": "Better", "body": "changed"}).status_code
+        == 303
+    )
     page = client.get(f"/t/{t.id}").get_data(as_text=True)
     assert "changed" in page and 'class="edited"' in page and "Better" in page
 
 
-def test_deleting_the_first_post(app, owner, make_account):  # noqa: ANN001
+def test_deleting_the_first_post(app, owner, make_account):
     space = make_space("open", owner=owner)
     other = make_account()
     add_member(space, other)
     lonely = make_thread(space, owner, title="Lonely", body="alone")
     busy = make_thread(space, owner, title="Busy", body="secret details")
     threads.reply(other, busy.id, body="a reply")
-    first = lambda t: db.session.scalar(sa.select(Post.id).where(Post.thread_id == t.id, Post.is_first))  # noqa: E731
+
+    def first(t):
+        return db.session.scalar(sa.select(Post.id).where(Post.thread_id == t.id, Post.is_first))
+
     lonely_id, busy_id = lonely.id, busy.id
     assert threads.delete_post(owner, first(lonely)) is True
     assert db.session.get(Thread, lonely_id) is None
     assert threads.delete_post(owner, first(busy)) is False
     erased = db.session.scalar(sa.select(Post).where(Post.thread_id == busy_id, Post.is_first))
-    assert "secret" not in erased.body and erased.author_id is None and erased.author_name == "[deleted]"
+    assert (
+        "secret" not in erased.body
+        and erased.author_id is None
+        and erased.author_name == "[deleted]"
+    )
     assert db.session.get(Thread, busy_id).title == "Busy"
     assert len(list(db.session.scalars(sa.select(Post).where(Post.thread_id == busy_id)))) == 2
 
 
-def test_locked_thread_takes_no_replies_and_pinned_goes_first(app, owner, make_account):  # noqa: ANN001
+def test_locked_thread_takes_no_replies_and_pinned_goes_first(app, owner, make_account):
     space = make_space("open", owner=owner)
     member = make_account()
     add_member(space, member)
@@ -331,15 +364,20 @@ def test_locked_thread_takes_no_replies_and_pinned_goes_first(app, owner, make_a
     assert [t.title for t in listing.items] == ["A", "B"]
 
 
-def test_content_warning_hides_body_in_details(app, owner, client):  # noqa: ANN001
+def test_content_warning_hides_body_in_details(app, owner, client):
     space = make_space("open", owner=owner)
-    t = threads.create_thread(owner, space.slug, title="t", body="hard story", content_warning="violence")
+    t = threads.create_thread(
+        owner, space.slug, title="t", body="hard story", content_warning="violence"
+    )
     login(client, "Owner.One")
     page = client.get(f"/t/{t.id}").get_data(as_text=True)
-    assert re.search(r'<details class="cw"><summary>[^<]*violence</summary><div class="post-body"><p>hard story', page)
+    assert re.search(
+        r'<details class="cw"><summary>[^<]*violence</summary><div class="post-body"><p>hard story',
+        page,
+    )
 
 
-def test_follow_and_updates(app, owner, make_account, client):  # noqa: ANN001
+def test_follow_and_updates(app, owner, make_account, client):
     space = make_space("closed", owner=owner)
     fan = make_account("Fan.One")
     add_member(space, fan)
@@ -360,7 +398,7 @@ def test_follow_and_updates(app, owner, make_account, client):  # noqa: ANN001
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "1000000000", "junk", "", "2"])
-def test_pagination_bounds_everywhere(app, owner, make_account, client, page):  # noqa: ANN001
+def test_pagination_bounds_everywhere(app, owner, make_account, client, page):
     space = make_space("open", owner=owner)
     t = make_thread(space, owner)
     for n in range(threads.POSTS_PER_PAGE + 1):
@@ -368,23 +406,39 @@ def test_pagination_bounds_everywhere(app, owner, make_account, client, page):  
     for n in range(threads.THREADS_PER_PAGE + 1):
         make_thread(space, owner, title=f"extra {n}")
     login(client, "Owner.One")
-    for path in (f"/s/{space.slug}", f"/t/{t.id}", f"/s/{space.slug}/members", "/spaces", "/updates",
-                 f"/s/{space.slug}/invites", f"/s/{space.slug}/requests", "/orgs"):
+    for path in (
+        f"/s/{space.slug}",
+        f"/t/{t.id}",
+        f"/s/{space.slug}/members",
+        "/spaces",
+        "/updates",
+        f"/s/{space.slug}/invites",
+        f"/s/{space.slug}/requests",
+        "/orgs",
+    ):
         assert client.get(path, query_string={"page": page}).status_code == 200, path
     _acc, first = threads.list_threads(owner, space.slug, 1)
     assert len(first.items) == threads.THREADS_PER_PAGE and first.has_next
 
 
-def test_signals_fire_after_commit(app, owner):  # noqa: ANN001
+def test_signals_fire_after_commit(app, owner):
     seen = []
 
-    def record(name):  # noqa: ANN001, ANN202
-        def receiver(sender, **kw):  # noqa: ANN001, ANN003, ANN202
+    def record(name):
+        def receiver(sender, **kw):
             seen.append((name, sender, kw.get("thread_id") or kw.get("space_id")))
+
         return receiver
 
-    receivers = {sig: record(name) for name, sig in (("thread", signals.thread_created), ("created", signals.post_created),
-                                                      ("edited", signals.post_edited), ("deleted", signals.post_deleted))}
+    receivers = {
+        sig: record(name)
+        for name, sig in (
+            ("thread", signals.thread_created),
+            ("created", signals.post_created),
+            ("edited", signals.post_edited),
+            ("deleted", signals.post_deleted),
+        )
+    }
     for sig, receiver in receivers.items():
         sig.connect(receiver)
     try:
@@ -403,7 +457,7 @@ def test_signals_fire_after_commit(app, owner):  # noqa: ANN001
 
 
 @pytest.mark.parametrize("keep", [False, True])
-def test_account_deletion_hook(app, owner, make_account, keep):  # noqa: ANN001
+def test_account_deletion_hook(app, owner, make_account, keep):
     space = make_space("open", owner=owner)
     leaver = make_account("Leaver")
     add_member(space, leaver)
@@ -429,14 +483,19 @@ def test_account_deletion_hook(app, owner, make_account, keep):  # noqa: ANN001
 # --- starter spaces ---------------------------------------------------------------------------
 
 
-def test_starter_spaces_are_idempotent(app, runner):  # noqa: ANN001
+def test_starter_spaces_are_idempotent(app, runner):
     result = runner.invoke(args=["starter-spaces"])
     assert "Created 5" in result.output
     result = runner.invoke(args=["starter-spaces"])
     assert "Created 0" in result.output
     kinds = dict(db.session.execute(sa.select(Space.name, Space.kind)).all())
-    assert kinds == {"Newcomers": "open", "Online workers": "open", "HIV+ peer support": "closed",
-                     "Safety & bad dates": "open", "Know your rights": "open"}
+    assert kinds == {
+        "Newcomers": "open",
+        "Online workers": "open",
+        "HIV+ peer support": "closed",
+        "Safety & bad dates": "open",
+        "Know your rights": "open",
+    }
     hiv = db.session.scalar(sa.select(Space).where(Space.slug == "hiv-peer-support"))
     assert hiv.join_question and "outing" in hiv.rules.lower()
     rooms = db.session.scalars(sa.select(ChatRoom.name)).all()

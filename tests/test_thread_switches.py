@@ -33,8 +33,10 @@ def den(app, make_account):
 
 
 def log_lines() -> list[tuple[str, str, int]]:
-    return [(row.action, row.target_kind, row.target_id)
-            for row in db.session.scalars(sa.select(ModAction).order_by(ModAction.id))]
+    return [
+        (row.action, row.target_kind, row.target_id)
+        for row in db.session.scalars(sa.select(ModAction).order_by(ModAction.id))
+    ]
 
 
 def test_the_page_buttons_change_and_log(app, den):
@@ -42,8 +44,12 @@ def test_the_page_buttons_change_and_log(app, den):
     mina = signed_in(app, "Mina")
     for path, on in (("pin", "1"), ("pin", "1"), ("lock", "1"), ("lock", "0"), ("pin", "0")):
         assert post(mina, f"/t/{thread.id}/{path}", {"on": on}).status_code == 303
-    assert log_lines() == [("pin", "thread", thread.id), ("lock", "thread", thread.id),
-                           ("unlock", "thread", thread.id), ("unpin", "thread", thread.id)]
+    assert log_lines() == [
+        ("pin", "thread", thread.id),
+        ("lock", "thread", thread.id),
+        ("unlock", "thread", thread.id),
+        ("unpin", "thread", thread.id),
+    ]
     db.session.expire_all()
     stored = db.session.get(Thread, thread.id)
     assert not stored.pinned and not stored.locked

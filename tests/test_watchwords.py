@@ -15,7 +15,7 @@ from tests.factories import make_space
 
 
 @pytest.fixture
-def space_with_mod(app, make_account):  # noqa: ANN001, ANN201
+def space_with_mod(app, make_account):
     space = make_space(slug="words")
     mod, member = make_account("Mina"), make_account("Ana")
     add_member(space, mod, "moderator")
@@ -37,7 +37,9 @@ def test_screen_actions_and_normalisation(space_with_mod):
     assert watchwords.screen(space.id, "rescuers offer free money, whore").action == "block"
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "*", "**", "a", "(a+)+$", "x" * 61, "a b c d e f g h", None, 5])
+@pytest.mark.parametrize(
+    "raw", ["", "   ", "*", "**", "a", "(a+)+$", "x" * 61, "a b c d e f g h", None, 5]
+)
 def test_bad_patterns_are_refused(space_with_mod, raw):
     _space, mod, _member = space_with_mod
     with pytest.raises(Invalid):

@@ -13,9 +13,12 @@ target_db = current_app.extensions["migrate"].db
 
 
 def run_migrations_online() -> None:
-    def skip_empty(_context, _revision, directives) -> None:  # noqa: ANN001
+    def skip_empty(_context, _revision, directives) -> None:
         # `flask db migrate` with no model change writes no empty revision.
-        if getattr(context.config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+        if (
+            getattr(context.config.cmd_opts, "autogenerate", False)
+            and directives[0].upgrade_ops.is_empty()
+        ):
             directives[:] = []
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)

@@ -305,7 +305,7 @@ _timer_started = False
 
 def start_timer(app: Flask) -> bool:
     """Fire due check-ins every ``RB_CHECKIN_INTERVAL`` seconds (entry points call this once)."""
-    global _timer_started  # noqa: PLW0603 - one loop per process
+    global _timer_started
     interval = app.config.get("RB_CHECKIN_INTERVAL") or 0
     if interval <= 0:
         return False
@@ -325,7 +325,7 @@ def tick(app: Flask) -> int | None:
                 return fire_due()
             finally:
                 db.session.remove()
-    except Exception as error:  # noqa: BLE001 - the timer must survive a bad moment
+    except Exception as error:
         log.error("check-in timer failed: %s", type(error).__name__)
         return None
 

@@ -18,7 +18,18 @@ from forum.views import threads
 
 
 def register(app: Flask) -> None:
-    modules = (errors, main, auth, account, spaces, threads, orgs, retention, safety, buddies,
-               rights)
+    modules = (
+        errors,
+        main,
+        auth,
+        account,
+        spaces,
+        threads,
+        orgs,
+        retention,
+        safety,
+        buddies,
+        rights,
+    )
     for module in modules:
         app.register_blueprint(module.bp)

@@ -25,7 +25,7 @@ from forum.views.guards import signed_in
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-def _settings_page(error: str | None = None, status: int = 200):  # noqa: ANN202
+def _settings_page(error: str | None = None, status: int = 200):
     page = int_arg("page", 1, 1, 1000)
     return (
         render_template(
@@ -43,14 +43,14 @@ def _settings_page(error: str | None = None, status: int = 200):  # noqa: ANN202
 
 @bp.get("")
 @signed_in
-def settings():  # noqa: ANN201
+def settings():
     """Sessions, recovery codes, passphrase, preferences and deletion, on one page."""
     return _settings_page()
 
 
 @bp.post("/sessions/<int:session_id>/revoke")
 @signed_in
-def revoke(session_id: int):  # noqa: ANN201
+def revoke(session_id: int):
     """End one session (this one too, if chosen)."""
     current = g.auth_session.id == session_id
     accounts.revoke_session(g.account, session_id)
@@ -64,7 +64,7 @@ def revoke(session_id: int):  # noqa: ANN201
 
 @bp.post("/sessions/revoke-others")
 @signed_in
-def revoke_others():  # noqa: ANN201
+def revoke_others():
     """End every session but this one."""
     count = accounts.revoke_all(g.account, keep=g.auth_session)
     flash(f"{count} other session(s) ended.", "success")
@@ -73,7 +73,7 @@ def revoke_others():  # noqa: ANN201
 
 @bp.post("/codes")
 @signed_in
-def new_codes():  # noqa: ANN201
+def new_codes():
     """Make new recovery codes; the old ones stop working."""
     try:
         codes = accounts.regenerate_codes(g.account, form_text("passphrase"))
@@ -84,11 +84,15 @@ def new_codes():  # noqa: ANN201
 
 @bp.post("/passphrase")
 @signed_in
-def change_passphrase():  # noqa: ANN201
+def change_passphrase():
     """Change the passphrase; other sessions end."""
     try:
         result = accounts.change_passphrase(
-            g.account, form_text("current"), form_text("passphrase"), form_text("passphrase2"), g.auth_session
+            g.account,
+            form_text("current"),
+            form_text("passphrase"),
+            form_text("passphrase2"),
+            g.auth_session,
         )
     except ServiceError as error:
         return _settings_page(error.message, error.status)
@@ -99,10 +103,12 @@ def change_passphrase():  # noqa: ANN201
 
 @bp.post("/preferences")
 @signed_in
-def preferences():  # noqa: ANN201
+def preferences():
     """Discreet mode and language."""
     try:
-        accounts.set_preferences(g.account, discreet=form_flag("discreet"), locale=form_text("locale"))
+        accounts.set_preferences(
+            g.account, discreet=form_flag("discreet"), locale=form_text("locale")
+        )
     except ServiceError as error:
         return _settings_page(error.message, error.status)
     flash("Saved.", "success")
@@ -111,7 +117,7 @@ def preferences():  # noqa: ANN201
 
 @bp.post("/delete")
 @signed_in
-def delete():  # noqa: ANN201
+def delete():
     """Delete the account now; content goes too unless asked to keep it."""
     keep = request.form.get("content") == "keep"
     try:

@@ -31,21 +31,25 @@ def _signed_in(result: accounts.SignedIn) -> None:
 
 @bp.route("/signup", methods=["GET", "POST"])
 @ratelimit.limit("RB_LIMIT_SIGNUP")
-def signup():  # noqa: ANN201
+def signup():
     """Create an account with an alias and a passphrase; show the recovery codes once."""
     if request.method == "GET":
         return render_template("auth/signup.html", alias="")
     try:
-        result = accounts.sign_up(form_text("alias"), form_text("passphrase"), form_text("passphrase2"))
+        result = accounts.sign_up(
+            form_text("alias"), form_text("passphrase"), form_text("passphrase2")
+        )
     except ServiceError as error:
-        return render_template("auth/signup.html", error=error.message, alias=form_text("alias")[:64]), error.status
+        return render_template(
+            "auth/signup.html", error=error.message, alias=form_text("alias")[:64]
+        ), error.status
     _signed_in(result)
     return render_template("auth/codes.html", codes=result.recovery_codes, fresh=True)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @ratelimit.limit("RB_LIMIT_LOGIN")
-def login():  # noqa: ANN201
+def login():
     """Log in with alias and passphrase."""
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -54,7 +58,9 @@ def login():  # noqa: ANN201
         result = accounts.log_in(form_text("alias"), form_text("passphrase"))
     except ServiceError as error:
         return (
-            render_template("auth/login.html", error=error.message, alias=form_text("alias")[:64], next=target),
+            render_template(
+                "auth/login.html", error=error.message, alias=form_text("alias")[:64], next=target
+            ),
             error.status,
         )
     _signed_in(result)
@@ -62,7 +68,7 @@ def login():  # noqa: ANN201
 
 
 @bp.post("/logout")
-def logout():  # noqa: ANN201
+def logout():
     """End this session."""
     if g.get("auth_session") is not None:
         accounts.log_out(g.auth_session)
@@ -74,7 +80,7 @@ def logout():  # noqa: ANN201
 
 @bp.route("/recover", methods=["GET", "POST"])
 @ratelimit.limit("RB_LIMIT_RECOVER")
-def recover():  # noqa: ANN201
+def recover():
     """Set a new passphrase with the alias and one recovery code."""
     if request.method == "GET":
         return render_template("auth/recover.html", alias="")
@@ -83,7 +89,9 @@ def recover():  # noqa: ANN201
             form_text("alias"), form_text("code"), form_text("passphrase"), form_text("passphrase2")
         )
     except ServiceError as error:
-        return render_template("auth/recover.html", error=error.message, alias=form_text("alias")[:64]), error.status
+        return render_template(
+            "auth/recover.html", error=error.message, alias=form_text("alias")[:64]
+        ), error.status
     _signed_in(result)
     flash("Your passphrase is changed and that recovery code is now used up.", "success")
     return redirect(url_for("account.settings"), code=303)

@@ -28,7 +28,7 @@ bp = Blueprint("buddies", __name__)
 MINUTE_CHOICES = (15, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720)
 
 
-def _buddies_page(error: str | None = None, status: int = 200, form: object = None):  # noqa: ANN202
+def _buddies_page(error: str | None = None, status: int = 200, form: object = None):
     return render_template(
         "safety/buddies.html",
         views=buddies.list_for(g.account),
@@ -39,7 +39,7 @@ def _buddies_page(error: str | None = None, status: int = 200, form: object = No
     ), status
 
 
-def _hub(error: str | None = None, status: int = 200, form: object = None):  # noqa: ANN202
+def _hub(error: str | None = None, status: int = 200, form: object = None):
     return render_template(
         "safety/checkin.html",
         mine=checkins.mine(g.account),
@@ -54,14 +54,14 @@ def _hub(error: str | None = None, status: int = 200, form: object = None):  # n
 
 @bp.get("/checkin")
 @signed_in
-def hub():  # noqa: ANN201
+def hub():
     """Start a check-in; see the running ones."""
     return _hub()
 
 
 @bp.post("/checkin/start")
 @signed_in
-def start():  # noqa: ANN201
+def start():
     try:
         checkins.start(
             g.account,
@@ -78,7 +78,7 @@ def start():  # noqa: ANN201
 
 @bp.post("/checkin/<int:checkin_id>/safe")
 @signed_in
-def safe(checkin_id: int):  # noqa: ANN201
+def safe(checkin_id: int):
     checkins.safe(g.account, checkin_id)
     flash(_("Checked in. Glad you are safe."), "success")
     return redirect(url_for("buddies.hub"), code=303)
@@ -86,7 +86,7 @@ def safe(checkin_id: int):  # noqa: ANN201
 
 @bp.post("/checkin/<int:checkin_id>/extend")
 @signed_in
-def extend(checkin_id: int):  # noqa: ANN201
+def extend(checkin_id: int):
     try:
         checkins.extend(g.account, checkin_id, form_text("minutes"))
     except ServiceError as error:
@@ -99,7 +99,7 @@ def extend(checkin_id: int):  # noqa: ANN201
 
 @bp.post("/checkin/<int:checkin_id>/help")
 @signed_in
-def help_now(checkin_id: int):  # noqa: ANN201
+def help_now(checkin_id: int):
     checkins.help_now(g.account, checkin_id)
     flash(_("Your contacts are alerted now."), "info")
     return redirect(url_for("buddies.hub"), code=303)
@@ -107,7 +107,7 @@ def help_now(checkin_id: int):  # noqa: ANN201
 
 @bp.get("/checkin/alert/<int:checkin_id>")
 @signed_in
-def alert(checkin_id: int):  # noqa: ANN201
+def alert(checkin_id: int):
     """A contact opens an alert (this also stops its banner for them)."""
     shown = checkins.open_alert(g.account, checkin_id)
     return render_template("safety/alert.html", alert=shown)
@@ -115,13 +115,13 @@ def alert(checkin_id: int):  # noqa: ANN201
 
 @bp.get("/buddies")
 @signed_in
-def index():  # noqa: ANN201
+def index():
     return _buddies_page()
 
 
 @bp.post("/buddies/ask")
 @signed_in
-def ask():  # noqa: ANN201
+def ask():
     """Ask a member of a shared space, by the name they use there."""
     try:
         buddies.ask(g.account, form_text("space"), form_text("name"))
@@ -135,7 +135,7 @@ def ask():  # noqa: ANN201
 
 @bp.post("/buddies/<int:buddy_id>/accept")
 @signed_in
-def accept(buddy_id: int):  # noqa: ANN201
+def accept(buddy_id: int):
     buddies.accept(g.account, buddy_id)
     flash(_("You are buddies now."), "success")
     return redirect(url_for("buddies.index"), code=303)
@@ -143,13 +143,13 @@ def accept(buddy_id: int):  # noqa: ANN201
 
 @bp.post("/buddies/<int:buddy_id>/end")
 @signed_in
-def end(buddy_id: int):  # noqa: ANN201
+def end(buddy_id: int):
     buddies.end(g.account, buddy_id)
     flash(_("Done. They are not told."), "success")
     return redirect(url_for("buddies.index"), code=303)
 
 
-def _conversation(buddy_id: int, error: str | None = None, status: int = 200, body: str = ""):  # noqa: ANN202
+def _conversation(buddy_id: int, error: str | None = None, status: int = 200, body: str = ""):
     found = messages.conversation(g.account, buddy_id)
     return render_template(
         "safety/conversation.html",
@@ -163,14 +163,14 @@ def _conversation(buddy_id: int, error: str | None = None, status: int = 200, bo
 
 @bp.get("/buddies/<int:buddy_id>/messages")
 @signed_in
-def conversation(buddy_id: int):  # noqa: ANN201
+def conversation(buddy_id: int):
     """The pairing's messages (live with static/js/dm.js; complete without it)."""
     return _conversation(buddy_id)
 
 
 @bp.post("/buddies/<int:buddy_id>/messages")
 @signed_in
-def send(buddy_id: int):  # noqa: ANN201
+def send(buddy_id: int):
     try:
         messages.send(g.account, buddy_id, form_text("client_id"), form_text("body"))
     except ServiceError as error:
@@ -184,7 +184,7 @@ def send(buddy_id: int):  # noqa: ANN201
 
 @bp.post("/buddies/<int:buddy_id>/hours")
 @signed_in
-def hours(buddy_id: int):  # noqa: ANN201
+def hours(buddy_id: int):
     """Make this pairing's messages disappear sooner (from now on)."""
     try:
         buddies.set_dm_hours(g.account, buddy_id, form_text("hours"))

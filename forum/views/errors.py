@@ -29,19 +29,19 @@ MESSAGES = {
 }
 
 
-def _page(status: int, message: str, retry_after: int | None = None):  # noqa: ANN202
+def _page(status: int, message: str, retry_after: int | None = None):
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return render_template("error.html", status=status, message=message), status, headers
 
 
 @bp.app_errorhandler(ServiceError)
-def service_error(error: ServiceError):  # noqa: ANN201
+def service_error(error: ServiceError):
     retry = error.retry_after if isinstance(error, RateLimited) else None
     return _page(error.status, error.message, retry)
 
 
 @bp.app_errorhandler(CSRFError)
-def csrf_error(_error: CSRFError):  # noqa: ANN201
+def csrf_error(_error: CSRFError):
     return _page(
         400,
         "This form was out of date or came from another site. Please go back, reload the page "
@@ -50,20 +50,20 @@ def csrf_error(_error: CSRFError):  # noqa: ANN201
 
 
 @bp.app_errorhandler(RateLimitExceeded)
-def rate_limited(error: RateLimitExceeded):  # noqa: ANN201
+def rate_limited(error: RateLimitExceeded):
     current = limiter.current_limit
     retry = max(1, int(current.reset_at - time.time()) + 1) if current else 60
     return _page(429, f"Too many attempts. Please wait {retry} seconds and try again.", retry)
 
 
 @bp.app_errorhandler(HTTPException)
-def http_error(error: HTTPException):  # noqa: ANN201
+def http_error(error: HTTPException):
     status = error.code or 500
     return _page(status, MESSAGES.get(status, error.description or MESSAGES[400]))
 
 
 @bp.app_errorhandler(Exception)
-def unexpected(error: Exception):  # noqa: ANN201
+def unexpected(error: Exception):
     # Log the error type and place only: never request data, never the client address.
     log.error("unhandled %s", type(error).__name__, exc_info=error)
     return _page(500, MESSAGES[500])

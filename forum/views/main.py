@@ -17,17 +17,19 @@ bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
-def index():  # noqa: ANN201
+def index():
     """The front page: what this is, and the way in; for members, their spaces and updates."""
     if g.get("account") is None:
         return render_template("index.html")
     return render_template(
-        "index.html", updates=threads.updates(g.account, 1, per_page=5), my_spaces=spaces.my_spaces(g.account, 1)
+        "index.html",
+        updates=threads.updates(g.account, 1, per_page=5),
+        my_spaces=spaces.my_spaces(g.account, 1),
     )
 
 
 @bp.get("/exit")
-def quick_exit():  # noqa: ANN201
+def quick_exit():
     """Leave now: end this session, wipe what the browser holds for us, go somewhere neutral.
 
     A GET on purpose: it must work as a plain link without JavaScript, in one tap.

@@ -23,36 +23,51 @@ bp = Blueprint("orgs", __name__, url_prefix="/orgs")
 
 @bp.route("", methods=["GET", "POST"])
 @signed_in
-def index():  # noqa: ANN201
+def index():
     """Admins: every organisation and a form for a new one; staff: their own."""
     if request.method == "GET":
-        return render_template("orgs/list.html", listing=orgs.list_orgs(g.account, int_arg("page")), form={})
+        return render_template(
+            "orgs/list.html", listing=orgs.list_orgs(g.account, int_arg("page")), form={}
+        )
     try:
-        org = orgs.create_org(g.account, name=form_text("name"), slug=form_text("slug"),
-                              description=form_text("description"))
+        org = orgs.create_org(
+            g.account,
+            name=form_text("name"),
+            slug=form_text("slug"),
+            description=form_text("description"),
+        )
     except ServiceError as error:
         if isinstance(error, Forbidden):
             raise
-        return render_template("orgs/list.html", listing=orgs.list_orgs(g.account, 1), form=request.form,
-                               error=error.message), error.status
+        return render_template(
+            "orgs/list.html",
+            listing=orgs.list_orgs(g.account, 1),
+            form=request.form,
+            error=error.message,
+        ), error.status
     return redirect(url_for("orgs.show", slug=org.slug), code=303)
 
 
-def _org_page(slug: str, error: str | None = None, status: int = 200):  # noqa: ANN202
+def _org_page(slug: str, error: str | None = None, status: int = 200):
     org, staff = orgs.list_staff(g.account, slug, int_arg("page"))
-    return render_template("orgs/org.html", org=org, staff=staff, org_spaces=orgs.list_org_spaces(g.account, slug),
-                           error=error), status
+    return render_template(
+        "orgs/org.html",
+        org=org,
+        staff=staff,
+        org_spaces=orgs.list_org_spaces(g.account, slug),
+        error=error,
+    ), status
 
 
 @bp.get("/<slug>")
 @signed_in
-def show(slug: str):  # noqa: ANN201
+def show(slug: str):
     return _org_page(slug)
 
 
 @bp.post("/<slug>/staff")
 @signed_in
-def add_staff(slug: str):  # noqa: ANN201
+def add_staff(slug: str):
     try:
         orgs.add_staff(g.account, slug, form_text("alias"))
     except ServiceError as error:
@@ -65,7 +80,7 @@ def add_staff(slug: str):  # noqa: ANN201
 
 @bp.post("/<slug>/staff/<int:account_id>/remove")
 @signed_in
-def remove_staff(slug: str, account_id: int):  # noqa: ANN201
+def remove_staff(slug: str, account_id: int):
     orgs.remove_staff(g.account, slug, account_id)
     flash("Removed from staff.", "success")
     return redirect(url_for("orgs.show", slug=slug), code=303)
@@ -73,21 +88,35 @@ def remove_staff(slug: str, account_id: int):  # noqa: ANN201
 
 @bp.route("/<slug>/spaces/new", methods=["GET", "POST"])
 @signed_in
-def new_space(slug: str):  # noqa: ANN201
+def new_space(slug: str):
     """Staff create a closed or hidden space and own it."""
     org = orgs.access_org(g.account, slug)
     action = url_for("orgs.new_space", slug=slug)
     kinds = ("closed", "hidden")
     if request.method == "GET":
-        return render_template("spaces/form.html", form={"kind": "closed"}, action=action, kinds=kinds, org=org)
+        return render_template(
+            "spaces/form.html", form={"kind": "closed"}, action=action, kinds=kinds, org=org
+        )
     try:
         space = orgs.create_org_space(
-            g.account, slug, name=form_text("name"), slug=form_text("slug"), description=form_text("description"),
-            rules=form_text("rules"), kind=form_text("kind"), join_question=form_text("join_question"),
+            g.account,
+            slug,
+            name=form_text("name"),
+            slug=form_text("slug"),
+            description=form_text("description"),
+            rules=form_text("rules"),
+            kind=form_text("kind"),
+            join_question=form_text("join_question"),
         )
     except ServiceError as error:
         if isinstance(error, NotFound):
             raise
-        return render_template("spaces/form.html", form=request.form, action=action, kinds=kinds, org=org,
-                               error=error.message), error.status
+        return render_template(
+            "spaces/form.html",
+            form=request.form,
+            action=action,
+            kinds=kinds,
+            org=org,
+            error=error.message,
+        ), error.status
     return redirect(url_for("spaces.show", slug=space.slug), code=303)

@@ -20,14 +20,14 @@ bp = Blueprint("retention", __name__)
 
 
 @bp.app_template_global("retention_line")
-def retention_line(space) -> str:  # noqa: ANN001
+def retention_line(space) -> str:
     """For space pages: the sentence saying how long this space keeps things."""
     return retention.describe(space)
 
 
 @bp.route("/s/<slug>/retention", methods=["GET", "POST"])
 @signed_in
-def space_retention(slug: str):  # noqa: ANN201
+def space_retention(slug: str):
     """Show or change how long this space keeps chat and posts."""
     space = retention.owned_space(g.account, slug)
     error, status = None, 200
@@ -35,7 +35,11 @@ def space_retention(slug: str):  # noqa: ANN201
         post_days = None if form_flag("keep_posts") else form_text("post_days")
         try:
             retention.set_retention(
-                g.account, space, form_text("chat_hours"), post_days, apply_to_existing=form_flag("apply")
+                g.account,
+                space,
+                form_text("chat_hours"),
+                post_days,
+                apply_to_existing=form_flag("apply"),
             )
         except Invalid as invalid:
             error, status = invalid.message, invalid.status

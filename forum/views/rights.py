@@ -33,14 +33,14 @@ def _fields() -> dict:
 
 @bp.get("/s/<slug>/pages")
 @signed_in
-def index(slug: str):  # noqa: ANN201
+def index(slug: str):
     acc, pages = rights.list_pages(g.account, slug)
     return render_template("safety/pages.html", acc=acc, space=acc.space, pages=pages)
 
 
 @bp.get("/s/<slug>/pages/<page_slug>")
 @signed_in
-def show(slug: str, page_slug: str):  # noqa: ANN201
+def show(slug: str, page_slug: str):
     acc, view = rights.get_page(g.account, slug, page_slug)
     return render_template(
         "safety/page.html", acc=acc, space=acc.space, view=view, render=markdown.render
@@ -49,7 +49,7 @@ def show(slug: str, page_slug: str):  # noqa: ANN201
 
 @bp.route("/s/<slug>/pages/new", methods=["GET", "POST"])
 @signed_in
-def new(slug: str):  # noqa: ANN201
+def new(slug: str):
     acc = access.access_space(g.account, slug)
     acc.require_role("moderator")
     if request.method == "GET":
@@ -75,7 +75,7 @@ def new(slug: str):  # noqa: ANN201
 
 @bp.route("/s/<slug>/pages/<page_slug>/edit", methods=["GET", "POST"])
 @signed_in
-def edit(slug: str, page_slug: str):  # noqa: ANN201
+def edit(slug: str, page_slug: str):
     acc, view = rights.get_page(g.account, slug, page_slug)
     acc.require_role("moderator")
     if request.method == "GET":
@@ -108,7 +108,7 @@ def edit(slug: str, page_slug: str):  # noqa: ANN201
 
 @bp.post("/s/<slug>/pages/<page_slug>/delete")
 @signed_in
-def delete(slug: str, page_slug: str):  # noqa: ANN201
+def delete(slug: str, page_slug: str):
     rights.delete_page(g.account, slug, page_slug)
     flash(_("Page deleted."), "success")
     return redirect(url_for("rights.index", slug=slug), code=303)

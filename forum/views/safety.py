@@ -235,7 +235,7 @@ def settings(slug: str):
 
 @bp.route("/s/<slug>/alerts", methods=["GET", "POST"])
 @signed_in
-def alerts(slug: str):  # noqa: ANN201
+def alerts(slug: str):
     """Urgent alerts in a space: see them, raise one (trust level 1 or more)."""
     if request.method == "POST":
         try:
@@ -259,7 +259,7 @@ def alerts(slug: str):  # noqa: ANN201
 
 @bp.post("/alerts/<int:alert_id>/<action>")
 @signed_in
-def alert_action(alert_id: int, action: str):  # noqa: ANN201
+def alert_action(alert_id: int, action: str):
     """confirm ("I saw this too"), dismiss (the banner), remove (moderators)."""
     act = {"confirm": alerts_service.confirm, "dismiss": alerts_service.dismiss}.get(action)
     if act is not None:

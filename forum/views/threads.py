@@ -46,53 +46,82 @@ HELD = "Thank you. It is waiting for a moderator to approve it before others can
 
 @bp.route("/s/<slug>/t/new", methods=["GET", "POST"])
 @signed_in
-def new(slug: str):  # noqa: ANN201
+def new(slug: str):
     """Start a thread: a title and a first post."""
     acc = access.access_space(g.account, slug)
     if request.method == "GET":
         acc.require_write()
         return render_template("threads/new.html", space=acc.space, form={}, limits=markdown)
     try:
-        thread = threads.create_thread(g.account, slug, title=form_text("title"), body=form_text("body"),
-                                       content_warning=form_text("content_warning"),
-                                       confirm_identifiers=_confirmed())
+        thread = threads.create_thread(
+            g.account,
+            slug,
+            title=form_text("title"),
+            body=form_text("body"),
+            content_warning=form_text("content_warning"),
+            confirm_identifiers=_confirmed(),
+        )
     except ServiceError as error:
         _reraise_not_found(error)
-        return render_template("threads/new.html", space=acc.space, form=request.form, limits=markdown,
-                               error=error.message, findings=_findings(error)), error.status
+        return render_template(
+            "threads/new.html",
+            space=acc.space,
+            form=request.form,
+            limits=markdown,
+            error=error.message,
+            findings=_findings(error),
+        ), error.status
     if thread.hidden_at is not None:
         flash(HELD, "info")
         return redirect(url_for("spaces.show", slug=acc.space.slug), code=303)
     return redirect(url_for("threads.show", thread_id=thread.id), code=303)
 
 
-def _thread_page(thread_id: int, error: str | None = None, status: int = 200,
-                 findings: list[str] | None = None):  # noqa: ANN202
+def _thread_page(
+    thread_id: int, error: str | None = None, status: int = 200, findings: list[str] | None = None
+):
     view = threads.view_thread(g.account, thread_id, int_arg("page"))
-    return render_template("threads/thread.html", view=view, thread=view.thread, acc=view.access,
-                           space=view.access.space, posts=view.posts, render=markdown.render,
-                           form=request.form if error else {}, error=error, limits=markdown,
-                           findings=findings or []), status
+    return render_template(
+        "threads/thread.html",
+        view=view,
+        thread=view.thread,
+        acc=view.access,
+        space=view.access.space,
+        posts=view.posts,
+        render=markdown.render,
+        form=request.form if error else {},
+        error=error,
+        limits=markdown,
+        findings=findings or [],
+    ), status
 
 
 @bp.get("/t/<int:thread_id>")
 @signed_in
-def show(thread_id: int):  # noqa: ANN201
+def show(thread_id: int):
     return _thread_page(thread_id)
 
 
 @bp.post("/t/<int:thread_id>/reply")
 @signed_in
-def reply(thread_id: int):  # noqa: ANN201
+def reply(thread_id: int):
     try:
-        post = threads.reply(g.account, thread_id, body=form_text("body"),
-                             content_warning=form_text("content_warning"), confirm_identifiers=_confirmed())
+        post = threads.reply(
+            g.account,
+            thread_id,
+            body=form_text("body"),
+            content_warning=form_text("content_warning"),
+            confirm_identifiers=_confirmed(),
+        )
     except ServiceError as error:
         _reraise_not_found(error)
         return _thread_page(thread_id, error.message, error.status, _findings(error))
     if post.hidden_at is not None:
         flash(HELD, "info")
-    return redirect(url_for("threads.show", thread_id=thread_id, page=_last_page(thread_id)) + f"#p{post.id}", code=303)
+    return redirect(
+        url_for("threads.show", thread_id=thread_id, page=_last_page(thread_id)) + f"#p{post.id}",
+        code=303,
+    )
 
 
 def _last_page(thread_id: int) -> int:
@@ -101,7 +130,7 @@ def _last_page(thread_id: int) -> int:
 
 @bp.post("/t/<int:thread_id>/lifetime")
 @signed_in
-def lifetime(thread_id: int):  # noqa: ANN201
+def lifetime(thread_id: int):
     """Make the thread disappear sooner (author or moderators; shorter only)."""
     try:
         retention.set_thread_lifetime(g.account, thread_id, form_text("days"))
@@ -114,33 +143,58 @@ def lifetime(thread_id: int):  # noqa: ANN201
 
 @bp.post("/t/<int:thread_id>/follow")
 @signed_in
-def follow(thread_id: int):  # noqa: ANN201
+def follow(thread_id: int):
     on = form_flag("on")
     threads.set_follow(g.account, thread_id, on)
-    flash("You follow this thread: new replies show in your updates." if on else "You no longer follow this thread.",
-          "success")
+    flash(
+        "You follow this thread: new replies show in your updates."
+        if on
+        else "You no longer follow this thread.",
+        "success",
+    )
     return redirect(url_for("threads.show", thread_id=thread_id), code=303)
 
 
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
 @signed_in
-def edit(post_id: int):  # noqa: ANN201
+def edit(post_id: int):
     """Edit one's own post (and, for the first post, the thread's title)."""
     post, acc = access.access_post(g.account, post_id)
     if request.method == "GET":
         if post.author_id != g.account.id:
             raise Forbidden("You can only change your own posts.")
-        form = {"body": post.body, "title": post.thread.title,
-                "content_warning": (post.thread.content_warning if post.is_first else post.content_warning) or ""}
-        return render_template("threads/edit.html", post=post, space=acc.space, form=form, limits=markdown)
+        form = {
+            "body": post.body,
+            "title": post.thread.title,
+            "content_warning": (
+                post.thread.content_warning if post.is_first else post.content_warning
+            )
+            or "",
+        }
+        return render_template(
+            "threads/edit.html", post=post, space=acc.space, form=form, limits=markdown
+        )
     was_hidden = post.hidden_at is not None
     try:
-        threads.edit_post(g.account, post_id, body=form_text("body"), title=form_text("title"),
-                          content_warning=form_text("content_warning"), confirm_identifiers=_confirmed())
+        threads.edit_post(
+            g.account,
+            post_id,
+            body=form_text("body"),
+            title=form_text("title"),
+            content_warning=form_text("content_warning"),
+            confirm_identifiers=_confirmed(),
+        )
     except ServiceError as error:
         _reraise_not_found(error)
-        return render_template("threads/edit.html", post=post, space=acc.space, form=request.form,
-                               limits=markdown, error=error.message, findings=_findings(error)), error.status
+        return render_template(
+            "threads/edit.html",
+            post=post,
+            space=acc.space,
+            form=request.form,
+            limits=markdown,
+            error=error.message,
+            findings=_findings(error),
+        ), error.status
     if post.thread.hidden_at is not None and not acc.has_role("moderator"):
         flash(HELD, "info")
         return redirect(url_for("spaces.show", slug=acc.space.slug), code=303)
@@ -151,7 +205,7 @@ def edit(post_id: int):  # noqa: ANN201
 
 @bp.post("/p/<int:post_id>/delete")
 @signed_in
-def delete(post_id: int):  # noqa: ANN201
+def delete(post_id: int):
     """Delete one's own post now (no undo)."""
     post, acc = access.access_post(g.account, post_id)
     thread_id, slug = post.thread_id, acc.space.slug
@@ -164,19 +218,23 @@ def delete(post_id: int):  # noqa: ANN201
 
 @bp.get("/search")
 @signed_in
-def search():  # noqa: ANN201
+def search():
     """Search in the spaces one belongs to."""
     query = request.args.get("q", "")
     try:
-        results = search_service.search(g.account, query, int_arg("page", 1, 1, search_service.MAX_PAGE))
+        results = search_service.search(
+            g.account, query, int_arg("page", 1, 1, search_service.MAX_PAGE)
+        )
     except ServiceError as error:
-        return render_template("search.html", results=None, query=query[:200], error=error.message), error.status
+        return render_template(
+            "search.html", results=None, query=query[:200], error=error.message
+        ), error.status
     return render_template("search.html", results=results, query=results.query)
 
 
 @bp.get("/updates")
 @signed_in
-def updates():  # noqa: ANN201
+def updates():
     """New replies in followed threads."""
     listing = threads.updates(g.account, int_arg("page"))
     return render_template("updates.html", listing=listing)

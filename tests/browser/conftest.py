@@ -59,15 +59,25 @@ CHROMIUM_ARGS = [
 # and /exit answers with a redirect.)
 # Tests take its URL from the ``neutral_site`` fixture.
 NEUTRAL_PAGE = b"<!doctype html><meta charset=utf-8><title>Weather</title><h1>Weather</h1>"
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Headless Debian Chromium; Playwright gives it a fresh, temporary profile."""
-    needs_service("Playwright", sync_playwright is not None,
-                  "the Python package is not installed (pip install -e '.[test]')")
-    needs_service("Chromium", os.access(CHROMIUM, os.X_OK),
-                  f"{CHROMIUM} is missing: apt-get install -y chromium (never `playwright install`)")
+    needs_service(
+        "Playwright",
+        sync_playwright is not None,
+        "the Python package is not installed (pip install -e '.[test]')",
+    )
+    needs_service(
+        "Chromium",
+        os.access(CHROMIUM, os.X_OK),
+        f"{CHROMIUM} is missing: apt-get install -y chromium (never `playwright install`)",
+    )
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield chromium
         chromium.close()
 

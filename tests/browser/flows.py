@@ -79,7 +79,9 @@ def foreign_requests(recorded: Iterable[str], origin: str, allow: Iterable[str] 
     return [url for url in recorded if url not in allowed and origin_of(url) != home]
 
 
-def assert_no_foreign_requests(recorded: Iterable[str], origin: str, allow: Iterable[str] = ()) -> None:
+def assert_no_foreign_requests(
+    recorded: Iterable[str], origin: str, allow: Iterable[str] = ()
+) -> None:
     """Fail, listing them, if any recorded request went anywhere but ``origin``.
 
     ``allow`` names exact URLs a flow leaves for on purpose (the quick-exit
@@ -171,11 +173,17 @@ def storage_residue(page: Page) -> dict[str, object]:
 
 # -- spaces and chat -------------------------------------------------------------------------
 
+
 def run_demo(server: LiveServer) -> Member:
     """``flask --app forum demo`` against the live server's database: its admin, passphrase read off."""
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "forum", "demo"],
-        env=server.env, cwd=ROOT, check=True, capture_output=True, text=True, timeout=120,
+        env=server.env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     alias = re.search(r"Admin alias: (\S+)", result.stdout)
     passphrase = re.search(r"Admin passphrase \(shown once, write it down\): (\S+)", result.stdout)
@@ -192,8 +200,12 @@ def make_established(server: LiveServer, alias: str, days: int = 10) -> None:
     """
     with sqlite3.connect(server.instance / "redbrolly.db", timeout=10) as db:
         db.execute("PRAGMA busy_timeout=10000")
-        (created,) = db.execute("SELECT created_at FROM accounts WHERE alias = ?", (alias,)).fetchone()
-        older = db.execute("SELECT strftime('%Y-%m-%d %H:%M:%f000', ?, ?)", (created, f"-{days} days")).fetchone()[0]
+        (created,) = db.execute(
+            "SELECT created_at FROM accounts WHERE alias = ?", (alias,)
+        ).fetchone()
+        older = db.execute(
+            "SELECT strftime('%Y-%m-%d %H:%M:%f000', ?, ?)", (created, f"-{days} days")
+        ).fetchone()[0]
         db.execute("UPDATE accounts SET created_at = ? WHERE alias = ?", (older, alias))
 
 
@@ -251,8 +263,12 @@ def chat_message(page: Page, text: str):
 
 def chat_seqs(page: Page) -> list[int]:
     """The message numbers shown in the room, in page order (duplicates kept: tests count them)."""
-    return [int(s) for s in page.locator("#chat-log li[data-seq]").evaluate_all(
-        "els => els.map(e => e.getAttribute('data-seq'))")]
+    return [
+        int(s)
+        for s in page.locator("#chat-log li[data-seq]").evaluate_all(
+            "els => els.map(e => e.getAttribute('data-seq'))"
+        )
+    ]
 
 
 @contextlib.contextmanager
@@ -260,8 +276,9 @@ def serve(neutral_site: str, **extra_env: str) -> Iterator[LiveServer]:
     """A live server with the browser tests' instance config; checks its log at the end."""
     instance = Path(tempfile.mkdtemp(prefix="rb-browser-"))
     (instance / "config.py").write_text(INSTANCE_CONFIG)
-    live = start_server("eventlet", extra_env={"RB_QUICK_EXIT_URL": neutral_site, **extra_env},
-                        instance=instance)
+    live = start_server(
+        "eventlet", extra_env={"RB_QUICK_EXIT_URL": neutral_site, **extra_env}, instance=instance
+    )
     try:
         yield live
     finally:

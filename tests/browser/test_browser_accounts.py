@@ -17,14 +17,16 @@ pytestmark = pytest.mark.browser
 NEW_PASSPHRASE = "a brand new umbrella passphrase"
 
 
-def recover(page, alias: str, code: str, passphrase: str):  # noqa: ANN001, ANN201
+def recover(page, alias: str, code: str, passphrase: str):
     """Fill /recover and submit it; return the POST's response."""
     page.goto("/recover")
     page.fill("#f-alias", alias)
     page.fill("#f-code", code)
     page.fill("#f-passphrase", passphrase)
     page.fill("#f-passphrase2", passphrase)
-    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/recover")) as info:
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/recover")
+    ) as info:
         submit(page, "Set new passphrase")
     return info.value
 
@@ -83,7 +85,7 @@ def test_delete_account_asks_first_then_deletes(page):
     questions: list[str] = []
     answer = {"accept": False}
 
-    def on_dialog(dialog) -> None:  # noqa: ANN001
+    def on_dialog(dialog) -> None:
         questions.append(dialog.message)
         if answer["accept"]:
             dialog.accept()
@@ -124,7 +126,9 @@ def test_discreet_mode_changes_title_and_icon(page):
     for path in ("/account", "/"):
         page.goto(path)
         assert page.title() == "Notes"
-        assert page.locator("link[rel=icon]").get_attribute("href").endswith("/favicon-discreet.svg")
+        assert (
+            page.locator("link[rel=icon]").get_attribute("href").endswith("/favicon-discreet.svg")
+        )
         assert "Red Brolly" not in page.locator("header").inner_text()
     # The icon it names is really there, on our origin.
     icon = page.request.get(page.locator("link[rel=icon]").get_attribute("href"))

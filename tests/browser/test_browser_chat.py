@@ -40,7 +40,9 @@ def member_in_room(new_context, slug: str):
 def navigations(page) -> list[str]:
     """Record every main-frame navigation from now on: a live update must cause none."""
     seen: list[str] = []
-    page.on("framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None)
+    page.on(
+        "framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None
+    )
     return seen
 
 

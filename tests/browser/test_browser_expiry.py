@@ -49,7 +49,10 @@ def test_a_message_disappears_from_open_pages_at_its_time(new_context):
         pages.append(page)
     writer, reader = pages
     moved: list[str] = []
-    reader.on("framenavigated", lambda frame: moved.append(frame.url) if frame == reader.main_frame else None)
+    reader.on(
+        "framenavigated",
+        lambda frame: moved.append(frame.url) if frame == reader.main_frame else None,
+    )
 
     text = f"gone soon {secrets.token_hex(3)}"
     send_chat(writer, text)

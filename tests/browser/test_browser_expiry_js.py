@@ -27,7 +27,7 @@ PAGE = """<!doctype html><html><head>
 
 
 @pytest.fixture
-def page(browser):  # noqa: ANN001, ANN201
+def page(browser):
     """A page on the browser tests' shared Chromium (a second sync Playwright cannot start
     while that one runs), in a context of its own, with no server behind it."""
     context = browser.new_context(service_workers="block")
@@ -39,11 +39,11 @@ def page(browser):  # noqa: ANN001, ANN201
     context.close()
 
 
-def test_elements_go_at_their_time_and_labels_count_down(page):  # noqa: ANN001
+def test_elements_go_at_their_time_and_labels_count_down(page):
     page.clock.install(time="2030-01-01T09:00:00Z")
     script = (ROOT / "static/js/expiry.js").read_text()
 
-    def serve(route):  # noqa: ANN001, ANN202 - an origin of our own, answered in-process
+    def serve(route):
         if route.request.url.endswith("/expiry.js"):
             return route.fulfill(body=script, content_type="text/javascript")
         return route.fulfill(body=PAGE, content_type="text/html")
@@ -68,24 +68,55 @@ def test_elements_go_at_their_time_and_labels_count_down(page):  # noqa: ANN001
 
 
 # Seconds left, around every boundary of the rule (a moment / minutes / hours / days).
-LEFT = [1, 59, 60, 61, 119, 120, 3599, 3600, 3601, 7199, 7200, 86399, 86400, 47 * 3600 + 3599,
-        48 * 3600, 48 * 3600 + 1, 5 * 86400 + 7200, 30 * 86400, 365 * 86400 + 5]
+LEFT = [
+    1,
+    59,
+    60,
+    61,
+    119,
+    120,
+    3599,
+    3600,
+    3601,
+    7199,
+    7200,
+    86399,
+    86400,
+    47 * 3600 + 3599,
+    48 * 3600,
+    48 * 3600 + 1,
+    5 * 86400 + 7200,
+    30 * 86400,
+    365 * 86400 + 5,
+]
 
 
 @pytest.mark.parametrize("lang", ["en", "es", "fr", "pt"])
-def test_browser_and_server_say_the_same(app, page, lang):  # noqa: ANN001
+def test_browser_and_server_say_the_same(app, page, lang):
     """expiry.js's label (also chat.js's) and the server's disappears_in agree, word for word."""
     script = (ROOT / "static/js/expiry.js").read_text()
     html = f'<!doctype html><html lang="{lang}"><head><script src="/expiry.js" defer></script></head></html>'
-    page.route("http://rb.test/**", lambda route: route.fulfill(
-        body=script if route.request.url.endswith("/expiry.js") else html,
-        content_type="text/javascript" if route.request.url.endswith("/expiry.js") else "text/html"))
+    page.route(
+        "http://rb.test/**",
+        lambda route: route.fulfill(
+            body=script if route.request.url.endswith("/expiry.js") else html,
+            content_type="text/javascript"
+            if route.request.url.endswith("/expiry.js")
+            else "text/html",
+        ),
+    )
     page.goto("http://rb.test/")
-    browser_says = page.evaluate("(left) => left.map((s) => window.RedBrollyExpiry.label(s * 1000))", LEFT)
+    browser_says = page.evaluate(
+        "(left) => left.map((s) => window.RedBrollyExpiry.label(s * 1000))", LEFT
+    )
     now = datetime(2030, 1, 1, tzinfo=timezone.utc)
     with force_locale(lang):
         server_says = [expiry.disappears_in(now + timedelta(seconds=s), now) for s in LEFT]
     assert browser_says == server_says
     if lang == "en":
         assert server_says[:4] == ["disappears in a moment"] * 3 + ["disappears in 1 minute"]
-        assert server_says[13:16] == ["disappears in 47 hours", "disappears in 2 days", "disappears in 2 days"]
+        assert server_says[13:16] == [
+            "disappears in 47 hours",
+            "disappears in 2 days",
+            "disappears in 2 days",
+        ]

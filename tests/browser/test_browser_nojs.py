@@ -97,4 +97,6 @@ def test_read_a_thread_reply_and_flag_a_post_without_javascript(nojs_page, new_c
     submit(page, "Send flag")
     assert "Thank you" in page.locator(".flash").inner_text()
     page.goto(thread_path)
-    assert page.locator("article.post", has_text=f"Which bank is discreet? {token}").count() == 1  # one flag hides nothing
+    assert (
+        page.locator("article.post", has_text=f"Which bank is discreet? {token}").count() == 1
+    )  # one flag hides nothing

@@ -32,10 +32,15 @@ _TARGETS_JS = """() => Array.from(document.querySelectorAll(
 
 
 def _overlap(a: dict, b: dict) -> bool:
-    return a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
+    return (
+        a["x"] < b["x"] + b["w"]
+        and b["x"] < a["x"] + a["w"]
+        and a["y"] < b["y"] + b["h"]
+        and b["y"] < a["y"] + a["h"]
+    )
 
 
-def check_layout(page) -> None:  # noqa: ANN001
+def check_layout(page) -> None:
     """Fits 360px without sideways scrolling; the quick exit covers nothing tappable."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"page is {width}px wide: sideways scrolling"
@@ -49,13 +54,15 @@ def check_layout(page) -> None:  # noqa: ANN001
     assert not covered, f"the quick exit covers {covered}"
 
 
-def check_codes_unbroken(page) -> None:  # noqa: ANN001
+def check_codes_unbroken(page) -> None:
     """Each recovery code sits on one line: a code split in two is easy to copy wrong."""
-    lines = page.locator("ol.codes code").evaluate_all("els => els.map(e => e.getClientRects().length)")
+    lines = page.locator("ol.codes code").evaluate_all(
+        "els => els.map(e => e.getClientRects().length)"
+    )
     assert lines == [1] * 10, lines
 
 
-def check_accessibility(page) -> None:  # noqa: ANN001
+def check_accessibility(page) -> None:
     """axe-core: no serious or critical violation (WCAG 2.x A and AA rules)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         # Evaluated, not added as a <script>: our CSP (rightly) refuses inline scripts.
@@ -73,7 +80,7 @@ def check_accessibility(page) -> None:  # noqa: ANN001
     assert not bad, bad
 
 
-def visit(page, path: str | None, name: str) -> None:  # noqa: ANN001
+def visit(page, path: str | None, name: str) -> None:
     if path is not None:
         page.goto(path)
     screenshot(page, name)
@@ -118,9 +125,11 @@ def test_dark_mode_pages_pass_axe(new_context):
 DOCS = ROOT / "docs" / "screenshots"
 
 
-def docs_screenshot(page, name: str) -> None:  # noqa: ANN001
+def docs_screenshot(page, name: str) -> None:
     """The phone's first screen, for the README: with RB_DOCS_SCREENSHOTS=1 into docs/screenshots/."""
-    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    page.evaluate(
+        "() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }"
+    )
     path = screenshot(page, f"docs-{name}")
     page.screenshot(path=str(path), full_page=False)
     if os.environ.get("RB_DOCS_SCREENSHOTS") == "1":
@@ -135,8 +144,12 @@ def test_space_thread_and_chat_pages_fit_a_phone_and_pass_axe(new_context, admin
     sign_up(other, alias=new_alias("Mo"))
     for member in (page, other):
         join_space(member, "newcomers")
-    start_thread(page, "newcomers", "Tips for a first week?",
-                 "I'm new to this. What do you wish someone had told you in your **first week**?")
+    start_thread(
+        page,
+        "newcomers",
+        "Tips for a first week?",
+        "I'm new to this. What do you wish someone had told you in your **first week**?",
+    )
     thread = page.url
     other.goto(thread)
     reply(other, "Screen every client, and tell a friend where you are. Trust your gut.")

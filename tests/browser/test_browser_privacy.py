@@ -17,6 +17,7 @@ EXIT = "https://neutral.example/weather"  # for the helper's own tests
 
 # -- the helper itself (no browser needed) ------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -46,6 +47,7 @@ def test_own_origin_and_exact_allowances_pass():
 
 
 # -- in the browser ------------------------------------------------------------------------
+
 
 @pytest.mark.browser
 def test_every_page_loads_only_from_our_origin(page, origin, recorded):
@@ -78,9 +80,13 @@ def _probe_page(body: str) -> str:
 
 @pytest.mark.browser
 def test_markdown_images_fetch_nothing(page, origin, recorded, browser):
-    html = str(markdown.render(MARKDOWN_IMAGES)) + f"<p>{markdown.render_inline(MARKDOWN_IMAGES)}</p>"
-    page.route(origin + "/__probe", lambda route: route.fulfill(
-        status=200, content_type="text/html", body=_probe_page(html)))
+    html = (
+        str(markdown.render(MARKDOWN_IMAGES)) + f"<p>{markdown.render_inline(MARKDOWN_IMAGES)}</p>"
+    )
+    page.route(
+        origin + "/__probe",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=_probe_page(html)),
+    )
     page.goto("/__probe")
     page.wait_for_load_state("networkidle")
     assert page.locator("img").count() == 0
@@ -92,10 +98,18 @@ def test_markdown_images_fetch_nothing(page, origin, recorded, browser):
     context = browser.new_context(base_url=origin)
     try:
         context.on("request", lambda request: control.append(request.url))
-        context.route("**/*", lambda route: route.fulfill(
-            status=200, content_type="text/html",
-            body=_probe_page(html + f'<img src="{TRACKER}/control.png" alt="">'))
-            if route.request.url.startswith(origin) else route.abort("blockedbyclient"))
+        context.route(
+            "**/*",
+            lambda route: (
+                route.fulfill(
+                    status=200,
+                    content_type="text/html",
+                    body=_probe_page(html + f'<img src="{TRACKER}/control.png" alt="">'),
+                )
+                if route.request.url.startswith(origin)
+                else route.abort("blockedbyclient")
+            ),
+        )
         control_page = context.new_page()
         control_page.goto("/__probe")
         control_page.wait_for_load_state("networkidle")

@@ -20,13 +20,13 @@ pytestmark = pytest.mark.browser
 SLUG = "safety-bad-dates"  # a starter space: `flask --app forum demo` made it
 
 
-def _db(server) -> sqlite3.Connection:  # noqa: ANN001
+def _db(server) -> sqlite3.Connection:
     connection = sqlite3.connect(server.instance / "redbrolly.db", timeout=10)
     connection.execute("PRAGMA busy_timeout=10000")
     return connection
 
 
-def _disk(server) -> bytes:  # noqa: ANN001
+def _disk(server) -> bytes:
     folder = server.instance
     return b"".join(p.read_bytes() for p in folder.glob("redbrolly.db*"))
 

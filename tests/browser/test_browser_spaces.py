@@ -102,15 +102,21 @@ def test_an_organisations_closed_space_by_single_use_invite(new_context, admin):
     sign_up(outsider)
     missing = _not_found(outsider, f"/s/no-such-space-{token}")
     assert _not_found(outsider, thread_path) == _not_found(outsider, "/t/987654321")
-    assert _not_found(outsider, room_path) == _not_found(outsider, f"/s/no-such-space-{token}/chat/1")
+    assert _not_found(outsider, room_path) == _not_found(
+        outsider, f"/s/no-such-space-{token}/chat/1"
+    )
     assert _not_found(outsider, f"/s/{slug}/chat") == missing
-    assert _not_found(outsider, f"/s/{slug}/t/new") == _not_found(outsider, f"/s/no-such-space-{token}/t/new")
+    assert _not_found(outsider, f"/s/{slug}/t/new") == _not_found(
+        outsider, f"/s/no-such-space-{token}/t/new"
+    )
     door = outsider.goto(f"/s/{slug}")
     assert door.status == 200 and f"Clinic group {token}" in outsider.locator("h1").inner_text()
     assert f"Clinic hours {token}" not in outsider.content()
     assert outsider.locator(f'a[href="{room_path}"], a[href="{thread_path}"]').count() == 0
     # The invite was for one person: used, it lets nobody else in.
     used = outsider.goto(link)
-    assert used.status >= 400 and "Join" not in [b.strip() for b in outsider.locator("main button").all_inner_texts()]
+    assert used.status >= 400 and "Join" not in [
+        b.strip() for b in outsider.locator("main button").all_inner_texts()
+    ]
     outsider.goto(f"/s/{slug}")
     assert "You appear here as" not in outsider.content()

@@ -11,14 +11,14 @@ Revises: 0007
 Create Date: 2026-12-02 16:30:00
 
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 import forum.dbtypes
 
-
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -43,13 +43,15 @@ def upgrade():
             value = f"substr({column}, 1, 10) || ' 00:00:00.000000'"
         else:
             value = f"date_trunc('day', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-        op.execute(f"UPDATE {table} SET {column} = {value} WHERE {column} IS NOT NULL")
-    with op.batch_alter_table('chat_sockets', schema=None) as batch_op:
-        batch_op.drop_column('connected_at')
+        op.execute(f"UPDATE {table} SET {column} = {value} WHERE {column} IS NOT NULL")  # nosec B608: names are module constants
+    with op.batch_alter_table("chat_sockets", schema=None) as batch_op:
+        batch_op.drop_column("connected_at")
 
 
 def downgrade():
     # Live socket rows only: a restart clears them anyway.
     op.execute("DELETE FROM chat_sockets")
-    with op.batch_alter_table('chat_sockets', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('connected_at', forum.dbtypes.UTCDateTime(timezone=True), nullable=False))
+    with op.batch_alter_table("chat_sockets", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("connected_at", forum.dbtypes.UTCDateTime(timezone=True), nullable=False)
+        )

@@ -14,8 +14,8 @@ from __future__ import annotations
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0008'
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -34,13 +34,13 @@ def upgrade() -> None:
     if not _supported():
         return
     for table in TABLES:
-        op.execute(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 1)")
+        op.execute(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 1)")  # nosec B608: names are module constants
         # Terms that earlier deletions left in old segments: merge them out now.
-        op.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+        op.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")  # nosec B608: names are module constants
 
 
 def downgrade() -> None:
     if not _supported():
         return
     for table in TABLES:
-        op.execute(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 0)")
+        op.execute(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 0)")  # nosec B608: names are module constants

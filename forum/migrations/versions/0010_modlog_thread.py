@@ -8,24 +8,24 @@ No foreign key: the thread may already be gone.
 Revision ID: 0010
 Revises: 0009
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('mod_actions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('thread_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_mod_actions_thread_id'), ['thread_id'], unique=False)
+    with op.batch_alter_table("mod_actions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("thread_id", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_mod_actions_thread_id"), ["thread_id"], unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table('mod_actions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_mod_actions_thread_id'))
-        batch_op.drop_column('thread_id')
+    with op.batch_alter_table("mod_actions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mod_actions_thread_id"))
+        batch_op.drop_column("thread_id")
