@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint security clean
+.PHONY: run test install lint security clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,20 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Languages (docs/I18N.md): extract every marked string (Python, templates, the JavaScript
+# labels in forum/jslabels.py) into messages.pot, merge it into each catalogue, compile.
+# The compiled .mo files are committed beside their .po, so a clean checkout, an editable
+# install and a wheel all carry them and nothing compiles at run time;
+# tests/test_translations.py fails when a .mo does not match its .po, or a catalogue lacks
+# a string. After `make translations`, translate the new entries, then run it again.
+CATALOGUES := forum/translations
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
+		-o $(CATALOGUES)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --no-fuzzy-matching \
+		--width 100
+	$(BIN)/pybabel compile -d $(CATALOGUES) --statistics
 
 # Import direction (import-linter contract in pyproject.toml), then ruff (rules there too),
 # then the static security checks.

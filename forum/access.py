@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
+from flask_babel import gettext as _
 
 from forum import clock
 from forum import text
@@ -78,15 +79,15 @@ class SpaceAccess:
     def require_write(self) -> Membership:
         """The membership, if the actor may post here now; Forbidden otherwise."""
         if self.membership is None:
-            raise Forbidden("Join this space to post in it.")
+            raise Forbidden(_("Join this space to post in it."))
         muted = self.membership.muted_until
         if muted is not None and muted > clock.now():
-            raise Forbidden("You are muted in this space for now.")
+            raise Forbidden(_("You are muted in this space for now."))
         return self.membership
 
     def require_role(self, role: str) -> None:
         if not self.has_role(role):
-            raise Forbidden("Only the space's moderators can do that.")
+            raise Forbidden(_("Only the space's moderators can do that."))
 
 
 # The largest id an INTEGER column holds (PostgreSQL's is 4 bytes). Every id from a

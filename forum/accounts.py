@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from forum import access
 from forum import aliases
 from forum import clock
+from forum import i18n
 from forum import passwords
 from forum import recovery
 from forum import search
@@ -24,8 +26,8 @@ from forum.models import Account
 from forum.models import AuthSession
 from forum.pagination import paginate
 
-WRONG_LOGIN = "That alias and passphrase don't match an account."
-WRONG_RECOVERY = "That alias and recovery code don't match. Check the code and try again."
+WRONG_LOGIN = _l("That alias and passphrase don't match an account.")
+WRONG_RECOVERY = _l("That alias and recovery code don't match. Check the code and try again.")
 
 _dummy: list[str] = []
 
@@ -47,16 +49,16 @@ class SignedIn:
 
 def _text(value: object, field: str, limit: int = 2048) -> str:
     if not isinstance(value, str):
-        raise Invalid(f"Please fill in the {field}.")
+        raise Invalid(_("Please fill in the %(field)s.", field=field))
     if len(value) > limit:
-        raise Invalid(f"The {field} is too long.")
+        raise Invalid(_("The %(field)s is too long.", field=field))
     return value
 
 
 def _new_passphrase(passphrase: object, again: object, alias: str) -> str:
     passphrase = passwords.check_passphrase(passphrase, alias=alias)
     if not isinstance(again, str) or again != passphrase:
-        raise Invalid("The two passphrases are not the same. Please type it again.")
+        raise Invalid(_("The two passphrases are not the same. Please type it again."))
     return passphrase
 
 
@@ -77,7 +79,9 @@ def sign_up(alias: object, passphrase: object, again: object) -> SignedIn:
     key = aliases.alias_skeleton(alias)
     passphrase = _new_passphrase(passphrase, again, alias)
     if db.session.scalar(sa.select(Account.id).where(Account.alias_key == key)) is not None:
-        raise Conflict("That alias, or one that looks just like it, is taken. Please pick another.")
+        raise Conflict(
+            _("That alias, or one that looks just like it, is taken. Please pick another.")
+        )
     account = Account(
         alias=alias,
         alias_key=key,
@@ -91,7 +95,7 @@ def sign_up(alias: object, passphrase: object, again: object) -> SignedIn:
         # Two sign-ups raced for the same skeleton; the unique index decided.
         db.session.rollback()
         raise Conflict(
-            "That alias, or one that looks just like it, is taken. Please pick another."
+            _("That alias, or one that looks just like it, is taken. Please pick another.")
         ) from None
     codes = recovery.replace_codes(account)
     row, token = sessions.new_session(account)
@@ -101,7 +105,7 @@ def sign_up(alias: object, passphrase: object, again: object) -> SignedIn:
 
 def log_in(alias: object, passphrase: object) -> SignedIn:
     """Check the passphrase and start a new session (a fresh token every time)."""
-    passphrase = _text(passphrase, "passphrase", passwords.MAX_LENGTH)
+    passphrase = _text(passphrase, _("passphrase"), passwords.MAX_LENGTH)
     account = find_by_alias(alias)
     if account is None:
         passwords.verify_passphrase(_dummy_hash(), passphrase)  # same time either way
@@ -109,7 +113,7 @@ def log_in(alias: object, passphrase: object) -> SignedIn:
     if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
         raise Invalid(WRONG_LOGIN)
     if account.suspended_until is not None and account.suspended_until > clock.now():
-        raise Invalid("This account is suspended. Please contact the people who run this site.")
+        raise Invalid(_("This account is suspended. Please contact the people who run this site."))
     if passwords.needs_rehash(account.passphrase_hash):
         account.passphrase_hash = passwords.hash_passphrase(passphrase)
     row, token = sessions.new_session(account)
@@ -161,9 +165,9 @@ def change_passphrase(
     account: Account, current: object, new: object, again: object, session: AuthSession
 ) -> SignedIn:
     """Replace the passphrase; every other session ends and this one gets a new token."""
-    current = _text(current, "current passphrase", passwords.MAX_LENGTH)
+    current = _text(current, _("current passphrase"), passwords.MAX_LENGTH)
     if not passwords.verify_passphrase(account.passphrase_hash, current):
-        raise Invalid("Your current passphrase is not right.")
+        raise Invalid(_("Your current passphrase is not right."))
     new = _new_passphrase(new, again, account.alias)
     account.passphrase_hash = passwords.hash_passphrase(new)
     return _restart_sessions(account)
@@ -183,7 +187,7 @@ def _restart_sessions(account: Account) -> SignedIn:
 
 def reset_with_code(alias: object, code: object, new: object, again: object) -> SignedIn:
     """Set a new passphrase with alias + one recovery code, which is then spent."""
-    code = _text(code, "recovery code", 64)
+    code = _text(code, _("recovery code"), 64)
     account = find_by_alias(alias)
     if account is None or not recovery.spend_code(account, code):
         db.session.rollback()
@@ -199,22 +203,38 @@ def reset_with_code(alias: object, code: object, new: object, again: object) -> 
 
 def regenerate_codes(account: Account, passphrase: object) -> list[str]:
     """New recovery codes; the old ones stop working."""
-    passphrase = _text(passphrase, "passphrase", passwords.MAX_LENGTH)
+    passphrase = _text(passphrase, _("passphrase"), passwords.MAX_LENGTH)
     if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
-        raise Invalid("Your passphrase is not right.")
+        raise Invalid(_("Your passphrase is not right."))
     codes = recovery.replace_codes(account)
     db.session.commit()
     return codes
 
 
-def set_preferences(account: Account, *, discreet: object, locale: object) -> None:
-    """Save the discreet-mode switch and the interface language."""
+def set_preferences(
+    account: Account, *, discreet: object, locale: object, time_zone: object = ""
+) -> None:
+    """Save the discreet-mode switch, the interface language and the time zone.
+
+    An empty language or zone means "as my browser says" (``forum/i18n.py``).
+    """
     if not isinstance(discreet, bool):
-        raise Invalid("Discreet mode must be on or off.")
-    if locale not in ("", None) and locale not in current_app.config["RB_LANGUAGES"]:
-        raise Invalid("We don't have that language yet.")
+        raise Invalid(_("Discreet mode must be on or off."))
+    if locale not in ("", None) and not i18n.valid_language(locale):
+        raise Invalid(_("We don't have that language yet."))
+    if time_zone not in ("", None) and not i18n.valid_time_zone(time_zone):
+        raise Invalid(_("Choose a time zone from the list."))
     account.discreet = discreet
     account.locale = locale or None
+    account.time_zone = time_zone or None
+    db.session.commit()
+
+
+def set_language(account: Account, locale: object) -> None:
+    """The picker, for a member: keep the language on the account."""
+    if not i18n.valid_language(locale):
+        raise Invalid(_("We don't have that language yet."))
+    account.locale = locale
     db.session.commit()
 
 
@@ -224,9 +244,9 @@ def delete_account(account: Account, passphrase: object, keep_content: bool = Fa
     ``keep_content=False`` (the default) deletes everything they wrote too;
     ``True`` leaves it, shown as "[deleted]", with no link back to them.
     """
-    passphrase = _text(passphrase, "passphrase", passwords.MAX_LENGTH)
+    passphrase = _text(passphrase, _("passphrase"), passwords.MAX_LENGTH)
     if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
-        raise Invalid("Your passphrase is not right.")
+        raise Invalid(_("Your passphrase is not right."))
     account_id = account.id
     keep = bool(keep_content)
     gone = threads.forget_author(account_id, keep)

@@ -24,6 +24,7 @@ import unicodedata
 from importlib import resources
 
 from confusable_homoglyphs import categories
+from flask_babel import gettext as _
 
 from forum.errors import Invalid
 
@@ -116,7 +117,7 @@ def normalise_alias(raw: object, *, noun: str = "alias") -> str:
     ``noun`` names the thing in messages ("alias", "display name").
     """
     if not isinstance(raw, str):
-        raise Invalid(f"Please type {_a(noun)}.")
+        raise Invalid(_("Please type a name."))
     text = raw.strip()
     if len(text) > RAW_LIMIT:
         raise _too_long(noun)
@@ -178,33 +179,37 @@ def _check_characters(text: str, noun: str) -> None:
         category = unicodedata.category(ch)
         if category == "Cc":
             raise Invalid(
-                f"Your {noun} can't contain line breaks, tabs or other control characters."
+                _("Your name can't contain line breaks, tabs or other control characters.")
             )
         if category in ("Cs", "Co", "Cn"):
             raise Invalid(
-                f"Your {noun} contains a character we can't show. Please use letters and numbers."
+                _("Your name contains a character we can't show. Please use letters and numbers.")
             )
         if category[0] == "S":
             raise Invalid(
-                f"Your {noun} can't contain emoji or symbols. Please use letters and numbers."
+                _("Your name can't contain emoji or symbols. Please use letters and numbers.")
             )
     for ch in text:
         if unicodedata.category(ch) == "Cf" or _in_ranges(ord(ch), _INVISIBLE_RANGES):
             raise Invalid(
-                f"Your {noun} contains an invisible character (such as a zero-width space "
-                "or a text-direction mark). Please type it again without it."
+                _(
+                    "Your name contains an invisible character (such as a zero-width "
+                    "space or a text-direction mark). Please type it again without it."
+                )
             )
     if text and unicodedata.category(text[0])[0] == "M":
-        raise Invalid(f"Your {noun} can't start with an accent or other combining mark.")
+        raise Invalid(_("Your name can't start with an accent or other combining mark."))
     if any(ch.isspace() for ch in text):
-        raise Invalid(f"Your {noun} can't contain spaces. You can use . _ or - instead.")
+        raise Invalid(_("Your name can't contain spaces. You can use . _ or - instead."))
 
 
 def _check_length(text: str, noun: str) -> None:
     if not text:
-        raise Invalid(f"Please choose {_a(noun)}.")
+        raise Invalid(_("Please choose a name."))
     if len(text) < MIN_LENGTH:
-        raise Invalid(f"Your {noun} needs at least {MIN_LENGTH} characters.")
+        raise Invalid(
+            _("Your name needs at least %(min_length)s characters.", min_length=MIN_LENGTH)
+        )
     if len(text) > MAX_LENGTH:
         raise _too_long(noun)
 
@@ -212,33 +217,33 @@ def _check_length(text: str, noun: str) -> None:
 def _check_shape(text: str, noun: str) -> None:
     """Letters, digits, marks on letters, and single separators between them."""
     if not _is_letter_or_digit(text[0]):
-        raise Invalid(f"Your {noun} must start with a letter or a number.")
+        raise Invalid(_("Your name must start with a letter or a number."))
     if text[-1] in SEPARATORS:
-        raise Invalid(f"Your {noun} can't end with . _ or -.")
+        raise Invalid(_("Your name can't end with . _ or -."))
     marks = 0
     previous = ""
     for ch in text:
         category = unicodedata.category(ch)
         if ch == _TATWEEL:
-            raise Invalid(f"Please leave the stretching stroke (ـ) out of your {noun}.")
+            raise Invalid(_("Please leave the stretching stroke (ـ) out of your name."))
         if category in ("Mn", "Mc"):
             marks += 1
             if not previous or not unicodedata.category(previous).startswith(("L", "M")):
-                raise Invalid(f"In your {noun}, accents and vowel signs must follow a letter.")
+                raise Invalid(_("In your name, accents and vowel signs must follow a letter."))
             if marks > MAX_MARKS_PER_LETTER:
-                raise Invalid(f"Your {noun} has too many accents on one letter.")
+                raise Invalid(_("Your name has too many accents on one letter."))
         elif ch in SEPARATORS:
             if previous in SEPARATORS:
-                raise Invalid(f"Your {noun} can't have two of . _ - in a row.")
+                raise Invalid(_("Your name can't have two of . _ - in a row."))
         elif not _is_letter_or_digit(ch):
-            raise Invalid(f"Your {noun} can only use letters, numbers, and . _ -")
+            raise Invalid(_("Your name can only use letters, numbers, and . _ -"))
         if category not in ("Mn", "Mc"):
             marks = 0
         previous = ch
     # Digits of two systems ("1" and the Arabic-Indic "١") are another homograph trick.
     zeros = {ord(ch) - unicodedata.decimal(ch) for ch in text if unicodedata.category(ch) == "Nd"}
     if len(zeros) > 1:
-        raise Invalid(f"Please use digits from one number system in your {noun}.")
+        raise Invalid(_("Please use digits from one number system in your name."))
 
 
 def _check_reserved(text: str, noun: str) -> None:
@@ -248,8 +253,10 @@ def _check_reserved(text: str, noun: str) -> None:
     parts = {alias_skeleton(part) for part in _SEPARATOR_RUN.split(text)}
     if skeleton in reserved or parts & staff or any(brand in skeleton for brand in brands):
         raise Invalid(
-            f"That {noun} is reserved, or looks too much like a reserved name. "
-            "Please choose another."
+            _(
+                "That name is reserved, or looks too much like a reserved name. "
+                "Please choose another."
+            )
         )
 
 
@@ -258,8 +265,10 @@ def _check_scripts(text: str, noun: str) -> None:
     scripts = {categories.alias(ch) for ch in text} - _NO_SCRIPT
     if len(scripts) > 1 and not any(scripts <= mix for mix in ALLOWED_SCRIPT_MIXES):
         raise Invalid(
-            f"Please write your {noun} in one alphabet or writing system "
-            "(for example all Latin or all Cyrillic letters), not a mix."
+            _(
+                "Please write your name in one alphabet or writing system (for "
+                "example all Latin or all Cyrillic letters), not a mix."
+            )
         )
 
 
@@ -271,7 +280,9 @@ def _a(noun: str) -> str:
 
 
 def _too_long(noun: str) -> Invalid:
-    return Invalid(f"Your {noun} can be at most {MAX_LENGTH} characters long.")
+    return Invalid(
+        _("Your name can be at most %(max_length)s characters long.", max_length=MAX_LENGTH)
+    )
 
 
 def _is_letter_or_digit(ch: str) -> bool:

@@ -11,11 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
-from flask import current_app
 from flask import g
-from flask import has_request_context
-from flask import request
-from flask_babel import get_locale
 
 import moderation
 import realtime
@@ -23,6 +19,7 @@ from forum import cli
 from forum import disk
 from forum import expiry
 from forum import greenlets
+from forum import i18n
 from forum import markdown
 from forum import passwords
 from forum import safety
@@ -69,7 +66,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app, db, directory=str(MIGRATIONS), render_as_batch=True, include_name=search.include_name
     )
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=_pick_locale)
+    babel.init_app(app, locale_selector=i18n.pick_locale, timezone_selector=i18n.pick_time_zone)
+    i18n.init_app(app)
     limiter.init_app(app)
     _init_redis(app)
     _init_socketio(app)
@@ -199,22 +197,11 @@ def _init_socketio(app: Flask) -> None:
     )
 
 
-def _pick_locale() -> str | None:
-    if not has_request_context():
-        return None  # services run by the sweeper, the CLI and tests: the default, English
-    account = g.get("account")
-    if account is not None and account.locale:
-        return account.locale
-    return request.accept_languages.best_match(current_app.config["RB_LANGUAGES"]) or "en"
-
-
 def _template_globals() -> dict[str, Any]:
     account = g.get("account")
     return {
         "current_account": account,
         "discreet": bool(account and account.discreet),
-        # <html lang>: the locale Babel formats in, so the browser's Intl words agree.
-        "current_locale": lambda: str(get_locale() or "en"),
     }
 
 

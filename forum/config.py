@@ -104,7 +104,8 @@ class Config:
     MAX_CONTENT_LENGTH = 64 * 1024  # the largest form we take is a 20,000-character post
     MAX_FORM_PARTS = 200
     BABEL_DEFAULT_LOCALE = "en"
-    RB_LANGUAGES = ("en", "es", "fr", "pt")
+    # Narrow the languages offered (a tuple of codes); empty: every compiled catalogue (forum/i18n.py).
+    RB_LANGUAGES: tuple[str, ...] = ()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # argon2id cost: only when set in the environment; otherwise forum/passwords.py's

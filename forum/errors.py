@@ -7,13 +7,23 @@ input never becomes a 500.
 
 from __future__ import annotations
 
+import math
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 
 class ServiceError(Exception):
     """Base class: ``message`` is plain, user-facing text."""
 
     status = 400
 
-    def __init__(self, message: str = "Something is wrong with that request.") -> None:
+    def __init__(self, message: str | None = None) -> None:
+        # Marked where raised (gettext, in the request's or the socket's language); a lazy
+        # string is fixed here, in the language of the moment, so every adapter gets text.
+        message = (
+            str(message) if message is not None else _("Something is wrong with that request.")
+        )
         super().__init__(message)
         self.message = message
 
@@ -29,8 +39,8 @@ class NotFound(ServiceError):
 
     status = 404
 
-    def __init__(self, message: str = "We could not find that page.") -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or _("We could not find that page."))
 
 
 class Forbidden(ServiceError):
@@ -38,8 +48,8 @@ class Forbidden(ServiceError):
 
     status = 403
 
-    def __init__(self, message: str = "You can't do that here.") -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or _("You can't do that here."))
 
 
 class Conflict(ServiceError):
@@ -55,9 +65,7 @@ class RateLimited(ServiceError):
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         self.retry_after = max(1, int(retry_after))
-        super().__init__(
-            message or f"Too many attempts. Please wait {self.retry_after} seconds and try again."
-        )
+        super().__init__(message or wait_message(self.retry_after))
 
 
 class NeedsConfirmation(Invalid):
@@ -72,3 +80,13 @@ class NeedsConfirmation(Invalid):
     def __init__(self, message: str, details: list[str] | None = None) -> None:
         super().__init__(message)
         self.details = list(details or [])
+
+
+def wait_message(seconds: int) -> str:
+    """ "Too many attempts" with the wait in whole minutes (rounded up), in the reader's words."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return ngettext(
+        "Too many tries. Please wait %(num)d minute and try again.",
+        "Too many tries. Please wait %(num)d minutes and try again.",
+        minutes,
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
@@ -25,6 +26,7 @@ from forum import text
 from forum.errors import NotFound
 from forum.errors import ServiceError
 from forum.extensions import db
+from forum.i18n import N_
 from forum.models import Account
 from forum.models import Invite
 from forum.models import Membership
@@ -57,9 +59,9 @@ def create_invite(
     """Make an invite link (owners). ``max_uses`` blank = no limit; ``days`` blank/0 = no expiry."""
     acc = access.access_space(actor, slug)
     acc.require_role("owner")
-    label = text.clean(label, "label", 100, required=False)
-    uses = text.whole_number(max_uses, "number of uses", 1, MAX_USES)
-    days = text.whole_number(days, "number of days", 0, MAX_DAYS, default=0)
+    label = text.clean(label, _("label"), 100, required=False)
+    uses = text.whole_number(max_uses, _("number of uses"), 1, MAX_USES)
+    days = text.whole_number(days, _("number of days"), 0, MAX_DAYS, default=0)
     code = secrets.token_urlsafe(18)
     now = clock.now()
     invite = Invite(
@@ -114,25 +116,27 @@ def state(invite: Invite) -> str:
 
 
 MESSAGES = {
-    "revoked": "This invite link was withdrawn by the people who made it. Ask them for a new one.",
-    "expired": "This invite link has expired. Ask the person who sent it for a new one.",
-    "spent": "This invite link has been used up. Ask the person who sent it for a new one.",
+    "revoked": N_(
+        "This invite link was withdrawn by the people who made it. Ask them for a new one."
+    ),
+    "expired": N_("This invite link has expired. Ask the person who sent it for a new one."),
+    "spent": N_("This invite link has been used up. Ask the person who sent it for a new one."),
 }
 
 
 def find_invite(actor: Account, code: object) -> tuple[Invite, Space, Membership | None]:
     """The usable invite behind ``code``; 404 if unknown, 410 if no longer usable."""
     if not isinstance(code, str) or not _CODE.match(code):
-        raise NotFound("We don't know that invite link. Check that it was copied whole.")
+        raise NotFound(_("We don't know that invite link. Check that it was copied whole."))
     invite = db.session.scalar(sa.select(Invite).where(Invite.code_hash == hash_code(code)))
     if invite is None:
         ratelimit.hit(
             "30 per hour", "invite-miss", actor.id
         )  # guessing is pointless; make it slow too
-        raise NotFound("We don't know that invite link. Check that it was copied whole.")
+        raise NotFound(_("We don't know that invite link. Check that it was copied whole."))
     current = state(invite)
     if current != "usable":
-        raise InviteUnusable(MESSAGES[current])
+        raise InviteUnusable(_(MESSAGES[current]))
     space = db.session.get(Space, invite.space_id)
     return invite, space, access.membership_of(actor, space.id)
 
@@ -158,7 +162,7 @@ def accept_invite(actor: Account, code: object, space_alias: object = None) -> M
     )
     if spent.rowcount != 1:
         db.session.rollback()
-        raise InviteUnusable(MESSAGES["spent"])
+        raise InviteUnusable(_(MESSAGES["spent"]))
     membership = spaces.add_member(space, actor, name)
     db.session.commit()
     return membership

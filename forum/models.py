@@ -33,6 +33,9 @@ class Account(db.Model):
     is_admin: so.Mapped[bool] = so.mapped_column(default=False)
     discreet: so.Mapped[bool] = so.mapped_column(default=False)
     locale: so.Mapped[str | None] = so.mapped_column(sa.String(8))
+    # The IANA zone times are shown in, if the member chose one (forum/i18n.py); optional,
+    # and no closer to a place than a zone: the browser's zone does the same without it.
+    time_zone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     # Set by an instance admin; a suspended account cannot sign in or post anywhere.
     suspended_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 

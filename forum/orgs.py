@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from forum import access
 from forum import accounts
@@ -34,7 +35,7 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62})[a-z0-9]$")
 
 def _require_admin(actor: Account) -> None:
     if not actor.is_admin:
-        raise Forbidden("Only the people who run this site can do that.")
+        raise Forbidden(_("Only the people who run this site can do that."))
 
 
 def is_staff(actor: Account, org: Organisation) -> bool:
@@ -72,22 +73,22 @@ def create_org(
     actor: Account, *, name: object, slug: object = None, description: object = ""
 ) -> Organisation:
     _require_admin(actor)
-    name = text.clean(name, "name", 100)
-    description = text.clean(description, "description", 2000, required=False, multiline=True)
+    name = text.clean(name, _("name"), 100)
+    description = text.clean(description, _("description"), 2000, required=False, multiline=True)
     if slug is None or (isinstance(slug, str) and not slug.strip()):
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].strip("-")
-    slug = text.clean(slug, "web address", 64).lower()
+    slug = text.clean(slug, _("web address"), 64).lower()
     if not _SLUG.match(slug) or "--" in slug:
-        raise Invalid("The web address may use a-z, 0-9 and single dashes, 3 to 64 characters.")
+        raise Invalid(_("The web address may use a-z, 0-9 and single dashes, 3 to 64 characters."))
     if db.session.scalar(sa.select(Organisation.id).where(Organisation.slug == slug)) is not None:
-        raise Conflict("An organisation already uses that web address.")
+        raise Conflict(_("An organisation already uses that web address."))
     org = Organisation(slug=slug, name=name, description=description, created_at=clock.today())
     db.session.add(org)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
-        raise Conflict("An organisation already uses that web address.") from None
+        raise Conflict(_("An organisation already uses that web address.")) from None
     return org
 
 
@@ -96,9 +97,9 @@ def add_staff(actor: Account, org_slug: object, alias: object) -> Account:
     _require_admin(actor)
     account = accounts.find_by_alias(alias)
     if account is None:
-        raise Invalid("No account has that alias. Check the spelling.")
+        raise Invalid(_("No account has that alias. Check the spelling."))
     if is_staff(account, org):
-        raise Conflict("That alias is already staff here.")
+        raise Conflict(_("That alias is already staff here."))
     db.session.add(OrgStaff(organisation_id=org.id, account_id=account.id))
     db.session.commit()
     return account

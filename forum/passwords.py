@@ -22,6 +22,7 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error
 from argon2.exceptions import InvalidHashError
+from flask_babel import gettext as _
 
 from forum import greenlets
 from forum.errors import Invalid
@@ -61,32 +62,44 @@ _MIN_BASE = 4
 def check_passphrase(p: object, *, alias: str | None = None) -> str:
     """Return ``p`` unchanged if it is acceptable as a new passphrase, else raise Invalid."""
     if not isinstance(p, str):
-        raise Invalid("Please type a passphrase.")
+        raise Invalid(_("Please type a passphrase."))
     # Length first: nothing below (and no hashing) runs on a huge string.
     if len(p) < MIN_LENGTH:
         raise Invalid(
-            f"Your passphrase needs at least {MIN_LENGTH} characters. A few words work well."
+            _(
+                "Your passphrase needs at least %(min_length)s characters. A few words work well.",
+                min_length=MIN_LENGTH,
+            )
         )
     if len(p) > MAX_LENGTH:
-        raise Invalid(f"Your passphrase can be at most {MAX_LENGTH:,} characters long.")
+        raise Invalid(
+            _(
+                "Your passphrase can be at most %(max_length)s characters long.",
+                max_length=f"{MAX_LENGTH:,}",
+            )
+        )
     try:
         p.encode("utf-8")
     except UnicodeEncodeError:
         raise Invalid(
-            "Your passphrase contains a character we can't store. Please type it again."
+            _("Your passphrase contains a character we can't store. Please type it again.")
         ) from None
     folded = _fold(p)
     if _REPEATED_UNIT.fullmatch(folded):
         raise Invalid(
-            "Your passphrase is one short pattern repeated. "
-            "Please choose something less predictable."
+            _(
+                "Your passphrase is one short pattern repeated. "
+                "Please choose something less predictable."
+            )
         )
     if alias and _fold(alias) in folded:
-        raise Invalid("Your passphrase must not contain your alias.")
+        raise Invalid(_("Your passphrase must not contain your alias."))
     if is_common(p):
         raise Invalid(
-            "That passphrase is one of the most common ones, so it would be guessed quickly. "
-            "Please choose another: a few unrelated words work well."
+            _(
+                "That passphrase is one of the most common ones, so it would be guessed quickly. "
+                "Please choose another: a few unrelated words work well."
+            )
         )
     return p
 

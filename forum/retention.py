@@ -188,15 +188,24 @@ def post_expires_at(space: Space, now: datetime, thread: Thread | None = None) -
 
 def _whole_number(value: object, low: int, high: int, what: str) -> int:
     if isinstance(value, bool):
-        raise Invalid(f"{what} must be a whole number.")
+        raise Invalid(_("%(what)s must be a whole number.", what=what))
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         number = int(value.strip())
     else:
-        raise Invalid(f"{what} must be a whole number from {low} to {high}.")
+        raise Invalid(
+            _(
+                "%(what)s must be a whole number from %(low)s to %(high)s.",
+                what=what,
+                low=low,
+                high=high,
+            )
+        )
     if not low <= number <= high:
-        raise Invalid(f"{what} must be from {low} to {high}.")
+        raise Invalid(
+            _("%(what)s must be from %(low)s to %(high)s.", what=what, low=low, high=high)
+        )
     return number
 
 
@@ -204,12 +213,15 @@ def _post_days(value: object, limits: Bounds) -> int | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in _KEEP_WORDS):
         if not limits.allow_keep_posts:
             raise Invalid(
-                f"Days to keep posts must be from {limits.post_min_days} "
-                f"to {limits.post_max_days}: "
-                "this site does not keep posts forever."
+                _(
+                    "Days to keep posts must be from %(post_min_days)s to "
+                    "%(post_max_days)s: this site does not keep posts forever.",
+                    post_min_days=limits.post_min_days,
+                    post_max_days=limits.post_max_days,
+                )
             )
         return None
-    return _whole_number(value, limits.post_min_days, limits.post_max_days, "Days to keep posts")
+    return _whole_number(value, limits.post_min_days, limits.post_max_days, _("Days to keep posts"))
 
 
 # --- Services ---------------------------------------------------------------------------
@@ -219,7 +231,7 @@ def owned_space(actor: Account | None, slug: object) -> Space:
     """The space, if the actor owns it. 404 if they may not see it, 403 if not an owner."""
     space_access = access.access_space(actor, slug)
     if not space_access.has_role("owner"):
-        raise Forbidden("Only the space's owners can change how long things are kept.")
+        raise Forbidden(_("Only the space's owners can change how long things are kept."))
     return space_access.space
 
 
@@ -284,11 +296,11 @@ def set_retention(
     space = owned_space(actor, space.slug)
     limits = bounds()
     hours = _whole_number(
-        chat_hours, limits.chat_min_hours, limits.chat_max_hours, "Hours to keep chat"
+        chat_hours, limits.chat_min_hours, limits.chat_max_hours, _("Hours to keep chat")
     )
     days = _post_days(post_days, limits)
     if not isinstance(apply_to_existing, bool):
-        raise Invalid("Choose whether to apply this to what is already there.")
+        raise Invalid(_("Choose whether to apply this to what is already there."))
     space.chat_retention_hours = hours
     space.post_retention_days = days
     shortened = dict.fromkeys(_kept, 0)
@@ -315,12 +327,12 @@ def set_thread_lifetime(actor: Account | None, thread: Thread | int, days: objec
     thread_id = thread.id if isinstance(thread, Thread) else thread
     found, space_access = access.access_thread(actor, thread_id)
     if found.author_id != space_access.account.id and not space_access.has_role("moderator"):
-        raise Forbidden("Only the thread's author or a moderator can change how long it lasts.")
+        raise Forbidden(_("Only the thread's author or a moderator can change how long it lasts."))
     limits = bounds()
-    number = _whole_number(days, 1, limits.post_max_days, "Days")
+    number = _whole_number(days, 1, limits.post_max_days, _("Days"))
     new = found.created_at + timedelta(days=number)
     if found.expires_at is not None and new >= found.expires_at:
-        raise Invalid("A thread's life can only be made shorter, never longer.")
+        raise Invalid(_("A thread's life can only be made shorter, never longer."))
     found.expires_at = new  # may already be past: then it is gone from every page at once
     db.session.flush()
     _cap_posts_by_threads(Post.thread_id == found.id)

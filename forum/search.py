@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from forum import access
 from forum import disk
@@ -107,17 +108,22 @@ def search(account: Account, query: object, page: object = 1) -> Results:
     if query is None:
         query = ""
     if not isinstance(query, str):
-        raise Invalid("Please type what to search for.")
+        raise Invalid(_("Please type what to search for."))
     if len(query) > MAX_QUERY:
-        raise Invalid(f"That search is too long. Please use at most {MAX_QUERY} characters.")
+        raise Invalid(
+            _(
+                "That search is too long. Please use at most %(max_query)s characters.",
+                max_query=MAX_QUERY,
+            )
+        )
     page = pagination.page_number(page, MAX_PAGE)
     query = query.strip()
     words = terms(query.replace("\x00", " "))
     if not words:
         message = (
-            "Type a word to search for."
+            _("Type a word to search for.")
             if not query
-            else "Please search for words with letters or numbers."
+            else _("Please search for words with letters or numbers.")
         )
         return Results(query, [], page, False, message)
     if _dialect() == "postgresql":

@@ -17,6 +17,8 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from forum import access
 from forum import aliases
@@ -47,11 +49,11 @@ MAX_DESCRIPTION = 500
 MAX_QUESTION = 300
 MAX_ANSWER = 1000
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62})[a-z0-9]$")
-TAKEN = (
+TAKEN = _l(
     "Someone in this space already goes by that name, or one that looks just like it. "
     "Please choose another name for this space."
 )
-YOUR_ALIAS_TAKEN = (
+YOUR_ALIAS_TAKEN = _l(
     "Someone in this space already goes by a name that looks like your alias. "
     "Please choose a different name for this space."
 )
@@ -74,14 +76,16 @@ def choose_name(space: Space, account: Account, raw: object) -> ChosenName:
             raise Conflict(YOUR_ALIAS_TAKEN)
         return ChosenName(None, key)
     if not isinstance(raw, str):
-        raise Invalid("Please type the space name as text.")
+        raise Invalid(_("Please type the space name as text."))
     name = aliases.normalise_alias(raw, noun="space name")
     key = aliases.alias_skeleton(name)
     if key == account.alias_key:
         return choose_name(space, account, None)
     other = db.session.scalar(sa.select(Account.id).where(Account.alias_key == key))
     if other is not None:
-        raise Conflict("That name is someone's alias. Please choose another name for this space.")
+        raise Conflict(
+            _("That name is someone's alias. Please choose another name for this space.")
+        )
     if _name_taken(space.id, key, account.id):
         raise Conflict(TAKEN)
     return ChosenName(name, key)
@@ -143,11 +147,11 @@ def _slug_from(name: str) -> str:
 def _check_slug(raw: object, name: str) -> str:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return _slug_from(name)
-    slug = text.clean(raw, "web address", 64).lower()
+    slug = text.clean(raw, _("web address"), 64).lower()
     if not _SLUG.match(slug) or "--" in slug:
-        raise Invalid("The web address may use a-z, 0-9 and single dashes, 3 to 64 characters.")
+        raise Invalid(_("The web address may use a-z, 0-9 and single dashes, 3 to 64 characters."))
     if db.session.scalar(sa.select(Space.id).where(Space.slug == slug)) is not None:
-        raise Conflict("A space already uses that web address. Please choose another.")
+        raise Conflict(_("A space already uses that web address. Please choose another."))
     return slug
 
 
@@ -161,17 +165,21 @@ class SpaceFields:
 
 def _fields(name: object, description: object, rules: object, join_question: object) -> SpaceFields:
     return SpaceFields(
-        name=text.clean(name, "name", MAX_NAME),
-        description=text.clean(description, "short description", MAX_DESCRIPTION, required=False),
-        rules=text.clean(rules, "rules", markdown.MAX_POST_CHARS, required=False, multiline=True),
-        join_question=text.clean(join_question, "join question", MAX_QUESTION, required=False)
+        name=text.clean(name, _("name"), MAX_NAME),
+        description=text.clean(
+            description, _("short description"), MAX_DESCRIPTION, required=False
+        ),
+        rules=text.clean(
+            rules, _("rules"), markdown.MAX_POST_CHARS, required=False, multiline=True
+        ),
+        join_question=text.clean(join_question, _("join question"), MAX_QUESTION, required=False)
         or None,
     )
 
 
 def _kind(raw: object, allowed: tuple[str, ...]) -> str:
     if raw not in allowed:
-        raise Invalid("Please choose what kind of space this is: " + ", ".join(allowed) + ".")
+        raise Invalid(_("Please choose what kind of space this is, from the list."))
     return raw  # type: ignore[return-value]
 
 
@@ -189,7 +197,7 @@ def create_space(
     """Create a space; the creator owns it. Admins: open spaces; org staff: closed/hidden."""
     if organisation is None:
         if not actor.is_admin:
-            raise Forbidden("Only the people who run this site can create open spaces.")
+            raise Forbidden(_("Only the people who run this site can create open spaces."))
         kind = _kind(kind, ("open",))
     else:
         kind = _kind(kind, ("closed", "hidden"))
@@ -209,7 +217,7 @@ def create_space(
         db.session.flush()
     except sa.exc.IntegrityError:
         db.session.rollback()
-        raise Conflict("A space already uses that web address. Please choose another.") from None
+        raise Conflict(_("A space already uses that web address. Please choose another.")) from None
     add_member(space, actor, choose_name(space, actor, None), role="owner")
     db.session.commit()
     signals.space_created.send(space.id)  # realtime gives it its "General" room
@@ -236,7 +244,9 @@ def update_space(
     space = acc.space
     kind = _kind(kind, SPACE_KINDS)
     if kind != space.kind and "open" in (kind, space.kind) and not actor.is_admin:
-        raise Forbidden("Only the people who run this site can open or close a space to everyone.")
+        raise Forbidden(
+            _("Only the people who run this site can open or close a space to everyone.")
+        )
     space.name = fields.name
     space.description = fields.description
     space.rules = fields.rules
@@ -297,9 +307,9 @@ def join_open(actor: Account, slug: object, space_alias: object = None) -> Membe
     """Join an open space in one tap, optionally under a name for this space only."""
     acc = access.access_space_shell(actor, slug)
     if acc.is_member:
-        raise Conflict("You are already a member of this space.")
+        raise Conflict(_("You are already a member of this space."))
     if acc.space.kind != "open":
-        raise Forbidden("This space is closed: ask to join, or use an invite link.")
+        raise Forbidden(_("This space is closed: ask to join, or use an invite link."))
     membership = add_member(acc.space, actor, choose_name(acc.space, actor, space_alias))
     db.session.commit()
     return membership
@@ -310,9 +320,9 @@ def leave(actor: Account, slug: object) -> None:
     acc = access.access_space_shell(actor, slug)
     membership = acc.membership
     if membership is None:
-        raise Conflict("You are not a member of this space.")
+        raise Conflict(_("You are not a member of this space."))
     if membership.role == "owner" and _owner_count(acc.space.id) <= 1:
-        raise Forbidden("You are the only owner. Make someone else an owner before you leave.")
+        raise Forbidden(_("You are the only owner. Make someone else an owner before you leave."))
     thread_ids = sa.select(Thread.id).where(Thread.space_id == acc.space.id)
     db.session.execute(
         sa.delete(ThreadFollow).where(
@@ -340,11 +350,11 @@ def request_join(
     acc = access.access_space_shell(actor, slug)
     space = acc.space
     if acc.is_member:
-        raise Conflict("You are already a member of this space.")
+        raise Conflict(_("You are already a member of this space."))
     if space.kind != "closed":
-        raise Forbidden("This space takes no requests. Open spaces you can just join.")
+        raise Forbidden(_("This space takes no requests. Open spaces you can just join."))
     answer = text.clean(
-        answer, "answer", MAX_ANSWER, required=bool(space.join_question), multiline=True
+        answer, _("answer"), MAX_ANSWER, required=bool(space.join_question), multiline=True
     )
     name = choose_name(space, actor, space_alias)
     existing = db.session.scalar(
@@ -353,7 +363,7 @@ def request_join(
         )
     )
     if existing is not None:
-        raise Conflict("Your request is already with the moderators. They will decide soon.")
+        raise Conflict(_("Your request is already with the moderators. They will decide soon."))
     request = JoinRequest(
         space_id=space.id,
         account_id=actor.id,
@@ -367,7 +377,7 @@ def request_join(
     except sa.exc.IntegrityError:
         db.session.rollback()
         raise Conflict(
-            "Your request is already with the moderators. They will decide soon."
+            _("Your request is already with the moderators. They will decide soon.")
         ) from None
     return request
 
@@ -384,7 +394,7 @@ def cancel_request(actor: Account, slug: object) -> None:
     acc = access.access_space_shell(actor, slug)
     request = pending_request(actor, acc.space)
     if request is None:
-        raise NotFound("There is no request to cancel.")
+        raise NotFound(_("There is no request to cancel."))
     db.session.delete(request)
     db.session.commit()
 
@@ -425,8 +435,10 @@ def decide_request(
         name = choose_name(acc.space, account, request.space_alias)
     except (Conflict, Invalid):
         raise Conflict(
-            "The name this person asked for is now taken in this space. Decline the request and "
-            "let them ask again with another name."
+            _(
+                "The name this person asked for is now taken in this space. Decline the request "
+                "and let them ask again with another name."
+            )
         ) from None
     membership = add_member(acc.space, account, name)
     db.session.commit()
@@ -441,12 +453,12 @@ def set_role(actor: Account, slug: object, membership_id: object, role: object) 
     acc = access.access_space(actor, slug)
     acc.require_role("owner")
     if role not in ROLES:
-        raise Invalid("Please choose member, moderator or owner.")
+        raise Invalid(_("Please choose member, moderator or owner."))
     target = db.session.get(Membership, access.row_id(membership_id))
     if target is None or target.space_id != acc.space.id:
         raise NotFound()
     if target.role == "owner" and role != "owner" and _owner_count(acc.space.id) <= 1:
-        raise Forbidden("A space needs at least one owner. Make someone else an owner first.")
+        raise Forbidden(_("A space needs at least one owner. Make someone else an owner first."))
     target.role = role  # type: ignore[assignment]
     db.session.commit()
     return target

@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask_babel import gettext as _
+
 from forum.errors import Invalid
 
 # Never allowed anywhere: C0/C1 controls but line breaks and tabs, lone surrogates, bidi
@@ -82,22 +84,38 @@ def clean(
     if value is None and not required:
         value = ""
     if not isinstance(value, str):
-        raise Invalid(f"The {field} must be text.")
+        raise Invalid(_("The %(field)s must be text.", field=field))
     if len(value) > limit * 2 + 100:  # refuse a huge value before any work on it
-        raise Invalid(f"The {field} is too long: at most {limit:,} characters.")
+        raise Invalid(
+            _(
+                "The %(field)s is too long: at most %(limit)s characters.",
+                field=field,
+                limit=f"{limit:,}",
+            )
+        )
     text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
     if name:
         text = _SPACES.sub(" ", text)
     if required and not text:
-        raise Invalid(f"Write something in the {field}, please.")
+        raise Invalid(_("Write something in the %(field)s, please.", field=field))
     if len(text) > limit:
-        raise Invalid(f"The {field} is too long: at most {limit:,} characters.")
+        raise Invalid(
+            _(
+                "The %(field)s is too long: at most %(limit)s characters.",
+                field=field,
+                limit=f"{limit:,}",
+            )
+        )
     if hidden_characters(text, multiline=True):
-        raise Invalid(f"The {field} contains hidden control characters. Please remove them.")
+        raise Invalid(
+            _("The %(field)s contains hidden control characters. Please remove them.", field=field)
+        )
     if not multiline and _LINE_BREAKS.search(text):
-        raise Invalid(f"The {field} must be on one line.")
+        raise Invalid(_("The %(field)s must be on one line.", field=field))
     if name and any(unicodedata.category(c) == "Cf" for c in text):
-        raise Invalid(f"The {field} contains invisible characters. Please remove them.")
+        raise Invalid(
+            _("The %(field)s contains invisible characters. Please remove them.", field=field)
+        )
     return text
 
 
@@ -108,13 +126,20 @@ def whole_number(
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     if isinstance(value, bool):
-        raise Invalid(f"The {field} must be a whole number.")
+        raise Invalid(_("The %(field)s must be a whole number.", field=field))
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and len(value) <= 12 and value.strip().lstrip("-").isdigit():
         number = int(value.strip())
     else:
-        raise Invalid(f"The {field} must be a whole number.")
+        raise Invalid(_("The %(field)s must be a whole number.", field=field))
     if not low <= number <= high:
-        raise Invalid(f"The {field} must be between {low} and {high}.")
+        raise Invalid(
+            _(
+                "The %(field)s must be between %(low)s and %(high)s.",
+                field=field,
+                low=low,
+                high=high,
+            )
+        )
     return number

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
@@ -51,15 +52,15 @@ ERASED_TITLE = "[deleted]"
 
 
 def _title(raw: object) -> str:
-    return text.clean(raw, "title", markdown.MAX_TITLE_CHARS)
+    return text.clean(raw, _("title"), markdown.MAX_TITLE_CHARS)
 
 
 def _body(raw: object) -> str:
-    return text.clean(raw, "post", markdown.MAX_POST_CHARS, multiline=True)
+    return text.clean(raw, _("post"), markdown.MAX_POST_CHARS, multiline=True)
 
 
 def _cw(raw: object) -> str | None:
-    return text.clean(raw, "content warning", MAX_CW, required=False) or None
+    return text.clean(raw, _("content warning"), MAX_CW, required=False) or None
 
 
 # --- reading --------------------------------------------------------------------
@@ -223,7 +224,7 @@ def reply(
     thread, acc = access.access_thread(actor, thread_id)
     membership = _writer(acc)
     if thread.locked and not acc.has_role("moderator"):
-        raise Forbidden("This thread is locked: no new replies.")
+        raise Forbidden(_("This thread is locked: no new replies."))
     body, cw = _body(body), _cw(content_warning)
     screen = screening.screener()
     verdict = screen.check(actor, acc.space.id, [cw, body], confirmed=confirm_identifiers)
@@ -258,7 +259,7 @@ def reply(
 def _own_post(actor: Account, post_id: object) -> tuple[Post, access.SpaceAccess]:
     post, acc = access.access_post(actor, post_id)
     if post.author_id != actor.id:
-        raise Forbidden("You can only change your own posts.")
+        raise Forbidden(_("You can only change your own posts."))
     return post, acc
 
 
@@ -280,7 +281,7 @@ def edit_post(
     acc.require_write()
     thread = post.thread
     if thread.locked and not acc.has_role("moderator"):
-        raise Forbidden("This thread is locked: posts can't be changed.")
+        raise Forbidden(_("This thread is locked: posts can't be changed."))
     body, cw = _body(body), _cw(content_warning)
     new_title = _title(title) if post.is_first else None
     screen = screening.screener()

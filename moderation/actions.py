@@ -13,6 +13,8 @@ from dataclasses import field
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from forum import access
 from forum import clock
@@ -51,7 +53,7 @@ REDACT_RULES = {
 MUTE_HOURS = (1, 24, 72, 168, 720)
 SUSPEND_DAYS = (1, 7, 30, 365)
 PER_PAGE = 20
-OWN = "You can't moderate your own content or flags against you. Another moderator will."
+OWN = _l("You can't moderate your own content or flags against you. Another moderator will.")
 
 
 @dataclass
@@ -69,7 +71,7 @@ class QueueItem:
 
 
 def _reason(reason: object) -> str:
-    return text.clean(reason, "reason", REASON_MAX, required=False)
+    return text.clean(reason, _("reason"), REASON_MAX, required=False)
 
 
 def _moderate(
@@ -265,12 +267,12 @@ def redact(
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _reason(reason) or "Personal information removed"
     if not isinstance(new_text, str) or not new_text.strip():
-        raise Invalid("Please give the text with the personal information taken out.")
+        raise Invalid(_("Please give the text with the personal information taken out."))
     # The same rules as the author's own text (length, control and bidi characters).
     field, limit, multiline = REDACT_RULES[target.kind]
     new_text = text.clean(new_text, field, limit, multiline=multiline)
     if new_text == target.text:
-        raise Invalid("The text is unchanged. Take the personal information out, then save.")
+        raise Invalid(_("The text is unchanged. Take the personal information out, then save."))
     now = clock.now()
     if target.kind == "thread":
         target.obj.title = new_text
@@ -310,7 +312,7 @@ def lock_thread(
     """From the queue: lock the thread (of a thread or post): no more replies."""
     target, space_access = _moderate(actor, slug, kind, target_id)
     if target.kind not in ("post", "thread"):
-        raise Invalid("Only forum threads can be locked.")
+        raise Invalid(_("Only forum threads can be locked."))
     reason = _reason(reason)
     thread = target.obj if target.kind == "thread" else db.session.get(Thread, target.obj.thread_id)
     if thread.author_id == actor.id:
@@ -371,13 +373,13 @@ def _switch(
 
 def _author_membership(target: Target, space_access: SpaceAccess, actor: Account) -> Membership:
     if target.author_id is None:
-        raise Invalid("That author's account no longer exists.")
+        raise Invalid(_("That author's account no longer exists."))
     membership = access.membership_of(db.session.get(Account, target.author_id), target.space_id)
     if membership is None:
-        raise Invalid("They are no longer a member of this space.")
+        raise Invalid(_("They are no longer a member of this space."))
     outranks = actor.is_admin or (space_access.has_role("owner") and membership.role != "owner")
     if membership.role != "member" and not outranks:
-        raise Forbidden("Only the space's owner can do that to a moderator.")
+        raise Forbidden(_("Only the space's owner can do that to a moderator."))
     return membership
 
 
@@ -387,7 +389,7 @@ def _hours(value: object, allowed: tuple[int, ...], what: str) -> int:
     except (TypeError, ValueError):
         number = -1
     if number not in allowed:
-        raise Invalid(f"Please choose one of the {what} offered.")
+        raise Invalid(_("Please choose one of the times offered."))
     return number
 
 
@@ -459,14 +461,14 @@ def suspend(
     """Instance admins only: suspend the item's author everywhere and sign them out."""
     target, space_access = _moderate(actor, slug, kind, target_id)
     if not actor.is_admin:
-        raise Forbidden("Only the people who run this site can suspend an account.")
+        raise Forbidden(_("Only the people who run this site can suspend an account."))
     days = _hours(days, SUSPEND_DAYS, "durations")
     reason = _default_reason(target, _reason(reason))
     account = db.session.get(Account, target.author_id) if target.author_id is not None else None
     if account is None:
-        raise Invalid("That author's account no longer exists.")
+        raise Invalid(_("That author's account no longer exists."))
     if account.is_admin:
-        raise Forbidden("An instance admin can't be suspended here.")
+        raise Forbidden(_("An instance admin can't be suspended here."))
     until = clock.now() + timedelta(days=days)
     account.suspended_until = until
     session_ids = list(

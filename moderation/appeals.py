@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
@@ -66,13 +67,13 @@ def appeal(actor: Account, action_id: object, why: object) -> Appeal:
     action, _space_access, existing = appealable_action(actor, action_id)
     if existing is not None:
         raise Conflict(
-            "You have already appealed this decision. You will get a notice when it is decided."
+            _("You have already appealed this decision. You will get a notice when it is decided.")
         )
     if clock.now() >= deadline(action):
-        raise Forbidden("The time to appeal this decision has passed.")
+        raise Forbidden(_("The time to appeal this decision has passed."))
     if not isinstance(why, str) or not why.strip():
-        raise Invalid("Please say why you think the decision was wrong.")
-    why = text.clean(why, "appeal", TEXT_MAX, multiline=True)
+        raise Invalid(_("Please say why you think the decision was wrong."))
+    why = text.clean(why, _("appeal"), TEXT_MAX, multiline=True)
     row = Appeal(
         action_id=action.id,
         space_id=action.space_id,
@@ -85,7 +86,7 @@ def appeal(actor: Account, action_id: object, why: object) -> Appeal:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
-        raise Conflict("You have already appealed this decision.") from None
+        raise Conflict(_("You have already appealed this decision.")) from None
     return row
 
 
@@ -115,13 +116,13 @@ def decide(
     if row is None or row.space_id != space_access.space.id:
         raise NotFound()
     if outcome not in OUTCOMES:
-        raise Invalid("Please choose uphold or overturn.")
-    reason = text.clean(reason, "reason", 300, required=False)
+        raise Invalid(_("Please choose uphold or overturn."))
+    reason = text.clean(reason, _("reason"), 300, required=False)
     if row.status != APPEAL_OPEN:
-        raise Conflict("This appeal has already been decided.")
+        raise Conflict(_("This appeal has already been decided."))
     action = row.action
     if actor.id in (row.author_id, action.moderator_id):
-        raise Forbidden("A different moderator must decide this appeal.")
+        raise Forbidden(_("A different moderator must decide this appeal."))
     now = clock.now()
     row.status, row.decided_by, row.decided_at = OUTCOMES[outcome], actor.id, now
     unhidden = None

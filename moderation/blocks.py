@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
@@ -47,16 +48,21 @@ def block(actor: Account, kind: object, target_id: object) -> Block:
     if target.kind == "report":
         raise NotFound()  # reporters stay unknown: a block would tell whose posts vanish
     if target.author_id is None:
-        raise Invalid("That author's account no longer exists.")
+        raise Invalid(_("That author's account no longer exists."))
     if target.author_id == actor.id:
-        raise Invalid("You can't block yourself.")
+        raise Invalid(_("You can't block yourself."))
     if access.is_blocked(actor, target):
-        raise Conflict("You have already blocked them.")
+        raise Conflict(_("You have already blocked them."))
     count = db.session.scalar(
         sa.select(sa.func.count()).select_from(Block).where(Block.blocker_id == actor.id)
     )
     if count >= MAX_BLOCKS:
-        raise Invalid(f"You can block at most {MAX_BLOCKS} people. Undo an old block first.")
+        raise Invalid(
+            _(
+                "You can block at most %(max_blocks)s people. Undo an old block first.",
+                max_blocks=MAX_BLOCKS,
+            )
+        )
     row = Block(
         blocker_id=actor.id,
         blocked_id=target.author_id,
@@ -69,7 +75,7 @@ def block(actor: Account, kind: object, target_id: object) -> Block:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
-        raise Conflict("You have already blocked them.") from None
+        raise Conflict(_("You have already blocked them.")) from None
     signals.member_blocked.send(
         actor.id, blocked_id=row.blocked_id, name=row.blocked_name, space_id=row.space_id
     )

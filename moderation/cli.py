@@ -6,6 +6,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from forum import accounts
 from forum import clock
@@ -21,18 +22,18 @@ from moderation import expiry
 def grant(alias: str, slug: str, role: str = "moderator") -> Membership:
     """Give a member a role in a space (operators bootstrapping a space)."""
     if role not in ROLES:
-        raise Invalid(f"Role must be one of {', '.join(ROLES)}.")
+        raise Invalid(_("Role must be one of %(roles)s.", roles=", ".join(ROLES)))
     account = accounts.find_by_alias(alias)
     space = db.session.scalar(sa.select(Space).where(Space.slug == slug))
     if account is None or space is None:
-        raise NotFound("No such alias or space.")
+        raise NotFound(_("No such alias or space."))
     membership = db.session.scalar(
         sa.select(Membership).where(
             Membership.space_id == space.id, Membership.account_id == account.id
         )
     )
     if membership is None:
-        raise NotFound("They are not a member of that space yet.")
+        raise NotFound(_("They are not a member of that space yet."))
     membership.role = role
     db.session.commit()
     return membership

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from forum import clock
 from forum import signals
@@ -23,7 +25,7 @@ from moderation.models import REASONS
 from moderation.models import Flag
 
 NOTE_MAX = 200
-ALREADY = "You have already flagged this. Thank you: the moderators will look at it."
+ALREADY = _l("You have already flagged this. Thank you: the moderators will look at it.")
 
 
 @dataclass
@@ -34,12 +36,12 @@ class FlagResult:
 
 def clean_reason(reason: object, note: object) -> tuple[str, str | None]:
     if not isinstance(reason, str) or reason not in REASONS:
-        raise Invalid("Please choose a reason from the list.")
+        raise Invalid(_("Please choose a reason from the list."))
     if reason != "other":
         return reason, None
     if note is None or (isinstance(note, str) and not note.strip()):
-        raise Invalid('Please say in a few words what is wrong (needed for "Other").')
-    return reason, text.clean(note, "reason", NOTE_MAX)
+        raise Invalid(_('Please say in a few words what is wrong (needed for "Other").'))
+    return reason, text.clean(note, _("reason"), NOTE_MAX)
 
 
 def open_weight(kind: str, target_id: int) -> int:
@@ -57,7 +59,7 @@ def flag(
     """Flag an item the actor can see. Raises NotFound, Forbidden, Conflict or Invalid."""
     target, space_access = targets.load(actor, kind, target_id)
     if target.author_id == actor.id:
-        raise Forbidden("You can't flag your own post. You can edit or delete it instead.")
+        raise Forbidden(_("You can't flag your own post. You can edit or delete it instead."))
     reason, note = clean_reason(reason, note)
     existing = db.session.scalar(
         sa.select(Flag.id).where(

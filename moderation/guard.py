@@ -17,6 +17,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from forum import errors
 
 # A run of digits with single spaces, dots, dashes or brackets between them.
@@ -61,7 +64,11 @@ class Finding:
 
 
 # What each kind of finding is called in messages.
-WHAT = {"phone": "a phone number", "email": "an email address", "address": "an address"}
+WHAT = {
+    "phone": _l("This looks like a phone number: %(text)s"),
+    "email": _l("This looks like an email address: %(text)s"),
+    "address": _l("This looks like an address: %(text)s"),
+}
 MAX_FINDINGS_SHOWN = 10
 
 
@@ -69,12 +76,12 @@ class NeedsConfirmation(errors.NeedsConfirmation):
     """The text seems to hold personal information; the author must confirm to post it."""
 
     def __init__(self, findings: list[Finding]) -> None:
-        kinds = sorted({f.kind for f in findings})
         super().__init__(
-            "This looks like it contains "
-            + " and ".join(WHAT[k] for k in kinds)
-            + ". Posting personal details can put you or someone else at risk. "
-            "Take it out, or confirm that you really want to post it.",
+            _(
+                "This looks like it has personal details in it (a phone number, an email or an "
+                "address). Posting them can put you or someone else at risk. Take them out, or "
+                "say that you really want to post it."
+            ),
             describe_all(findings),
         )
         self.findings = findings
@@ -86,13 +93,16 @@ def describe(finding: Finding) -> str:
     if len(shown) > 4:
         keep = math.ceil(len(shown) * 0.75)
         shown = shown[:keep].rstrip() + "…"
-    return f"This looks like {WHAT.get(finding.kind, 'personal information')}: {shown}"
+    template = WHAT.get(finding.kind)
+    if template is None:
+        return _("This looks like personal information: %(text)s", text=shown)
+    return template % {"text": shown}
 
 
 def describe_all(findings: list[Finding]) -> list[str]:
     lines = [describe(f) for f in findings[:MAX_FINDINGS_SHOWN]]
     if len(findings) > MAX_FINDINGS_SHOWN:
-        lines.append(f"… and {len(findings) - MAX_FINDINGS_SHOWN} more.")
+        lines.append(_("… and %(num)d more.", num=len(findings) - MAX_FINDINGS_SHOWN))
     return lines
 
 

@@ -15,18 +15,19 @@ import sqlalchemy.orm as so
 
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
+from forum.i18n import N_
 
 TARGET_KINDS = ("post", "thread", "chat", "report", "dm")
 
 # Flag reasons: stored key -> label shown to people.
 REASONS = {
-    "harassment": "Harassment or threats",
-    "outing": "Outing / personal information",
-    "hate": "Hate",
-    "spam": "Spam or scam",
-    "rescue": '"Rescue" or anti-sex-work preaching',
-    "offtopic": "Off-topic",
-    "other": "Other",
+    "harassment": N_("Harassment or threats"),
+    "outing": N_("Outing / personal information"),
+    "hate": N_("Hate"),
+    "spam": N_("Spam or scam"),
+    "rescue": N_('"Rescue" or anti-sex-work preaching'),
+    "offtopic": N_("Off-topic"),
+    "other": N_("Other"),
 }
 FLAG_OPEN, FLAG_UPHELD, FLAG_DISMISSED = "open", "upheld", "dismissed"
 

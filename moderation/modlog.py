@@ -21,6 +21,7 @@ from forum import access
 from forum import clock
 from forum.access import SpaceAccess
 from forum.extensions import db
+from forum.i18n import N_
 from forum.models import Account
 from forum.pagination import paginate
 from moderation.models import ModAction
@@ -31,20 +32,20 @@ PER_PAGE = 30
 REMOVED_TEXT_ACTIONS = frozenset({"delete"})
 # Names of actions as the log shows them.
 ACTION_LABELS = {
-    "auto_hide": "hidden after flags",
-    "keep": "kept (flags dismissed)",
-    "hide": "hidden",
-    "delete": "deleted",
-    "redact": "personal information removed",
-    "lock": "thread locked",
-    "unlock": "thread unlocked",
-    "pin": "thread pinned",
-    "unpin": "thread unpinned",
-    "mute": "member muted",
-    "remove": "member removed",
-    "suspend": "account suspended",
-    "appeal_upheld": "appeal: decision upheld",
-    "appeal_overturned": "appeal: decision overturned",
+    "auto_hide": N_("hidden after flags"),
+    "keep": N_("kept (flags dismissed)"),
+    "hide": N_("hidden"),
+    "delete": N_("deleted"),
+    "redact": N_("personal information removed"),
+    "lock": N_("thread locked"),
+    "unlock": N_("thread unlocked"),
+    "pin": N_("thread pinned"),
+    "unpin": N_("thread unpinned"),
+    "mute": N_("member muted"),
+    "remove": N_("member removed"),
+    "suspend": N_("account suspended"),
+    "appeal_upheld": N_("appeal: decision upheld"),
+    "appeal_overturned": N_("appeal: decision overturned"),
 }
 
 

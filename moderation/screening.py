@@ -31,6 +31,8 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import format_timedelta
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from forum import clock
 from forum import markdown
@@ -73,8 +75,12 @@ def check(
     verdict = watchwords.screen(space_id, text)
     if verdict.action == "block":
         raise Invalid(
-            f'This can\'t be posted here: it contains "{verdict.word}", which this space '
-            "doesn't allow (its moderators chose this). Please change it and try again."
+            _(
+                'This can\'t be posted here: it contains "%(word)s", which this space '
+                "doesn't allow (its moderators chose this). Please change it and try "
+                "again.",
+                word=verdict.word,
+            )
         )
     # Each part is rendered on its own, so each is searched on its own.
     links = [link for part in fields if part for link in markdown.links_in(part, inline=inline)]
@@ -97,22 +103,40 @@ def link_refusal(actor: Account, now: datetime, link: str) -> str:
     still: list[str] = []
     if missing.age_left:
         when = format_timedelta(missing.age_left, granularity="hour", add_direction=True)
-        still.append(f"your account is {trust.MEMBER_MIN_AGE.days} days old ({when})")
+        still.append(
+            ngettext(
+                "Your account must be %(num)d day old (%(when)s).",
+                "Your account must be %(num)d days old (%(when)s).",
+                trust.MEMBER_MIN_AGE.days,
+                when=when,
+            )
+        )
     if missing.posts_left:
         still.append(
-            f"you have written {trust.MEMBER_MIN_POSTS} posts or chat messages "
-            f"({missing.posts_left} to go)"
+            ngettext(
+                "You must have written %(total)d posts or chat messages (%(num)d to go).",
+                "You must have written %(total)d posts or chat messages (%(num)d to go).",
+                missing.posts_left,
+                total=trust.MEMBER_MIN_POSTS,
+            )
         )
     if missing.recent_upheld:
         still.append(
-            f"{trust.CLEAN_RECORD_WINDOW.days} days have passed since moderators last upheld "
-            "a flag on something you wrote"
+            ngettext(
+                "%(num)d day must pass since moderators last agreed with a flag on something "
+                "you wrote.",
+                "%(num)d days must pass since moderators last agreed with a flag on something "
+                "you wrote.",
+                trust.CLEAN_RECORD_WINDOW.days,
+            )
         )
-    lifts = " and ".join(still) if still else "you have taken part a little longer"
-    return (
-        f"New accounts can't post links yet (we found {_shorten(link)}). This keeps spammers and "
-        "people fishing for contacts out. Please take the link out and post again. "
-        f"You can post links once {lifts}."
+    lifts = " ".join(still) if still else _("Take part a little longer first.")
+    return _(
+        "New accounts can't post links yet (we found %(link)s). This keeps out spammers and "
+        "people fishing for contacts. Please take the link out and post again. "
+        "You can post links later: %(lifts)s",
+        link=_shorten(link),
+        lifts=lifts,
     )
 
 

@@ -9,6 +9,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
@@ -73,8 +74,9 @@ def flag(kind: str, target_id: int):
         return render_template("moderation/flag.html", target=target, reasons=REASONS)
     result = flags.flag(g.account, kind, target_id, form_text("reason"), form_text("note"))
     flash(
-        "Thank you. The moderators will look at it."
-        + (" It is hidden for now." if result.hidden else ""),
+        _("Thank you. The moderators will look at it. It is hidden for now.")
+        if result.hidden
+        else _("Thank you. The moderators will look at it."),
         "success",
     )
     return redirect(url_for("moderation.notice_list") if result.hidden else request.path, code=303)
@@ -84,7 +86,13 @@ def flag(kind: str, target_id: int):
 @signed_in
 def block(kind: str, target_id: int):
     row = blocks.block(g.account, kind, target_id)
-    flash(f"You won't see {row.blocked_name} any more. They are not told.", "success")
+    flash(
+        _(
+            "You won't see %(blocked_name)s any more. They are not told.",
+            blocked_name=row.blocked_name,
+        ),
+        "success",
+    )
     return redirect(url_for("moderation.block_list"), code=303)
 
 
@@ -100,7 +108,7 @@ def block_list():
 @signed_in
 def unblock(block_id: int):
     blocks.unblock(g.account, block_id)
-    flash("Block undone.", "success")
+    flash(_("Block undone."), "success")
     return redirect(url_for("moderation.block_list"), code=303)
 
 
@@ -140,9 +148,9 @@ def act(slug: str):
     """One moderator action on one item (or on its author)."""
     action = ACTS.get(form_text("action"))
     if action is None:
-        raise Invalid("Please choose an action.")
+        raise Invalid(_("Please choose an action."))
     action(g.account, slug, form_text("kind"), _form_id("id"))
-    flash("Done. It is in the moderation log.", "success")
+    flash(_("Done. It is in the moderation log."), "success")
     return redirect(url_for("moderation.queue", slug=slug), code=303)
 
 
@@ -161,7 +169,7 @@ def log(slug: str):
 def words(slug: str):
     if request.method == "POST":
         watchwords.add_word(g.account, slug, form_text("pattern"), form_text("action"))
-        flash("Added.", "success")
+        flash(_("Added."), "success")
         return redirect(url_for("moderation.words", slug=slug), code=303)
     page = int_arg("page")
     space_access, rows, has_next = watchwords.list_words(g.account, slug, page)
@@ -179,7 +187,7 @@ def words(slug: str):
 @signed_in
 def word_delete(slug: str, word_id: int):
     watchwords.remove_word(g.account, slug, word_id)
-    flash("Removed.", "success")
+    flash(_("Removed."), "success")
     return redirect(url_for("moderation.words", slug=slug), code=303)
 
 
@@ -203,7 +211,7 @@ def appeal_list(slug: str):
 @signed_in
 def decide(slug: str, appeal_id: int):
     appeals.decide(g.account, slug, appeal_id, form_text("outcome"), form_text("reason"))
-    flash("Decided. The member is told.", "success")
+    flash(_("Decided. The member is told."), "success")
     return redirect(url_for("moderation.appeal_list", slug=slug), code=303)
 
 
@@ -217,7 +225,7 @@ def appeal(slug: str, action_id: int):
     if request.method == "POST":
         appeals.appeal(g.account, action_id, form_text("text"))
         flash(
-            "Your appeal is sent. Another moderator will decide, and you will get a notice.",
+            _("Your appeal is sent. Another moderator will decide, and you will get a notice."),
             "success",
         )
         return redirect(url_for("moderation.notice_list"), code=303)

@@ -14,6 +14,7 @@ import re
 import unicodedata
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
@@ -47,12 +48,17 @@ def normalise(text: str) -> str:
 
 def parse_pattern(raw: object) -> str:
     """The stored form of a moderator's pattern, or Invalid."""
-    words = _PATTERN_WORD.findall(normalise(text.clean(raw, "word or phrase", PATTERN_MAX)))
+    words = _PATTERN_WORD.findall(normalise(text.clean(raw, _("word or phrase"), PATTERN_MAX)))
     words = [re.sub(r"\*{2,}", "*", w) for w in words]
     if not words or sum(len(w.replace("*", "")) for w in words) < 2:
-        raise Invalid("The pattern needs at least two letters besides *.")
+        raise Invalid(_("The pattern needs at least two letters besides *."))
     if len(words) > MAX_PHRASE_WORDS:
-        raise Invalid(f"A phrase can have at most {MAX_PHRASE_WORDS} words.")
+        raise Invalid(
+            _(
+                "A phrase can have at most %(max_phrase_words)s words.",
+                max_phrase_words=MAX_PHRASE_WORDS,
+            )
+        )
     return " ".join(words)
 
 
@@ -132,14 +138,19 @@ def list_words(
 def add_word(actor: Account, slug: object, raw: object, action: object) -> WatchWord:
     space_access = _manage(actor, slug)
     if action not in WORD_ACTIONS:
-        raise Invalid("Please choose block, hold or flag.")
+        raise Invalid(_("Please choose block, hold or flag."))
     pattern = parse_pattern(raw)
     space_id = space_access.space.id
     count = db.session.scalar(
         sa.select(sa.func.count()).select_from(WatchWord).where(WatchWord.space_id == space_id)
     )
     if count >= MAX_WORDS_PER_SPACE:
-        raise Invalid(f"A space can watch at most {MAX_WORDS_PER_SPACE} words.")
+        raise Invalid(
+            _(
+                "A space can watch at most %(max_words_per_space)s words.",
+                max_words_per_space=MAX_WORDS_PER_SPACE,
+            )
+        )
     if (
         db.session.scalar(
             sa.select(WatchWord.id).where(
@@ -148,14 +159,14 @@ def add_word(actor: Account, slug: object, raw: object, action: object) -> Watch
         )
         is not None
     ):
-        raise Conflict("That word is already on the list.")
+        raise Conflict(_("That word is already on the list."))
     row = WatchWord(space_id=space_id, pattern=pattern, action=action, created_at=clock.now())
     db.session.add(row)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
-        raise Conflict("That word is already on the list.") from None
+        raise Conflict(_("That word is already on the list.")) from None
     return row
 
 

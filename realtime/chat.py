@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from forum import clock
@@ -67,23 +69,23 @@ CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 TYPING_RATE = "1 per 3 seconds"
 MAX_FINDINGS = guard.MAX_FINDINGS_SHOWN  # privacy-guard findings sent back, as the forum form shows
 
-HELD = "Your message is held for a moderator to check before others see it."
+HELD = _l("Your message is held for a moderator to check before others see it.")
 
 
 # --- input ----------------------------------------------------------------------
 
 
 def clean_body(body: object) -> str:
-    return text.clean(body, "message", markdown.MAX_CHAT_CHARS, multiline=True)
+    return text.clean(body, _("message"), markdown.MAX_CHAT_CHARS, multiline=True)
 
 
 def clean_room_name(name: object) -> str:
-    return text.clean(name, "room name", MAX_ROOM_NAME, name=True)
+    return text.clean(name, _("room name"), MAX_ROOM_NAME, name=True)
 
 
 def clean_client_id(client_id: object) -> str:
     if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
-        raise Invalid("This message has no valid id. Please reload the page and send it again.")
+        raise Invalid(_("This message has no valid id. Please reload the page and send it again."))
     return client_id
 
 
@@ -94,7 +96,7 @@ def clean_seq(value: object, *, default: int | None = None) -> int:
     if isinstance(value, str) and value.isdigit() and len(value) <= 16:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
-        raise Invalid("That message number is not valid.")
+        raise Invalid(_("That message number is not valid."))
     return value
 
 
@@ -125,12 +127,12 @@ def access_room(
 
 def _require_chat(access: SpaceAccess) -> None:
     if not access.in_chat:
-        raise Forbidden("Join this space to take part in its chat.")
+        raise Forbidden(_("Join this space to take part in its chat."))
 
 
 def _writable(room: ChatRoom, access: SpaceAccess) -> Membership:
     if room.archived_at is not None:
-        raise Forbidden("This room is archived: you can read it, but not write in it.")
+        raise Forbidden(_("This room is archived: you can read it, but not write in it."))
     return access.require_write()
 
 
@@ -198,7 +200,10 @@ def create_room(account: Account | None, slug: object, name: object) -> ChatRoom
     )
     if count >= MAX_ROOMS:
         raise Invalid(
-            f"A space can have at most {MAX_ROOMS} rooms. Archive one or rename it instead."
+            _(
+                "A space can have at most %(max_rooms)s rooms. Archive one or rename it instead.",
+                max_rooms=MAX_ROOMS,
+            )
         )
     room = ChatRoom(space_id=access.space.id, name=name, created_at=clock.now(), last_seq=0)
     db.session.add(room)
@@ -482,7 +487,7 @@ def typing(account: Account | None, sid: str, room_id: object) -> None:
     """Tell the room someone is typing (spaces that turned it on; rate-limited, not stored)."""
     room, access = access_room(account, room_id)
     if not access.space.typing_indicator:
-        raise Forbidden("Typing indicators are off in this space.")
+        raise Forbidden(_("Typing indicators are off in this space."))
     membership = _writable(room, access)
     ratelimit.hit(TYPING_RATE, "typing", membership.persona)
     # People who blocked them are not told.

@@ -20,6 +20,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
@@ -58,7 +59,7 @@ def watch_thread(account: Account, sid: str, thread_id: object) -> int:
     if db.session.get(watches.ThreadWatch, (sid, thread.id)) is None and (
         watches.count_of(sid) >= watches.MAX_PER_SOCKET
     ):
-        raise Invalid("This page is following too many threads at once. Please reload it.")
+        raise Invalid(_("This page is following too many threads at once. Please reload it."))
     watches.add(sid, thread.id, thread.space_id)
     return thread.id
 

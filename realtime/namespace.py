@@ -38,11 +38,15 @@ from typing import Any
 
 from flask import current_app
 from flask import request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_socketio import Namespace
 from flask_socketio import join_room
 from flask_socketio import leave_room
 
 from forum import clock
+from forum import i18n
 from forum import sessions
 from forum.errors import Invalid
 from forum.errors import RateLimited
@@ -58,7 +62,7 @@ from realtime import sockets
 
 log = logging.getLogger(__name__)
 
-FAILED = "Something went wrong on our side. Nothing you sent was lost; please try again."
+FAILED = _l("Something went wrong on our side. Nothing you sent was lost; please try again.")
 
 
 def origin_allowed() -> bool:
@@ -80,45 +84,64 @@ def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]
 
     @functools.wraps(handler)
     def wrapper(self: ChatNamespace, data: object = None, *_extra: object) -> dict:
+        # Acks speak the account's language (else the handshake's cookie or
+        # Accept-Language): messages are translated where raised, inside this block.
         try:
             found = sockets.current(request.sid)
-            if found is None:
-                push.disconnect(request.sid)
-                return {
-                    "ok": False,
-                    "error": "You are signed out. Please log in again.",
-                    "status": 401,
-                }
-            if data is None:
-                data = {}
-            if not isinstance(data, dict):
-                raise Invalid("That request was not in the expected shape.")
-            return handler(self, found[0], data)
-        except RateLimited as error:
-            return {
-                "ok": False,
-                "error": error.message,
-                "status": 429,
-                "retry_after": error.retry_after,
-            }
-        except guard.NeedsConfirmation as error:
-            db.session.rollback()
-            return {
-                "ok": False,
-                "error": error.message,
-                "status": error.status,
-                "needs_confirmation": True,
-                "findings": chat.findings_payload(error.findings),
-            }
-        except ServiceError as error:
-            db.session.rollback()
-            return {"ok": False, "error": error.message, "status": error.status}
         except Exception as error:
-            db.session.rollback()
-            log.error("chat event failed: %s", type(error).__name__, exc_info=error)
-            return {"ok": False, "error": FAILED, "status": 500}
+            return _failed(error)
+        with force_locale(i18n.locale_for(found[0] if found else None)):
+            return _answer(self, handler, found, data)
 
     return wrapper
+
+
+def _answer(
+    self: ChatNamespace,
+    handler: Callable[[Any, Account, dict], dict],
+    found: Any,
+    data: object,
+) -> dict:
+    try:
+        if found is None:
+            push.disconnect(request.sid)
+            return {
+                "ok": False,
+                "error": _("You are signed out. Please log in again."),
+                "status": 401,
+            }
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise Invalid(_("That request was not in the expected shape."))
+        return handler(self, found[0], data)
+    except RateLimited as error:
+        return {
+            "ok": False,
+            "error": error.message,
+            "status": 429,
+            "retry_after": error.retry_after,
+        }
+    except guard.NeedsConfirmation as error:
+        db.session.rollback()
+        return {
+            "ok": False,
+            "error": error.message,
+            "status": error.status,
+            "needs_confirmation": True,
+            "findings": chat.findings_payload(error.findings),
+        }
+    except ServiceError as error:
+        db.session.rollback()
+        return {"ok": False, "error": error.message, "status": error.status}
+    except Exception as error:
+        return _failed(error)
+
+
+def _failed(error: Exception) -> dict:
+    db.session.rollback()
+    log.error("chat event failed: %s", type(error).__name__, exc_info=error)
+    return {"ok": False, "error": str(FAILED), "status": 500}
 
 
 class ChatNamespace(Namespace):
@@ -176,7 +199,7 @@ class ChatNamespace(Namespace):
             confirmed=data.get("confirmed"),
         )
         if message.hidden_at is not None:
-            return {"ok": True, "held": True, "id": message.id, "notice": chat.HELD}
+            return {"ok": True, "held": True, "id": message.id, "notice": str(chat.HELD)}
         payload = chat.message_dict(message)
         return {
             "ok": True,

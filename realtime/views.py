@@ -11,6 +11,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 
 from forum import markdown
 from forum.errors import NotFound
@@ -86,7 +87,7 @@ def send(slug: str, room_id: int):
     except ServiceError as error:
         return _room_page(slug, room_id, error.message, body, error.status)
     if message.hidden_at is not None:
-        flash(chat.HELD, "info")
+        flash(str(chat.HELD), "info")
     return redirect(url_for("chat.room", slug=slug, room_id=room_id, _anchor="chat-form"), code=303)
 
 
@@ -95,7 +96,7 @@ def send(slug: str, room_id: int):
 def create(slug: str):
     """Owners: add a room."""
     new = chat.create_room(g.account, slug, form_text("name"))
-    flash(f"Room “{new.name}” is ready.", "success")
+    flash(_("Room “%(name)s” is ready.", name=new.name), "success")
     return redirect(url_for("chat.rooms", slug=slug), code=303)
 
 
@@ -104,7 +105,7 @@ def create(slug: str):
 def rename(slug: str, room_id: int):
     """Owners: rename a room."""
     chat.rename_room(g.account, slug, room_id, form_text("name"))
-    flash("Room renamed.", "success")
+    flash(_("Room renamed."), "success")
     return redirect(url_for("chat.rooms", slug=slug), code=303)
 
 
@@ -113,7 +114,7 @@ def rename(slug: str, room_id: int):
 def archive(slug: str, room_id: int):
     """Owners: archive a room (read-only), or bring it back."""
     changed = chat.archive_room(g.account, slug, room_id, archived=not form_flag("restore"))
-    flash("Room archived." if changed.archived_at else "Room restored.", "success")
+    flash(_("Room archived.") if changed.archived_at else _("Room restored."), "success")
     return redirect(url_for("chat.rooms", slug=slug), code=303)
 
 

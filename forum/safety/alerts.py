@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from forum import access
 from forum import clock
@@ -33,7 +35,7 @@ from forum.safety.models import is_id
 
 MAX_BODY = 500
 RAISE_RATE = "3 per hour"
-NEW_ACCOUNT = (
+NEW_ACCOUNT = _l(
     "New accounts can't raise urgent alerts yet. Ask a member who has been here a little "
     "longer, or a moderator, to raise it."
 )
@@ -62,7 +64,7 @@ def raise_alert(actor: Account, slug: object, body: object) -> UrgentAlert:
     now = clock.now()
     if not policy.can_raise_alert(actor, now):
         raise Forbidden(NEW_ACCOUNT)
-    body = text.clean(body, "alert", MAX_BODY)
+    body = text.clean(body, _("alert"), MAX_BODY)
     ratelimit.hit(RAISE_RATE, "urgent-alert", actor.id)
     hours = baddates.settings_for(acc.space.id).alert_hours
     row = UrgentAlert(

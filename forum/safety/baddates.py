@@ -28,6 +28,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
@@ -37,6 +38,7 @@ from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
+from forum.i18n import N_
 from forum.models import Account
 from forum.models import Membership
 from forum.models import OrgStaff
@@ -54,24 +56,24 @@ from forum.safety.models import SafetySettings
 # What happened: form key -> (short code, label). Codes are what a lookup shows first,
 # readable at a glance on a small screen; the order is the order they are shown in.
 CATEGORIES: dict[str, tuple[str, str]] = {
-    "violence": ("VI", "Violence"),
-    "sexual_assault": ("SA", "Sexual assault"),
-    "robbery": ("RO", "Robbery"),
-    "non_payment": ("NP", "Non-payment"),
-    "condom": ("NC", "Condom refusal or removal"),
-    "police": ("PO", "Police or police impersonation"),
-    "stalking": ("ST", "Stalking"),
-    "threats": ("TH", "Threats or outing"),
-    "haggling": ("HG", "Haggling or short payment"),
-    "other": ("OT", "Other"),
+    "violence": ("VI", N_("Violence")),
+    "sexual_assault": ("SA", N_("Sexual assault")),
+    "robbery": ("RO", N_("Robbery")),
+    "non_payment": ("NP", N_("Non-payment")),
+    "condom": ("NC", N_("Condom refusal or removal")),
+    "police": ("PO", N_("Police or police impersonation")),
+    "stalking": ("ST", N_("Stalking")),
+    "threats": ("TH", N_("Threats or outing")),
+    "haggling": ("HG", N_("Haggling or short payment")),
+    "other": ("OT", N_("Other")),
 }
 CODE_LABELS = {code: label for code, label in CATEGORIES.values()}
 CODE_ORDER = [code for code, _label in CATEGORIES.values()]
 PARTS_OF_DAY = {
-    "morning": "Morning",
-    "afternoon": "Afternoon",
-    "evening": "Evening",
-    "night": "Night",
+    "morning": N_("Morning"),
+    "afternoon": N_("Afternoon"),
+    "evening": N_("Evening"),
+    "night": N_("Night"),
 }
 MAX_BODY = 4000
 MAX_AREA = 100
@@ -126,10 +128,10 @@ def update_settings(
     row.region = identifiers.clean_region(region)
     row.trusted_publish = bool(trusted_publish)
     row.report_days = text.whole_number(
-        report_days, "report lifetime in days", *REPORT_DAYS, default=180
+        report_days, _("report lifetime in days"), *REPORT_DAYS, default=180
     )
     row.alert_hours = text.whole_number(
-        alert_hours, "alert lifetime in hours", *ALERT_HOURS, default=12
+        alert_hours, _("alert lifetime in hours"), *ALERT_HOURS, default=12
     )
     db.session.add(row)
     db.session.commit()
@@ -219,21 +221,31 @@ class Typed:
             if raw is None:
                 raw = ""
             if not isinstance(raw, str):
-                raise Invalid("Please type the details as text, one per line.")
+                raise Invalid(_("Please type the details as text, one per line."))
             if len(raw) > MAX_PER_KIND * (identifiers.MAX_RAW + 2):
-                raise Invalid(f"Please give at most {MAX_PER_KIND} of each kind of detail.")
+                raise Invalid(
+                    _(
+                        "Please give at most %(max_per_kind)s of each kind of detail.",
+                        max_per_kind=MAX_PER_KIND,
+                    )
+                )
             values = [line.strip() for line in raw.splitlines() if line.strip()]
             if len(values) > MAX_PER_KIND:
-                raise Invalid(f"Please give at most {MAX_PER_KIND} of each kind of detail.")
+                raise Invalid(
+                    _(
+                        "Please give at most %(max_per_kind)s of each kind of detail.",
+                        max_per_kind=MAX_PER_KIND,
+                    )
+                )
             out[kind] = values
         return out
 
 
 NOUN = {
-    "phone": "phone number",
-    "handle": "handle or username",
-    "email": "email address",
-    "plate": "vehicle plate",
+    "phone": N_("phone number"),
+    "handle": N_("handle or username"),
+    "email": N_("email address"),
+    "plate": N_("vehicle plate"),
 }
 
 
@@ -244,8 +256,12 @@ def _normalised(typed: Typed, region: str) -> set[tuple[str, str]]:
             normalised = identifiers.normalise(kind, value, region)
             if normalised is None:
                 raise Invalid(
-                    f'"{value[:40]}" does not look like a {NOUN[kind]}. Please check it '
-                    f"(for a number from another country, start with + and the country code)."
+                    _(
+                        '"%(value)s" does not look like a %(kind)s. Please check it (for a '
+                        "number from another country, start with + and the country code).",
+                        value=value[:40],
+                        kind=_(NOUN[kind]),
+                    )
                 )
             found.add((kind, normalised))
     return found
@@ -255,27 +271,27 @@ def _categories(raw: object) -> str:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list | tuple) or not raw or len(raw) > len(CATEGORIES):
-        raise Invalid("Please tick at least one thing that happened.")
+        raise Invalid(_("Please tick at least one thing that happened."))
     codes = set()
     for key in raw:
         if not isinstance(key, str) or key not in CATEGORIES:
-            raise Invalid("Please choose from the list of what happened.")
+            raise Invalid(_("Please choose from the list of what happened."))
         codes.add(CATEGORIES[key][0])
     return " ".join(code for code in CODE_ORDER if code in codes)
 
 
 def _when(raw: object, now: datetime) -> date:
     if not isinstance(raw, str) or len(raw) != 10:
-        raise Invalid("Please give the date it happened (year-month-day).")
+        raise Invalid(_("Please give the date it happened (year-month-day)."))
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        raise Invalid("Please give the date it happened (year-month-day).") from None
+        raise Invalid(_("Please give the date it happened (year-month-day).")) from None
     today = now.date()
     if day > today + timedelta(days=1):  # a day of slack for time zones
-        raise Invalid("The date is in the future. Please check it.")
+        raise Invalid(_("The date is in the future. Please check it."))
     if day < today - MAX_AGE:
-        raise Invalid("Reports can be about the last year only.")
+        raise Invalid(_("Reports can be about the last year only."))
     return day
 
 
@@ -298,17 +314,21 @@ def _screen_text(
         normalised = identifiers.normalise(kind, finding.text, region)
         if normalised is not None and (kind, normalised) in typed:
             raise Invalid(
-                "The description repeats a detail from the boxes for the client's details. Please "
-                "take it out of the description: in the boxes it is stored scrambled, in the "
-                "description anyone with the database could read it."
+                _(
+                    "The description repeats a detail from the boxes for the client's details. "
+                    "Please take it out of the description: in the boxes it is stored scrambled, "
+                    "in the description anyone with the database could read it."
+                )
             )
     if confirmed:
         return
     shown = [f"{f.kind}: {f.text[: max(4, len(f.text) * 3 // 4)]}…" for f in findings[:10]]
     raise ConfirmNeeded(
-        "The description or area looks like it holds a phone number, email or address. If it is "
-        "the client's, put it in the boxes below instead. Never post your own. If it is fine, tick "
-        "the box to send it anyway.",
+        _(
+            "The description or area looks like it holds a phone number, email or address. If "
+            "it is the client's, put it in the boxes below instead. Never post your own. If it "
+            "is fine, tick the box to send it anyway."
+        ),
         shown,
     )
 
@@ -341,20 +361,23 @@ def file_report(
     if for_worker:
         if not is_org_staff(actor, acc.space):
             raise Forbidden(
-                "Only staff of the organisation hosting this space can report for someone else."
+                _("Only staff of the organisation hosting this space can report for someone else.")
             )
         if not consent:
-            raise Invalid("Please confirm that the worker agreed to this report.")
+            raise Invalid(_("Please confirm that the worker agreed to this report."))
     day = _when(happened_on, now)
     if part_of_day not in PARTS_OF_DAY:
-        raise Invalid("Please choose the part of the day.")
+        raise Invalid(_("Please choose the part of the day."))
     codes = _categories(categories)
-    area_text = text.clean(area, "area", MAX_AREA, required=False)
-    body_text = text.clean(body, "description", MAX_BODY, required=False, multiline=True)
+    area_text = text.clean(area, _("area"), MAX_AREA, required=False)
+    body_text = text.clean(body, _("description"), MAX_BODY, required=False, multiline=True)
     found = _normalised(typed, settings.region)
     if not found:
         raise Invalid(
-            "Please give at least one detail of the client: a phone number, handle, email or plate."
+            _(
+                "Please give at least one detail of the client: a phone number, handle, email "
+                "or plate."
+            )
         )
     _screen_text(body_text, area_text, found, settings.region, confirm_identifiers)
     publish = settings.trusted_publish and may_approve(acc, now)
@@ -393,7 +416,7 @@ def pending(actor: Account, slug: object, page: int = 1) -> tuple[access.SpaceAc
     if not (acc.is_member or actor.is_admin):
         raise NotFound()
     if not may_approve(acc, clock.now()):
-        raise Forbidden("Only the space's moderators and trusted members approve reports.")
+        raise Forbidden(_("Only the space's moderators and trusted members approve reports."))
     query = (
         sa.select(BadDateReport)
         .where(
@@ -409,11 +432,11 @@ def pending(actor: Account, slug: object, page: int = 1) -> tuple[access.SpaceAc
 def _decidable(actor: Account, report_id: object) -> tuple[BadDateReport, access.SpaceAccess]:
     report, acc = access_report(actor, report_id)
     if report.status != REPORT_PENDING:
-        raise Invalid("This report is already published.")
+        raise Invalid(_("This report is already published."))
     if not may_approve(acc, clock.now()):
-        raise Forbidden("Only the space's moderators and trusted members approve reports.")
+        raise Forbidden(_("Only the space's moderators and trusted members approve reports."))
     if report.author_id == actor.id:
-        raise Forbidden("Someone else must approve your own report.")
+        raise Forbidden(_("Someone else must approve your own report."))
     return report, acc
 
 
@@ -437,7 +460,7 @@ def withdraw(actor: Account, report_id: object) -> None:
     """The reporter deletes their own report, pending or published."""
     report, _acc = access_report(actor, report_id)
     if report.author_id != actor.id:
-        raise Forbidden("Only the person who filed a report can withdraw it.")
+        raise Forbidden(_("Only the person who filed a report can withdraw it."))
     db.session.delete(report)
     db.session.commit()
 
@@ -546,7 +569,7 @@ def lookup(actor: Account, value: object, kind: object = "any") -> LookupResult:
     regions = sorted({settings_for(space_id).region for space_id in space_ids})
     wanted = identifiers.candidates(value, regions, kind)
     if not wanted:
-        raise Invalid("That does not look like a phone number, handle, email or plate.")
+        raise Invalid(_("That does not look like a phone number, handle, email or plate."))
     pairs = sa.or_(
         *(sa.and_(BadDateIdentifier.kind == k, BadDateIdentifier.digest == d) for k, d in wanted)
     )

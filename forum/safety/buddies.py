@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from forum import access
 from forum import aliases
@@ -32,7 +34,7 @@ from forum.safety.models import is_id
 
 REQUEST_RATE = "20 per hour"
 MAX_BUDDIES = 50
-NOBODY = "Nobody in this space goes by that name."
+NOBODY = _l("Nobody in this space goes by that name.")
 FORMER = "a former member"
 DM_HOURS = (1, 6, 24, 72, 168)  # how long direct messages may live; 168 (7 days) is the default
 
@@ -99,7 +101,7 @@ def ask(actor: Account, slug: object, name: object) -> Buddy:
     acc = access.access_space(actor, slug)
     acc.require_write()
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise Invalid("Please type the name they use in this space.")
+        raise Invalid(_("Please type the name they use in this space."))
     ratelimit.hit(REQUEST_RATE, "buddy-request", actor.id)
     try:
         key = aliases.alias_skeleton(name.strip())
@@ -115,7 +117,7 @@ def ask(actor: Account, slug: object, name: object) -> Buddy:
     ):
         raise NotFound(NOBODY)
     if _pair(actor.id, other.account_id) is not None:
-        raise Conflict("You have already asked, or you are buddies already.")
+        raise Conflict(_("You have already asked, or you are buddies already."))
     count = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Buddy)
@@ -123,7 +125,10 @@ def ask(actor: Account, slug: object, name: object) -> Buddy:
     )
     if count >= MAX_BUDDIES:
         raise Invalid(
-            f"You can have at most {MAX_BUDDIES} buddies and requests. End an old one first."
+            _(
+                "You can have at most %(max_buddies)s buddies and requests. End an old one first.",
+                max_buddies=MAX_BUDDIES,
+            )
         )
     row = Buddy(
         requester_id=actor.id,
@@ -136,7 +141,7 @@ def ask(actor: Account, slug: object, name: object) -> Buddy:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
-        raise Conflict("You have already asked, or you are buddies already.") from None
+        raise Conflict(_("You have already asked, or you are buddies already.")) from None
     return row
 
 
@@ -168,9 +173,9 @@ def set_dm_hours(actor: Account, buddy_id: object, hours: object) -> Buddy:
     except (TypeError, ValueError):
         value = -1
     if value not in DM_HOURS:
-        raise Invalid("Please choose one of the times offered.")
+        raise Invalid(_("Please choose one of the times offered."))
     if value > row.dm_hours:
-        raise Invalid("Messages can only be made to disappear sooner.")
+        raise Invalid(_("Messages can only be made to disappear sooner."))
     row.dm_hours = value
     db.session.commit()
     return row

@@ -30,6 +30,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Flask
+from flask_babel import gettext as _
 
 from forum import clock
 from forum import expiry
@@ -102,9 +103,9 @@ def _contact_rows(account_id: int) -> sa.Select:
 
 
 def _minutes(raw: object) -> int:
-    value = text.whole_number(raw, "time", MIN_MINUTES, MAX_MINUTES)
+    value = text.whole_number(raw, _("time"), MIN_MINUTES, MAX_MINUTES)
     if value is None:
-        raise Invalid("Please say in how many minutes you expect to check in.")
+        raise Invalid(_("Please say in how many minutes you expect to check in."))
     return value
 
 
@@ -114,15 +115,15 @@ def _ids(raw: object) -> list[int]:
     if not isinstance(raw, list | tuple):
         raw = [raw]
     if len(raw) > buddies.MAX_BUDDIES + 10:
-        raise Invalid("Please choose fewer contacts.")
+        raise Invalid(_("Please choose fewer contacts."))
     out = []
     for value in raw:
         if isinstance(value, bool) or not isinstance(value, int | str):
-            raise Invalid("Please choose contacts from the list.")
+            raise Invalid(_("Please choose contacts from the list."))
         if isinstance(value, str) and not (
             value.isascii() and value.isdigit() and len(value) <= 12
         ):
-            raise Invalid("Please choose contacts from the list.")
+            raise Invalid(_("Please choose contacts from the list."))
         out.append(int(value))
     return sorted(set(out))
 
@@ -133,24 +134,26 @@ def start(
     """Start a check-in: contacts are accepted buddies and offered organisations only."""
     now = clock.now()
     minutes = _minutes(minutes)
-    note = text.clean(note, "note", NOTE_MAX, required=False, multiline=True)
+    note = text.clean(note, _("note"), NOTE_MAX, required=False, multiline=True)
     active = db.session.scalar(
         sa.select(sa.func.count()).select_from(CheckIn).where(CheckIn.account_id == actor.id)
     )
     if active >= MAX_ACTIVE:
-        raise Invalid(f"You have {MAX_ACTIVE} check-ins running. Close one first.")
+        raise Invalid(
+            _("You have %(max_active)s check-ins running. Close one first.", max_active=MAX_ACTIVE)
+        )
     chosen: list[Buddy] = []
     for buddy_id in _ids(buddy_ids):
         try:
             chosen.append(buddies.access_buddy(actor, buddy_id))
         except NotFound:
-            raise Invalid("Please choose contacts from your buddies.") from None
+            raise Invalid(_("Please choose contacts from your buddies.")) from None
     offered = {org.id: space for org, space in org_contacts_for(actor)}
     orgs = _ids(org_ids)
     if any(org_id not in offered for org_id in orgs):
-        raise Invalid("Please choose contacts from the list.")
+        raise Invalid(_("Please choose contacts from the list."))
     if not chosen and not orgs:
-        raise Invalid("Please choose at least one buddy to alert.")
+        raise Invalid(_("Please choose at least one buddy to alert."))
     space_id = chosen[0].space_id if chosen else offered[orgs[0]].id
     deadline = now + timedelta(minutes=minutes)
     checkin = CheckIn(

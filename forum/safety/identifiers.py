@@ -27,6 +27,7 @@ from pathlib import Path
 import phonenumbers
 from flask import Flask
 from flask import current_app
+from flask_babel import gettext as _
 
 from forum.errors import Invalid
 
@@ -85,21 +86,26 @@ def digest(kind: str, normalised: str) -> str:
 
 def clean_region(raw: object) -> str:
     if not isinstance(raw, str) or not _REGION.match(raw.strip().upper()):
-        raise Invalid("Please choose a country for phone numbers.")
+        raise Invalid(_("Please choose a country for phone numbers."))
     region = raw.strip().upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise Invalid("Please choose a country for phone numbers.")
+        raise Invalid(_("Please choose a country for phone numbers."))
     return region
 
 
 def _raw(value: object) -> str:
     if not isinstance(value, str):
-        raise Invalid("Please type it as text.")
+        raise Invalid(_("Please type it as text."))
     value = unicodedata.normalize("NFKC", value).strip()
     if not value:
-        raise Invalid("Please type something to look up.")
+        raise Invalid(_("Please type something to look up."))
     if len(value) > MAX_RAW:
-        raise Invalid(f"That is too long to be a number or a name (at most {MAX_RAW} characters).")
+        raise Invalid(
+            _(
+                "That is too long to be a number or a name (at most %(max_raw)s characters).",
+                max_raw=MAX_RAW,
+            )
+        )
     return value
 
 
@@ -141,7 +147,7 @@ def normalise(kind: str, value: object, region: str) -> str | None:
         return email(value)
     if kind == "plate":
         return plate(value)
-    raise Invalid("Please choose what kind of detail it is.")
+    raise Invalid(_("Please choose what kind of detail it is."))
 
 
 def candidates(value: object, regions: list[str], kind: object = "any") -> set[tuple[str, str]]:
@@ -151,7 +157,7 @@ def candidates(value: object, regions: list[str], kind: object = "any") -> set[t
     numbers are tried in each region given (the regions of the member's spaces).
     """
     if kind not in ("any", *KINDS):
-        raise Invalid("Please choose what kind of detail it is.")
+        raise Invalid(_("Please choose what kind of detail it is."))
     value = _raw(value)
     kinds = KINDS if kind == "any" else (kind,)
     found: set[tuple[str, str]] = set()

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
@@ -41,7 +42,7 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 
 def _client_id(raw: object) -> str:
     if not isinstance(raw, str) or not _CLIENT_ID.match(raw):
-        raise Invalid("That message had no valid id. Please reload the page and send it again.")
+        raise Invalid(_("That message had no valid id. Please reload the page and send it again."))
     return raw
 
 
@@ -68,9 +69,9 @@ def send(
     )
     if existing is not None:
         if existing.buddy_id != row.id:
-            raise Invalid("That message id was already used. Please reload the page.")
+            raise Invalid(_("That message id was already used. Please reload the page."))
         return existing, False
-    body = text.clean(body, "message", MAX_BODY, multiline=True)
+    body = text.clean(body, _("message"), MAX_BODY, multiline=True)
     ratelimit.hit(SEND_RATE, "dm", actor.id)
     now = clock.now()
     message = DirectMessage(
@@ -112,7 +113,7 @@ def conversation(actor: Account, buddy_id: object, after_id: object = 0) -> Conv
     """Live messages of a pairing, oldest first, after ``after_id`` (at most ``PAGE``)."""
     row = buddies.access_buddy(actor, buddy_id)
     if isinstance(after_id, bool) or not isinstance(after_id, int) or not 0 <= after_id <= MAX_ID:
-        raise Invalid("That request was not in the expected shape.")
+        raise Invalid(_("That request was not in the expected shape."))
     query = (
         sa.select(DirectMessage)
         .where(

@@ -14,6 +14,7 @@ from datetime import date
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
@@ -73,8 +74,8 @@ def get_page(
 
 
 def _fields(title: object, body: object, reviewed_on: object, review_days: object) -> dict:
-    title = text.clean(title, "title", MAX_TITLE)
-    body = text.clean(body, "page", markdown.MAX_POST_CHARS, multiline=True)
+    title = text.clean(title, _("title"), MAX_TITLE)
+    body = text.clean(body, _("page"), markdown.MAX_POST_CHARS, multiline=True)
     today = clock.now().date()
     if reviewed_on is None or (isinstance(reviewed_on, str) and not reviewed_on.strip()):
         day = today
@@ -89,9 +90,9 @@ def _fields(title: object, body: object, reviewed_on: object, review_days: objec
             day = None
         if day is None or day > today + timedelta(days=1) or day < today - timedelta(days=3650):
             raise Invalid(
-                "Please give the date it was last reviewed (year-month-day, not in the future)."
+                _("Please give the date it was last reviewed (year-month-day, not in the future).")
             )
-    days = text.whole_number(review_days, "review interval in days", *REVIEW_DAYS, default=180)
+    days = text.whole_number(review_days, _("review interval in days"), *REVIEW_DAYS, default=180)
     return {"title": title, "body": body, "reviewed_on": day, "review_days": days}
 
 
@@ -118,7 +119,7 @@ def create_page(
         .where(RightsPage.space_id == acc.space.id)
     )
     if count >= MAX_PAGES:
-        raise Invalid(f"A space can keep at most {MAX_PAGES} pages.")
+        raise Invalid(_("A space can keep at most %(max_pages)s pages.", max_pages=MAX_PAGES))
     page_slug = _slug_for(fields["title"])
     taken = set(
         db.session.scalars(sa.select(RightsPage.slug).where(RightsPage.space_id == acc.space.id))
@@ -132,7 +133,7 @@ def create_page(
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
-        raise Conflict("A page with that name was just made. Please try again.") from None
+        raise Conflict(_("A page with that name was just made. Please try again.")) from None
     return row
 
 

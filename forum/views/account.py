@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import current_app
 from flask import flash
 from flask import g
 from flask import redirect
@@ -11,9 +10,13 @@ from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_babel import refresh
 
 from forum import accounts
 from forum import clock
+from forum import i18n
 from forum import recovery
 from forum import sessions
 from forum.errors import ServiceError
@@ -35,7 +38,7 @@ def _settings_page(error: str | None = None, status: int = 200):
             page=page,
             codes_left=recovery.remaining(g.account),
             now=clock.now(),
-            languages=current_app.config["RB_LANGUAGES"],
+            time_zones=i18n.time_zones(),
         ),
         status,
     )
@@ -58,7 +61,7 @@ def revoke(session_id: int):
         sessions.clear_cookie_after()
         session.clear()
         return redirect(url_for("main.index"), code=303)
-    flash("That session is ended.", "success")
+    flash(_("That session is ended."), "success")
     return redirect(url_for("account.settings"), code=303)
 
 
@@ -67,7 +70,10 @@ def revoke(session_id: int):
 def revoke_others():
     """End every session but this one."""
     count = accounts.revoke_all(g.account, keep=g.auth_session)
-    flash(f"{count} other session(s) ended.", "success")
+    flash(
+        ngettext("%(num)d other session ended.", "%(num)d other sessions ended.", count),
+        "success",
+    )
     return redirect(url_for("account.settings"), code=303)
 
 
@@ -97,7 +103,7 @@ def change_passphrase():
     except ServiceError as error:
         return _settings_page(error.message, error.status)
     sessions.set_cookie_after(result.token)
-    flash("Your passphrase is changed. Other sessions were ended.", "success")
+    flash(_("Your passphrase is changed. Other sessions were ended."), "success")
     return redirect(url_for("account.settings"), code=303)
 
 
@@ -107,11 +113,15 @@ def preferences():
     """Discreet mode and language."""
     try:
         accounts.set_preferences(
-            g.account, discreet=form_flag("discreet"), locale=form_text("locale")
+            g.account,
+            discreet=form_flag("discreet"),
+            locale=form_text("locale"),
+            time_zone=form_text("time_zone"),
         )
     except ServiceError as error:
         return _settings_page(error.message, error.status)
-    flash("Saved.", "success")
+    refresh()  # the flash below in the language just chosen
+    flash(_("Saved."), "success")
     return redirect(url_for("account.settings"), code=303)
 
 
@@ -126,5 +136,5 @@ def delete():
         return _settings_page(error.message, error.status)
     sessions.clear_cookie_after()
     session.clear()
-    flash("Your account is deleted.", "info")
+    flash(_("Your account is deleted."), "info")
     return redirect(url_for("main.index"), code=303)

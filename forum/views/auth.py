@@ -10,6 +10,7 @@ from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
+from flask_babel import gettext as _
 
 from forum import accounts
 from forum import ratelimit
@@ -74,7 +75,7 @@ def logout():
         accounts.log_out(g.auth_session)
     session.clear()
     sessions.clear_cookie_after()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("main.index"), code=303)
 
 
@@ -93,5 +94,5 @@ def recover():
             "auth/recover.html", error=error.message, alias=form_text("alias")[:64]
         ), error.status
     _signed_in(result)
-    flash("Your passphrase is changed and that recovery code is now used up.", "success")
+    flash(_("Your passphrase is changed and that recovery code is now used up."), "success")
     return redirect(url_for("account.settings"), code=303)

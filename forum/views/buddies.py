@@ -126,7 +126,7 @@ def ask():
     try:
         buddies.ask(g.account, form_text("space"), form_text("name"))
     except ServiceError as error:
-        if isinstance(error, NotFound) and error.message != buddies.NOBODY:
+        if isinstance(error, NotFound) and error.message != str(buddies.NOBODY):
             raise
         return _buddies_page(error.message, error.status, request.form)
     flash(_("Asked. Nothing happens until they say yes."), "success")

@@ -7,25 +7,28 @@ import time
 
 from flask import Blueprint
 from flask import render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from forum.errors import RateLimited
 from forum.errors import ServiceError
+from forum.errors import wait_message
 from forum.extensions import limiter
 
 bp = Blueprint("errors", __name__)
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: "Something in that request was not right.",
-    403: "You can't do that here.",
-    404: "We could not find that page.",
-    405: "That page does not take that kind of request.",
-    413: "That was too much text to send at once. Please make it shorter.",
-    429: "Too many attempts. Please wait a little and try again.",
-    500: "Something went wrong on our side. Nothing you sent was lost; please try again.",
+    400: _l("Something in that request was not right."),
+    403: _l("You can't do that here."),
+    404: _l("We could not find that page."),
+    405: _l("That page does not take that kind of request."),
+    413: _l("That was too much text to send at once. Please make it shorter."),
+    429: _l("Too many attempts. Please wait a little and try again."),
+    500: _l("Something went wrong on our side. Nothing you sent was lost; please try again."),
 }
 
 
@@ -44,8 +47,10 @@ def service_error(error: ServiceError):
 def csrf_error(_error: CSRFError):
     return _page(
         400,
-        "This form was out of date or came from another site. Please go back, reload the page "
-        "and try again.",
+        _(
+            "This form was out of date or came from another site. Please go back, reload the "
+            "page and try again."
+        ),
     )
 
 
@@ -53,7 +58,7 @@ def csrf_error(_error: CSRFError):
 def rate_limited(error: RateLimitExceeded):
     current = limiter.current_limit
     retry = max(1, int(current.reset_at - time.time()) + 1) if current else 60
-    return _page(429, f"Too many attempts. Please wait {retry} seconds and try again.", retry)
+    return _page(429, wait_message(retry), retry)
 
 
 @bp.app_errorhandler(HTTPException)

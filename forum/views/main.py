@@ -5,13 +5,19 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import current_app
 from flask import g
+from flask import make_response
 from flask import redirect
 from flask import render_template
+from flask import request
+from flask_babel import gettext as _
 
 from forum import accounts
+from forum import i18n
 from forum import sessions
 from forum import spaces
 from forum import threads
+from forum.errors import Invalid
+from forum.views.guards import safe_next
 
 bp = Blueprint("main", __name__)
 
@@ -40,4 +46,27 @@ def quick_exit():
     sessions.clear_cookie_after()
     response = redirect(current_app.config["RB_QUICK_EXIT_URL"], code=303)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
+
+
+@bp.post("/language")
+def language():
+    """The picker (footer, first visit): a member keeps it on the account, everyone in a cookie.
+
+    A form of plain buttons, so it works without JavaScript; back to the page it was on.
+    """
+    code = i18n.valid_language(request.form.get("lang"))
+    if code is None:
+        raise Invalid(_("We don't have that language yet."))
+    if g.get("account") is not None:
+        accounts.set_language(g.account, code)
+    response = make_response(redirect(safe_next(request.form.get("next")), code=303))
+    response.set_cookie(
+        i18n.LANG_COOKIE,
+        code,
+        max_age=i18n.COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=sessions.cookie_secure(),
+    )
     return response

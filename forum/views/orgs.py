@@ -9,6 +9,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 
 from forum import orgs
 from forum.errors import Forbidden
@@ -74,7 +75,7 @@ def add_staff(slug: str):
         if isinstance(error, (NotFound, Forbidden)):
             raise
         return _org_page(slug, error.message, error.status)
-    flash("Added to staff.", "success")
+    flash(_("Added to staff."), "success")
     return redirect(url_for("orgs.show", slug=slug), code=303)
 
 
@@ -82,7 +83,7 @@ def add_staff(slug: str):
 @signed_in
 def remove_staff(slug: str, account_id: int):
     orgs.remove_staff(g.account, slug, account_id)
-    flash("Removed from staff.", "success")
+    flash(_("Removed from staff."), "success")
     return redirect(url_for("orgs.show", slug=slug), code=303)
 
 

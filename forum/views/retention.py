@@ -9,6 +9,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 
 from forum import retention
 from forum.errors import Invalid
@@ -44,7 +45,7 @@ def space_retention(slug: str):
         except Invalid as invalid:
             error, status = invalid.message, invalid.status
         else:
-            flash("Saved. New messages and posts follow the new settings.", "success")
+            flash(_("Saved. New messages and posts follow the new settings."), "success")
             return redirect(url_for("retention.space_retention", slug=space.slug), code=303)
     return (
         render_template(

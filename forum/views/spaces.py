@@ -16,6 +16,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 
 from forum import access
 from forum import invites
@@ -50,7 +51,7 @@ def index():
 def new():
     """Admins create open spaces."""
     if not g.account.is_admin:
-        raise Forbidden("Only the people who run this site can create open spaces.")
+        raise Forbidden(_("Only the people who run this site can create open spaces."))
     if request.method == "GET":
         return render_template(
             "spaces/form.html", form={}, action=url_for("spaces.new"), kinds=("open",)
@@ -112,7 +113,7 @@ def join(slug: str):
         return render_template(
             "spaces/join.html", space=acc.space, form=request.form, error=error.message
         ), error.status
-    flash("Welcome! You are a member now.", "success")
+    flash(_("Welcome! You are a member now."), "success")
     return redirect(url_for("spaces.show", slug=slug), code=303)
 
 
@@ -125,7 +126,7 @@ def ask(slug: str):
     except ServiceError as error:
         _reraise_not_found(error)
         return _shell_page(access.access_space_shell(g.account, slug), error.message, error.status)
-    flash("Your request is sent. The moderators will decide soon.", "success")
+    flash(_("Your request is sent. The moderators will decide soon."), "success")
     return redirect(url_for("spaces.show", slug=slug), code=303)
 
 
@@ -133,7 +134,7 @@ def ask(slug: str):
 @signed_in
 def cancel_request(slug: str):
     spaces.cancel_request(g.account, slug)
-    flash("Your request is withdrawn.", "info")
+    flash(_("Your request is withdrawn."), "info")
     return redirect(url_for("spaces.show", slug=slug), code=303)
 
 
@@ -142,7 +143,7 @@ def cancel_request(slug: str):
 def leave(slug: str):
     """Leave in one tap."""
     spaces.leave(g.account, slug)
-    flash("You have left the space.", "info")
+    flash(_("You have left the space."), "info")
     return redirect(url_for("spaces.index"), code=303)
 
 
@@ -158,7 +159,7 @@ def members(slug: str):
 def set_role(slug: str, membership_id: int):
     """Owners appoint or remove moderators and owners."""
     spaces.set_role(g.account, slug, membership_id, form_text("role"))
-    flash("Role changed.", "success")
+    flash(_("Role changed."), "success")
     return redirect(url_for("spaces.members", slug=slug), code=303)
 
 
@@ -194,7 +195,7 @@ def settings(slug: str):
             kinds=kinds,
             error=error.message,
         ), error.status
-    flash("Saved.", "success")
+    flash(_("Saved."), "success")
     return redirect(url_for("spaces.show", slug=slug), code=303)
 
 
@@ -240,7 +241,7 @@ def invite_list(slug: str):
 @signed_in
 def revoke_invite(slug: str, invite_id: int):
     invites.revoke_invite(g.account, slug, invite_id)
-    flash("That invite link no longer works.", "success")
+    flash(_("That invite link no longer works."), "success")
     return redirect(url_for("spaces.invite_list", slug=slug), code=303)
 
 
@@ -261,10 +262,10 @@ def decide(slug: str, request_id: int):
     if decision not in ("approve", "decline"):
         acc = access.access_space(g.account, slug)  # 404 first for those who may not know the space
         acc.require_role("moderator")
-        return render_template("error.html", message="Please choose approve or decline."), 400
+        return render_template("error.html", message=_("Please choose approve or decline.")), 400
     spaces.decide_request(g.account, slug, request_id, decision == "approve")
     flash(
-        "Approved: they are a member now." if decision == "approve" else "Request declined.",
+        _("Approved: they are a member now.") if decision == "approve" else _("Request declined."),
         "success",
     )
     return redirect(url_for("spaces.requests", slug=slug), code=303)
@@ -276,7 +277,7 @@ def invite(code: str):
     """Open an invite link: see the space, choose a name for it, join."""
     _invite, space, membership = invites.find_invite(g.account, code)
     if membership is not None:
-        flash("You are already a member of this space.", "info")
+        flash(_("You are already a member of this space."), "info")
         return redirect(url_for("spaces.show", slug=space.slug), code=303)
     if request.method == "GET":
         return render_template("spaces/invite.html", space=space, code=code, form={})
@@ -289,5 +290,5 @@ def invite(code: str):
         return render_template(
             "spaces/invite.html", space=space, code=code, form=request.form, error=error.message
         ), error.status
-    flash("Welcome! You are a member now.", "success")
+    flash(_("Welcome! You are a member now."), "success")
     return redirect(url_for("spaces.show", slug=space.slug), code=303)

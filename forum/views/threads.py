@@ -9,6 +9,8 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from forum import access
 from forum import markdown
@@ -41,7 +43,7 @@ def _confirmed() -> bool:
     return form_flag("confirm_identifiers")
 
 
-HELD = "Thank you. It is waiting for a moderator to approve it before others can see it."
+HELD = _l("Thank you. It is waiting for a moderator to approve it before others can see it.")
 
 
 @bp.route("/s/<slug>/t/new", methods=["GET", "POST"])
@@ -72,7 +74,7 @@ def new(slug: str):
             findings=_findings(error),
         ), error.status
     if thread.hidden_at is not None:
-        flash(HELD, "info")
+        flash(str(HELD), "info")
         return redirect(url_for("spaces.show", slug=acc.space.slug), code=303)
     return redirect(url_for("threads.show", thread_id=thread.id), code=303)
 
@@ -117,7 +119,7 @@ def reply(thread_id: int):
         _reraise_not_found(error)
         return _thread_page(thread_id, error.message, error.status, _findings(error))
     if post.hidden_at is not None:
-        flash(HELD, "info")
+        flash(str(HELD), "info")
     return redirect(
         url_for("threads.show", thread_id=thread_id, page=_last_page(thread_id)) + f"#p{post.id}",
         code=303,
@@ -137,7 +139,7 @@ def lifetime(thread_id: int):
     except ServiceError as error:
         _reraise_not_found(error)
         return _thread_page(thread_id, error.message, error.status)
-    flash("This thread will now disappear sooner.", "success")
+    flash(_("This thread will now disappear sooner."), "success")
     return redirect(url_for("threads.show", thread_id=thread_id), code=303)
 
 
@@ -147,9 +149,9 @@ def follow(thread_id: int):
     on = form_flag("on")
     threads.set_follow(g.account, thread_id, on)
     flash(
-        "You follow this thread: new replies show in your updates."
+        _("You follow this thread: new replies show in your updates.")
         if on
-        else "You no longer follow this thread.",
+        else _("You no longer follow this thread."),
         "success",
     )
     return redirect(url_for("threads.show", thread_id=thread_id), code=303)
@@ -162,7 +164,7 @@ def edit(post_id: int):
     post, acc = access.access_post(g.account, post_id)
     if request.method == "GET":
         if post.author_id != g.account.id:
-            raise Forbidden("You can only change your own posts.")
+            raise Forbidden(_("You can only change your own posts."))
         form = {
             "body": post.body,
             "title": post.thread.title,
@@ -196,10 +198,10 @@ def edit(post_id: int):
             findings=_findings(error),
         ), error.status
     if post.thread.hidden_at is not None and not acc.has_role("moderator"):
-        flash(HELD, "info")
+        flash(str(HELD), "info")
         return redirect(url_for("spaces.show", slug=acc.space.slug), code=303)
     if post.hidden_at is not None and not was_hidden:
-        flash(HELD, "info")
+        flash(str(HELD), "info")
     return redirect(url_for("threads.show", thread_id=post.thread_id) + f"#p{post_id}", code=303)
 
 
@@ -210,7 +212,7 @@ def delete(post_id: int):
     post, acc = access.access_post(g.account, post_id)
     thread_id, slug = post.thread_id, acc.space.slug
     whole_thread = threads.delete_post(g.account, post_id)
-    flash("Your post is deleted.", "success")
+    flash(_("Your post is deleted."), "success")
     if whole_thread:
         return redirect(url_for("spaces.show", slug=slug), code=303)
     return redirect(url_for("threads.show", thread_id=thread_id), code=303)

@@ -1,0 +1,251 @@
+"""Languages and time zones: which ones exist, which one a reader gets, how times read.
+
+A language exists when its compiled catalogue does (``forum/translations/<code>/
+LC_MESSAGES/messages.mo``; English is the source and needs none), so a catalogue
+alone adds a language: its name comes from CLDR in its own words, and its writing
+direction (``dir`` on every page) from CLDR's character order.
+
+Who gets which language: the account's choice for members; for everyone else the
+``rb_lang`` cookie the picker sets; failing both, ``Accept-Language`` preselects.
+Time zone: the account's, else the ``rb_tz`` cookie that ``static/js/timezone.js``
+sets from the browser, else UTC (without JavaScript a signed-out reader sees UTC).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import zoneinfo
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel import UnknownLocaleError
+from babel import dates as babel_dates
+from flask import Flask
+from flask import current_app
+from flask import g
+from flask import has_request_context
+from flask import request
+from flask_babel import format_date
+from flask_babel import format_datetime
+from flask_babel import format_time
+from flask_babel import get_locale
+from flask_babel import get_timezone
+from markupsafe import Markup
+
+from forum import clock
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+SOURCE_LANGUAGE = "en"
+LANG_COOKIE = "rb_lang"
+TZ_COOKIE = "rb_tz"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def N_(text: str) -> str:
+    """Mark a label for the catalogue without translating it here: the template translates
+    it when shown (``{{ _(label) }}``), in the reader's language."""
+    return text
+
+
+def catalogue_directory(app: Flask) -> Path:
+    """Where the compiled catalogues are: ``BABEL_TRANSLATION_DIRECTORIES`` (Flask-Babel's
+    own setting, relative to ``forum/``), by default ``forum/translations``."""
+    first = str(app.config.get("BABEL_TRANSLATION_DIRECTORIES") or "translations").split(";")[0]
+    return Path(app.root_path) / first
+
+
+@functools.cache
+def available_languages(directory: Path = TRANSLATIONS) -> tuple[str, ...]:
+    """English first, then every language with a compiled catalogue there, by code."""
+    found = sorted(path.parent.parent.name for path in directory.glob("*/LC_MESSAGES/messages.mo"))
+    return (SOURCE_LANGUAGE, *[code for code in found if code != SOURCE_LANGUAGE])
+
+
+def languages() -> tuple[str, ...]:
+    """The languages this instance offers (``RB_LANGUAGES`` narrows the catalogues found)."""
+    wanted = current_app.config.get("RB_LANGUAGES")
+    found = available_languages(catalogue_directory(current_app))
+    if not wanted:
+        return found
+    return tuple(code for code in found if code in wanted)
+
+
+@functools.cache
+def native_name(code: str) -> str:
+    """The language named in its own words: "Español", "Русский"."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+@functools.cache
+def direction(code: str) -> str:
+    """``rtl`` or ``ltr``, from CLDR: a right-to-left catalogue needs nothing else."""
+    try:
+        order = Locale.parse(code).character_order
+    except (UnknownLocaleError, ValueError):
+        return "ltr"
+    return "rtl" if order == "right-to-left" else "ltr"
+
+
+def valid_language(value: object) -> str | None:
+    """The code if this instance offers it, else None."""
+    return value if isinstance(value, str) and value in languages() else None
+
+
+@functools.cache
+def time_zones() -> tuple[str, ...]:
+    """Every IANA zone name, sorted ("UTC" among them)."""
+    return tuple(sorted(zoneinfo.available_timezones() | {"UTC"}))
+
+
+def valid_time_zone(value: object) -> str | None:
+    """The zone name if it is a real IANA zone, else None."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    return value if value in _zone_set() else None
+
+
+@functools.cache
+def _zone_set() -> frozenset[str]:
+    return frozenset(time_zones())
+
+
+def pick_locale() -> str | None:
+    """Flask-Babel's locale selector: account, then cookie, then Accept-Language."""
+    if not has_request_context():
+        return None  # the sweeper, the CLI: the default, English
+    forced = g.get("rb_locale")
+    if forced:
+        return forced
+    account = g.get("account")
+    if account is not None and valid_language(account.locale):
+        return account.locale
+    chosen = valid_language(request.cookies.get(LANG_COOKIE))
+    if chosen:
+        return chosen
+    return request.accept_languages.best_match(languages()) or SOURCE_LANGUAGE
+
+
+def pick_time_zone() -> str | None:
+    """Flask-Babel's time-zone selector: account, then the browser's (cookie), then UTC."""
+    if not has_request_context():
+        return None
+    account = g.get("account")
+    if account is not None and valid_time_zone(getattr(account, "time_zone", None)):
+        return account.time_zone
+    return valid_time_zone(request.cookies.get(TZ_COOKIE)) or "UTC"
+
+
+def locale_for(account: Any) -> str:
+    """The language to answer one account in outside a page (Socket.IO acks)."""
+    if account is not None and valid_language(getattr(account, "locale", None)):
+        return account.locale
+    return pick_locale() or SOURCE_LANGUAGE
+
+
+def language_chosen() -> bool:
+    """Whether the reader has picked a language (else the first-visit picker shows)."""
+    account = g.get("account")
+    if account is not None and valid_language(account.locale):
+        return True
+    return valid_language(request.cookies.get(LANG_COOKIE)) is not None
+
+
+def current_language() -> str:
+    return str(get_locale() or SOURCE_LANGUAGE)
+
+
+# --- times, in the reader's language and zone -------------------------------------
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def when(value: datetime | None) -> str:
+    """A date and time, short, in the reader's zone and words ("2/12/26, 21:30")."""
+    if value is None:
+        return ""
+    return format_datetime(_aware(value), "short")
+
+
+def day(value: date | datetime | None) -> str:
+    """A day in the reader's words ("2 dic 2026"); a datetime in the reader's zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _aware(value).astimezone(get_timezone()).date()
+    return format_date(value, "medium")
+
+
+def clock_time(value: datetime | None) -> str:
+    """The time of day in the reader's zone ("21:30", "9:30 PM")."""
+    if value is None:
+        return ""
+    return format_time(_aware(value), "short")
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, or how long from now: "5 min ago", "in 5 min", in the reader's words."""
+    if value is None:
+        return ""
+    delta = _aware(value) - (now or clock.now())
+    return babel_dates.format_timedelta(
+        delta, add_direction=True, format="short", threshold=1.0, locale=get_locale()
+    )
+
+
+def posted(value: datetime | None, now: datetime | None = None) -> str:
+    """When something was written: "5 min ago" within a day, else the date and time."""
+    if value is None:
+        return ""
+    now = now or clock.now()
+    if timedelta(0) <= now - _aware(value) < timedelta(days=1):
+        return ago(value, now)
+    return when(value)
+
+
+def time_tag(value: datetime | None, kind: str = "when") -> Markup:
+    """``<time>`` with the machine-readable instant and the reader's words."""
+    if value is None:
+        return Markup("")
+    text = {"when": when, "day": day, "time": clock_time, "ago": ago, "posted": posted}[kind](value)
+    return Markup('<time datetime="{}">{}</time>').format(_aware(value).isoformat(), text)
+
+
+def zone_name() -> str:
+    return str(get_timezone())
+
+
+def js_strings(strings: dict[str, str]) -> Markup:
+    """Labels for static/js, as a JSON data block (never run, so the CSP allows it)."""
+    payload = json.dumps(strings, ensure_ascii=True).replace("<", "\\u003c")
+    return Markup('<script type="application/json" class="rb-strings">{}</script>').format(
+        Markup(payload)
+    )
+
+
+def init_app(app: Flask) -> None:
+    found = available_languages(catalogue_directory(app))
+    app.add_template_filter(when, "when")
+    app.add_template_filter(day, "day")
+    app.add_template_filter(clock_time, "clock_time")
+    app.add_template_filter(ago, "ago")
+    app.add_template_filter(posted, "posted")
+    app.add_template_filter(time_tag, "time_tag")
+    app.jinja_env.globals.update(
+        language_names={code: native_name(code) for code in found},
+        language_dirs={code: direction(code) for code in found},
+        languages=languages,
+        text_direction=lambda: direction(current_language()),
+        current_locale=current_language,
+        language_chosen=language_chosen,
+        time_zone_name=zone_name,
+        js_strings=js_strings,
+    )
