@@ -14,7 +14,6 @@ sets from the browser, else UTC (without JavaScript a signed-out reader sees UTC
 from __future__ import annotations
 
 import functools
-import json
 import zoneinfo
 from datetime import date
 from datetime import datetime
@@ -223,14 +222,6 @@ def zone_name() -> str:
     return str(get_timezone())
 
 
-def js_strings(strings: dict[str, str]) -> Markup:
-    """Labels for static/js, as a JSON data block (never run, so the CSP allows it)."""
-    payload = json.dumps(strings, ensure_ascii=True).replace("<", "\\u003c")
-    return Markup('<script type="application/json" class="rb-strings">{}</script>').format(
-        Markup(payload)
-    )
-
-
 def init_app(app: Flask) -> None:
     found = available_languages(catalogue_directory(app))
     app.add_template_filter(when, "when")
@@ -247,5 +238,4 @@ def init_app(app: Flask) -> None:
         current_locale=current_language,
         language_chosen=language_chosen,
         time_zone_name=zone_name,
-        js_strings=js_strings,
     )
