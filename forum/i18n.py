@@ -38,6 +38,7 @@ from flask_babel import get_timezone
 from markupsafe import Markup
 
 from forum import clock
+from forum import jslabels
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 SOURCE_LANGUAGE = "en"
@@ -238,4 +239,5 @@ def init_app(app: Flask) -> None:
         current_locale=current_language,
         language_chosen=language_chosen,
         time_zone_name=zone_name,
+        js_labels=jslabels.labels,
     )

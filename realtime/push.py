@@ -80,7 +80,9 @@ def room_payload(chat_room: ChatRoom) -> dict[str, Any]:
 
 
 def closed_payload(space_id: int, room_ids: list[int], reason: str) -> dict[str, Any]:
-    return {"space_id": space_id, "room_ids": room_ids, "reason": reason}
+    # ``code`` lets the page say it in its own language (forum/jslabels.py); ``reason``
+    # is the English fallback.
+    return {"space_id": space_id, "room_ids": room_ids, "reason": reason, "code": "not_member"}
 
 
 def muted_payload(space_id: int, until: Any) -> dict[str, Any]:
@@ -311,6 +313,7 @@ def connect_receivers() -> None:
 
 GONE = "This thread is gone: it was removed or it expired."
 NOT_MEMBER = "You are no longer a member of this space, so this thread is closed to you."
+GONE_CODES = {GONE: "gone", NOT_MEMBER: "not_member"}
 
 
 def thread(thread_id: int) -> str:
@@ -340,7 +343,9 @@ def post_changed_payload(thread_id: int, post_id: int | None) -> dict[str, Any]:
 
 
 def thread_gone_payload(thread_id: int, reason: str) -> dict[str, Any]:
-    return {"thread_id": thread_id, "reason": reason}
+    # One audience may read several languages: ``code`` picks the page's own words
+    # (forum/jslabels.py "live.gone", "live.not_member"); ``reason`` is the English.
+    return {"thread_id": thread_id, "reason": reason, "code": GONE_CODES.get(reason, "gone")}
 
 
 @_never_raises

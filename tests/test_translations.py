@@ -3,10 +3,12 @@ Socket.IO acks and JavaScript labels in the reader's language (docs/I18N.md)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from datetime import timedelta
+from html import unescape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -349,3 +351,25 @@ def test_socket_ack_error_arrives_in_the_accounts_language(app, client, member, 
     with app.test_request_context():
         with force_locale("es"):
             assert ack["error"] == gettext("We could not find that page.")
+
+
+# --- JavaScript labels ---------------------------------------------------------------------
+
+
+def test_javascript_labels_come_in_the_readers_language(app, client, member, space):
+    from forum import jslabels
+
+    member.locale = "es"
+    db.session.commit()
+    html = client.get("/").get_data(as_text=True)
+    found = re.search(r"<template id=\"rb-labels\" data-labels='([^']*)'>", html)
+    assert found, "the page carries no labels for its scripts"
+    labels = json.loads(unescape(found.group(1)))
+    assert set(labels) == set(jslabels.LABELS)
+    with app.test_request_context():
+        with force_locale("es"):
+            spanish = gettext("live")
+    assert spanish != "live" and labels["chat.connected"] == spanish
+    assert "{name}" in labels["safety.needs_help"]  # the script fills it in
+    # Signed out, no script needs them: nothing is sent.
+    assert "rb-labels" not in app.test_client().get("/").get_data(as_text=True)

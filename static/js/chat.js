@@ -17,6 +17,20 @@
 (function () {
   "use strict";
 
+  // Words in the page's language: forum/jslabels.py, rendered into base.html's
+  // <template id="rb-labels" data-labels="{…}">; the English word is the fallback.
+  var WORDS = null;
+  function T(key, fallback, values) {
+    if (WORDS === null) {
+      var node = document.getElementById("rb-labels");
+      try { WORDS = JSON.parse((node && node.getAttribute("data-labels")) || "{}"); } catch (e) { WORDS = {}; }
+    }
+    var text = typeof WORDS[key] === "string" ? WORDS[key] : fallback;
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
+
   var section = document.getElementById("chat");
   if (!section || section.getAttribute("data-live") !== "1" || typeof window.io !== "function") { return; }
 
@@ -33,11 +47,27 @@
   var timers = {};       // seq -> removal timer
   var heartbeat = null;
 
-  var LABELS = { connecting: "connecting…", connected: "live", reconnecting: "reconnecting…", offline: "offline" };
+  var LABELS = {
+    connecting: T("chat.connecting", "connecting…"), connected: T("chat.connected", "live"),
+    reconnecting: T("chat.reconnecting", "reconnecting…"), offline: T("chat.offline", "offline")
+  };
   function setState(name) {
     state.hidden = false;
     state.setAttribute("data-state", name);
     state.textContent = LABELS[name];
+  }
+
+  // The time of day in the page's language and the reader's zone (<html data-tz>), as
+  // the server writes it; UTC if the browser does not know that zone.
+  function clockTime(iso) {
+    var options = { hour: "2-digit", minute: "2-digit" };
+    var zone = document.documentElement.getAttribute("data-tz");
+    try {
+      return new Date(iso).toLocaleTimeString(document.documentElement.lang || undefined,
+        zone ? { hour: "2-digit", minute: "2-digit", timeZone: zone } : options);
+    } catch (e) {
+      return iso.slice(11, 16) + " UTC";
+    }
   }
 
   function newClientId() {
@@ -76,13 +106,13 @@
   function menu(id) {
     var details = el("details", "chat-msg-menu");
     var summary = el("summary");
-    summary.title = "Flag or block";
+    summary.title = T("chat.menu", "Flag or block");
     var dots = el("span", null, "…");
     dots.setAttribute("aria-hidden", "true");
     summary.appendChild(dots);
-    summary.appendChild(el("span", "visually-hidden", "Actions for this message"));
+    summary.appendChild(el("span", "visually-hidden", T("chat.actions", "Actions for this message")));
     details.appendChild(summary);
-    var flag = el("a", null, "Flag");
+    var flag = el("a", null, T("chat.flag", "Flag"));
     flag.href = "/flag/chat/" + id;
     details.appendChild(flag);
     details.appendChild(document.createTextNode(" "));
@@ -94,7 +124,7 @@
     token.name = "csrf_token";
     token.value = csrfToken();
     block.appendChild(token);
-    var button = el("button", "button-secondary", "Block");
+    var button = el("button", "button-secondary", T("chat.block", "Block"));
     button.type = "submit";
     block.appendChild(button);
     details.appendChild(block);
@@ -102,10 +132,10 @@
   }
 
   var BLOCK_ERRORS = {
-    400: "You can't block that person.",
-    404: "That message is gone.",
-    409: "You have already blocked them.",
-    429: "Too many attempts. Please wait a moment and try again."
+    400: T("chat.block_400", "You can't block that person."),
+    404: T("chat.block_404", "That message is gone."),
+    409: T("chat.block_409", "You have already blocked them."),
+    429: T("chat.block_429", "Too many tries. Please wait a moment and try again.")
   };
 
   // Block without leaving the room; the server then sends "removed" to this person only.
@@ -117,13 +147,13 @@
       method: "POST", body: new FormData(target), credentials: "same-origin", redirect: "follow"
     }).then(function (response) {
       if (response.ok) {
-        say("Blocked. You won't see their messages any more. They are not told.");
+        say(T("chat.blocked", "Blocked. You won't see their messages any more. They are not told."));
         var li = target.closest(".chat-msg");
         if (li) { remove(parseInt(li.getAttribute("data-seq"), 10)); }
       } else {
-        say(BLOCK_ERRORS[response.status] || "Could not block just now. Please try again.");
+        say(BLOCK_ERRORS[response.status] || T("chat.block_failed", "Could not block just now. Please try again."));
       }
-    }, function () { say("Could not block just now. Please try again."); });
+    }, function () { say(T("chat.block_failed", "Could not block just now. Please try again.")); });
   });
 
   function show(m) {
@@ -143,7 +173,7 @@
     li.appendChild(body);
     li.appendChild(document.createTextNode(" "));
     var meta = el("span", "chat-msg-time");
-    var time = el("time", null, m.created_at.slice(11, 16) + " UTC");
+    var time = el("time", null, clockTime(m.created_at));
     time.setAttribute("datetime", m.created_at);
     meta.appendChild(time);
     meta.appendChild(document.createTextNode(" · "));
@@ -193,14 +223,14 @@
       if (f && typeof f.text === "string") { list.appendChild(el("li", null, f.text)); }
     });
     warning.appendChild(list);
-    var again = el("button", "button-danger", "Send anyway");
+    var again = el("button", "button-danger", T("chat.send_anyway", "Send anyway"));
     again.type = "button";
     again.addEventListener("click", function () {
       clearWarning();
       if (form && form.elements.body.value === body) { form.elements.body.value = ""; }
       send(clientId, body, true);
     });
-    var edit = el("button", "button-secondary", "Edit it");
+    var edit = el("button", "button-secondary", T("chat.edit_it", "Edit it"));
     edit.type = "button";
     edit.addEventListener("click", function () { clearWarning(); if (form) { form.elements.body.focus(); } });
     warning.appendChild(again);
@@ -221,7 +251,7 @@
 
   function join() {
     socket.emit("join", { room_id: roomId, after_seq: lastSeq }, function (ack) {
-      if (!ack || !ack.ok) { say(ack ? ack.error : "Could not join the room."); return; }
+      if (!ack || !ack.ok) { say(ack ? ack.error : T("chat.join_failed", "Could not join the room.")); return; }
       ack.messages.forEach(show);
       if (ack.presence) { showPresence(ack.presence); }
       if (ack.more) { join(); return; }  // a long absence: fetch the next batch
@@ -259,7 +289,7 @@
 
   function showPresence(p) {
     if (p.room_id !== roomId) { return; }
-    presence.textContent = p.count + " online";
+    presence.textContent = T("chat.online", "{n} online", { n: p.count });
     if (p.names) {
       var list = el("ul", "presence");
       p.names.forEach(function (name) { list.appendChild(el("li", null, name)); });
@@ -284,14 +314,14 @@
   socket.on("presence", showPresence);
   socket.on("typing", function (t) {
     if (t.room_id !== roomId) { return; }
-    say(t.name + " is typing…");
+    say(T("chat.typing_one", "{name} is typing…", { name: t.name }));
     window.setTimeout(function () { say(""); }, 4000);
   });
   socket.on("closed", function (c) {
-    if (c.room_ids.indexOf(roomId) !== -1) { say(c.reason); setState("offline"); socket.disconnect(); }
+    if (c.room_ids.indexOf(roomId) !== -1) { say(c.code === "not_member" ? T("chat.not_member", c.reason) : c.reason); setState("offline"); socket.disconnect(); }
   });
-  socket.on("muted", function () { say("You are muted in this space for now."); });
-  socket.on("signed_out", function () { setState("offline"); say("You are signed out."); });
+  socket.on("muted", function () { say(T("chat.muted", "You are muted in this space for now.")); });
+  socket.on("signed_out", function () { setState("offline"); say(T("chat.signed_out", "You are signed out.")); });
 
   if (form) {
     var lastTyping = 0;

@@ -12,6 +12,20 @@
 (function () {
   "use strict";
 
+  // Words in the page's language: forum/jslabels.py, rendered into base.html's
+  // <template id="rb-labels" data-labels="{…}">; the English word is the fallback.
+  var WORDS = null;
+  function T(key, fallback, values) {
+    if (WORDS === null) {
+      var node = document.getElementById("rb-labels");
+      try { WORDS = JSON.parse((node && node.getAttribute("data-labels")) || "{}"); } catch (e) { WORDS = {}; }
+    }
+    var text = typeof WORDS[key] === "string" ? WORDS[key] : fallback;
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
+
   var log = document.getElementById("dm-log");
   var form = document.getElementById("dm-form");
   var state = document.getElementById("dm-state");
@@ -64,7 +78,7 @@
   function send(clientId) {
     socket.emit("dm_send", { buddy_id: buddyId, client_id: clientId, body: pending[clientId] }, function (ack) {
       if (ack && ack.ok) { delete pending[clientId]; show(ack.message); state.textContent = ""; return; }
-      state.textContent = ack && ack.error ? ack.error : "Not sent yet: trying again when the connection is back.";
+      state.textContent = ack && ack.error ? ack.error : T("dm.not_sent", "Not sent yet: trying again when the connection is back.");
       if (ack && ack.status && ack.status < 500 && ack.status !== 429) { delete pending[clientId]; }
     });
   }
@@ -79,7 +93,7 @@
   socket.on("connect", resume);
   socket.on("dm", show);
   socket.on("dm_closed", function (c) {
-    if (c && c.buddy_id === buddyId) { state.textContent = "This conversation has ended."; form.hidden = true; }
+    if (c && c.buddy_id === buddyId) { state.textContent = T("dm.ended", "This conversation has ended."); form.hidden = true; }
   });
   form.addEventListener("submit", function (event) {
     if (!socket.connected) { return; }  // the plain form post still works

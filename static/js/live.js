@@ -14,10 +14,25 @@
  *   new_reply     {thread_id, post_id, page}            -> "1 new reply — show"
  *   posts_removed {thread_id, post_ids}                 -> those posts leave the page
  *   post_changed  {thread_id, post_id|null}             -> "edited — reload to see the change"
- *   thread_gone   {thread_id, reason}                   -> the page says the thread is gone
+ *   thread_gone   {thread_id, reason, code}             -> the page says the thread is gone
+ *                 (code "gone" or "not_member" picks the words in the page's language)
  */
 (function () {
   "use strict";
+
+  // Words in the page's language: forum/jslabels.py, rendered into base.html's
+  // <template id="rb-labels" data-labels="{…}">; the English word is the fallback.
+  var WORDS = null;
+  function T(key, fallback, values) {
+    if (WORDS === null) {
+      var node = document.getElementById("rb-labels");
+      try { WORDS = JSON.parse((node && node.getAttribute("data-labels")) || "{}"); } catch (e) { WORDS = {}; }
+    }
+    var text = typeof WORDS[key] === "string" ? WORDS[key] : fallback;
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
 
   if (typeof window.io !== "function" || document.getElementById("chat")) { return; }
   var lists = document.querySelectorAll("[data-live-updates]");
@@ -104,16 +119,16 @@
 
   function onPostChanged(c) {
     if (!c || c.thread_id !== threadId) { return; }
-    var reload = el("a", null, "reload to see the change");
+    var reload = el("a", null, T("live.reload", "reload to see the change"));
     reload.setAttribute("href", window.location.href);
     if (c.post_id === null) {
-      say(["This thread was changed \u2014 ", reload]);
+      say([T("live.changed", "This thread was changed \u2014") + " ", reload]);
       return;
     }
     if (!isId(c.post_id)) { return; }
     var post = document.querySelector('[data-post-id="' + c.post_id + '"]');
     if (!post || post.querySelector("[data-live-edited]")) { return; }
-    var mark = el("span", "edited", "edited \u2014 ");
+    var mark = el("span", "edited", T("live.edited", "edited \u2014") + " ");
     mark.setAttribute("data-live-edited", "");
     mark.appendChild(reload);
     var meta = post.querySelector(".post-meta") || post;
@@ -126,15 +141,15 @@
     Array.prototype.forEach.call(main.querySelectorAll("article.post, form, .pagination"), function (node) {
       if (node.parentNode) { node.parentNode.removeChild(node); }
     });
-    var back = el("a", null, "Back to the space");
+    var back = el("a", null, T("live.back", "Back to the space"));
     back.setAttribute("href", notice.getAttribute("data-space-url"));
-    say([String(reason || "This thread is gone.") + " ", back]);
+    say([String(reason || T("live.gone", "This thread is gone.")) + " ", back]);
     notice.className = "flash flash-info";
     watching = false;
   }
 
   function onThreadGone(g) {
-    if (g && g.thread_id === threadId) { gone(g.reason); socket.disconnect(); }
+    if (g && g.thread_id === threadId) { gone(T("live." + g.code, g.reason)); socket.disconnect(); }
   }
 
   // --- the connection ----------------------------------------------------------------
@@ -152,7 +167,7 @@
   socket.on("connect", function () {
     if (watching) {
       socket.emit("watch_thread", { thread_id: threadId }, function (ack) {
-        if (ack && !ack.ok && ack.status === 404) { gone("This thread is gone."); socket.disconnect(); }
+        if (ack && !ack.ok && ack.status === 404) { gone(T("live.gone", "This thread is gone.")); socket.disconnect(); }
       });
     }
     if (heartbeat) { window.clearInterval(heartbeat); }

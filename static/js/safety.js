@@ -15,6 +15,20 @@
 (function () {
   "use strict";
 
+  // Words in the page's language: forum/jslabels.py, rendered into base.html's
+  // <template id="rb-labels" data-labels="{…}">; the English word is the fallback.
+  var WORDS = null;
+  function T(key, fallback, values) {
+    if (WORDS === null) {
+      var node = document.getElementById("rb-labels");
+      try { WORDS = JSON.parse((node && node.getAttribute("data-labels")) || "{}"); } catch (e) { WORDS = {}; }
+    }
+    var text = typeof WORDS[key] === "string" ? WORDS[key] : fallback;
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
+
   var box = document.getElementById("safety-alerts");
   if (!box) { return; }
   var HEARTBEAT_MS = 25000;  // realtime/sockets.py HEARTBEAT
@@ -37,12 +51,12 @@
     var p = el("p", "flash flash-error safety-alert");
     p.setAttribute("role", "alert");
     p.setAttribute("data-checkin", String(a.checkin_id));
-    p.appendChild(el("strong", null, a.kind === "help" ? a.name + " needs help now" : a.name + " has not checked in"));
+    p.appendChild(el("strong", null, a.kind === "help" ? T("safety.needs_help", "{name} needs help now", { name: a.name }) : T("safety.not_checked_in", "{name} has not checked in", { name: a.name })));
     if (typeof a.note === "string" && a.note) {
       p.appendChild(el("span", "safety-note", " \u00b7 " + a.note));
     }
     p.appendChild(document.createTextNode(" \u00b7 "));
-    var link = el("a", null, "Open");
+    var link = el("a", null, T("safety.open", "Open"));
     link.setAttribute("href", box.getAttribute("data-alert-url").replace(/0$/, String(a.checkin_id)));
     p.appendChild(link);
     box.insertBefore(p, box.firstChild);
@@ -53,7 +67,7 @@
     var old = existing(c.checkin_id);
     if (old) { box.removeChild(old); }
     if (c.alerted && typeof c.name === "string") {
-      var p = el("p", "flash flash-success", c.name + " checked in.");
+      var p = el("p", "flash flash-success", T("safety.checked_in", "{name} checked in.", { name: c.name }));
       p.setAttribute("role", "status");
       box.insertBefore(p, box.firstChild);
     }

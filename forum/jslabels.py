@@ -1,0 +1,55 @@
+"""The words ``static/js`` shows, in the reader's language.
+
+Marked here (lazily) so ``make translations`` extracts them; ``base.html`` renders them
+for signed-in pages as a JSON ``data-labels`` attribute on ``<template id="rb-labels">``
+(no inline script: the CSP allows none), and each script reads it with its English word
+as the fallback. ``{name}`` marks a value the script fills in.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    "chat.connecting": _l("connecting…"),
+    "chat.connected": _l("live"),
+    "chat.reconnecting": _l("reconnecting…"),
+    "chat.offline": _l("offline"),
+    "chat.menu": _l("Flag or block"),
+    "chat.actions": _l("Actions for this message"),
+    "chat.flag": _l("Flag"),
+    "chat.block": _l("Block"),
+    "chat.block_400": _l("You can't block that person."),
+    "chat.block_404": _l("That message is gone."),
+    "chat.block_409": _l("You have already blocked them."),
+    "chat.block_429": _l("Too many tries. Please wait a moment and try again."),
+    "chat.blocked": _l("Blocked. You won't see their messages any more. They are not told."),
+    "chat.block_failed": _l("Could not block just now. Please try again."),
+    "chat.send_anyway": _l("Send anyway"),
+    "chat.edit_it": _l("Edit it"),
+    "chat.join_failed": _l("Could not join the room."),
+    "chat.online": _l("{n} online"),
+    "chat.muted": _l("You are muted in this space for now."),
+    "chat.signed_out": _l("You are signed out."),
+    "chat.typing_one": _l("{name} is typing…"),
+    "chat.not_member": _l("You are no longer a member of this space."),
+    "live.changed": _l("This thread was changed —"),
+    "live.reload": _l("reload to see the change"),
+    "live.edited": _l("edited —"),
+    "live.back": _l("Back to the space"),
+    "live.gone": _l("This thread is gone: it was removed or it expired."),
+    "live.not_member": _l(
+        "You are no longer a member of this space, so this thread is closed to you."
+    ),
+    "dm.not_sent": _l("Not sent yet: trying again when the connection is back."),
+    "dm.ended": _l("This conversation has ended."),
+    "safety.needs_help": _l("{name} needs help now"),
+    "safety.not_checked_in": _l("{name} has not checked in"),
+    "safety.open": _l("Open"),
+    "safety.checked_in": _l("{name} checked in."),
+}
+
+
+def labels() -> dict[str, str]:
+    """Every label, in the current language (a plain dict, ready for ``tojson``)."""
+    return {key: str(value) for key, value in LABELS.items()}
