@@ -91,7 +91,7 @@ def refused(raw: object, *, noun: str = "alias") -> str:
     "raw", [None, 42, 3.5, True, ["anna"], {"alias": "anna"}, b"anna", bytearray(b"anna")]
 )
 def test_refuses_anything_but_text(raw: object) -> None:
-    assert "type an alias" in refused(raw)
+    assert "type a name" in refused(raw)
 
 
 INVISIBLES = {
@@ -164,8 +164,8 @@ def test_refuses_surrogates_private_use_and_unassigned(raw: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "fragment"),
     [
-        ("", "choose an alias"),
-        ("   ", "choose an alias"),
+        ("", "choose a name"),
+        ("   ", "choose a name"),
         ("ab", "at least 3"),
         ("ａｂ", "at least 3"),  # fullwidth: two letters after NFKC
         ("x" * 33, "at most 32"),
@@ -329,9 +329,13 @@ def test_words_that_only_contain_a_reserved_name_are_fine(raw: str) -> None:
     assert normalise_alias(raw) == raw
 
 
-def test_messages_use_the_noun_given() -> None:
-    assert "display name" in refused("ab", noun="display name")
-    assert "type a display name" in refused(None, noun="display name")
+def test_messages_speak_of_a_name_whatever_the_noun() -> None:
+    # An English noun spliced into a sentence cannot be translated (gender and case
+    # differ by language), so every message says "name", for an alias or a display name.
+    assert refused("ab", noun="display name") == refused("ab") == (
+        "Your name needs at least 3 characters."
+    )
+    assert "type a name" in refused(None, noun="display name")
 
 
 # ---------------------------------------------------------------------------------------

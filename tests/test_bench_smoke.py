@@ -88,7 +88,7 @@ def test_chat_fanout_fails_loudly_when_a_limit_is_hit(tmp_path, monkeypatch, cap
     out = tmp_path / "chat.jsonl"
     assert chat_fanout.main([*CHAT_SMALL, "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "FAILED" in err and "Too many attempts" in err
+    assert "FAILED" in err and "Too many tries" in err
 
 
 def test_load_env_lifts_the_chat_limit_of_every_trust_level():

@@ -318,7 +318,7 @@ def test_flood_is_cut_with_a_clear_error(app, client, lounge, socket):
         for i in range(8)
     ]
     assert [a["ok"] for a in acks] == [True] * 5 + [False] * 3  # a new account: 5 per 10 s
-    assert "Too many attempts" in acks[5]["error"] and acks[5]["retry_after"] >= 1
+    assert "Too many tries" in acks[5]["error"] and acks[5]["retry_after"] >= 1
     assert count_messages() == 5
 
 

@@ -140,7 +140,7 @@ def test_flood_is_cut_by_the_rate_limit(live):
     try:
         acks = [_send(floody, room, f"spam {i}") for i in range(8)]
         assert [a["ok"] for a in acks] == [True] * 5 + [False] * 3
-        assert "Too many attempts" in acks[5]["error"]
+        assert "Too many tries" in acks[5]["error"]
     finally:
         floody.client.disconnect()
 
