@@ -35,6 +35,7 @@ from flask_babel import format_datetime
 from flask_babel import format_time
 from flask_babel import get_locale
 from flask_babel import get_timezone
+from flask_babel import gettext
 from markupsafe import Markup
 
 from forum import clock
@@ -157,6 +158,14 @@ def language_chosen() -> bool:
     return valid_language(request.cookies.get(LANG_COOKIE)) is not None
 
 
+ROLE_NAMES = {"member": N_("member"), "moderator": N_("moderator"), "owner": N_("owner")}
+
+
+def role_name(role: str) -> str:
+    """A membership role in the reader's words."""
+    return gettext(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+
+
 def current_language() -> str:
     return str(get_locale() or SOURCE_LANGUAGE)
 
@@ -240,4 +249,5 @@ def init_app(app: Flask) -> None:
         language_chosen=language_chosen,
         time_zone_name=zone_name,
         js_labels=jslabels.labels,
+        role_name=role_name,
     )

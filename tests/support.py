@@ -266,3 +266,26 @@ def assert_both_on_disk(gone: str, kept: str) -> None:
     db.session.commit()
     data = sqlite_bytes()
     assert tail(gone) in data and tail(kept) in data
+
+
+# Words of the English interface that must not survive on a Spanish page (a sample).
+ENGLISH_UI = [
+    "Quick exit", "Log in", "Sign up", "Log out", "Skip to content", "Spaces", "Search",
+    "Account", "Notices", "Reply", "Save", "Delete", "Language", "Join", "Passphrase",
+    "New thread", "Updates", "disappears", "Welcome", "Your account", "Preferences",
+    "Recovery codes", "Send", "Flag", "Block", "Time zone", "Choose your language",
+]  # fmt: skip
+
+
+def english_left(html: str) -> list[str]:
+    """Words of the English interface (a sample) still on a page that should be in another
+    language: in its visible text and the attributes people read."""
+    # Visible text and the attributes people read; the language names in the picker are
+    # each in their own language on purpose ("English" is English).
+    text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    # What people wrote (posts, rules, guides) is in whatever language they wrote it.
+    text = re.sub(r'<div class="post-body">.*?</div>', " ", text, flags=re.S)
+    attrs = " ".join(re.findall(r'(?:title|aria-label|placeholder|data-confirm)="([^"]*)"', text))
+    text = re.sub(r"<[^>]+>", " ", text) + " " + attrs
+    text = text.replace("English", "")
+    return [word for word in ENGLISH_UI if re.search(rf"\b{re.escape(word)}\b", text)]

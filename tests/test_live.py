@@ -348,7 +348,9 @@ def test_moderator_delete_of_a_thread_says_gone_and_closes_the_room(app, people,
 def test_moderator_hide_of_a_thread_says_gone(app, people, watched):
     topic, _reply, dee = watched
     actions.hide(acct(people, "Olu"), topic.space.slug, "thread", topic.id, "")
-    assert dee.received("thread_gone") == [{"thread_id": topic.id, "reason": push.GONE, "code": "gone"}]
+    assert dee.received("thread_gone") == [
+        {"thread_id": topic.id, "reason": push.GONE, "code": "gone"}
+    ]
     threads.reply(acct(people, "Olu"), topic.id, body="moderators talk in a hidden thread")
     assert dee.received() == []  # out of the room
 
@@ -374,7 +376,9 @@ def test_author_deleting_the_only_post_deletes_the_thread_live(app, people, open
     assert d.watch(topic.id)["ok"]
     first = db.session.scalar(sa.select(Post).where(Post.thread_id == topic.id))
     threads.delete_post(acct(people, "Bodil"), first.id)
-    assert d.received("thread_gone") == [{"thread_id": topic.id, "reason": push.GONE, "code": "gone"}]
+    assert d.received("thread_gone") == [
+        {"thread_id": topic.id, "reason": push.GONE, "code": "gone"}
+    ]
 
 
 def test_edit_and_redaction_mark_the_post_changed(app, people, watched):
@@ -403,7 +407,9 @@ def test_expired_posts_and_threads_leave_every_open_page(app, people, watched, c
     )
     db.session.commit()
     expiry.delete_expired(clock.now())
-    assert dee.received("thread_gone") == [{"thread_id": other_id, "reason": push.GONE, "code": "gone"}]
+    assert dee.received("thread_gone") == [
+        {"thread_id": other_id, "reason": push.GONE, "code": "gone"}
+    ]
     assert (
         db.session.scalar(sa.select(sa.func.count()).select_from(ThreadWatch)) == 1
     )  # the first thread's
@@ -419,7 +425,9 @@ def test_member_removal_stops_thread_events(app, people, closed_space):
     c, b = sock(app, people, "Cyd"), sock(app, people, "Bodil")
     assert c.watch(topic.id)["ok"] and b.watch(topic.id)["ok"]
     actions.remove_member(olu, closed_space.slug, "post", reply.id, "rules")
-    assert c.received("thread_gone") == [{"thread_id": topic.id, "reason": push.NOT_MEMBER, "code": "not_member"}]
+    assert c.received("thread_gone") == [
+        {"thread_id": topic.id, "reason": push.NOT_MEMBER, "code": "not_member"}
+    ]
     assert (
         db.session.scalar(
             sa.select(sa.func.count())
@@ -440,7 +448,9 @@ def test_leaving_a_closed_space_stops_thread_events(app, people, closed_space):
     c = sock(app, people, "Cyd")
     assert c.watch(topic.id)["ok"]
     post(people["Cyd"][1], f"/s/{closed_space.slug}/leave", {})
-    assert c.received("thread_gone") == [{"thread_id": topic.id, "reason": push.NOT_MEMBER, "code": "not_member"}]
+    assert c.received("thread_gone") == [
+        {"thread_id": topic.id, "reason": push.NOT_MEMBER, "code": "not_member"}
+    ]
     threads.reply(olu, topic.id, body="after leaving")
     assert c.received() == []
 

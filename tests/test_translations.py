@@ -26,6 +26,7 @@ from forum import i18n
 from forum.extensions import db
 from tests import factories
 from tests.support import csrf_token
+from tests.support import english_left
 from tests.support import post
 
 ROOT = Path(forum.__file__).resolve().parent.parent
@@ -247,24 +248,6 @@ def test_a_right_to_left_catalogue_alone_adds_a_language(tmp_path, app_config, t
 
 # --- the main pages, in Spanish ----------------------------------------------------------
 
-# Words of the English interface that must not survive on a Spanish page (a sample).
-ENGLISH = [
-    "Quick exit", "Log in", "Sign up", "Log out", "Skip to content", "Spaces", "Search",
-    "Account", "Notices", "Reply", "Save", "Delete", "Language", "Join", "Passphrase",
-    "New thread", "Updates", "disappears", "Welcome", "Your account", "Preferences",
-    "Recovery codes", "Send", "Flag", "Block", "Time zone", "Choose your language",
-]  # fmt: skip
-
-
-def _english_left(html: str) -> list[str]:
-    # Visible text and the attributes people read; the language names in the picker are
-    # each in their own language on purpose ("English" is English).
-    text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
-    attrs = " ".join(re.findall(r'(?:title|aria-label|placeholder|data-confirm)="([^"]*)"', text))
-    text = re.sub(r"<[^>]+>", " ", text) + " " + attrs
-    text = text.replace("English", "")
-    return [word for word in ENGLISH if re.search(rf"\b{re.escape(word)}\b", text)]
-
 
 def test_main_pages_in_spanish_say_no_english(app, client, member, space):
     es = {"Accept-Language": "es"}
@@ -272,7 +255,7 @@ def test_main_pages_in_spanish_say_no_english(app, client, member, space):
     for path in ("/", "/login", "/signup", "/recover", "/nowhere"):
         html = signed_out.get(path, headers=es).get_data(as_text=True)
         assert '<html lang="es" dir="ltr"' in html, path
-        assert not _english_left(html), (path, _english_left(html))
+        assert not english_left(html), (path, english_left(html))
 
     thread = factories.make_thread(space, member, title="Hola", body="Primera")
     factories.make_post(thread, member, body="Segunda")
@@ -286,7 +269,7 @@ def test_main_pages_in_spanish_say_no_english(app, client, member, space):
         assert response.status_code == 200, path
         html = response.get_data(as_text=True)
         assert '<html lang="es" dir="ltr"' in html, path
-        assert not _english_left(html), (path, _english_left(html))
+        assert not english_left(html), (path, english_left(html))
 
 
 def test_times_are_in_the_readers_zone_and_words(app, client, member, space):

@@ -171,7 +171,82 @@ def storage_residue(page: Page) -> dict[str, object]:
     return page.evaluate(_RESIDUE_JS)
 
 
+# -- layout and accessibility (every page, every language) ------------------------------
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+
+# Everything in the header that can be tapped, with its box, for the overlap check.
+_TARGETS_JS = """() => Array.from(document.querySelectorAll(
+    'header a, header button, main a, main button, main input, main select'))
+  .filter(el => el.offsetParent !== null || getComputedStyle(el).position === 'fixed')
+  .map(el => { const r = el.getBoundingClientRect();
+    return {text: (el.innerText || el.name || el.id || '').trim().slice(0, 40),
+            cls: el.className, x: r.x, y: r.y, w: r.width, h: r.height}; })"""
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (
+        a["x"] < b["x"] + b["w"]
+        and b["x"] < a["x"] + a["w"]
+        and a["y"] < b["y"] + b["h"]
+        and b["y"] < a["y"] + a["h"]
+    )
+
+
+def check_layout(page) -> None:
+    """Fits 360px without sideways scrolling; the quick exit covers nothing tappable."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"page is {width}px wide: sideways scrolling"
+    targets = page.evaluate(_TARGETS_JS)
+    exits = [t for t in targets if "quick-exit" in t["cls"]]
+    assert len(exits) == 1
+    exit_box = exits[0]
+    assert exit_box["x"] >= 0 and exit_box["x"] + exit_box["w"] <= page.viewport_size["width"]
+    assert exit_box["h"] >= 44 and exit_box["w"] >= 44
+    covered = [t["text"] for t in targets if t is not exit_box and _overlap(exit_box, t)]
+    assert not covered, f"the quick exit covers {covered}"
+
+
+def check_accessibility(page) -> None:
+    """axe-core: no serious or critical violation (WCAG 2.x A and AA rules)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        # Evaluated, not added as a <script>: our CSP (rightly) refuses inline scripts.
+        page.evaluate(AXE.read_text())
+    result = page.evaluate(
+        """() => axe.run(document, {runOnly: {type: 'tag', values:
+             ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"""
+    )
+    assert result["passes"], "axe ran no checks"  # positive control
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, bad
+
+
 # -- spaces and chat -------------------------------------------------------------------------
+
+
+def check_accessibility_as_rendered(page, mirror) -> None:
+    """axe-core on a page rendered with JavaScript off.
+
+    axe needs timers, which a context without JavaScript never runs; so the very DOM
+    the JavaScript-off page got (scripts left out) is served again, at the same URL and
+    with the same stylesheets, to ``mirror``, a page with JavaScript on, and checked there.
+    """
+    html = re.sub(r"<script\b[^>]*>.*?</script>", "", page.content(), flags=re.S)
+    url = page.url
+
+    def serve_rendered(route) -> None:
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+
+    mirror.route(url, serve_rendered)
+    try:
+        mirror.goto(url)
+        check_accessibility(mirror)
+    finally:
+        mirror.unroute(url, serve_rendered)
 
 
 def run_demo(server: LiveServer) -> Member:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
 from tests.browser.flows import ROOT
+from tests.browser.flows import check_accessibility
+from tests.browser.flows import check_layout
 from tests.browser.flows import join_space
 from tests.browser.flows import new_alias
 from tests.browser.flows import open_chat
@@ -20,39 +21,6 @@ from tests.browser.flows import start_thread
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
-
-# Everything in the header that can be tapped, with its box, for the overlap check.
-_TARGETS_JS = """() => Array.from(document.querySelectorAll(
-    'header a, header button, main a, main button, main input, main select'))
-  .filter(el => el.offsetParent !== null || getComputedStyle(el).position === 'fixed')
-  .map(el => { const r = el.getBoundingClientRect();
-    return {text: (el.innerText || el.name || el.id || '').trim().slice(0, 40),
-            cls: el.className, x: r.x, y: r.y, w: r.width, h: r.height}; })"""
-
-
-def _overlap(a: dict, b: dict) -> bool:
-    return (
-        a["x"] < b["x"] + b["w"]
-        and b["x"] < a["x"] + a["w"]
-        and a["y"] < b["y"] + b["h"]
-        and b["y"] < a["y"] + a["h"]
-    )
-
-
-def check_layout(page) -> None:
-    """Fits 360px without sideways scrolling; the quick exit covers nothing tappable."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide: sideways scrolling"
-    targets = page.evaluate(_TARGETS_JS)
-    exits = [t for t in targets if "quick-exit" in t["cls"]]
-    assert len(exits) == 1
-    exit_box = exits[0]
-    assert exit_box["x"] >= 0 and exit_box["x"] + exit_box["w"] <= page.viewport_size["width"]
-    assert exit_box["h"] >= 44 and exit_box["w"] >= 44
-    covered = [t["text"] for t in targets if t is not exit_box and _overlap(exit_box, t)]
-    assert not covered, f"the quick exit covers {covered}"
-
 
 def check_codes_unbroken(page) -> None:
     """Each recovery code sits on one line: a code split in two is easy to copy wrong."""
@@ -60,24 +28,6 @@ def check_codes_unbroken(page) -> None:
         "els => els.map(e => e.getClientRects().length)"
     )
     assert lines == [1] * 10, lines
-
-
-def check_accessibility(page) -> None:
-    """axe-core: no serious or critical violation (WCAG 2.x A and AA rules)."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        # Evaluated, not added as a <script>: our CSP (rightly) refuses inline scripts.
-        page.evaluate(AXE.read_text())
-    result = page.evaluate(
-        """() => axe.run(document, {runOnly: {type: 'tag', values:
-             ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"""
-    )
-    assert result["passes"], "axe ran no checks"  # positive control
-    bad = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert not bad, bad
 
 
 def visit(page, path: str | None, name: str) -> None:
