@@ -1,7 +1,7 @@
 """The words ``static/js`` shows, in the reader's language.
 
 Marked here (lazily) so ``make translations`` extracts them; ``base.html`` renders them
-for signed-in pages as a JSON ``data-labels`` attribute on ``<template id="rb-labels">``
+beside each script as a JSON ``data-labels`` attribute on a ``<template class="rb-labels">``
 (no inline script: the CSP allows none), and each script reads it with its English word
 as the fallback. ``{name}`` marks a value the script fills in.
 """
@@ -50,6 +50,8 @@ LABELS = {
 }
 
 
-def labels() -> dict[str, str]:
-    """Every label, in the current language (a plain dict, ready for ``tojson``)."""
-    return {key: str(value) for key, value in LABELS.items()}
+def labels(group: str) -> dict[str, str]:
+    """One script's labels ("chat", "live", "dm", "safety"), in the current language: a
+    plain dict, ready for ``tojson``. Each page carries only those of the scripts it loads."""
+    prefix = group + "."
+    return {key: str(value) for key, value in LABELS.items() if key.startswith(prefix)}

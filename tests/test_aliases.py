@@ -332,8 +332,10 @@ def test_words_that_only_contain_a_reserved_name_are_fine(raw: str) -> None:
 def test_messages_speak_of_a_name_whatever_the_noun() -> None:
     # An English noun spliced into a sentence cannot be translated (gender and case
     # differ by language), so every message says "name", for an alias or a display name.
-    assert refused("ab", noun="display name") == refused("ab") == (
-        "Your name needs at least 3 characters."
+    assert (
+        refused("ab", noun="display name")
+        == refused("ab")
+        == ("Your name needs at least 3 characters.")
     )
     assert "type a name" in refused(None, noun="display name")
 

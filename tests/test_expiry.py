@@ -13,6 +13,8 @@ from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext
 
 from forum import access
 from forum import expiry
@@ -519,5 +521,10 @@ def test_pages_declare_the_language_labels_are_worded_in(app, accept, lang):
     so it says what the server's disappears_in says (tests/browser/test_browser_expiry_js.py)."""
     headers = {"Accept-Language": accept} if accept else {}
     page = app.test_client().get("/login", headers=headers).get_data(as_text=True)
-    assert f'<html lang="{lang}" data-disappears="disappears {{when}}" ' in page
-    assert 'data-disappears-soon="disappears in a moment"' in page
+    assert f'<html lang="{lang}" dir="ltr" ' in page
+    with app.test_request_context(), force_locale(lang):
+        sentence, soon = (
+            gettext("disappears %(when)s", when="{when}"),
+            gettext("disappears in a moment"),
+        )
+    assert f'data-disappears="{sentence}"' in page and f'data-disappears-soon="{soon}"' in page

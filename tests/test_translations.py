@@ -344,15 +344,24 @@ def test_javascript_labels_come_in_the_readers_language(app, client, member, spa
 
     member.locale = "es"
     db.session.commit()
-    html = client.get("/").get_data(as_text=True)
-    found = re.search(r"<template id=\"rb-labels\" data-labels='([^']*)'>", html)
-    assert found, "the page carries no labels for its scripts"
-    labels = json.loads(unescape(found.group(1)))
-    assert set(labels) == set(jslabels.LABELS)
+    room = factories.make_room(space)
+
+    def labels_on(path: str, http=client) -> dict:
+        html = http.get(path).get_data(as_text=True)
+        found = {}
+        for block in re.findall(r"<template class=\"rb-labels\" data-labels='([^']*)'>", html):
+            found.update(json.loads(unescape(block)))
+        return found
+
+    # Each page carries the words of the scripts it loads, and only those.
+    chat = labels_on(f"/s/{space.slug}/chat/{room.id}")
+    assert {k for k in jslabels.LABELS if k.startswith(("chat.", "safety."))} == set(chat)
     with app.test_request_context():
         with force_locale("es"):
             spanish = gettext("live")
-    assert spanish != "live" and labels["chat.connected"] == spanish
-    assert "{name}" in labels["safety.needs_help"]  # the script fills it in
+    assert spanish != "live" and chat["chat.connected"] == spanish
+    assert "{name}" in chat["safety.needs_help"]  # the script fills it in
+    home = labels_on("/")
+    assert "live.gone" in home and not any(k.startswith("chat.") for k in home)
     # Signed out, no script needs them: nothing is sent.
-    assert "rb-labels" not in app.test_client().get("/").get_data(as_text=True)
+    assert labels_on("/", app.test_client()) == {}

@@ -17,13 +17,18 @@
 (function () {
   "use strict";
 
-  // Words in the page's language: forum/jslabels.py, rendered into base.html's
-  // <template id="rb-labels" data-labels="{…}">; the English word is the fallback.
+  // Words in the page's language: forum/jslabels.py, rendered beside the script as
+  // <template class="rb-labels" data-labels="{…}">; the English word is the fallback.
   var WORDS = null;
   function T(key, fallback, values) {
     if (WORDS === null) {
-      var node = document.getElementById("rb-labels");
-      try { WORDS = JSON.parse((node && node.getAttribute("data-labels")) || "{}"); } catch (e) { WORDS = {}; }
+      WORDS = {};
+      Array.prototype.forEach.call(document.querySelectorAll("template.rb-labels"), function (node) {
+        try {
+          var some = JSON.parse(node.getAttribute("data-labels") || "{}");
+          Object.keys(some).forEach(function (k) { WORDS[k] = some[k]; });
+        } catch (e) { /* a broken block: the English words stay */ }
+      });
     }
     var text = typeof WORDS[key] === "string" ? WORDS[key] : fallback;
     return text.replace(/\{(\w+)\}/g, function (all, name) {
