@@ -102,6 +102,11 @@ def row_id(value: object) -> int:
     return value
 
 
+def cursor_id(value: object) -> int:
+    """A "rows after this one" cursor from a client: 0 (from the start) or a ``row_id``."""
+    return 0 if type(value) is int and value == 0 else row_id(value)
+
+
 def membership_of(account: Account, space_id: int) -> Membership | None:
     return db.session.scalar(
         sa.select(Membership).where(

@@ -29,7 +29,6 @@ from forum.safety import baddates
 from forum.safety import policy
 from forum.safety.models import AlertConfirmation
 from forum.safety.models import UrgentAlert
-from forum.safety.models import is_id
 
 MAX_BODY = 500
 RAISE_RATE = "3 per hour"
@@ -41,8 +40,9 @@ NEW_ACCOUNT = (
 
 def _alert(actor: Account | None, alert_id: object) -> tuple[UrgentAlert, access.SpaceAccess]:
     """A live alert in a space the actor belongs to; NotFound otherwise."""
-    if actor is None or not is_id(alert_id):
+    if actor is None:
         raise NotFound()
+    alert_id = access.row_id(alert_id)
     row = db.session.scalar(
         sa.select(UrgentAlert).where(
             UrgentAlert.id == alert_id, UrgentAlert.expires_at > clock.now()

@@ -28,7 +28,6 @@ from forum.extensions import db
 from forum.models import Account
 from forum.models import Membership
 from forum.safety.models import Buddy
-from forum.safety.models import is_id
 
 REQUEST_RATE = "20 per hour"
 MAX_BUDDIES = 50
@@ -73,8 +72,9 @@ def name_in(space_id: int, account_id: int) -> str:
 
 def access_buddy(actor: Account | None, buddy_id: object, *, accepted: bool = True) -> Buddy:
     """A pairing the actor is part of (accepted unless told otherwise); NotFound otherwise."""
-    if actor is None or not is_id(buddy_id):
+    if actor is None:
         raise NotFound()
+    buddy_id = access.row_id(buddy_id)
     row = db.session.get(Buddy, buddy_id)
     if row is None or actor.id not in (row.requester_id, row.invitee_id):
         raise NotFound()

@@ -28,10 +28,8 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.safety import buddies
-from forum.safety.models import MAX_ID
 from forum.safety.models import Buddy
 from forum.safety.models import DirectMessage
-from forum.safety.models import is_id
 
 MAX_BODY = 2000
 SEND_RATE = "30 per minute"
@@ -111,8 +109,7 @@ class Conversation:
 def conversation(actor: Account, buddy_id: object, after_id: object = 0) -> Conversation:
     """Live messages of a pairing, oldest first, after ``after_id`` (at most ``PAGE``)."""
     row = buddies.access_buddy(actor, buddy_id)
-    if isinstance(after_id, bool) or not isinstance(after_id, int) or not 0 <= after_id <= MAX_ID:
-        raise Invalid("That request was not in the expected shape.")
+    after_id = access.cursor_id(after_id)
     query = (
         sa.select(DirectMessage)
         .where(
@@ -135,8 +132,9 @@ def access_message(
     actor: Account | None, message_id: object
 ) -> tuple[DirectMessage, access.SpaceAccess]:
     """A live message between the actor and a buddy; NotFound otherwise (flags, blocks)."""
-    if actor is None or not is_id(message_id):
+    if actor is None:
         raise NotFound()
+    message_id = access.row_id(message_id)
     message = db.session.scalar(
         sa.select(DirectMessage).where(
             DirectMessage.id == message_id, access.live(DirectMessage.expires_at)

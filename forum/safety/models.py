@@ -16,16 +16,10 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from forum.access import MAX_ID  # ids from clients: one bound, the INTEGER column's
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 
 REPORT_PENDING, REPORT_PUBLISHED = "pending", "published"
-
-
-def is_id(raw: object) -> bool:
-    """A plausible row id from a client: an int (not a bool) in 1..MAX_ID."""
-    return isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= MAX_ID
 
 
 IDENTIFIER_KINDS = ("phone", "handle", "email", "plate")
