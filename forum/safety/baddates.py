@@ -216,12 +216,14 @@ class Typed:
             ("email", self.emails),
             ("plate", self.plates),
         ):
-            if raw is None:
-                raw = ""
-            if not isinstance(raw, str):
-                raise Invalid("Please type the details as text, one per line.")
-            if len(raw) > MAX_PER_KIND * (identifiers.MAX_RAW + 2):
-                raise Invalid(f"Please give at most {MAX_PER_KIND} of each kind of detail.")
+            raw = text.clean(
+                raw,
+                f"{NOUN[kind]} list",
+                MAX_PER_KIND * (identifiers.MAX_RAW + 2),
+                required=False,
+                multiline=True,
+                drop_hidden=True,
+            )
             values = [line.strip() for line in raw.splitlines() if line.strip()]
             if len(values) > MAX_PER_KIND:
                 raise Invalid(f"Please give at most {MAX_PER_KIND} of each kind of detail.")

@@ -21,6 +21,7 @@ from forum import aliases
 from forum import clock
 from forum import ratelimit
 from forum import signals
+from forum import text
 from forum.errors import Conflict
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -98,11 +99,10 @@ def ask(actor: Account, slug: object, name: object) -> Buddy:
     """Ask the member who goes by ``name`` in this space to be buddies."""
     acc = access.access_space(actor, slug)
     acc.require_write()
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise Invalid("Please type the name they use in this space.")
+    name = text.clean(name, "name they use in this space", aliases.RAW_LIMIT)
     ratelimit.hit(REQUEST_RATE, "buddy-request", actor.id)
     try:
-        key = aliases.alias_skeleton(name.strip())
+        key = aliases.alias_skeleton(name)
     except Invalid:
         raise NotFound(NOBODY) from None
     other = db.session.scalar(
