@@ -66,9 +66,10 @@ class SpaceAccess:
         return self.membership is not None and self.membership.has_role(role)
 
     @property
-    def in_chat(self) -> bool:
-        """Chat is for members (and instance admins), open spaces included: reading an
-        open space's threads does not make someone part of its live conversation."""
+    def takes_part(self) -> bool:
+        """Members (and instance admins): chat and the safety tools (bad-date reports,
+        urgent alerts) are for them, open spaces included: reading an open space's threads
+        does not make someone part of its live conversation or its warnings."""
         return self.is_member or self.account.is_admin
 
     @property

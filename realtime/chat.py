@@ -125,7 +125,7 @@ def access_room(
 
 
 def _require_chat(access: SpaceAccess) -> None:
-    if not access.in_chat:
+    if not access.takes_part:
         raise Forbidden("Join this space to take part in its chat.")
 
 

@@ -115,9 +115,7 @@ def conversation(actor: Account, buddy_id: object, after_id: object = 0) -> Conv
         .where(
             DirectMessage.buddy_id == row.id,
             DirectMessage.id > after_id,
-            access.live(DirectMessage.expires_at),
-            sa.or_(DirectMessage.hidden_at.is_(None), DirectMessage.author_id == actor.id),
-            ~access.blocked(actor, DirectMessage),
+            access.visible(actor, DirectMessage, own_hidden=True),
         )
         .order_by(DirectMessage.id)
         .limit(PAGE + 1)
@@ -135,16 +133,10 @@ def access_message(
     if actor is None:
         raise NotFound()
     message_id = access.row_id(message_id)
-    message = db.session.scalar(
-        sa.select(DirectMessage).where(
-            DirectMessage.id == message_id, access.live(DirectMessage.expires_at)
-        )
-    )
-    if message is None:
+    message = db.session.get(DirectMessage, message_id)
+    if message is None or not access.shows(actor, message, own_hidden=True):
         raise NotFound()
     buddies.access_buddy(actor, message.buddy_id)
-    if message.hidden_at is not None and message.author_id != actor.id:
-        raise NotFound()
     acc = access.access_space_by_id(actor, message.space_id)
     if not acc.is_member:
         raise NotFound()
