@@ -39,7 +39,7 @@ from forum import access
 from forum import disk
 from forum import markdown
 from forum import pagination
-from forum.errors import Invalid
+from forum import text
 from forum.extensions import db
 from forum.models import Account
 from forum.models import Post
@@ -105,20 +105,9 @@ def _dialect() -> str:
 
 def search(account: Account, query: object, page: object = 1) -> Results:
     """Posts matching ``query`` (all words), newest first, in the account's spaces."""
-    if query is None:
-        query = ""
-    if not isinstance(query, str):
-        raise Invalid(_("Please type what to search for."))
-    if len(query) > MAX_QUERY:
-        raise Invalid(
-            _(
-                "That search is too long. Please use at most %(max_query)s characters.",
-                max_query=MAX_QUERY,
-            )
-        )
+    query = text.clean(query, _("search"), MAX_QUERY, required=False, drop_hidden=True)
     page = pagination.page_number(page, MAX_PAGE)
-    query = query.strip()
-    words = terms(query.replace("\x00", " "))
+    words = terms(query)
     if not words:
         message = (
             _("Type a word to search for.")

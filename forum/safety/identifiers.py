@@ -29,6 +29,7 @@ from flask import Flask
 from flask import current_app
 from flask_babel import gettext as _
 
+from forum import text
 from forum.errors import Invalid
 
 KINDS = ("phone", "handle", "email", "plate")
@@ -94,19 +95,10 @@ def clean_region(raw: object) -> str:
 
 
 def _raw(value: object) -> str:
-    if not isinstance(value, str):
-        raise Invalid(_("Please type it as text."))
-    value = unicodedata.normalize("NFKC", value).strip()
-    if not value:
-        raise Invalid(_("Please type something to look up."))
-    if len(value) > MAX_RAW:
-        raise Invalid(
-            _(
-                "That is too long to be a number or a name (at most %(max_raw)s characters).",
-                max_raw=MAX_RAW,
-            )
-        )
-    return value
+    """One typed identifier: the one text check (hidden characters dropped: numbers copied
+    from a phone often come wrapped in direction marks), then NFKC."""
+    value = text.clean(value, _("number, handle, email or plate"), MAX_RAW, drop_hidden=True)
+    return unicodedata.normalize("NFKC", value).strip()
 
 
 def phone(value: object, region: str) -> str | None:
