@@ -157,7 +157,7 @@ def test_new_thread_reaches_online_readers_of_its_space_only(app, people, open_s
 
 def test_the_space_page_takes_new_threads_live(app, people, open_space):
     page = people["Cyd"][1].get(f"/s/{open_space.slug}").get_data(as_text=True)
-    assert f'data-live-space="{open_space.id}"' in page and "js/live.js" in page
+    assert f'data-live-space="{open_space.id}"' in page and "js/live." in page
     later = people["Cyd"][1].get(f"/s/{open_space.slug}?page=2").get_data(as_text=True)
     assert "data-live-space" not in later
 
@@ -535,10 +535,10 @@ def test_home_and_updates_pages_take_live_updates(app, people, open_space):
 
 
 def test_signed_out_pages_and_chat_rooms_do_not_load_live_js(app, client, people, open_space):
-    assert "live.js" not in client.get("/").get_data(as_text=True)
+    assert "js/live." not in client.get("/").get_data(as_text=True)
     room = make_room(open_space)
     page = people["Cyd"][1].get(f"/s/{open_space.slug}/chat/{room.id}").get_data(as_text=True)
-    assert "chat.js" in page and "live.js" not in page  # one connection per page: chat.js's
+    assert "js/chat." in page and "js/live." not in page  # one connection per page: chat.js's
 
 
 def test_live_js_stores_nothing_and_builds_no_html():
