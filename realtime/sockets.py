@@ -26,6 +26,7 @@ from flask import current_app
 
 from forum import access
 from forum import clock
+from forum import disk
 from forum.extensions import db
 from forum.models import Account
 from forum.models import AuthSession
@@ -43,18 +44,22 @@ KEEP_ALIVE_CHUNK = 500  # sids per UPDATE (well under every database's parameter
 def register(sid: str, session: AuthSession) -> None:
     """Record a new socket for a signed-in session."""
     now = clock.now()
-    db.session.merge(
-        ChatSocket(sid=sid, account_id=session.account_id, auth_session_id=session.id, seen_at=now)
-    )
-    db.session.commit()
+    with disk.unsynced(db.session):
+        db.session.merge(
+            ChatSocket(
+                sid=sid, account_id=session.account_id, auth_session_id=session.id, seen_at=now
+            )
+        )
+        db.session.commit()
 
 
 def unregister(sid: str) -> list[int]:
     """Forget a socket; return the rooms it was in (their presence changed)."""
-    rooms = rooms_of(sid)
-    db.session.execute(sa.delete(ChatSocketRoom).where(ChatSocketRoom.sid == sid))
-    db.session.execute(sa.delete(ChatSocket).where(ChatSocket.sid == sid))
-    db.session.commit()
+    with disk.unsynced(db.session):
+        rooms = rooms_of(sid)
+        db.session.execute(sa.delete(ChatSocketRoom).where(ChatSocketRoom.sid == sid))
+        db.session.execute(sa.delete(ChatSocket).where(ChatSocket.sid == sid))
+        db.session.commit()
     return rooms
 
 
@@ -85,13 +90,14 @@ def keep_alive(sids: list[str], now: datetime) -> int:
     instead of a write per socket.
     """
     touched = 0
-    for start in range(0, len(sids), KEEP_ALIVE_CHUNK):
-        chunk = sids[start : start + KEEP_ALIVE_CHUNK]
-        result = db.session.execute(
-            sa.update(ChatSocket).where(ChatSocket.sid.in_(chunk)).values(seen_at=now)
-        )
-        touched += result.rowcount or 0
-    db.session.commit()
+    with disk.unsynced(db.session):
+        for start in range(0, len(sids), KEEP_ALIVE_CHUNK):
+            chunk = sids[start : start + KEEP_ALIVE_CHUNK]
+            result = db.session.execute(
+                sa.update(ChatSocket).where(ChatSocket.sid.in_(chunk)).values(seen_at=now)
+            )
+            touched += result.rowcount or 0
+        db.session.commit()
     return touched
 
 
@@ -99,18 +105,20 @@ def enter(sid: str, room_id: int) -> bool:
     """Record that a socket is in a room; True if it was not before."""
     if db.session.get(ChatSocketRoom, (sid, room_id)) is not None:
         return False
-    db.session.add(ChatSocketRoom(sid=sid, room_id=room_id))
-    db.session.commit()
+    with disk.unsynced(db.session):
+        db.session.add(ChatSocketRoom(sid=sid, room_id=room_id))
+        db.session.commit()
     return True
 
 
 def leave(sid: str, room_id: int) -> bool:
-    result = db.session.execute(
-        sa.delete(ChatSocketRoom).where(
-            ChatSocketRoom.sid == sid, ChatSocketRoom.room_id == room_id
+    with disk.unsynced(db.session):
+        result = db.session.execute(
+            sa.delete(ChatSocketRoom).where(
+                ChatSocketRoom.sid == sid, ChatSocketRoom.room_id == room_id
+            )
         )
-    )
-    db.session.commit()
+        db.session.commit()
     return bool(result.rowcount)
 
 
@@ -194,8 +202,9 @@ def clear_at_start() -> int:
 
 def purge_stale(now: datetime) -> int:
     """Delete sockets not seen for ``STALE`` (their process died); return how many."""
-    result = db.session.execute(sa.delete(ChatSocket).where(ChatSocket.seen_at < now - STALE))
-    db.session.commit()
+    with disk.unsynced(db.session):
+        result = db.session.execute(sa.delete(ChatSocket).where(ChatSocket.seen_at < now - STALE))
+        db.session.commit()
     return result.rowcount or 0
 
 

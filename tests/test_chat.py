@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 import realtime
 from forum import accounts
+from forum import clock as clock_module
+from forum import disk
 from forum import expiry
 from forum import signals
 from forum.extensions import db
@@ -544,3 +546,28 @@ def test_presence_is_coalesced_per_room_and_spares_the_joiner(
     assert push.flush_presence(lounge.id) is True
     assert [p["count"] for p in cy.received("presence")] == [2]  # a leave reaches everyone
     assert [p["count"] for p in amara.received("presence")] == [2]
+
+
+def test_registry_writes_skip_the_fsync_and_the_pool_keeps_its_level(app, member, lounge):
+    """Socket rows mean nothing after a crash (cleared at start): their commits do not wait
+    for the disk. The connection goes back to the pool at the level it had, so the next
+    chat message's commit is synced as before."""
+
+    def level() -> int:
+        with db.engine.connect() as connection:
+            return connection.exec_driver_sql("PRAGMA synchronous").scalar()
+
+    before = level()
+    assert before >= 2  # FULL or EXTRA: a commit waits for the disk
+    with disk.unsynced(db.session):
+        inside = db.session.connection().exec_driver_sql("PRAGMA synchronous").scalar()
+        db.session.add(
+            ChatSocket(
+                sid="s" * 20, account_id=member.id, auth_session_id=1, seen_at=clock_module.now()
+            )
+        )
+        db.session.commit()
+    assert inside == 1  # NORMAL
+    assert [level() for _ in range(4)] == [before] * 4
+    make_message(lounge, member, "after the registry write")
+    assert level() == before
