@@ -357,7 +357,7 @@ def run(args: argparse.Namespace) -> Path:
                     raise BenchFailure(f"{server.name} warm-up: " + "; ".join(found))
         with out.open("a") as sink:
             for rep in range(args.reps):
-                if time.monotonic() > t_end:
+                if rep > 0 and time.monotonic() > t_end:  # the first always runs
                     print("time budget used up; stopping", flush=True)
                     break
                 for n in ns:
@@ -497,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate-duration", type=float, default=6.0)
     ap.add_argument("--sat-duration", type=float, default=4.0)
     ap.add_argument("--payload", type=int, default=100, help="filler characters per message")
-    ap.add_argument("--budget", type=float, default=300, help="no new repetition starts after this many seconds")
+    ap.add_argument("--budget", type=float, default=300, help="no repetition after the first starts after this many seconds (seeding and start-up count)")
     ap.add_argument("--drain", type=float, default=15.0, help="seconds a phase's last messages may take to arrive")
     ap.add_argument("--instance-dir", help="parent folder of the temporary instances (e.g. /dev/shm)")
     ap.add_argument("--out", default=str(HERE / "results" / "chat_fanout.jsonl"))

@@ -35,6 +35,15 @@ log = logging.getLogger(__name__)
 # How long a connection waits for another's write lock (set on every connection).
 BUSY_TIMEOUT_MS = 10_000
 
+# SQLite's synchronous level on every connection (RB_SQLITE_SYNCHRONOUS, set by the
+# factory). FULL: each commit syncs the WAL before it returns, so an acknowledged chat
+# message survives a killed process and a power loss. NORMAL (WAL mode): no sync at
+# commit, only at checkpoints; a killed process loses nothing committed (the WAL is in
+# the OS cache), a power loss or OS crash may lose the last commits (never corrupts).
+# docs/PERFORMANCE.md measures both.
+SYNCHRONOUS_LEVELS = ("FULL", "NORMAL")
+synchronous = "FULL"
+
 # FTS5's secure-delete option first shipped in SQLite 3.42.0.
 FTS5_SECURE_DELETE_SINCE = (3, 42, 0)
 

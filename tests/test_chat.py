@@ -14,6 +14,8 @@ from forum import clock as clock_module
 from forum import disk
 from forum import expiry
 from forum import signals
+from forum.app import ConfigError
+from forum.app import create_app
 from forum.extensions import db
 from forum.models import Membership
 from realtime import chat
@@ -26,6 +28,7 @@ from tests.factories import add_member
 from tests.factories import make_message
 from tests.factories import make_room
 from tests.factories import make_space
+from tests.support import base_config
 from tests.support import count_rows
 from tests.support import post
 
@@ -571,3 +574,18 @@ def test_registry_writes_skip_the_fsync_and_the_pool_keeps_its_level(app, member
     assert [level() for _ in range(4)] == [before] * 4
     make_message(lounge, member, "after the registry write")
     assert level() == before
+
+
+def test_sqlite_synchronous_is_full_unless_configured(app, tmp_path, monkeypatch):
+    """FULL: each chat message's commit is on disk before its ack (power loss included).
+    NORMAL is a documented choice (docs/PERFORMANCE.md), anything else refuses to start."""
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    monkeypatch.setattr(disk, "synchronous", disk.synchronous)  # restored after the test
+    other = create_app(base_config(tmp_path, RB_SQLITE_SYNCHRONOUS="normal"))
+    with other.app_context():
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+        db.engine.dispose()
+    with pytest.raises(ConfigError):
+        create_app(base_config(tmp_path, RB_SQLITE_SYNCHRONOUS="OFF"))

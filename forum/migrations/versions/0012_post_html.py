@@ -24,20 +24,27 @@ def upgrade():
 
     with op.batch_alter_table("posts") as batch:
         batch.add_column(sa.Column("body_html", sa.Text(), nullable=True))
-    posts = sa.table("posts", sa.column("id", sa.Integer), sa.column("body", sa.Text),
-                     sa.column("body_html", sa.Text))
+    posts = sa.table(
+        "posts",
+        sa.column("id", sa.Integer),
+        sa.column("body", sa.Text),
+        sa.column("body_html", sa.Text),
+    )
     connection = op.get_bind()
     last = 0
     while True:
         rows = connection.execute(
-            sa.select(posts.c.id, posts.c.body).where(posts.c.id > last).order_by(posts.c.id)
+            sa.select(posts.c.id, posts.c.body)
+            .where(posts.c.id > last)
+            .order_by(posts.c.id)
             .limit(BATCH)
         ).all()
         if not rows:
             break
         for post_id, body in rows:
             connection.execute(
-                sa.update(posts).where(posts.c.id == post_id)
+                sa.update(posts)
+                .where(posts.c.id == post_id)
                 .values(body_html=str(markdown.render(body or "")))
             )
         last = rows[-1][0]
