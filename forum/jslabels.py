@@ -8,7 +8,10 @@ as the fallback. ``{name}`` marks a value the script fills in.
 
 from __future__ import annotations
 
+from babel import Locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 LABELS = {
     "chat.connecting": _l("connecting…"),
@@ -37,6 +40,7 @@ LABELS = {
     "live.reload": _l("reload to see the change"),
     "live.edited": _l("edited —"),
     "live.back": _l("Back to the space"),
+    "live.show": _l("show"),
     "live.gone": _l("This thread is gone: it was removed or it expired."),
     "live.not_member": _l(
         "You are no longer a member of this space, so this thread is closed to you."
@@ -50,8 +54,36 @@ LABELS = {
 }
 
 
+# Counted words: one label per plural category of the reader's language
+# ("live.new_replies.one", ".few", ".many", ".other"); the script picks one with
+# Intl.PluralRules and fills in {n}.
+PLURALS = {
+    "live.new_replies": lambda n: ngettext(
+        "%(count)s new reply", "%(count)s new replies", n, count="{n}"
+    ),
+    "live.new_threads": lambda n: ngettext(
+        "%(count)s new thread", "%(count)s new threads", n, count="{n}"
+    ),
+}
+# A number for every CLDR category: small ones, and a million ("many" in es, fr, pt).
+_SAMPLES = (*range(0, 201), 1_000_000)
+
+
+def _counted(words_for) -> dict[str, str]:
+    rule = (get_locale() or Locale("en")).plural_form
+    words: dict[str, str] = {}
+    for n in _SAMPLES:
+        words.setdefault(rule(n), words_for(n))
+    return words
+
+
 def labels(group: str) -> dict[str, str]:
     """One script's labels ("chat", "live", "dm", "safety"), in the current language: a
     plain dict, ready for ``tojson``. Each page carries only those of the scripts it loads."""
     prefix = group + "."
-    return {key: str(value) for key, value in LABELS.items() if key.startswith(prefix)}
+    found = {key: str(value) for key, value in LABELS.items() if key.startswith(prefix)}
+    for key, words_for in PLURALS.items():
+        if key.startswith(prefix):
+            for category, text in _counted(words_for).items():
+                found[f"{key}.{category}"] = text
+    return found

@@ -1,4 +1,5 @@
-/* The live channel for forum pages: the updates list and open thread pages.
+/* The live channel for forum pages: the updates list, a space's thread list and open
+ * thread pages.
  * Loaded with <script src="…" defer> after the vendored socket.io client, on
  * signed-in pages that show something live (templates/_live.html). Progressive
  * enhancement: every page is complete without it.
@@ -16,6 +17,7 @@
  *   post_changed  {thread_id, post_id|null}             -> "edited — reload to see the change"
  *   thread_gone   {thread_id, reason, code}             -> the page says the thread is gone
  *                 (code "gone" or "not_member" picks the words in the page's language)
+ *   new_thread    {space_id, thread_id}                 -> "1 new thread — show" (space page)
  */
 (function () {
   "use strict";
@@ -42,7 +44,8 @@
   if (typeof window.io !== "function" || document.getElementById("chat")) { return; }
   var lists = document.querySelectorAll("[data-live-updates]");
   var notice = document.querySelector("[data-live-thread]");
-  if (!lists.length && !notice) { return; }
+  var spaceList = document.querySelector("[data-live-space]");
+  if (!lists.length && !notice && !spaceList) { return; }
 
   var HEARTBEAT_MS = 25000;  // realtime/sockets.py HEARTBEAT
   var threadId = notice ? parseInt(notice.getAttribute("data-live-thread"), 10) : null;
@@ -58,7 +61,37 @@
 
   function isId(value) { return typeof value === "number" && value > 0 && Math.floor(value) === value; }
 
-  function repliesText(n) { return n === 1 ? "1 new reply" : n + " new replies"; }
+  // Counted words: the plural category of the page's language picks the label
+  // (forum/jslabels.py sends one per category: Russian has three, English two).
+  function counted(key, n, one, other) {
+    var category = n === 1 ? "one" : "other";
+    try { category = new Intl.PluralRules(document.documentElement.lang || undefined).select(n); } catch (e) {}
+    return T(key + "." + category, n === 1 ? one : other, { n: n });
+  }
+
+  function repliesText(n) { return counted("live.new_replies", n, "1 new reply", "{n} new replies"); }
+
+  // --- a space's thread list -----------------------------------------------------------
+
+  var spaceId = spaceList ? parseInt(spaceList.getAttribute("data-live-space"), 10) : null;
+  var newThreads = {};
+  var spaceNotice = null;
+
+  function onNewThread(t) {
+    if (!t || t.space_id !== spaceId || !isId(t.thread_id)) { return; }
+    newThreads[t.thread_id] = true;
+    var n = Object.keys(newThreads).length;
+    if (!spaceNotice) {
+      spaceNotice = el("p", "flash flash-info");
+      spaceNotice.setAttribute("data-live-space-notice", "");
+      spaceList.parentNode.insertBefore(spaceNotice, spaceList);
+    }
+    var link = el("a", null, T("live.show", "show"));
+    link.setAttribute("href", spaceList.getAttribute("data-space-url"));
+    spaceNotice.textContent = "";
+    spaceNotice.appendChild(document.createTextNode(counted("live.new_threads", n, "1 new thread", "{n} new threads") + " \u2014 "));
+    spaceNotice.appendChild(link);
+  }
 
   // --- the updates list ------------------------------------------------------------
 
@@ -99,7 +132,7 @@
   function onNewReply(r) {
     if (!r || r.thread_id !== threadId || !isId(r.post_id) || !isId(r.page)) { return; }
     newReplies += 1;
-    var link = el("a", null, "show");
+    var link = el("a", null, T("live.show", "show"));
     link.setAttribute("href", threadUrl() + "?page=" + r.page + "#p" + r.post_id);
     link.addEventListener("click", function (event) {
       // Only the anchor differs when this is already the last page: reload for real.
@@ -183,6 +216,7 @@
   });
   socket.on("signed_out", function () { socket.disconnect(); });
   socket.on("update", onUpdate);
+  if (spaceList) { socket.on("new_thread", onNewThread); }
   if (notice) {
     socket.on("new_reply", onNewReply);
     socket.on("posts_removed", onPostsRemoved);
