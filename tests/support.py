@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import string
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
@@ -266,3 +267,38 @@ def assert_both_on_disk(gone: str, kept: str) -> None:
     db.session.commit()
     data = sqlite_bytes()
     assert tail(gone) in data and tail(kept) in data
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+class InBrowser:
+    """Runs a test body in a tab of its own Chromium, on a thread of its own (the
+    ``in_browser`` fixture): for scripts tested against a stand-in server.
+
+    tests/browser/conftest.py keeps a session-wide sync Playwright (and its asyncio
+    loop) open on the main thread; a second sync Playwright must live elsewhere.
+    """
+
+    def __call__(self, body: Callable[[Any], None]) -> None:
+        from playwright.sync_api import sync_playwright
+
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with sync_playwright() as p:
+                    browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                    try:
+                        body(browser.new_context(service_workers="block").new_page())
+                    finally:
+                        browser.close()
+            except BaseException as error:
+                failure.append(error)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join(120)
+        assert not worker.is_alive(), "the browser test did not finish"
+        if failure:
+            raise failure[0]

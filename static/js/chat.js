@@ -2,8 +2,14 @@
  * socket.io client. Progressive enhancement: without JavaScript the page already
  * shows the latest messages and its form posts them.
  *
- * - The last message number shown is kept in memory only (never in any browser
- *   storage); after a reconnect the server sends everything after it, in order.
+ * - Message numbers (seq) are kept in memory only (never in any browser storage).
+ *   Live messages may arrive out of seq order (each server process publishes its own),
+ *   so the script keeps `upTo`: the highest seq up to which every message is shown or
+ *   known to be gone, not the highest seen. A seq above a gap waits GAP_WAIT_MS for
+ *   the missing ones, then asks the server for everything after `upTo` ("history"
+ *   with after_seq); the answer's `through` says which seqs it covered, so ones that
+ *   no longer exist (hidden, expired, deleted, blocked) close the gap too. After a
+ *   reconnect "join" resumes after `upTo`. Repeats are dropped by seq.
  * - Each message gets a random client id; unacknowledged sends are retried with
  *   the same id after a reconnect, and the server stores them once.
  * - User content is inserted only as text nodes or as the server's sanitised html.
@@ -27,7 +33,11 @@
   var presence = document.getElementById("presence");
   var typingLine = document.getElementById("chat-typing");
   var HEARTBEAT_MS = 25000;
-  var lastSeq = 0;
+  var GAP_WAIT_MS = 1500;  // a seq missing this long is fetched (it may still be in flight)
+  var upTo = 0;            // every seq up to this is shown or gone for us
+  var above = {};          // seq -> true: arrived above upTo (a gap lies below)
+  var gapTimer = null;
+  var filling = false;     // a "history" request for a gap is out
   var pending = {};      // client id -> {body, confirmed}, until the server acks
   var shown = {};        // seq -> <li>
   var timers = {};       // seq -> removal timer
@@ -160,15 +170,55 @@
     });
     log.insertBefore(li, after === null ? null : shown[after]);
     shown[m.seq] = li;
-    if (m.seq > lastSeq) { lastSeq = m.seq; }
     expireLater(m.seq, m.expires_at);
   }
 
-  // Messages the server already rendered into the page.
+  function isSeq(n) { return typeof n === "number" && n >= 0 && Math.floor(n) === n; }
+
+  // Every message from the server goes through here: live, in an ack, or in a batch.
+  function receive(m) {
+    if (!m || !isSeq(m.seq)) { return; }
+    show(m);
+    if (m.seq > upTo) { above[m.seq] = true; }
+    settle(upTo);
+  }
+
+  // Everything up to `through` is settled (the server said so, or we showed it): move
+  // upTo over it and over every seq that arrived just above; a seq further up means a
+  // gap, fetched after GAP_WAIT_MS unless it fills by itself.
+  function settle(through) {
+    if (isSeq(through) && through > upTo) {
+      Object.keys(above).forEach(function (k) { if (parseInt(k, 10) <= through) { delete above[k]; } });
+      upTo = through;
+    }
+    while (above[upTo + 1]) { delete above[upTo + 1]; upTo += 1; }
+    if (Object.keys(above).length && gapTimer === null && !filling) {
+      gapTimer = window.setTimeout(fill, GAP_WAIT_MS);
+    }
+  }
+
+  function fill() {
+    gapTimer = null;
+    // Disconnected: the "join" after the reconnect resumes after upTo anyway.
+    if (filling || !Object.keys(above).length || !socket.connected) { return; }
+    filling = true;
+    socket.emit("history", { room_id: roomId, after_seq: upTo }, function (ack) {
+      filling = false;
+      if (ack && ack.ok) {
+        ack.messages.forEach(receive);
+        settle(ack.through);
+        if (ack.more) { fill(); return; }
+      }
+      settle(upTo);  // a failed answer, or a new gap since: try again after the wait
+    });
+  }
+
+  // Messages the server already rendered into the page: a snapshot, so every seq up
+  // to the newest one shown is settled.
   Array.prototype.forEach.call(log.querySelectorAll(".chat-msg"), function (li) {
     var seq = parseInt(li.getAttribute("data-seq"), 10);
     shown[seq] = li;
-    if (seq > lastSeq) { lastSeq = seq; }
+    if (seq > upTo) { upTo = seq; }
     expireLater(seq, li.getAttribute("data-expires"));
   });
 
@@ -220,9 +270,10 @@
   setState("connecting");
 
   function join() {
-    socket.emit("join", { room_id: roomId, after_seq: lastSeq }, function (ack) {
+    socket.emit("join", { room_id: roomId, after_seq: upTo }, function (ack) {
       if (!ack || !ack.ok) { say(ack ? ack.error : "Could not join the room."); return; }
-      ack.messages.forEach(show);
+      ack.messages.forEach(receive);
+      settle(ack.through);
       if (ack.presence) { showPresence(ack.presence); }
       if (ack.more) { join(); return; }  // a long absence: fetch the next batch
       setState("connected");
@@ -241,7 +292,7 @@
       } else if (ack.ok) {
         delete pending[clientId];
         ack.message.mine = true;
-        show(ack.message);
+        receive(ack.message);
         say("");
       } else if (ack.needs_confirmation) {
         delete pending[clientId];
@@ -268,6 +319,7 @@
   }
 
   socket.on("connect", function () {
+    filling = false;  // an answer lost with the old connection
     join();
     if (heartbeat) { window.clearInterval(heartbeat); }
     heartbeat = window.setInterval(function () { socket.emit("heartbeat", {}); }, HEARTBEAT_MS);
@@ -277,7 +329,7 @@
   });
   socket.on("connect_error", function () { setState(socket.active ? "reconnecting" : "offline"); });
   socket.io.on("reconnect_attempt", function () { setState("reconnecting"); });
-  socket.on("message", function (m) { if (m.room_id === roomId) { show(m); } });
+  socket.on("message", function (m) { if (m && m.room_id === roomId) { receive(m); } });
   socket.on("removed", function (r) {
     if (r.room_id === roomId) { r.seqs.forEach(remove); }
   });
