@@ -230,6 +230,50 @@ def sweep_in_process(database: str, now_iso: str, batch: int) -> dict[str, int]:
         return expiry.delete_expired(datetime.fromisoformat(now_iso), batch=batch)
 
 
+def race_in_process(
+    database_url: str, now_iso: str, start: Any, batches: tuple[int, int], out: Any
+) -> None:
+    """Run in a child process: an app on ``database_url`` that waits at the ``start``
+    barrier, then fires due check-ins and sweeps expired content in small batches
+    (``batches``: check-ins, sweep), as each server process's timers do. Puts on ``out``
+    the ids it handled, read from the signals it sent (what reaches clients), per kind."""
+    from forum import expiry
+    from forum import signals
+    from forum.app import create_app
+    from forum.safety import checkins
+
+    handled: dict[str, list] = {"alerts": []}
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "RB_IDENTIFIER_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RB_ASYNC_MODE": "threading",
+            "RB_SWEEP_INTERVAL": 0,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+
+    def alert(checkin_id: int, **_: Any) -> None:
+        handled["alerts"].append(checkin_id)
+
+    def expired(kind: str, ids: list[int] = (), **_: Any) -> None:
+        handled.setdefault(kind, []).extend(ids)
+
+    signals.checkin_alert.connect(alert)
+    signals.content_expired.connect(expired)
+    now = datetime.fromisoformat(now_iso)
+    with app.app_context():
+        start.wait(60)
+        while checkins.fire_due(now, batch=batches[0]):
+            pass
+        expiry.delete_expired(now, batch=batches[1])
+        db.session.remove()
+        db.engine.dispose()
+    out.put(handled)
+
+
 # --- Raw bytes of the SQLite files (the deletion-reaches-the-disk tests) ------------------
 
 
