@@ -237,3 +237,29 @@ def test_own_message_above_a_gap_is_shown_and_the_gap_below_it_fetched(in_browse
         assert tab.evaluate("document.querySelectorAll('#m-5').length") == 1
 
     in_browser(body)
+
+
+def test_a_server_error_is_sent_again_with_the_same_id(in_browser):
+    """ "Nothing you sent was lost; please try again": the script does, with the same
+    client id (stored once), after a wait, and stops once it is acknowledged."""
+
+    def body(tab):
+        load(tab)
+        connect(tab)
+        answer_join(tab, [], through=2)
+        tab.fill("textarea[name=body]", "hello")
+        tab.click("#chat-form button")
+        [(index, first)] = emitted(tab, "send")
+        answer(tab, index, {"ok": False, "error": "Something went wrong", "status": 500})
+        assert tab.input_value("textarea[name=body]") == ""  # kept by the script, not handed back
+        tab.wait_for_function(
+            "() => window.emitted.filter(e => e[0] === 'send').length >= 2", timeout=5000
+        )
+        [_, (index, second)] = emitted(tab, "send")
+        assert second == first
+        answer(tab, index, {"ok": True, "seq": 3, "message": message(3, html="hello")})
+        assert shown(tab) == [1, 2, 3]
+        tab.wait_for_timeout(3000)
+        assert len(emitted(tab, "send")) == 2
+
+    in_browser(body)

@@ -11,7 +11,8 @@
  *   no longer exist (hidden, expired, deleted, blocked) close the gap too. After a
  *   reconnect "join" resumes after `upTo`. Repeats are dropped by seq.
  * - Each message gets a random client id; unacknowledged sends are retried with
- *   the same id after a reconnect, and the server stores them once.
+ *   the same id after a reconnect, after ACK_WAIT_MS without an answer, and after a
+ *   server error (5xx, with a growing wait), and the server stores them once.
  * - User content is inserted only as text nodes or as the server's sanitised html.
  * - Each message removes itself at its expires_at, and on the server's "removed".
  * - Each message from someone else has a small "…" menu: Flag (a link to the flag
@@ -38,6 +39,10 @@
   var above = {};          // seq -> true: arrived above upTo (a gap lies below)
   var gapTimer = null;
   var filling = false;     // a "history" request for a gap is out
+  var ACK_WAIT_MS = 10000; // no answer this long: send again (same id: stored once)
+  var RETRY_MS = 2000;     // after a server error: 2 s, 4 s, 8 s … at most RETRY_MAX_MS
+  var RETRY_MAX_MS = 30000;
+  var retryTimers = {};    // client id -> timer
   var pending = {};      // client id -> {body, confirmed}, until the server acks
   var shown = {};        // seq -> <li>
   var timers = {};       // seq -> removal timer
@@ -281,27 +286,48 @@
     });
   }
 
+  function settled(clientId) {
+    delete pending[clientId];
+    if (retryTimers[clientId]) { window.clearTimeout(retryTimers[clientId]); delete retryTimers[clientId]; }
+  }
+
+  // Send a pending message again later (while offline, the next join sends it anyway).
+  function retryIn(clientId, wait) {
+    if (retryTimers[clientId]) { window.clearTimeout(retryTimers[clientId]); }
+    retryTimers[clientId] = window.setTimeout(function () {
+      delete retryTimers[clientId];
+      var p = pending[clientId];
+      if (p && socket.connected) { send(clientId, p.body, p.confirmed); }
+    }, wait);
+  }
+
   function send(clientId, body, confirmed) {
     confirmed = confirmed === true;
-    pending[clientId] = { body: body, confirmed: confirmed };
+    var tries = pending[clientId] ? pending[clientId].tries + 1 : 0;
+    pending[clientId] = { body: body, confirmed: confirmed, tries: tries };
+    retryIn(clientId, ACK_WAIT_MS);
     socket.emit("send", { room_id: roomId, client_id: clientId, body: body, confirmed: confirmed }, function (ack) {
-      if (!ack) { return; }
+      if (!ack || !pending[clientId]) { return; }  // answered already (a retry's ack came first)
       if (ack.ok && ack.held) {
-        delete pending[clientId];
+        settled(clientId);
         say(ack.notice);
       } else if (ack.ok) {
-        delete pending[clientId];
+        settled(clientId);
         ack.message.mine = true;
         receive(ack.message);
         say("");
+      } else if (ack.status >= 500) {
+        // "Nothing you sent was lost": it is still ours to send, with the same id.
+        say("Not sent yet. Trying again…");
+        retryIn(clientId, Math.min(RETRY_MAX_MS, RETRY_MS * Math.pow(2, pending[clientId].tries)));
       } else if (ack.needs_confirmation) {
-        delete pending[clientId];
+        settled(clientId);
         if (form && !form.elements.body.value) { form.elements.body.value = body; }
         say("");
         askToConfirm(clientId, body, ack);
       } else {
         // Refused for good (too long, muted, rate limit): give the text back, say why.
-        delete pending[clientId];
+        settled(clientId);
         if (form && !form.elements.body.value) { form.elements.body.value = body; }
         say(ack.error);
       }
