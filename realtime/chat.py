@@ -511,7 +511,8 @@ def enter_room(
     (:func:`messages_after`)."""
     room, page, through = messages_after(account, room_id, after_seq)
     if sockets.enter(sid, room.id):
-        signals.chat_presence_changed.send(room.id)
+        # The joiner reads presence in its join ack (computed after this).
+        signals.chat_presence_changed.send(room.id, joined_sid=sid)
     return room, page, through
 
 
