@@ -12,6 +12,7 @@
 | RB_ASYNC_MODE       | eventlet (threading in tests)   | Flask-SocketIO async mode                      |
 | RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
 | RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per member at trust level 1 (RB_LIMIT_CHAT_NEW: 5 per 10 s, level 0; RB_LIMIT_CHAT_TRUSTED: 20 per 10 s, level 2; see moderation/trust.py) |
+| RB_SOCKET_RATE     | 10                              | Socket.IO events a second per connection, in bursts of RB_SOCKET_BURST (40); past it an immediate 429 ack (realtime/throttle.py) |
 | RB_IDENTIFIER_KEY   | generated into instance/ in dev | HMAC key for identifiers in bad-date reports; required in production; keep it out of database backups (forum/safety/identifiers.py) |
 | RB_LIMIT_LOOKUP     | 30 per hour                     | "check before you meet" lookups per account |
 | RB_DEFAULT_REGION   | GB                              | country for phone numbers typed without a code, in spaces that did not choose one |
@@ -77,6 +78,9 @@ class Config:
     RB_LIMIT_CHAT = os.environ.get("RB_LIMIT_CHAT", "10 per 10 seconds")
     RB_LIMIT_CHAT_NEW = os.environ.get("RB_LIMIT_CHAT_NEW", "5 per 10 seconds")
     RB_LIMIT_CHAT_TRUSTED = os.environ.get("RB_LIMIT_CHAT_TRUSTED", "20 per 10 seconds")
+    # Every Socket.IO event, per connection, before any other work (realtime/throttle.py).
+    RB_SOCKET_RATE = float(os.environ.get("RB_SOCKET_RATE", "10"))
+    RB_SOCKET_BURST = _int("RB_SOCKET_BURST", 40)
     # Background sweeper inside the server (seconds; 0 turns it off).
     RB_SWEEP_INTERVAL = _int("RB_SWEEP_INTERVAL", 60)
     # Instance-wide bounds for each space's retention (forum/retention.py).
