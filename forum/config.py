@@ -70,6 +70,10 @@ class Config:
     RB_QUICK_EXIT_URL = os.environ.get("RB_QUICK_EXIT_URL", "https://www.bbc.com/weather")
     # Rate limits (Flask-Limiter syntax). Per alias and per hashed client address.
     RB_LIMIT_SIGNUP = "5 per hour"
+    # Logins: per alias (and per address where addresses mean something), counted before the
+    # passphrase is checked: past it no argon2 runs. Recovery by code: per address only (a
+    # per-alias limit would let anyone lock the owner out of their way back in; ten codes of
+    # ~59 random bits each make guessing hopeless anyway). docs/SECURITY.md, "Brute force".
     RB_LIMIT_LOGIN = "10 per 15 minutes"
     RB_LIMIT_RECOVER = "5 per hour"
     RB_LIMITS_ENABLED = True
@@ -113,7 +117,13 @@ class Config:
 
     # argon2id cost: only when set in the environment; otherwise forum/passwords.py's
     # written-down defaults apply.
-    for _name in ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "ARGON2_PARALLELISM"):
+    # ARGON2_CONCURRENCY: how many hashes a process runs at once (memory bound; docs/SECURITY.md).
+    for _name in (
+        "ARGON2_TIME_COST",
+        "ARGON2_MEMORY_COST",
+        "ARGON2_PARALLELISM",
+        "ARGON2_CONCURRENCY",
+    ):
         if os.environ.get(_name):
             locals()[_name] = _int(_name, 0)
     del _name
