@@ -207,6 +207,9 @@ IDS = {
     "account_id": "olu",
     "target_id": "post",
     "report_id": "report",
+    "buddy_id": "buddy",
+    "checkin_id": "checkin",
+    "alert_id": "alert",
 }
 # Routes the fuzzer leaves out, and why: they would end the signed-in actor or all of them.
 SPARED = {
@@ -353,6 +356,8 @@ def events(draw, event: str, world):
         "client_id": f"client-fuzz-{draw(st.integers(0, 10**6)):07d}",
         "before_seq": 5,
         "confirmed": True,
+        "buddy_id": world["buddy"],
+        "after_id": 0,
     }
     payload: object = {}
     for name in [*EVENT_FIELDS[event], "extra"]:
@@ -412,6 +417,8 @@ def test_every_event_field_with_every_deadly_value(env, sockets, event):
         "after_seq": 0,
         "before_seq": 5,
         "confirmed": True,
+        "buddy_id": world["buddy"],
+        "after_id": 0,
     }
     # A fresh connection per event: the random runs before may have left the shared one
     # cut by the server (a flood limit), which the test client does not always notice.
