@@ -30,6 +30,7 @@ from forum import search
 from forum import security
 from forum import sessions
 from forum import views
+from forum import weight
 from forum.extensions import babel
 from forum.extensions import csrf
 from forum.extensions import db
@@ -77,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(sessions.load_current_session)
     app.after_request(sessions.write_cookie)
     app.after_request(security.secure_headers)
+    weight.init_app(app)
     app.context_processor(_template_globals)
     app.jinja_env.globals["render_markdown"] = markdown.render
     expiry.init_app(app)
@@ -225,6 +227,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # Each commit syncs the WAL before it returns, so an ack means stored (docs/REALTIME.md).
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA temp_store=MEMORY")

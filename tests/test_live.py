@@ -475,14 +475,14 @@ def test_thread_page_carries_live_hooks_and_scripts(app, people, watched):
     assert f'data-post-id="{reply.id}"' in page
     assert re.search(rf'data-post-id="{reply.id}" data-expires-at="\d{{4}}-\d\d-\d\dT[^"]+"', page)
     assert f'data-live-thread="{topic.id}"' in page
-    assert "js/live.js" in page and "js/expiry.js" in page and "socket.io.min.js" in page
+    assert "js/live." in page and "js/expiry." in page and "socket.io.min." in page
 
 
 def test_home_and_updates_pages_take_live_updates(app, people, open_space):
     client = people["Cyd"][1]
     for path in ("/", "/updates"):
         page = client.get(path).get_data(as_text=True)
-        assert "data-live-updates" in page and "js/live.js" in page
+        assert "data-live-updates" in page and "js/live." in page
     assert "data-live-updates" not in client.get("/updates?page=2").get_data(as_text=True)
     assert 'data-live-max="5"' in client.get("/").get_data(as_text=True)
 
