@@ -266,7 +266,10 @@ def test_a_flood_leaves_other_clients_latency_alone(live, events, seconds, flood
         seen = []
         for person in calm:
             t0 = time.monotonic()
-            assert person.call("heartbeat", {})["ok"] is True
+            # A long timeout: one call stalled by the machine's load (others' tests share the
+            # cores) moves a median of many by nothing; a flood that starved everyone moves it.
+            ack = person.client.call("heartbeat", {}, namespace="/chat", timeout=90)
+            assert ack["ok"] is True
             seen.append(time.monotonic() - t0)
         return seen
 
