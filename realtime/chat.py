@@ -458,7 +458,8 @@ def enter_room(
     """A socket (already in the Socket.IO room) is here: record it, return what it missed."""
     room, page = messages_after(account, room_id, after_seq)
     if sockets.enter(sid, room.id):
-        signals.chat_presence_changed.send(room.id)
+        # The joiner reads presence in its join ack (computed after this).
+        signals.chat_presence_changed.send(room.id, joined_sid=sid)
     return room, page
 
 

@@ -49,6 +49,8 @@ def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
         "RB_ASYNC_MODE": "threading",
         "RB_PUBLIC_ORIGIN": ORIGIN,
         "RB_SWEEP_INTERVAL": 0,
+        # One presence update per change, sent at once (coalescing: test_chat_presence).
+        "RB_PRESENCE_MS": 0,
         "REDIS_URL": None,
         "RATELIMIT_STORAGE_URI": "memory://",
         # Cheap argon2 for speed; production parameters are tested on their own.
