@@ -26,6 +26,7 @@ from forum import greenlets
 from forum import markdown
 from forum import passwords
 from forum import safety
+from forum import sealed
 from forum import search
 from forum import security
 from forum import sessions
@@ -65,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     passwords.init_app(app)
     db.init_app(app)
+    sealed.init_app(app)  # the key vault: sealed columns read and write through it
     migrate.init_app(
         app, db, directory=str(MIGRATIONS), render_as_batch=True, include_name=search.include_name
     )

@@ -9,6 +9,9 @@ import sqlalchemy.orm as so
 
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
+from forum.sealed import HOUR
+from forum.sealed import Epoch
+from forum.sealed import SealedText
 
 
 class ChatRoom(db.Model):
@@ -31,9 +34,13 @@ class ChatRoom(db.Model):
 
 
 class ChatMessage(db.Model):
-    """One chat message. ``seq`` is monotonic per room; ``client_id`` makes retries idempotent."""
+    """One chat message. ``seq`` is monotonic per room; ``client_id`` makes retries idempotent.
+
+    ``body`` is sealed under the key of its space's hour of expiry (forum/sealed.py).
+    """
 
     __tablename__ = "chat_messages"
+    __sealed__ = Epoch(scope="space_id", expires="expires_at", length=HOUR)
     __table_args__ = (
         sa.UniqueConstraint("room_id", "seq"),
         sa.UniqueConstraint("room_id", "author_id", "client_id"),
@@ -50,7 +57,7 @@ class ChatMessage(db.Model):
     )
     author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
     client_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
-    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    body: so.Mapped[str] = so.mapped_column(SealedText())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
     hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
