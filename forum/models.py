@@ -14,6 +14,9 @@ import sqlalchemy.orm as so
 
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
+from forum.sealed import DAY
+from forum.sealed import Epoch
+from forum.sealed import SealedText
 
 # The name shown on what stays of a deleted account's content, everywhere.
 DELETED_NAME = "[deleted]"
@@ -229,9 +232,14 @@ class Invite(db.Model):
 
 
 class Thread(db.Model):
-    """A forum thread. Its title and first post expire with it."""
+    """A forum thread. Its title and first post expire with it.
+
+    Title and content warning are sealed under the key of the space's day of expiry
+    (forum/sealed.py), as are the posts' body and content warning.
+    """
 
     __tablename__ = "threads"
+    __sealed__ = Epoch(scope="space_id", expires="expires_at", length=DAY)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     space_id: so.Mapped[int] = so.mapped_column(
@@ -242,8 +250,8 @@ class Thread(db.Model):
     )
     # The name shown when it was written (space alias or alias); "[deleted]" after erasure.
     author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
-    title: so.Mapped[str] = so.mapped_column(sa.String(300))
-    content_warning: so.Mapped[str | None] = so.mapped_column(sa.String(150))
+    title: so.Mapped[str] = so.mapped_column(SealedText(300))
+    content_warning: so.Mapped[str | None] = so.mapped_column(SealedText(150))
     pinned: so.Mapped[bool] = so.mapped_column(default=False)
     locked: so.Mapped[bool] = so.mapped_column(default=False)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
@@ -258,6 +266,7 @@ class Post(db.Model):
     """A post in a thread (the first post carries the thread's body)."""
 
     __tablename__ = "posts"
+    __sealed__ = Epoch(scope="space_id", expires="expires_at", length=DAY)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     thread_id: so.Mapped[int] = so.mapped_column(
@@ -271,8 +280,8 @@ class Post(db.Model):
         sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
     author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
-    body: so.Mapped[str] = so.mapped_column(sa.Text)
-    content_warning: so.Mapped[str | None] = so.mapped_column(sa.String(150))
+    body: so.Mapped[str] = so.mapped_column(SealedText())
+    content_warning: so.Mapped[str | None] = so.mapped_column(SealedText(150))
     is_first: so.Mapped[bool] = so.mapped_column(default=False)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
     edited_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
@@ -294,3 +303,14 @@ class ThreadFollow(db.Model):
         sa.ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     last_seen_post_id: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class SearchGone(db.Model):
+    """Search-index entries to remove: filled by database triggers (migration 0013) on
+    every delete of a post (its id) or thread (minus its id), cascades included;
+    ``search.compact`` removes those entries from the vault's index and empties this."""
+
+    __tablename__ = "search_gone"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    doc: so.Mapped[int] = so.mapped_column()

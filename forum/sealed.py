@@ -322,10 +322,25 @@ def init_app(app: Flask) -> None:
 
 
 class SealedText(TypeDecorator[str]):
-    """A text column stored sealed. Values are plain ``str`` in Python."""
+    """A text column stored sealed. Values are plain ``str`` in Python.
+
+    ``length``: the plain text's limit, which ``clean()`` enforces. PostgreSQL stores
+    the longer sealed form in ``text``; on SQLite, which never enforces a declared
+    length, the column keeps its ``VARCHAR(length)`` (changing an SQLite column's type
+    means rebuilding the table, whose DROP would cascade into its children).
+    """
 
     impl = sa.Text
     cache_ok = True
+
+    def __init__(self, length: int | None = None) -> None:
+        super().__init__()
+        self.length = length
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite" and self.length is not None:
+            return dialect.type_descriptor(sa.String(self.length))
+        return dialect.type_descriptor(sa.Text())
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
         if value is None:
