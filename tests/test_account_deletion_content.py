@@ -14,10 +14,10 @@ import sqlalchemy as sa
 
 from forum import threads
 from forum.extensions import db
-from forum.sealed import SealedText
 from forum.extensions import socketio
 from forum.models import Post
 from forum.models import Thread
+from forum.sealed import SealedText
 from realtime import chat
 from realtime.models import ChatMessage
 from realtime.models import ChatRoom

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from forum import expiry
-from forum import search
 from forum import schema
 from forum import sealed
+from forum import search
 from forum.app import create_app
 from forum.extensions import db
 from realtime.models import ChatMessage
