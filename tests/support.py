@@ -48,6 +48,9 @@ def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key-not-for-production",
         "RB_IDENTIFIER_KEY": "test-identifier-key-not-for-production",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'test.db'}",
+        # The key vault (forum/sealed.py), one per test: where an SQLite database's own
+        # would be, and never the shared instance/ folder (a PostgreSQL test's default).
+        "RB_VAULT_PATH": str(tmp / "test.vault.db"),
         "RB_ASYNC_MODE": "threading",
         "RB_PUBLIC_ORIGIN": ORIGIN,
         "RB_SWEEP_INTERVAL": 0,
@@ -143,6 +146,12 @@ def disk_bytes() -> bytes:
     """The test database's files and the vault's, as a seized server yields them
     (``sqlite_bytes``: raw bytes plus every sealed value that still opens)."""
     return sqlite_bytes()
+
+
+def with_text(model: Any, column: str, text: str) -> list[Any]:
+    """Rows of ``model`` whose ``column`` reads ``text``. Sealed columns (forum/sealed.py)
+    hold ciphertext, so SQL cannot compare them: the rows are opened and compared here."""
+    return [row for row in db.session.scalars(sa.select(model)) if getattr(row, column) == text]
 
 
 def count_rows(model: Any, *where: Any) -> int:
