@@ -27,7 +27,7 @@ Stored form (text, so one column type holds it on both databases)::
 The key id is in the value, so any row names its own key; the associated data binds the
 ciphertext to that id. ``clean()`` refuses control characters in user text, so no
 plain value starts with ``\\x01``: a column can be read while an old database is being
-converted (migration 0012).
+converted (migrations 0013-0015).
 
 The seam, so the rest of the code reads and writes plain ``str``:
 
@@ -274,7 +274,7 @@ class Vault:
 
     def open(self, stored: str) -> SealedStr | str:
         if not stored.startswith(MAGIC):
-            return stored  # plain text written before migration 0012 converted it
+            return stored  # plain text written before migrations 0013-0015 sealed it
         try:
             kid_text, payload, end = stored[len(MAGIC) :].split(".")
             kid = int(kid_text)

@@ -25,7 +25,7 @@ How it stays in step with the database:
   rollback drops them, so text that was never stored is never indexed);
 - deletions of any kind (a service, the expiry sweep, a cascade from a thread or a
   space) fire database triggers that queue the ids in ``search_gone`` within the
-  deleting transaction (migration 0013); :func:`compact`, which runs after every
+  deleting transaction (migration 0014); :func:`compact`, which runs after every
   text-changing write and every sweep, removes them from the index and empties the
   queue, then truncates both WALs.
 
@@ -51,7 +51,7 @@ from forum import disk
 from forum import markdown
 from forum import pagination
 from forum import sealed
-from forum.errors import Invalid
+from forum import text
 from forum.extensions import db
 from forum.models import Account
 from forum.models import Post
@@ -111,15 +111,9 @@ def fts5_match(words: list[str]) -> str:
 
 def search(account: Account, query: object, page: object = 1) -> Results:
     """Posts matching ``query`` (all words), newest first, in the account's spaces."""
-    if query is None:
-        query = ""
-    if not isinstance(query, str):
-        raise Invalid("Please type what to search for.")
-    if len(query) > MAX_QUERY:
-        raise Invalid(f"That search is too long. Please use at most {MAX_QUERY} characters.")
+    query = text.clean(query, "search", MAX_QUERY, required=False, drop_hidden=True)
     page = pagination.page_number(page, MAX_PAGE)
-    query = query.strip()
-    words = terms(query.replace("\x00", " "))
+    words = terms(query)
     if not words:
         message = (
             "Type a word to search for."

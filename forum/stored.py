@@ -193,6 +193,7 @@ TABLES: dict[str, Table] = {
             "author_id": "the author's account (None after account deletion)",
             "author_name": "the name shown when it was written",
             "body": "the text (Markdown)",
+            "body_html": "the text rendered to HTML once, when written or edited",
             "content_warning": "the author's content warning",
             "is_first": "the thread's opening post",
             "created_at": "to the second (ordering, expiry)",

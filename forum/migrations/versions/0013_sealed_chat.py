@@ -4,8 +4,8 @@ The column stays TEXT; existing plain bodies are encrypted here under the key of
 their space's hour of expiry, which the vault (``RB_VAULT_PATH``) creates. The
 downgrade decrypts them again (bodies whose key is already destroyed stay empty).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from alembic import op
@@ -13,8 +13,8 @@ from alembic import op
 from forum import sealed
 
 # revision identifiers, used by Alembic.
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

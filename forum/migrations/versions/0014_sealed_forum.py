@@ -13,8 +13,8 @@ search moves to the vault's FTS5 index (forum/search.py).
 - Existing plain values are sealed under their space's day of expiry, and the vault's
   index is built from them.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
@@ -24,13 +24,16 @@ from forum import sealed
 from forum import search
 
 # revision identifiers, used by Alembic.
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
 FORUM = sealed.Epoch(scope="space_id", expires="expires_at", length=sealed.DAY)
-SEALED = {"threads": ["title", "content_warning"], "posts": ["body", "content_warning"]}
+SEALED = {
+    "threads": ["title", "content_warning"],
+    "posts": ["body", "content_warning", "body_html"],
+}
 LIMITED = [
     ("threads", "title", 300),
     ("threads", "content_warning", 150),

@@ -3,10 +3,10 @@
 Direct messages, check-in notes and urgent alerts (hour epochs), bad-date reports'
 body and area and moderation-log excerpts (day epochs), notices (per account, hour
 epochs). PostgreSQL: the length-limited ones become ``text`` (the sealed form is
-longer); SQLite keeps the declared lengths, which it never enforces (see 0013).
+longer); SQLite keeps the declared lengths, which it never enforces (see 0014).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
@@ -15,8 +15,8 @@ from alembic import op
 from forum import sealed
 
 # revision identifiers, used by Alembic.
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
