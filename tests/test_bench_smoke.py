@@ -199,4 +199,5 @@ def test_sealed_bench_runs_and_counts_every_figure(tmp_path, capsys):
     (row,) = rows_of(out)
     for key in ("seal_us", "open_us", "store_us", "chat_page_orm_us", "thread_page_orm_us"):
         assert row[key] > 0, key
+    assert row["posts_sealed"] == 1.0  # the thread page's figures include opening
     assert "chat_page_open_us" in capsys.readouterr().out
