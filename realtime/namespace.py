@@ -24,6 +24,10 @@ or ``{"ok": false, "error": "<what went wrong, for people>"}``; never silence):
 
 What the server sends is in ``realtime/push.py``.
 
+Every event first passes a per-socket token bucket (``realtime/throttle.py``,
+``RB_SOCKET_RATE`` events a second, bursts of ``RB_SOCKET_BURST``): past it the ack is
+``{ok: false, status: 429, retry_after, error}`` at once, before any database work.
+
 Authentication: the same ``rb_session`` cookie as HTTP, read from the handshake, and
 an ``Origin`` equal to ``RB_PUBLIC_ORIGIN``. The session is checked again at every
 event (a logout elsewhere also disconnects the socket, through push.py).
@@ -54,6 +58,8 @@ from realtime import chat
 from realtime import live
 from realtime import push
 from realtime import sockets
+from realtime import throttle
+from realtime.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +128,23 @@ def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]
 
 class ChatNamespace(Namespace):
     """Live chat rooms. Registered by ``realtime.init_app``, after ``socketio.init_app``."""
+
+    def __init__(self, namespace: str, throttle: Throttle) -> None:
+        super().__init__(namespace)
+        self.throttle = throttle
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Every event passes the socket's token bucket first (``realtime/throttle.py``):
+        before Flask-SocketIO builds a request context, before any database work."""
+        if event not in ("connect", "disconnect") and args:
+            wait = self.throttle.allow(args[0])
+            if wait is not None:
+                return throttle.refusal(wait)
+        try:
+            return super().trigger_event(event, *args)
+        finally:
+            if event == "disconnect" and args:
+                self.throttle.forget(args[0])
 
     def on_connect(self, _auth: object = None) -> None:
         if not origin_allowed():

@@ -355,6 +355,7 @@ def connect_receivers() -> None:
 #
 # Audiences:
 # - ``account:<id>``  ``update``: a reply in a thread this person follows (the updates list);
+#                     ``new_thread``: a new thread in a space this person may read;
 # - ``thread:<id>``   the sockets of open thread pages (``watch_thread`` checked read access):
 #                     ``new_reply``, ``posts_removed``, ``post_changed``, ``thread_gone``;
 # - one socket id     ``thread_gone`` when its account can no longer read the thread.
@@ -393,6 +394,26 @@ def post_changed_payload(thread_id: int, post_id: int | None) -> dict[str, Any]:
 
 def thread_gone_payload(thread_id: int, reason: str) -> dict[str, Any]:
     return {"thread_id": thread_id, "reason": reason}
+
+
+def new_thread_payload(space_id: int, thread_id: int) -> dict[str, Any]:
+    return {"space_id": space_id, "thread_id": thread_id}
+
+
+@_never_raises
+def on_thread_created(thread_id: int, **_: Any) -> None:
+    """A new thread: online readers of its space hear ``new_thread`` (an open space page
+    says "1 new thread — show"). Ids only: the page reloads to show what its reader may see.
+
+    Not told: the author, readers who blocked the author, anyone when the thread is held.
+    """
+    found = live.new_thread_audience(thread_id)
+    if found is None:
+        return
+    thread_row, account_ids = found
+    payload = new_thread_payload(thread_row.space_id, thread_row.id)
+    for account_id in account_ids:
+        socketio.emit("new_thread", payload, to=account(account_id), namespace=NAMESPACE)
 
 
 @_never_raises
@@ -532,6 +553,7 @@ def on_member_lost_threads(space_id: int, account_id: int, **_: Any) -> None:
 
 def connect_live_receivers() -> None:
     """Connect the forum-page receivers (idempotent, like ``connect_receivers``)."""
+    signals.thread_created.connect(on_thread_created)
     signals.post_created.connect(on_post_created)
     signals.post_edited.connect(on_post_edited)
     signals.post_deleted.connect(on_post_deleted)

@@ -60,9 +60,15 @@ class LiveServer:
 
 
 def start_server(
-    mode: str = "eventlet", extra_env: dict[str, Any] | None = None, instance: Path | None = None
+    mode: str = "eventlet",
+    extra_env: dict[str, Any] | None = None,
+    instance: Path | None = None,
+    init_db: bool = True,
 ) -> LiveServer:
-    """Create a fresh database with the CLI, then serve it; wait until it answers."""
+    """Create a fresh database with the CLI, then serve it; wait until it answers.
+
+    ``init_db=False`` serves the database as it is (a restart after a crash: the schema is
+    there, and on a busy PostgreSQL the CLI's migration check alone takes many seconds)."""
     instance = instance or Path(tempfile.mkdtemp(prefix="rb-live-"))
     port = free_port()
     env = dict(os.environ)
@@ -84,14 +90,8 @@ def start_server(
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     env.update({k: str(v) for k, v in (extra_env or {}).items()})
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "forum", "init-db"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    if init_db:
+        _init_db(env)
     log_path = instance / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -111,15 +111,25 @@ def start_server(
     raise RuntimeError("server did not start:\n" + server.log())
 
 
+def _init_db(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "forum", "init-db"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 @contextmanager
 def seeding(instance: Path, **config: Any) -> Iterator[Flask]:
     """An app on the server's database file (built by the migrations), in context, to
-    write the test's accounts and spaces with tests/factories.py before the server starts."""
-    app = create_app(
-        base_config(
-            instance, SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'redbrolly.db'}", **config
-        )
-    )
+    write the test's accounts and spaces with tests/factories.py before the server starts.
+    ``SQLALCHEMY_DATABASE_URI=...`` seeds another database (the server then gets the same
+    URL as ``DATABASE_URL``)."""
+    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'redbrolly.db'}", **config}
+    app = create_app(base_config(instance, **config))
     with app.app_context():
         schema.upgrade_schema()
         yield app
@@ -149,8 +159,11 @@ class Person:
         return list(self.heard)
 
 
-def connect(server: LiveServer, token: str | None, origin: str | None = None) -> Person:
-    """Connect over WebSocket as a browser would: its Origin and the session cookie."""
+def connect(
+    server: LiveServer, token: str | None, origin: str | None = None, transport: str = "websocket"
+) -> Person:
+    """Connect as a browser would, with its Origin and the session cookie: over WebSocket,
+    or over long-polling only (``transport="polling"``, as behind a proxy without upgrade)."""
     # websocket-client writes the Origin header itself: tell it which, never add a second one.
     client = sio.Client(
         reconnection=False, websocket_extra_options={"origin": origin or server.url}
@@ -169,7 +182,9 @@ def connect(server: LiveServer, token: str | None, origin: str | None = None) ->
     headers = {}
     if token:
         headers["Cookie"] = f"{sessions.COOKIE_NAME}={token}"
+    if transport == "polling":  # plain HTTP requests: the Origin goes in the headers
+        headers["Origin"] = origin or server.url
     client.connect(
-        server.url, headers=headers, namespaces=["/chat"], transports=["websocket"], wait_timeout=10
+        server.url, headers=headers, namespaces=["/chat"], transports=[transport], wait_timeout=10
     )
     return person

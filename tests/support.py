@@ -57,6 +57,10 @@ def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 8,
         "ARGON2_PARALLELISM": 1,
+        # In-process sweeps send hundreds of events on one connection in well under a second;
+        # the per-socket bucket has its own tests (tests/test_socket_throttle.py) and the
+        # real server runs with the defaults (tests/test_socket_abuse_live.py).
+        "RB_SOCKET_BURST": 100_000,
     }
     config.update(extra)
     return config
@@ -288,6 +292,9 @@ WORLD_IDS = {
     "session_id": "session",
     "account_id": "olu",
     "report_id": "report",
+    "buddy_id": "buddy",
+    "checkin_id": "checkin",
+    "alert_id": "alert",
 }
 
 
