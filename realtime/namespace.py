@@ -4,7 +4,9 @@ Events the client sends (each answers through its ack callback, ``{"ok": true, .
 or ``{"ok": false, "error": "<what went wrong, for people>"}``; never silence):
 
 - ``join``      {room_id, after_seq}  -> enter the room; ack carries every message after
-                 ``after_seq`` (at most 500, ``more`` says ask again) and the presence.
+                 ``after_seq`` (at most 500, ``more`` says ask again), ``through`` (the
+                 highest seq the answer covers: a seq up to it that is not in
+                 ``messages`` is gone) and the presence.
 - ``leave``     {room_id}
 - ``send``      {room_id, client_id, body, confirmed?} -> ack {ok, id, seq, created_at,
                  expires_at, message}; the others in the room hear ``message``. Held by a
@@ -13,6 +15,8 @@ or ``{"ok": false, "error": "<what went wrong, for people>"}``; never silence):
                  findings: [{kind, text}], error}; nothing is stored until the client
                  sends the SAME client_id again with ``confirmed: true``.
 - ``history``   {room_id, before_seq} -> ack {ok, messages, more} (older page).
+                 {room_id, after_seq} -> ack {ok, messages, more, through}: the same answer
+                 as ``join`` without entering, for a client filling a gap in seq.
 - ``typing``    {room_id}   (spaces with typing indicators on)
 - ``heartbeat`` {}          keeps presence fresh across processes.
 - ``watch_thread``   {thread_id} -> hear that thread's news (``thread:<id>`` room); a thread
@@ -169,7 +173,7 @@ class ChatNamespace(Namespace):
         # committed in between is in one or the other (the client dedupes by seq).
         join_room(push.room(room.id))
         try:
-            room, page = chat.enter_room(account, request.sid, room.id, after)
+            room, page, through = chat.enter_room(account, request.sid, room.id, after)
         except Exception:
             leave_room(push.room(room.id))
             raise
@@ -178,6 +182,7 @@ class ChatNamespace(Namespace):
             "room_id": room.id,
             "messages": [chat.message_dict_for(m, account) for m in page.items],
             "more": page.has_next,
+            "through": through,
             "presence": chat.presence(room.id),
         }
 
@@ -211,6 +216,16 @@ class ChatNamespace(Namespace):
 
     @_event
     def on_history(self, account: Account, data: dict) -> dict:
+        if "after_seq" in data:  # filling a gap (static/js/chat.js)
+            _room, page, through = chat.messages_after(
+                account, data.get("room_id"), data.get("after_seq")
+            )
+            return {
+                "ok": True,
+                "messages": [chat.message_dict_for(m, account) for m in page.items],
+                "more": page.has_next,
+                "through": through,
+            }
         _room, _access, page = chat.latest(account, data.get("room_id"), data.get("before_seq"))
         return {
             "ok": True,

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench import chat_fanout
+from bench import connections
 from bench import pages
 from bench import sealed as sealed_bench
 from bench import servers
@@ -201,3 +202,13 @@ def test_sealed_bench_runs_and_counts_every_figure(tmp_path, capsys):
         assert row[key] > 0, key
     assert row["posts_sealed"] == 1.0  # the thread page's figures include opening
     assert "chat_page_open_us" in capsys.readouterr().out
+
+
+def test_connections_runs_as_shipped_and_every_client_hears_the_probe(tmp_path):
+    out = tmp_path / "connections.jsonl"
+    argv = ["--ns", "3", "--reps", "1", "--no-node", "--idle", "0.5", "--out", str(out)]
+    assert connections.main(argv) == 0
+    [row] = rows_of(out)
+    assert "failed" not in row, row
+    assert row["n"] == 3 and row["connect_s"] > 0 and row["rss_after_mib"] > 10
+    assert row["seq_after"] == 2  # one probe after joining, one after idling: both stored

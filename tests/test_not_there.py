@@ -72,6 +72,7 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "static": NOTHING("files shipped with the code"),
     "main.index": NOTHING("the front page"),
     "main.quick_exit": NOTHING("redirects away"),
+    "health.healthz": NOTHING("ok or unavailable, for load balancers"),
     "auth.login": NOTHING("signing in; unknown aliases are tested by the accounts tests"),
     "auth.logout": NOTHING("the caller's own session"),
     "auth.signup": NOTHING("creates an account"),
