@@ -23,6 +23,7 @@ from forum import i18n
 from forum import markdown
 from forum import passwords
 from forum import safety
+from forum import sealed
 from forum import search
 from forum import security
 from forum import sessions
@@ -63,6 +64,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     passwords.init_app(app)
     db.init_app(app)
+    sealed.init_app(app)  # the key vault: sealed columns read and write through it
+    app.extensions["rb_vault"].on_setup(search.setup_index)  # search's index lives there too
     migrate.init_app(
         app, db, directory=str(MIGRATIONS), render_as_batch=True, include_name=search.include_name
     )
@@ -218,13 +221,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    # Each commit syncs the WAL before it returns, so an ack means stored (docs/REALTIME.md).
-    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute(f"PRAGMA busy_timeout={disk.BUSY_TIMEOUT_MS}")
-    cursor.execute(f"PRAGMA synchronous={disk.synchronous}")  # FULL unless configured
+    # FULL unless configured: each commit syncs the WAL before it returns, so an ack means
+    # stored (docs/REALTIME.md).
+    cursor.execute(f"PRAGMA synchronous={disk.synchronous}")
     # Builds differ in their defaults (docs/STACK_FACTS.md); refuse to run if one did not stick.
     if cursor.execute("PRAGMA secure_delete").fetchone()[0] != 1:
         raise RuntimeError("SQLite refused secure_delete=ON; deleted text would stay on disk")
@@ -251,10 +254,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _fts5_secure_delete_set(cursor: Any) -> bool:
-    has_config = cursor.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'posts_fts_config'"
-    ).fetchone()
-    if not has_config:
-        return False
-    row = cursor.execute("SELECT v FROM posts_fts_config WHERE k = 'secure-delete'").fetchone()
-    return bool(row and row[0])
+    """An FTS5 index here was written with secure-delete: the vault's search index
+    (``search_fts``), or a database's from before migration 0014 (``posts_fts``)."""
+    for table in ("search_fts", "posts_fts"):
+        has_config = cursor.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (f"{table}_config",)
+        ).fetchone()
+        if has_config:
+            row = cursor.execute(
+                f"SELECT v FROM {table}_config WHERE k = 'secure-delete'"  # nosec B608: names are constants above
+            ).fetchone()
+            if row and row[0]:
+                return True
+    return False

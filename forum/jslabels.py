@@ -36,6 +36,7 @@ LABELS = {
     "chat.signed_out": _l("You are signed out."),
     "chat.typing_one": _l("{name} is typing…"),
     "chat.not_member": _l("You are no longer a member of this space."),
+    "chat.not_sent": _l("Not sent yet. Trying again…"),
     "live.changed": _l("This thread was changed —"),
     "live.reload": _l("reload to see the change"),
     "live.edited": _l("edited —"),

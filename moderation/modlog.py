@@ -44,6 +44,7 @@ ACTION_LABELS = {
     "mute": N_("member muted"),
     "remove": N_("member removed"),
     "suspend": N_("account suspended"),
+    "alert_remove": N_("urgent alert removed"),
     "appeal_upheld": N_("appeal: decision upheld"),
     "appeal_overturned": N_("appeal: decision overturned"),
 }

@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import string
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
@@ -21,8 +22,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask import current_app
 from flask.testing import FlaskClient
 
+from forum import sealed
 from forum.extensions import db
 from forum.extensions import socketio
 
@@ -46,6 +49,9 @@ def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key-not-for-production",
         "RB_IDENTIFIER_KEY": "test-identifier-key-not-for-production",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'test.db'}",
+        # The key vault (forum/sealed.py), one per test: where an SQLite database's own
+        # would be, and never the shared instance/ folder (a PostgreSQL test's default).
+        "RB_VAULT_PATH": str(tmp / "test.vault.db"),
         "RB_ASYNC_MODE": "threading",
         "RB_PUBLIC_ORIGIN": ORIGIN,
         "RB_SWEEP_INTERVAL": 0,
@@ -57,6 +63,10 @@ def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 8,
         "ARGON2_PARALLELISM": 1,
+        # In-process sweeps send hundreds of events on one connection in well under a second;
+        # the per-socket bucket has its own tests (tests/test_socket_throttle.py) and the
+        # real server runs with the defaults (tests/test_socket_abuse_live.py).
+        "RB_SOCKET_BURST": 100_000,
     }
     config.update(extra)
     return config
@@ -140,11 +150,15 @@ def incompressible(size: int = 8192) -> str:
 
 
 def disk_bytes() -> bytes:
-    """The test database file and its -wal and -shm companions, as raw bytes."""
-    path = Path(db.engine.url.database)
-    return b"".join(
-        p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()
-    )
+    """The test database's files and the vault's, as a seized server yields them
+    (``sqlite_bytes``: raw bytes plus every sealed value that still opens)."""
+    return sqlite_bytes()
+
+
+def with_text(model: Any, column: str, text: str) -> list[Any]:
+    """Rows of ``model`` whose ``column`` reads ``text``. Sealed columns (forum/sealed.py)
+    hold ciphertext, so SQL cannot compare them: the rows are opened and compared here."""
+    return [row for row in db.session.scalars(sa.select(model)) if getattr(row, column) == text]
 
 
 def count_rows(model: Any, *where: Any) -> int:
@@ -231,6 +245,50 @@ def sweep_in_process(database: str, now_iso: str, batch: int) -> dict[str, int]:
         return expiry.delete_expired(datetime.fromisoformat(now_iso), batch=batch)
 
 
+def race_in_process(
+    database_url: str, now_iso: str, start: Any, batches: tuple[int, int], out: Any
+) -> None:
+    """Run in a child process: an app on ``database_url`` that waits at the ``start``
+    barrier, then fires due check-ins and sweeps expired content in small batches
+    (``batches``: check-ins, sweep), as each server process's timers do. Puts on ``out``
+    the ids it handled, read from the signals it sent (what reaches clients), per kind."""
+    from forum import expiry
+    from forum import signals
+    from forum.app import create_app
+    from forum.safety import checkins
+
+    handled: dict[str, list] = {"alerts": []}
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "RB_IDENTIFIER_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RB_ASYNC_MODE": "threading",
+            "RB_SWEEP_INTERVAL": 0,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+
+    def alert(checkin_id: int, **_: Any) -> None:
+        handled["alerts"].append(checkin_id)
+
+    def expired(kind: str, ids: list[int] = (), **_: Any) -> None:
+        handled.setdefault(kind, []).extend(ids)
+
+    signals.checkin_alert.connect(alert)
+    signals.content_expired.connect(expired)
+    now = datetime.fromisoformat(now_iso)
+    with app.app_context():
+        start.wait(60)
+        while checkins.fire_due(now, batch=batches[0]):
+            pass
+        expiry.delete_expired(now, batch=batches[1])
+        db.session.remove()
+        db.engine.dispose()
+    out.put(handled)
+
+
 # --- Raw bytes of the SQLite files (the deletion-reaches-the-disk tests) ------------------
 
 
@@ -246,10 +304,23 @@ def tail(word: str) -> bytes:
 
 
 def sqlite_bytes() -> bytes:
-    """The database's main file, -wal and -shm, as they are on disk now."""
-    path = Path(db.engine.url.database)
-    files = (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
-    return b"".join(f.read_bytes() for f in files if f.exists())
+    """What a seized server yields: the raw bytes of the database's main file, -wal and
+    -shm and of the key vault's (which holds the search index), plus every sealed value
+    found in those bytes that still opens with a key the vault holds (forum/sealed.py)."""
+    files: list[Path] = []
+    for name in (db.engine.url.database, current_app.config["RB_VAULT_PATH"]):
+        path = Path(name)
+        files += [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    raw = b"".join(f.read_bytes() for f in files if f.exists())
+    opened = [
+        str(sealed.vault().open(found.decode("ascii"))).encode()
+        for found in _SEALED_VALUE.findall(raw)
+    ]
+    return raw + b"\n".join(opened)
+
+
+# A sealed value as it sits in the files: magic, key id, base64.
+_SEALED_VALUE = re.compile(rb"\x01S1\.[0-9]+\.[A-Za-z0-9+/]+=*\.")
 
 
 def assert_gone(gone: str, kept: str) -> None:
@@ -270,6 +341,64 @@ def assert_both_on_disk(gone: str, kept: str) -> None:
     assert tail(gone) in data and tail(kept) in data
 
 
+# --- Raw bytes of PostgreSQL's data folder (the crypto-shredding test) --------------------
+
+
+def postgres_disk_bytes(connection: sa.Connection) -> bytes | None:
+    """After a CHECKPOINT: the raw bytes of this database's table and index files and of
+    every WAL segment, read from ``SHOW data_directory``. None when the folder is not
+    readable from here (another host, or not running as root/postgres)."""
+    connection.exec_driver_sql("CHECKPOINT")
+    folder = Path(connection.exec_driver_sql("SHOW data_directory").scalar_one())
+    oid = connection.exec_driver_sql(
+        "SELECT oid FROM pg_database WHERE datname = current_database()"
+    ).scalar_one()
+    parts: list[bytes] = []
+    try:
+        for sub in (folder / "base" / str(oid), folder / "pg_wal"):
+            for path in sorted(sub.iterdir()):
+                if path.is_file():
+                    parts.append(path.read_bytes())
+    except OSError:
+        return None
+    return b"".join(parts)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+class InBrowser:
+    """Runs a test body in a tab of its own Chromium, on a thread of its own (the
+    ``in_browser`` fixture): for scripts tested against a stand-in server.
+
+    tests/browser/conftest.py keeps a session-wide sync Playwright (and its asyncio
+    loop) open on the main thread; a second sync Playwright must live elsewhere.
+    """
+
+    def __call__(self, body: Callable[[Any], None]) -> None:
+        from playwright.sync_api import sync_playwright
+
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with sync_playwright() as p:
+                    browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                    try:
+                        body(browser.new_context(service_workers="block").new_page())
+                    finally:
+                        browser.close()
+            except BaseException as error:
+                failure.append(error)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join(120)
+        assert not worker.is_alive(), "the browser test did not finish"
+        if failure:
+            raise failure[0]
+
+
 # --- walking the routes (tests/test_fuzz.py, tests/test_not_there.py) --------------------
 
 URL_VARIABLE = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -288,6 +417,9 @@ WORLD_IDS = {
     "session_id": "session",
     "account_id": "olu",
     "report_id": "report",
+    "buddy_id": "buddy",
+    "checkin_id": "checkin",
+    "alert_id": "alert",
 }
 
 

@@ -188,7 +188,7 @@ def mine(actor: Account) -> list[CheckIn]:
     return list(
         db.session.scalars(
             sa.select(CheckIn)
-            .where(CheckIn.account_id == actor.id, CheckIn.expires_at > clock.now())
+            .where(CheckIn.account_id == actor.id, access.live(CheckIn.expires_at))
             .order_by(CheckIn.deadline)
         )
     )

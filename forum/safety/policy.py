@@ -37,6 +37,7 @@ def register(
     trust_level: Callable[[Account, datetime], int],
     trusted_level: int,
     can_raise_alert: Callable[[Account, datetime], bool],
+    log_alert_removal: Callable[..., Any],
 ) -> None:
     """Called by ``moderation.init_app`` (idempotent: the same functions again)."""
     _rules.update(
@@ -44,6 +45,7 @@ def register(
         trust_level=trust_level,
         can_raise_alert=can_raise_alert,
         trusted_level=lambda: trusted_level,
+        log_alert_removal=log_alert_removal,
     )
 
 
@@ -63,3 +65,13 @@ def is_trusted(account: Account, now: datetime) -> bool:
 
 def can_raise_alert(account: Account, now: datetime) -> bool:
     return bool(_rules.get("can_raise_alert", _closed)(account, now))
+
+
+def log_alert_removal(
+    space_access: Any, moderator: Account, *, author_id: int | None, author_name: str, reason: str
+) -> None:
+    """A moderator removed an urgent alert: a line in the space's moderation log, added to
+    the caller's transaction (the caller commits it with the removal)."""
+    _rules.get("log_alert_removal", _closed)(
+        space_access, moderator, author_id=author_id, author_name=author_name, reason=reason
+    )

@@ -1,7 +1,7 @@
 """Accounts may choose the time zone their pages show times in.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-02 21:50:00
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-12-02 21:50:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
