@@ -34,6 +34,7 @@ from moderation import flags
 from moderation import modlog
 from moderation import notices
 from moderation import targets
+from moderation import trust
 from moderation.models import FLAG_DISMISSED
 from moderation.models import FLAG_OPEN
 from moderation.models import FLAG_UPHELD
@@ -87,6 +88,10 @@ def _moderate(
 
 
 def _resolve(target: Target, status: str) -> None:
+    """Decide the item's open flags; the flagging names' and the author's standing count it."""
+    trust.record_decision(
+        target.kind, target.id, target.space_id, status, target.author_id, target.author_name
+    )
     db.session.execute(
         sa.update(Flag)
         .where(

@@ -14,7 +14,8 @@ and their free-text notes, notices about an action, appeals. Each goes:
 
 Kept on purpose: a moderator-deleted item's own log excerpt, for moderators only,
 until the appeal window closes (``moderation/modlog.py``); decided flags without
-their note (reason key, weight, status: no text) for 180 days, for trust levels.
+their note (reason key, weight, status: no text) for 180 days, so the same member
+does not flag a decided item again (trust keeps its own counters, ``forum/standing.py``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from moderation.models import Notice
 from moderation.modlog import REMOVED_TEXT_ACTIONS
 from moderation.modlog import forget_excerpts
 
-# Decided flags are kept this long for trust accuracy, then deleted.
+# Decided flags (no text) are kept this long, then deleted.
 FLAG_HISTORY = timedelta(days=180)
 # content_expired's sender (the expirer's name) -> the moderation target kind.
 EXPIRED_KINDS = {"posts": "post", "threads": "thread", "chat": "chat", "bad_date_reports": "report"}

@@ -6,7 +6,8 @@ anything is stored:
 1. the space's watched words (``moderation.watchwords.screen``): "block" refuses
    the text (``Invalid``); "hold" and "flag" let it through and come back as the
    verdict, for :func:`apply` once the row exists;
-2. links from new accounts (``moderation.trust.may_post_links``): a text with a
+2. links from new names (``moderation.trust``, the level of the name the author
+   shows in the space, never of their account): a text with a
    link, found exactly as the Markdown renderer would make one
    (``forum.markdown.links_in``; chat renders inline, so ``inline=True``), is
    refused (``Forbidden``) with why and when the rule lifts;
@@ -79,8 +80,10 @@ def check(
     # Each part is rendered on its own, so each is searched on its own.
     links = [link for part in fields if part for link in markdown.links_in(part, inline=inline)]
     now = clock.now()
-    if links and not trust.may_post_links(actor, now):
-        raise Forbidden(link_refusal(actor, now, links[0]))
+    if links:
+        stats = trust.stats_in(actor, space_id)  # the name shown in this space
+        if trust.level_of(stats, now) < trust.MEMBER:
+            raise Forbidden(link_refusal(stats, now, links[0]))
     guard.check(text, bool(confirmed))
     if verdict.action != "allow" and title and watchwords.screen(space_id, title).action != "allow":
         return Verdict(verdict.action, verdict.word, in_title=True)
@@ -91,26 +94,32 @@ def _shorten(value: str, limit: int = 60) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def link_refusal(actor: Account, now: datetime, link: str) -> str:
-    """Why a new account's link is refused, and when that rule lifts for them."""
-    missing = trust.member_shortfall(actor, trust.stats_for(actor, now), now)
+def link_refusal(stats: trust.Stats, now: datetime, link: str) -> str:
+    """Why a new name's link is refused, and when that rule lifts for it."""
+    missing = trust.member_shortfall(stats, now)
     still: list[str] = []
     if missing.age_left:
         when = format_timedelta(missing.age_left, granularity="hour", add_direction=True)
-        still.append(f"your account is {trust.MEMBER_MIN_AGE.days} days old ({when})")
+        days = trust.MEMBER_MIN_AGE.days
+        still.append(
+            f"you have used this space name here for {days} days ({when})"
+            if stats.space_name
+            else f"your account is {days} days old ({when})"
+        )
     if missing.posts_left:
         still.append(
-            f"you have written {trust.MEMBER_MIN_POSTS} posts or chat messages "
+            f"you have written {trust.MEMBER_MIN_POSTS} posts or chat messages under this name "
             f"({missing.posts_left} to go)"
         )
     if missing.recent_upheld:
         still.append(
             f"{trust.CLEAN_RECORD_WINDOW.days} days have passed since moderators last upheld "
-            "a flag on something you wrote"
+            "a flag on something you wrote under this name"
         )
     lifts = " and ".join(still) if still else "you have taken part a little longer"
     return (
-        f"New accounts can't post links yet (we found {_shorten(link)}). This keeps spammers and "
+        f"New {'space names' if stats.space_name else 'accounts'} can't post links yet "
+        f"(we found {_shorten(link)}). This keeps spammers and "
         "people fishing for contacts out. Please take the link out and post again. "
         f"You can post links once {lifts}."
     )

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
+from datetime import timedelta
 from datetime import timezone
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from flask.testing import FlaskClient
 from limits import parse as parse_rate
 
 from forum import accounts
+from forum import threads
 from forum.app import create_app
 from forum.errors import RateLimited
 from forum.extensions import db
@@ -41,6 +43,8 @@ from forum.extensions import socketio
 from forum.models import Account
 from forum.models import Post
 from forum.models import Thread
+from forum.safety.models import BadDateReport
+from forum.safety.models import SafetySettings
 from realtime import chat
 from realtime.models import ChatRoom
 from tests.factories import add_member
@@ -56,6 +60,10 @@ NS = "/chat"
 TYPING_WINDOW = parse_rate(chat.TYPING_RATE).get_expiry() + 0.2  # seconds, with a margin
 ORIGIN = "http://localhost"
 START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=timezone.utc)
+# Chat messages per hour for a new name (the two-worlds script sends a few per round,
+# then a burst of CHAT_BURST that only a trusted name gets through entirely).
+CHAT_NEW = 10
+CHAT_BURST = 8
 
 
 class Sock:
@@ -139,12 +147,17 @@ class World:
 def build(tmp: Path, template_db: Path, one_person: bool) -> tuple[Flask, Any]:
     tmp.mkdir()
     shutil.copy(template_db, tmp / "test.db")
-    # Rate limits count in wall-clock time, which differs between the two runs: here they
-    # are wide, so a refusal can only come from a shared budget; the budgets themselves
-    # are checked deterministically in test_one_persons_names_never_share_a_budget.
-    wide = "10000 per second"
+    # Rate limits count in wall-clock time, which differs between the two runs: here the
+    # chat rates are per hour (a world runs for a few minutes), so whether a message
+    # passes depends only on how many came before it under the same name and the rate
+    # of that name's trust level, never on the machine's speed.
     app = create_app(
-        base_config(tmp, RB_LIMIT_CHAT=wide, RB_LIMIT_CHAT_NEW=wide, RB_LIMIT_CHAT_TRUSTED=wide)
+        base_config(
+            tmp,
+            RB_LIMIT_CHAT_NEW=f"{CHAT_NEW} per hour",
+            RB_LIMIT_CHAT=f"{CHAT_NEW + 1} per hour",
+            RB_LIMIT_CHAT_TRUSTED="10000 per hour",
+        )
     )
     app.test_client_class = IsolatedClient
     ctx = app.app_context()
@@ -282,8 +295,95 @@ def run_script(app: Flask, one_person: bool) -> list[tuple[str, Any]]:
         )
         w.listen()
     activity(4)
-    assert slugs
+    standing_phase(w, plaza, circle, thread_ids, rooms, mona, look)
+    activity(5)
+    for slug in slugs.values():
+        for path in (f"/s/{slug}/reports", f"/s/{slug}/alerts", f"/s/{slug}/chat"):
+            w.page(path)
     return w.seen
+
+
+def standing_phase(w, plaza, circle, thread_ids, rooms, mona, look) -> None:
+    """Mona's everyday alias crosses every trust threshold; Rosa, a new space name, does
+    not. Under trust per account, Rosa would then be Mona's level in world 1 only: her
+    flags would weigh more and hide at once, her links pass, her chat run at the trusted
+    rate, her alert go out and her bad-date report publish (and approve Xena's)."""
+    xena_plaza, _mona_thread, xena_circle, _rosa_thread = thread_ids
+    xena_id = db.session.scalar(sa.select(Account.id).where(Account.alias == "Xena"))
+    # A long history under the alias: an account 40 days old, 55 posts, accurate flags.
+    mona.created_at = START - timedelta(days=40)
+    db.session.commit()
+    diary = threads.create_thread(mona, plaza.slug, title="Mona's diary", body="Day one")
+    for n in range(54):
+        threads.reply(mona, diary.id, body=f"Diary entry {n}")
+    w.listen()
+    for n in range(3):
+        w.form("Xena", f"/t/{xena_plaza}/reply", {"body": f"Buy cheap things, number {n}"})
+        spam = db.session.scalar(sa.select(sa.func.max(Post.id)).where(Post.author_name == "Xena"))
+        w.form("Mona", f"/flag/post/{spam}", {"reason": "spam"})
+        w.form("Olu", f"/s/{plaza.slug}/mod/act", {"kind": "post", "id": spam, "action": "hide"})
+        w.listen()
+    # One open flag's weight now decides; bad-date reports by trusted names publish at once.
+    for space in (plaza, circle):
+        space.flag_threshold = 1
+        db.session.add(
+            SafetySettings(
+                space_id=space.id,
+                region="GB",
+                trusted_publish=True,
+                report_days=180,
+                alert_hours=12,
+            )
+        )
+    db.session.commit()
+    for who, thread_id, slug in (
+        ("Mona", xena_plaza, plaza.slug),
+        ("Rosa", xena_circle, circle.slug),
+    ):
+        # Flags: weight (spam) and an "outing" flag from a trusted name (hides alone).
+        for reason in ("spam", "outing"):
+            w.form("Xena", f"/t/{thread_id}/reply", {"body": f"Xena, {reason} bait for {who}"})
+            target = db.session.scalar(
+                sa.select(sa.func.max(Post.id)).where(Post.author_name == "Xena")
+            )
+            w.form(who, f"/flag/post/{target}", {"reason": reason})
+            w.listen()
+        # Links, in a reply and in chat.
+        w.form(who, f"/t/{thread_id}/reply", {"body": f"{who}: see https://example.org/help"})
+        w.listen()
+        w.chat(who, rooms[who], f"{who}: see https://example.org/help")
+        # Chat rate: a burst past the new-name rate (the trusted rate is far wider).
+        for n in range(CHAT_BURST):
+            w.chat(who, rooms[who], f"{who} bursts, message {n}")
+        # An urgent alert, a bad-date report, and an approval of Xena's pending one.
+        w.form(who, f"/s/{slug}/alerts", {"body": f"{who} warns: a raid nearby"})
+        w.listen()
+        w.form("Xena", f"/s/{slug}/reports/new", report_form("Xena", "+44 7700 900111"))
+        w.form(who, f"/s/{slug}/reports/new", report_form(who, "+44 7700 900222"))
+        w.listen()
+        pending = db.session.scalar(
+            sa.select(sa.func.max(BadDateReport.id)).where(
+                BadDateReport.status == "pending", BadDateReport.author_id == xena_id
+            )
+        )
+        if pending is not None:
+            w.form(who, f"/reports/{pending}/approve")
+        w.listen()
+    look()
+
+
+def report_form(who: str, phone: str) -> dict[str, Any]:
+    return {
+        "happened_on": "2026-03-01",
+        "part_of_day": "night",
+        "area": "Riverside",
+        "what": ["violence"],
+        "body": f"Reported by {who}: turned nasty when asked to pay first.",
+        "phones": phone,
+        "handles": "",
+        "emails": "",
+        "plates": "",
+    }
 
 
 def _world(tmp_path: Path, template_db: Path, clock, one_person: bool) -> list[tuple[str, Any]]:
@@ -341,3 +441,18 @@ def test_one_person_with_two_names_looks_like_two_people(tmp_path, template_db, 
     ):
         assert needle in text or re.search(needle, text, re.I), needle
     assert "already blocked" not in text  # blocking the everyday alias after the space name works
+    # The standing phase crossed the thresholds: what the trusted alias did went through,
+    # what the new space name did was refused (under trust per account, world 1's Rosa
+    # would have been let through, and the worlds would differ).
+    for done, refused in (
+        ("Mona: see https://example.org/help", "Rosa: see https://example.org/help"),
+        (f"Mona bursts, message {CHAT_BURST - 1}", f"Rosa bursts, message {CHAT_BURST - 1}"),
+        ("Mona warns: a raid nearby", "Rosa warns: a raid nearby"),
+        ("Reported by Mona", "Reported by Rosa"),
+    ):
+        assert done in text and refused not in text, (done, refused)
+    assert "Reported by Xena" in text  # Mona (trusted) approved Xena's report; Rosa could not
+    # Mona's spam flag alone hid Xena's bait (a trusted, accurate name's weight passes the
+    # threshold of one flag), and her "outing" flag hid at once; Rosa's did neither.
+    notices = [seen for label, seen in one if label == "GET /notices"][-1][2]
+    assert notices.count("was hidden after members") == 2, notices
