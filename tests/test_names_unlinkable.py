@@ -43,12 +43,14 @@ from forum.extensions import socketio
 from forum.models import Account
 from forum.models import Post
 from forum.models import Thread
+from forum.safety import alerts
 from forum.safety.models import BadDateReport
 from forum.safety.models import SafetySettings
 from realtime import chat
 from realtime.models import ChatRoom
 from tests.factories import add_member
 from tests.factories import make_space
+from tests.factories import season
 from tests.support import PASSPHRASE
 from tests.support import IsolatedClient
 from tests.support import base_config
@@ -398,18 +400,26 @@ def _world(tmp_path: Path, template_db: Path, clock, one_person: bool) -> list[t
 
 
 def test_one_persons_names_never_share_a_budget(app, make_account, monkeypatch):
-    """Chat and typing limits count per name: one person typing and chatting under two
-    names at once is refused exactly as two people would be (not at all, here)."""
+    """Chat, typing and urgent-alert limits count per name: one person typing, chatting
+    and raising alerts under two names at once is refused exactly as two people would be
+    (not at all, here)."""
     olu, mona = make_account("Olu"), make_account("Mona")
     plaza = make_space("open", owner=olu, name="Plaza", typing_indicator=True)
     circle = make_space("closed", owner=olu, name="Circle", typing_indicator=True)
     add_member(plaza, mona)
     add_member(circle, mona, space_alias="Rosa")
-    app.config["RB_LIMIT_CHAT_NEW"] = "1 per hour"
     rooms = [
         db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == s.id))
         for s in (plaza, circle)
     ]
+    for space in (plaza, circle):  # both names at trust level 1, to raise alerts
+        season(mona, db.session.get(ChatRoom, rooms[0 if space is plaza else 1]))
+    for _ in range(3):  # alerts.RAISE_RATE: 3 per hour, all spent as Mona
+        alerts.raise_alert(mona, plaza.slug, "Mona warns")
+    with pytest.raises(RateLimited):
+        alerts.raise_alert(mona, plaza.slug, "Mona warns again")
+    alerts.raise_alert(mona, circle.slug, "Rosa warns")  # Rosa's budget is her own
+    app.config["RB_LIMIT_CHAT_NEW"] = app.config["RB_LIMIT_CHAT"] = "1 per hour"
     for n, room_id in enumerate(rooms):
         chat.post_message(mona, room_id, f"budget-{n:04d}", "one message under each name")
         chat.typing(mona, f"sid-{n}", room_id)  # "1 per 3 seconds", per name

@@ -23,6 +23,7 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("accounts", "memberships")
+COLUMNS = ("trust_posts", "trust_flags_upheld", "trust_flags_dismissed", "trust_upheld_on")
 POSTS_KEPT = 50  # forum.standing.POSTS_KEPT when this was written
 
 # Where a row of ``{t}`` (posts, chat messages) was written under the name of the
@@ -47,17 +48,18 @@ FLAGS_OF_ALIAS = (
 
 
 def upgrade():
+    # Plain ADD/DROP COLUMN, never a batch copy: on SQLite a batch recreates the table,
+    # and dropping the old accounts table with foreign keys on would cascade to every
+    # membership and null every author (SQLite 3.35+ drops columns in place).
     for table in TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for column in ("trust_posts", "trust_flags_upheld", "trust_flags_dismissed"):
-                batch_op.add_column(
-                    sa.Column(column, sa.Integer(), server_default="0", nullable=False)
-                )
-            batch_op.add_column(
-                sa.Column(
-                    "trust_upheld_on", forum.dbtypes.UTCDateTime(timezone=True), nullable=True
-                )
+        for column in ("trust_posts", "trust_flags_upheld", "trust_flags_dismissed"):
+            op.add_column(
+                table, sa.Column(column, sa.Integer(), server_default="0", nullable=False)
             )
+        op.add_column(
+            table,
+            sa.Column("trust_upheld_on", forum.dbtypes.UTCDateTime(timezone=True), nullable=True),
+        )
     # nosec B608 below: every interpolated name is a module constant.
     for table, written, flags, where in (
         ("memberships", WRITTEN_BY_SPACE_NAME, FLAGS_OF_SPACE_NAME, "space_alias IS NOT NULL"),
@@ -88,11 +90,5 @@ def upgrade():
 
 def downgrade():
     for table in TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for column in (
-                "trust_upheld_on",
-                "trust_flags_dismissed",
-                "trust_flags_upheld",
-                "trust_posts",
-            ):
-                batch_op.drop_column(column)
+        for column in COLUMNS[::-1]:
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # nosec B608: constants
