@@ -71,6 +71,38 @@ def test_the_public_log_never_quotes_deleted_text(app, den, client, clock):
     assert "rule 2" in page and secret not in page
 
 
+def test_the_public_log_never_quotes_hidden_text(app, den, client, clock):
+    """Hidden is removed from members' view, so the public log does not quote it either:
+    not in the hide's line, and no longer in an earlier line that quoted the item while
+    it showed (a "kept" decision). Moderators see it during the appeal window only."""
+    secret, kept = letters("zh"), letters("zk")
+    t = make_thread(den.space, den.owner, title="talk", body=f"{kept} opening")
+    reply = threads.reply(den.author, t.id, body=f"{secret} borderline words")
+    flags.flag(den.reader, "post", reply.id, "spam")
+    actions.keep(den.moderator, den.space.slug, "post", reply.id, "fine for now")
+    _a, lines, _n = modlog.read(den.reader, den.space.slug)
+    assert lines[0].excerpt.startswith(secret)  # it shows, so the log may quote it
+    actions.hide(den.moderator, den.space.slug, "post", reply.id, "rule 1")
+    _a, lines, _n = modlog.read(den.reader, den.space.slug)
+    assert [(line.action, line.excerpt) for line in lines] == [("hide", None), ("keep", None)]
+    _a, lines, _n = modlog.read(den.moderator, den.space.slug)
+    assert lines[0].excerpt.startswith(secret) and lines[0].moderators_only
+    login(client, "Readerd")
+    page = client.get(f"/s/{den.space.slug}/mod/log").get_data(as_text=True)
+    assert "rule 1" in page and secret not in page
+    action = db.session.scalar(sa.select(ModAction).where(ModAction.action == "hide"))
+    assert action.excerpt_expires_at == min(
+        reply.expires_at, action.created_at + modlog.appeal_window()
+    )
+    clock.advance(days=app.config["RB_APPEAL_DAYS"], seconds=1)
+    _a, lines, _n = modlog.read(den.moderator, den.space.slug)
+    assert lines[0].excerpt is None  # the window closed: hidden on read, then swept
+    expiry.run_maintenance(clock.now())
+    assert db.session.scalar(sa.select(ModAction.excerpt).where(ModAction.id == action.id)) is None
+    # The hidden post itself is still there for its author (they may edit it).
+    assert_both_on_disk(secret, kept)
+
+
 def test_deleted_text_is_for_moderators_during_the_appeal_window_then_gone(app, den, clock):
     window = modlog.appeal_window()
     assert window == timedelta(days=app.config["RB_APPEAL_DAYS"]) > timedelta(0)

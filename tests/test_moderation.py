@@ -427,13 +427,17 @@ def test_log_names_moderator_only_if_space_chooses(world):
 
 
 def test_log_excerpt_expires_with_the_content(world):
+    """A hidden item's excerpt is for moderators (members can no longer read the item, so
+    the public log does not quote it either), and goes with the content."""
     message = make_message(world.room, world.author, "nasty words here")
     flags.flag(world.flaggers[0], "chat", message.id, "hate")
     actions.hide(world.mod1, "den", "chat", message.id)
     _a, lines, _n = modlog.read(world.flaggers[0], "den")
-    assert lines[0].excerpt == "nasty words here"
+    assert (lines[0].label, lines[0].excerpt) == ("hidden", None)
+    _a, lines, _n = modlog.read(world.mod2, "den")
+    assert lines[0].excerpt == "nasty words here" and lines[0].moderators_only
     world.clock.advance(hours=25)
-    _a, lines, _n = modlog.read(world.flaggers[0], "den")
+    _a, lines, _n = modlog.read(world.mod2, "den")
     assert lines[0].excerpt is None  # hidden on read before the sweeper runs
     expiry.delete_expired(world.clock.now())
     assert db.session.scalar(sa.select(ModAction.excerpt)) is None
