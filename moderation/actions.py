@@ -209,7 +209,8 @@ def hide(
         f'A moderator hid your {flags.noun(target.kind)} in "{space_access.space.name}". '
         f"Reason: {reason or 'not given'}. You can edit it or appeal.",
         _appeal_link(space_access, entry.id),
-        until=entry.excerpt_expires_at,
+        action=entry,
+        target=target,
     )
     db.session.commit()
     signals.content_hidden.send(target.space_id, **target.payload())
@@ -241,7 +242,8 @@ def delete(
         f'A moderator deleted your {flags.noun(target.kind)} in "{space_access.space.name}". '
         f"Reason: {reason or 'not given'}. You can appeal.",
         _appeal_link(space_access, entry.id),
-        until=entry.excerpt_expires_at,
+        action=entry,
+        target=target,
     )
     if target.kind == "post" and target.obj.is_first:
         db.session.delete(db.session.get(Thread, target.obj.thread_id))
@@ -286,7 +288,7 @@ def redact(
     was_hidden = target.hidden_at is not None
     target.obj.hidden_at = None
     modlog.forget_excerpts(target.kind, [target.id])  # earlier hides may have quoted it
-    modlog.write(
+    entry = modlog.write(
         space_access,
         target.space_id,
         "redact",
@@ -301,6 +303,8 @@ def redact(
         f"A moderator took personal information out of your {flags.noun(target.kind)} in "
         f'"{space_access.space.name}". The rest is kept.',
         None,
+        action=entry,
+        target=target,
     )
     db.session.commit()
     search.compact()
@@ -425,7 +429,8 @@ def mute(
         f'A moderator muted you in "{space_access.space.name}" for {hours} hours. '
         f"Reason: {reason or 'not given'}. You can appeal.",
         _appeal_link(space_access, entry.id),
-        until=entry.excerpt_expires_at,
+        action=entry,
+        target=target,
     )
     db.session.commit()
     signals.member_muted.send(target.space_id, account_id=target.author_id, until=until)

@@ -116,7 +116,8 @@ def flag(
             f"flagged it ({', '.join(reasons)}). A moderator will review it. You can edit it "
             "(if it can be edited) or appeal.",
             f"/s/{space_access.space.slug}/mod/appeal/{entry.id}",
-            until=entry.excerpt_expires_at,
+            action=entry,
+            target=target,
         )
     db.session.commit()
     if hide:

@@ -138,6 +138,7 @@ def apply(verdict: Verdict, kind: str, item: Any, space_name: str) -> dict[str, 
             f'Your {flags.noun(target.kind)} in "{space_name}" is waiting for a moderator: '
             "it contains a "
             "word this space's moderators check first. Nobody else sees it until they approve it.",
+            target=target,
         )
         return target.payload()
     if verdict.action == "flag":
