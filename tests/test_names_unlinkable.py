@@ -4,7 +4,9 @@ The same script runs in two worlds:
 
 - world 1: one account, "Mona" (everyday alias) in an open space and "Rosa" (a name
   used only there) in a closed one, from one browser and one socket;
-- world 2: two accounts, "Mona" in the open space and "Nell" as "Rosa" in the closed one.
+- world 2: two accounts, "Mona" in the open space and "Nell" as "Rosa" in the closed one
+  (world 1 has Zed, who takes no part, in Nell's place: the same number of accounts,
+  sessions and sockets).
 
 Xena, a member of both spaces, reads pages, searches, follows threads, listens on her
 socket, blocks, flags. Everything she gets (status codes, redirects, page bodies, socket
@@ -12,6 +14,12 @@ events, acks, error messages) must be identical in both worlds, byte for byte on
 per-request CSRF token is masked. The clock is frozen at the same instant in both worlds,
 so times need no masking, and the script creates every row in the same order, so ids
 match too: an id that differed would be a link, and is not masked.
+
+Timing: what each of Xena's requests costs the database (SQLite virtual-machine
+instructions, see ``Steps``) is compared too, within a small noise, and so is each
+chat message and typing event of Mona and Rosa (their cost decides how soon Xena
+hears of them). Wall-clock times under noise are measured by
+``bench/names_timing.py`` (docs/PRIVACY.md).
 """
 
 from __future__ import annotations
@@ -88,10 +96,40 @@ class Sock:
         ]
 
 
+class Steps:
+    """The database work an action costs: SQLite virtual-machine instructions, counted by
+    a progress handler on every connection (every STEP instructions). The count depends
+    only on the data and the queries, never on the machine's speed or load, so the two
+    worlds can be compared exactly: an action whose cost grew with the other name's
+    history (a COUNT over the account's posts, say) shows here as a difference, which a
+    stopwatch could only guess at under noise."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.n = 0
+        sa.event.listen(engine, "connect", self._install)
+        engine.dispose()  # every connection from now on is counted
+
+    def _install(self, dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_progress_handler(self._tick, STEP)
+
+    def _tick(self) -> int:
+        self.n += 1
+        return 0  # go on
+
+
+STEP = 1  # every instruction
+# Two runs of the same world differ by a few instructions: socket ids and session tokens
+# are random, and the order of random keys in an index decides how far some scans go
+# before a match. Reading one row more costs tens of instructions; a name's history of
+# 55 posts, hundreds.
+COST_NOISE = 16
+
+
 @dataclass
 class World:
     app: Flask
     clients: dict[str, FlaskClient]
+    steps: Steps
     socks: dict[str, Sock] = field(default_factory=dict)
     seen: list[tuple[str, Any]] = field(default_factory=list)
     n: int = 0
@@ -99,10 +137,18 @@ class World:
 
     # --- acting -------------------------------------------------------------------
 
+    def cost(self, label: str, before: int) -> None:
+        """What the last action cost the database (compared between the worlds too)."""
+        self.seen.append((f"cost {label}", self.steps.n - before))
+
     def form(self, who: str, path: str, data: dict[str, Any] | None = None) -> None:
-        """``who`` submits a form. Only Xena's answers are recorded (she is the observer)."""
+        """``who`` submits a form. Only Xena's answers, and what they cost, are recorded
+        (she is the observer; others' answers carry their own page, their own alert
+        banners for instance, which only they see)."""
+        before = self.steps.n
         response = post_form(self.clients[who], path, data or {})
         if who == "Xena":
+            self.cost(f"POST {path}", before)
             self._record(f"POST {path}", response)
             if response.status_code in (302, 303):
                 self.page(response.headers["Location"].replace("http://localhost", ""))
@@ -113,9 +159,11 @@ class World:
         self.n += 1
         # Not asserted: a refusal (a shared rate limit, say) must show as a difference in
         # what Xena sees, which is what this test compares.
+        before = self.steps.n
         self.socks[who].ack(
             "send", {"room_id": room_id, "client_id": f"client-{self.n:04d}", "body": body}
         )
+        self.cost(f"{who} send", before)
         self.listen()
 
     def typing(self, who: str, room_id: int) -> None:
@@ -126,16 +174,24 @@ class World:
         if wait > 0:
             time.sleep(wait)
         self.typed[who] = time.monotonic()
+        before = self.steps.n
         self.socks[who].ack("typing", {"room_id": room_id})
+        self.cost(f"{who} typing", before)
         self.listen()
 
     # --- observing ----------------------------------------------------------------
 
     def page(self, path: str) -> None:
-        self._record(f"GET {path}", self.clients["Xena"].get(path))
+        before = self.steps.n
+        response = self.clients["Xena"].get(path)
+        self.cost(f"GET {path}", before)
+        self._record(f"GET {path}", response)
 
     def xena_ack(self, event: str, data: object) -> None:
-        self.seen.append((f"ack {event}", self.socks["Xena"].ack(event, data)))
+        before = self.steps.n
+        ack = self.socks["Xena"].ack(event, data)
+        self.cost(f"ack {event}", before)
+        self.seen.append((f"ack {event}", ack))
         self.listen()
 
     def listen(self) -> None:
@@ -147,7 +203,7 @@ class World:
 
 
 def build(tmp: Path, template_db: Path, one_person: bool) -> tuple[Flask, Any]:
-    tmp.mkdir()
+    tmp.mkdir(parents=True)
     shutil.copy(template_db, tmp / "test.db")
     # Rate limits count in wall-clock time, which differs between the two runs: here the
     # chat rates are per hour (a world runs for a few minutes), so whether a message
@@ -184,18 +240,23 @@ def run_script(app: Flask, one_person: bool) -> list[tuple[str, Any]]:
         add_member(space, xena)
     db.session.commit()
     add_member(plaza, mona)
-    rosa = mona if one_person else sign_up("Nell")
+    # The same number of accounts, sessions and sockets in both worlds (so the database
+    # work can be compared exactly): in world 1 Zed, who takes no part, stands where Nell
+    # stands in world 2.
+    other = sign_up("Zed" if one_person else "Nell")
+    rosa = mona if one_person else other
     add_member(circle, rosa, space_alias="Rosa")
     clients = {alias: app.test_client() for alias in ("Olu", "Xena", "Mona")}
-    clients["Rosa"] = clients["Mona"] if one_person else app.test_client()
+    other_client = app.test_client()
+    clients["Rosa"] = clients["Mona"] if one_person else other_client
     for alias, account in (("Olu", olu), ("Xena", xena), ("Mona", mona)):
         login(clients[alias], account.alias)
-    if not one_person:
-        login(clients["Rosa"], "Nell")
-    w = World(app, clients)
+    login(other_client, other.alias)
+    w = World(app, clients, Steps(db.engine))
     w.socks["Xena"] = Sock(app, clients["Xena"])
     w.socks["Mona"] = Sock(app, clients["Mona"])
-    w.socks["Rosa"] = w.socks["Mona"] if one_person else Sock(app, clients["Rosa"])
+    other_sock = Sock(app, other_client)
+    w.socks["Rosa"] = w.socks["Mona"] if one_person else other_sock
     w.listen()
     plaza_room = db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == plaza.id))
     circle_room = db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == circle.id))
@@ -430,12 +491,21 @@ def test_one_persons_names_never_share_a_budget(app, make_account, monkeypatch):
 def test_one_person_with_two_names_looks_like_two_people(tmp_path, template_db, clock):
     one = _world(tmp_path, template_db, clock, one_person=True)
     two = _world(tmp_path, template_db, clock, one_person=False)
+    costs = []
     for (label_one, seen_one), (label_two, seen_two) in zip(
         one, two
     ):  # the first difference, named
         assert label_one == label_two
-        assert seen_one == seen_two, f"{label_one} differs between one person and two"
+        if label_one.startswith("cost "):
+            costs.append((label_one, seen_one, seen_two))
+            assert abs(seen_one - seen_two) <= COST_NOISE, (
+                f"{label_one} costs the database {seen_one} instructions with one person, "
+                f"{seen_two} with two"
+            )
+        else:
+            assert seen_one == seen_two, f"{label_one} differs between one person and two"
     assert len(one) == len(two)
+    assert len(costs) > 150 and all(a > 0 for _l, a, _b in costs)  # the counter counted
     # The script reached what it meant to: pages with both names, blocks, flags, the log.
     text = repr(one)
     for needle in (
