@@ -215,5 +215,36 @@ def start_peer(mode: str) -> Server:
     return Server(f"peer-bare-{mode}", port, process.pid, f"http://127.0.0.1:{port}", stop, "bare")
 
 
+NODE_PATH = os.environ.get("RB_BENCH_NODE_PATH", "/tmp/rb-peer-node/node_modules")
+
+
+def start_node() -> Server:
+    """The peer's Node socket.io server (``node_server.js``: join one room at connect,
+    rebroadcast ``msg``). Needs socket.io installed outside the repo, e.g.
+    ``mkdir /tmp/rb-peer-node && cd /tmp/rb-peer-node && npm install socket.io``
+    (``RB_BENCH_NODE_PATH`` points at its ``node_modules``)."""
+    script = PEER_DIR / "node_server.js"
+    if not script.exists():
+        raise FileNotFoundError(f"{script} not found (set RB_BENCH_PEER_DIR)")
+    if not Path(NODE_PATH, "socket.io").exists():
+        raise FileNotFoundError(f"socket.io not found in {NODE_PATH} (set RB_BENCH_NODE_PATH)")
+    port = free_port()
+    log = open(Path(tempfile.gettempdir()) / f"rb-bench-node-{port}.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(["node", str(script), str(port)], cwd=PEER_DIR, stdout=log,
+                               stderr=subprocess.STDOUT, env={**os.environ, "NODE_PATH": NODE_PATH})
+    _wait_port(port, process)
+
+    def stop() -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+    return Server("peer-node", port, process.pid, f"http://127.0.0.1:{port}", stop, "bare")
+
+
 def remove_instance(seeded: Seeded) -> None:
     shutil.rmtree(seeded.instance, ignore_errors=True)

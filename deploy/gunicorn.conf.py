@@ -29,6 +29,8 @@ Environment read here:
                      works too). Keep it on loopback or a unix socket.
 ``RB_ASYNC_MODE``    ``eventlet`` (default) or ``gevent``.
 ``RB_LOG_LEVEL``     gunicorn's error-log level (default ``warning``).
+``RB_MAX_CONNECTIONS`` connections per worker (default 10000; each needs a file descriptor,
+                     see ``LimitNOFILE`` in ``deploy/systemd/redbrolly.service``).
 """
 
 import os
@@ -39,7 +41,9 @@ _async_mode = os.environ.get("RB_ASYNC_MODE", "eventlet")
 # Only the two green-thread servers hold thousands of idle websockets cheaply.
 worker_class = "gevent" if _async_mode == "gevent" else "eventlet"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-worker_connections = 1000
+# Every open Socket.IO connection holds one of these for its whole life; gunicorn's
+# default (1,000) refused the 1,001st chat client. Same setting as `python -m forum`.
+worker_connections = int(os.environ.get("RB_MAX_CONNECTIONS", "10000"))
 
 bind = [os.environ.get("RB_BIND", "127.0.0.1:8000")]
 

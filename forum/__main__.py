@@ -33,9 +33,21 @@ def main() -> None:
     host = os.environ.get("RB_HOST", "127.0.0.1")
     port = int(os.environ.get("RB_PORT", "5000"))
     print(f"Red Brolly on http://{host}:{port} ({app.config['RB_ASYNC_MODE_IN_USE']})", flush=True)
+    options = {}
+    if MODE == "eventlet":
+        # eventlet.wsgi serves at most 1,024 connections at once by default (max_size), and
+        # every open Socket.IO connection is one: the rest would wait unanswered. gevent's
+        # server has no such cap. RB_MAX_CONNECTIONS sets it (each also needs a file
+        # descriptor: raise `ulimit -n` / LimitNOFILE to match).
+        options["max_size"] = app.config["RB_MAX_CONNECTIONS"]
     # log_output=False: eventlet's access log would print every client address.
     socketio.run(
-        app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=MODE == "threading"
+        app,
+        host=host,
+        port=port,
+        log_output=False,
+        allow_unsafe_werkzeug=MODE == "threading",
+        **options,
     )
 
 

@@ -66,9 +66,10 @@ class SpaceAccess:
         return self.membership is not None and self.membership.has_role(role)
 
     @property
-    def in_chat(self) -> bool:
-        """Chat is for members (and instance admins), open spaces included: reading an
-        open space's threads does not make someone part of its live conversation."""
+    def takes_part(self) -> bool:
+        """Members (and instance admins): chat and the safety tools (bad-date reports,
+        urgent alerts) are for them, open spaces included: reading an open space's threads
+        does not make someone part of its live conversation or its warnings."""
         return self.is_member or self.account.is_admin
 
     @property
@@ -100,6 +101,11 @@ def row_id(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise NotFound()
     return value
+
+
+def cursor_id(value: object) -> int:
+    """A "rows after this one" cursor from a client: 0 (from the start) or a ``row_id``."""
+    return 0 if type(value) is int and value == 0 else row_id(value)
 
 
 def membership_of(account: Account, space_id: int) -> Membership | None:

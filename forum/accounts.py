@@ -15,6 +15,7 @@ from forum import recovery
 from forum import search
 from forum import sessions
 from forum import signals
+from forum import text
 from forum import threads
 from forum.errors import Conflict
 from forum.errors import Invalid
@@ -45,12 +46,9 @@ class SignedIn:
     recovery_codes: list[str] | None = None
 
 
-def _text(value: object, field: str, limit: int = 2048) -> str:
-    if not isinstance(value, str):
-        raise Invalid(f"Please fill in the {field}.")
-    if len(value) > limit:
-        raise Invalid(f"The {field} is too long.")
-    return value
+def _secret(value: object, field: str) -> str:
+    """A passphrase as typed: the one text check (forum/text.py), without stripping it."""
+    return text.clean(value, field, passwords.MAX_LENGTH, multiline=True, verbatim=True)
 
 
 def _new_passphrase(passphrase: object, again: object, alias: str) -> str:
@@ -101,7 +99,7 @@ def sign_up(alias: object, passphrase: object, again: object) -> SignedIn:
 
 def log_in(alias: object, passphrase: object) -> SignedIn:
     """Check the passphrase and start a new session (a fresh token every time)."""
-    passphrase = _text(passphrase, "passphrase", passwords.MAX_LENGTH)
+    passphrase = _secret(passphrase, "passphrase")
     account = find_by_alias(alias)
     if account is None:
         passwords.verify_passphrase(_dummy_hash(), passphrase)  # same time either way
@@ -161,7 +159,7 @@ def change_passphrase(
     account: Account, current: object, new: object, again: object, session: AuthSession
 ) -> SignedIn:
     """Replace the passphrase; every other session ends and this one gets a new token."""
-    current = _text(current, "current passphrase", passwords.MAX_LENGTH)
+    current = _secret(current, "current passphrase")
     if not passwords.verify_passphrase(account.passphrase_hash, current):
         raise Invalid("Your current passphrase is not right.")
     new = _new_passphrase(new, again, account.alias)
@@ -183,7 +181,7 @@ def _restart_sessions(account: Account) -> SignedIn:
 
 def reset_with_code(alias: object, code: object, new: object, again: object) -> SignedIn:
     """Set a new passphrase with alias + one recovery code, which is then spent."""
-    code = _text(code, "recovery code", 64)
+    code = text.clean(code, "recovery code", 64)
     account = find_by_alias(alias)
     if account is None or not recovery.spend_code(account, code):
         db.session.rollback()
@@ -199,7 +197,7 @@ def reset_with_code(alias: object, code: object, new: object, again: object) -> 
 
 def regenerate_codes(account: Account, passphrase: object) -> list[str]:
     """New recovery codes; the old ones stop working."""
-    passphrase = _text(passphrase, "passphrase", passwords.MAX_LENGTH)
+    passphrase = _secret(passphrase, "passphrase")
     if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
         raise Invalid("Your passphrase is not right.")
     codes = recovery.replace_codes(account)
@@ -224,7 +222,7 @@ def delete_account(account: Account, passphrase: object, keep_content: bool = Fa
     ``keep_content=False`` (the default) deletes everything they wrote too;
     ``True`` leaves it, shown as "[deleted]", with no link back to them.
     """
-    passphrase = _text(passphrase, "passphrase", passwords.MAX_LENGTH)
+    passphrase = _secret(passphrase, "passphrase")
     if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
         raise Invalid("Your passphrase is not right.")
     account_id = account.id

@@ -25,6 +25,7 @@ from importlib import resources
 
 from confusable_homoglyphs import categories
 
+from forum import text as text_rules
 from forum.errors import Invalid
 
 MIN_LENGTH = 3
@@ -173,14 +174,25 @@ def _is_ignorable(ch: str) -> bool:
 
 
 def _check_characters(text: str, noun: str) -> None:
-    """Refuse control, invisible, symbol and space characters, each with its own message."""
+    """Refuse control, invisible, symbol and space characters, each with its own message.
+
+    Control characters, NUL, lone surrogates and text-direction tricks are the one rule
+    of ``forum/text.py`` (``hidden_kind``), said here in an alias's words; the rest (one
+    line, no tab, no private-use or unassigned code point, no symbol, no invisible
+    character, no space) are what an alias adds.
+    """
+    kind = text_rules.hidden_kind(text, multiline=True)
+    if kind == text_rules.SURROGATE:
+        raise Invalid(
+            f"Your {noun} contains a character we can't show. Please use letters and numbers."
+        )
+    if kind == text_rules.BIDI:
+        raise _invisible(noun)
+    if kind is not None or any(ch in "\t\n\r" for ch in text):
+        raise Invalid(f"Your {noun} can't contain line breaks, tabs or other control characters.")
     for ch in text:
         category = unicodedata.category(ch)
-        if category == "Cc":
-            raise Invalid(
-                f"Your {noun} can't contain line breaks, tabs or other control characters."
-            )
-        if category in ("Cs", "Co", "Cn"):
+        if category in ("Co", "Cn"):
             raise Invalid(
                 f"Your {noun} contains a character we can't show. Please use letters and numbers."
             )
@@ -190,10 +202,7 @@ def _check_characters(text: str, noun: str) -> None:
             )
     for ch in text:
         if unicodedata.category(ch) == "Cf" or _in_ranges(ord(ch), _INVISIBLE_RANGES):
-            raise Invalid(
-                f"Your {noun} contains an invisible character (such as a zero-width space "
-                "or a text-direction mark). Please type it again without it."
-            )
+            raise _invisible(noun)
     if text and unicodedata.category(text[0])[0] == "M":
         raise Invalid(f"Your {noun} can't start with an accent or other combining mark.")
     if any(ch.isspace() for ch in text):
@@ -268,6 +277,13 @@ def _check_scripts(text: str, noun: str) -> None:
 
 def _a(noun: str) -> str:
     return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
+def _invisible(noun: str) -> Invalid:
+    return Invalid(
+        f"Your {noun} contains an invisible character (such as a zero-width space "
+        "or a text-direction mark). Please type it again without it."
+    )
 
 
 def _too_long(noun: str) -> Invalid:

@@ -30,6 +30,7 @@ from forum import search
 from forum import security
 from forum import sessions
 from forum import views
+from forum import weight
 from forum.extensions import babel
 from forum.extensions import csrf
 from forum.extensions import db
@@ -77,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(sessions.load_current_session)
     app.after_request(sessions.write_cookie)
     app.after_request(security.secure_headers)
+    weight.init_app(app)
     app.context_processor(_template_globals)
     app.jinja_env.globals["render_markdown"] = markdown.render
     expiry.init_app(app)
@@ -119,6 +121,10 @@ def _finish_config(app: Flask) -> None:
         # The newest SQLite at hand (forum/disk.py): FTS5 secure-delete needs 3.42+.
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("module", disk.sqlite_module())
+        level = str(app.config["RB_SQLITE_SYNCHRONOUS"]).upper()
+        if level not in disk.SYNCHRONOUS_LEVELS:
+            raise ConfigError(f"RB_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {level!r}")
+        disk.synchronous = level
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     origin = app.config["RB_PUBLIC_ORIGIN"]
     app.config["SESSION_COOKIE_SECURE"] = origin.startswith("https://")
@@ -225,10 +231,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # Each commit syncs the WAL before it returns, so an ack means stored (docs/REALTIME.md).
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute(f"PRAGMA busy_timeout={disk.BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA synchronous={disk.synchronous}")  # FULL unless configured
     # Builds differ in their defaults (docs/STACK_FACTS.md); refuse to run if one did not stick.
     if cursor.execute("PRAGMA secure_delete").fetchone()[0] != 1:
         raise RuntimeError("SQLite refused secure_delete=ON; deleted text would stay on disk")

@@ -18,6 +18,9 @@
 | RB_CHECKIN_INTERVAL | 5                               | seconds between check-in timer rounds per process; 0 = off |
 | RB_QUICK_EXIT_URL   | https://www.bbc.com/weather     | where the quick-exit button goes              |
 | RB_SWEEP_INTERVAL   | 60                              | seconds between expiry sweeps in the server; 0 = off |
+| RB_MAX_CONNECTIONS  | 10000                           | connections one eventlet server process serves at once (eventlet's own default is 1,024); needs as many file descriptors |
+| RB_SQLITE_SYNCHRONOUS | FULL                          | SQLite only: FULL syncs every commit (an acknowledged message survives a power loss); NORMAL syncs at checkpoints (survives a killed process, may lose the last commits on a power loss); see docs/PERFORMANCE.md |
+| RB_PRESENCE_MS      | 1000                            | at most one chat presence update per room this often (joins and leaves in between are coalesced); 0 = one per change |
 | RB_CHAT_RETENTION_MIN_HOURS | 1                       | shortest chat retention a space owner may pick |
 | RB_CHAT_RETENTION_MAX_HOURS | 720 (30 days)           | longest chat retention a space owner may pick |
 | RB_POST_RETENTION_MIN_DAYS  | 1                       | shortest post retention a space owner may pick |
@@ -79,6 +82,9 @@ class Config:
     RB_LIMIT_CHAT_TRUSTED = os.environ.get("RB_LIMIT_CHAT_TRUSTED", "20 per 10 seconds")
     # Background sweeper inside the server (seconds; 0 turns it off).
     RB_SWEEP_INTERVAL = _int("RB_SWEEP_INTERVAL", 60)
+    RB_PRESENCE_MS = _int("RB_PRESENCE_MS", 1000)
+    RB_MAX_CONNECTIONS = _int("RB_MAX_CONNECTIONS", 10000)
+    RB_SQLITE_SYNCHRONOUS = os.environ.get("RB_SQLITE_SYNCHRONOUS", "FULL")
     # Instance-wide bounds for each space's retention (forum/retention.py).
     RB_CHAT_RETENTION_MIN_HOURS = _int("RB_CHAT_RETENTION_MIN_HOURS", 1)
     RB_CHAT_RETENTION_MAX_HOURS = _int("RB_CHAT_RETENTION_MAX_HOURS", 30 * 24)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -32,6 +34,15 @@ log = logging.getLogger(__name__)
 
 # How long a connection waits for another's write lock (set on every connection).
 BUSY_TIMEOUT_MS = 10_000
+
+# SQLite's synchronous level on every connection (RB_SQLITE_SYNCHRONOUS, set by the
+# factory). FULL: each commit syncs the WAL before it returns, so an acknowledged chat
+# message survives a killed process and a power loss. NORMAL (WAL mode): no sync at
+# commit, only at checkpoints; a killed process loses nothing committed (the WAL is in
+# the OS cache), a power loss or OS crash may lose the last commits (never corrupts).
+# docs/PERFORMANCE.md measures both.
+SYNCHRONOUS_LEVELS = ("FULL", "NORMAL")
+synchronous = "FULL"
 
 # FTS5's secure-delete option first shipped in SQLite 3.42.0.
 FTS5_SECURE_DELETE_SINCE = (3, 42, 0)
@@ -89,3 +100,46 @@ def checkpoint(engine: sa.Engine) -> bool:
             "WAL checkpoint postponed (a reader or writer held the WAL); the next sweep retries"
         )
     return not busy
+
+
+# --- writes that need not wait for the disk ------------------------------------------
+
+_RESTORE_SYNC = "rb_restore_synchronous"
+
+
+@contextmanager
+def unsynced(session: Any) -> Iterator[None]:
+    """Run a write whose rows mean nothing after a crash without waiting for the disk.
+
+    For the live-socket registry (``realtime/sockets.py``: rows cleared when a server
+    starts, rebuilt by the clients' reconnects), never for content: chat messages, posts
+    and accounts keep the connection's ``synchronous`` level, so an acknowledged message
+    is still on disk before its ack. SQLite: ``synchronous=NORMAL`` for this transaction
+    only (WAL mode: no fsync at its commit; the next synced commit or checkpoint syncs
+    its frames too; a power loss may roll back such a transaction, never corrupt the
+    file); the level in force is put back when the connection returns to the pool.
+    PostgreSQL: ``SET LOCAL synchronous_commit = off``, the same idea built in.
+
+    SQLite refuses to change the level inside an open transaction: the block must
+    start the transaction (callers commit before it). If one is already open the
+    write simply stays synced.
+    """
+    connection = session.connection()
+    name = connection.dialect.name
+    if name == "sqlite":
+        proxied = connection.connection
+        raw = proxied.dbapi_connection
+        if not raw.in_transaction:
+            if _RESTORE_SYNC not in proxied.info:
+                proxied.info[_RESTORE_SYNC] = raw.execute("PRAGMA synchronous").fetchone()[0]
+            raw.execute("PRAGMA synchronous=NORMAL")
+    elif name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    yield
+
+
+@sa.event.listens_for(sa.pool.Pool, "checkin")
+def _restore_synchronous(dbapi_connection: Any, record: Any) -> None:
+    level = record.info.pop(_RESTORE_SYNC, None) if record is not None else None
+    if level is not None and dbapi_connection is not None:
+        dbapi_connection.execute(f"PRAGMA synchronous={int(level)}")

@@ -11,7 +11,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from markupsafe import Markup
 
+from forum import markdown
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 
@@ -245,20 +247,35 @@ class Invite(db.Model):
 # --- Forum --------------------------------------------------------------------
 
 
-class Thread(db.Model):
-    """A forum thread. Its title and first post expire with it."""
+class Authored:
+    """What every text a member writes in a space carries (threads, posts, chat messages,
+    urgent alerts): one rule for what happens to it when its space or its author goes.
 
-    __tablename__ = "threads"
+    - ``space_id``: it goes with its space (and lets search and sweeps filter by space
+      without a join);
+    - ``author_id``: SET NULL, so content kept after its author deleted the account
+      stays, with no link back to them;
+    - ``author_name``: the name shown when it was written (the space alias or the alias),
+      so no page needs the author's other names; "[deleted]" after erasure;
+    - ``hidden_at``: a moderator (or enough flags) hid it.
+    """
 
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
     space_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
     )
     author_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
-    # The name shown when it was written (space alias or alias); "[deleted]" after erasure.
     author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+
+class Thread(Authored, db.Model):
+    """A forum thread. Its title and first post expire with it."""
+
+    __tablename__ = "threads"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
     title: so.Mapped[str] = so.mapped_column(sa.String(300))
     content_warning: so.Mapped[str | None] = so.mapped_column(sa.String(150))
     pinned: so.Mapped[bool] = so.mapped_column(default=False)
@@ -266,12 +283,11 @@ class Thread(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     last_post_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
     expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
-    hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     space: so.Mapped[Space] = so.relationship()
 
 
-class Post(db.Model):
+class Post(Authored, db.Model):
     """A post in a thread (the first post carries the thread's body)."""
 
     __tablename__ = "posts"
@@ -280,23 +296,33 @@ class Post(db.Model):
     thread_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("threads.id", ondelete="CASCADE"), index=True
     )
-    # Denormalised so search and sweeps filter by space without a join.
-    space_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
-    )
-    author_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
-    )
-    author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
     body: so.Mapped[str] = so.mapped_column(sa.Text)
     content_warning: so.Mapped[str | None] = so.mapped_column(sa.String(150))
     is_first: so.Mapped[bool] = so.mapped_column(default=False)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
     edited_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
-    hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # ``body`` rendered (forum/markdown.py), written with every change of ``body`` (the
+    # listener below), so a page view renders nothing: it is user text like ``body``,
+    # lives and goes in the same row, and is rewritten by every edit, erasure and
+    # redaction. NULL only for rows written before migration 0012 filled it.
+    body_html: so.Mapped[str | None] = so.mapped_column(sa.Text)
 
     thread: so.Mapped[Thread] = so.relationship()
+
+    @property
+    def html(self) -> Markup:
+        """The post as safe HTML, as stored when it was written or edited."""
+        if self.body_html is None:
+            return markdown.render(self.body)
+        # B704 waived: the renderer's own output, stored (raw HTML off; tests/test_markdown.py).
+        return Markup(self.body_html)  # nosec B704
+
+
+@sa.event.listens_for(Post.body, "set")
+def _render_body(target: Post, value: object, _old: object, _initiator: object) -> None:
+    """Every write of a post's text (new, edit, erasure, redaction) renders it once."""
+    target.body_html = str(markdown.render(value)) if isinstance(value, str) else None
 
 
 class ThreadFollow(db.Model):

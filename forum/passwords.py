@@ -24,6 +24,7 @@ from argon2.exceptions import Argon2Error
 from argon2.exceptions import InvalidHashError
 
 from forum import greenlets
+from forum import text
 from forum.errors import Invalid
 
 T = t.TypeVar("T")
@@ -75,6 +76,8 @@ def check_passphrase(p: object, *, alias: str | None = None) -> str:
         raise Invalid(
             "Your passphrase contains a character we can't store. Please type it again."
         ) from None
+    # The one text check, as at login (forum/accounts.py): what is set here can be typed there.
+    text.clean(p, "passphrase", MAX_LENGTH, multiline=True, verbatim=True)
     folded = _fold(p)
     if _REPEATED_UNIT.fullmatch(folded):
         raise Invalid(

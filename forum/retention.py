@@ -13,7 +13,6 @@ to stamp new rows, so every row's fate is decided when it is written.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +26,7 @@ from flask_babel import ngettext
 
 from forum import access
 from forum import signals
+from forum import text
 from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.extensions import db
@@ -35,7 +35,6 @@ from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
 
-_DIGITS = re.compile(r"[0-9]{1,6}")  # ASCII only: int() would also take "١٢" or "１２"
 _KEEP_WORDS = ("", "keep")
 CHUNK = 1000  # rows per query when applying a shorter policy to existing content
 
@@ -187,16 +186,10 @@ def post_expires_at(space: Space, now: datetime, thread: Thread | None = None) -
 
 
 def _whole_number(value: object, low: int, high: int, what: str) -> int:
-    if isinstance(value, bool):
-        raise Invalid(f"{what} must be a whole number.")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        number = int(value.strip())
-    else:
-        raise Invalid(f"{what} must be a whole number from {low} to {high}.")
-    if not low <= number <= high:
-        raise Invalid(f"{what} must be from {low} to {high}.")
+    """The one whole-number rule (forum/text.py); here a blank is not a choice."""
+    number = text.whole_number(value, what, low, high)
+    if number is None:
+        raise Invalid(f"The {what} must be a whole number from {low} to {high}.")
     return number
 
 
@@ -209,7 +202,7 @@ def _post_days(value: object, limits: Bounds) -> int | None:
                 "this site does not keep posts forever."
             )
         return None
-    return _whole_number(value, limits.post_min_days, limits.post_max_days, "Days to keep posts")
+    return _whole_number(value, limits.post_min_days, limits.post_max_days, "days to keep posts")
 
 
 # --- Services ---------------------------------------------------------------------------
@@ -284,7 +277,7 @@ def set_retention(
     space = owned_space(actor, space.slug)
     limits = bounds()
     hours = _whole_number(
-        chat_hours, limits.chat_min_hours, limits.chat_max_hours, "Hours to keep chat"
+        chat_hours, limits.chat_min_hours, limits.chat_max_hours, "hours to keep chat"
     )
     days = _post_days(post_days, limits)
     if not isinstance(apply_to_existing, bool):
@@ -317,7 +310,7 @@ def set_thread_lifetime(actor: Account | None, thread: Thread | int, days: objec
     if found.author_id != space_access.account.id and not space_access.has_role("moderator"):
         raise Forbidden("Only the thread's author or a moderator can change how long it lasts.")
     limits = bounds()
-    number = _whole_number(days, 1, limits.post_max_days, "Days")
+    number = _whole_number(days, 1, limits.post_max_days, "days")
     new = found.created_at + timedelta(days=number)
     if found.expires_at is not None and new >= found.expires_at:
         raise Invalid("A thread's life can only be made shorter, never longer.")

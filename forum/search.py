@@ -38,7 +38,7 @@ from forum import access
 from forum import disk
 from forum import markdown
 from forum import pagination
-from forum.errors import Invalid
+from forum import text
 from forum.extensions import db
 from forum.models import Account
 from forum.models import Post
@@ -104,15 +104,9 @@ def _dialect() -> str:
 
 def search(account: Account, query: object, page: object = 1) -> Results:
     """Posts matching ``query`` (all words), newest first, in the account's spaces."""
-    if query is None:
-        query = ""
-    if not isinstance(query, str):
-        raise Invalid("Please type what to search for.")
-    if len(query) > MAX_QUERY:
-        raise Invalid(f"That search is too long. Please use at most {MAX_QUERY} characters.")
+    query = text.clean(query, "search", MAX_QUERY, required=False, drop_hidden=True)
     page = pagination.page_number(page, MAX_PAGE)
-    query = query.strip()
-    words = terms(query.replace("\x00", " "))
+    words = terms(query)
     if not words:
         message = (
             "Type a word to search for."

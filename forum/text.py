@@ -32,8 +32,15 @@ from forum.errors import Invalid
 # embeddings and overrides (a regex character class, shared with the URL converters).
 NEVER = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e"
 _CONTROL = re.compile(f"[{NEVER}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_OVERRIDE = re.compile("[\u202a-\u202e]")
+# What ``drop_hidden`` takes out: everything NEVER allows, and every isolate.
+_DROPPED = re.compile(f"[{NEVER}\u2066-\u2069]")
+SURROGATE, BIDI, CONTROL, LINE_BREAK = "surrogate", "bidi", "control", "line break"
 _LINE_BREAKS = re.compile(r"[\n\t\u2028\u2029]")  # a multi-line field's line breaks and tabs
 _SPACES = re.compile(" {2,}")
+# ASCII digits only, one optional minus ("٣", "１２", "²" and "--1" are not numbers here).
+_WHOLE = re.compile("-?[0-9]{1,11}")
 _ISOLATE_OPEN = "\u2066\u2067\u2068"
 _ISOLATE_CLOSE = "\u2069"
 _PARAGRAPH_ENDS = "\n\u2029"
@@ -55,14 +62,30 @@ def _unbalanced_isolates(text: str) -> bool:
     return depth != 0
 
 
+def hidden_kind(text: str, *, multiline: bool = False) -> str | None:
+    """Which kind of character that :func:`clean` refuses ``text`` holds, if any:
+    ``SURROGATE``, ``BIDI`` (an embedding, override or unbalanced isolate), ``CONTROL``, or
+    ``LINE_BREAK`` (line breaks and tabs, unless ``multiline``); None when it holds none.
+
+    Fields with their own wording (aliases) ask this and say it their way.
+    """
+    if _SURROGATE.search(text):
+        return SURROGATE
+    if _OVERRIDE.search(text) or (
+        any(c in text for c in _ISOLATE_OPEN + _ISOLATE_CLOSE) and _unbalanced_isolates(text)
+    ):
+        return BIDI
+    if _CONTROL.search(text):
+        return CONTROL
+    if not multiline and ("\r" in text or _LINE_BREAKS.search(text)):
+        return LINE_BREAK
+    return None
+
+
 def hidden_characters(text: str, *, multiline: bool = False) -> bool:
     """Does ``text`` hold a character that :func:`clean` refuses? (Line breaks and tabs
     count too, unless ``multiline``.)"""
-    if _CONTROL.search(text):
-        return True
-    if not multiline and ("\r" in text or _LINE_BREAKS.search(text)):
-        return True
-    return any(c in text for c in _ISOLATE_OPEN + _ISOLATE_CLOSE) and _unbalanced_isolates(text)
+    return hidden_kind(text, multiline=multiline) is not None
 
 
 def clean(
@@ -73,11 +96,17 @@ def clean(
     required: bool = True,
     multiline: bool = False,
     name: bool = False,
+    drop_hidden: bool = False,
+    verbatim: bool = False,
 ) -> str:
     """``value`` stripped, or raise :class:`Invalid` saying what is wrong with ``field``.
 
     ``None`` (a field that was not sent) counts as empty where the field is optional,
-    and as not text where it is required.
+    and as not text where it is required. ``drop_hidden``: for what is only looked
+    for, never stored (a search, an identifier to look up or to hash), the characters
+    refused here become spaces instead (a number pasted from a phone often comes wrapped
+    in direction marks). ``verbatim``: a secret compared as typed (a passphrase): not
+    stripped, line endings kept.
     """
     if value is None and not required:
         value = ""
@@ -85,7 +114,13 @@ def clean(
         raise Invalid(f"The {field} must be text.")
     if len(value) > limit * 2 + 100:  # refuse a huge value before any work on it
         raise Invalid(f"The {field} is too long: at most {limit:,} characters.")
-    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = value
+    if drop_hidden:
+        text = _DROPPED.sub(" ", text)
+        if not multiline:
+            text = _LINE_BREAKS.sub(" ", text.replace("\r", " "))
+    if not verbatim:
+        text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if name:
         text = _SPACES.sub(" ", text)
     if required and not text:
@@ -111,7 +146,7 @@ def whole_number(
         raise Invalid(f"The {field} must be a whole number.")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and len(value) <= 12 and value.strip().lstrip("-").isdigit():
+    elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         number = int(value.strip())
     else:
         raise Invalid(f"The {field} must be a whole number.")

@@ -187,17 +187,22 @@ def keep(
         signals.content_unhidden.send(target.space_id, **target.payload())
 
 
-def hide(
-    actor: Account, slug: object, kind: object, target_id: object, reason: object = ""
+def _upheld(
+    actor: Account,
+    space_access: SpaceAccess,
+    target: Target,
+    action: str,
+    reason: str,
+    done: str,
+    then: str,
 ) -> None:
-    """Hide the item (its author and moderators still see it); the author may appeal."""
-    target, space_access = _moderate(actor, slug, kind, target_id)
-    reason = _default_reason(target, _reason(reason))
-    target.obj.hidden_at = target.hidden_at or clock.now()
+    """A hide or a delete (no commit): the log line (with an excerpt for the appeal window,
+    unless the item outs someone), its flags resolved as upheld, and its author told what
+    was done, why, and how to appeal."""
     entry = modlog.write(
         space_access,
         target.space_id,
-        "hide",
+        action,
         target=target,
         reason=reason,
         moderator=actor,
@@ -206,12 +211,22 @@ def hide(
     _resolve(target, FLAG_UPHELD)
     notices.notify(
         target.author_id,
-        f'A moderator hid your {flags.noun(target.kind)} in "{space_access.space.name}". '
-        f"Reason: {reason or 'not given'}. You can edit it or appeal.",
+        f'A moderator {done} your {flags.noun(target.kind)} in "{space_access.space.name}". '
+        f"Reason: {reason or 'not given'}. {then}",
         _appeal_link(space_access, entry.id),
         action=entry,
         target=target,
     )
+
+
+def hide(
+    actor: Account, slug: object, kind: object, target_id: object, reason: object = ""
+) -> None:
+    """Hide the item (its author and moderators still see it); the author may appeal."""
+    target, space_access = _moderate(actor, slug, kind, target_id)
+    reason = _default_reason(target, _reason(reason))
+    target.obj.hidden_at = target.hidden_at or clock.now()
+    _upheld(actor, space_access, target, "hide", reason, "hid", "You can edit it or appeal.")
     db.session.commit()
     signals.content_hidden.send(target.space_id, **target.payload())
 
@@ -227,24 +242,7 @@ def delete(
     target, space_access = _moderate(actor, slug, kind, target_id)
     reason = _default_reason(target, _reason(reason))
     payload = target.payload()
-    entry = modlog.write(
-        space_access,
-        target.space_id,
-        "delete",
-        target=target,
-        reason=reason,
-        moderator=actor,
-        excerpt=not flags.has_outing(target),
-    )
-    _resolve(target, FLAG_UPHELD)
-    notices.notify(
-        target.author_id,
-        f'A moderator deleted your {flags.noun(target.kind)} in "{space_access.space.name}". '
-        f"Reason: {reason or 'not given'}. You can appeal.",
-        _appeal_link(space_access, entry.id),
-        action=entry,
-        target=target,
-    )
+    _upheld(actor, space_access, target, "delete", reason, "deleted", "You can appeal.")
     if target.kind == "post" and target.obj.is_first:
         db.session.delete(db.session.get(Thread, target.obj.thread_id))
         payload = {**payload, "kind": "thread", "id": target.obj.thread_id}

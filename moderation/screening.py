@@ -46,9 +46,10 @@ from moderation import trust
 from moderation import watchwords
 from moderation.targets import Target
 
-# The note a "flag" word leaves in the review queue, as each queue has always shown it.
-FLAG_NOTE = {"chat": 'Watched word: "{}"'}
-FLAG_NOTE_DEFAULT = 'Watched word "{}"'
+
+def flag_note(word: str) -> str:
+    """The note a "flag" word leaves in the review queue, the same for posts and chat."""
+    return f'Watched word "{word}"'
 
 
 def _joined(parts: Sequence[object]) -> str:
@@ -142,5 +143,5 @@ def apply(verdict: Verdict, kind: str, item: Any, space_name: str) -> dict[str, 
         )
         return target.payload()
     if verdict.action == "flag":
-        flags.system_flag(target, FLAG_NOTE.get(kind, FLAG_NOTE_DEFAULT).format(verdict.word))
+        flags.system_flag(target, flag_note(verdict.word))
     return None

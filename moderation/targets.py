@@ -147,8 +147,8 @@ def load(actor: Account | None, kind: object, target_id: object) -> tuple[Target
     if target is None or actor is None:
         raise NotFound()
     space_access = access.access_space_by_id(actor, target.space_id)
-    if not space_access.in_chat:
-        raise NotFound()  # chat is for members, in open spaces too (SpaceAccess.in_chat)
+    if not space_access.takes_part:
+        raise NotFound()  # chat is for members, in open spaces too (SpaceAccess.takes_part)
     moderator = space_access.has_role("moderator")
     if not access.shows(actor, target.obj, moderator=moderator, own_hidden=True):
         raise NotFound()

@@ -7,13 +7,17 @@ space, the rooms on the space page, stale-socket upkeep).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from flask import Flask
+from flask import current_app
 
+from forum import clock
 from forum import expiry
 from forum import retention
 from forum import signals
+from forum.extensions import db
 from forum.extensions import socketio
 from moderation import targets
 from realtime import chat
@@ -22,6 +26,8 @@ from realtime import sockets
 from realtime import views
 from realtime.models import ChatMessage
 from realtime.namespace import ChatNamespace
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
@@ -44,9 +50,35 @@ def init_app(app: Flask) -> None:
     signals.space_created.connect(chat.ensure_default_room)
     signals.account_deleting.connect(chat.forget_author)
     signals.maintenance_due.connect(_purge_stale_sockets)
-    # Socket rows left by a previous run (no disconnect came): gone when a server starts.
+    # Socket rows left by a previous run (no disconnect came): gone when a server starts;
+    # then this process vouches for its open sockets every sockets.HEARTBEAT seconds.
     app.extensions.setdefault("rb_start_hooks", []).append(sockets.clear_at_start)
+    app.extensions["rb_start_hooks"].append(_start_keep_alive)
     app.jinja_env.globals["chat_rooms"] = chat.open_rooms
+
+
+def _start_keep_alive() -> None:
+    socketio.start_background_task(_keep_alive_forever, current_app._get_current_object())
+
+
+def _keep_alive_forever(app: Flask) -> None:
+    """This process's open /chat sockets are live: one batched touch per round."""
+    while True:
+        socketio.sleep(sockets.HEARTBEAT)
+        try:
+            with app.app_context():
+                try:
+                    keep_alive_once()
+                finally:
+                    db.session.remove()
+        except Exception as error:  # the loop must survive a bad round (type only: no content)
+            log.error("socket keep-alive failed: %s", type(error).__name__)
+
+
+def keep_alive_once() -> int:
+    """One round: every /chat socket connected to this process is seen now."""
+    held = socketio.server.manager.get_participants(push.NAMESPACE, None)
+    return sockets.keep_alive([sid for sid, _eio_sid in held], clock.now())
 
 
 def _purge_stale_sockets(now: datetime) -> dict[str, int]:

@@ -58,6 +58,7 @@ from realtime.models import ChatSocket
 from realtime.models import ChatSocketRoom
 
 MAX_ROOMS = 20  # per space, archived ones included: the room list is never long
+ROOMS_PER_PAGE = MAX_ROOMS  # so one page holds them all
 MAX_ROOM_NAME = 60
 PAGE = 50  # messages per page of history (HTTP page and the `history` event)
 RESUME_MAX = 500  # messages per `join` batch; the client asks again when `more` is set
@@ -125,7 +126,7 @@ def access_room(
 
 
 def _require_chat(access: SpaceAccess) -> None:
-    if not access.in_chat:
+    if not access.takes_part:
         raise Forbidden("Join this space to take part in its chat.")
 
 
@@ -138,16 +139,16 @@ def _writable(room: ChatRoom, access: SpaceAccess) -> Membership:
 # --- rooms ----------------------------------------------------------------------
 
 
-def list_rooms(account: Account | None, slug: object) -> tuple[SpaceAccess, list[ChatRoom]]:
-    """The space's rooms (owners also see archived ones). A space always has one."""
+def list_rooms(account: Account | None, slug: object, page: object = 1) -> tuple[SpaceAccess, Page]:
+    """One page of the space's rooms (owners also see archived ones). A space always has one."""
     access = access_space(account, slug)
     _require_chat(access)
     query = sa.select(ChatRoom).where(ChatRoom.space_id == access.space.id)
     if not access.has_role("owner"):
         query = query.where(ChatRoom.archived_at.is_(None))
-    rooms = list(db.session.scalars(query.order_by(ChatRoom.id).limit(MAX_ROOMS)))
-    if not rooms and not _has_any_room(access.space.id):
-        rooms = [ensure_default_room(access.space.id)]
+    rooms = paginate(query.order_by(ChatRoom.id), page, ROOMS_PER_PAGE)
+    if not rooms.items and rooms.page == 1 and not _has_any_room(access.space.id):
+        rooms.items = [ensure_default_room(access.space.id)]
     return access, rooms
 
 
@@ -168,9 +169,8 @@ def open_rooms(space_id: int) -> list[ChatRoom]:
         sa.select(ChatRoom)
         .where(ChatRoom.space_id == space_id, ChatRoom.archived_at.is_(None))
         .order_by(ChatRoom.name, ChatRoom.id)
-        .limit(MAX_ROOMS)
     )
-    return list(db.session.scalars(query))
+    return paginate(query, 1, MAX_ROOMS).items
 
 
 def ensure_default_room(space_id: int) -> ChatRoom:
@@ -461,7 +461,8 @@ def enter_room(
     """A socket (already in the Socket.IO room) is here: record it, return what it missed."""
     room, page = messages_after(account, room_id, after_seq)
     if sockets.enter(sid, room.id):
-        signals.chat_presence_changed.send(room.id)
+        # The joiner reads presence in its join ack (computed after this).
+        signals.chat_presence_changed.send(room.id, joined_sid=sid)
     return room, page
 
 

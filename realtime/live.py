@@ -190,19 +190,10 @@ def update_audience(post_id: int) -> tuple[Thread, Space, list[FollowerUpdate]] 
         return None
     thread = db.session.get(Thread, post.thread_id)
     space = db.session.get(Space, thread.space_id)
-    now = clock.now()
-    idle = timedelta(days=current_app.config["RB_SESSION_IDLE_DAYS"])
-    online = sa.exists().where(
-        ChatSocket.account_id == ThreadFollow.account_id,
-        ChatSocket.seen_at > now - sockets.STALE,
-        AuthSession.id == ChatSocket.auth_session_id,
-        AuthSession.expires_at > now,
-        AuthSession.last_seen_at > now - idle,
-    )
     conditions = [
         ThreadFollow.thread_id == thread.id,
         ThreadFollow.last_seen_post_id < post.id,
-        online,
+        sa.exists().where(ChatSocket.account_id == ThreadFollow.account_id, _online()),
     ]
     if post.author_id is not None:
         conditions.append(ThreadFollow.account_id != post.author_id)
@@ -235,3 +226,57 @@ def update_audience(post_id: int) -> tuple[Thread, Space, list[FollowerUpdate]] 
         if len(rows) < CHUNK:
             return thread, space, found
         after = rows[-1][0]
+
+
+def _online() -> sa.ColumnElement[bool]:
+    """A ``ChatSocket`` row that is fresh and belongs to a live session (any process's)."""
+    now = clock.now()
+    idle = timedelta(days=current_app.config["RB_SESSION_IDLE_DAYS"])
+    return sa.and_(
+        ChatSocket.seen_at > now - sockets.STALE,
+        AuthSession.id == ChatSocket.auth_session_id,
+        AuthSession.expires_at > now,
+        AuthSession.last_seen_at > now - idle,
+    )
+
+
+# --- a space's thread list -------------------------------------------------------------
+
+
+def new_thread_audience(thread_id: int) -> tuple[Thread, list[int]] | None:
+    """For a new thread: the accounts online now that should see it in its space's thread
+    list: they may read the space, did not write it, and have not blocked its author (as
+    the list itself). None when an ordinary reader would not see it (held, hidden, expired).
+
+    One query per ``CHUNK`` accounts, over the socket registry: in an open space that is
+    everyone online, which is why the event carries ids only.
+    """
+    thread = db.session.scalar(
+        sa.select(Thread).where(Thread.id == thread_id, access.visible(None, Thread))
+    )
+    if thread is None:
+        return None
+    space = db.session.get(Space, thread.space_id)
+    conditions = [
+        _online(),
+        access.may_read(ChatSocket.account_id, space),
+        sa.not_(access.blocked(ChatSocket.account_id, thread)),
+    ]
+    if thread.author_id is not None:
+        conditions.append(ChatSocket.account_id != thread.author_id)
+    found: list[int] = []
+    after = 0
+    while True:
+        rows = list(
+            db.session.scalars(
+                sa.select(ChatSocket.account_id)
+                .where(*conditions, ChatSocket.account_id > after)
+                .group_by(ChatSocket.account_id)
+                .order_by(ChatSocket.account_id)
+                .limit(CHUNK)
+            )
+        )
+        found += rows
+        if len(rows) < CHUNK:
+            return thread, found
+        after = rows[-1]

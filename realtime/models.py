@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
+from forum.models import Authored
 
 
 class ChatRoom(db.Model):
@@ -30,7 +31,7 @@ class ChatRoom(db.Model):
     space: so.Mapped["Space"] = so.relationship("Space")  # noqa: F821
 
 
-class ChatMessage(db.Model):
+class ChatMessage(Authored, db.Model):
     """One chat message. ``seq`` is monotonic per room; ``client_id`` makes retries idempotent."""
 
     __tablename__ = "chat_messages"
@@ -41,19 +42,11 @@ class ChatMessage(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     room_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("chat_rooms.id", ondelete="CASCADE"))
-    space_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
-    )
     seq: so.Mapped[int] = so.mapped_column()
-    author_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
-    )
-    author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
     client_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     body: so.Mapped[str] = so.mapped_column(sa.Text)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
-    hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     room: so.Mapped[ChatRoom] = so.relationship()
 

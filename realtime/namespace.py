@@ -42,7 +42,6 @@ from flask_socketio import Namespace
 from flask_socketio import join_room
 from flask_socketio import leave_room
 
-from forum import clock
 from forum import sessions
 from forum.errors import Invalid
 from forum.errors import RateLimited
@@ -130,7 +129,7 @@ class ChatNamespace(Namespace):
         found = sessions.find_session(request.cookies.get(sessions.COOKIE_NAME))
         if found is None:
             raise ConnectionRefusedError("Please log in to use chat.")
-        sockets.purge_stale(clock.now())
+        # No purge of stale rows here (a write per connect): the minute upkeep does it.
         sockets.register(request.sid, found)
         join_room(push.account(found.account_id))
         join_room(push.session(found.id))

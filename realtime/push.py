@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
 from flask import has_request_context
 from flask import request
 
@@ -214,9 +216,59 @@ def on_room_changed(chat_room: ChatRoom, **_: Any) -> None:
     socketio.emit("room", room_payload(chat_room), to=room(chat_room.id), namespace=NAMESPACE)
 
 
+# Presence is coalesced: at most one ``presence`` per room per RB_PRESENCE_MS (1 s), so
+# filling a room of N costs O(N) deliveries a second, not O(N^2) (every join used to send
+# the whole room an update, and build it from the database). The joiner has presence in
+# its join ack, so it is skipped when its own join was the last change.
+_presence_lock = threading.Lock()
+_presence_due: dict[int, str | None] = {}  # room id -> sid whose ack already shows the latest
+
+
+def _presence_interval() -> float:
+    return current_app.config["RB_PRESENCE_MS"] / 1000
+
+
 @_never_raises
-def on_presence_changed(room_id: int, **_: Any) -> None:
-    socketio.emit("presence", chat.presence(room_id), to=room(room_id), namespace=NAMESPACE)
+def on_presence_changed(room_id: int, joined_sid: str | None = None, **_: Any) -> None:
+    """Someone came or went: the room hears the new presence now (RB_PRESENCE_MS 0) or
+    once the interval has passed, with every change made meanwhile."""
+    interval = _presence_interval()
+    if interval <= 0:
+        _emit_presence(room_id, joined_sid)
+        return
+    with _presence_lock:
+        first = room_id not in _presence_due
+        _presence_due[room_id] = joined_sid
+    if first:
+        socketio.start_background_task(
+            _presence_later, current_app._get_current_object(), room_id, interval
+        )
+
+
+def _presence_later(app: Any, room_id: int, interval: float) -> None:
+    socketio.sleep(interval)
+    with app.app_context():
+        try:
+            flush_presence(room_id)
+        finally:
+            db.session.remove()
+
+
+def flush_presence(room_id: int) -> bool:
+    """Send a room's pending presence update now; False when none was pending."""
+    with _presence_lock:
+        if room_id not in _presence_due:
+            return False
+        joined_sid = _presence_due.pop(room_id)
+    _emit_presence(room_id, joined_sid)
+    return True
+
+
+@_never_raises
+def _emit_presence(room_id: int, skip: str | None) -> None:
+    socketio.emit(
+        "presence", chat.presence(room_id), to=room(room_id), skip_sid=skip, namespace=NAMESPACE
+    )
 
 
 @_never_raises
@@ -303,6 +355,7 @@ def connect_receivers() -> None:
 #
 # Audiences:
 # - ``account:<id>``  ``update``: a reply in a thread this person follows (the updates list);
+#                     ``new_thread``: a new thread in a space this person may read;
 # - ``thread:<id>``   the sockets of open thread pages (``watch_thread`` checked read access):
 #                     ``new_reply``, ``posts_removed``, ``post_changed``, ``thread_gone``;
 # - one socket id     ``thread_gone`` when its account can no longer read the thread.
@@ -341,6 +394,26 @@ def post_changed_payload(thread_id: int, post_id: int | None) -> dict[str, Any]:
 
 def thread_gone_payload(thread_id: int, reason: str) -> dict[str, Any]:
     return {"thread_id": thread_id, "reason": reason}
+
+
+def new_thread_payload(space_id: int, thread_id: int) -> dict[str, Any]:
+    return {"space_id": space_id, "thread_id": thread_id}
+
+
+@_never_raises
+def on_thread_created(thread_id: int, **_: Any) -> None:
+    """A new thread: online readers of its space hear ``new_thread`` (an open space page
+    says "1 new thread — show"). Ids only: the page reloads to show what its reader may see.
+
+    Not told: the author, readers who blocked the author, anyone when the thread is held.
+    """
+    found = live.new_thread_audience(thread_id)
+    if found is None:
+        return
+    thread_row, account_ids = found
+    payload = new_thread_payload(thread_row.space_id, thread_row.id)
+    for account_id in account_ids:
+        socketio.emit("new_thread", payload, to=account(account_id), namespace=NAMESPACE)
 
 
 @_never_raises
@@ -480,6 +553,7 @@ def on_member_lost_threads(space_id: int, account_id: int, **_: Any) -> None:
 
 def connect_live_receivers() -> None:
     """Connect the forum-page receivers (idempotent, like ``connect_receivers``)."""
+    signals.thread_created.connect(on_thread_created)
     signals.post_created.connect(on_post_created)
     signals.post_edited.connect(on_post_edited)
     signals.post_deleted.connect(on_post_deleted)

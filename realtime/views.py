@@ -17,6 +17,7 @@ from forum.errors import NotFound
 from forum.errors import ServiceError
 from forum.views.guards import form_flag
 from forum.views.guards import form_text
+from forum.views.guards import int_arg
 from forum.views.guards import signed_in
 from moderation import guard
 from realtime import chat
@@ -56,8 +57,15 @@ def _room_page(
 @signed_in
 def rooms(slug: str):
     """The space's chat rooms; owners manage them here too."""
-    access, room_list = chat.list_rooms(g.account, slug)
-    return render_template("chat/rooms.html", space=access.space, access=access, rooms=room_list)
+    access, rooms_page = chat.list_rooms(g.account, slug, int_arg("page"))
+    return render_template(
+        "chat/rooms.html",
+        space=access.space,
+        access=access,
+        rooms=rooms_page.items,
+        page=rooms_page.page,
+        has_next=rooms_page.has_next,
+    )
 
 
 @bp.get("/s/<slug>/chat/<int:room_id>")

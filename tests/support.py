@@ -49,6 +49,8 @@ def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
         "RB_ASYNC_MODE": "threading",
         "RB_PUBLIC_ORIGIN": ORIGIN,
         "RB_SWEEP_INTERVAL": 0,
+        # One presence update per change, sent at once (coalescing: test_chat_presence).
+        "RB_PRESENCE_MS": 0,
         "REDIS_URL": None,
         "RATELIMIT_STORAGE_URI": "memory://",
         # Cheap argon2 for speed; production parameters are tested on their own.
@@ -266,3 +268,42 @@ def assert_both_on_disk(gone: str, kept: str) -> None:
     db.session.commit()
     data = sqlite_bytes()
     assert tail(gone) in data and tail(kept) in data
+
+
+# --- walking the routes (tests/test_fuzz.py, tests/test_not_there.py) --------------------
+
+URL_VARIABLE = re.compile(r"<(?:(\w+):)?(\w+)>")
+# What each id variable of a route names in tests/hostile.py's world (its key there).
+WORLD_IDS = {
+    "room_id": "room",
+    "thread_id": "thread",
+    "post_id": "post",
+    "membership_id": "membership",
+    "invite_id": "invite",
+    "request_id": "request",
+    "word_id": "word",
+    "action_id": "action",
+    "appeal_id": "appeal",
+    "block_id": "block",
+    "session_id": "session",
+    "account_id": "olu",
+    "report_id": "report",
+}
+
+
+def routes(app: Flask, skip: frozenset[str] | set[str] = frozenset()) -> list[Any]:
+    """Every rule of ``app.url_map`` but the endpoints in ``skip``, in a stable order."""
+    return sorted(
+        (rule for rule in app.url_map.iter_rules() if rule.endpoint not in skip),
+        key=lambda rule: rule.rule,
+    )
+
+
+def url_variables(rule: Any) -> list[str]:
+    """The names of a route's variables, in order."""
+    return [name for _converter, name in URL_VARIABLE.findall(rule.rule)]
+
+
+def fill_route(rule: Any, value: Callable[[str | None, str], object]) -> str:
+    """The route's path with each variable replaced by ``value(converter, name)``."""
+    return URL_VARIABLE.sub(lambda m: str(value(m.group(1), m.group(2))), rule.rule)

@@ -306,7 +306,7 @@ def test_discreet_mode_changes_title_and_icon(client, make_account):
     post(client, "/account/preferences", {"discreet": "1"})
     page = client.get("/account").get_data(as_text=True)
     assert "<title>Notes</title>" in page
-    assert "favicon-discreet.svg" in page and "Red Brolly" not in page
+    assert "favicon-discreet." in page and "Red Brolly" not in page
 
 
 def test_preferences_refuse_unknown_language(client, make_account):

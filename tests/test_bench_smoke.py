@@ -42,6 +42,8 @@ CHAT_SMALL = [
     "1",
     "--budget",
     "60",
+    "--drain",
+    "60",
 ]
 PAGES_SMALL = [
     "--modes",
@@ -62,24 +64,28 @@ def rows_of(path: Path) -> list[dict]:
 
 
 def test_chat_fanout_runs_as_shipped_and_counts_every_delivery(tmp_path):
+    """Correctness, not speed: under any load every message of each phase reached every
+    client once and was stored once, in order. A short window on a loaded machine may
+    hold few or no sends, so the checks are over the whole phase (the window's figures
+    are only checked for being counted consistently)."""
     out = tmp_path / "chat.jsonl"
     assert chat_fanout.main([*CHAT_SMALL, "--out", str(out)]) == 0
     rows = rows_of(out)
     assert sorted(r["mode"] for r in rows) == ["rate", "sat"]  # the saturation phase ran too
     for r in rows:
         assert "failed" not in r and "error" not in r, r
-        sent = r["msgs_sent_in_window"]
+        assert chat_fanout.problems(r) == []
+        sent = r["msgs_sent_phase"]
         assert sent > 0
         # 2 others hear each message by the `message` event, the sender by its ack.
-        assert r["deliveries_counted"] == r["deliveries_expected"] == 3 * sent
+        assert r["deliveries_phase_counted"] == r["deliveries_phase_expected"] == 3 * sent
+        assert r["deliveries_counted"] == r["deliveries_expected"] == 3 * r["msgs_sent_in_window"]
         assert r["errors"] == r["disconnects"] == r["incomplete_msgs_after_drain"] == 0
-        # every message sent (the probe included) was stored once, numbered in order
-        assert r["seq_advance"] == r["msgs_sent_total"]
         assert r["server_rss_mib"] > 10
-    [rate] = [r for r in rows if r["mode"] == "rate"]
-    assert rate["lat_ms"]["samples"] == 2 * rate["msgs_sent_in_window"]
-    assert rate["ack_ms"]["samples"] == rate["msgs_sent_in_window"]
-    assert 0 < rate["lat_ms"]["p50"] <= rate["lat_ms"]["p99"]
+    # every message sent (the probe included) was stored once, numbered in order
+    assert rows[-1]["seq_advance"] == rows[-1]["msgs_sent_total"]
+    [sat] = [r for r in rows if r["mode"] == "sat"]
+    assert sat["msgs_sent_phase"] >= 3 * 4  # each sender's first window went out
 
 
 def test_chat_fanout_fails_loudly_when_a_limit_is_hit(tmp_path, monkeypatch, capsys):

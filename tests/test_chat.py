@@ -8,20 +8,28 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+import realtime
 from forum import accounts
+from forum import clock as clock_module
+from forum import disk
 from forum import expiry
 from forum import signals
+from forum.app import ConfigError
+from forum.app import create_app
 from forum.extensions import db
 from forum.models import Membership
 from realtime import chat
+from realtime import push
 from realtime import sockets
 from realtime.models import ChatMessage
 from realtime.models import ChatRoom
 from realtime.models import ChatSocket
 from tests.factories import add_member
+from tests.factories import make_message
 from tests.factories import make_room
 from tests.factories import make_space
 from tests.factories import season
+from tests.support import base_config
 from tests.support import count_rows
 from tests.support import post
 
@@ -398,7 +406,7 @@ def test_room_page_without_js_posts_and_redirects(client, lounge):
     page = client.get(f"/s/lounge/chat/{lounge.id}").get_data(as_text=True)
     assert "plain <em>form</em>" in page and "disappears in 23 hours" in page
     assert count_messages() == 1
-    assert 'class="conn-state"' in page and "js/chat.js" in page
+    assert 'class="conn-state"' in page and "js/chat." in page
 
 
 @pytest.mark.parametrize(("body", "status"), [("", 400), ("x" * 2001, 400), ("a\u202eb", 400)])
@@ -468,3 +476,115 @@ def test_a_space_always_has_a_room(client, member):
     db.session.commit()
     page = client.get("/s/fresh/chat").get_data(as_text=True)
     assert "General" in page
+
+
+def test_a_quiet_socket_stays_signed_in_while_its_process_holds_it(
+    app, client, member, lounge, clock, socket, person
+):
+    """The 1,000-client bench was told "You are signed out" (401): a client that sent no
+    event for STALE had its row purged by the next client's connect. The process that
+    holds the connection vouches for it now, and a connect purges nothing."""
+    quiet = socket()
+    assert quiet.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"] is True
+    clock.advance(seconds=sockets.STALE.total_seconds() + 1)
+    assert realtime.keep_alive_once() >= 1  # the server's round (every sockets.HEARTBEAT s)
+    _bo, bo_client = person("Bodil", lounge.space)
+    socket(bo_client).ack("join", {"room_id": lounge.id, "after_seq": 0})  # a later connect
+    sent = quiet.ack(
+        "send", {"room_id": lounge.id, "client_id": "quiet-0001", "body": "still here"}
+    )
+    assert sent["ok"] is True, sent
+    assert chat.presence(lounge.id)["count"] == 2
+    assert sockets.purge_stale(clock.now()) == 0
+
+
+def test_a_socket_no_process_vouches_for_goes_after_stale(
+    app, client, member, lounge, clock, socket
+):
+    socket().ack("join", {"room_id": lounge.id, "after_seq": 0})
+    clock.advance(seconds=sockets.STALE.total_seconds() + 1)
+    assert sockets.keep_alive([], clock.now()) == 0  # its process died: nobody touches it
+    assert chat.presence(lounge.id)["count"] == 0
+    assert sockets.purge_stale(clock.now()) == 1
+
+
+def test_events_write_nothing_to_the_socket_registry(app, client, member, lounge, clock, socket):
+    sock = socket()
+    sock.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    before = db.session.scalar(sa.select(ChatSocket.seen_at))
+    clock.advance(seconds=sockets.HEARTBEAT * 2)
+    assert sock.ack("heartbeat", {}) == {"ok": True}
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(ChatSocket.seen_at)) == before
+
+
+def test_presence_is_coalesced_per_room_and_spares_the_joiner(
+    app, client, member, lounge, socket, person, monkeypatch
+):
+    """At most one presence update per room per RB_PRESENCE_MS: joins in between are
+    one update, and the last joiner (whose ack already shows it) does not get it."""
+    app.config["RB_PRESENCE_MS"] = 1000
+    scheduled = []
+    monkeypatch.setattr(
+        push.socketio, "start_background_task", lambda *args: scheduled.append(args)
+    )
+    amara = socket()
+    amara.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    _bo, bo_client = person("Bodil", lounge.space)
+    _cy, cy_client = person("Cyrus", lounge.space)
+    bo, cy = socket(bo_client), socket(cy_client)
+    bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    ack = cy.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    assert ack["presence"]["count"] == 3
+    assert len(scheduled) == 1  # one timer for three joins
+    assert amara.received("presence") == bo.received("presence") == []  # nothing yet
+    assert push.flush_presence(lounge.id) is True
+    assert [p["count"] for p in amara.received("presence")] == [3]
+    assert [p["count"] for p in bo.received("presence")] == [3]
+    assert cy.received("presence") == []  # its join ack said 3 already
+    assert push.flush_presence(lounge.id) is False  # nothing pending: nothing sent
+    bo.disconnect()
+    assert len(scheduled) == 2
+    assert push.flush_presence(lounge.id) is True
+    assert [p["count"] for p in cy.received("presence")] == [2]  # a leave reaches everyone
+    assert [p["count"] for p in amara.received("presence")] == [2]
+
+
+def test_registry_writes_skip_the_fsync_and_the_pool_keeps_its_level(app, member, lounge):
+    """Socket rows mean nothing after a crash (cleared at start): their commits do not wait
+    for the disk. The connection goes back to the pool at the level it had, so the next
+    chat message's commit is synced as before."""
+
+    def level() -> int:
+        with db.engine.connect() as connection:
+            return connection.exec_driver_sql("PRAGMA synchronous").scalar()
+
+    before = level()
+    assert before >= 2  # FULL or EXTRA: a commit waits for the disk
+    with disk.unsynced(db.session):
+        inside = db.session.connection().exec_driver_sql("PRAGMA synchronous").scalar()
+        db.session.add(
+            ChatSocket(
+                sid="s" * 20, account_id=member.id, auth_session_id=1, seen_at=clock_module.now()
+            )
+        )
+        db.session.commit()
+    assert inside == 1  # NORMAL
+    assert [level() for _ in range(4)] == [before] * 4
+    make_message(lounge, member, "after the registry write")
+    assert level() == before
+
+
+def test_sqlite_synchronous_is_full_unless_configured(app, tmp_path, monkeypatch):
+    """FULL: each chat message's commit is on disk before its ack (power loss included).
+    NORMAL is a documented choice (docs/PERFORMANCE.md), anything else refuses to start."""
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    monkeypatch.setattr(disk, "synchronous", disk.synchronous)  # restored after the test
+    other = create_app(base_config(tmp_path, RB_SQLITE_SYNCHRONOUS="normal"))
+    with other.app_context():
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+        db.engine.dispose()
+    with pytest.raises(ConfigError):
+        create_app(base_config(tmp_path, RB_SQLITE_SYNCHRONOUS="OFF"))

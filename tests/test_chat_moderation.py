@@ -358,7 +358,7 @@ def test_watched_word_flag_stores_visible_and_queues(app, client, lounge, words,
     assert bodies(chen.received("message")) == ["free money"]
     assert (
         db.session.scalar(sa.select(Flag.note).where(Flag.target_id == ack["id"]))
-        == 'Watched word: "money"'
+        == 'Watched word "money"'
     )
 
 

@@ -430,6 +430,20 @@ def test_the_apps_connections_have_the_settings(app):
         assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2
 
 
+def test_every_commit_is_synced_before_it_returns(app):
+    """synchronous=FULL (2), pinned, not left to how SQLite was compiled: an ack means stored."""
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    # A raw connection before the app's pragmas would show the build's default; after, FULL.
+    raw = sqlite3.connect(":memory:")
+    try:
+        raw.execute("PRAGMA synchronous=OFF")
+        _sqlite_pragmas(raw, None)
+        assert raw.execute("PRAGMA synchronous").fetchone()[0] == 2
+    finally:
+        raw.close()
+
+
 # --- Background task, CLI, template filter ------------------------------------------------------
 
 

@@ -35,9 +35,13 @@ from tests.hostile import MISSING_ID
 from tests.hostile import backend_app
 from tests.hostile import build_world
 from tests.hostile import error_log
+from tests.support import WORLD_IDS
 from tests.support import Sock
 from tests.support import csrf_token
+from tests.support import fill_route
+from tests.support import routes
 from tests.support import signed_in
+from tests.support import url_variables
 
 HEAVY = os.environ.get("RB_HEAVY", "") not in ("", "0")
 EXAMPLES = 2000 if HEAVY else int(os.environ.get("RB_FUZZ_EXAMPLES", "100"))
@@ -191,23 +195,7 @@ def env(request, tmp_path_factory, template_db):
         yield app, world, clients, tokens
 
 
-PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
-IDS = {
-    "room_id": "room",
-    "thread_id": "thread",
-    "post_id": "post",
-    "membership_id": "membership",
-    "invite_id": "invite",
-    "request_id": "request",
-    "word_id": "word",
-    "action_id": "action",
-    "appeal_id": "appeal",
-    "block_id": "block",
-    "session_id": "session",
-    "account_id": "olu",
-    "target_id": "post",
-    "report_id": "report",
-}
+IDS = {**WORLD_IDS, "target_id": "post"}  # a moderator form's target: a post
 # Routes the fuzzer leaves out, and why: they would end the signed-in actor or all of them.
 SPARED = {
     "auth.logout",
@@ -250,29 +238,27 @@ def _segment(draw, converter: str | None, name: str, world, who: str, hostile: b
 def requests(draw, app, world):
     """A request as a client that knows the site would send it, with one to three parts
     (a URL segment, a form field, a query argument) swapped for something hostile."""
-    rules = sorted(
-        (r for r in app.url_map.iter_rules() if r.endpoint not in SPARED), key=lambda r: r.rule
-    )
-    rule = draw(st.sampled_from(rules))
+    rule = draw(st.sampled_from(routes(app, SPARED)))
     method = draw(st.sampled_from(sorted(rule.methods & {"GET", "POST"})))
     who = draw(ACTORS)
-    segments = PATH_PARAM.findall(rule.rule)
     names = fields_read_by(
         app.view_functions[rule.endpoint], FORM_FIELD if method == "POST" else QUERY_ARG
     )
     fields = {name: draw(st.sampled_from(GOOD.get(name, ["ok"]))) for name in names}
     if method == "POST" and "id" in fields:
         fields["id"] = str(world[draw(st.sampled_from(["post", "thread", "chat"]))])
-    parts = [("segment", n) for _c, n in segments] + [("field", n) for n in names + ["extra"]]
+    parts = [("segment", n) for n in url_variables(rule)] + [
+        ("field", n) for n in names + ["extra"]
+    ]
     spoiled = set(draw(st.lists(st.sampled_from(parts), min_size=1, max_size=3, unique=True)))
     for kind, name in spoiled:
         if kind == "field":
             fields[name] = draw(hostile_text)
-    path = PATH_PARAM.sub(
-        lambda m: _segment(
-            draw, m.group(1), m.group(2), world, who, ("segment", m.group(2)) in spoiled
+    path = fill_route(
+        rule,
+        lambda converter, name: _segment(
+            draw, converter, name, world, who, ("segment", name) in spoiled
         ),
-        rule.rule,
     )
     with_token = draw(st.integers(0, 9)) > 0  # now and then no CSRF token at all
     return who, method, path, fields, with_token
@@ -439,23 +425,21 @@ def test_every_form_field_and_url_variable_with_nul(env):
     app, world, clients, tokens = env
     client, token = clients["olu"], tokens["olu"]
     sent = 0
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint in SPARED:
-            continue
+    for rule in routes(app, SPARED):
         for method in sorted(rule.methods & {"GET", "POST"}):
             names = fields_read_by(
                 app.view_functions[rule.endpoint], FORM_FIELD if method == "POST" else QUERY_ARG
             )
             good = {name: GOOD.get(name, ["ok"])[0] for name in names}
-            variables = [n for _c, n in PATH_PARAM.findall(rule.rule)]
+            variables = url_variables(rule)
             for spoiled in [*(("segment", v) for v in variables), *(("field", n) for n in names)]:
-                path = PATH_PARAM.sub(
-                    lambda m, s=spoiled: (
+                path = fill_route(
+                    rule,
+                    lambda converter, name, s=spoiled: (
                         quote("a\x00b", safe="")
-                        if s == ("segment", m.group(2))
-                        else _segment(lambda _s: "", m.group(1), m.group(2), world, "olu", False)
+                        if s == ("segment", name)
+                        else _segment(lambda _s: "", converter, name, world, "olu", False)
                     ),
-                    rule.rule,
                 )
                 fields = {**good, **({spoiled[1]: "a\x00b"} if spoiled[0] == "field" else {})}
                 with error_log() as errors:

@@ -10,15 +10,24 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from forum import accounts
+from forum import aliases
+from forum import passwords
+from forum import search
 from forum import text
 from forum.errors import Invalid
 from forum.extensions import db
+from forum.safety import buddies
+from forum.safety import identifiers
 from realtime.models import ChatMessage
+from tests.factories import make_space
+from tests.factories import make_thread
 from tests.hostile import BACKENDS
 from tests.hostile import MISSING_ID
 from tests.hostile import backend_app
 from tests.hostile import build_world
 from tests.hostile import error_log
+from tests.support import PASSPHRASE
 from tests.support import Sock
 from tests.support import post
 from tests.support import scrub
@@ -90,6 +99,44 @@ def test_names_refuse_invisible_characters_and_fold_spaces():
     assert text.clean("Night   shift", "room name", 60, name=True) == "Night shift"
     with pytest.raises(Invalid, match="invisible"):
         text.clean("a\u200bb", "room name", 60, name=True)
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "\ud800", "a\u202eb", "\u2067open"])
+def test_every_other_text_field_takes_the_one_rule(app, make_account, value):
+    """Passphrases, recovery codes, aliases and buddy names are refused by text.py's rule
+    (aliases say it in their own words); a search and an identifier to look up drop the
+    same characters instead (copied phone numbers come wrapped in direction marks)."""
+    account = make_account("Owner.Rule")
+    kind = text.hidden_kind(value)
+    assert kind is not None
+    for call in (
+        lambda: accounts.log_in("Owner.Rule", PASSPHRASE + value),
+        lambda: accounts.reset_with_code("Owner.Rule", "ABCD" + value, "x", "x"),
+        lambda: accounts.regenerate_codes(account, value),
+        lambda: passwords.check_passphrase("lamp fog ribbon kettle " + value),
+    ):
+        with pytest.raises(Invalid, match="hidden control characters|can't store"):
+            call()
+    with pytest.raises(Invalid) as refused:
+        aliases.normalise_alias("an" + value + "na")
+    assert {"surrogate": "can't show", "bidi": "invisible", "control": "control"}[kind] in str(
+        refused.value
+    )
+    space = make_space("open", owner=account)
+    with pytest.raises(Invalid, match="hidden control characters"):
+        buddies.ask(account, space.slug, "Some" + value + "one")
+    make_thread(space, account, title="t", body="kestrel feathers")
+    bare = "".join(c for c in value if not c.isalnum())  # the hidden character alone
+    found = search.search(account, bare + "kestrel" + bare)
+    assert text.hidden_kind(found.query) is None and len(found.hits) == 1
+    plain = identifiers.candidates("+44 7700 900123", ["GB"], "phone")
+    assert plain and identifiers.candidates(bare + "+44 7700 900123" + bare, ["GB"]) >= plain
+
+
+@pytest.mark.parametrize("value", ["²", "1²", "٣x", "--1"])
+def test_whole_numbers_never_crash(value):
+    with pytest.raises(Invalid, match="whole number"):
+        text.whole_number(value, "number of uses", 0, 100)
 
 
 @pytest.mark.parametrize("value", [None, 42, ["a"], {"a": 1}, b"bytes", 1.5, True])

@@ -25,22 +25,39 @@ import sqlalchemy as sa
 
 from forum import access
 from forum import clock
+from forum import invites
 from forum import orgs
 from forum import schema
 from forum import sessions
+from forum import spaces
 from forum import threads
 from forum.app import create_app
 from forum.errors import Conflict
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
+from forum.models import Organisation
+from forum.models import OrgStaff
 from forum.models import Post
 from forum.models import Space
 from forum.models import Thread
 from forum.models import ThreadFollow
+from forum.safety import baddates
+from forum.safety import buddies
+from forum.safety import messages
+from forum.safety import policy
+from forum.safety import rights
+from forum.safety.models import BadDateReport
+from forum.safety.models import Buddy
+from forum.safety.models import UrgentAlert
 from moderation import actions
+from moderation import appeals
 from moderation import blocks
+from moderation import flags
 from moderation import targets
+from moderation import watchwords
+from moderation.models import ModAction
+from moderation.models import Notice
 from realtime import chat
 from realtime import live
 from realtime import sockets
@@ -89,11 +106,11 @@ def template_db(tmp_path_factory):
 
 def _build_world() -> dict:
     people = {role: make_account(_alias(role), admin=role == "admin") for role in ROLES[1:]}
-    for extra in ("owner", "writer", "blockee"):
+    for extra in ("owner", "writer", "blockee", "trusted", "orgstaff"):
         people[extra] = make_account(_alias(extra))
     elsewhere = make_space("open", owner=people["owner"], name="Elsewhere")
     add_member(elsewhere, people["nonmember"])
-    tokens: dict[str, dict] = {"space": {}, "title": {}, "body": {}, "chat": {}}
+    tokens: dict[str, dict] = {"space": {}, "title": {}, "body": {}, "chat": {}, "rows": {}}
     blocked_in: set[tuple[str, str]] = set()
     for kind in KINDS:
         _build_space(kind, people, tokens, blocked_in)
@@ -108,8 +125,13 @@ def _build_space(kind: str, people: dict, tokens: dict, blocked_in: set) -> None
     name = _token()
     space = make_space(kind, owner=people["owner"], name=f"Space {name}")
     tokens["space"][name] = space.id
-    for role in ("writer", "blockee", "member", "removed"):
+    for role in ("writer", "blockee", "member", "removed", "trusted"):
         add_member(space, people[role])
+    if space.organisation_id is not None:  # staff of the hosting organisation, not a member
+        db.session.add(
+            OrgStaff(organisation_id=space.organisation_id, account_id=people["orgstaff"].id)
+        )
+        db.session.commit()
     add_member(space, people["moderator"], role="moderator")
     writer, blockee, moderator = people["writer"], people["blockee"], people["moderator"]
 
@@ -146,8 +168,16 @@ def _build_space(kind: str, people: dict, tokens: dict, blocked_in: set) -> None
     r_expired = new_reply(writer, t_ok)
     new_reply(blockee, t_ok)
     new_reply(writer, t_blocked)
-    actions.hide(moderator, space.slug, "thread", t_hidden.id, "test")
-    actions.hide(moderator, space.slug, "post", r_hidden.id, "test")
+    flagged = {"ok": t_ok.id, "expired": r_expired.id}
+    for state, post_id in flagged.items():  # the review queue: one live item, one to expire
+        if state == "ok":
+            post_id = db.session.scalar(
+                sa.select(Post.id).where(Post.thread_id == post_id, Post.is_first.is_(True))
+            )
+        flags.flag(people["member"], "post", post_id, "spam")
+        tokens["rows"][_body_token(tokens, post_id)] = ("queue", space.id, state)
+    actions.hide(moderator, space.slug, "thread", t_hidden.id, _logged(tokens, space))
+    actions.hide(moderator, space.slug, "post", r_hidden.id, _logged(tokens, space))
     past = clock.now() - timedelta(minutes=5)
     t_expired.expires_at = past
     for row in db.session.scalars(sa.select(Post).where(Post.thread_id == t_expired.id)):
@@ -175,7 +205,8 @@ def _build_space(kind: str, people: dict, tokens: dict, blocked_in: set) -> None
     said["expired"].expires_at = past
     db.session.commit()
 
-    actions.remove_member(moderator, space.slug, "post", r_removed.id, "test")
+    actions.remove_member(moderator, space.slug, "post", r_removed.id, _logged(tokens, space))
+    _build_space_lists(space, people, tokens, appealed=r_hidden)
     # Every reader of the space blocks the blockee there (through an item they can see).
     for role in ("stranger", "nonmember", "removed", "member", "moderator", "admin"):
         try:
@@ -185,6 +216,88 @@ def _build_space(kind: str, people: dict, tokens: dict, blocked_in: set) -> None
         except Conflict:
             pass  # blocks that reach further than one space already cover this one
         blocked_in.add((role, kind))
+
+
+def _logged(tokens: dict, space: Space) -> str:
+    """A moderator's reason, as a marker: on the space's log and in the author's notice."""
+    token = _token()
+    tokens["rows"][token] = ("log", space.id, "ok")
+    return token
+
+
+def _body_token(tokens: dict, post_id: int) -> str:
+    return next(t for t, i in tokens["body"].items() if i == post_id)
+
+
+def _build_space_lists(space: Space, people: dict, tokens: dict, appealed: Post) -> None:
+    """The space's other lists, each with a marker per row (and rows no list may show)."""
+    rows = tokens["rows"]
+    owner, moderator, writer = people["owner"], people["moderator"], people["writer"]
+    now, past = clock.now(), clock.now() - timedelta(minutes=5)
+
+    def mark(name: str, state: str = "ok") -> str:
+        token = _token()
+        rows[token] = (name, space.id, state)
+        return token
+
+    invites.create_invite(owner, space.slug, label=mark("invites"))
+    if space.kind == "closed":
+        spaces.request_join(people["stranger"], space.slug, answer=mark("requests"))
+    watchwords.add_word(moderator, space.slug, mark("words"), "flag")
+    hide = db.session.scalar(
+        sa.select(ModAction.id).where(
+            ModAction.target_kind == "post", ModAction.target_id == appealed.id
+        )
+    )
+    appeals.appeal(writer, hide, mark("appeals"))
+    rights.create_page(moderator, space.slug, title=mark("pages"), body="What to know.")
+    for state in ("ok", "hidden", "expired", "pending", "pending-hidden", "pending-own"):
+        pending = state.startswith("pending")
+        db.session.add(
+            BadDateReport(
+                space_id=space.id,
+                author_id=(people["member"] if state == "pending-own" else writer).id,
+                happened_on=now.date(),
+                part_of_day="night",
+                area=mark("reports", state),
+                codes="VI",
+                status="pending" if pending else "published",
+                created_at=now,
+                published_at=None if pending else now,
+                expires_at=past if state == "expired" else now + timedelta(days=30),
+                hidden_at=now if state.endswith("hidden") else None,
+            )
+        )
+    for state in ("ok", "expired"):
+        db.session.add(
+            UrgentAlert(
+                space_id=space.id,
+                author_id=moderator.id,
+                author_name="Mod",
+                body=mark("alerts", state),
+                created_at=now,
+                expires_at=past if state == "expired" else now + timedelta(hours=5),
+            )
+        )
+    db.session.commit()
+    if space.kind != "closed":
+        return
+    pairing = Buddy(  # one pairing per two people: in the closed space
+        requester_id=people["member"].id,
+        invitee_id=writer.id,
+        space_id=space.id,
+        created_at=now,
+        accepted_at=now,
+    )
+    db.session.add(pairing)
+    db.session.commit()
+    rows[f"buddy-{space.id}"] = ("buddy", space.id, pairing.id)
+    for state in ("ok", "expired"):
+        token = mark("dms", state)
+        sent, _new = messages.send(people["member"], pairing.id, f"client-{token}", token)
+        if state == "expired":
+            sent.expires_at = past
+    db.session.commit()
 
 
 @pytest.fixture
@@ -530,6 +643,168 @@ def test_live_audiences_follow_the_same_rules(app, world, kind):
         for role in people:
             if sees_chat(role, message):
                 assert (sids[role] in skipped) == _blocked(role, message), role
+
+
+# --- every other list: a space's own lists, one's own lists, the safety tools ------------
+
+LIST_ROLES = (
+    "stranger",
+    "nonmember",
+    "removed",
+    "member",
+    "trusted",
+    "moderator",
+    "owner",
+    "orgstaff",
+    "admin",
+)
+# path, and what the single-object rules must allow: "read" (access_space), "part"
+# (SpaceAccess.takes_part), "approve" (baddates.may_approve), or a role (has_role).
+SPACE_LISTS = {
+    "members": ("/s/{slug}/members", "read"),
+    "invites": ("/s/{slug}/invites", "owner"),
+    "requests": ("/s/{slug}/requests", "moderator"),
+    "log": ("/s/{slug}/mod/log", "read"),
+    "queue": ("/s/{slug}/mod/queue", "moderator"),
+    "appeals": ("/s/{slug}/mod/appeals", "moderator"),
+    "words": ("/s/{slug}/mod/words", "moderator"),
+    "pages": ("/s/{slug}/pages", "read"),
+    "reports": ("/s/{slug}/reports", "part"),
+    "pending": ("/s/{slug}/reports/pending", "approve"),
+    "alerts": ("/s/{slug}/alerts", "part"),
+    "rooms": ("/s/{slug}/chat", "part"),
+}
+
+
+def _allowed(role: str, space: Space, need: str) -> bool:
+    """What the single-object rules (forum/access.py) let ``role`` do in ``space``."""
+    try:
+        acc = access.access_space(_viewer(role), space.slug)
+    except NotFound:
+        return False
+    if need == "read":
+        return True
+    if need == "part":
+        return acc.takes_part
+    if need == "approve":
+        return acc.takes_part and baddates.may_approve(acc, clock.now())
+    return acc.has_role(need)
+
+
+def _row_shown(name: str, state: str, role: str) -> bool:
+    """Which rows a list shows to someone allowed to see the list at all."""
+    if name == "reports":
+        return state == "ok" or (state == "pending-own" and role == "member")
+    if name == "pending":
+        return state in ("pending", "pending-own") or (
+            state == "pending-hidden" and role in ("moderator", "owner", "admin")
+        )
+    return state == "ok"  # hidden and expired rows: never
+
+
+@pytest.fixture
+def trusted(monkeypatch):
+    """The "trusted" persona at trust level 2 (the others at 0), as moderation would rate them."""
+    trusted_id = WORLD["ids"]["trusted"]
+    monkeypatch.setitem(
+        policy._rules, "trust_level", lambda account, _now: 2 if account.id == trusted_id else 0
+    )
+
+
+@pytest.mark.parametrize("role", LIST_ROLES)
+def test_every_space_list_follows_the_single_object_rules(app, world, trusted, role):
+    """Members, invites, join requests, the moderation log, review queue, appeals, watched
+    words, rights pages, bad-date reports (published and pending) and urgent alerts: each
+    answers only whom the single-object rules allow, and shows only its live, unhidden rows."""
+    client = _client(app, role)
+    rows = world["tokens"]["rows"]
+    checked = 0
+    for space_id in world["tokens"]["space"].values():
+        space = db.session.get(Space, space_id)
+        for name, (path, need) in SPACE_LISTS.items():
+            response = client.get(path.format(slug=space.slug))
+            html = response.get_data(as_text=True)
+            mine = {t: row for t, row in rows.items() if row[0] == name and row[1] == space.id}
+            if name == "pending":  # the pending list shows reports
+                mine = {t: row for t, row in rows.items() if row[:2] == ("reports", space.id)}
+            where = (role, space.kind, name)
+            if not _allowed(role, space, need):
+                assert response.status_code in (403, 404), where
+                assert not _shown(html, mine), where
+                if not _allowed(role, space, "read"):
+                    assert response.status_code == 404, where  # as for a space not there
+                continue
+            assert response.status_code == 200, where
+            expected = {t for t, row in mine.items() if _row_shown(name, row[2], role)}
+            assert _shown(html, mine) == expected, where
+            if name == "members":
+                assert _alias("writer") in html and _alias("orgstaff") not in html, where
+            checked += 1
+    assert checked
+
+
+@pytest.mark.parametrize("role", LIST_ROLES)
+def test_ones_own_lists_show_ones_own_rows_only(app, world, role):
+    """Notices, blocks, direct messages and organisations' staff lists: one's own rows only,
+    live ones only; another person's conversation or organisation is not there."""
+    client = _client(app, role)
+    viewer = _viewer(role)
+    rows = world["tokens"]["rows"]
+    logged = {t for t, row in rows.items() if row[0] == "log"}
+    notices = [
+        n.text
+        for n in db.session.scalars(
+            sa.select(Notice).where(Notice.account_id == viewer.id, access.live(Notice.expires_at))
+        )
+    ]
+    html = client.get("/notices").get_data(as_text=True)
+    assert _shown(html, logged) == {t for t in logged if any(t in n for n in notices)}, role
+
+    html = client.get("/account/blocks").get_data(as_text=True)
+    blocked_any = any(r == role for r, _kind in world["blocked_in"])
+    assert (_alias("blockee") in html) == blocked_any, role
+    assert _alias("writer") not in html
+
+    for key, (_name, space_id, pairing_id) in rows.items():
+        if not key.startswith("buddy-"):
+            continue
+        said = {t: row for t, row in rows.items() if row[:2] == ("dms", space_id)}
+        response = client.get(f"/buddies/{pairing_id}/messages")
+        html = response.get_data(as_text=True)
+        if _sees(buddies.access_buddy, viewer, pairing_id):
+            assert response.status_code == 200
+            assert _shown(html, said) == {t for t, row in said.items() if row[2] == "ok"}
+        else:
+            assert response.status_code == 404 and not _shown(html, said), role
+    html = client.get("/buddies").get_data(as_text=True)
+    assert (_alias("writer") in html) == (role == "member"), role  # member's pairings only
+
+    for space_id in world["tokens"]["space"].values():
+        space = db.session.get(Space, space_id)
+        if space.organisation_id is None:
+            continue
+        org = db.session.get(Organisation, space.organisation_id)
+        response = client.get(f"/orgs/{org.slug}")
+        html = response.get_data(as_text=True)
+        if _sees(orgs.access_org, viewer, org.slug):
+            assert response.status_code == 200 and _alias("orgstaff") in html, role
+        else:
+            assert response.status_code == 404 and _alias("orgstaff") not in html, role
+
+
+def test_every_list_is_in_a_matrix(app):
+    """A new list page must join one of the tables above (or the lists of the first test)."""
+    covered = {path.split("{slug}")[-1] for path, _need in SPACE_LISTS.values()}
+    listed = {
+        rule.rule.split("<slug>")[-1]
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/s/<slug>/")
+        and "GET" in rule.methods
+        and "<" not in rule.rule.split("<slug>")[-1]
+        and not rule.rule.endswith(("/new", "/edit", "/settings", "/retention", "/join"))
+        and not rule.rule.endswith("-settings")
+    }
+    assert listed <= covered, sorted(listed - covered)
 
 
 # --- an organisation's page ---------------------------------------------------------------

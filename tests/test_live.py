@@ -20,6 +20,7 @@ from forum.models import Post
 from forum.models import Thread
 from moderation import actions
 from moderation import blocks
+from moderation.models import WatchWord
 from realtime import live
 from realtime import push
 from realtime.watches import ThreadWatch
@@ -113,6 +114,52 @@ def test_update_needs_read_access_now(app, people, closed_space, make_account):
     db.session.commit()
     threads.reply(acct(people, "Olu"), topic.id, body="Members only news")
     assert c.received("update") == []
+
+
+# --- new_thread: a space's thread list ------------------------------------------------------
+
+
+def test_new_thread_reaches_online_readers_of_its_space_only(app, people, open_space, closed_space):
+    """The thread_created signal's receiver: open space, every online reader but the author
+    and whoever blocked them; closed space, its members; a held thread, nobody."""
+    bodil, cyd = acct(people, "Bodil"), acct(people, "Cyd")
+    earlier = make_thread(open_space, bodil, title="Earlier")
+    blocks.block(cyd, "thread", earlier.id)  # Cyd blocks Bodil
+    b, c, d, o = (sock(app, people, alias) for alias in ("Bodil", "Cyd", "Dee", "Olu"))
+    topic = make_thread(open_space, bodil, title="Open news")
+    expected = [push.new_thread_payload(open_space.id, topic.id)]
+    assert expected == [{"space_id": open_space.id, "thread_id": topic.id}]
+    assert d.received("new_thread") == expected  # signed in, not a member: open spaces are read
+    assert o.received("new_thread") == expected
+    assert b.received("new_thread") == []  # the author
+    assert c.received("new_thread") == []  # blocked the author
+
+    inside = make_thread(closed_space, acct(people, "Olu"), title="Members only")
+    assert d.received("new_thread") == []  # Dee may not read the closed space
+    members_hear = [push.new_thread_payload(closed_space.id, inside.id)]
+    assert b.received("new_thread") == c.received("new_thread") == members_hear
+    assert o.received("new_thread") == []  # the author
+
+    db.session.add(
+        WatchWord(
+            space_id=open_space.id,
+            pattern="checkfirst",
+            action="hold",
+            created_at=clock_module.now(),
+        )
+    )
+    db.session.commit()
+    held = make_thread(open_space, bodil, title="checkfirst please")
+    assert held.hidden_at is not None
+    assert live.new_thread_audience(held.id) is None
+    assert [r for s in (c, d, o) for r in s.received("new_thread")] == []
+
+
+def test_the_space_page_takes_new_threads_live(app, people, open_space):
+    page = people["Cyd"][1].get(f"/s/{open_space.slug}").get_data(as_text=True)
+    assert f'data-live-space="{open_space.id}"' in page and "js/live." in page
+    later = people["Cyd"][1].get(f"/s/{open_space.slug}?page=2").get_data(as_text=True)
+    assert "data-live-space" not in later
 
 
 def test_offline_follower_and_non_follower_get_nothing(app, people, open_space):
@@ -475,23 +522,23 @@ def test_thread_page_carries_live_hooks_and_scripts(app, people, watched):
     assert f'data-post-id="{reply.id}"' in page
     assert re.search(rf'data-post-id="{reply.id}" data-expires-at="\d{{4}}-\d\d-\d\dT[^"]+"', page)
     assert f'data-live-thread="{topic.id}"' in page
-    assert "js/live.js" in page and "js/expiry.js" in page and "socket.io.min.js" in page
+    assert "js/live." in page and "js/expiry." in page and "socket.io.min." in page
 
 
 def test_home_and_updates_pages_take_live_updates(app, people, open_space):
     client = people["Cyd"][1]
     for path in ("/", "/updates"):
         page = client.get(path).get_data(as_text=True)
-        assert "data-live-updates" in page and "js/live.js" in page
+        assert "data-live-updates" in page and "js/live." in page
     assert "data-live-updates" not in client.get("/updates?page=2").get_data(as_text=True)
     assert 'data-live-max="5"' in client.get("/").get_data(as_text=True)
 
 
 def test_signed_out_pages_and_chat_rooms_do_not_load_live_js(app, client, people, open_space):
-    assert "live.js" not in client.get("/").get_data(as_text=True)
+    assert "js/live." not in client.get("/").get_data(as_text=True)
     room = make_room(open_space)
     page = people["Cyd"][1].get(f"/s/{open_space.slug}/chat/{room.id}").get_data(as_text=True)
-    assert "chat.js" in page and "live.js" not in page  # one connection per page: chat.js's
+    assert "js/chat." in page and "js/live." not in page  # one connection per page: chat.js's
 
 
 def test_live_js_stores_nothing_and_builds_no_html():

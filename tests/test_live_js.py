@@ -48,6 +48,12 @@ UPDATES_PAGE = """<!doctype html><html><head>
 <main id="main"><ul class="thread-list" data-live-updates data-live-max="2" data-thread-url="/t/0">
 <li data-live-empty>Nothing new.</li></ul></main></body></html>"""
 
+SPACE_PAGE = """<!doctype html><html><head>
+<script src="/fake-io.js" defer></script><script src="/live.js" defer></script></head><body>
+<main id="main"><h2>Threads</h2>
+<ul class="thread-list" data-live-space="4" data-space-url="/s/porch"><li>Old one</li></ul>
+</main></body></html>"""
+
 CHAT_PAGE = """<!doctype html><html><head>
 <script src="/fake-io.js" defer></script><script src="/live.js" defer></script></head><body>
 <section id="chat" data-live="1"></section><ul data-live-updates data-thread-url="/t/0"></ul></body></html>"""
@@ -199,5 +205,26 @@ def test_chat_pages_leave_the_connection_to_chat_js(in_browser):
     def body(tab):
         load(tab, CHAT_PAGE)
         assert tab.evaluate("window.connections") == []
+
+    in_browser(body)
+
+
+def test_space_page_counts_new_threads(in_browser):
+    def body(tab):
+        load(tab, SPACE_PAGE)
+        assert tab.evaluate("window.connections") == ["/chat"]
+        fire(tab, "connect")
+        assert tab.locator("[data-live-space-notice]").count() == 0
+        fire(tab, "new_thread", {"space_id": 5, "thread_id": 9})  # another space: ignored
+        fire(tab, "new_thread", {"space_id": 4, "thread_id": "9 OR 1"})  # junk: ignored
+        assert tab.locator("[data-live-space-notice]").count() == 0
+        fire(tab, "new_thread", {"space_id": 4, "thread_id": 9})
+        assert tab.inner_text("[data-live-space-notice]") == "1 new thread — show"
+        fire(tab, "new_thread", {"space_id": 4, "thread_id": 9})  # the same one again
+        fire(tab, "new_thread", {"space_id": 4, "thread_id": 10})
+        assert tab.inner_text("[data-live-space-notice]") == "2 new threads — show"
+        assert tab.get_attribute("[data-live-space-notice] a", "href") == "/s/porch"
+        assert tab.locator("[data-live-space-notice]").count() == 1
+        assert tab.evaluate("window.emitted") == []  # no watch: the account's own room hears it
 
     in_browser(body)

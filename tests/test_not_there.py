@@ -11,7 +11,6 @@ once the CSRF token is masked.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -34,12 +33,15 @@ from tests.hostile import ack_text
 from tests.hostile import backend_app
 from tests.hostile import build_world
 from tests.hostile import error_log
+from tests.support import WORLD_IDS
 from tests.support import Sock
 from tests.support import csrf_token
+from tests.support import fill_route
+from tests.support import routes
 from tests.support import scrub
 from tests.support import signed_in
+from tests.support import url_variables
 
-PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 TOO_BIG = 2**31  # one past the largest id a column holds: "missing" too
 
 
@@ -183,22 +185,6 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "moderation.act": Names(form={"action": "hide", "kind": "post", "id": "{post}", "reason": "x"}),
 }
 
-# What each URL variable names in the hidden space (Fred may not see it), by name.
-HIDDEN_ID = {
-    "room_id": "room",
-    "thread_id": "thread",
-    "post_id": "post",
-    "membership_id": "membership",
-    "invite_id": "invite",
-    "request_id": "request",
-    "word_id": "word",
-    "action_id": "action",
-    "appeal_id": "appeal",
-    "block_id": "block",
-    "session_id": "session",
-    "account_id": "olu",
-    "report_id": "report",
-}
 KIND_ID = {"post": "post", "thread": "thread", "chat": "chat", "report": "report"}
 
 # Socket.IO events: the payload that names the hidden thing ({room} etc. from the world);
@@ -262,15 +248,15 @@ def test_every_id_converter_is_bounded(env):
 
 def _variants(rule, world) -> list[tuple[str, dict, dict]]:
     """(label, hidden values, missing values) for each way the rule can name something."""
-    names = [name for _conv, name in PARAM.findall(rule.rule)]
+    names = url_variables(rule)
     slug_hidden = world["org"] if rule.rule.startswith("/orgs/") else world["hidden"]
     base_hidden: dict = {}
     base_missing: dict = {}
     for name in names:
         if name == "slug":
             base_hidden[name], base_missing[name] = slug_hidden, MISSING_SLUG
-        elif name in HIDDEN_ID:
-            base_hidden[name], base_missing[name] = world[HIDDEN_ID[name]], MISSING_ID
+        elif name in WORLD_IDS:
+            base_hidden[name], base_missing[name] = world[WORLD_IDS[name]], MISSING_ID
     policy = ROUTES[rule.endpoint]
     variants = []
     kinds = policy.kinds or (None,)
@@ -293,7 +279,7 @@ def _variants(rule, world) -> list[tuple[str, dict, dict]]:
 
 
 def _path(rule, values: dict) -> str:
-    return PARAM.sub(lambda m: str(values[m.group(2)]), rule.rule)
+    return fill_route(rule, lambda _converter, name: values[name])
 
 
 def _answer(client, method: str, path: str, form: dict, token: str) -> tuple:
@@ -317,7 +303,7 @@ def test_every_route_answers_hidden_as_missing(env):
     token = csrf_token(fred, "/account")
     checked = 0
     with error_log() as errors:
-        for rule in app.url_map.iter_rules():
+        for rule in routes(app):
             policy = ROUTES[rule.endpoint]
             if isinstance(policy, Names_nothing):
                 continue

@@ -30,7 +30,6 @@ from forum.safety import baddates
 from forum.safety import policy
 from forum.safety.models import AlertConfirmation
 from forum.safety.models import UrgentAlert
-from forum.safety.models import is_id
 
 MAX_BODY = 500
 RAISE_RATE = "3 per hour"
@@ -42,17 +41,14 @@ NEW_ACCOUNT = (
 
 def _alert(actor: Account | None, alert_id: object) -> tuple[UrgentAlert, access.SpaceAccess]:
     """A live alert in a space the actor belongs to; NotFound otherwise."""
-    if actor is None or not is_id(alert_id):
+    if actor is None:
         raise NotFound()
-    row = db.session.scalar(
-        sa.select(UrgentAlert).where(
-            UrgentAlert.id == alert_id, UrgentAlert.expires_at > clock.now()
-        )
-    )
+    alert_id = access.row_id(alert_id)
+    row = db.session.get(UrgentAlert, alert_id)
     if row is None:
         raise NotFound()
     acc = access.access_space_by_id(actor, row.space_id)
-    if not (acc.is_member or actor.is_admin):
+    if not acc.takes_part or not access.shows(actor, row, moderator=acc.has_role("moderator")):
         raise NotFound()
     return row, acc
 
@@ -164,8 +160,8 @@ def banner_for(account: Account) -> list[AlertView]:
             ),
         )
         .where(
-            UrgentAlert.expires_at > clock.now(),
-            UrgentAlert.hidden_at.is_(None),
+            # A warning reaches everyone it is for: blocks do not silence it.
+            access.visible(account, UrgentAlert, blocks=False),
             UrgentAlert.id.not_in(dismissed),
         )
         .order_by(UrgentAlert.id.desc())
@@ -176,11 +172,14 @@ def banner_for(account: Account) -> list[AlertView]:
 
 def list_for_space(actor: Account, slug: object) -> tuple[access.SpaceAccess, list[AlertView]]:
     acc = access.access_space(actor, slug)
-    if not (acc.is_member or actor.is_admin):
+    if not acc.takes_part:
         raise NotFound()
     rows = db.session.scalars(
         sa.select(UrgentAlert)
-        .where(UrgentAlert.space_id == acc.space.id, UrgentAlert.expires_at > clock.now())
+        .where(
+            UrgentAlert.space_id == acc.space.id,
+            access.visible(actor, UrgentAlert, moderator=acc.has_role("moderator"), blocks=False),
+        )
         .order_by(UrgentAlert.id.desc())
         .limit(50)
     ).all()

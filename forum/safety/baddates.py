@@ -150,7 +150,7 @@ def may_approve(acc: access.SpaceAccess, now: datetime) -> bool:
 def _member_access(actor: Account | None, space_id: int) -> access.SpaceAccess:
     """The space, for a member (or an instance admin); NotFound for anyone else."""
     acc = access.access_space_by_id(actor, space_id)
-    if not (acc.is_member or actor.is_admin):
+    if not acc.takes_part:
         raise NotFound()
     return acc
 
@@ -160,16 +160,12 @@ def access_report(
 ) -> tuple[BadDateReport, access.SpaceAccess]:
     """A live report the actor may see (module docstring); NotFound otherwise."""
     report_id = access.row_id(report_id)
-    report = db.session.scalar(
-        sa.select(BadDateReport).where(
-            BadDateReport.id == report_id, BadDateReport.expires_at > clock.now()
-        )
-    )
+    report = db.session.scalar(sa.select(BadDateReport).where(BadDateReport.id == report_id))
     if report is None or actor is None:
         raise NotFound()
     acc = _member_access(actor, report.space_id)
     own = report.author_id == actor.id
-    if report.hidden_at is not None and not (own or acc.has_role("moderator")):
+    if not access.shows(actor, report, moderator=acc.has_role("moderator"), own_hidden=True):
         raise NotFound()
     if report.status == REPORT_PENDING and not (own or may_approve(acc, clock.now())):
         raise NotFound()
@@ -217,12 +213,14 @@ class Typed:
             ("email", self.emails),
             ("plate", self.plates),
         ):
-            if raw is None:
-                raw = ""
-            if not isinstance(raw, str):
-                raise Invalid("Please type the details as text, one per line.")
-            if len(raw) > MAX_PER_KIND * (identifiers.MAX_RAW + 2):
-                raise Invalid(f"Please give at most {MAX_PER_KIND} of each kind of detail.")
+            raw = text.clean(
+                raw,
+                f"{NOUN[kind]} list",
+                MAX_PER_KIND * (identifiers.MAX_RAW + 2),
+                required=False,
+                multiline=True,
+                drop_hidden=True,
+            )
             values = [line.strip() for line in raw.splitlines() if line.strip()]
             if len(values) > MAX_PER_KIND:
                 raise Invalid(f"Please give at most {MAX_PER_KIND} of each kind of detail.")
@@ -391,20 +389,27 @@ def file_report(
 def pending(actor: Account, slug: object, page: int = 1) -> tuple[access.SpaceAccess, Page]:
     """Reports waiting for approval, oldest first (approvers only)."""
     acc = access.access_space(actor, slug)
-    if not (acc.is_member or actor.is_admin):
+    if not acc.takes_part:
         raise NotFound()
     if not may_approve(acc, clock.now()):
         raise Forbidden("Only the space's moderators and trusted members approve reports.")
     query = (
         sa.select(BadDateReport)
-        .where(
-            BadDateReport.space_id == acc.space.id,
-            BadDateReport.status == REPORT_PENDING,
-            BadDateReport.expires_at > clock.now(),
-        )
+        .where(BadDateReport.space_id == acc.space.id, _waiting(acc))
         .order_by(BadDateReport.id)
     )
     return acc, paginate(query, page, PER_PAGE)
+
+
+def _waiting(acc: access.SpaceAccess) -> sa.ColumnElement[bool]:
+    """Pending reports an approver may see: the list rule (a report a moderator hid is
+    the moderators' alone; blocks do not apply, as for published ones)."""
+    return sa.and_(
+        BadDateReport.status == REPORT_PENDING,
+        access.visible(
+            acc.account, BadDateReport, moderator=acc.has_role("moderator"), blocks=False
+        ),
+    )
 
 
 def _decidable(actor: Account, report_id: object) -> tuple[BadDateReport, access.SpaceAccess]:
@@ -466,7 +471,7 @@ class SpaceReports:
 def list_reports(actor: Account, slug: object, page: int = 1) -> SpaceReports:
     """Published reports in a space, newest first, for its members."""
     acc = access.access_space(actor, slug)
-    if not (acc.is_member or actor.is_admin):
+    if not acc.takes_part:
         raise NotFound()
     now = clock.now()
     query = (
@@ -481,7 +486,7 @@ def list_reports(actor: Account, slug: object, page: int = 1) -> SpaceReports:
                 BadDateReport.space_id == acc.space.id,
                 BadDateReport.author_id == actor.id,
                 BadDateReport.status == REPORT_PENDING,
-                BadDateReport.expires_at > now,
+                access.visible(actor, BadDateReport, own_hidden=True, blocks=False),
             )
             .order_by(BadDateReport.id)
             .limit(50)
@@ -493,11 +498,7 @@ def list_reports(actor: Account, slug: object, page: int = 1) -> SpaceReports:
             db.session.scalar(
                 sa.select(sa.func.count())
                 .select_from(BadDateReport)
-                .where(
-                    BadDateReport.space_id == acc.space.id,
-                    BadDateReport.status == REPORT_PENDING,
-                    BadDateReport.expires_at > now,
-                )
+                .where(BadDateReport.space_id == acc.space.id, _waiting(acc))
             )
             or 0
         )

@@ -21,6 +21,7 @@ from forum import aliases
 from forum import clock
 from forum import ratelimit
 from forum import signals
+from forum import text
 from forum.errors import Conflict
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -28,7 +29,6 @@ from forum.extensions import db
 from forum.models import Account
 from forum.models import Membership
 from forum.safety.models import Buddy
-from forum.safety.models import is_id
 
 REQUEST_RATE = "20 per hour"
 MAX_BUDDIES = 50
@@ -73,8 +73,9 @@ def name_in(space_id: int, account_id: int) -> str:
 
 def access_buddy(actor: Account | None, buddy_id: object, *, accepted: bool = True) -> Buddy:
     """A pairing the actor is part of (accepted unless told otherwise); NotFound otherwise."""
-    if actor is None or not is_id(buddy_id):
+    if actor is None:
         raise NotFound()
+    buddy_id = access.row_id(buddy_id)
     row = db.session.get(Buddy, buddy_id)
     if row is None or actor.id not in (row.requester_id, row.invitee_id):
         raise NotFound()
@@ -98,11 +99,10 @@ def ask(actor: Account, slug: object, name: object) -> Buddy:
     """Ask the member who goes by ``name`` in this space to be buddies."""
     acc = access.access_space(actor, slug)
     acc.require_write()
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise Invalid("Please type the name they use in this space.")
+    name = text.clean(name, "name they use in this space", aliases.RAW_LIMIT)
     ratelimit.hit(REQUEST_RATE, "buddy-request", actor.id)
     try:
-        key = aliases.alias_skeleton(name.strip())
+        key = aliases.alias_skeleton(name)
     except Invalid:
         raise NotFound(NOBODY) from None
     other = db.session.scalar(

@@ -31,6 +31,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Flask
 
+from forum import access
 from forum import clock
 from forum import expiry
 from forum import signals
@@ -48,7 +49,6 @@ from forum.safety import buddies
 from forum.safety.models import Buddy
 from forum.safety.models import CheckIn
 from forum.safety.models import CheckInContact
-from forum.safety.models import is_id
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +172,9 @@ def start(
 
 
 def access_own(actor: Account | None, checkin_id: object) -> CheckIn:
-    if actor is None or not is_id(checkin_id):
+    if actor is None:
         raise NotFound()
+    checkin_id = access.row_id(checkin_id)
     row = db.session.get(CheckIn, checkin_id)
     if row is None or row.account_id != actor.id or row.expires_at <= clock.now():
         raise NotFound()
@@ -184,7 +185,7 @@ def mine(actor: Account) -> list[CheckIn]:
     return list(
         db.session.scalars(
             sa.select(CheckIn)
-            .where(CheckIn.account_id == actor.id, CheckIn.expires_at > clock.now())
+            .where(CheckIn.account_id == actor.id, access.live(CheckIn.expires_at))
             .order_by(CheckIn.deadline)
         )
     )
@@ -379,8 +380,7 @@ def banner_for(account: Account) -> list[Alert]:
 
 def open_alert(actor: Account, checkin_id: object) -> Alert:
     """A contact opens an alert: the note is shown, the banner goes (for that contact)."""
-    if not is_id(checkin_id):
-        raise NotFound()
+    checkin_id = access.row_id(checkin_id)
     now = clock.now()
     row = db.session.scalar(sa.select(CheckIn).where(CheckIn.id == checkin_id, _alerting(now)))
     if row is None:

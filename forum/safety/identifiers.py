@@ -28,6 +28,7 @@ import phonenumbers
 from flask import Flask
 from flask import current_app
 
+from forum import text
 from forum.errors import Invalid
 
 KINDS = ("phone", "handle", "email", "plate")
@@ -93,14 +94,10 @@ def clean_region(raw: object) -> str:
 
 
 def _raw(value: object) -> str:
-    if not isinstance(value, str):
-        raise Invalid("Please type it as text.")
-    value = unicodedata.normalize("NFKC", value).strip()
-    if not value:
-        raise Invalid("Please type something to look up.")
-    if len(value) > MAX_RAW:
-        raise Invalid(f"That is too long to be a number or a name (at most {MAX_RAW} characters).")
-    return value
+    """One typed identifier: the one text check (hidden characters dropped: numbers copied
+    from a phone often come wrapped in direction marks), then NFKC."""
+    value = text.clean(value, "number, handle, email or plate", MAX_RAW, drop_hidden=True)
+    return unicodedata.normalize("NFKC", value).strip()
 
 
 def phone(value: object, region: str) -> str | None:

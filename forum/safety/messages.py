@@ -28,10 +28,8 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
 from forum.safety import buddies
-from forum.safety.models import MAX_ID
 from forum.safety.models import Buddy
 from forum.safety.models import DirectMessage
-from forum.safety.models import is_id
 
 MAX_BODY = 2000
 SEND_RATE = "30 per minute"
@@ -111,16 +109,13 @@ class Conversation:
 def conversation(actor: Account, buddy_id: object, after_id: object = 0) -> Conversation:
     """Live messages of a pairing, oldest first, after ``after_id`` (at most ``PAGE``)."""
     row = buddies.access_buddy(actor, buddy_id)
-    if isinstance(after_id, bool) or not isinstance(after_id, int) or not 0 <= after_id <= MAX_ID:
-        raise Invalid("That request was not in the expected shape.")
+    after_id = access.cursor_id(after_id)
     query = (
         sa.select(DirectMessage)
         .where(
             DirectMessage.buddy_id == row.id,
             DirectMessage.id > after_id,
-            access.live(DirectMessage.expires_at),
-            sa.or_(DirectMessage.hidden_at.is_(None), DirectMessage.author_id == actor.id),
-            ~access.blocked(actor, DirectMessage),
+            access.visible(actor, DirectMessage, own_hidden=True),
         )
         .order_by(DirectMessage.id)
         .limit(PAGE + 1)
@@ -135,18 +130,13 @@ def access_message(
     actor: Account | None, message_id: object
 ) -> tuple[DirectMessage, access.SpaceAccess]:
     """A live message between the actor and a buddy; NotFound otherwise (flags, blocks)."""
-    if actor is None or not is_id(message_id):
+    if actor is None:
         raise NotFound()
-    message = db.session.scalar(
-        sa.select(DirectMessage).where(
-            DirectMessage.id == message_id, access.live(DirectMessage.expires_at)
-        )
-    )
-    if message is None:
+    message_id = access.row_id(message_id)
+    message = db.session.get(DirectMessage, message_id)
+    if message is None or not access.shows(actor, message, own_hidden=True):
         raise NotFound()
     buddies.access_buddy(actor, message.buddy_id)
-    if message.hidden_at is not None and message.author_id != actor.id:
-        raise NotFound()
     acc = access.access_space_by_id(actor, message.space_id)
     if not acc.is_member:
         raise NotFound()

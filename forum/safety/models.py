@@ -16,16 +16,11 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from forum.access import MAX_ID  # ids from clients: one bound, the INTEGER column's
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
+from forum.models import Authored
 
 REPORT_PENDING, REPORT_PUBLISHED = "pending", "published"
-
-
-def is_id(raw: object) -> bool:
-    """A plausible row id from a client: an int (not a bool) in 1..MAX_ID."""
-    return isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= MAX_ID
 
 
 IDENTIFIER_KINDS = ("phone", "handle", "email", "plate")
@@ -224,23 +219,15 @@ class DirectMessage(db.Model):
 # --- urgent alerts and rights pages -----------------------------------------------------------
 
 
-class UrgentAlert(db.Model):
+class UrgentAlert(Authored, db.Model):
     """An urgent alert in a space (a raid, a dangerous client nearby); a banner to members."""
 
     __tablename__ = "safety_alerts"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    space_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
-    )
-    author_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
-    )
-    author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
     body: so.Mapped[str] = so.mapped_column(sa.String(500))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
-    hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
 
 class AlertConfirmation(db.Model):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint
 from flask import flash
@@ -15,12 +17,12 @@ from flask_babel import gettext as _
 
 from forum import clock
 from forum import spaces
-from forum.errors import NotFound
 from forum.errors import ServiceError
 from forum.safety import buddies
 from forum.safety import checkins
 from forum.safety import messages
 from forum.views.guards import form_text
+from forum.views.guards import not_found_stays_missing
 from forum.views.guards import signed_in
 
 bp = Blueprint("buddies", __name__)
@@ -59,6 +61,15 @@ def hub():
     return _hub()
 
 
+def _shown_on(page: Callable[..., Any], error: ServiceError, *form: Any) -> Any:
+    """A refused form: its page again with the message. "Not found" stays the missing
+    page (what is not yours is not there), except "nobody goes by that name", which is
+    the buddy form's own answer."""
+    if error.message != buddies.NOBODY:
+        not_found_stays_missing(error)
+    return page(error.message, error.status, *form)
+
+
 @bp.post("/checkin/start")
 @signed_in
 def start():
@@ -90,9 +101,7 @@ def extend(checkin_id: int):
     try:
         checkins.extend(g.account, checkin_id, form_text("minutes"))
     except ServiceError as error:
-        if isinstance(error, NotFound):
-            raise
-        return _hub(error.message, error.status)
+        return _shown_on(_hub, error)
     flash(_("Extended."), "success")
     return redirect(url_for("buddies.hub"), code=303)
 
@@ -126,9 +135,7 @@ def ask():
     try:
         buddies.ask(g.account, form_text("space"), form_text("name"))
     except ServiceError as error:
-        if isinstance(error, NotFound) and error.message != buddies.NOBODY:
-            raise
-        return _buddies_page(error.message, error.status, request.form)
+        return _shown_on(_buddies_page, error, request.form)
     flash(_("Asked. Nothing happens until they say yes."), "success")
     return redirect(url_for("buddies.index"), code=303)
 
@@ -174,8 +181,7 @@ def send(buddy_id: int):
     try:
         messages.send(g.account, buddy_id, form_text("client_id"), form_text("body"))
     except ServiceError as error:
-        if isinstance(error, NotFound):
-            raise
+        not_found_stays_missing(error)
         return _conversation(
             buddy_id, error.message, error.status, form_text("body")[: messages.MAX_BODY]
         )
@@ -189,8 +195,7 @@ def hours(buddy_id: int):
     try:
         buddies.set_dm_hours(g.account, buddy_id, form_text("hours"))
     except ServiceError as error:
-        if isinstance(error, NotFound):
-            raise
+        not_found_stays_missing(error)
         return _conversation(buddy_id, error.message, error.status)
     flash(_("New messages will disappear sooner."), "success")
     return redirect(url_for("buddies.conversation", buddy_id=buddy_id), code=303)

@@ -13,7 +13,17 @@ from flask import redirect
 from flask import request
 from flask import url_for
 
+from forum.errors import NotFound
+from forum.errors import ServiceError
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def not_found_stays_missing(error: ServiceError) -> None:
+    """A refused form shows its page again with the message, but "not found" is raised
+    on: the missing page, identical to one for something that does not exist."""
+    if isinstance(error, NotFound):
+        raise error
 
 
 def signed_in(view: F) -> F:

@@ -16,6 +16,7 @@ from forum.errors import NotFound
 from forum.errors import ServiceError
 from forum.views.guards import form_text
 from forum.views.guards import int_arg
+from forum.views.guards import not_found_stays_missing
 from forum.views.guards import signed_in
 
 bp = Blueprint("orgs", __name__, url_prefix="/orgs")
@@ -109,8 +110,7 @@ def new_space(slug: str):
             join_question=form_text("join_question"),
         )
     except ServiceError as error:
-        if isinstance(error, NotFound):
-            raise
+        not_found_stays_missing(error)
         return render_template(
             "spaces/form.html",
             form=request.form,

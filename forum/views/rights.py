@@ -13,10 +13,10 @@ from flask_babel import gettext as _
 
 from forum import access
 from forum import markdown
-from forum.errors import NotFound
 from forum.errors import ServiceError
 from forum.safety import rights
 from forum.views.guards import form_text
+from forum.views.guards import not_found_stays_missing
 from forum.views.guards import signed_in
 
 bp = Blueprint("rights", __name__)
@@ -29,6 +29,23 @@ def _fields() -> dict:
         "reviewed_on": form_text("reviewed_on"),
         "review_days": form_text("review_days"),
     }
+
+
+def _page_form(
+    acc: access.SpaceAccess, form: object, view: object, error: ServiceError | None = None
+):
+    """The page form, empty, filled, or again with what was refused ("not found" stays the
+    missing page)."""
+    if error is not None:
+        not_found_stays_missing(error)
+    return render_template(
+        "safety/page_form.html",
+        acc=acc,
+        space=acc.space,
+        form=form,
+        view=view,
+        error=error.message if error else None,
+    ), (error.status if error else 200)
 
 
 @bp.get("/s/<slug>/pages")
@@ -53,22 +70,11 @@ def new(slug: str):
     acc = access.access_space(g.account, slug)
     acc.require_role("moderator")
     if request.method == "GET":
-        return render_template(
-            "safety/page_form.html", acc=acc, space=acc.space, form={}, view=None
-        )
+        return _page_form(acc, {}, None)
     try:
         row = rights.create_page(g.account, slug, **_fields())
     except ServiceError as error:
-        if isinstance(error, NotFound):
-            raise
-        return render_template(
-            "safety/page_form.html",
-            acc=acc,
-            space=acc.space,
-            form=request.form,
-            view=None,
-            error=error.message,
-        ), error.status
+        return _page_form(acc, request.form, None, error)
     flash(_("Page saved."), "success")
     return redirect(url_for("rights.show", slug=acc.space.slug, page_slug=row.slug), code=303)
 
@@ -86,22 +92,11 @@ def edit(slug: str, page_slug: str):
             "reviewed_on": page.reviewed_on.isoformat(),
             "review_days": str(page.review_days),
         }
-        return render_template(
-            "safety/page_form.html", acc=acc, space=acc.space, form=form, view=view
-        )
+        return _page_form(acc, form, view)
     try:
         rights.update_page(g.account, slug, page_slug, **_fields())
     except ServiceError as error:
-        if isinstance(error, NotFound):
-            raise
-        return render_template(
-            "safety/page_form.html",
-            acc=acc,
-            space=acc.space,
-            form=request.form,
-            view=view,
-            error=error.message,
-        ), error.status
+        return _page_form(acc, request.form, view, error)
     flash(_("Page saved."), "success")
     return redirect(url_for("rights.show", slug=acc.space.slug, page_slug=page_slug), code=303)
 

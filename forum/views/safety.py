@@ -22,16 +22,12 @@ from forum.safety import identifiers
 from forum.views.guards import form_flag
 from forum.views.guards import form_text
 from forum.views.guards import int_arg
+from forum.views.guards import not_found_stays_missing
 from forum.views.guards import signed_in
 
 bp = Blueprint("safety", __name__)
 
 LOOKUP_KINDS = ("any", *identifiers.KINDS)
-
-
-def _reraise_not_found(error: ServiceError) -> None:
-    if isinstance(error, NotFound):
-        raise error
 
 
 def _form_page(
@@ -96,7 +92,7 @@ def new_report(slug: str):
             confirm_identifiers=form_flag("confirm_identifiers"),
         )
     except ServiceError as error:
-        _reraise_not_found(error)
+        not_found_stays_missing(error)
         return _form_page(
             acc, request.form, error.message, error.status, getattr(error, "findings", None)
         )
@@ -225,7 +221,7 @@ def settings(slug: str):
             alert_hours=form_text("alert_hours"),
         )
     except ServiceError as error:
-        _reraise_not_found(error)
+        not_found_stays_missing(error)
         return render_template(
             "safety/settings.html", space=acc.space, row=row, form=request.form, error=error.message
         ), error.status
@@ -241,7 +237,7 @@ def alerts(slug: str):
         try:
             alerts_service.raise_alert(g.account, slug, form_text("body"))
         except ServiceError as error:
-            _reraise_not_found(error)
+            not_found_stays_missing(error)
             acc, rows = alerts_service.list_for_space(g.account, slug)
             return render_template(
                 "safety/alerts.html",

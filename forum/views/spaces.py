@@ -22,18 +22,13 @@ from forum import invites
 from forum import spaces
 from forum import threads
 from forum.errors import Forbidden
-from forum.errors import NotFound
 from forum.errors import ServiceError
 from forum.views.guards import form_text
 from forum.views.guards import int_arg
+from forum.views.guards import not_found_stays_missing
 from forum.views.guards import signed_in
 
 bp = Blueprint("spaces", __name__)
-
-
-def _reraise_not_found(error: ServiceError) -> None:
-    if isinstance(error, NotFound):
-        raise error
 
 
 @bp.get("/spaces")
@@ -108,7 +103,7 @@ def join(slug: str):
     try:
         spaces.join_open(g.account, slug, form_text("space_alias"))
     except ServiceError as error:
-        _reraise_not_found(error)
+        not_found_stays_missing(error)
         return render_template(
             "spaces/join.html", space=acc.space, form=request.form, error=error.message
         ), error.status
@@ -123,7 +118,7 @@ def ask(slug: str):
     try:
         spaces.request_join(g.account, slug, form_text("answer"), form_text("space_alias"))
     except ServiceError as error:
-        _reraise_not_found(error)
+        not_found_stays_missing(error)
         return _shell_page(access.access_space_shell(g.account, slug), error.message, error.status)
     flash("Your request is sent. The moderators will decide soon.", "success")
     return redirect(url_for("spaces.show", slug=slug), code=303)
@@ -186,7 +181,7 @@ def settings(slug: str):
             kind=form_text("kind"),
         )
     except ServiceError as error:
-        _reraise_not_found(error)
+        not_found_stays_missing(error)
         return render_template(
             "spaces/settings.html",
             space=acc.space,
@@ -229,7 +224,7 @@ def invite_list(slug: str):
             days=form_text("days"),
         )
     except ServiceError as error:
-        _reraise_not_found(error)
+        not_found_stays_missing(error)
         if isinstance(error, Forbidden):
             raise
         return _invites_page(slug, error=error.message, status=error.status)
@@ -283,7 +278,7 @@ def invite(code: str):
     try:
         invites.accept_invite(g.account, code, form_text("space_alias"))
     except ServiceError as error:
-        _reraise_not_found(error)
+        not_found_stays_missing(error)
         if isinstance(error, invites.InviteUnusable):
             raise
         return render_template(

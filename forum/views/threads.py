@@ -17,19 +17,14 @@ from forum import search as search_service
 from forum import threads
 from forum.errors import Forbidden
 from forum.errors import NeedsConfirmation
-from forum.errors import NotFound
 from forum.errors import ServiceError
 from forum.views.guards import form_flag
 from forum.views.guards import form_text
 from forum.views.guards import int_arg
+from forum.views.guards import not_found_stays_missing
 from forum.views.guards import signed_in
 
 bp = Blueprint("threads", __name__)
-
-
-def _reraise_not_found(error: ServiceError) -> None:
-    if isinstance(error, NotFound):
-        raise error
 
 
 def _findings(error: ServiceError) -> list[str]:
@@ -62,7 +57,7 @@ def new(slug: str):
             confirm_identifiers=_confirmed(),
         )
     except ServiceError as error:
-        _reraise_not_found(error)
+        not_found_stays_missing(error)
         return render_template(
             "threads/new.html",
             space=acc.space,
@@ -114,7 +109,7 @@ def reply(thread_id: int):
             confirm_identifiers=_confirmed(),
         )
     except ServiceError as error:
-        _reraise_not_found(error)
+        not_found_stays_missing(error)
         return _thread_page(thread_id, error.message, error.status, _findings(error))
     if post.hidden_at is not None:
         flash(HELD, "info")
@@ -135,7 +130,7 @@ def lifetime(thread_id: int):
     try:
         retention.set_thread_lifetime(g.account, thread_id, form_text("days"))
     except ServiceError as error:
-        _reraise_not_found(error)
+        not_found_stays_missing(error)
         return _thread_page(thread_id, error.message, error.status)
     flash("This thread will now disappear sooner.", "success")
     return redirect(url_for("threads.show", thread_id=thread_id), code=303)
@@ -185,7 +180,7 @@ def edit(post_id: int):
             confirm_identifiers=_confirmed(),
         )
     except ServiceError as error:
-        _reraise_not_found(error)
+        not_found_stays_missing(error)
         return render_template(
             "threads/edit.html",
             post=post,

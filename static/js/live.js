@@ -1,4 +1,5 @@
-/* The live channel for forum pages: the updates list and open thread pages.
+/* The live channel for forum pages: the updates list, a space's thread list and open
+ * thread pages.
  * Loaded with <script src="…" defer> after the vendored socket.io client, on
  * signed-in pages that show something live (templates/_live.html). Progressive
  * enhancement: every page is complete without it.
@@ -15,6 +16,7 @@
  *   posts_removed {thread_id, post_ids}                 -> those posts leave the page
  *   post_changed  {thread_id, post_id|null}             -> "edited — reload to see the change"
  *   thread_gone   {thread_id, reason}                   -> the page says the thread is gone
+ *   new_thread    {space_id, thread_id}                 -> "1 new thread — show" (space page)
  */
 (function () {
   "use strict";
@@ -22,7 +24,8 @@
   if (typeof window.io !== "function" || document.getElementById("chat")) { return; }
   var lists = document.querySelectorAll("[data-live-updates]");
   var notice = document.querySelector("[data-live-thread]");
-  if (!lists.length && !notice) { return; }
+  var spaceList = document.querySelector("[data-live-space]");
+  if (!lists.length && !notice && !spaceList) { return; }
 
   var HEARTBEAT_MS = 25000;  // realtime/sockets.py HEARTBEAT
   var threadId = notice ? parseInt(notice.getAttribute("data-live-thread"), 10) : null;
@@ -39,6 +42,28 @@
   function isId(value) { return typeof value === "number" && value > 0 && Math.floor(value) === value; }
 
   function repliesText(n) { return n === 1 ? "1 new reply" : n + " new replies"; }
+
+  // --- a space's thread list -----------------------------------------------------------
+
+  var spaceId = spaceList ? parseInt(spaceList.getAttribute("data-live-space"), 10) : null;
+  var newThreads = {};
+  var spaceNotice = null;
+
+  function onNewThread(t) {
+    if (!t || t.space_id !== spaceId || !isId(t.thread_id)) { return; }
+    newThreads[t.thread_id] = true;
+    var n = Object.keys(newThreads).length;
+    if (!spaceNotice) {
+      spaceNotice = el("p", "flash flash-info");
+      spaceNotice.setAttribute("data-live-space-notice", "");
+      spaceList.parentNode.insertBefore(spaceNotice, spaceList);
+    }
+    var link = el("a", null, "show");
+    link.setAttribute("href", spaceList.getAttribute("data-space-url"));
+    spaceNotice.textContent = "";
+    spaceNotice.appendChild(document.createTextNode((n === 1 ? "1 new thread" : n + " new threads") + " \u2014 "));
+    spaceNotice.appendChild(link);
+  }
 
   // --- the updates list ------------------------------------------------------------
 
@@ -163,6 +188,7 @@
   });
   socket.on("signed_out", function () { socket.disconnect(); });
   socket.on("update", onUpdate);
+  if (spaceList) { socket.on("new_thread", onNewThread); }
   if (notice) {
     socket.on("new_reply", onNewReply);
     socket.on("posts_removed", onPostsRemoved);

@@ -1,0 +1,123 @@
+"""What a page view costs: the same number of queries for 5 posts as for 40, no write,
+and no Markdown rendered (a post's HTML is stored when it is written or edited).
+
+Counted with SQLAlchemy's ``before_cursor_execute`` event on the app's engine, around
+a second view of the page (the first may warm caches). No timing: bench/pages.py
+measures speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from forum import markdown
+from forum import threads
+from forum.extensions import db
+from forum.models import Post
+from tests.factories import add_member
+from tests.factories import make_message
+from tests.factories import make_post
+from tests.factories import make_room
+from tests.factories import make_thread
+
+BODY = "Reply {i}: **bold**, *emphasis*, a list:\n\n- one\n- two\n\n> a quote\n"
+WRITES = ("insert", "update", "delete", "replace")
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement.strip())
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def view(client, url: str) -> list[str]:
+    assert client.get(url).status_code == 200
+    with statements() as seen:
+        response = client.get(url)
+    assert response.status_code == 200
+    return seen
+
+
+@pytest.fixture
+def writers(space, make_account):
+    people = [make_account(f"Writer{i}") for i in range(4)]
+    for person in people:
+        add_member(space, person)
+    return people
+
+
+def thread_of(space, writers, posts: int):
+    thread = make_thread(space, writers[0], title=f"{posts} posts", body=BODY.format(i=0))
+    for i in range(1, posts):
+        make_post(thread, writers[i % len(writers)], body=BODY.format(i=i))
+    return thread
+
+
+def test_thread_page_queries_do_not_grow_with_posts_and_it_writes_nothing(
+    client, member, space, writers
+):
+    short, long = thread_of(space, writers, 5), thread_of(space, writers, 40)
+    few, many = view(client, f"/t/{short.id}"), view(client, f"/t/{long.id}")
+    assert len(few) == len(many), (few, many)
+    assert not [s for s in many if s.lower().startswith(WRITES)]
+
+
+def test_chat_room_page_queries_do_not_grow_with_messages(client, member, space, writers):
+    quiet, busy = make_room(space), make_room(space, "Busy")
+    for i in range(5):
+        make_message(quiet, writers[i % 4], f"message {i} *with* emphasis")
+    for i in range(50):
+        make_message(busy, writers[i % 4], f"message {i} *with* emphasis")
+    few = view(client, f"/s/{space.slug}/chat/{quiet.id}")
+    many = view(client, f"/s/{space.slug}/chat/{busy.id}")
+    assert len(few) == len(many), (few, many)
+    assert not [s for s in many if s.lower().startswith(WRITES)]
+
+
+def test_a_thread_page_renders_no_markdown(client, member, space, writers, monkeypatch):
+    thread = thread_of(space, writers, 5)
+    calls = []
+    monkeypatch.setattr(markdown, "render", lambda text: calls.append(text))
+    response = client.get(f"/t/{thread.id}")
+    assert response.status_code == 200
+    assert "<strong>bold</strong>" in response.get_data(as_text=True)
+    assert calls == []
+
+
+def test_stored_html_follows_every_change_of_the_text(client, member, space, writers):
+    """The HTML is user text too: an edit, an erasure and a redaction rewrite it, so no
+    page (and no row) keeps the old words."""
+    thread = make_thread(space, member, title="Changes", body="first **OLDWORD** here")
+    reply = make_post(thread, writers[0], body="a reply")
+    first = db.session.scalar(sa.select(Post).where(Post.thread_id == thread.id, Post.is_first))
+    assert "<strong>OLDWORD</strong>" in first.body_html
+    threads.edit_post(member, first.id, body="now **NEWWORD**", title="Changes")
+    db.session.refresh(first)
+    assert "NEWWORD" in first.body_html and "OLDWORD" not in first.body_html
+    threads.delete_post(member, first.id)  # first post with a reply: its text is erased
+    db.session.refresh(first)
+    assert "NEWWORD" not in first.body_html
+    assert first.body_html == str(markdown.render(first.body))
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert "NEWWORD" not in page and "OLDWORD" not in page and "a reply" in page
+    assert reply.body_html == str(markdown.render("a reply"))
+
+
+def test_rows_from_before_the_stored_html_still_render(client, member, space, writers):
+    thread = thread_of(space, writers, 2)
+    db.session.execute(sa.update(Post).where(Post.thread_id == thread.id).values(body_html=None))
+    db.session.commit()
+    page = client.get(f"/t/{thread.id}").get_data(as_text=True)
+    assert "<strong>bold</strong>" in page
