@@ -21,9 +21,12 @@ from forum.app import server_started
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 from forum.models import AuthSession
+from moderation import actions
 from moderation import blocks
+from moderation import flags
 from realtime.models import ChatSocket
 from tests.factories import add_member
+from tests.factories import make_post
 from tests.factories import make_space
 from tests.factories import make_thread
 from tests.support import PASSPHRASE
@@ -184,10 +187,14 @@ def test_day_columns_hold_midnight_utc(app, client, make_account, clock):
     clock.advance(days=2, hours=5, seconds=41)
     assert client.get("/account").status_code == 200  # touches the session
     blocks.block(xena, "thread", topic.id)
+    reply = make_post(topic, mona, "a reply to flag")
+    flags.flag(xena, "post", reply.id, "spam")
+    actions.hide(olu, plaza.slug, "post", reply.id)  # upheld: the day goes on Mona's alias
     found = _day_values()
     names = {name for name, _value in found}
     assert {
         "accounts.created_at",
+        "accounts.trust_upheld_on",
         "auth_sessions.created_at",
         "auth_sessions.last_seen_at",
         "auth_sessions.expires_at",
