@@ -47,6 +47,7 @@ from bench.servers import Server
 from bench.servers import remove_instance
 from bench.servers import seed
 from bench.servers import start_ours
+from bench.servers import start_node
 from bench.servers import start_peer
 from bench.wire import SocketIOClient
 
@@ -349,6 +350,8 @@ def run(args: argparse.Namespace) -> Path:
             servers.append((start_ours(mode, seeded), seeded))
             if args.peer:
                 servers.append((start_peer(mode), None))
+        if args.node:
+            servers.append((start_node(), None))
         for server, seeded in servers:  # one discarded warm-up run each
             warm, seq[server.name] = measure(server, min(50, max(ns)), seeded,
                                              [Phase("sat", warmup=0.5, duration=1.0, drain=5)])
@@ -441,7 +444,7 @@ def summarize(paths: list[Path], stored: Path | None = STORED_PEER) -> str:
     for (server, n, mode), m in sorted(medians.items()):
         if server != "redbrolly-eventlet":
             continue
-        for other in ("redbrolly-gevent", "peer-bare-eventlet", "peer-bare-gevent"):
+        for other in ("redbrolly-gevent", "peer-bare-eventlet", "peer-bare-gevent", "peer-node"):
             o = medians.get((other, n, mode))
             if o is None:
                 continue
@@ -490,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--big", action="store_true", help="add N=1000")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--peer", action="store_true", help="also run the peer's bare Flask-SocketIO server per mode")
+    ap.add_argument("--node", action="store_true", help="also the peer's Node socket.io server (RB_BENCH_NODE_PATH)")
     ap.add_argument("--senders", type=int, default=4)
     ap.add_argument("--rate", type=float, default=5.0, help="rate phase: messages/s in total")
     ap.add_argument("--window", type=int, default=4, help="sat phase: messages in flight per sender")

@@ -54,7 +54,10 @@ UNREACHABLE = "1000000 per 10 seconds"
 # CHAT_RATE, so a level added later is raised too; bench senders climb from "new" to
 # "trusted" as they send), and limits keyed on the client address, since every bench
 # client is 127.0.0.1. The limiter still runs on every message; it is never reached.
-LOAD_ENV = {**{setting: UNREACHABLE for setting in trust.CHAT_RATE.values()}, "RB_LIMIT_BY_ADDRESS": "0"}
+# The per-socket event throttle (realtime/throttle.py) too: a saturating sender sends far
+# more than 10 events a second on one socket.
+LOAD_ENV = {**{setting: UNREACHABLE for setting in trust.CHAT_RATE.values()}, "RB_LIMIT_BY_ADDRESS": "0",
+            "RB_SOCKET_RATE": "1000000", "RB_SOCKET_BURST": "1000000"}
 
 MARKDOWN_POST = """Reply {i}: **bold advice**, *some emphasis* and a [safe link](https://example.org/{i}).
 

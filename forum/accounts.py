@@ -32,9 +32,13 @@ _dummy: list[str] = []
 
 
 def _dummy_hash() -> str:
-    """A hash to verify against when the alias is unknown, so timing tells nothing."""
-    if not _dummy:
-        _dummy.append(passwords.hash_passphrase("not-a-real-passphrase-at-all"))
+    """A hash to verify against when the alias is unknown, so timing tells nothing.
+
+    Made with the current costs, and made again when they change (``passwords.configure``):
+    a dummy cheaper than real hashes would tell unknown aliases apart by time.
+    """
+    if not _dummy or passwords.needs_rehash(_dummy[0]):
+        _dummy[:] = [passwords.hash_passphrase("not-a-real-passphrase-at-all")]
     return _dummy[0]
 
 

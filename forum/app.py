@@ -231,13 +231,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    # Each commit syncs the WAL before it returns, so an ack means stored (docs/REALTIME.md).
-    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute(f"PRAGMA busy_timeout={disk.BUSY_TIMEOUT_MS}")
-    cursor.execute(f"PRAGMA synchronous={disk.synchronous}")  # FULL unless configured
+    # FULL unless configured: each commit syncs the WAL before it returns, so an ack means
+    # stored (docs/REALTIME.md).
+    cursor.execute(f"PRAGMA synchronous={disk.synchronous}")
     # Builds differ in their defaults (docs/STACK_FACTS.md); refuse to run if one did not stick.
     if cursor.execute("PRAGMA secure_delete").fetchone()[0] != 1:
         raise RuntimeError("SQLite refused secure_delete=ON; deleted text would stay on disk")

@@ -12,6 +12,7 @@
 | RB_ASYNC_MODE       | eventlet (threading in tests)   | Flask-SocketIO async mode                      |
 | RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
 | RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per name at trust level 1 (RB_LIMIT_CHAT_NEW: 5 per 10 s, level 0; RB_LIMIT_CHAT_TRUSTED: 20 per 10 s, level 2; see moderation/trust.py) |
+| RB_SOCKET_RATE     | 10                              | Socket.IO events a second per connection, in bursts of RB_SOCKET_BURST (40); past it an immediate 429 ack (realtime/throttle.py) |
 | RB_IDENTIFIER_KEY   | generated into instance/ in dev | HMAC key for identifiers in bad-date reports; required in production; keep it out of database backups (forum/safety/identifiers.py) |
 | RB_LIMIT_LOOKUP     | 30 per hour                     | "check before you meet" lookups per account |
 | RB_DEFAULT_REGION   | GB                              | country for phone numbers typed without a code, in spaces that did not choose one |
@@ -72,6 +73,10 @@ class Config:
     RB_QUICK_EXIT_URL = os.environ.get("RB_QUICK_EXIT_URL", "https://www.bbc.com/weather")
     # Rate limits (Flask-Limiter syntax). Per alias and per hashed client address.
     RB_LIMIT_SIGNUP = "5 per hour"
+    # Logins: per alias (and per address where addresses mean something), counted before the
+    # passphrase is checked: past it no argon2 runs. Recovery by code: per address only (a
+    # per-alias limit would let anyone lock the owner out of their way back in; ten codes of
+    # ~59 random bits each make guessing hopeless anyway). docs/SECURITY.md, "Brute force".
     RB_LIMIT_LOGIN = "10 per 15 minutes"
     RB_LIMIT_RECOVER = "5 per hour"
     RB_LIMITS_ENABLED = True
@@ -80,6 +85,9 @@ class Config:
     RB_LIMIT_CHAT = os.environ.get("RB_LIMIT_CHAT", "10 per 10 seconds")
     RB_LIMIT_CHAT_NEW = os.environ.get("RB_LIMIT_CHAT_NEW", "5 per 10 seconds")
     RB_LIMIT_CHAT_TRUSTED = os.environ.get("RB_LIMIT_CHAT_TRUSTED", "20 per 10 seconds")
+    # Every Socket.IO event, per connection, before any other work (realtime/throttle.py).
+    RB_SOCKET_RATE = float(os.environ.get("RB_SOCKET_RATE", "10"))
+    RB_SOCKET_BURST = _int("RB_SOCKET_BURST", 40)
     # Background sweeper inside the server (seconds; 0 turns it off).
     RB_SWEEP_INTERVAL = _int("RB_SWEEP_INTERVAL", 60)
     RB_PRESENCE_MS = _int("RB_PRESENCE_MS", 1000)
@@ -115,7 +123,13 @@ class Config:
 
     # argon2id cost: only when set in the environment; otherwise forum/passwords.py's
     # written-down defaults apply.
-    for _name in ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "ARGON2_PARALLELISM"):
+    # ARGON2_CONCURRENCY: how many hashes a process runs at once (memory bound; docs/SECURITY.md).
+    for _name in (
+        "ARGON2_TIME_COST",
+        "ARGON2_MEMORY_COST",
+        "ARGON2_PARALLELISM",
+        "ARGON2_CONCURRENCY",
+    ):
         if os.environ.get(_name):
             locals()[_name] = _int(_name, 0)
     del _name

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import typing as t
 import unicodedata
 from collections.abc import Callable
@@ -47,7 +48,16 @@ TIME_COST = 3  # passes over memory
 MEMORY_COST = 64 * 1024  # KiB, i.e. 64 MiB
 PARALLELISM = 1  # lanes (threads)
 
+# At most this many argon2 calls at once in a process; the others wait their turn. Each
+# holds ``MEMORY_COST`` while it runs, so a burst of logins costs at most
+# CONCURRENT_HASHES x 64 MiB instead of one hash's memory per waiting request (eventlet's
+# thread pool alone would run 20 at once: 1.3 GB). Two: the machine's cores.
+CONCURRENT_HASHES = 2
+
 _hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_COST, parallelism=PARALLELISM)
+# A green semaphore under eventlet/gevent (the entry points patch threading first).
+_slots = threading.BoundedSemaphore(CONCURRENT_HASHES)
+_slot_count = CONCURRENT_HASHES
 
 # Trailing (or leading) digits, punctuation and spaces don't make a common password
 # uncommon: "password123!" is "password".
@@ -125,8 +135,14 @@ def _off_loop(fn: Callable[..., T], *args: object) -> T:
     """Run a 0.3 s argon2 call on a real OS thread when the process is green-threaded.
 
     Under eventlet or gevent a CPU-bound call on the hub's thread freezes every
-    other connection (live chat included) for its whole duration.
+    other connection (live chat included) for its whole duration. At most
+    ``CONCURRENT_HASHES`` run at once, whatever the mode: memory stays bounded.
     """
+    with _slots:
+        return _run(fn, *args)
+
+
+def _run(fn: Callable[..., T], *args: object) -> T:
     library = greenlets.patched_by()
     if library == "eventlet":
         from eventlet import tpool
@@ -148,30 +164,39 @@ def needs_rehash(stored_hash: str) -> bool:
 
 
 def configure(
-    *, time_cost: int = TIME_COST, memory_cost: int = MEMORY_COST, parallelism: int = PARALLELISM
+    *,
+    time_cost: int = TIME_COST,
+    memory_cost: int = MEMORY_COST,
+    parallelism: int = PARALLELISM,
+    concurrency: int = CONCURRENT_HASHES,
 ) -> None:
     """Replace the hasher's costs (for the whole process). No arguments: the defaults."""
-    global _hasher
+    global _hasher, _slots, _slot_count
     for name, value in (
         ("time_cost", time_cost),
         ("memory_cost", memory_cost),
         ("parallelism", parallelism),
+        ("concurrency", concurrency),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"argon2 {name} must be a positive whole number, not {value!r}")
     if memory_cost < 8 * parallelism:
         raise ValueError("argon2 memory_cost must be at least 8 KiB per lane of parallelism")
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    if concurrency != _slot_count:  # a hash in flight keeps the semaphore it took
+        _slots, _slot_count = threading.BoundedSemaphore(concurrency), concurrency
 
 
 def init_app(app: Flask) -> None:
     """Set hashing costs from ``ARGON2_TIME_COST``, ``ARGON2_MEMORY_COST`` (KiB) and
-    ``ARGON2_PARALLELISM``; a missing key means the constant above.
+    ``ARGON2_PARALLELISM``, and how many hashes run at once from ``ARGON2_CONCURRENCY``;
+    a missing key means the constant above.
     """
     configure(
         time_cost=_config_int(app, "ARGON2_TIME_COST", TIME_COST),
         memory_cost=_config_int(app, "ARGON2_MEMORY_COST", MEMORY_COST),
         parallelism=_config_int(app, "ARGON2_PARALLELISM", PARALLELISM),
+        concurrency=_config_int(app, "ARGON2_CONCURRENCY", CONCURRENT_HASHES),
     )
 
 

@@ -90,16 +90,20 @@ def alias_key() -> str:
         return "alias:invalid"
 
 
-def limit(config_key: str):
-    """Decorator: limit a POST view by alias and by hashed address."""
+def limit(config_key: str, *, by_alias: bool = True):
+    """Decorator: limit a POST view by alias (unless ``by_alias=False``) and by hashed address.
+
+    Flask-Limiter counts before the view runs: a refused request costs no passphrase check.
+    """
 
     def rate() -> str:
         return current_app.config[config_key]
 
     def decorate(view):
-        view = limiter.limit(
-            rate, key_func=alias_key, methods=["POST"], scope=config_key + ":alias"
-        )(view)
+        if by_alias:
+            view = limiter.limit(
+                rate, key_func=alias_key, methods=["POST"], scope=config_key + ":alias"
+            )(view)
         return limiter.limit(
             rate,
             key_func=address_key,

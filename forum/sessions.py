@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
+from typing import TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -21,6 +24,8 @@ from forum import clock
 from forum.extensions import db
 from forum.models import Account
 from forum.models import AuthSession
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 COOKIE_NAME = "rb_session"
 # Session times are kept to the day (midnight UTC): a seized database must not hold
@@ -82,8 +87,19 @@ def find_session(token: str | None) -> AuthSession | None:
     return row
 
 
+def without_session(view: F) -> F:
+    """Mark a view that never looks at the session: its requests neither read nor touch
+    one (no ``last_seen_at`` update, no cookie), whatever cookie they carry."""
+    view.rb_without_session = True  # type: ignore[attr-defined]
+    return view
+
+
 def load_current_session() -> None:
     """``before_request``: set ``g.auth_session`` and ``g.account`` from the cookie."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "rb_without_session", False):
+        g.auth_session = g.account = None
+        return
     row = find_session(request.cookies.get(COOKIE_NAME))
     g.auth_session = row
     g.account = row.account if row is not None else None

@@ -14,6 +14,7 @@ from forum import access
 from forum import screening as screening_seam
 from forum import signals
 from forum.safety import policy as safety_policy
+from moderation import actions
 from moderation import appeals
 from moderation import blocks
 from moderation import cli
@@ -36,6 +37,7 @@ def init_app(app: Flask) -> None:
         trust_level=trust.level,
         trusted_level=trust.TRUSTED,
         can_raise_alert=trust.can_raise_alert,
+        log_alert_removal=actions.log_alert_removal,
     )
     signals.account_deleting.connect(expiry.forget_account)
     signals.maintenance_due.connect(expiry.delete_expired)

@@ -494,3 +494,30 @@ def suspend(
     signals.account_suspended.send(account.id, until=until)
     if session_ids:
         signals.account_signed_out.send(account.id, session_ids=session_ids)
+
+
+# --- Urgent alerts (forum/safety/alerts.py removes; the log line is moderation's) ---
+
+
+def log_alert_removal(
+    space_access: SpaceAccess,
+    moderator: Account,
+    *,
+    author_id: int | None,
+    author_name: str,
+    reason: str,
+) -> None:
+    """The log line for a removed urgent alert, in the remover's transaction.
+
+    No excerpt: an alert may describe a person or a place, and its text leaves with it.
+    Not appealable (``appeals.APPEALABLE``): an alert lives hours, an appeal takes longer.
+    """
+    modlog.write(
+        space_access,
+        space_access.space.id,
+        "alert_remove",
+        target_account_id=author_id,
+        target_name=author_name,
+        reason=reason,
+        moderator=moderator,
+    )

@@ -48,6 +48,7 @@ ACTION_LABELS = {
     "mute": "member muted",
     "remove": "member removed",
     "suspend": "account suspended",
+    "alert_remove": "urgent alert removed",
     "appeal_upheld": "appeal: decision upheld",
     "appeal_overturned": "appeal: decision overturned",
 }

@@ -26,6 +26,7 @@ from realtime import sockets
 from realtime import views
 from realtime.models import ChatMessage
 from realtime.namespace import ChatNamespace
+from realtime.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ def init_app(app: Flask) -> None:
     docs/STACK_FACTS.md).
     """
     app.register_blueprint(views.bp)
-    socketio.on_namespace(ChatNamespace(push.NAMESPACE))
+    per_socket = Throttle(app.config["RB_SOCKET_RATE"], app.config["RB_SOCKET_BURST"])
+    socketio.on_namespace(ChatNamespace(push.NAMESPACE, per_socket))
     push.connect_receivers()
     push.connect_live_receivers()  # forum pages: updates list, open thread pages
     push.connect_safety_receivers()  # check-in alerts to the chosen contacts

@@ -7,11 +7,24 @@ threads does not make someone part of its live conversation). Non-members of a
 closed or hidden space get NotFound, as for anything there; signed-in
 non-members of an open space get Forbidden ("join first").
 
-Ordering guarantee: a message's ``seq`` is allocated by
-``UPDATE chat_rooms SET last_seq = last_seq + 1 ... RETURNING`` in the transaction
-that inserts it. The row lock (PostgreSQL) or the write lock (SQLite) orders the
-commits by number, so once seq N is visible every seq below it is too, and "all
-messages after N" never skips one.
+Ordering, and why no acknowledged message is lost:
+
+- In the database, commits happen in seq order. A message's ``seq`` is allocated by
+  ``UPDATE chat_rooms SET last_seq = last_seq + 1 ... RETURNING`` in the transaction
+  that inserts it; the row lock (PostgreSQL) or the write lock (SQLite) holds the next
+  sender until this one commits or rolls back (a rollback gives the number back). So a
+  read that sees ``last_seq = N`` sees every message up to N: a resume answer
+  (``messages_after``) says which range it covers (``through``), and a seq in that
+  range it does not return is gone for this reader (hidden, expired, deleted, blocked).
+- Live delivery is NOT in seq order across processes: each process publishes its own
+  commits through Redis, so seq 7 may reach a client after seq 8. Clients therefore
+  keep the highest seq up to which they have everything (not the highest they saw),
+  resume after that one, and when a higher seq shows a gap they wait briefly and ask
+  for the range (``history`` with ``after_seq``); they drop repeats by seq.
+- A process may die between the commit and the broadcast. The author still holds the
+  message unacknowledged and retries with the same ``client_id``; the retry finds the
+  stored row, acks it and announces it to the room again (``_announce_again``), and
+  the gap filling above covers anyone who missed that too.
 """
 
 from __future__ import annotations
@@ -38,10 +51,12 @@ from forum.access import access_space_by_id
 from forum.access import blocked
 from forum.access import live
 from forum.access import row_id
+from forum.access import shows
 from forum.access import visible
 from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.errors import NotFound
+from forum.errors import RateLimited
 from forum.extensions import db
 from forum.models import DELETED_NAME
 from forum.models import Account
@@ -67,6 +82,9 @@ CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 # Rate limits (limits syntax). Messages: per trust level (moderation/trust.py chat_rate).
 TYPING_RATE = "1 per 3 seconds"
+# Re-announcing a stored message on a retry (each costs a broadcast): past this the retry
+# is still acked, just not broadcast again (the others' gap filling fetches it anyway).
+REANNOUNCE_RATE = "20 per minute"
 MAX_FINDINGS = guard.MAX_FINDINGS_SHOWN  # privacy-guard findings sent back, as the forum form shows
 
 HELD = "Your message is held for a moderator to check before others see it."
@@ -279,6 +297,7 @@ def post_message(
     body = clean_body(body)
     existing = _find(room.id, account.id, client_id)
     if existing is not None:
+        _announce_again(existing, membership)
         return existing, False
     now = clock.now()
     # Counted before the content checks, so they cannot be probed for free.
@@ -314,10 +333,28 @@ def post_message(
         existing = _find(room.id, account.id, client_id)
         if existing is None:
             raise
+        _announce_again(existing, membership)
         return existing, False
     if message.hidden_at is None:
         signals.chat_message_created.send(message)
     return message, True
+
+
+def _announce_again(message: ChatMessage, membership: Membership) -> None:
+    """A retry found its message already stored: announce it to the room again.
+
+    The process that stored it may have died between the commit and the broadcast, and
+    then nobody but the author would ever hear of it. Clients drop repeats by seq. Held,
+    hidden and expired messages are not announced; past REANNOUNCE_RATE the retry is
+    acked without a broadcast (gap filling still finds the message).
+    """
+    if not shows(None, message):
+        return
+    try:
+        ratelimit.hit(REANNOUNCE_RATE, "chat-again", membership.persona)
+    except RateLimited:
+        return
+    signals.chat_message_created.send(message)
 
 
 def latest(
@@ -338,12 +375,27 @@ def latest(
 
 def messages_after(
     account: Account | None, room_id: object, after_seq: object
-) -> tuple[ChatRoom, Page]:
-    """Every live message after ``after_seq``, in order, at most RESUME_MAX at once."""
+) -> tuple[ChatRoom, Page, int]:
+    """Every live message after ``after_seq``, in order, at most RESUME_MAX at once, and
+    ``through``: the highest seq this answer covers.
+
+    Every message the reader may see with a seq in ``(after_seq, through]`` is in the
+    answer; a seq in that range that is not is gone for this reader (hidden, expired,
+    deleted, or by someone they blocked), so a client stops waiting for it.
+    ``last_seq`` is read before the messages: on PostgreSQL each statement sees the
+    commits before it, and commits come in seq order (see the top of this module), so
+    every seq up to the ``last_seq`` read is settled when the messages are read.
+    """
     room, _access = access_room(account, room_id)
     after = clean_seq(after_seq, default=0)
+    last_seq = db.session.scalar(sa.select(ChatRoom.last_seq).where(ChatRoom.id == room.id))
     query = _visible(room.id, account).where(ChatMessage.seq > after).order_by(ChatMessage.seq)
-    return room, paginate(query, 1, RESUME_MAX)
+    page = paginate(query, 1, RESUME_MAX)
+    if page.has_next:
+        through = page.items[-1].seq
+    else:
+        through = max([last_seq or 0, after, *(m.seq for m in page.items[-1:])])
+    return room, page, through
 
 
 def message_dict(message: ChatMessage) -> dict[str, Any]:
@@ -457,13 +509,14 @@ def removed_with_account(account_id: int) -> dict[int, tuple[list[int], list[int
 
 def enter_room(
     account: Account | None, sid: str, room_id: object, after_seq: object
-) -> tuple[ChatRoom, Page]:
-    """A socket (already in the Socket.IO room) is here: record it, return what it missed."""
-    room, page = messages_after(account, room_id, after_seq)
+) -> tuple[ChatRoom, Page, int]:
+    """A socket (already in the Socket.IO room) is here: record it, return what it missed
+    (:func:`messages_after`)."""
+    room, page, through = messages_after(account, room_id, after_seq)
     if sockets.enter(sid, room.id):
         # The joiner reads presence in its join ack (computed after this).
         signals.chat_presence_changed.send(room.id, joined_sid=sid)
-    return room, page
+    return room, page, through
 
 
 def leave_room(account: Account | None, sid: str, room_id: object) -> None:

@@ -4,7 +4,9 @@ Events the client sends (each answers through its ack callback, ``{"ok": true, .
 or ``{"ok": false, "error": "<what went wrong, for people>"}``; never silence):
 
 - ``join``      {room_id, after_seq}  -> enter the room; ack carries every message after
-                 ``after_seq`` (at most 500, ``more`` says ask again) and the presence.
+                 ``after_seq`` (at most 500, ``more`` says ask again), ``through`` (the
+                 highest seq the answer covers: a seq up to it that is not in
+                 ``messages`` is gone) and the presence.
 - ``leave``     {room_id}
 - ``send``      {room_id, client_id, body, confirmed?} -> ack {ok, id, seq, created_at,
                  expires_at, message}; the others in the room hear ``message``. Held by a
@@ -13,6 +15,8 @@ or ``{"ok": false, "error": "<what went wrong, for people>"}``; never silence):
                  findings: [{kind, text}], error}; nothing is stored until the client
                  sends the SAME client_id again with ``confirmed: true``.
 - ``history``   {room_id, before_seq} -> ack {ok, messages, more} (older page).
+                 {room_id, after_seq} -> ack {ok, messages, more, through}: the same answer
+                 as ``join`` without entering, for a client filling a gap in seq.
 - ``typing``    {room_id}   (spaces with typing indicators on)
 - ``heartbeat`` {}          keeps presence fresh across processes.
 - ``watch_thread``   {thread_id} -> hear that thread's news (``thread:<id>`` room); a thread
@@ -23,6 +27,10 @@ or ``{"ok": false, "error": "<what went wrong, for people>"}``; never silence):
 - ``dm_history`` {buddy_id, after_id} -> ack {ok, messages, more} (resume after a reconnect).
 
 What the server sends is in ``realtime/push.py``.
+
+Every event first passes a per-socket token bucket (``realtime/throttle.py``,
+``RB_SOCKET_RATE`` events a second, bursts of ``RB_SOCKET_BURST``): past it the ack is
+``{ok: false, status: 429, retry_after, error}`` at once, before any database work.
 
 Authentication: the same ``rb_session`` cookie as HTTP, read from the handshake, and
 an ``Origin`` equal to ``RB_PUBLIC_ORIGIN``. The session is checked again at every
@@ -54,6 +62,8 @@ from realtime import chat
 from realtime import live
 from realtime import push
 from realtime import sockets
+from realtime import throttle
+from realtime.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +133,23 @@ def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]
 class ChatNamespace(Namespace):
     """Live chat rooms. Registered by ``realtime.init_app``, after ``socketio.init_app``."""
 
+    def __init__(self, namespace: str, throttle: Throttle) -> None:
+        super().__init__(namespace)
+        self.throttle = throttle
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Every event passes the socket's token bucket first (``realtime/throttle.py``):
+        before Flask-SocketIO builds a request context, before any database work."""
+        if event not in ("connect", "disconnect") and args:
+            wait = self.throttle.allow(args[0])
+            if wait is not None:
+                return throttle.refusal(wait)
+        try:
+            return super().trigger_event(event, *args)
+        finally:
+            if event == "disconnect" and args:
+                self.throttle.forget(args[0])
+
     def on_connect(self, _auth: object = None) -> None:
         if not origin_allowed():
             raise ConnectionRefusedError("This page is not allowed to connect.")
@@ -146,7 +173,7 @@ class ChatNamespace(Namespace):
         # committed in between is in one or the other (the client dedupes by seq).
         join_room(push.room(room.id))
         try:
-            room, page = chat.enter_room(account, request.sid, room.id, after)
+            room, page, through = chat.enter_room(account, request.sid, room.id, after)
         except Exception:
             leave_room(push.room(room.id))
             raise
@@ -155,6 +182,7 @@ class ChatNamespace(Namespace):
             "room_id": room.id,
             "messages": [chat.message_dict_for(m, account) for m in page.items],
             "more": page.has_next,
+            "through": through,
             "presence": chat.presence(room.id),
         }
 
@@ -188,6 +216,16 @@ class ChatNamespace(Namespace):
 
     @_event
     def on_history(self, account: Account, data: dict) -> dict:
+        if "after_seq" in data:  # filling a gap (static/js/chat.js)
+            _room, page, through = chat.messages_after(
+                account, data.get("room_id"), data.get("after_seq")
+            )
+            return {
+                "ok": True,
+                "messages": [chat.message_dict_for(m, account) for m in page.items],
+                "more": page.has_next,
+                "through": through,
+            }
         _room, _access, page = chat.latest(account, data.get("room_id"), data.get("before_seq"))
         return {
             "ok": True,

@@ -10,6 +10,7 @@ migrations built once per run, so the migrations are what the tests exercise.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from collections.abc import Callable
@@ -33,9 +34,11 @@ from forum.models import Account
 from forum.models import Space
 from realtime.models import ChatRoom
 from tests import factories
+from tests.support import CHROMIUM
 from tests.support import TEST_DATABASE_URL
 from tests.support import TEST_REDIS_URL
 from tests.support import FrozenClock
+from tests.support import InBrowser
 from tests.support import IsolatedClient
 from tests.support import Sock
 from tests.support import base_config
@@ -241,3 +244,14 @@ def redis_url() -> str:
     ok, why = reachable(probe)
     needs_service("Redis", ok, why)
     return TEST_REDIS_URL
+
+
+@pytest.fixture
+def in_browser() -> InBrowser:
+    """A tab in Debian's Chromium for a script under test (tests/test_*_js.py)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        needs_service("Playwright", False, "not installed")
+    needs_service("Chromium", os.path.exists(CHROMIUM), CHROMIUM)
+    return InBrowser()

@@ -30,6 +30,11 @@ from forum.models import Account
 from forum.models import JoinRequest
 from forum.models import Space
 from forum.safety import baddates
+from forum.safety import checkins
+from forum.safety import messages
+from forum.safety import rights
+from forum.safety.models import Buddy
+from forum.safety.models import UrgentAlert
 from moderation import actions
 from moderation import appeals
 from moderation import blocks
@@ -181,8 +186,34 @@ def build_world() -> World:
         body="Turned nasty.",
         typed=baddates.Typed("+44 7700 900123", "", "", ""),
     )
+    # The safety tools, inside the hidden space: Xan and Olu are buddies there, with a
+    # direct message and a running check-in; an urgent alert; a rights page.
+    now = clock.now()
+    buddy = Buddy(
+        requester_id=xan.id, invitee_id=olu.id, space_id=hidden.id, created_at=now, accepted_at=now
+    )
+    db.session.add(buddy)
+    db.session.commit()
+    dm = messages.send(xan, buddy.id, "client-world-dm-1", "hello buddy")[0]
+    checkin = checkins.start(xan, minutes=30, buddy_ids=[buddy.id], note="at the usual place")
+    alert = UrgentAlert(
+        space_id=hidden.id,
+        author_id=xan.id,
+        author_name="Xan",
+        body="Vans on the ring road",
+        created_at=now,
+        expires_at=now + timedelta(hours=12),
+    )
+    db.session.add(alert)
+    db.session.commit()
+    page = rights.create_page(olu, hidden.slug, title="Know your rights", body="Stay calm.")
     world = World()
     world.ids.update(
+        buddy=buddy.id,
+        dm=dm.id,
+        checkin=checkin.id,
+        alert=alert.id,
+        page=page.slug,
         olu=olu.id,
         xan=xan.id,
         fred=fred.id,

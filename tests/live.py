@@ -6,13 +6,20 @@ Tests that use this are marked ``server`` (``pytest -m "not server"`` leaves the
 
 from __future__ import annotations
 
+import functools
 import os
+import re
+import secrets
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +27,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+import requests
 import socketio as sio
 from flask import Flask
 
@@ -27,6 +35,8 @@ from forum import schema
 from forum import sessions
 from forum.app import create_app
 from forum.extensions import db
+from tests.support import TEST_DATABASE_URL
+from tests.support import TEST_REDIS_URL
 from tests.support import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,9 +70,15 @@ class LiveServer:
 
 
 def start_server(
-    mode: str = "eventlet", extra_env: dict[str, Any] | None = None, instance: Path | None = None
+    mode: str = "eventlet",
+    extra_env: dict[str, Any] | None = None,
+    instance: Path | None = None,
+    init_db: bool = True,
 ) -> LiveServer:
-    """Create a fresh database with the CLI, then serve it; wait until it answers."""
+    """Create a fresh database with the CLI, then serve it; wait until it answers.
+
+    ``init_db=False`` serves the database as it is (a restart after a crash: the schema is
+    there, and on a busy PostgreSQL the CLI's migration check alone takes many seconds)."""
     instance = instance or Path(tempfile.mkdtemp(prefix="rb-live-"))
     port = free_port()
     env = dict(os.environ)
@@ -84,14 +100,8 @@ def start_server(
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     env.update({k: str(v) for k, v in (extra_env or {}).items()})
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "forum", "init-db"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    if init_db:
+        _init_db(env)
     log_path = instance / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -111,15 +121,25 @@ def start_server(
     raise RuntimeError("server did not start:\n" + server.log())
 
 
+def _init_db(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "forum", "init-db"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 @contextmanager
 def seeding(instance: Path, **config: Any) -> Iterator[Flask]:
     """An app on the server's database file (built by the migrations), in context, to
-    write the test's accounts and spaces with tests/factories.py before the server starts."""
-    app = create_app(
-        base_config(
-            instance, SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'redbrolly.db'}", **config
-        )
-    )
+    write the test's accounts and spaces with tests/factories.py before the server starts.
+    ``SQLALCHEMY_DATABASE_URI=...`` seeds another database (the server then gets the same
+    URL as ``DATABASE_URL``)."""
+    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'redbrolly.db'}", **config}
+    app = create_app(base_config(instance, **config))
     with app.app_context():
         schema.upgrade_schema()
         yield app
@@ -149,8 +169,11 @@ class Person:
         return list(self.heard)
 
 
-def connect(server: LiveServer, token: str | None, origin: str | None = None) -> Person:
-    """Connect over WebSocket as a browser would: its Origin and the session cookie."""
+def connect(
+    server: LiveServer, token: str | None, origin: str | None = None, transport: str = "websocket"
+) -> Person:
+    """Connect as a browser would, with its Origin and the session cookie: over WebSocket,
+    or over long-polling only (``transport="polling"``, as behind a proxy without upgrade)."""
     # websocket-client writes the Origin header itself: tell it which, never add a second one.
     client = sio.Client(
         reconnection=False, websocket_extra_options={"origin": origin or server.url}
@@ -169,7 +192,598 @@ def connect(server: LiveServer, token: str | None, origin: str | None = None) ->
     headers = {}
     if token:
         headers["Cookie"] = f"{sessions.COOKIE_NAME}={token}"
+    if transport == "polling":  # plain HTTP requests: the Origin goes in the headers
+        headers["Origin"] = origin or server.url
     client.connect(
-        server.url, headers=headers, namespaces=["/chat"], transports=["websocket"], wait_timeout=10
+        server.url, headers=headers, namespaces=["/chat"], transports=[transport], wait_timeout=10
     )
     return person
+
+
+# --- A client that behaves like static/js/chat.js ----------------------------------------
+
+
+class ChatClient:
+    """A python-socketio client on /chat that keeps chat.js's promises, for tests that
+    count messages: a random client id per message, unacknowledged sends retried with
+    the same id after every (re)join, after ``ACK_WAIT`` without an answer and after a
+    server error (growing waits), repeats dropped by seq, gaps in seq fetched after
+    ``GAP_WAIT`` seconds (``history`` with ``after_seq``; the answer's ``through`` closes
+    gaps of seqs that no longer exist), and every (re)join resuming after ``upto``, the
+    highest seq with nothing missing below it. It reconnects by itself, as the browser
+    client does.
+
+    ``naive=True`` is the chat.js of before the fix, kept to measure what it lost: it
+    resumes after the highest seq seen and never fills a gap.
+
+    Everything it saw is kept for the test to count: ``shown`` (seq -> message on the
+    screen now), ``drawn`` (how often each seq was put on the screen: more than once only
+    after a "removed"), ``deliveries`` (how often each seq arrived, repeats included),
+    ``acked`` (client id -> seq), ``pending`` (sent, not yet acknowledged).
+    """
+
+    GAP_WAIT = 1.5
+    ACK_WAIT = 10.0  # no answer this long: send again (the same id is stored once)
+    RETRY = 2.0  # after a server error: 2 s, 4 s, 8 s … at most RETRY_MAX
+    RETRY_MAX = 30.0
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        room_id: int,
+        origin: str,
+        *,
+        transports: tuple[str, ...] = ("websocket",),
+        naive: bool = False,
+        name: str = "",
+        ca: str | None = None,
+    ) -> None:
+        self.url, self.token, self.room_id, self.origin = url, token, room_id, origin
+        self.transports, self.naive, self.name = list(transports), naive, name
+        self.lock = threading.RLock()
+        self.upto = 0
+        self.above: set[int] = set()
+        self.shown: dict[int, dict] = {}
+        self.drawn: dict[int, int] = {}
+        self.deliveries: dict[int, int] = {}
+        self.pending: dict[str, str] = {}
+        self.tries: dict[str, int] = {}
+        self.server_errors = 0
+        self.late = 0  # live messages that came after a higher seq had (across processes)
+        self._highest_live = 0
+        self._retries: dict[str, threading.Timer] = {}
+        self.acked: dict[str, int] = {}
+        self.refused: list[dict] = []
+        self.removed: list[int] = []
+        self.presence: list[dict] = []
+        self.events: list[tuple[str, Any]] = []
+        self.joins = 0
+        self.disconnects = 0
+        self.joined = threading.Event()
+        self._gap_timer: threading.Timer | None = None
+        self._filling = False
+        # The session cookie lives in the HTTP session's jar, as in a browser: every polling
+        # request carries it (nginx routes by it), and the websocket handshake too. (A
+        # Cookie header given to connect() is sent with the first request only, and
+        # python-engineio deletes it from the caller's dict, so a reconnect has none.)
+        http = requests.Session()
+        http.trust_env = False  # REQUESTS_CA_BUNDLE would replace ``verify``
+        http.verify = ca or True  # ``ca``: the stack's own certificate, trusted for the run
+        http.cookies.set(sessions.COOKIE_NAME, token)
+        if self.transports == ["polling"]:
+            http.headers["Origin"] = origin  # websocket-client writes its own for websockets
+        self.client = sio.Client(
+            reconnection=True,
+            reconnection_delay=0.5,
+            reconnection_delay_max=2,
+            randomization_factor=0.5,
+            http_session=http,
+            websocket_extra_options={"origin": origin},
+        )
+        ns = "/chat"
+        self.client.on("connect", self._on_connect, namespace=ns)
+        self.client.on("disconnect", self._on_disconnect, namespace=ns)
+        self.client.on("message", self._on_message, namespace=ns)
+        self.client.on("removed", self._on_removed, namespace=ns)
+        self.client.on("presence", self._on_presence, namespace=ns)
+        for event in ("new_reply", "update", "posts_removed", "thread_gone", "closed"):
+            self.client.on(event, functools.partial(self._on_event, event), namespace=ns)
+
+    # -- connection
+
+    def connect(self, timeout: float = 20) -> ChatClient:
+        self.client.connect(
+            self.url,
+            namespaces=["/chat"],
+            transports=self.transports,
+            wait_timeout=timeout,
+        )
+        if not self.joined.wait(timeout):
+            raise RuntimeError(f"{self.name} never joined the room")
+        return self
+
+    def close(self) -> None:
+        with self.lock:
+            if self._gap_timer is not None:
+                self._gap_timer.cancel()
+            for timer in self._retries.values():
+                timer.cancel()
+            self._retries.clear()
+        self.client.disconnect()
+
+    @property
+    def eio_sid(self) -> str | None:
+        return self.client.eio.sid
+
+    def _emit(self, event: str, data: dict, callback: Callable[[Any], None]) -> bool:
+        try:
+            self.client.emit(event, data, namespace="/chat", callback=callback)
+            return True
+        except sio.exceptions.SocketIOError:  # not connected: the next join catches up
+            return False
+
+    def _on_connect(self) -> None:
+        with self.lock:
+            self._filling = False
+        self._join()
+
+    def _on_disconnect(self, *_reason: Any) -> None:
+        with self.lock:
+            self.disconnects += 1
+
+    def _join(self) -> None:
+        with self.lock:
+            after = self.upto
+        self._emit("join", {"room_id": self.room_id, "after_seq": after}, self._joined)
+
+    def _joined(self, ack: dict) -> None:
+        if not ack or not ack.get("ok"):
+            with self.lock:
+                self.refused.append(ack)
+            return
+        with self.lock:
+            self.joins += 1
+            for message in ack["messages"]:
+                self._receive(message)
+            if not self.naive:
+                self._settle(ack.get("through"))
+            if ack.get("presence"):
+                self.presence.append(ack["presence"])
+            if ack.get("more"):
+                self._join()
+                return
+            again = dict(self.pending)
+        self.joined.set()
+        for client_id, body in again.items():
+            self._send(client_id, body)
+
+    # -- sending
+
+    def send(self, body: str) -> str:
+        client_id = uuid.uuid4().hex
+        with self.lock:
+            self.pending[client_id] = body
+        self._send(client_id, body)
+        return client_id
+
+    def _send(self, client_id: str, body: str) -> None:
+        with self.lock:
+            self.tries[client_id] = self.tries.get(client_id, -1) + 1
+            self._retry_in(client_id, self.ACK_WAIT)
+        data = {"room_id": self.room_id, "client_id": client_id, "body": body}
+        self._emit("send", data, functools.partial(self._sent, client_id))
+
+    def _retry_in(self, client_id: str, wait: float) -> None:
+        old = self._retries.pop(client_id, None)
+        if old is not None:
+            old.cancel()
+        timer = threading.Timer(wait, self._retry, args=(client_id,))
+        timer.daemon = True
+        self._retries[client_id] = timer
+        timer.start()
+
+    def _retry(self, client_id: str) -> None:
+        with self.lock:
+            self._retries.pop(client_id, None)
+            body = self.pending.get(client_id)
+        if body is not None and self.client.connected:
+            self._send(client_id, body)
+
+    def _settled(self, client_id: str) -> None:
+        self.pending.pop(client_id, None)
+        timer = self._retries.pop(client_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _sent(self, client_id: str, ack: dict) -> None:
+        with self.lock:
+            if not ack or client_id not in self.pending:
+                return
+            if ack.get("ok") and "message" in ack:
+                self._settled(client_id)
+                self.acked[client_id] = ack["seq"]
+                self._receive({**ack["message"], "mine": True})
+            elif ack.get("status", 0) >= 500:  # "nothing you sent was lost": ours to send again
+                self.server_errors += 1
+                wait = min(self.RETRY_MAX, self.RETRY * 2 ** self.tries[client_id])
+                self._retry_in(client_id, wait)
+            else:
+                self._settled(client_id)
+                self.refused.append(ack)
+
+    # -- receiving
+
+    def _on_message(self, message: dict) -> None:
+        if message.get("room_id") == self.room_id:
+            with self.lock:
+                seq = message.get("seq")
+                if isinstance(seq, int):
+                    self.late += seq < self._highest_live
+                    self._highest_live = max(self._highest_live, seq)
+                self._receive(message)
+
+    def _on_removed(self, data: dict) -> None:
+        if data.get("room_id") == self.room_id:
+            with self.lock:
+                for seq in data.get("seqs", []):
+                    self.shown.pop(seq, None)
+                    self.removed.append(seq)
+
+    def _on_presence(self, data: dict) -> None:
+        with self.lock:
+            self.presence.append(data)
+
+    def _on_event(self, name: str, data: Any) -> None:
+        with self.lock:
+            self.events.append((name, data))
+
+    def _receive(self, message: dict) -> None:
+        seq = message.get("seq")
+        if not isinstance(seq, int):
+            return
+        self.deliveries[seq] = self.deliveries.get(seq, 0) + 1
+        if seq not in self.shown:  # drawn once per seq: repeats are dropped
+            self.shown[seq] = message
+            self.drawn[seq] = self.drawn.get(seq, 0) + 1
+        if self.naive:
+            self.upto = max(self.upto, seq)
+            return
+        if seq > self.upto:
+            self.above.add(seq)
+        self._settle(self.upto)
+
+    def _settle(self, through: object) -> None:
+        if isinstance(through, int) and through > self.upto:
+            self.above = {s for s in self.above if s > through}
+            self.upto = through
+        while self.upto + 1 in self.above:
+            self.above.discard(self.upto + 1)
+            self.upto += 1
+        if self.above and self._gap_timer is None and not self._filling:
+            self._gap_timer = threading.Timer(self.GAP_WAIT, self._fill)
+            self._gap_timer.daemon = True
+            self._gap_timer.start()
+
+    def _fill(self) -> None:
+        with self.lock:
+            self._gap_timer = None
+            if self._filling or not self.above or not self.client.connected:
+                return
+            self._filling = True
+            after = self.upto
+        sent = self._emit("history", {"room_id": self.room_id, "after_seq": after}, self._filled)
+        if not sent:
+            with self.lock:
+                self._filling = False
+
+    def _filled(self, ack: dict) -> None:
+        with self.lock:
+            self._filling = False
+            if ack and ack.get("ok"):
+                for message in ack["messages"]:
+                    self._receive(message)
+                self._settle(ack.get("through"))
+                if ack.get("more"):
+                    threading.Thread(target=self._fill, daemon=True).start()
+                    return
+            self._settle(self.upto)
+
+    # -- for the test
+
+    def settled(self, last_seq: int) -> bool:
+        """Nothing pending, nothing missing up to ``last_seq``."""
+        with self.lock:
+            return not self.pending and self.upto >= last_seq and not self.above
+
+    def state(self) -> dict:
+        with self.lock:
+            return {
+                "name": self.name,
+                "connected": self.client.connected,
+                "upto": self.upto,
+                "above": sorted(self.above)[:10],
+                "pending": len(self.pending),
+                "acked": len(self.acked),
+                "shown": len(self.shown),
+                "joins": self.joins,
+                "disconnects": self.disconnects,
+                "refused": self.refused[-3:],
+                "server_errors": self.server_errors,
+            }
+
+    def call(self, event: str, data: dict, timeout: float = 15) -> dict:
+        return self.client.call(event, data, namespace="/chat", timeout=timeout)
+
+
+# --- The shipped stack: nginx (deploy/nginx) before two processes, PostgreSQL, Redis ------
+
+NGINX = "/usr/sbin/nginx"
+SITE_HOST = "localhost"  # stands in for brolly.example: clients send it as SNI and Host
+
+
+def shipped_nginx(folder: Path, ports: dict[str, int]) -> Path:
+    """Write deploy/nginx's two files into ``folder`` with only ports, paths and the host
+    name replaced (the test then proves the files we ship), plus one file of temp paths
+    (Debian's build keeps them under /var/lib/nginx, which a non-root nginx cannot
+    write). Each replacement must match, so a change to the shipped files that the test
+    no longer covers fails here, loudly. Returns the main file."""
+    deploy = ROOT / "deploy" / "nginx"
+    main = _replace(
+        (deploy / "nginx.conf").read_text(),
+        [
+            ("pid /run/nginx.pid;", f"pid {folder}/nginx.pid;"),
+            ("/var/log/nginx/error.log", f"{folder}/error.log"),
+            ("include /etc/nginx/conf.d/*.conf;", f"include {folder}/conf.d/*.conf;"),
+        ],
+    )
+    site = _replace(
+        (deploy / "redbrolly.conf").read_text(),
+        [
+            ("/etc/letsencrypt/live/brolly.example/fullchain.pem", f"{folder}/cert.pem"),
+            ("/etc/letsencrypt/live/brolly.example/privkey.pem", f"{folder}/key.pem"),
+            ("brolly.example", SITE_HOST),
+            ("/var/log/nginx/error.log", f"{folder}/error.log"),
+            ("/srv/redbrolly/static/", f"{ROOT}/static/"),
+            ("/var/www/acme", f"{folder}/acme"),
+            # The scale-out lines the file documents: two processes, one per port.
+            ("server 127.0.0.1:8000;", f"server 127.0.0.1:{ports['a']};"),
+            ("# server 127.0.0.1:8001;", f"server 127.0.0.1:{ports['b']};"),
+            ("127.0.0.1:8100", f"127.0.0.1:{ports['onion_app']}"),
+            ("listen 127.0.0.1:8081;", f"listen 127.0.0.1:{ports['onion']};"),
+            (re.compile(r"(listen (?:\[::\]:)?)80\b"), rf"\g<1>{ports['http']}"),
+            (re.compile(r"(listen (?:\[::\]:)?)443\b"), rf"\g<1>{ports['https']}"),
+        ],
+    )
+    (folder / "conf.d").mkdir()
+    (folder / "acme").mkdir()
+    (folder / "conf.d" / "redbrolly.conf").write_text(site)
+    temp = "".join(
+        f"{kind}_temp_path {folder}/temp/{kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (folder / "conf.d" / "00-temp-paths.conf").write_text(temp)
+    (folder / "nginx.conf").write_text(main)
+    return folder / "nginx.conf"
+
+
+def _replace(text: str, replacements: list[tuple[Any, str]]) -> str:
+    for old, new in replacements:
+        if isinstance(old, re.Pattern):
+            text, n = old.subn(new, text)
+        else:
+            n = text.count(old)
+            text = text.replace(old, new)
+        assert n, f"the shipped nginx file no longer has {old!r}"
+    return text
+
+
+def _self_signed(folder: Path) -> None:
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-days", "2", "-subj", f"/CN={SITE_HOST}",
+            "-addext", f"subjectAltName=DNS:{SITE_HOST}",
+            "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+        ],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+
+def _as_nobody() -> list[str]:
+    """nginx runs as an ordinary user: as root (CI), drop to nobody first."""
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+@dataclass
+class Stack:
+    """nginx with the shipped site file, two ``python -m forum`` (eventlet) behind it, one
+    PostgreSQL database and one Redis. Clients go through ``url`` (https, self-signed)."""
+
+    url: str
+    folder: Path
+    database: str
+    database_url: str
+    env: dict[str, str]
+    ports: dict[str, int]
+    root: Path = ROOT
+    nginx: subprocess.Popen | None = None
+    servers: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def ca(self) -> str:
+        """The self-signed certificate nginx serves: clients trust it, and nothing else."""
+        return str(self.folder / "cert.pem")
+
+    def log(self, name: str) -> str:
+        return (self.folder / f"{name}.log").read_text(errors="replace")
+
+    def start(self, name: str) -> None:
+        """Start process ``name`` ("a" or "b") on its port; wait until /healthz says ok."""
+        env = {**self.env, "RB_PORT": str(self.ports[name])}
+        with open(self.folder / f"{name}.log", "ab") as log:
+            self.servers[name] = subprocess.Popen(
+                [sys.executable, "-m", "forum"],
+                env=env, cwd=self.root, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        self._wait(f"http://127.0.0.1:{self.ports[name]}/healthz", self.servers[name], name)
+
+    def kill(self, name: str) -> None:
+        """kill -9: no goodbye to clients, no flush, no cleanup."""
+        process = self.servers.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def where(self, client: ChatClient) -> str:
+        """Which process holds this client's connection. Asked of each process directly
+        (not through nginx), by its Engine.IO session id: the process that knows it
+        refuses the request for another reason than "Invalid session". The request uses
+        the transport the socket does not, so it never takes a packet meant for it."""
+        assert client.eio_sid, f"{client.name} is not connected"
+        holders = []
+        for name in self.servers:
+            answer = requests.get(
+                f"http://127.0.0.1:{self.ports[name]}/socket.io/",
+                params={"EIO": "4", "transport": "websocket", "sid": client.eio_sid},
+                timeout=10,
+            )
+            if "Invalid session" not in answer.text:
+                holders.append(name)
+        assert len(holders) == 1, holders
+        return holders[0]
+
+    def _wait(self, url: str, process: subprocess.Popen | None, name: str) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"{name} exited:\n" + self.log(name))
+            try:
+                answer = requests.get(url, timeout=2, verify=self.ca if "https" in url else True)
+                # An older checkout (``root``, for a measurement) may have no /healthz.
+                if answer.status_code == 200 or (self.root != ROOT and answer.status_code < 500):
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{name} did not answer {url}:\n" + self.log(name))
+
+    def stop(self) -> None:
+        for name in list(self.servers):
+            process = self.servers.pop(name)
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        if self.nginx is not None:
+            self.nginx.terminate()
+            self.nginx.wait(timeout=10)
+        _drop_database(self.database)
+        if not os.environ.get("RB_KEEP_STACK"):  # set it to read the logs after a failure
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _pg_admin():
+    import psycopg
+
+    url = TEST_DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
+    return psycopg.connect(url, autocommit=True, connect_timeout=3)
+
+
+def _drop_database(name: str) -> None:
+    with _pg_admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def start_stack(
+    seed: Callable[[], Any], extra_env: dict[str, Any] | None = None, root: Path = ROOT
+) -> tuple[Stack, Any]:
+    """Build the whole stack: a fresh PostgreSQL database (unique name) migrated by
+    ``flask init-db``, ``seed()`` run in an app context on it (accounts, sessions, rooms
+    through tests/factories.py), two server processes with Redis as their message queue
+    on a channel of their own (other test runs share the Redis), then nginx as nobody.
+    The caller must ``stop()`` it (drops the database). ``root``: the checkout whose
+    server runs (another one measures an older version against the same test)."""
+    folder = Path(tempfile.mkdtemp(prefix="rb-stack-"))
+    ports = {k: free_port() for k in ("a", "b", "http", "https", "onion", "onion_app")}
+    url = f"https://{SITE_HOST}:{ports['https']}"
+    database = f"rb_stack_{secrets.token_hex(6)}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    database_url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{database}"
+    env = dict(os.environ)
+    for name in ("RB_TEST_CHAT_RETENTION_SECONDS",):
+        env.pop(name, None)
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": TEST_REDIS_URL,
+            "RB_SOCKETIO_CHANNEL": f"rb-stack-{secrets.token_hex(6)}",
+            "RB_PUBLIC_ORIGIN": url,
+            "RB_ADDRESS_HEADER": "X-RB-Client-Address",
+            "RB_INSTANCE_PATH": str(folder / "instance"),
+            "RB_ASYNC_MODE": "eventlet",
+            "RB_HOST": "127.0.0.1",
+            "RB_ENV": "production",
+            "SECRET_KEY": "stack-test-secret-" + secrets.token_hex(8),
+            "RB_IDENTIFIER_KEY": "stack-test-identifier-key",
+            "ARGON2_TIME_COST": "1",
+            "ARGON2_MEMORY_COST": "8",
+            # Rate-limit counters live in the shared Redis; wide limits keep other runs'
+            # counters (same account ids, same key prefix) from tripping ours.
+            "RB_LIMIT_CHAT_NEW": "10000 per 10 seconds",
+            "RB_LIMIT_CHAT": "10000 per 10 seconds",
+            "RB_LIMIT_CHAT_TRUSTED": "10000 per 10 seconds",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update({k: str(v) for k, v in (extra_env or {}).items()})
+    stack = Stack(url, folder, database, database_url, env, ports, root)
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "forum", "init-db"],
+            env=env, cwd=root, check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+        app = create_app(
+            base_config(folder, SQLALCHEMY_DATABASE_URI=database_url, RB_PUBLIC_ORIGIN=url)
+        )
+        with app.app_context():
+            seeded = seed()
+            db.session.remove()
+            db.engine.dispose()
+        stack.start("a")
+        stack.start("b")
+        _self_signed(folder)
+        conf = shipped_nginx(folder, ports)
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (folder / "temp" / kind).mkdir(parents=True)
+        nobody = _as_nobody()
+        if nobody:
+            shutil.chown(folder, "nobody", "nogroup")
+            for path in folder.rglob("*"):
+                if "instance" not in path.parts:
+                    shutil.chown(path, "nobody", "nogroup")
+        command = [
+            *nobody,
+            NGINX,
+            "-p",
+            str(folder),
+            "-c",
+            str(conf),
+            "-e",
+            str(folder / "nginx-start.log"),
+        ]
+        test = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
+        assert test.returncode == 0, test.stderr
+        with open(folder / "nginx.log", "ab") as log:
+            stack.nginx = subprocess.Popen(
+                [*command, "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT
+            )
+        stack._wait(f"{url}/healthz", stack.nginx, "nginx")
+    except BaseException:
+        stack.stop()
+        raise
+    return stack, seeded

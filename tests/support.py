@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import string
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
@@ -57,6 +58,10 @@ def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 8,
         "ARGON2_PARALLELISM": 1,
+        # In-process sweeps send hundreds of events on one connection in well under a second;
+        # the per-socket bucket has its own tests (tests/test_socket_throttle.py) and the
+        # real server runs with the defaults (tests/test_socket_abuse_live.py).
+        "RB_SOCKET_BURST": 100_000,
     }
     config.update(extra)
     return config
@@ -231,6 +236,50 @@ def sweep_in_process(database: str, now_iso: str, batch: int) -> dict[str, int]:
         return expiry.delete_expired(datetime.fromisoformat(now_iso), batch=batch)
 
 
+def race_in_process(
+    database_url: str, now_iso: str, start: Any, batches: tuple[int, int], out: Any
+) -> None:
+    """Run in a child process: an app on ``database_url`` that waits at the ``start``
+    barrier, then fires due check-ins and sweeps expired content in small batches
+    (``batches``: check-ins, sweep), as each server process's timers do. Puts on ``out``
+    the ids it handled, read from the signals it sent (what reaches clients), per kind."""
+    from forum import expiry
+    from forum import signals
+    from forum.app import create_app
+    from forum.safety import checkins
+
+    handled: dict[str, list] = {"alerts": []}
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "RB_IDENTIFIER_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RB_ASYNC_MODE": "threading",
+            "RB_SWEEP_INTERVAL": 0,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+
+    def alert(checkin_id: int, **_: Any) -> None:
+        handled["alerts"].append(checkin_id)
+
+    def expired(kind: str, ids: list[int] = (), **_: Any) -> None:
+        handled.setdefault(kind, []).extend(ids)
+
+    signals.checkin_alert.connect(alert)
+    signals.content_expired.connect(expired)
+    now = datetime.fromisoformat(now_iso)
+    with app.app_context():
+        start.wait(60)
+        while checkins.fire_due(now, batch=batches[0]):
+            pass
+        expiry.delete_expired(now, batch=batches[1])
+        db.session.remove()
+        db.engine.dispose()
+    out.put(handled)
+
+
 # --- Raw bytes of the SQLite files (the deletion-reaches-the-disk tests) ------------------
 
 
@@ -270,6 +319,41 @@ def assert_both_on_disk(gone: str, kept: str) -> None:
     assert tail(gone) in data and tail(kept) in data
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
+class InBrowser:
+    """Runs a test body in a tab of its own Chromium, on a thread of its own (the
+    ``in_browser`` fixture): for scripts tested against a stand-in server.
+
+    tests/browser/conftest.py keeps a session-wide sync Playwright (and its asyncio
+    loop) open on the main thread; a second sync Playwright must live elsewhere.
+    """
+
+    def __call__(self, body: Callable[[Any], None]) -> None:
+        from playwright.sync_api import sync_playwright
+
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with sync_playwright() as p:
+                    browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                    try:
+                        body(browser.new_context(service_workers="block").new_page())
+                    finally:
+                        browser.close()
+            except BaseException as error:
+                failure.append(error)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join(120)
+        assert not worker.is_alive(), "the browser test did not finish"
+        if failure:
+            raise failure[0]
+
+
 # --- walking the routes (tests/test_fuzz.py, tests/test_not_there.py) --------------------
 
 URL_VARIABLE = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -288,6 +372,9 @@ WORLD_IDS = {
     "session_id": "session",
     "account_id": "olu",
     "report_id": "report",
+    "buddy_id": "buddy",
+    "checkin_id": "checkin",
+    "alert_id": "alert",
 }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench import chat_fanout
+from bench import connections
 from bench import pages
 from bench import servers
 from moderation import trust
@@ -188,3 +189,13 @@ def test_pages_run_as_shipped_and_every_page_answers(tmp_path):
         assert r["rps"] > 0 and r["non2xx"] == 0 and r["socket_errors"] == 0
         assert r["p50_ms"] <= r["p99_ms"]
         assert r["bytes"] > 500
+
+
+def test_connections_runs_as_shipped_and_every_client_hears_the_probe(tmp_path):
+    out = tmp_path / "connections.jsonl"
+    argv = ["--ns", "3", "--reps", "1", "--no-node", "--idle", "0.5", "--out", str(out)]
+    assert connections.main(argv) == 0
+    [row] = rows_of(out)
+    assert "failed" not in row, row
+    assert row["n"] == 3 and row["connect_s"] > 0 and row["rss_after_mib"] > 10
+    assert row["seq_after"] == 2  # one probe after joining, one after idling: both stored

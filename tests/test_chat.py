@@ -105,9 +105,10 @@ def test_message_expiry_comes_from_the_space(app, client, lounge, clock, socket)
     assert count_messages() == 0
 
 
-def test_retry_with_same_client_id_is_stored_and_heard_once(
+def test_retry_with_same_client_id_is_stored_once_and_announced_again(
     app, client, lounge, make_account, socket, person
 ):
+    """A retry is stored once; the room hears the same seq again (clients drop repeats)."""
     _bo, bo_client = person("Bodil", lounge.space)
     amara, bo = socket(), socket(bo_client)
     bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
@@ -115,7 +116,58 @@ def test_retry_with_same_client_id_is_stored_and_heard_once(
     first, second = amara.ack("send", data), amara.ack("send", data)
     assert first == second and first["ok"]
     assert count_messages() == 1
-    assert len(bo.received("message")) == 1
+    heard = bo.received("message")
+    assert [(m["id"], m["seq"]) for m in heard] == [(first["id"], first["seq"])] * 2
+    assert amara.received("message") == []  # the sender has it from the ack, both times
+
+
+def test_message_stored_by_a_process_that_died_before_announcing_reaches_the_room_on_retry(
+    app, client, lounge, member, socket, person
+):
+    """The second loss cause: commit, then the process dies before its broadcast. The
+    author never got the ack and retries (on another process): the retry finds the row,
+    acks it, and the others hear it now."""
+    _bo, bo_client = person("Bodil", lounge.space)
+    amara, bo = socket(), socket(bo_client)
+    bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    data = {"room_id": lounge.id, "client_id": "died-before-1", "body": "still here"}
+    with signals.chat_message_created.muted():  # the broadcast that never went out
+        chat.post_message(member, lounge.id, data["client_id"], data["body"])
+    assert bo.received("message") == []
+    ack = amara.ack("send", data)
+    assert ack["ok"] and ack["seq"] == 1
+    [heard] = bo.received("message")
+    assert heard["seq"] == 1 and heard["html"] == "still here"
+    assert count_messages() == 1
+
+
+def test_retry_of_an_expired_message_is_acked_but_not_announced(
+    app, client, lounge, clock, socket, person
+):
+    _bo, bo_client = person("Bodil", lounge.space)
+    amara, bo = socket(), socket(bo_client)
+    bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    data = {"room_id": lounge.id, "client_id": "old-news-1", "body": "soon gone"}
+    assert amara.ack("send", data)["ok"]
+    bo.received()
+    clock.advance(hours=lounge.space.chat_retention_hours, seconds=1)
+    assert amara.ack("send", data)["ok"]
+    assert bo.received("message") == []
+
+
+def test_announcing_again_is_rate_limited_but_the_retry_is_still_acked(
+    app, client, lounge, socket, person, monkeypatch
+):
+    """A client replaying one id cannot make the room hear it without end."""
+    monkeypatch.setattr(chat, "REANNOUNCE_RATE", "2 per minute")
+    _bo, bo_client = person("Bodil", lounge.space)
+    amara, bo = socket(), socket(bo_client)
+    bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    data = {"room_id": lounge.id, "client_id": "replayed-1", "body": "again"}
+    acks = [amara.ack("send", data) for _ in range(6)]
+    assert all(a["ok"] and a["seq"] == 1 for a in acks)
+    assert len(bo.received("message")) == 1 + 2
+    assert count_messages() == 1
 
 
 def test_idempotency_race_returns_the_stored_message(app, member, lounge, monkeypatch):
@@ -151,6 +203,42 @@ def test_resume_is_bounded_and_says_more(app, client, lounge, member, monkeypatc
     assert [m["seq"] for m in ack["messages"]] == [1, 2, 3] and ack["more"] is True
     ack = sock.ack("join", {"room_id": lounge.id, "after_seq": 3})
     assert [m["seq"] for m in ack["messages"]] == [4, 5] and ack["more"] is False
+
+
+def test_resume_says_which_seqs_it_covered_so_gone_ones_close_the_gap(
+    app, client, lounge, member, clock, socket, monkeypatch
+):
+    """A client that saw seq 5 but not 2-4 asks for everything after 1: hidden and
+    expired seqs are not in the answer, and ``through`` tells it they are gone."""
+    app.config["RB_LIMITS_ENABLED"] = False
+    made = [chat.post_message(member, lounge.id, f"client-{i:03}", f"m{i}")[0] for i in range(6)]
+    made[1].hidden_at = clock.now()  # seq 2: hidden by a moderator
+    made[5].hidden_at = clock.now()  # seq 6, the newest: hidden too
+    db.session.commit()
+    sock = socket()
+    for event in ("join", "history"):
+        ack = sock.ack(event, {"room_id": lounge.id, "after_seq": 1})
+        assert [m["seq"] for m in ack["messages"]] == [3, 4, 5]
+        assert ack["through"] == 6 and ack["more"] is False
+    monkeypatch.setattr(chat, "RESUME_MAX", 2)
+    ack = sock.ack("history", {"room_id": lounge.id, "after_seq": 0})
+    assert [m["seq"] for m in ack["messages"]] == [1, 3] and ack["more"] is True
+    assert ack["through"] == 3  # only what this page covered; 4 and up are still to ask
+    ack = sock.ack("history", {"room_id": lounge.id, "after_seq": 99})
+    assert ack["messages"] == [] and ack["through"] == 99
+
+
+def test_gap_filling_refuses_what_join_refuses(app, client, member, lounge, socket):
+    """``history`` with ``after_seq`` is the resume answer: a stranger to the room gets the
+    same refusal as for a missing room, and bad numbers are refused."""
+    room = make_room(make_space("hidden", slug="s-hidden"))
+    sock = socket()
+    for data in ({"room_id": room.id, "after_seq": 0}, {"room_id": 10**6, "after_seq": 0}):
+        ack = sock.ack("history", data)
+        assert ack["ok"] is False and "could not find" in ack["error"]
+    for bad in (-1, "x", 2**40, True, [1]):
+        ack = sock.ack("history", {"room_id": lounge.id, "after_seq": bad})
+        assert ack["ok"] is False and "not valid" in ack["error"]
 
 
 def test_history_pages_backwards(app, client, lounge, member, monkeypatch, socket):

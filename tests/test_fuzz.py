@@ -339,6 +339,8 @@ def events(draw, event: str, world):
         "client_id": f"client-fuzz-{draw(st.integers(0, 10**6)):07d}",
         "before_seq": 5,
         "confirmed": True,
+        "buddy_id": world["buddy"],
+        "after_id": 0,
     }
     payload: object = {}
     for name in [*EVENT_FIELDS[event], "extra"]:
@@ -398,6 +400,8 @@ def test_every_event_field_with_every_deadly_value(env, sockets, event):
         "after_seq": 0,
         "before_seq": 5,
         "confirmed": True,
+        "buddy_id": world["buddy"],
+        "after_id": 0,
     }
     # A fresh connection per event: the random runs before may have left the shared one
     # cut by the server (a flood limit), which the test client does not always notice.

@@ -511,7 +511,7 @@ def test_every_list_shows_what_single_objects_allow(app, world, role):
             if m in in_room and sees_chat(role, m) and m.hidden_at is None and not _blocked(role, m)
         }
         assert _shown(response.get_data(as_text=True), tokens["chat"]) == expected
-        _room, page = chat.messages_after(viewer, room.id, 0)
+        _room, page, _through = chat.messages_after(viewer, room.id, 0)
         assert {t for t, m in chat_rows.items() if m in page.items} == expected
 
     assert all_tokens  # the markers exist: an empty world would pass every check above

@@ -6,17 +6,12 @@ events; the checks are on the page: text nodes only, the right elements removed.
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 
 import pytest
 
-from tests.support import needs_service
-
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 
 FAKE_IO = """
 window.heard = {}; window.emitted = []; window.connections = [];
@@ -57,47 +52,6 @@ SPACE_PAGE = """<!doctype html><html><head>
 CHAT_PAGE = """<!doctype html><html><head>
 <script src="/fake-io.js" defer></script><script src="/live.js" defer></script></head><body>
 <section id="chat" data-live="1"></section><ul data-live-updates data-thread-url="/t/0"></ul></body></html>"""
-
-
-class InBrowser:
-    """Runs a test body in a tab of its own Chromium, on a thread of its own.
-
-    tests/browser/conftest.py keeps a session-wide sync Playwright (and its asyncio
-    loop) open on the main thread; a second sync Playwright must live elsewhere.
-    """
-
-    def __call__(self, body):
-        from playwright.sync_api import sync_playwright
-
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                with sync_playwright() as p:
-                    browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-                    try:
-                        body(browser.new_context(service_workers="block").new_page())
-                    finally:
-                        browser.close()
-            except BaseException as error:
-                failure.append(error)
-
-        worker = threading.Thread(target=run)
-        worker.start()
-        worker.join(120)
-        assert not worker.is_alive(), "the browser test did not finish"
-        if failure:
-            raise failure[0]
-
-
-@pytest.fixture
-def in_browser() -> InBrowser:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        needs_service("Playwright", False, "not installed")
-    needs_service("Chromium", os.path.exists(CHROMIUM), CHROMIUM)
-    return InBrowser()
 
 
 def load(tab, html: str) -> None:

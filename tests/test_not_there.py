@@ -55,6 +55,9 @@ class Names:
 
     form: dict[str, str] = field(default_factory=dict)
     kinds: tuple[str, ...] = ()
+    # Other URL segments that name no object, one set of values per variant
+    # (e.g. ``{"action": "confirm"}`` for /alerts/<alert_id>/<action>).
+    segments: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "static": NOTHING("files shipped with the code"),
     "main.index": NOTHING("the front page"),
     "main.quick_exit": NOTHING("redirects away"),
+    "health.healthz": NOTHING("ok or unavailable, for load balancers"),
     "auth.login": NOTHING("signing in; unknown aliases are tested by the accounts tests"),
     "auth.logout": NOTHING("the caller's own session"),
     "auth.signup": NOTHING("creates an account"),
@@ -138,33 +142,35 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "moderation.appeal_list": Names(),
     "moderation.decide": Names(form={"outcome": "uphold", "reason": ""}),
     "moderation.appeal": Names(form={"text": "Please look again"}),
-    # Landed by the safety helper while this table was being written; each still needs
-    # its hidden-versus-missing variants written out (tests/test_not_there.py, issue 16).
-    **{
-        endpoint: NOTHING("not yet reviewed")
-        for endpoint in (
-            "buddies.accept",
-            "buddies.alert",
-            "buddies.ask",
-            "buddies.conversation",
-            "buddies.end",
-            "buddies.extend",
-            "buddies.help_now",
-            "buddies.hours",
-            "buddies.hub",
-            "buddies.index",
-            "buddies.safe",
-            "buddies.send",
-            "buddies.start",
-            "rights.delete",
-            "rights.edit",
-            "rights.index",
-            "rights.new",
-            "rights.show",
-            "safety.alert_action",
-            "safety.alerts",
-        )
-    },
+    # The safety tools. A pairing, a check-in, an alert, a guide page of the hidden space
+    # (Xan's and Olu's) is missing to Fred; so is a buddy request naming that space.
+    "buddies.hub": NOTHING("the caller's own check-ins and buddies"),
+    "buddies.index": NOTHING("the caller's own buddies and requests"),
+    "buddies.start": Names(form={"minutes": "30", "buddy": "{buddy}", "note": "n"}),
+    "buddies.safe": Names(),
+    "buddies.extend": Names(form={"minutes": "30"}),
+    "buddies.help_now": Names(),
+    "buddies.alert": Names(),
+    "buddies.ask": Names(form={"space": "{hidden}", "name": "Xan"}),
+    "buddies.accept": Names(),
+    "buddies.end": Names(),
+    "buddies.conversation": Names(),
+    "buddies.send": Names(form={"client_id": "client-notthere-4", "body": "hello"}),
+    "buddies.hours": Names(form={"hours": "1"}),
+    "rights.index": Names(),
+    "rights.show": Names(),
+    "rights.new": Names(
+        form={"title": "T", "body": "B", "reviewed_on": "2026-01-01", "review_days": "90"}
+    ),
+    "rights.edit": Names(
+        form={"title": "T", "body": "B", "reviewed_on": "2026-01-01", "review_days": "90"}
+    ),
+    "rights.delete": Names(),
+    "safety.alerts": Names(form={"body": "Police vans on the ring road"}),
+    "safety.alert_action": Names(
+        form={"reason": "old"},
+        segments=({"action": "confirm"}, {"action": "dismiss"}, {"action": "remove"}),
+    ),
     "safety.check": NOTHING("a lookup by identifier across the caller's own spaces"),
     "safety.reports": Names(),
     "safety.new_report": Names(
@@ -185,6 +191,8 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "moderation.act": Names(form={"action": "hide", "kind": "post", "id": "{post}", "reason": "x"}),
 }
 
+# What each URL variable names in the hidden space: the world's ids, and a guide page's slug.
+HIDDEN_ID = {**WORLD_IDS, "page_slug": "page"}
 KIND_ID = {"post": "post", "thread": "thread", "chat": "chat", "report": "report"}
 
 # Socket.IO events: the payload that names the hidden thing ({room} etc. from the world);
@@ -200,8 +208,8 @@ EVENTS: dict[str, dict | None] = {
     "typing": {"room_id": "{room}"},
     "watch_thread": {"thread_id": "{thread}"},
     "unwatch_thread": {"thread_id": "{thread}"},
-    "dm_history": None,  # not yet reviewed (direct messages landed with the safety tools)
-    "dm_send": None,  # not yet reviewed
+    "dm_history": {"buddy_id": "{buddy}", "after_id": 0},
+    "dm_send": {"buddy_id": "{buddy}", "client_id": "client-notthere-3", "body": "hello"},
 }
 
 
@@ -255,18 +263,21 @@ def _variants(rule, world) -> list[tuple[str, dict, dict]]:
     for name in names:
         if name == "slug":
             base_hidden[name], base_missing[name] = slug_hidden, MISSING_SLUG
-        elif name in WORLD_IDS:
-            base_hidden[name], base_missing[name] = world[WORLD_IDS[name]], MISSING_ID
+        elif name in HIDDEN_ID:
+            base_hidden[name], base_missing[name] = world[HIDDEN_ID[name]], MISSING_ID
     policy = ROUTES[rule.endpoint]
     variants = []
-    kinds = policy.kinds or (None,)
-    for kind in kinds:
-        hidden, missing = dict(base_hidden), dict(base_missing)
+    fixed = {name for segment in policy.segments for name in segment}
+    for kind, segment in [
+        (k, g) for k in policy.kinds or (None,) for g in policy.segments or ({},)
+    ]:
+        hidden, missing = {**base_hidden, **segment}, {**base_missing, **segment}
         if kind is not None:
             hidden.update(kind=kind, target_id=world[KIND_ID[kind]])
             missing.update(kind=kind, target_id=MISSING_ID)
+        kind = " ".join(filter(None, (kind, *segment.values())))
         variants.append((f"hidden {kind or ''}", hidden, missing))
-        ids = [n for n in names if n not in ("slug", "kind")]
+        ids = [n for n in names if n not in ("slug", "kind", *fixed)]
         if ids:
             variants.append((f"too big {kind or ''}", {**missing, ids[0]: TOO_BIG}, missing))
         if "slug" in names and not rule.rule.startswith("/orgs/") and ids:
@@ -298,6 +309,14 @@ def _fill(form: dict, world) -> dict:
     return {k: v.format(**{k2: v2 for k2, v2 in world.ids.items()}) for k, v in form.items()}
 
 
+def _fill_missing(form: dict) -> dict:
+    """The same form naming nothing: ``{hidden}`` (a slug) a missing slug, any other id missing."""
+    return {
+        k: (MISSING_SLUG if v == "{hidden}" else str(MISSING_ID) if v.startswith("{") else v)
+        for k, v in form.items()
+    }
+
+
 def test_every_route_answers_hidden_as_missing(env):
     app, world, fred = env
     token = csrf_token(fred, "/account")
@@ -310,10 +329,7 @@ def test_every_route_answers_hidden_as_missing(env):
             for method in sorted(rule.methods & {"GET", "POST"}):
                 for label, hidden, missing in _variants(rule, world):
                     form = _fill(policy.form, world)
-                    missing_form = {
-                        k: (str(MISSING_ID) if v == str(world["post"]) else v)
-                        for k, v in form.items()
-                    }
+                    missing_form = _fill_missing(policy.form)
                     seen = _answer(fred, method, _path(rule, hidden), form, token)
                     absent = _answer(fred, method, _path(rule, missing), missing_form, token)
                     where = f"{method} {rule.rule} ({label}): {_path(rule, hidden)}"
@@ -368,10 +384,12 @@ def _compare_events(sock: Sock, hidden_ids: dict) -> int:
             continue
         for label, values in (
             ("hidden", hidden_ids),
-            ("too big", {"room": TOO_BIG, "thread": TOO_BIG}),
+            ("too big", {"room": TOO_BIG, "thread": TOO_BIG, "buddy": TOO_BIG}),
         ):
             sent = _payload(template, values)
-            missing = _payload(template, {"room": MISSING_ID, "thread": MISSING_ID})
+            missing = _payload(
+                template, {"room": MISSING_ID, "thread": MISSING_ID, "buddy": MISSING_ID}
+            )
             seen, absent = sock.ack(event, sent), sock.ack(event, missing)
             assert ack_text(seen, sent) == ack_text(absent, missing), (event, label, seen, absent)
             checked += 1
@@ -382,7 +400,9 @@ def test_every_event_answers_hidden_as_missing(env):
     app, world, _fred = env
     sock = Sock(app, signed_in(app, world.aliases["fred"]))
     with error_log() as errors:
-        checked = _compare_events(sock, {"room": world["room"], "thread": world["thread"]})
+        checked = _compare_events(
+            sock, {"room": world["room"], "thread": world["thread"], "buddy": world["buddy"]}
+        )
     sock.disconnect()
     assert errors.summary() == []
     assert checked == 2 * sum(1 for t in EVENTS.values() if t is not None)
@@ -404,7 +424,9 @@ def test_after_a_live_removal_the_room_is_missing(env):
     )
     actions.remove_member(owner, world["hidden"], "post", post_id, "removed for the test")
     with error_log() as errors:
-        checked = _compare_events(sock, {"room": world["room"], "thread": topic.id})
+        checked = _compare_events(
+            sock, {"room": world["room"], "thread": topic.id, "buddy": world["buddy"]}
+        )
     sock.disconnect()
     assert errors.summary() == []
     assert checked > 0

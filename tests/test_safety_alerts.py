@@ -10,6 +10,7 @@ from forum import expiry
 from forum.extensions import db
 from forum.safety.models import AlertConfirmation
 from forum.safety.models import UrgentAlert
+from moderation.models import ModAction
 from tests.factories import add_member
 from tests.factories import make_account
 from tests.factories import make_room
@@ -92,6 +93,26 @@ def test_confirm_dismiss_and_remove(app, street):
     assert post(as_user(app, "Nia"), f"/alerts/{alert_id}/explode").status_code == 404
     assert post(as_user(app, "Max"), f"/alerts/{alert_id}/remove").status_code == 303
     assert db.session.scalar(sa.select(sa.func.count()).select_from(UrgentAlert)) == 0
+
+
+def test_removing_an_alert_is_a_logged_moderation_action(app, street):
+    """Like every moderator action: a line in the space's public log, with its reason, in the
+    same transaction; the alert's own text is not copied there."""
+    raise_(app, "Olu", body="Grey van outside number 12, driver asks for Zed")
+    alert_id = db.session.scalars(sa.select(UrgentAlert.id)).one()
+    refused = post(as_user(app, "Nia"), f"/alerts/{alert_id}/remove", {"reason": "mine"})
+    assert refused.status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ModAction)) == 0
+    done = post(as_user(app, "Max"), f"/alerts/{alert_id}/remove", {"reason": "Old news now"})
+    assert done.status_code == 303
+    line = db.session.scalars(sa.select(ModAction)).one()
+    assert (line.action, line.reason, line.target_name) == ("alert_remove", "Old news now", "Olu")
+    assert line.excerpt is None and line.moderator_id == street[1]["Max"].id
+    page = as_user(app, "Mia").get("/s/street/mod/log").get_data(as_text=True)
+    assert "urgent alert removed" in page and "Old news now" in page
+    assert "Grey van" not in page
+    bad = post(as_user(app, "Max"), "/alerts/1/remove", {"reason": "x\x00y"})
+    assert bad.status_code == 404  # gone: the same answer as any missing alert
 
 
 def test_alerts_expire_for_real(app, street, clock):

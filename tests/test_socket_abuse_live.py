@@ -4,8 +4,9 @@
 - ``max_http_buffer_size`` fits the largest message the app accepts, and a 2 MB payload
   closes that connection without the server's memory growing by more than 50 MB;
 - a client emitting far past the chat rate limit gets an error ack for every event past
-  the limit (none dropped in silence). By default 1,000 events; with RB_HEAVY=1 (the
-  ``slow`` marker, .ci/run) 10,000 in 10 s while 20 other clients keep their latency.
+  the limit (none dropped in silence), and 20 other clients keep their latency while it
+  floods: by default 2,000 events in 2 s; with RB_HEAVY=1 (the ``slow`` marker, .ci/run)
+  10,000 in 10 s. What keeps them: the per-socket throttle (realtime/throttle.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 HEAVY = os.environ.get("RB_HEAVY") == "1"
 NEW_RATE = 5  # RB_LIMIT_CHAT_NEW below: messages per 10 s for a new account
 OTHERS = 20
+# One flooding account per flood test: the chat rate limit is per account, and a flood
+# that just ended would leave the next one's window spent.
+FLOODERS = ("floody", "floodheavy", "floodlight")
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +53,9 @@ def live(tmp_path_factory: pytest.TempPathFactory):
         space = make_space(slug="lounge")
         room = make_room(space)
         tokens = {}
-        for alias in ("amara", "floody", *(f"calm{i}" for i in range(OTHERS))):
-            account = make_account(alias, age=None if alias == "floody" else timedelta(days=10))
+        for alias in ("amara", *FLOODERS, *(f"calm{i}" for i in range(OTHERS))):
+            new = alias in FLOODERS  # a new account: the strictest chat rate
+            account = make_account(alias, age=None if new else timedelta(days=10))
             add_member(space, account)
             _row, tokens[alias] = sessions.new_session(account)
         db.session.commit()
@@ -127,9 +132,13 @@ def test_foreign_origin_with_a_valid_cookie_is_refused_on_every_transport(live, 
 @pytest.mark.filterwarnings(
     "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
 )
-def test_the_largest_message_fits_and_two_megabytes_close_the_connection(live):
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_the_largest_message_fits_and_two_megabytes_close_the_connection(live, transport):
+    """Over WebSocket the frame is refused past ``max_http_buffer_size``; over long-polling
+    the POST is refused on its Content-Length (engine.io answers 400 and drops the session)
+    before its body is read. Either way the connection is gone and memory stays flat."""
     server, room, tokens = live
-    amara = connect(server, tokens["amara"])
+    amara = connect(server, tokens["amara"], transport=transport)
     try:
         assert amara.call("join", {"room_id": room, "after_seq": 10**9})["ok"]
         # Worst case on the wire: astral characters, each \\ud83d\\ude00 escaped (12 bytes).
@@ -141,7 +150,7 @@ def test_the_largest_message_fits_and_two_megabytes_close_the_connection(live):
 
     before = _rss_kib(server)
     for _ in range(5):
-        big = connect(server, tokens["amara"])
+        big = connect(server, tokens["amara"], transport=transport)
         big.client.emit(
             "send",
             {"room_id": room, "client_id": uuid.uuid4().hex, "body": "x" * (2 * 1024 * 1024)},
@@ -154,7 +163,7 @@ def test_the_largest_message_fits_and_two_megabytes_close_the_connection(live):
         _close(big.client)
     growth_mib = (_rss_kib(server) - before) / 1024
     assert growth_mib < 50, f"server RSS grew {growth_mib:.1f} MB"
-    after = connect(server, tokens["amara"])  # the server itself is fine
+    after = connect(server, tokens["amara"], transport=transport)  # the server itself is fine
     try:
         assert after.call("heartbeat", {})["ok"] is True
     finally:
@@ -219,48 +228,72 @@ def test_flood_gets_an_error_ack_for_every_event_past_the_limit(live):
     _check_flood(acks, events, elapsed)
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not HEAVY, reason="heavy load: set RB_HEAVY=1 (.ci/run does)")
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "known gap (issue 16 item 3): on one eventlet worker a 10,000-event flood queues every "
-        "event's database work ahead of other clients' events; a calm client's heartbeat timed "
-        "out (15 s) on the 2-core CI machine. Needs a cheap per-socket throttle before any "
-        "database access."
-    ),
+# The 20 calm clients' median heartbeat latency during the flood may be at most this many
+# times their median before it. Generous on purpose: the machine is shared (two cores, other
+# test runs), and what this guards against is the failure measured before the per-socket
+# throttle: calm heartbeats queued behind the flood's database work until they timed out
+# (15 s, against ~3 ms quiet). With the throttle: ~12 ms during a 10,000-event flood.
+LATENCY_RATIO = 10
+LATENCY_FLOOR = 0.01  # s: a quiet median under 10 ms counts as 10 ms (timer noise)
+
+
+@pytest.mark.parametrize(
+    ("events", "seconds", "flooder"),
+    [
+        pytest.param(
+            10_000,
+            10,
+            "floodheavy",
+            marks=[
+                pytest.mark.slow,
+                pytest.mark.skipif(not HEAVY, reason="heavy load: set RB_HEAVY=1 (.ci/run does)"),
+            ],
+        ),
+        (2_000, 2, "floodlight"),
+    ],
+    ids=["10000-in-10s", "2000-in-2s"],
 )
-def test_ten_thousand_events_in_ten_seconds_leave_other_clients_latency_alone(live):
+def test_a_flood_leaves_other_clients_latency_alone(live, events, seconds, flooder):
+    """One socket floods at 1,000 events a second; 20 others keep their heartbeat latency.
+
+    Measured (2026-12-02, 2 cores): before the per-socket throttle, calm heartbeats timed
+    out; after it, their median went from ~3 ms to ~12 ms during a 10,000-event flood.
+    """
     server, room, tokens = live
     calm = [connect(server, tokens[f"calm{i}"]) for i in range(OTHERS)]
 
-    def latencies(rounds: int) -> list[float]:
+    def one_round() -> list[float]:
         seen = []
-        for _ in range(rounds):
-            for person in calm:
-                t0 = time.monotonic()
-                assert person.call("heartbeat", {})["ok"] is True
-                seen.append(time.monotonic() - t0)
+        for person in calm:
+            t0 = time.monotonic()
+            # A long timeout: one call stalled by the machine's load (others' tests share the
+            # cores) moves a median of many by nothing; a flood that starved everyone moves it.
+            ack = person.client.call("heartbeat", {}, namespace="/chat", timeout=90)
+            assert ack["ok"] is True
+            seen.append(time.monotonic() - t0)
         return seen
 
     try:
-        quiet = statistics.median(latencies(3))
+        quiet = statistics.median(one_round() + one_round() + one_round())
         result: dict = {}
         flood = threading.Thread(
             target=lambda: result.update(
                 zip(
                     ("acks", "elapsed"),
-                    _flood(server, room, tokens["floody"], 10_000, 10),
+                    _flood(server, room, tokens[flooder], events, seconds),
                     strict=True,
                 )
             )
         )
         flood.start()
-        loud = latencies(5)
+        loud: list[float] = []
+        started = time.monotonic()
+        while not loud or time.monotonic() - started < seconds:  # rounds while it floods
+            loud += one_round()
         flood.join(timeout=200)
-        _check_flood(result["acks"], 10_000, result["elapsed"])
-        assert statistics.median(loud) < max(1.0, 10 * quiet), (quiet, statistics.median(loud))
-        assert max(loud) < 5.0, max(loud)
+        _check_flood(result["acks"], events, result["elapsed"])
+        during = statistics.median(loud)
+        assert during <= LATENCY_RATIO * max(quiet, LATENCY_FLOOR), (quiet, during, len(loud))
     finally:
         for person in calm:
             person.client.disconnect()

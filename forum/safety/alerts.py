@@ -32,6 +32,7 @@ from forum.safety.models import AlertConfirmation
 from forum.safety.models import UrgentAlert
 
 MAX_BODY = 500
+REASON_MAX = 300  # the moderation log's reason column
 RAISE_RATE = "3 per hour"
 NEW_ACCOUNT = (
     "New members can't raise urgent alerts yet. Ask a member who has been here a little "
@@ -115,11 +116,20 @@ def dismiss(actor: Account, alert_id: object) -> UrgentAlert:
     return _mark(actor, alert_id, dismissed=True)
 
 
-def remove(actor: Account, alert_id: object) -> int:
-    """Moderators delete an alert at once; returns its space id."""
+def remove(actor: Account, alert_id: object, reason: object = "") -> int:
+    """Moderators delete an alert at once, with a line in the space's moderation log (in
+    the same transaction, like every moderator action); returns its space id.
+
+    The log line names the alert's author as the space knows them and the reason, never
+    the alert's text (it may describe a person or a place; it is gone with the alert).
+    """
     row, acc = _alert(actor, alert_id)
     acc.require_role("moderator")
+    reason = text.clean(reason, "reason", REASON_MAX, required=False)
     space_id, listeners = row.space_id, audience(row)
+    policy.log_alert_removal(
+        acc, actor, author_id=row.author_id, author_name=row.author_name, reason=reason
+    )
     db.session.delete(row)
     db.session.commit()
     signals.urgent_alert_removed.send(alert_id, space_id=space_id, account_ids=listeners)

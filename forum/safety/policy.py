@@ -41,6 +41,7 @@ def register(
     trust_level: Callable[[Account, Membership | None, datetime], int],
     trusted_level: int,
     can_raise_alert: Callable[[Account, Membership | None, datetime], bool],
+    log_alert_removal: Callable[..., Any],
 ) -> None:
     """Called by ``moderation.init_app`` (idempotent: the same functions again)."""
     _rules.update(
@@ -48,6 +49,7 @@ def register(
         trust_level=trust_level,
         can_raise_alert=can_raise_alert,
         trusted_level=lambda: trusted_level,
+        log_alert_removal=log_alert_removal,
     )
 
 
@@ -66,3 +68,13 @@ def is_trusted(account: Account, membership: Membership | None, now: datetime) -
 def can_raise_alert(account: Account, membership: Membership | None, now: datetime) -> bool:
     """The name shown in the space may raise an urgent alert (trust level 1 up)."""
     return bool(_rules.get("can_raise_alert", _closed)(account, membership, now))
+
+
+def log_alert_removal(
+    space_access: Any, moderator: Account, *, author_id: int | None, author_name: str, reason: str
+) -> None:
+    """A moderator removed an urgent alert: a line in the space's moderation log, added to
+    the caller's transaction (the caller commits it with the removal)."""
+    _rules.get("log_alert_removal", _closed)(
+        space_access, moderator, author_id=author_id, author_name=author_name, reason=reason
+    )

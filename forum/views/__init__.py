@@ -8,6 +8,7 @@ from forum.views import account
 from forum.views import auth
 from forum.views import buddies
 from forum.views import errors
+from forum.views import health
 from forum.views import main
 from forum.views import orgs
 from forum.views import retention
@@ -20,6 +21,7 @@ from forum.views import threads
 def register(app: Flask) -> None:
     modules = (
         errors,
+        health,
         main,
         auth,
         account,

@@ -79,7 +79,8 @@ def logout():
 
 
 @bp.route("/recover", methods=["GET", "POST"])
-@ratelimit.limit("RB_LIMIT_RECOVER")
+# Per address only: the owner's way back in while someone floods their alias with guesses.
+@ratelimit.limit("RB_LIMIT_RECOVER", by_alias=False)
 def recover():
     """Set a new passphrase with the alias and one recovery code."""
     if request.method == "GET":

@@ -262,7 +262,7 @@ def alert_action(alert_id: int, action: str):
         row = act(g.account, alert_id)
         slug = access.access_space_by_id(g.account, row.space_id).space.slug
     elif action == "remove":
-        space_id = alerts_service.remove(g.account, alert_id)
+        space_id = alerts_service.remove(g.account, alert_id, form_text("reason"))
         slug = access.access_space_by_id(g.account, space_id).space.slug
         flash(_("Removed."), "success")
     else:

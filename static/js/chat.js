@@ -2,10 +2,17 @@
  * socket.io client. Progressive enhancement: without JavaScript the page already
  * shows the latest messages and its form posts them.
  *
- * - The last message number shown is kept in memory only (never in any browser
- *   storage); after a reconnect the server sends everything after it, in order.
+ * - Message numbers (seq) are kept in memory only (never in any browser storage).
+ *   Live messages may arrive out of seq order (each server process publishes its own),
+ *   so the script keeps `upTo`: the highest seq up to which every message is shown or
+ *   known to be gone, not the highest seen. A seq above a gap waits GAP_WAIT_MS for
+ *   the missing ones, then asks the server for everything after `upTo` ("history"
+ *   with after_seq); the answer's `through` says which seqs it covered, so ones that
+ *   no longer exist (hidden, expired, deleted, blocked) close the gap too. After a
+ *   reconnect "join" resumes after `upTo`. Repeats are dropped by seq.
  * - Each message gets a random client id; unacknowledged sends are retried with
- *   the same id after a reconnect, and the server stores them once.
+ *   the same id after a reconnect, after ACK_WAIT_MS without an answer, and after a
+ *   server error (5xx, with a growing wait), and the server stores them once.
  * - User content is inserted only as text nodes or as the server's sanitised html.
  * - Each message removes itself at its expires_at, and on the server's "removed".
  * - Each message from someone else has a small "…" menu: Flag (a link to the flag
@@ -27,7 +34,15 @@
   var presence = document.getElementById("presence");
   var typingLine = document.getElementById("chat-typing");
   var HEARTBEAT_MS = 25000;
-  var lastSeq = 0;
+  var GAP_WAIT_MS = 1500;  // a seq missing this long is fetched (it may still be in flight)
+  var upTo = 0;            // every seq up to this is shown or gone for us
+  var above = {};          // seq -> true: arrived above upTo (a gap lies below)
+  var gapTimer = null;
+  var filling = false;     // a "history" request for a gap is out
+  var ACK_WAIT_MS = 10000; // no answer this long: send again (same id: stored once)
+  var RETRY_MS = 2000;     // after a server error: 2 s, 4 s, 8 s … at most RETRY_MAX_MS
+  var RETRY_MAX_MS = 30000;
+  var retryTimers = {};    // client id -> timer
   var pending = {};      // client id -> {body, confirmed}, until the server acks
   var shown = {};        // seq -> <li>
   var timers = {};       // seq -> removal timer
@@ -160,15 +175,55 @@
     });
     log.insertBefore(li, after === null ? null : shown[after]);
     shown[m.seq] = li;
-    if (m.seq > lastSeq) { lastSeq = m.seq; }
     expireLater(m.seq, m.expires_at);
   }
 
-  // Messages the server already rendered into the page.
+  function isSeq(n) { return typeof n === "number" && n >= 0 && Math.floor(n) === n; }
+
+  // Every message from the server goes through here: live, in an ack, or in a batch.
+  function receive(m) {
+    if (!m || !isSeq(m.seq)) { return; }
+    show(m);
+    if (m.seq > upTo) { above[m.seq] = true; }
+    settle(upTo);
+  }
+
+  // Everything up to `through` is settled (the server said so, or we showed it): move
+  // upTo over it and over every seq that arrived just above; a seq further up means a
+  // gap, fetched after GAP_WAIT_MS unless it fills by itself.
+  function settle(through) {
+    if (isSeq(through) && through > upTo) {
+      Object.keys(above).forEach(function (k) { if (parseInt(k, 10) <= through) { delete above[k]; } });
+      upTo = through;
+    }
+    while (above[upTo + 1]) { delete above[upTo + 1]; upTo += 1; }
+    if (Object.keys(above).length && gapTimer === null && !filling) {
+      gapTimer = window.setTimeout(fill, GAP_WAIT_MS);
+    }
+  }
+
+  function fill() {
+    gapTimer = null;
+    // Disconnected: the "join" after the reconnect resumes after upTo anyway.
+    if (filling || !Object.keys(above).length || !socket.connected) { return; }
+    filling = true;
+    socket.emit("history", { room_id: roomId, after_seq: upTo }, function (ack) {
+      filling = false;
+      if (ack && ack.ok) {
+        ack.messages.forEach(receive);
+        settle(ack.through);
+        if (ack.more) { fill(); return; }
+      }
+      settle(upTo);  // a failed answer, or a new gap since: try again after the wait
+    });
+  }
+
+  // Messages the server already rendered into the page: a snapshot, so every seq up
+  // to the newest one shown is settled.
   Array.prototype.forEach.call(log.querySelectorAll(".chat-msg"), function (li) {
     var seq = parseInt(li.getAttribute("data-seq"), 10);
     shown[seq] = li;
-    if (seq > lastSeq) { lastSeq = seq; }
+    if (seq > upTo) { upTo = seq; }
     expireLater(seq, li.getAttribute("data-expires"));
   });
 
@@ -220,9 +275,10 @@
   setState("connecting");
 
   function join() {
-    socket.emit("join", { room_id: roomId, after_seq: lastSeq }, function (ack) {
+    socket.emit("join", { room_id: roomId, after_seq: upTo }, function (ack) {
       if (!ack || !ack.ok) { say(ack ? ack.error : "Could not join the room."); return; }
-      ack.messages.forEach(show);
+      ack.messages.forEach(receive);
+      settle(ack.through);
       if (ack.presence) { showPresence(ack.presence); }
       if (ack.more) { join(); return; }  // a long absence: fetch the next batch
       setState("connected");
@@ -230,27 +286,48 @@
     });
   }
 
+  function settled(clientId) {
+    delete pending[clientId];
+    if (retryTimers[clientId]) { window.clearTimeout(retryTimers[clientId]); delete retryTimers[clientId]; }
+  }
+
+  // Send a pending message again later (while offline, the next join sends it anyway).
+  function retryIn(clientId, wait) {
+    if (retryTimers[clientId]) { window.clearTimeout(retryTimers[clientId]); }
+    retryTimers[clientId] = window.setTimeout(function () {
+      delete retryTimers[clientId];
+      var p = pending[clientId];
+      if (p && socket.connected) { send(clientId, p.body, p.confirmed); }
+    }, wait);
+  }
+
   function send(clientId, body, confirmed) {
     confirmed = confirmed === true;
-    pending[clientId] = { body: body, confirmed: confirmed };
+    var tries = pending[clientId] ? pending[clientId].tries + 1 : 0;
+    pending[clientId] = { body: body, confirmed: confirmed, tries: tries };
+    retryIn(clientId, ACK_WAIT_MS);
     socket.emit("send", { room_id: roomId, client_id: clientId, body: body, confirmed: confirmed }, function (ack) {
-      if (!ack) { return; }
+      if (!ack || !pending[clientId]) { return; }  // answered already (a retry's ack came first)
       if (ack.ok && ack.held) {
-        delete pending[clientId];
+        settled(clientId);
         say(ack.notice);
       } else if (ack.ok) {
-        delete pending[clientId];
+        settled(clientId);
         ack.message.mine = true;
-        show(ack.message);
+        receive(ack.message);
         say("");
+      } else if (ack.status >= 500) {
+        // "Nothing you sent was lost": it is still ours to send, with the same id.
+        say("Not sent yet. Trying again…");
+        retryIn(clientId, Math.min(RETRY_MAX_MS, RETRY_MS * Math.pow(2, pending[clientId].tries)));
       } else if (ack.needs_confirmation) {
-        delete pending[clientId];
+        settled(clientId);
         if (form && !form.elements.body.value) { form.elements.body.value = body; }
         say("");
         askToConfirm(clientId, body, ack);
       } else {
         // Refused for good (too long, muted, rate limit): give the text back, say why.
-        delete pending[clientId];
+        settled(clientId);
         if (form && !form.elements.body.value) { form.elements.body.value = body; }
         say(ack.error);
       }
@@ -268,6 +345,7 @@
   }
 
   socket.on("connect", function () {
+    filling = false;  // an answer lost with the old connection
     join();
     if (heartbeat) { window.clearInterval(heartbeat); }
     heartbeat = window.setInterval(function () { socket.emit("heartbeat", {}); }, HEARTBEAT_MS);
@@ -277,7 +355,7 @@
   });
   socket.on("connect_error", function () { setState(socket.active ? "reconnecting" : "offline"); });
   socket.io.on("reconnect_attempt", function () { setState("reconnecting"); });
-  socket.on("message", function (m) { if (m.room_id === roomId) { show(m); } });
+  socket.on("message", function (m) { if (m && m.room_id === roomId) { receive(m); } });
   socket.on("removed", function (r) {
     if (r.room_id === roomId) { r.seqs.forEach(remove); }
   });

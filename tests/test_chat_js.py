@@ -1,0 +1,265 @@
+"""static/js/chat.js's message numbering in headless Chromium, with a stand-in server.
+
+Live messages reach a page out of seq order when several server processes publish
+(each its own commits), and a reconnect must resume after the highest seq below
+which nothing is missing. The stand-in records every event the script emits and
+keeps its ack callbacks, so the test plays the server's answers at the moment it
+chooses; the checks are on the page (which messages are shown, once, in order) and
+on what the script asks for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+ROOM = 3
+
+FAKE_IO = """
+window.heard = {}; window.emitted = []; window.acks = [];
+window.io = function (ns) {
+  var socket = {
+    connected: false, active: true,
+    on: function (name, fn) { window.heard[name] = fn; },
+    emit: function (name, data, ack) {
+      window.emitted.push([name, data]);
+      window.acks.push(ack || null);
+    },
+    disconnect: function () { socket.connected = false; },
+    io: {on: function () {}}
+  };
+  window.fakeSocket = socket;
+  return socket;
+};
+"""
+
+
+def rendered(seq: int) -> str:
+    return (
+        f'<li class="chat-msg" id="m-{seq}" data-id="{100 + seq}" data-seq="{seq}" '
+        f'data-expires="2999-01-01T00:00:00Z"><span class="chat-msg-body">m{seq}</span></li>'
+    )
+
+
+PAGE = f"""<!doctype html><html><head>
+<script src="/fake-io.js" defer></script><script src="/expiry.js" defer></script>
+<script src="/chat.js" defer></script></head><body>
+<section class="chat" id="chat" data-room="{ROOM}" data-live="1" data-typing="0">
+<span class="conn-state" hidden></span><span id="presence"></span>
+<ol id="chat-log">{rendered(1)}{rendered(2)}</ol>
+<p id="chat-typing"></p>
+<form id="chat-form"><input type="hidden" name="csrf_token" value="t">
+<textarea name="body"></textarea><button>Send</button></form>
+</section></body></html>"""
+
+
+def message(seq: int, **extra: object) -> dict:
+    return {
+        "id": 100 + seq,
+        "room_id": ROOM,
+        "seq": seq,
+        "author": "Bodil",
+        "html": f"m{seq}",
+        "created_at": "2026-12-02T21:00:00Z",
+        "expires_at": "2999-01-01T00:00:00Z",
+        **extra,
+    }
+
+
+def load(tab) -> None:
+    scripts = {
+        "/chat.js": (ROOT / "static/js/chat.js").read_text(),
+        "/expiry.js": (ROOT / "static/js/expiry.js").read_text(),
+        "/fake-io.js": FAKE_IO,
+    }
+
+    def serve(route):
+        path = "/" + route.request.url.split("/", 3)[3]
+        if path in scripts:
+            return route.fulfill(body=scripts[path], content_type="text/javascript")
+        return route.fulfill(body=PAGE, content_type="text/html; charset=utf-8")
+
+    tab.route("http://rb.test/**", serve)
+    tab.goto("http://rb.test/s/porch/chat/3")
+    tab.wait_for_function("() => window.fakeSocket !== undefined")
+
+
+def fire(tab, name: str, data: object = None) -> None:
+    tab.evaluate("([n, d]) => window.heard[n](d)", [name, data])
+
+
+def connect(tab) -> None:
+    tab.evaluate("window.fakeSocket.connected = true")
+    fire(tab, "connect")
+
+
+def emitted(tab, name: str) -> list[tuple[int, dict]]:
+    """(index, data) of every ``name`` event the script sent."""
+    return [(i, d) for i, (n, d) in enumerate(tab.evaluate("window.emitted")) if n == name]
+
+
+def answer(tab, index: int, ack: dict) -> None:
+    tab.evaluate("([i, a]) => window.acks[i](a)", [index, ack])
+
+
+def answer_join(tab, messages: list[dict], through: int, more: bool = False) -> dict:
+    index, data = emitted(tab, "join")[-1]
+    answer(tab, index, {"ok": True, "messages": messages, "through": through, "more": more})
+    return data
+
+
+def shown(tab) -> list[int]:
+    return tab.eval_on_selector_all("#chat-log .chat-msg", "els => els.map(e => +e.dataset.seq)")
+
+
+def wait_for_history(tab, count: int) -> list[tuple[int, dict]]:
+    tab.wait_for_function(
+        "n => window.emitted.filter(e => e[0] === 'history').length >= n", arg=count, timeout=5000
+    )
+    return emitted(tab, "history")
+
+
+def test_a_gap_is_fetched_after_a_wait_and_the_resume_starts_below_it(in_browser):
+    def body(tab):
+        load(tab)
+        connect(tab)
+        assert answer_join(tab, [], through=2) == {"room_id": ROOM, "after_seq": 2}
+        fire(tab, "message", message(4))  # 3 is still in flight on another process
+        fire(tab, "message", message(6))
+        fire(tab, "message", message(4))  # a repeat (a retry announced again)
+        assert shown(tab) == [1, 2, 4, 6]
+        assert emitted(tab, "history") == []  # not at once: 3 may still come live
+        [(index, data)] = wait_for_history(tab, 1)
+        assert data == {"room_id": ROOM, "after_seq": 2}
+        # 3 exists; 5 and 7 are gone (hidden, expired); 4 comes again in the answer.
+        answer(
+            tab,
+            index,
+            {"ok": True, "messages": [message(3), message(4), message(6)], "through": 7},
+        )
+        assert shown(tab) == [1, 2, 3, 4, 6]
+        tab.wait_for_timeout(2000)
+        assert len(emitted(tab, "history")) == 1  # nothing left missing: no second ask
+        # A reconnect resumes after 7, the highest seq with nothing missing below it.
+        tab.evaluate("window.fakeSocket.connected = false")
+        fire(tab, "disconnect", "transport close")
+        connect(tab)
+        assert answer_join(tab, [message(8)], through=8) == {"room_id": ROOM, "after_seq": 7}
+        assert shown(tab) == [1, 2, 3, 4, 6, 8]
+
+    in_browser(body)
+
+
+def test_a_reconnect_during_a_gap_resumes_below_the_gap(in_browser):
+    """The first loss cause: the old client resumed after the highest seq seen (6) and
+    never got 3, still in flight when the connection dropped."""
+
+    def body(tab):
+        load(tab)
+        connect(tab)
+        answer_join(tab, [], through=2)
+        fire(tab, "message", message(6))
+        tab.evaluate("window.fakeSocket.connected = false")
+        fire(tab, "disconnect", "transport close")
+        connect(tab)
+        assert answer_join(tab, [message(3), message(6)], through=6)["after_seq"] == 2
+        assert shown(tab) == [1, 2, 3, 6]
+        tab.wait_for_timeout(2000)
+        assert emitted(tab, "history") == []  # the join's `through` settled 4 and 5
+
+    in_browser(body)
+
+
+def test_a_gap_that_fills_by_itself_is_not_fetched(in_browser):
+    def body(tab):
+        load(tab)
+        connect(tab)
+        answer_join(tab, [], through=2)
+        fire(tab, "message", message(4))
+        fire(tab, "message", message(3))  # the late one arrives within the wait
+        tab.wait_for_timeout(2200)
+        assert emitted(tab, "history") == []
+        assert shown(tab) == [1, 2, 3, 4]
+        tab.evaluate("window.fakeSocket.connected = false")
+        fire(tab, "disconnect", "transport close")
+        connect(tab)
+        assert answer_join(tab, [], through=4)["after_seq"] == 4
+
+    in_browser(body)
+
+
+def test_a_long_gap_is_fetched_page_by_page_and_a_failed_answer_is_asked_again(in_browser):
+    def body(tab):
+        load(tab)
+        connect(tab)
+        answer_join(tab, [], through=2)
+        fire(tab, "message", message(9))
+        [(first, data)] = wait_for_history(tab, 1)
+        assert data["after_seq"] == 2
+        answer(tab, first, {"ok": False, "error": "Something went wrong", "status": 500})
+        history = wait_for_history(tab, 2)  # asked again after another wait
+        assert history[1][1]["after_seq"] == 2
+        answer(
+            tab, history[1][0], {"ok": True, "messages": [message(3)], "through": 4, "more": True}
+        )
+        history = emitted(tab, "history")  # `more`: the next page at once
+        assert len(history) == 3 and history[2][1]["after_seq"] == 4
+        answer(tab, history[2][0], {"ok": True, "messages": [message(8), message(9)], "through": 9})
+        assert shown(tab) == [1, 2, 3, 8, 9]
+        tab.wait_for_timeout(2000)
+        assert len(emitted(tab, "history")) == 3
+
+    in_browser(body)
+
+
+def test_own_message_above_a_gap_is_shown_and_the_gap_below_it_fetched(in_browser):
+    """The sender's ack carries its seq; messages before it that are still in flight are
+    fetched like any other gap. Repeats of it (a retry announced again) are dropped."""
+
+    def body(tab):
+        load(tab)
+        connect(tab)
+        answer_join(tab, [], through=2)
+        tab.fill("textarea[name=body]", "hello")
+        tab.click("#chat-form button")
+        [(index, data)] = emitted(tab, "send")
+        assert data["body"] == "hello" and data["room_id"] == ROOM
+        answer(tab, index, {"ok": True, "seq": 5, "message": message(5, html="hello")})
+        fire(tab, "message", message(5, html="hello"))
+        assert shown(tab) == [1, 2, 5]
+        [(index, data)] = wait_for_history(tab, 1)
+        assert data["after_seq"] == 2
+        answer(tab, index, {"ok": True, "messages": [message(4)], "through": 5})
+        assert shown(tab) == [1, 2, 4, 5]
+        assert tab.evaluate("document.querySelectorAll('#m-5').length") == 1
+
+    in_browser(body)
+
+
+def test_a_server_error_is_sent_again_with_the_same_id(in_browser):
+    """ "Nothing you sent was lost; please try again": the script does, with the same
+    client id (stored once), after a wait, and stops once it is acknowledged."""
+
+    def body(tab):
+        load(tab)
+        connect(tab)
+        answer_join(tab, [], through=2)
+        tab.fill("textarea[name=body]", "hello")
+        tab.click("#chat-form button")
+        [(index, first)] = emitted(tab, "send")
+        answer(tab, index, {"ok": False, "error": "Something went wrong", "status": 500})
+        assert tab.input_value("textarea[name=body]") == ""  # kept by the script, not handed back
+        tab.wait_for_function(
+            "() => window.emitted.filter(e => e[0] === 'send').length >= 2", timeout=5000
+        )
+        [_, (index, second)] = emitted(tab, "send")
+        assert second == first
+        answer(tab, index, {"ok": True, "seq": 3, "message": message(3, html="hello")})
+        assert shown(tab) == [1, 2, 3]
+        tab.wait_for_timeout(3000)
+        assert len(emitted(tab, "send")) == 2
+
+    in_browser(body)
