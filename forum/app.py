@@ -26,6 +26,7 @@ from forum import greenlets
 from forum import markdown
 from forum import passwords
 from forum import safety
+from forum import sealed
 from forum import search
 from forum import security
 from forum import sessions
@@ -66,6 +67,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     passwords.init_app(app)
     db.init_app(app)
+    sealed.init_app(app)  # the key vault: sealed columns read and write through it
+    app.extensions["rb_vault"].on_setup(search.setup_index)  # search's index lives there too
     migrate.init_app(
         app, db, directory=str(MIGRATIONS), render_as_batch=True, include_name=search.include_name
     )
@@ -264,10 +267,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _fts5_secure_delete_set(cursor: Any) -> bool:
-    has_config = cursor.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'posts_fts_config'"
-    ).fetchone()
-    if not has_config:
-        return False
-    row = cursor.execute("SELECT v FROM posts_fts_config WHERE k = 'secure-delete'").fetchone()
-    return bool(row and row[0])
+    """An FTS5 index here was written with secure-delete: the vault's search index
+    (``search_fts``), or a database's from before migration 0014 (``posts_fts``)."""
+    for table in ("search_fts", "posts_fts"):
+        has_config = cursor.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (f"{table}_config",)
+        ).fetchone()
+        if has_config:
+            row = cursor.execute(
+                f"SELECT v FROM {table}_config WHERE k = 'secure-delete'"  # nosec B608: names are constants above
+            ).fetchone()
+            if row and row[0]:
+                return True
+    return False

@@ -15,6 +15,7 @@ from forum import passwords
 from forum import schema
 from forum import search
 from forum import starter
+from forum import stored
 from forum.extensions import db
 from forum.models import Account
 
@@ -90,3 +91,24 @@ def init_app(app: Flask) -> None:
         """Rewrite the search index so deleted words leave the database file."""
         search.compact()
         click.echo("Search index compacted.")
+
+    @app.cli.command("search-rebuild")
+    def search_rebuild_command() -> None:
+        """Index every post and thread title again (the vault's search index was lost)."""
+        click.echo(f"Indexed {search.rebuild()} titles and posts.")
+        db.session.commit()
+
+    @app.cli.command("what-we-store")
+    @click.option("--write", is_flag=True, help="Rewrite the section of docs/DEPLOY.md.")
+    def what_we_store_command(write: bool) -> None:
+        """Print (or write into docs/DEPLOY.md) what the server stores, from the models."""
+        problems = stored.missing(db.metadata)
+        for problem in problems:
+            click.echo(problem, err=True)
+        if write:
+            changed = stored.write(db.metadata)
+            click.echo("docs/DEPLOY.md updated." if changed else "docs/DEPLOY.md is current.")
+        else:
+            click.echo(stored.render(db.metadata))
+        if problems:
+            raise SystemExit(1)

@@ -12,6 +12,7 @@
 | RB_ASYNC_MODE       | eventlet (threading in tests)   | Flask-SocketIO async mode                      |
 | RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
 | RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per name at trust level 1 (RB_LIMIT_CHAT_NEW: 5 per 10 s, level 0; RB_LIMIT_CHAT_TRUSTED: 20 per 10 s, level 2; see moderation/trust.py) |
+| RB_VAULT_PATH       | beside an SQLite database (x.vault.db), else instance/vault.db | the key vault and search index (forum/sealed.py): a local SQLite file every process of the deployment shares; never back it up for longer than the shortest retention (docs/EXPIRY.md) |
 | RB_SOCKET_RATE     | 10                              | Socket.IO events a second per connection, in bursts of RB_SOCKET_BURST (40); past it an immediate 429 ack (realtime/throttle.py) |
 | RB_IDENTIFIER_KEY   | generated into instance/ in dev | HMAC key for identifiers in bad-date reports; required in production; keep it out of database backups (forum/safety/identifiers.py) |
 | RB_LIMIT_LOOKUP     | 30 per hour                     | "check before you meet" lookups per account |
@@ -64,6 +65,8 @@ class Config:
     RB_ADDRESS_HEADER = os.environ.get("RB_ADDRESS_HEADER") or None
     # Behind a Tor onion service every client is 127.0.0.1: limit by alias only.
     RB_LIMIT_BY_ADDRESS = os.environ.get("RB_LIMIT_BY_ADDRESS", "1") not in ("0", "false", "no")
+    # The key vault (forum/sealed.py); None: beside an SQLite database, else instance/.
+    RB_VAULT_PATH = os.environ.get("RB_VAULT_PATH") or None
     # Bad-date reports keep identifiers only as HMACs under this key, never in the database.
     RB_IDENTIFIER_KEY = os.environ.get("RB_IDENTIFIER_KEY") or None
     RB_LIMIT_LOOKUP = os.environ.get("RB_LIMIT_LOOKUP", "30 per hour")

@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 
 from forum import clock
 from forum import disk
+from forum import sealed
 from forum import search
 from forum import sessions
 from forum import signals
@@ -190,6 +191,12 @@ def delete_expired(now: datetime | None = None, batch: int = 1000) -> dict[str, 
         except Exception as error:  # a failed compaction must not stop the checkpoint
             log.error("search compaction after the sweep failed: %s", type(error).__name__)
         checkpoint()
+    # Crypto-shredding: every epoch that has ended lost its last content above (or
+    # earlier), so its key goes now; copies of that ciphertext anywhere (PostgreSQL's
+    # dead tuples and WAL, backups) can no longer be read (forum/sealed.py).
+    shredded = sealed.vault().destroy_ended(now)
+    if shredded:
+        log.info("expiry: %d epoch keys destroyed", shredded)
     return counts
 
 

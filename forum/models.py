@@ -16,6 +16,9 @@ from markupsafe import Markup
 from forum import markdown
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
+from forum.sealed import DAY
+from forum.sealed import Epoch
+from forum.sealed import SealedText
 
 # The name shown on what stays of a deleted account's content, everywhere.
 DELETED_NAME = "[deleted]"
@@ -271,13 +274,18 @@ class Authored:
 
 
 class Thread(Authored, db.Model):
-    """A forum thread. Its title and first post expire with it."""
+    """A forum thread. Its title and first post expire with it.
+
+    Title and content warning are sealed under the key of the space's day of expiry
+    (forum/sealed.py), as are the posts' body, its HTML and content warning.
+    """
 
     __tablename__ = "threads"
+    __sealed__ = Epoch(scope="space_id", expires="expires_at", length=DAY)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    title: so.Mapped[str] = so.mapped_column(sa.String(300))
-    content_warning: so.Mapped[str | None] = so.mapped_column(sa.String(150))
+    title: so.Mapped[str] = so.mapped_column(SealedText(300))
+    content_warning: so.Mapped[str | None] = so.mapped_column(SealedText(150))
     pinned: so.Mapped[bool] = so.mapped_column(default=False)
     locked: so.Mapped[bool] = so.mapped_column(default=False)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
@@ -291,13 +299,14 @@ class Post(Authored, db.Model):
     """A post in a thread (the first post carries the thread's body)."""
 
     __tablename__ = "posts"
+    __sealed__ = Epoch(scope="space_id", expires="expires_at", length=DAY)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     thread_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("threads.id", ondelete="CASCADE"), index=True
     )
-    body: so.Mapped[str] = so.mapped_column(sa.Text)
-    content_warning: so.Mapped[str | None] = so.mapped_column(sa.String(150))
+    body: so.Mapped[str] = so.mapped_column(SealedText())
+    content_warning: so.Mapped[str | None] = so.mapped_column(SealedText(150))
     is_first: so.Mapped[bool] = so.mapped_column(default=False)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
     edited_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
@@ -306,7 +315,7 @@ class Post(Authored, db.Model):
     # listener below), so a page view renders nothing: it is user text like ``body``,
     # lives and goes in the same row, and is rewritten by every edit, erasure and
     # redaction. NULL only for rows written before migration 0012 filled it.
-    body_html: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    body_html: so.Mapped[str | None] = so.mapped_column(SealedText())
 
     thread: so.Mapped[Thread] = so.relationship()
 
@@ -337,3 +346,14 @@ class ThreadFollow(db.Model):
         sa.ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     last_seen_post_id: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class SearchGone(db.Model):
+    """Search-index entries to remove: filled by database triggers (migration 0014) on
+    every delete of a post (its id) or thread (minus its id), cascades included;
+    ``search.compact`` removes those entries from the vault's index and empties this."""
+
+    __tablename__ = "search_gone"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    doc: so.Mapped[int] = so.mapped_column()

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from forum import access
+from forum import sealed
 from forum import signals
 from forum import text
 from forum.errors import Forbidden
@@ -242,6 +243,8 @@ def _cap_lives(model: type, where: sa.ColumnElement[bool], lifetime: timedelta) 
         if updates:
             db.session.execute(sa.update(model), updates)
             changed += len(updates)
+            # Text whose expiry moved earlier moves to the earlier epoch's key.
+            sealed.reseal(model, model.id.in_([row["id"] for row in updates]))
 
 
 def _cap_posts_by_threads(where: sa.ColumnElement[bool]) -> int:
@@ -258,6 +261,7 @@ def _cap_posts_by_threads(where: sa.ColumnElement[bool]) -> int:
         sa.update(Post).where(where, outlives).values(expires_at=thread_expiry),
         execution_options={"synchronize_session": False},
     )
+    sealed.reseal(Post, where)  # each moved post to its new epoch's key
     return result.rowcount or 0
 
 

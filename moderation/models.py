@@ -15,6 +15,10 @@ import sqlalchemy.orm as so
 
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
+from forum.sealed import DAY
+from forum.sealed import HOUR
+from forum.sealed import Epoch
+from forum.sealed import SealedText
 
 TARGET_KINDS = ("post", "thread", "chat", "report", "dm")
 
@@ -76,6 +80,8 @@ class ModAction(db.Model):
     """
 
     __tablename__ = "mod_actions"
+    # The excerpt is sealed under the key of the space's day its copy expires.
+    __sealed__ = Epoch(scope="space_id", expires="excerpt_expires_at", length=DAY)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     space_id: so.Mapped[int] = so.mapped_column(
@@ -93,7 +99,7 @@ class ModAction(db.Model):
     )
     target_name: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
     # A short excerpt that expires with the content (None once blanked or withheld).
-    excerpt: so.Mapped[str | None] = so.mapped_column(sa.String(160))
+    excerpt: so.Mapped[str | None] = so.mapped_column(SealedText(160))
     excerpt_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
     reason: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
     moderator_id: so.Mapped[int | None] = so.mapped_column(
@@ -201,12 +207,14 @@ class Notice(db.Model):
     """
 
     __tablename__ = "notices"
+    # Sealed under a key per account and hour of expiry (forum/sealed.py).
+    __sealed__ = Epoch(scope="account_id", expires="expires_at", length=HOUR, prefix="a")
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     account_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
-    text: so.Mapped[str] = so.mapped_column(sa.String(500))
+    text: so.Mapped[str] = so.mapped_column(SealedText(500))
     link: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     # What the notice is about (no foreign keys: the content may go first).
     action_id: so.Mapped[int | None] = so.mapped_column(index=True)

@@ -10,6 +10,9 @@ import sqlalchemy.orm as so
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 from forum.models import Authored
+from forum.sealed import HOUR
+from forum.sealed import Epoch
+from forum.sealed import SealedText
 
 
 class ChatRoom(db.Model):
@@ -32,9 +35,13 @@ class ChatRoom(db.Model):
 
 
 class ChatMessage(Authored, db.Model):
-    """One chat message. ``seq`` is monotonic per room; ``client_id`` makes retries idempotent."""
+    """One chat message. ``seq`` is monotonic per room; ``client_id`` makes retries idempotent.
+
+    ``body`` is sealed under the key of its space's hour of expiry (forum/sealed.py).
+    """
 
     __tablename__ = "chat_messages"
+    __sealed__ = Epoch(scope="space_id", expires="expires_at", length=HOUR)
     __table_args__ = (
         sa.UniqueConstraint("room_id", "seq"),
         sa.UniqueConstraint("room_id", "author_id", "client_id"),
@@ -44,7 +51,7 @@ class ChatMessage(Authored, db.Model):
     room_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("chat_rooms.id", ondelete="CASCADE"))
     seq: so.Mapped[int] = so.mapped_column()
     client_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
-    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    body: so.Mapped[str] = so.mapped_column(SealedText())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
 

@@ -77,6 +77,9 @@ def app_config() -> dict[str, Any]:
 @pytest.fixture
 def app(tmp_path: Path, template_db: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
     shutil.copy(template_db, tmp_path / "test.db")
+    vault = template_db.with_name("test.vault.db")  # its keys and search index, if any
+    if vault.exists():
+        shutil.copy(vault, tmp_path / "test.vault.db")
     application = create_app(base_config(tmp_path, **app_config))
     application.test_client_class = IsolatedClient
     with application.app_context():

@@ -22,8 +22,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask import current_app
 from flask.testing import FlaskClient
 
+from forum import sealed
 from forum.extensions import db
 from forum.extensions import socketio
 
@@ -47,6 +49,9 @@ def base_config(tmp: Path, **extra: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key-not-for-production",
         "RB_IDENTIFIER_KEY": "test-identifier-key-not-for-production",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'test.db'}",
+        # The key vault (forum/sealed.py), one per test: where an SQLite database's own
+        # would be, and never the shared instance/ folder (a PostgreSQL test's default).
+        "RB_VAULT_PATH": str(tmp / "test.vault.db"),
         "RB_ASYNC_MODE": "threading",
         "RB_PUBLIC_ORIGIN": ORIGIN,
         "RB_SWEEP_INTERVAL": 0,
@@ -145,11 +150,15 @@ def incompressible(size: int = 8192) -> str:
 
 
 def disk_bytes() -> bytes:
-    """The test database file and its -wal and -shm companions, as raw bytes."""
-    path = Path(db.engine.url.database)
-    return b"".join(
-        p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()
-    )
+    """The test database's files and the vault's, as a seized server yields them
+    (``sqlite_bytes``: raw bytes plus every sealed value that still opens)."""
+    return sqlite_bytes()
+
+
+def with_text(model: Any, column: str, text: str) -> list[Any]:
+    """Rows of ``model`` whose ``column`` reads ``text``. Sealed columns (forum/sealed.py)
+    hold ciphertext, so SQL cannot compare them: the rows are opened and compared here."""
+    return [row for row in db.session.scalars(sa.select(model)) if getattr(row, column) == text]
 
 
 def count_rows(model: Any, *where: Any) -> int:
@@ -295,10 +304,23 @@ def tail(word: str) -> bytes:
 
 
 def sqlite_bytes() -> bytes:
-    """The database's main file, -wal and -shm, as they are on disk now."""
-    path = Path(db.engine.url.database)
-    files = (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
-    return b"".join(f.read_bytes() for f in files if f.exists())
+    """What a seized server yields: the raw bytes of the database's main file, -wal and
+    -shm and of the key vault's (which holds the search index), plus every sealed value
+    found in those bytes that still opens with a key the vault holds (forum/sealed.py)."""
+    files: list[Path] = []
+    for name in (db.engine.url.database, current_app.config["RB_VAULT_PATH"]):
+        path = Path(name)
+        files += [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    raw = b"".join(f.read_bytes() for f in files if f.exists())
+    opened = [
+        str(sealed.vault().open(found.decode("ascii"))).encode()
+        for found in _SEALED_VALUE.findall(raw)
+    ]
+    return raw + b"\n".join(opened)
+
+
+# A sealed value as it sits in the files: magic, key id, base64.
+_SEALED_VALUE = re.compile(rb"\x01S1\.[0-9]+\.[A-Za-z0-9+/]+=*\.")
 
 
 def assert_gone(gone: str, kept: str) -> None:
@@ -317,6 +339,29 @@ def assert_both_on_disk(gone: str, kept: str) -> None:
     db.session.commit()
     data = sqlite_bytes()
     assert tail(gone) in data and tail(kept) in data
+
+
+# --- Raw bytes of PostgreSQL's data folder (the crypto-shredding test) --------------------
+
+
+def postgres_disk_bytes(connection: sa.Connection) -> bytes | None:
+    """After a CHECKPOINT: the raw bytes of this database's table and index files and of
+    every WAL segment, read from ``SHOW data_directory``. None when the folder is not
+    readable from here (another host, or not running as root/postgres)."""
+    connection.exec_driver_sql("CHECKPOINT")
+    folder = Path(connection.exec_driver_sql("SHOW data_directory").scalar_one())
+    oid = connection.exec_driver_sql(
+        "SELECT oid FROM pg_database WHERE datname = current_database()"
+    ).scalar_one()
+    parts: list[bytes] = []
+    try:
+        for sub in (folder / "base" / str(oid), folder / "pg_wal"):
+            for path in sorted(sub.iterdir()):
+                if path.is_file():
+                    parts.append(path.read_bytes())
+    except OSError:
+        return None
+    return b"".join(parts)
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -17,6 +17,7 @@ from forum.extensions import db
 from forum.extensions import socketio
 from forum.models import Post
 from forum.models import Thread
+from forum.sealed import SealedText
 from realtime import chat
 from realtime.models import ChatMessage
 from realtime.models import ChatRoom
@@ -107,10 +108,11 @@ def scene(app, make_account):
 
 
 def _texts() -> str:
-    """Every string column of every table, as one text (what a seized database holds)."""
+    """Every string column of every table, as one text (what a seized database holds,
+    sealed columns opened with the vault's keys)."""
     found = []
     for table in db.metadata.sorted_tables:
-        columns = [c for c in table.columns if isinstance(c.type, sa.String)]
+        columns = [c for c in table.columns if isinstance(c.type, (sa.String, SealedText))]
         if columns:
             for row in db.session.execute(sa.select(*columns)):
                 found += [str(v) for v in row if v is not None]

@@ -19,6 +19,7 @@ import pytest
 from bench import chat_fanout
 from bench import connections
 from bench import pages
+from bench import sealed as sealed_bench
 from bench import servers
 from moderation import trust
 from tests.live import ROOT
@@ -189,6 +190,18 @@ def test_pages_run_as_shipped_and_every_page_answers(tmp_path):
         assert r["rps"] > 0 and r["non2xx"] == 0 and r["socket_errors"] == 0
         assert r["p50_ms"] <= r["p99_ms"]
         assert r["bytes"] > 500
+
+
+def test_sealed_bench_runs_and_counts_every_figure(tmp_path, capsys):
+    """bench/sealed.py: every figure measured (a page that lost its text would fail the
+    command's own checks), one JSON line appended, the medians printed."""
+    out = tmp_path / "sealed.jsonl"
+    assert sealed_bench.main(["--reps", "1", "--n", "40", "--out", str(out)]) == 0
+    (row,) = rows_of(out)
+    for key in ("seal_us", "open_us", "store_us", "chat_page_orm_us", "thread_page_orm_us"):
+        assert row[key] > 0, key
+    assert row["posts_sealed"] == 1.0  # the thread page's figures include opening
+    assert "chat_page_open_us" in capsys.readouterr().out
 
 
 def test_connections_runs_as_shipped_and_every_client_hears_the_probe(tmp_path):

@@ -270,7 +270,7 @@ def test_copies_follow_a_space_whose_retention_was_shortened(app, den, clock):
 
 
 def test_the_migration_links_existing_notices_to_their_log_line(app, den):
-    """Migration 0014: notices written before it learn their log line (and content) from
+    """Migration 0017: notices written before it learn their log line (and content) from
     their appeal link, so a later shortening reaches them too."""
     import flask_migrate
 
@@ -280,7 +280,7 @@ def test_the_migration_links_existing_notices_to_their_log_line(app, den):
     line, message_id = db.session.scalar(sa.select(ModAction.id)), message.id
     db.session.commit()
     db.session.close()
-    flask_migrate.downgrade(revision="0013")
+    flask_migrate.downgrade(revision="0016")
     flask_migrate.upgrade()
     notice = db.session.scalar(sa.select(Notice))
     assert (notice.action_id, notice.target_kind, notice.target_id) == (line, "chat", message_id)

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from forum import accounts
 from forum import disk
 from forum import expiry
+from forum import sealed
 from forum import search
 from forum import threads
 from forum.app import _sqlite_pragmas
@@ -180,7 +181,8 @@ def test_an_older_sqlite_is_refused_on_a_secure_delete_index(app, tmp_path):
 
     if disk.has_fts5_secure_delete(sqlite3.connect(":memory:")):
         pytest.skip("this system's SQLite has FTS5 secure-delete")
-    raw = sqlite3.connect(db.engine.url.database)
+    search.secure_delete_on()  # the vault (and its index) exists
+    raw = sqlite3.connect(app.config["RB_VAULT_PATH"])
     try:
         with pytest.raises(RuntimeError, match="needs SQLite 3.42"):
             _sqlite_pragmas(raw, None)
@@ -191,11 +193,10 @@ def test_an_older_sqlite_is_refused_on_a_secure_delete_index(app, tmp_path):
 def test_without_secure_delete_the_fallback_merges_the_index(app, people, monkeypatch):
     """On an SQLite older than 3.42 (no FTS5 secure-delete) compact() merges the index instead."""
     _owner, author, _mod, space = people
-    for table in search.FTS_TABLES:
-        db.session.execute(
-            sa.text(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 0)")
-        )
-    db.session.commit()
+    with sealed.vault().connect() as index:  # the index lives in the vault
+        for table in search.FTS_TABLES:
+            index.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 0)")
+        index.commit()
     monkeypatch.setattr(disk, "has_fts5_secure_delete", lambda _connection: False)
     gone, kept = letters("zg"), letters("zk")
     t = make_thread(space, author, title="t", body=f"{kept} stays")

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from forum import expiry
+from forum import sealed
 from forum.extensions import db
 from realtime.models import ChatMessage
 from tests.factories import make_message
@@ -34,7 +35,12 @@ def test_sweep_on_postgresql_with_two_sweepers_and_vacuum(pg_app, clock):
             "space_id": space.id,
             "seq": i + 1,
             "author_name": "x",
-            "body": incompressible(64),
+            "body": sealed.seal_for(
+                ChatMessage,
+                incompressible(64),
+                space_id=space.id,
+                expires_at=now - timedelta(hours=1),
+            ),
             "created_at": now - timedelta(hours=2),
             "expires_at": now - timedelta(hours=1),
         }

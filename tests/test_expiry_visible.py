@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
 from forum import threads
@@ -18,6 +17,7 @@ from tests.factories import make_room
 from tests.factories import make_space
 from tests.factories import make_thread
 from tests.support import login
+from tests.support import with_text
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_the_thread_and_each_post_say_when_they_disappear(app, client, forum, cl
 
 def test_every_list_row_says_when_it_disappears(app, client, forum, clock):
     _owner, _member, space, t, _reply = forum
-    newer = db.session.scalar(sa.select(Thread).where(Thread.title == "second thread"))
+    newer = with_text(Thread, "title", "second thread")[0]
     both = said(app, newer.expires_at, t.expires_at)
     assert both[0] != both[1]  # 30 days and 28 days: the rows carry their own times
     assert (

@@ -33,6 +33,7 @@ from tests.factories import season
 from tests.support import count_rows
 from tests.support import post
 from tests.support import signed_in
+from tests.support import with_text
 
 
 def body(response) -> str:
@@ -396,7 +397,7 @@ def test_held_thread_is_stored_hidden_flagged_and_the_author_told(app, room):
     response = post(wren, NEW_THREAD, {"title": "Quietmarker title", "body": "please holdme"})
     assert response.status_code == 303 and response.headers["Location"].endswith("/s/room")
     assert "waiting for a moderator" in body(wren.get("/s/room"))
-    thread = db.session.scalar(sa.select(Thread).where(Thread.title == "Quietmarker title"))
+    thread = with_text(Thread, "title", "Quietmarker title")[0]
     assert thread.hidden_at is not None
     flag = db.session.scalar(
         sa.select(Flag).where(Flag.target_kind == "thread", Flag.target_id == thread.id)
@@ -430,7 +431,7 @@ def test_held_reply_is_hidden_but_its_author_sees_it(app, room):
         signals.post_created.disconnect(receiver)
     assert response.status_code == 303
     assert received == []  # nothing announced to live pages while it is held
-    stored = db.session.scalar(sa.select(Post).where(Post.body == "gerbilmarker holdme"))
+    stored = with_text(Post, "body", "gerbilmarker holdme")[0]
     assert stored.hidden_at is not None
     wren = body(signed_in(app, "Wren").get(f"/t/{thread.id}"))
     assert "gerbilmarker" in wren and "waiting for a moderator" in wren
@@ -444,7 +445,7 @@ def test_flag_word_stores_visibly_and_queues_it(app, room):
         post(signed_in(app, "Wren"), f"/t/{thread.id}/reply", {"body": "a bit iffy"}).status_code
         == 303
     )
-    stored = db.session.scalar(sa.select(Post).where(Post.body == "a bit iffy"))
+    stored = with_text(Post, "body", "a bit iffy")[0]
     assert stored.hidden_at is None
     assert (
         db.session.scalar(sa.select(Flag.note).where(Flag.target_id == stored.id))
@@ -477,7 +478,7 @@ def test_first_post_edit_with_a_held_title_holds_the_thread(app, room):
     words(space, hold="holdme")
     wren = signed_in(app, "Wren")
     assert post(wren, NEW_THREAD, {"title": "Fine title", "body": "fine body"}).status_code == 303
-    thread = db.session.scalar(sa.select(Thread).where(Thread.title == "Fine title"))
+    thread = with_text(Thread, "title", "Fine title")[0]
     first = db.session.scalar(sa.select(Post).where(Post.thread_id == thread.id))
     response = post(wren, f"/p/{first.id}/edit", {"title": "Now holdme", "body": "fine body"})
     assert response.status_code == 303 and response.headers["Location"].endswith("/s/room")
@@ -597,7 +598,7 @@ def test_guard_on_replies_and_edits(app, room):
         post(wren, f"/t/{thread.id}/reply", {"body": text, "confirm_identifiers": "1"}).status_code
         == 303
     )
-    mine = db.session.scalar(sa.select(Post).where(Post.body == text))
+    mine = with_text(Post, "body", text)[0]
     edit = post(wren, f"/p/{mine.id}/edit", {"body": "now at 221B Baker Street"})
     assert edit.status_code == 422 and "Post it anyway" in body(edit)
     db.session.expire_all()
@@ -733,7 +734,7 @@ def test_end_to_end_flags_hide_delete_log_appeal_decide(app, make_account, clock
         ).status_code
         == 303
     )
-    target = db.session.scalar(sa.select(Post).where(Post.body == "capybaramarker nasty words"))
+    target = with_text(Post, "body", "capybaramarker nasty words")[0]
     for f in flaggers:
         client = signed_in(app, f.alias)
         page = body(client.get(f"/t/{thread.id}?page=2")) + body(client.get(f"/t/{thread.id}"))

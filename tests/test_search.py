@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from forum import sealed
 from forum import search
 from forum import threads
 from forum.errors import Invalid
@@ -197,11 +198,10 @@ def test_without_compaction_fts5_keeps_deleted_words(app, people, monkeypatch):
     """The control: why secure-delete and compact() exist (and that the grep sees FTS terms)."""
     owner, _, _ = people
     monkeypatch.setattr(search, "compact", lambda: None)
-    for table in search.FTS_TABLES:  # as on an SQLite older than 3.42
-        db.session.execute(
-            sa.text(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 0)")
-        )
-    db.session.commit()
+    with sealed.vault().connect() as index:  # as on an SQLite older than 3.42
+        for table in search.FTS_TABLES:
+            index.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('secure-delete', 0)")
+        index.commit()
     space = make_space("open", owner=owner)
     gone = "zq" + _letters(16)
     t_gone = make_thread(space, owner, title="a", body=f"{gone} words")

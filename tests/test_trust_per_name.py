@@ -175,7 +175,7 @@ def _backfill_reproduces_the_live_counters() -> None:
     assert live[f"accounts:Mona:{mona.id}"] == (3, 1, 0, None)
     db.session.commit()
     db.session.close()
-    flask_migrate.downgrade(revision="0012")
+    flask_migrate.downgrade(revision="0015")
     flask_migrate.upgrade()
     db.session.expire_all()
     assert _counters() == live

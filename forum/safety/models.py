@@ -19,6 +19,10 @@ import sqlalchemy.orm as so
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 from forum.models import Authored
+from forum.sealed import DAY
+from forum.sealed import HOUR
+from forum.sealed import Epoch
+from forum.sealed import SealedText
 
 REPORT_PENDING, REPORT_PUBLISHED = "pending", "published"
 
@@ -50,6 +54,8 @@ class BadDateReport(db.Model):
     """
 
     __tablename__ = "bad_date_reports"
+    # Area and body sealed under the key of the space's day of expiry (forum/sealed.py).
+    __sealed__ = Epoch(scope="space_id", expires="expires_at", length=DAY)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     space_id: so.Mapped[int] = so.mapped_column(
@@ -63,10 +69,10 @@ class BadDateReport(db.Model):
     for_worker: so.Mapped[bool] = so.mapped_column(default=False)
     happened_on: so.Mapped[date] = so.mapped_column(sa.Date)
     part_of_day: so.Mapped[str] = so.mapped_column(sa.String(10))
-    area: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    area: so.Mapped[str] = so.mapped_column(SealedText(100), default="")
     # Space-separated short codes (forum/safety/baddates.py CATEGORIES), e.g. "VI NC".
     codes: so.Mapped[str] = so.mapped_column(sa.String(60))
-    body: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    body: so.Mapped[str] = so.mapped_column(SealedText(), default="")
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default=REPORT_PENDING, index=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     published_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
@@ -148,6 +154,7 @@ class CheckIn(db.Model):
     """
 
     __tablename__ = "safety_checkins"
+    __sealed__ = Epoch(scope="space_id", expires="expires_at", length=HOUR)  # the note
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     account_id: so.Mapped[int] = so.mapped_column(
@@ -158,7 +165,7 @@ class CheckIn(db.Model):
         sa.ForeignKey("spaces.id", ondelete="CASCADE"), index=True
     )
     deadline: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
-    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    note: so.Mapped[str] = so.mapped_column(SealedText(), default="")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     fired_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
     help_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
@@ -193,6 +200,7 @@ class DirectMessage(db.Model):
     when the buddies part, and with either account."""
 
     __tablename__ = "safety_direct_messages"
+    __sealed__ = Epoch(scope="space_id", expires="expires_at", length=HOUR)  # the body
     __table_args__ = (sa.UniqueConstraint("author_id", "client_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -210,7 +218,7 @@ class DirectMessage(db.Model):
     author_name: so.Mapped[str] = so.mapped_column(sa.String(64))
     # The sender's own id for the message, so a retry after a lost ack is not stored twice.
     client_id: so.Mapped[str] = so.mapped_column(sa.String(40))
-    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    body: so.Mapped[str] = so.mapped_column(SealedText())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
     hidden_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
@@ -223,9 +231,10 @@ class UrgentAlert(Authored, db.Model):
     """An urgent alert in a space (a raid, a dangerous client nearby); a banner to members."""
 
     __tablename__ = "safety_alerts"
+    __sealed__ = Epoch(scope="space_id", expires="expires_at", length=HOUR)  # the body
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    body: so.Mapped[str] = so.mapped_column(sa.String(500))
+    body: so.Mapped[str] = so.mapped_column(SealedText(500))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
 

@@ -6,8 +6,8 @@ the day a flag on something written under it was last upheld. A flag counts for
 the name its author or flagger shows in that space now (a member who left the
 space is not counted).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-02 22:00:00
 
 """
@@ -17,8 +17,8 @@ from alembic import op
 
 import forum.dbtypes
 
-revision = "0013"
-down_revision = "0012"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

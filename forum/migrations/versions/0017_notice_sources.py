@@ -4,8 +4,8 @@ be shortened with it.
 Existing notices that link to an appeal page get the log line (and through it the
 content) from the link; the others keep their own end (30 days at most).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-02 22:30:00
 
 """
@@ -15,8 +15,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
