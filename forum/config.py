@@ -11,7 +11,7 @@
 | RB_SESSION_MAX_DAYS | 30                              | sign-out this many days after the day of login, active or not |
 | RB_ASYNC_MODE       | eventlet (threading in tests)   | Flask-SocketIO async mode                      |
 | RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
-| RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per member at trust level 1 (RB_LIMIT_CHAT_NEW: 5 per 10 s, level 0; RB_LIMIT_CHAT_TRUSTED: 20 per 10 s, level 2; see moderation/trust.py) |
+| RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per name at trust level 1 (RB_LIMIT_CHAT_NEW: 5 per 10 s, level 0; RB_LIMIT_CHAT_TRUSTED: 20 per 10 s, level 2; see moderation/trust.py) |
 | RB_VAULT_PATH       | beside an SQLite database (x.vault.db), else instance/vault.db | the key vault and search index (forum/sealed.py): a local SQLite file every process of the deployment shares; never back it up for longer than the shortest retention (docs/EXPIRY.md) |
 | RB_SOCKET_RATE     | 10                              | Socket.IO events a second per connection, in bursts of RB_SOCKET_BURST (40); past it an immediate 429 ack (realtime/throttle.py) |
 | RB_IDENTIFIER_KEY   | generated into instance/ in dev | HMAC key for identifiers in bad-date reports; required in production; keep it out of database backups (forum/safety/identifiers.py) |
@@ -83,8 +83,8 @@ class Config:
     RB_LIMIT_LOGIN = "10 per 15 minutes"
     RB_LIMIT_RECOVER = "5 per hour"
     RB_LIMITS_ENABLED = True
-    # Chat messages per account, by trust level (moderation/trust.py): new accounts
-    # (level 0) get the stricter one, trusted members (level 2) the looser one.
+    # Chat messages per name shown, by that name's trust level (moderation/trust.py): new
+    # names (level 0) get the stricter one, trusted names (level 2) the looser one.
     RB_LIMIT_CHAT = os.environ.get("RB_LIMIT_CHAT", "10 per 10 seconds")
     RB_LIMIT_CHAT_NEW = os.environ.get("RB_LIMIT_CHAT_NEW", "5 per 10 seconds")
     RB_LIMIT_CHAT_TRUSTED = os.environ.get("RB_LIMIT_CHAT_TRUSTED", "20 per 10 seconds")

@@ -24,7 +24,24 @@ from forum.sealed import SealedText
 DELETED_NAME = "[deleted]"
 
 
-class Account(db.Model):
+class Standing:
+    """Trust counters, kept on the row of the name they belong to (``forum/standing.py``).
+
+    The everyday alias keeps them on the account, a space name on its membership.
+    Updated in the transaction of the write or decision they count; nothing counts
+    anyone's history when a level is needed.
+    """
+
+    # Posts and chat messages written under this name, up to standing.POSTS_KEPT.
+    trust_posts: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    # This name's own flags that moderators decided (upheld / dismissed).
+    trust_flags_upheld: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    trust_flags_dismissed: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    # The day (midnight UTC) moderators last upheld a flag on something written under it.
+    trust_upheld_on: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+
+class Account(Standing, db.Model):
     """An alias and a passphrase hash: all we know about a person."""
 
     __tablename__ = "accounts"
@@ -150,7 +167,7 @@ class Space(db.Model):
         super().__init__(**kwargs)
 
 
-class Membership(db.Model):
+class Membership(Standing, db.Model):
     """An account in a space, with a role and, optionally, a name used only there."""
 
     __tablename__ = "memberships"

@@ -332,4 +332,5 @@ def set_thread_lifetime(actor: Account | None, thread: Thread | int, days: objec
     db.session.flush()
     _cap_posts_by_threads(Post.thread_id == found.id)
     db.session.commit()
+    signals.thread_shortened.send(found.id, space_id=found.space_id, expires_at=new)
     return found

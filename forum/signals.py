@@ -56,6 +56,9 @@ maintenance_due = _signals.signal("maintenance-due")
 # Sent by forum/retention.py after an owner changes a space's retention.
 # sender: space id; kwargs: chat_hours, post_days, applied_to_existing.
 retention_changed = _signals.signal("retention-changed")
+# Sent by forum/retention.py after a thread's life (and its posts') was made shorter.
+# sender: thread id; kwargs: space_id, expires_at (the thread's new expiry).
+thread_shortened = _signals.signal("thread-shortened")
 
 # Forum content (forum/threads.py). sender: the post or thread id; keyword
 # arguments give thread_id and space_id so receivers can route without a query.

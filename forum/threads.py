@@ -30,6 +30,7 @@ from forum import retention
 from forum import screening
 from forum import search
 from forum import signals
+from forum import standing
 from forum import text
 from forum.errors import Forbidden
 from forum.extensions import db
@@ -198,6 +199,7 @@ def create_thread(
         expires_at=expires,
     )
     db.session.add(post)
+    standing.count_post(membership)  # trust counts it, in this transaction
     db.session.flush()
     db.session.add(
         ThreadFollow(account_id=actor.id, thread_id=thread.id, last_seen_post_id=post.id)
@@ -240,6 +242,7 @@ def reply(
         expires_at=retention.post_expires_at(acc.space, now, thread),
     )
     db.session.add(post)
+    standing.count_post(membership)  # trust counts it, in this transaction
     thread.last_post_at = now
     db.session.flush()
     follow = db.session.get(ThreadFollow, (actor.id, thread.id))

@@ -36,6 +36,7 @@ from moderation import flags
 from moderation import modlog
 from moderation import notices
 from moderation import targets
+from moderation import trust
 from moderation.models import FLAG_DISMISSED
 from moderation.models import FLAG_OPEN
 from moderation.models import FLAG_UPHELD
@@ -89,6 +90,10 @@ def _moderate(
 
 
 def _resolve(target: Target, status: str) -> None:
+    """Decide the item's open flags; the flagging names' and the author's standing count it."""
+    trust.record_decision(
+        target.kind, target.id, target.space_id, status, target.author_id, target.author_name
+    )
     db.session.execute(
         sa.update(Flag)
         .where(
@@ -211,7 +216,8 @@ def _upheld(
         f'A moderator {done} your {flags.noun(target.kind)} in "{space_access.space.name}". '
         f"Reason: {reason or 'not given'}. {then}",
         _appeal_link(space_access, entry.id),
-        until=entry.excerpt_expires_at,
+        action=entry,
+        target=target,
     )
 
 
@@ -282,7 +288,7 @@ def redact(
     was_hidden = target.hidden_at is not None
     target.obj.hidden_at = None
     modlog.forget_excerpts(target.kind, [target.id])  # earlier hides may have quoted it
-    modlog.write(
+    entry = modlog.write(
         space_access,
         target.space_id,
         "redact",
@@ -297,6 +303,8 @@ def redact(
         f"A moderator took personal information out of your {flags.noun(target.kind)} in "
         f'"{space_access.space.name}". The rest is kept.',
         None,
+        action=entry,
+        target=target,
     )
     db.session.commit()
     search.compact()
@@ -421,7 +429,8 @@ def mute(
         f'A moderator muted you in "{space_access.space.name}" for {hours} hours. '
         f"Reason: {reason or 'not given'}. You can appeal.",
         _appeal_link(space_access, entry.id),
-        until=entry.excerpt_expires_at,
+        action=entry,
+        target=target,
     )
     db.session.commit()
     signals.member_muted.send(target.space_id, account_id=target.author_id, until=until)

@@ -162,6 +162,7 @@ def decide(
         row.author_id,
         f'Your appeal in "{space_access.space.name}" was {outcome_text}.',
         f"/s/{space_access.space.slug}/mod/log",
+        action=action,  # the decision appealed: about its content, goes with it
     )
     db.session.commit()
     if unhidden is not None:

@@ -14,7 +14,9 @@ and their free-text notes, notices about an action, appeals. Each goes:
 
 Kept on purpose: a moderator-deleted item's own log excerpt, for moderators only,
 until the appeal window closes (``moderation/modlog.py``); decided flags without
-their note (reason key, weight, status: no text) for 180 days, for trust levels.
+their note (reason key, weight, status: no text) while their item lives, 180 days at
+most, so the same member does not flag a decided item again (trust keeps its own
+counters, ``forum/standing.py``).
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from forum import clock
 from forum import disk
 from forum import signals
 from forum.extensions import db
 from forum.models import Post
+from forum.models import Thread
 from moderation import targets
 from moderation.models import FLAG_OPEN
 from moderation.models import Appeal
@@ -38,7 +42,7 @@ from moderation.models import Notice
 from moderation.modlog import REMOVED_TEXT_ACTIONS
 from moderation.modlog import forget_excerpts
 
-# Decided flags are kept this long for trust accuracy, then deleted.
+# Decided flags (no text) are kept this long, then deleted.
 FLAG_HISTORY = timedelta(days=180)
 # content_expired's sender (the expirer's name) -> the moderation target kind.
 EXPIRED_KINDS = {"posts": "post", "threads": "thread", "chat": "chat", "bad_date_reports": "report"}
@@ -71,17 +75,92 @@ def forget_gone(space_ids: list[int] | None = None) -> int:
         scope = [Flag.target_kind == kind, gone_flag]
         if space_ids is not None:
             scope.append(Flag.space_id.in_(space_ids))
+        # Every flag of gone content: open ones (nothing to review), decided ones (kept
+        # only so the same member does not flag a live item again).
         changed += db.session.execute(
-            sa.delete(Flag)
-            .where(*scope, Flag.status == FLAG_OPEN)
+            sa.delete(Flag).where(*scope).execution_options(synchronize_session=False)
+        ).rowcount
+    return changed
+
+
+def _cap(table: type, kind_col: Any, id_col: Any, end_col: Any, model: type, where: list) -> int:
+    """``end_col = min(end_col, model.expires_at)`` where ``(kind_col, id_col)`` names a
+    live row of ``model`` that ends sooner (portable SQL: like compared with like)."""
+    source_end = sa.select(model.expires_at).where(model.id == id_col).scalar_subquery()
+    sooner = sa.exists().where(
+        model.id == id_col,
+        model.expires_at.is_not(None),
+        sa.or_(end_col.is_(None), end_col > model.expires_at),
+    )
+    conditions = [sooner, *where] if kind_col is None else [kind_col, sooner, *where]
+    return (
+        db.session.execute(
+            sa.update(table)
+            .where(*conditions)
+            .values({end_col.key: source_end})
             .execution_options(synchronize_session=False)
         ).rowcount
-        changed += db.session.execute(
-            sa.update(Flag)
-            .where(*scope, Flag.note.is_not(None))
-            .values(note=None)
+        or 0
+    )
+
+
+def cap_copies(space_ids: list[int] | None = None) -> int:
+    """No copy outlives its source, when the source's life was shortened (no commit).
+
+    A log line's copy (``excerpt_expires_at``, which also closes its appeals) ends by
+    its content's expiry; a deleted reply's by its thread's; a notice's by its content's
+    and by its log line's. ``space_ids`` narrows it to those spaces (None: everywhere).
+    Returns how many rows changed.
+    """
+    in_spaces = [ModAction.space_id.in_(space_ids)] if space_ids is not None else []
+    changed = 0
+    for kind, model in targets.MODELS.items():  # realtime adds chat
+        changed += _cap(
+            ModAction,
+            ModAction.target_kind == kind,
+            ModAction.target_id,
+            ModAction.excerpt_expires_at,
+            model,
+            in_spaces,
+        )
+        changed += _cap(
+            Notice,
+            Notice.target_kind == kind,
+            Notice.target_id,
+            Notice.expires_at,
+            model,
+            [],
+        )
+    # A reply that is gone (deleted by a moderator) would have gone with its thread.
+    changed += _cap(
+        ModAction,
+        None,
+        ModAction.thread_id,
+        ModAction.excerpt_expires_at,
+        Thread,
+        in_spaces,
+    )
+    # Notices follow the log line they report.
+    line_end = (
+        sa.select(ModAction.excerpt_expires_at)
+        .where(ModAction.id == Notice.action_id)
+        .scalar_subquery()
+    )
+    sooner = sa.exists().where(
+        ModAction.id == Notice.action_id,
+        ModAction.excerpt_expires_at.is_not(None),
+        ModAction.excerpt_expires_at < Notice.expires_at,
+        *in_spaces,
+    )
+    changed += (
+        db.session.execute(
+            sa.update(Notice)
+            .where(sooner)
+            .values(expires_at=line_end)
             .execution_options(synchronize_session=False)
         ).rowcount
+        or 0
+    )
     return changed
 
 
@@ -150,20 +229,30 @@ def on_content_expired(
 def on_retention_changed(
     sender: object, applied_to_existing: bool = False, **_payload: Any
 ) -> None:
-    """An owner shortened what exists: the deleted text kept for appeals in that space goes
-    now (its source's new expiry is not known once the source is gone; err towards less)."""
+    """An owner shortened what exists: every copy takes its source's new expiry
+    (:func:`cap_copies`); the deleted text kept for appeals in that space goes now, with
+    its appeals and notices (its source's new expiry is not known once the source is
+    gone: err towards less)."""
     if not applied_to_existing or not isinstance(sender, int):
         return
+    now = clock.now()
     db.session.execute(
         sa.update(ModAction)
         .where(
             ModAction.space_id == sender,
             ModAction.action.in_(REMOVED_TEXT_ACTIONS),
-            ModAction.excerpt.is_not(None),
+            sa.or_(ModAction.excerpt_expires_at.is_(None), ModAction.excerpt_expires_at > now),
         )
-        .values(excerpt=None)
+        .values(excerpt=None, excerpt_expires_at=now)
         .execution_options(synchronize_session=False)
     )
+    cap_copies([sender])
+    _finish()
+
+
+def on_thread_shortened(sender: object, space_id: int | None = None, **_payload: Any) -> None:
+    """A thread's life (and its posts') was shortened: copies of them follow."""
+    cap_copies([space_id] if space_id is not None else None)
     _finish()
 
 
@@ -180,6 +269,7 @@ def connect_receivers() -> None:
     signals.content_expired.connect(on_content_expired)
     signals.account_deleted.connect(on_account_deleted)
     signals.retention_changed.connect(on_retention_changed)
+    signals.thread_shortened.connect(on_thread_shortened)
 
 
 # --- The minute sweep ----------------------------------------------------------------

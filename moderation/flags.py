@@ -71,9 +71,10 @@ def flag(
     if existing is not None:
         raise Conflict(ALREADY)
     now = clock.now()
-    stats = trust.stats_for(actor, now)
+    # The standing of the name the actor shows in this space, never of their account.
+    stats = trust.stats_for(actor, space_access.membership)
     is_moderator = space_access.has_role("moderator")
-    weight = trust.flag_weight(actor, stats, now)
+    weight = trust.flag_weight(stats, now)
     if is_moderator:
         weight = max(weight, trust.LEVEL_WEIGHT[trust.TRUSTED])
     row = Flag(
@@ -97,7 +98,7 @@ def flag(
     if target.hidden_at is None:
         threshold = max(1, space_access.space.flag_threshold) * 100
         outing_alone = reason == "outing" and (
-            is_moderator or trust.can_hide_outing_alone(actor, stats, now)
+            is_moderator or trust.can_hide_outing_alone(stats, now)
         )
         hide = outing_alone or open_weight(target.kind, target.id) >= threshold
     if hide:
@@ -117,7 +118,8 @@ def flag(
             f"flagged it ({', '.join(reasons)}). A moderator will review it. You can edit it "
             "(if it can be edited) or appeal.",
             f"/s/{space_access.space.slug}/mod/appeal/{entry.id}",
-            until=entry.excerpt_expires_at,
+            action=entry,
+            target=target,
         )
     db.session.commit()
     if hide:

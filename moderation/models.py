@@ -200,7 +200,12 @@ class Block(db.Model):
 
 
 class Notice(db.Model):
-    """A private note to one account (content hidden, appeal decided). Expires in 30 days."""
+    """A private note to one account (content hidden, appeal decided).
+
+    Expires in 30 days at most, and never after what it concerns: the content
+    (``target_kind``, ``target_id``) and the log line reporting it (``action_id``), whose
+    lives can be shortened later (``moderation/expiry.py`` ``cap_copies``).
+    """
 
     __tablename__ = "notices"
     # Sealed under a key per account and hour of expiry (forum/sealed.py).
@@ -212,6 +217,10 @@ class Notice(db.Model):
     )
     text: so.Mapped[str] = so.mapped_column(SealedText(500))
     link: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    # What the notice is about (no foreign keys: the content may go first).
+    action_id: so.Mapped[int | None] = so.mapped_column(index=True)
+    target_kind: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    target_id: so.Mapped[int | None] = so.mapped_column()
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
 

@@ -1,11 +1,13 @@
 """The per-space moderation log: written with each action, read by the space's members.
 
-The log says what was done and why. It quotes content (a short excerpt) only while
-that content is still there to read: an excerpt is blanked when the content
-expires, is edited, redacted or deleted. One exception, for appeals: the text a
-moderator *deleted* is kept in its log line for the appeal window
-(``RB_APPEAL_DAYS``, never past the content's own expiry), shown to the space's
-moderators only, then blanked (``moderation/expiry.py``).
+The log says what was done and why. Members read it, but it never quotes text they
+can no longer read: the excerpt of an item a moderator (or members' flags) *hid* or
+*deleted* is shown to the space's moderators only, and only while an appeal can
+still need it (``RB_APPEAL_DAYS``, never past the content's own expiry); then it is
+blanked (``moderation/expiry.py``). Other excerpts (an item kept after flags) quote
+text members can read, and go when it does: when the content expires, is edited,
+redacted or deleted. A deleted item's own excerpt is the one copy that outlives its
+source, for the appeal window.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from moderation.models import ModAction
 from moderation.targets import Target
 
 PER_PAGE = 30
-# Actions whose excerpt is text members can no longer read: moderators only, appeal window only.
+# Actions whose excerpt is text members can no longer read (hidden or deleted): shown to
+# moderators only, kept for the appeal window only.
+MODERATORS_ONLY_ACTIONS = frozenset({"delete", "hide", "auto_hide"})
+# Of those, the actions whose source is gone: the excerpt outlives it, for the appeal window.
 REMOVED_TEXT_ACTIONS = frozenset({"delete"})
 # Names of actions as the log shows them.
 ACTION_LABELS = {
@@ -58,7 +63,7 @@ def appeal_window() -> timedelta:
 def keep_copy_until(action: str, target: Target | None, now: datetime) -> datetime | None:
     """Until when a log line may quote ``target``: its expiry; for removed text, also the window."""
     until = target.expires_at if target is not None else None
-    if action in REMOVED_TEXT_ACTIONS:
+    if action in MODERATORS_ONLY_ACTIONS:
         closes = now + appeal_window()
         until = closes if until is None else min(until, closes)
     return until
@@ -86,6 +91,19 @@ def write(
         membership = space_access.membership
         name = membership.display_name if membership is not None else "an instance admin"
     now = clock.now()
+    if target is not None and action in MODERATORS_ONLY_ACTIONS:
+        # Earlier public lines (an item kept after flags) must not go on quoting it.
+        db.session.execute(
+            sa.update(ModAction)
+            .where(
+                ModAction.target_kind == target.kind,
+                ModAction.target_id == target.id,
+                ModAction.action.not_in(MODERATORS_ONLY_ACTIONS),
+                ModAction.excerpt.is_not(None),
+            )
+            .values(excerpt=None)
+            .execution_options(synchronize_session=False)
+        )
     row = ModAction(
         space_id=space_id,
         action=action,
@@ -136,7 +154,7 @@ class LogLine:
     reason: str
     moderator: str
     created_at: datetime
-    # The excerpt is removed text, shown to moderators for the appeal window only.
+    # The excerpt is hidden or deleted text, shown to moderators for the appeal window only.
     moderators_only: bool = False
 
 
@@ -157,7 +175,7 @@ def read(
     lines = []
     for row in found.items:
         live = row.excerpt_expires_at is None or row.excerpt_expires_at > now
-        removed = row.action in REMOVED_TEXT_ACTIONS
+        removed = row.action in MODERATORS_ONLY_ACTIONS
         live = live and (moderator or not removed)
         if row.moderator_id is None and row.action == "auto_hide":
             who = "members' flags"

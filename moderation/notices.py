@@ -16,24 +16,46 @@ from forum import clock
 from forum.extensions import db
 from forum.models import Account
 from forum.pagination import paginate
+from moderation.models import ModAction
 from moderation.models import Notice
+from moderation.targets import Target
 
 NOTICE_LIFETIME = timedelta(days=30)
 PER_PAGE = 20
 
 
 def notify(
-    account_id: int | None, text: str, link: str | None = None, until: datetime | None = None
+    account_id: int | None,
+    text: str,
+    link: str | None = None,
+    until: datetime | None = None,
+    *,
+    action: ModAction | None = None,
+    target: Target | None = None,
 ) -> None:
-    """Tell one account. ``until``: the notice is about content that lives only this long
-    (a log line's copy of it, ``ModAction.excerpt_expires_at``); it goes then too."""
+    """Tell one account. The notice goes after NOTICE_LIFETIME, or earlier with what it
+    is about: ``until``; the log line ``action`` reports (its ``excerpt_expires_at``);
+    the content ``target``. Both are remembered, so when their lives are shortened
+    later the notice's is too (``moderation/expiry.py`` ``cap_copies``)."""
     if account_id is None:
         return
     now = clock.now()
-    expires = now + NOTICE_LIFETIME if until is None else min(now + NOTICE_LIFETIME, until)
+    ends = [now + NOTICE_LIFETIME]
+    ends += [when for when in (until,) if when is not None]
+    if action is not None and action.excerpt_expires_at is not None:
+        ends.append(action.excerpt_expires_at)
+    if target is not None and target.expires_at is not None:
+        ends.append(target.expires_at)
     db.session.add(
         Notice(
-            account_id=account_id, text=text[:500], link=link, created_at=now, expires_at=expires
+            account_id=account_id,
+            text=text[:500],
+            link=link,
+            action_id=action.id if action is not None else None,
+            target_kind=target.kind if target is not None else None,
+            target_id=target.id if target is not None else None,
+            created_at=now,
+            expires_at=min(ends),
         )
     )
 

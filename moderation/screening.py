@@ -6,7 +6,8 @@ anything is stored:
 1. the space's watched words (``moderation.watchwords.screen``): "block" refuses
    the text (``Invalid``); "hold" and "flag" let it through and come back as the
    verdict, for :func:`apply` once the row exists;
-2. links from new accounts (``moderation.trust.may_post_links``): a text with a
+2. links from new names (``moderation.trust``, the level of the name the author
+   shows in the space, never of their account): a text with a
    link, found exactly as the Markdown renderer would make one
    (``forum.markdown.links_in``; chat renders inline, so ``inline=True``), is
    refused (``Forbidden``) with why and when the rule lifts;
@@ -32,7 +33,6 @@ from typing import Any
 
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from forum import clock
 from forum import markdown
@@ -86,8 +86,10 @@ def check(
     # Each part is rendered on its own, so each is searched on its own.
     links = [link for part in fields if part for link in markdown.links_in(part, inline=inline)]
     now = clock.now()
-    if links and not trust.may_post_links(actor, now):
-        raise Forbidden(link_refusal(actor, now, links[0]))
+    if links:
+        stats = trust.stats_in(actor, space_id)  # the name shown in this space
+        if trust.level_of(stats, now) < trust.MEMBER:
+            raise Forbidden(link_refusal(stats, now, links[0]))
     guard.check(text, bool(confirmed))
     if verdict.action != "allow" and title and watchwords.screen(space_id, title).action != "allow":
         return Verdict(verdict.action, verdict.word, in_title=True)
@@ -98,46 +100,34 @@ def _shorten(value: str, limit: int = 60) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def link_refusal(actor: Account, now: datetime, link: str) -> str:
-    """Why a new account's link is refused, and when that rule lifts for them."""
-    missing = trust.member_shortfall(actor, trust.stats_for(actor, now), now)
+def link_refusal(stats: trust.Stats, now: datetime, link: str) -> str:
+    """Why a new name's link is refused, and when that rule lifts for it."""
+    missing = trust.member_shortfall(stats, now)
     still: list[str] = []
     if missing.age_left:
         when = format_timedelta(missing.age_left, granularity="hour", add_direction=True)
+        days = trust.MEMBER_MIN_AGE.days
         still.append(
-            ngettext(
-                "Your account must be %(num)d day old (%(when)s).",
-                "Your account must be %(num)d days old (%(when)s).",
-                trust.MEMBER_MIN_AGE.days,
-                when=when,
-            )
+            f"you have used this space name here for {days} days ({when})"
+            if stats.space_name
+            else f"your account is {days} days old ({when})"
         )
     if missing.posts_left:
         still.append(
-            ngettext(
-                "You must have written %(total)d posts or chat messages (%(num)d to go).",
-                "You must have written %(total)d posts or chat messages (%(num)d to go).",
-                missing.posts_left,
-                total=trust.MEMBER_MIN_POSTS,
-            )
+            f"you have written {trust.MEMBER_MIN_POSTS} posts or chat messages under this name "
+            f"({missing.posts_left} to go)"
         )
     if missing.recent_upheld:
         still.append(
-            ngettext(
-                "%(num)d day must pass since moderators last agreed with a flag on something "
-                "you wrote.",
-                "%(num)d days must pass since moderators last agreed with a flag on something "
-                "you wrote.",
-                trust.CLEAN_RECORD_WINDOW.days,
-            )
+            f"{trust.CLEAN_RECORD_WINDOW.days} days have passed since moderators last upheld "
+            "a flag on something you wrote under this name"
         )
-    lifts = " ".join(still) if still else _("Take part a little longer first.")
-    return _(
-        "New accounts can't post links yet (we found %(link)s). This keeps out spammers and "
-        "people fishing for contacts. Please take the link out and post again. "
-        "You can post links later: %(lifts)s",
-        link=_shorten(link),
-        lifts=lifts,
+    lifts = " and ".join(still) if still else "you have taken part a little longer"
+    return (
+        f"New {'space names' if stats.space_name else 'accounts'} can't post links yet "
+        f"(we found {_shorten(link)}). This keeps spammers and "
+        "people fishing for contacts out. Please take the link out and post again. "
+        f"You can post links once {lifts}."
     )
 
 
@@ -154,6 +144,7 @@ def apply(verdict: Verdict, kind: str, item: Any, space_name: str) -> dict[str, 
             f'Your {flags.noun(target.kind)} in "{space_name}" is waiting for a moderator: '
             "it contains a "
             "word this space's moderators check first. Nobody else sees it until they approve it.",
+            target=target,
         )
         return target.payload()
     if verdict.action == "flag":

@@ -43,6 +43,7 @@ from forum import markdown
 from forum import ratelimit
 from forum import retention
 from forum import signals
+from forum import standing
 from forum import text
 from forum.access import MAX_ID
 from forum.access import SpaceAccess
@@ -305,7 +306,8 @@ def post_message(
         return existing, False
     now = clock.now()
     # Counted before the content checks, so they cannot be probed for free.
-    ratelimit.hit(trust.chat_rate(account, now), "chat", membership.persona)
+    # The rate of the name shown here (its row is in hand: no query), counted per name.
+    ratelimit.hit(trust.chat_rate(account, membership, now), "chat", membership.persona)
     verdict = screening.check(
         account, room.space_id, [body], confirmed=is_confirmed(confirmed), inline=True
     )
@@ -325,6 +327,7 @@ def post_message(
         expires_at=retention.chat_expires_at(access.space, now),
     )
     db.session.add(message)
+    standing.count_post(membership)  # trust counts it, in this transaction
     try:
         db.session.flush()
         screening.apply(verdict, "chat", message, access.space.name)

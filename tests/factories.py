@@ -97,9 +97,17 @@ def make_account(
 
 
 def season(account: Account, where: Thread | ChatRoom, posts: int = 5, days: int = 10) -> Account:
-    """Trust level 1 ("member"): ``days`` old, with ``posts`` replies in a thread or
-    messages in a chat room (moderation/trust.py counts both)."""
+    """Trust level 1 ("member") for the name ``account`` shows where ``where`` is:
+    ``days`` old (the account, and its membership there when it shows a space name),
+    with ``posts`` replies in a thread or messages in a chat room (both count)."""
     account.created_at = clock.now() - timedelta(days=days)
+    membership = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.account_id == account.id, Membership.space_id == where.space_id
+        )
+    )
+    if membership is not None and membership.space_alias is not None:
+        membership.joined_at = clock.to_day(clock.now() - timedelta(days=days))
     db.session.commit()
     for i in range(posts):
         if isinstance(where, ChatRoom):

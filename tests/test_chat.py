@@ -28,6 +28,7 @@ from tests.factories import add_member
 from tests.factories import make_message
 from tests.factories import make_room
 from tests.factories import make_space
+from tests.factories import season
 from tests.support import base_config
 from tests.support import count_rows
 from tests.support import post
@@ -418,11 +419,9 @@ def test_flood_is_cut_with_a_clear_error(app, client, lounge, socket):
 
 
 def test_members_at_trust_level_one_get_the_normal_limit(client, lounge, member, clock, socket):
-    """The rate comes from moderation/trust.py: old enough AND five messages is level 1."""
-    member.created_at = clock.now() - timedelta(days=4)
-    db.session.commit()
-    for i in range(5):
-        make_message(lounge, member, f"earlier {i}")
+    """The rate comes from moderation/trust.py: old enough AND five messages is level 1,
+    for the name shown here (Amara's space name: 4 days in the space, 5 messages)."""
+    season(member, lounge, posts=5, days=4)
     sock = socket()
     acks = [
         sock.ack("send", {"room_id": lounge.id, "client_id": f"client-{i:03}", "body": "x"})

@@ -7,10 +7,13 @@ Through the Flask-SocketIO test client and the HTTP pages (see tests/test_chat.p
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from forum import clock
+from forum import standing
 from forum.app import create_app
 from forum.extensions import db
 from forum.extensions import socketio
@@ -389,9 +392,13 @@ def test_members_may_post_links_and_plain_text_is_not_a_link(client, lounge, mem
 
 
 def test_the_rate_comes_from_the_trust_level(app, client, lounge, member, socket):
+    """The rate of the name shown in the room: Amara's space name here, trusted by its
+    own standing (40 days in the space, 50 posts), whatever her account's is."""
     assert not hasattr(chat, "_rate")
-    app.config["RB_LIMIT_CHAT_TRUSTED"] = "2 per 10 seconds"
-    member.is_admin = True  # instance admins count as trusted
+    app.config["RB_LIMIT_CHAT_TRUSTED"] = "2 per 10 seconds"  # narrower than a new name's
+    here = standing.membership_in(member.id, lounge.space_id)
+    here.joined_at = clock.today() - timedelta(days=40)
+    here.trust_posts = standing.POSTS_KEPT
     db.session.commit()
     sock = socket()
     acks = [send(sock, lounge, "x", client_id=f"client-{i:04}") for i in range(3)]

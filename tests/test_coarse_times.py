@@ -21,9 +21,12 @@ from forum.app import server_started
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 from forum.models import AuthSession
+from moderation import actions
 from moderation import blocks
+from moderation import flags
 from realtime.models import ChatSocket
 from tests.factories import add_member
+from tests.factories import make_post
 from tests.factories import make_space
 from tests.factories import make_thread
 from tests.support import PASSPHRASE
@@ -35,7 +38,12 @@ SECOND = "second"  # as the clock gives it (seconds or finer)
 # table.column -> (granularity, why the column exists and why that granularity)
 TIME_COLUMNS: dict[str, tuple[str, str]] = {
     # People
-    "accounts.created_at": (DAY, "trust levels count the account's age in days"),
+    "accounts.created_at": (DAY, "trust levels count the everyday alias's age in days"),
+    "accounts.trust_upheld_on": (
+        DAY,
+        "the clean-record rule of trust levels (30 days since a flag on the alias's content "
+        "was upheld), counted from the end of that day",
+    ),
     "accounts.suspended_until": (SECOND, "end of an admin's suspension; a deadline, not activity"),
     "auth_sessions.created_at": (DAY, "'started' on the sessions list, to the day"),
     "auth_sessions.last_seen_at": (
@@ -46,7 +54,14 @@ TIME_COLUMNS: dict[str, tuple[str, str]] = {
         DAY,
         "absolute limit: RB_SESSION_MAX_DAYS from the day of sign-in",
     ),
-    "memberships.joined_at": (DAY, "orders the member list; when someone joined, to the day"),
+    "memberships.joined_at": (
+        DAY,
+        "orders the member list; a space name's age for trust levels; to the day",
+    ),
+    "memberships.trust_upheld_on": (
+        DAY,
+        "the clean-record rule for a space name, as accounts.trust_upheld_on",
+    ),
     "memberships.muted_until": (SECOND, "end of a moderator's mute; a deadline, not activity"),
     "join_requests.created_at": (DAY, "orders the moderators' request list, shown as a date"),
     "mod_blocks.created_at": (DAY, "'since' on the blocker's own list, shown as a date"),
@@ -172,10 +187,14 @@ def test_day_columns_hold_midnight_utc(app, client, make_account, clock):
     clock.advance(days=2, hours=5, seconds=41)
     assert client.get("/account").status_code == 200  # touches the session
     blocks.block(xena, "thread", topic.id)
+    reply = make_post(topic, mona, "a reply to flag")
+    flags.flag(xena, "post", reply.id, "spam")
+    actions.hide(olu, plaza.slug, "post", reply.id)  # upheld: the day goes on Mona's alias
     found = _day_values()
     names = {name for name, _value in found}
     assert {
         "accounts.created_at",
+        "accounts.trust_upheld_on",
         "auth_sessions.created_at",
         "auth_sessions.last_seen_at",
         "auth_sessions.expires_at",

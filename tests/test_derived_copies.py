@@ -19,10 +19,12 @@ from moderation import appeals
 from moderation import flags
 from moderation import modlog
 from moderation import notices
+from moderation import watchwords
 from moderation.models import Appeal
 from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
+from realtime.models import ChatMessage
 from tests.factories import add_member
 from tests.factories import make_message
 from tests.factories import make_room
@@ -69,6 +71,38 @@ def test_the_public_log_never_quotes_deleted_text(app, den, client, clock):
     login(client, "Readerd")
     page = client.get(f"/s/{den.space.slug}/mod/log").get_data(as_text=True)
     assert "rule 2" in page and secret not in page
+
+
+def test_the_public_log_never_quotes_hidden_text(app, den, client, clock):
+    """Hidden is removed from members' view, so the public log does not quote it either:
+    not in the hide's line, and no longer in an earlier line that quoted the item while
+    it showed (a "kept" decision). Moderators see it during the appeal window only."""
+    secret, kept = letters("zh"), letters("zk")
+    t = make_thread(den.space, den.owner, title="talk", body=f"{kept} opening")
+    reply = threads.reply(den.author, t.id, body=f"{secret} borderline words")
+    flags.flag(den.reader, "post", reply.id, "spam")
+    actions.keep(den.moderator, den.space.slug, "post", reply.id, "fine for now")
+    _a, lines, _n = modlog.read(den.reader, den.space.slug)
+    assert lines[0].excerpt.startswith(secret)  # it shows, so the log may quote it
+    actions.hide(den.moderator, den.space.slug, "post", reply.id, "rule 1")
+    _a, lines, _n = modlog.read(den.reader, den.space.slug)
+    assert [(line.action, line.excerpt) for line in lines] == [("hide", None), ("keep", None)]
+    _a, lines, _n = modlog.read(den.moderator, den.space.slug)
+    assert lines[0].excerpt.startswith(secret) and lines[0].moderators_only
+    login(client, "Readerd")
+    page = client.get(f"/s/{den.space.slug}/mod/log").get_data(as_text=True)
+    assert "rule 1" in page and secret not in page
+    action = db.session.scalar(sa.select(ModAction).where(ModAction.action == "hide"))
+    assert action.excerpt_expires_at == min(
+        reply.expires_at, action.created_at + modlog.appeal_window()
+    )
+    clock.advance(days=app.config["RB_APPEAL_DAYS"], seconds=1)
+    _a, lines, _n = modlog.read(den.moderator, den.space.slug)
+    assert lines[0].excerpt is None  # the window closed: hidden on read, then swept
+    expiry.run_maintenance(clock.now())
+    assert db.session.scalar(sa.select(ModAction.excerpt).where(ModAction.id == action.id)) is None
+    # The hidden post itself is still there for its author (they may edit it).
+    assert_both_on_disk(secret, kept)
 
 
 def test_deleted_text_is_for_moderators_during_the_appeal_window_then_gone(app, den, clock):
@@ -158,6 +192,98 @@ def test_notices_about_an_action_expire_with_its_content(app, den, clock):
     expiry.delete_expired(clock.now())
     expiry.run_maintenance(clock.now())
     assert count(Notice) == 0
+
+
+def test_copies_follow_a_thread_whose_life_was_shortened(app, den, clock):
+    """Shortening a thread's life shortens every copy of its posts at once: the log's
+    excerpts (and so the appeal windows), notices about a hide and a deletion, and the
+    appeal itself; none is readable after the new end, and the sweep removes them."""
+    hidden_text, deleted_text, kept = letters("zh"), letters("zd"), letters("zk")
+    t = make_thread(den.space, den.owner, title="talk", body="opening")
+    make_thread(den.space, den.owner, title="other", body=f"{kept} stays")
+    hidden = threads.reply(den.author, t.id, body=f"{hidden_text} rude words")
+    deleted = threads.reply(den.author, t.id, body=f"{deleted_text} ruder words")
+    flags.flag(den.reader, "post", hidden.id, "other", "a note about it")
+    actions.hide(den.moderator, den.space.slug, "post", hidden.id, "rule 1")
+    actions.delete(den.moderator, den.space.slug, "post", deleted.id, "rule 2")
+    hide_line = db.session.scalar(sa.select(ModAction).where(ModAction.action == "hide"))
+    appeals.appeal(den.author, hide_line.id, "It was a quote.")
+    window_end = hide_line.created_at + modlog.appeal_window()
+    assert {n.expires_at for n in db.session.scalars(sa.select(Notice))} == {window_end}
+    thread = retention.set_thread_lifetime(den.owner, t.id, 1)
+    new_end = thread.expires_at
+    assert new_end < window_end
+    db.session.expire_all()
+    ends = db.session.scalars(sa.select(ModAction.excerpt_expires_at)).all()
+    assert ends and all(end is not None and end <= new_end for end in ends)
+    notes = db.session.scalars(sa.select(Notice)).all()
+    assert len(notes) == 2 and all(n.expires_at <= new_end for n in notes)
+    clock.set(new_end + timedelta(seconds=1))
+    assert notices.list_for(den.author)[0] == []  # gone from the page before the sweep
+    _a, lines, _n = modlog.read(den.moderator, den.space.slug)
+    assert all(line.excerpt is None for line in lines)
+    with pytest.raises(Forbidden):  # the window closed with the content
+        appeals.appeal(
+            den.author,
+            db.session.scalar(sa.select(ModAction.id).where(ModAction.action == "delete")),
+            "please",
+        )
+    expiry.delete_expired(clock.now())
+    expiry.run_maintenance(clock.now())
+    assert count(Notice) == count(Appeal) == count(Flag) == 0
+    assert count(ModAction, ModAction.excerpt.is_not(None)) == 0
+    assert_gone(hidden_text, kept)
+    assert_gone(deleted_text, kept)
+
+
+def test_copies_follow_a_space_whose_retention_was_shortened(app, den, clock):
+    """An owner shortening retention for what exists: notices about a hidden chat
+    message and a held one, and the log's copy, end with the messages' new expiry; a
+    deletion's kept text goes at once, with its notice."""
+    watchwords.add_word(den.owner, den.space.slug, "zebra", "hold")
+    room = make_room(den.space)
+    hidden = make_message(room, den.author, body="rude chat words")
+    held = make_message(room, den.author, body="a zebra passed")
+    deleted = make_message(room, den.author, body="ruder chat words")
+    actions.hide(den.moderator, den.space.slug, "chat", hidden.id, "rule 1")
+    actions.delete(den.moderator, den.space.slug, "chat", deleted.id, "rule 2")
+    assert count(Notice) == 3
+    clock.advance(minutes=30)
+    retention.set_retention(den.owner, den.space, 1, 30, apply_to_existing=True)
+    db.session.expire_all()
+    hidden_end = db.session.get(ChatMessage, hidden.id).expires_at
+    assert hidden_end == hidden.created_at + timedelta(hours=1)
+    hide_line = db.session.scalar(sa.select(ModAction).where(ModAction.action == "hide"))
+    assert hide_line.excerpt_expires_at == hidden_end
+    delete_line = db.session.scalar(sa.select(ModAction).where(ModAction.action == "delete"))
+    assert delete_line.excerpt is None and delete_line.excerpt_expires_at <= clock.now()
+    ends = {n.target_id: n.expires_at for n in db.session.scalars(sa.select(Notice))}
+    assert ends[hidden.id] == hidden_end
+    assert ends[held.id] == db.session.get(ChatMessage, held.id).expires_at
+    assert ends[deleted.id] <= clock.now()  # its source's end is unknown: it goes now
+    assert [n.target_id for n in notices.list_for(den.author)[0]] == [hidden.id, held.id]
+    clock.advance(minutes=31)
+    assert notices.list_for(den.author)[0] == []
+    expiry.delete_expired(clock.now())
+    expiry.run_maintenance(clock.now())
+    assert count(Notice) == 0
+
+
+def test_the_migration_links_existing_notices_to_their_log_line(app, den):
+    """Migration 0017: notices written before it learn their log line (and content) from
+    their appeal link, so a later shortening reaches them too."""
+    import flask_migrate
+
+    room = make_room(den.space)
+    message = make_message(room, den.author, body="chat words")
+    actions.hide(den.moderator, den.space.slug, "chat", message.id, "rule 1")
+    line, message_id = db.session.scalar(sa.select(ModAction.id)), message.id
+    db.session.commit()
+    db.session.close()
+    flask_migrate.downgrade(revision="0016")
+    flask_migrate.upgrade()
+    notice = db.session.scalar(sa.select(Notice))
+    assert (notice.action_id, notice.target_kind, notice.target_id) == (line, "chat", message_id)
 
 
 def test_an_author_edit_blanks_the_log_excerpt_of_the_old_text(app, den):

@@ -707,7 +707,9 @@ def trusted(monkeypatch):
     """The "trusted" persona at trust level 2 (the others at 0), as moderation would rate them."""
     trusted_id = WORLD["ids"]["trusted"]
     monkeypatch.setitem(
-        policy._rules, "trust_level", lambda account, _now: 2 if account.id == trusted_id else 0
+        policy._rules,
+        "trust_level",
+        lambda account, _membership, _now: 2 if account.id == trusted_id else 0,
     )
 
 

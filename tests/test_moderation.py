@@ -10,7 +10,9 @@ import sqlalchemy as sa
 
 from forum import access
 from forum import accounts
+from forum import clock as clock_module
 from forum import signals
+from forum import standing
 from forum.errors import Conflict
 from forum.errors import Forbidden
 from forum.errors import Invalid
@@ -99,22 +101,28 @@ class Recorder:
 def test_levels_and_limits(world, make_account):
     now = world.clock.now()
     fresh = make_account()
-    assert trust.level(fresh, now) == trust.NEW
-    assert not trust.may_post_links(fresh, now) and not trust.can_raise_alert(fresh, now)
-    assert trust.chat_rate(fresh, now) == "5 per 10 seconds"  # RB_LIMIT_CHAT_NEW
+    add_member(world.space, fresh)
+    here = standing.membership_in(fresh.id, world.space.id)
+    assert trust.level(fresh, here, now) == trust.NEW
+    assert not trust.may_post_links(fresh, here, now)
+    assert not trust.can_raise_alert(fresh, here, now)
+    assert trust.chat_rate(fresh, here, now) == "5 per 10 seconds"  # RB_LIMIT_CHAT_NEW
     seasoned = world.flaggers[0]
-    assert trust.level(seasoned, now) == trust.MEMBER
-    assert trust.may_post_links(seasoned, now) and trust.can_raise_alert(seasoned, now)
-    assert trust.chat_rate(seasoned, now) == "10 per 10 seconds"  # RB_LIMIT_CHAT
-    old = world.author
-    old.created_at = now - timedelta(days=40)
-    assert trust.level_of(old, trust.Stats(posts=50), now) == trust.TRUSTED
+    there = standing.membership_in(seasoned.id, world.space.id)
+    assert trust.level(seasoned, there, now) == trust.MEMBER
+    assert trust.may_post_links(seasoned, there, now)
+    assert trust.can_raise_alert(seasoned, there, now)
+    assert trust.chat_rate(seasoned, there, now) == "10 per 10 seconds"  # RB_LIMIT_CHAT
+    old = now - timedelta(days=40)
+    assert trust.level_of(trust.Stats(since=old, posts=50), now) == trust.TRUSTED
     assert (
-        trust.level_of(old, trust.Stats(posts=50, flags_upheld=2, flags_dismissed=2), now)
+        trust.level_of(trust.Stats(since=old, posts=50, flags_upheld=2, flags_dismissed=2), now)
         == trust.MEMBER
     )
-    assert trust.level_of(old, trust.Stats(posts=50, upheld_against_recent=1), now) == trust.NEW
-    assert trust.level_of(old, trust.Stats(posts=4), now) == trust.NEW
+    upheld = clock_module.to_day(now - timedelta(days=30))  # the window counts from its end
+    assert trust.level_of(trust.Stats(since=old, posts=50, upheld_on=upheld), now) == trust.NEW
+    assert trust.level_of(trust.Stats(since=old, posts=4), now) == trust.NEW
+    assert trust.level_of(trust.Stats(since=now, admin=True), now) == trust.TRUSTED
 
 
 @pytest.mark.parametrize(
@@ -130,10 +138,9 @@ def test_levels_and_limits(world, make_account):
     ],
 )
 def test_flag_weight_formula(world, posts, up, down, expected):
-    account = world.author
-    account.created_at = world.clock.now() - timedelta(days=60)
-    stats = trust.Stats(posts=posts, flags_upheld=up, flags_dismissed=down)
-    assert trust.flag_weight(account, stats, world.clock.now()) == expected
+    since = world.clock.now() - timedelta(days=60)
+    stats = trust.Stats(since=since, posts=posts, flags_upheld=up, flags_dismissed=down)
+    assert trust.flag_weight(stats, world.clock.now()) == expected
 
 
 # --- Flags and auto-hide --------------------------------------------------------
@@ -315,7 +322,7 @@ def test_keep_unhides_and_dismisses(world):
     assert db.session.get(ChatMessage, message.id).hidden_at is None
     assert {f.status for f in db.session.scalars(sa.select(Flag))} == {"dismissed"}
     assert shown.calls[0][1]["seq"] == message.seq
-    stats = trust.stats_for(world.flaggers[0], world.clock.now())
+    stats = trust.stats_in(world.flaggers[0], world.space.id)
     assert stats.flags_dismissed == 1
 
 
@@ -421,13 +428,17 @@ def test_log_names_moderator_only_if_space_chooses(world):
 
 
 def test_log_excerpt_expires_with_the_content(world):
+    """A hidden item's excerpt is for moderators (members can no longer read the item, so
+    the public log does not quote it either), and goes with the content."""
     message = make_message(world.room, world.author, "nasty words here")
     flags.flag(world.flaggers[0], "chat", message.id, "hate")
     actions.hide(world.mod1, "den", "chat", message.id)
     _a, lines, _n = modlog.read(world.flaggers[0], "den")
-    assert lines[0].excerpt == "nasty words here"
+    assert (lines[0].label, lines[0].excerpt) == ("hidden", None)
+    _a, lines, _n = modlog.read(world.mod2, "den")
+    assert lines[0].excerpt == "nasty words here" and lines[0].moderators_only
     world.clock.advance(hours=25)
-    _a, lines, _n = modlog.read(world.flaggers[0], "den")
+    _a, lines, _n = modlog.read(world.mod2, "den")
     assert lines[0].excerpt is None  # hidden on read before the sweeper runs
     expiry.delete_expired(world.clock.now())
     assert db.session.scalar(sa.select(ModAction.excerpt)) is None

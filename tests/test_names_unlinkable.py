@@ -4,7 +4,9 @@ The same script runs in two worlds:
 
 - world 1: one account, "Mona" (everyday alias) in an open space and "Rosa" (a name
   used only there) in a closed one, from one browser and one socket;
-- world 2: two accounts, "Mona" in the open space and "Nell" as "Rosa" in the closed one.
+- world 2: two accounts, "Mona" in the open space and "Nell" as "Rosa" in the closed one
+  (world 1 has Zed, who takes no part, in Nell's place: the same number of accounts,
+  sessions and sockets).
 
 Xena, a member of both spaces, reads pages, searches, follows threads, listens on her
 socket, blocks, flags. Everything she gets (status codes, redirects, page bodies, socket
@@ -12,6 +14,12 @@ events, acks, error messages) must be identical in both worlds, byte for byte on
 per-request CSRF token is masked. The clock is frozen at the same instant in both worlds,
 so times need no masking, and the script creates every row in the same order, so ids
 match too: an id that differed would be a link, and is not masked.
+
+Timing: what each of Xena's requests costs the database (SQLite virtual-machine
+instructions, see ``Steps``) is compared too, within a small noise, and so is each
+chat message and typing event of Mona and Rosa (their cost decides how soon Xena
+hears of them). Wall-clock times under noise are measured by
+``bench/names_timing.py`` (docs/PRIVACY.md).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import time
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
+from datetime import timedelta
 from datetime import timezone
 from pathlib import Path
 from typing import Any
@@ -34,6 +43,7 @@ from flask.testing import FlaskClient
 from limits import parse as parse_rate
 
 from forum import accounts
+from forum import threads
 from forum.app import create_app
 from forum.errors import RateLimited
 from forum.extensions import db
@@ -41,10 +51,14 @@ from forum.extensions import socketio
 from forum.models import Account
 from forum.models import Post
 from forum.models import Thread
+from forum.safety import alerts
+from forum.safety.models import BadDateReport
+from forum.safety.models import SafetySettings
 from realtime import chat
 from realtime.models import ChatRoom
 from tests.factories import add_member
 from tests.factories import make_space
+from tests.factories import season
 from tests.support import PASSPHRASE
 from tests.support import IsolatedClient
 from tests.support import base_config
@@ -56,6 +70,10 @@ NS = "/chat"
 TYPING_WINDOW = parse_rate(chat.TYPING_RATE).get_expiry() + 0.2  # seconds, with a margin
 ORIGIN = "http://localhost"
 START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=timezone.utc)
+# Chat messages per hour for a new name (the two-worlds script sends a few per round,
+# then a burst of CHAT_BURST that only a trusted name gets through entirely).
+CHAT_NEW = 10
+CHAT_BURST = 8
 
 
 class Sock:
@@ -78,10 +96,40 @@ class Sock:
         ]
 
 
+class Steps:
+    """The database work an action costs: SQLite virtual-machine instructions, counted by
+    a progress handler on every connection (every STEP instructions). The count depends
+    only on the data and the queries, never on the machine's speed or load, so the two
+    worlds can be compared exactly: an action whose cost grew with the other name's
+    history (a COUNT over the account's posts, say) shows here as a difference, which a
+    stopwatch could only guess at under noise."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.n = 0
+        sa.event.listen(engine, "connect", self._install)
+        engine.dispose()  # every connection from now on is counted
+
+    def _install(self, dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_progress_handler(self._tick, STEP)
+
+    def _tick(self) -> int:
+        self.n += 1
+        return 0  # go on
+
+
+STEP = 1  # every instruction
+# Two runs of the same world differ by a few instructions: socket ids and session tokens
+# are random, and the order of random keys in an index decides how far some scans go
+# before a match. Reading one row more costs tens of instructions; a name's history of
+# 55 posts, hundreds.
+COST_NOISE = 16
+
+
 @dataclass
 class World:
     app: Flask
     clients: dict[str, FlaskClient]
+    steps: Steps
     socks: dict[str, Sock] = field(default_factory=dict)
     seen: list[tuple[str, Any]] = field(default_factory=list)
     n: int = 0
@@ -89,10 +137,18 @@ class World:
 
     # --- acting -------------------------------------------------------------------
 
+    def cost(self, label: str, before: int) -> None:
+        """What the last action cost the database (compared between the worlds too)."""
+        self.seen.append((f"cost {label}", self.steps.n - before))
+
     def form(self, who: str, path: str, data: dict[str, Any] | None = None) -> None:
-        """``who`` submits a form. Only Xena's answers are recorded (she is the observer)."""
+        """``who`` submits a form. Only Xena's answers, and what they cost, are recorded
+        (she is the observer; others' answers carry their own page, their own alert
+        banners for instance, which only they see)."""
+        before = self.steps.n
         response = post_form(self.clients[who], path, data or {})
         if who == "Xena":
+            self.cost(f"POST {path}", before)
             self._record(f"POST {path}", response)
             if response.status_code in (302, 303):
                 self.page(response.headers["Location"].replace("http://localhost", ""))
@@ -103,9 +159,11 @@ class World:
         self.n += 1
         # Not asserted: a refusal (a shared rate limit, say) must show as a difference in
         # what Xena sees, which is what this test compares.
+        before = self.steps.n
         self.socks[who].ack(
             "send", {"room_id": room_id, "client_id": f"client-{self.n:04d}", "body": body}
         )
+        self.cost(f"{who} send", before)
         self.listen()
 
     def typing(self, who: str, room_id: int) -> None:
@@ -116,16 +174,24 @@ class World:
         if wait > 0:
             time.sleep(wait)
         self.typed[who] = time.monotonic()
+        before = self.steps.n
         self.socks[who].ack("typing", {"room_id": room_id})
+        self.cost(f"{who} typing", before)
         self.listen()
 
     # --- observing ----------------------------------------------------------------
 
     def page(self, path: str) -> None:
-        self._record(f"GET {path}", self.clients["Xena"].get(path))
+        before = self.steps.n
+        response = self.clients["Xena"].get(path)
+        self.cost(f"GET {path}", before)
+        self._record(f"GET {path}", response)
 
     def xena_ack(self, event: str, data: object) -> None:
-        self.seen.append((f"ack {event}", self.socks["Xena"].ack(event, data)))
+        before = self.steps.n
+        ack = self.socks["Xena"].ack(event, data)
+        self.cost(f"ack {event}", before)
+        self.seen.append((f"ack {event}", ack))
         self.listen()
 
     def listen(self) -> None:
@@ -137,14 +203,19 @@ class World:
 
 
 def build(tmp: Path, template_db: Path, one_person: bool) -> tuple[Flask, Any]:
-    tmp.mkdir()
+    tmp.mkdir(parents=True)
     shutil.copy(template_db, tmp / "test.db")
-    # Rate limits count in wall-clock time, which differs between the two runs: here they
-    # are wide, so a refusal can only come from a shared budget; the budgets themselves
-    # are checked deterministically in test_one_persons_names_never_share_a_budget.
-    wide = "10000 per second"
+    # Rate limits count in wall-clock time, which differs between the two runs: here the
+    # chat rates are per hour (a world runs for a few minutes), so whether a message
+    # passes depends only on how many came before it under the same name and the rate
+    # of that name's trust level, never on the machine's speed.
     app = create_app(
-        base_config(tmp, RB_LIMIT_CHAT=wide, RB_LIMIT_CHAT_NEW=wide, RB_LIMIT_CHAT_TRUSTED=wide)
+        base_config(
+            tmp,
+            RB_LIMIT_CHAT_NEW=f"{CHAT_NEW} per hour",
+            RB_LIMIT_CHAT=f"{CHAT_NEW + 1} per hour",
+            RB_LIMIT_CHAT_TRUSTED="10000 per hour",
+        )
     )
     app.test_client_class = IsolatedClient
     ctx = app.app_context()
@@ -169,18 +240,23 @@ def run_script(app: Flask, one_person: bool) -> list[tuple[str, Any]]:
         add_member(space, xena)
     db.session.commit()
     add_member(plaza, mona)
-    rosa = mona if one_person else sign_up("Nell")
+    # The same number of accounts, sessions and sockets in both worlds (so the database
+    # work can be compared exactly): in world 1 Zed, who takes no part, stands where Nell
+    # stands in world 2.
+    other = sign_up("Zed" if one_person else "Nell")
+    rosa = mona if one_person else other
     add_member(circle, rosa, space_alias="Rosa")
     clients = {alias: app.test_client() for alias in ("Olu", "Xena", "Mona")}
-    clients["Rosa"] = clients["Mona"] if one_person else app.test_client()
+    other_client = app.test_client()
+    clients["Rosa"] = clients["Mona"] if one_person else other_client
     for alias, account in (("Olu", olu), ("Xena", xena), ("Mona", mona)):
         login(clients[alias], account.alias)
-    if not one_person:
-        login(clients["Rosa"], "Nell")
-    w = World(app, clients)
+    login(other_client, other.alias)
+    w = World(app, clients, Steps(db.engine))
     w.socks["Xena"] = Sock(app, clients["Xena"])
     w.socks["Mona"] = Sock(app, clients["Mona"])
-    w.socks["Rosa"] = w.socks["Mona"] if one_person else Sock(app, clients["Rosa"])
+    other_sock = Sock(app, other_client)
+    w.socks["Rosa"] = w.socks["Mona"] if one_person else other_sock
     w.listen()
     plaza_room = db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == plaza.id))
     circle_room = db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == circle.id))
@@ -282,8 +358,95 @@ def run_script(app: Flask, one_person: bool) -> list[tuple[str, Any]]:
         )
         w.listen()
     activity(4)
-    assert slugs
+    standing_phase(w, plaza, circle, thread_ids, rooms, mona, look)
+    activity(5)
+    for slug in slugs.values():
+        for path in (f"/s/{slug}/reports", f"/s/{slug}/alerts", f"/s/{slug}/chat"):
+            w.page(path)
     return w.seen
+
+
+def standing_phase(w, plaza, circle, thread_ids, rooms, mona, look) -> None:
+    """Mona's everyday alias crosses every trust threshold; Rosa, a new space name, does
+    not. Under trust per account, Rosa would then be Mona's level in world 1 only: her
+    flags would weigh more and hide at once, her links pass, her chat run at the trusted
+    rate, her alert go out and her bad-date report publish (and approve Xena's)."""
+    xena_plaza, _mona_thread, xena_circle, _rosa_thread = thread_ids
+    xena_id = db.session.scalar(sa.select(Account.id).where(Account.alias == "Xena"))
+    # A long history under the alias: an account 40 days old, 55 posts, accurate flags.
+    mona.created_at = START - timedelta(days=40)
+    db.session.commit()
+    diary = threads.create_thread(mona, plaza.slug, title="Mona's diary", body="Day one")
+    for n in range(54):
+        threads.reply(mona, diary.id, body=f"Diary entry {n}")
+    w.listen()
+    for n in range(3):
+        w.form("Xena", f"/t/{xena_plaza}/reply", {"body": f"Buy cheap things, number {n}"})
+        spam = db.session.scalar(sa.select(sa.func.max(Post.id)).where(Post.author_name == "Xena"))
+        w.form("Mona", f"/flag/post/{spam}", {"reason": "spam"})
+        w.form("Olu", f"/s/{plaza.slug}/mod/act", {"kind": "post", "id": spam, "action": "hide"})
+        w.listen()
+    # One open flag's weight now decides; bad-date reports by trusted names publish at once.
+    for space in (plaza, circle):
+        space.flag_threshold = 1
+        db.session.add(
+            SafetySettings(
+                space_id=space.id,
+                region="GB",
+                trusted_publish=True,
+                report_days=180,
+                alert_hours=12,
+            )
+        )
+    db.session.commit()
+    for who, thread_id, slug in (
+        ("Mona", xena_plaza, plaza.slug),
+        ("Rosa", xena_circle, circle.slug),
+    ):
+        # Flags: weight (spam) and an "outing" flag from a trusted name (hides alone).
+        for reason in ("spam", "outing"):
+            w.form("Xena", f"/t/{thread_id}/reply", {"body": f"Xena, {reason} bait for {who}"})
+            target = db.session.scalar(
+                sa.select(sa.func.max(Post.id)).where(Post.author_name == "Xena")
+            )
+            w.form(who, f"/flag/post/{target}", {"reason": reason})
+            w.listen()
+        # Links, in a reply and in chat.
+        w.form(who, f"/t/{thread_id}/reply", {"body": f"{who}: see https://example.org/help"})
+        w.listen()
+        w.chat(who, rooms[who], f"{who}: see https://example.org/help")
+        # Chat rate: a burst past the new-name rate (the trusted rate is far wider).
+        for n in range(CHAT_BURST):
+            w.chat(who, rooms[who], f"{who} bursts, message {n}")
+        # An urgent alert, a bad-date report, and an approval of Xena's pending one.
+        w.form(who, f"/s/{slug}/alerts", {"body": f"{who} warns: a raid nearby"})
+        w.listen()
+        w.form("Xena", f"/s/{slug}/reports/new", report_form("Xena", "+44 7700 900111"))
+        w.form(who, f"/s/{slug}/reports/new", report_form(who, "+44 7700 900222"))
+        w.listen()
+        pending = db.session.scalar(
+            sa.select(sa.func.max(BadDateReport.id)).where(
+                BadDateReport.status == "pending", BadDateReport.author_id == xena_id
+            )
+        )
+        if pending is not None:
+            w.form(who, f"/reports/{pending}/approve")
+        w.listen()
+    look()
+
+
+def report_form(who: str, phone: str) -> dict[str, Any]:
+    return {
+        "happened_on": "2026-03-01",
+        "part_of_day": "night",
+        "area": "Riverside",
+        "what": ["violence"],
+        "body": f"Reported by {who}: turned nasty when asked to pay first.",
+        "phones": phone,
+        "handles": "",
+        "emails": "",
+        "plates": "",
+    }
 
 
 def _world(tmp_path: Path, template_db: Path, clock, one_person: bool) -> list[tuple[str, Any]]:
@@ -298,18 +461,26 @@ def _world(tmp_path: Path, template_db: Path, clock, one_person: bool) -> list[t
 
 
 def test_one_persons_names_never_share_a_budget(app, make_account, monkeypatch):
-    """Chat and typing limits count per name: one person typing and chatting under two
-    names at once is refused exactly as two people would be (not at all, here)."""
+    """Chat, typing and urgent-alert limits count per name: one person typing, chatting
+    and raising alerts under two names at once is refused exactly as two people would be
+    (not at all, here)."""
     olu, mona = make_account("Olu"), make_account("Mona")
     plaza = make_space("open", owner=olu, name="Plaza", typing_indicator=True)
     circle = make_space("closed", owner=olu, name="Circle", typing_indicator=True)
     add_member(plaza, mona)
     add_member(circle, mona, space_alias="Rosa")
-    app.config["RB_LIMIT_CHAT_NEW"] = "1 per hour"
     rooms = [
         db.session.scalar(sa.select(ChatRoom.id).where(ChatRoom.space_id == s.id))
         for s in (plaza, circle)
     ]
+    for space in (plaza, circle):  # both names at trust level 1, to raise alerts
+        season(mona, db.session.get(ChatRoom, rooms[0 if space is plaza else 1]))
+    for _ in range(3):  # alerts.RAISE_RATE: 3 per hour, all spent as Mona
+        alerts.raise_alert(mona, plaza.slug, "Mona warns")
+    with pytest.raises(RateLimited):
+        alerts.raise_alert(mona, plaza.slug, "Mona warns again")
+    alerts.raise_alert(mona, circle.slug, "Rosa warns")  # Rosa's budget is her own
+    app.config["RB_LIMIT_CHAT_NEW"] = app.config["RB_LIMIT_CHAT"] = "1 per hour"
     for n, room_id in enumerate(rooms):
         chat.post_message(mona, room_id, f"budget-{n:04d}", "one message under each name")
         chat.typing(mona, f"sid-{n}", room_id)  # "1 per 3 seconds", per name
@@ -320,12 +491,21 @@ def test_one_persons_names_never_share_a_budget(app, make_account, monkeypatch):
 def test_one_person_with_two_names_looks_like_two_people(tmp_path, template_db, clock):
     one = _world(tmp_path, template_db, clock, one_person=True)
     two = _world(tmp_path, template_db, clock, one_person=False)
+    costs = []
     for (label_one, seen_one), (label_two, seen_two) in zip(
         one, two
     ):  # the first difference, named
         assert label_one == label_two
-        assert seen_one == seen_two, f"{label_one} differs between one person and two"
+        if label_one.startswith("cost "):
+            costs.append((label_one, seen_one, seen_two))
+            assert abs(seen_one - seen_two) <= COST_NOISE, (
+                f"{label_one} costs the database {seen_one} instructions with one person, "
+                f"{seen_two} with two"
+            )
+        else:
+            assert seen_one == seen_two, f"{label_one} differs between one person and two"
     assert len(one) == len(two)
+    assert len(costs) > 150 and all(a > 0 for _l, a, _b in costs)  # the counter counted
     # The script reached what it meant to: pages with both names, blocks, flags, the log.
     text = repr(one)
     for needle in (
@@ -341,3 +521,18 @@ def test_one_person_with_two_names_looks_like_two_people(tmp_path, template_db, 
     ):
         assert needle in text or re.search(needle, text, re.I), needle
     assert "already blocked" not in text  # blocking the everyday alias after the space name works
+    # The standing phase crossed the thresholds: what the trusted alias did went through,
+    # what the new space name did was refused (under trust per account, world 1's Rosa
+    # would have been let through, and the worlds would differ).
+    for done, refused in (
+        ("Mona: see https://example.org/help", "Rosa: see https://example.org/help"),
+        (f"Mona bursts, message {CHAT_BURST - 1}", f"Rosa bursts, message {CHAT_BURST - 1}"),
+        ("Mona warns: a raid nearby", "Rosa warns: a raid nearby"),
+        ("Reported by Mona", "Reported by Rosa"),
+    ):
+        assert done in text and refused not in text, (done, refused)
+    assert "Reported by Xena" in text  # Mona (trusted) approved Xena's report; Rosa could not
+    # Mona's spam flag alone hid Xena's bait (a trusted, accurate name's weight passes the
+    # threshold of one flag), and her "outing" flag hid at once; Rosa's did neither.
+    notices = [seen for label, seen in one if label == "GET /notices"][-1][2]
+    assert notices.count("was hidden after members") == 2, notices

@@ -53,7 +53,7 @@ def raise_(app, alias, body="Police vans on the ring road, stay in"):
 def test_trusted_enough_members_raise_and_every_member_sees_it(app, street):
     _space, _people = street
     new = raise_(app, "Nia")
-    assert new.status_code == 403 and "New accounts" in new.get_data(as_text=True)
+    assert new.status_code == 403 and "New members" in new.get_data(as_text=True)
     mia, fred = Sock(app, as_user(app, "Mia")), Sock(app, as_user(app, "Fred"))
     mia.received()
     fred.received()

@@ -4,17 +4,19 @@ the privacy of identifiers and reporters, hostile input, expiry."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from forum import accounts
+from forum import clock as clock_module
 from forum import expiry
+from forum import standing
 from forum.extensions import db
 from forum.models import OrgStaff
 from forum.safety import baddates
 from forum.safety import identifiers
-from forum.safety import policy
 from forum.safety.models import BadDateIdentifier
 from forum.safety.models import BadDateReport
 from forum.safety.models import SafetySettings
@@ -204,11 +206,11 @@ def test_only_other_approvers_publish(app, world, monkeypatch):
         post(as_user(app, "Bea"), f"/reports/{report.id}/approve").status_code == 404
     )  # cannot see it
     assert post(as_user(app, "Fred"), f"/reports/{report.id}/reject").status_code == 404
-    # A trusted member (trust level 2) approves; Bea is made trusted for this.
-    trusted = {people["Bea"].id}
-    monkeypatch.setitem(
-        policy._rules, "trust_level", lambda account, now: 2 if account.id in trusted else 0
-    )
+    # A trusted member approves: Bea's everyday alias (the name she shows here) reaches
+    # trust level 2 by its own standing, 40 days and 50 posts.
+    people["Bea"].created_at = clock_module.today() - timedelta(days=40)
+    people["Bea"].trust_posts = standing.POSTS_KEPT
+    db.session.commit()
     page = as_user(app, "Bea").get("/s/bad-dates/reports/pending").get_data(as_text=True)
     assert "Riverside" in page and "Ana" not in page  # trusted members never see the reporter
     assert post(as_user(app, "Bea"), f"/reports/{report.id}/approve").status_code == 303

@@ -1,10 +1,11 @@
 """Urgent alerts in a space: a raid, a dangerous client nearby.
 
-Members at trust level 1 or more raise one (``moderation/trust.py``'s
-``can_raise_alert``, handed over through ``forum/safety/policy.py``), at most
-``RAISE_RATE`` each. Every member of the space sees a banner on every page, and
-live, until the alert expires (the space's ``alert_hours``, 12 by default) or
-they dismiss it. Others confirm it ("I saw this too"); moderators remove it.
+Members whose name in the space is at trust level 1 or more raise one
+(``moderation/trust.py``'s ``can_raise_alert``, handed over through
+``forum/safety/policy.py``), at most ``RAISE_RATE`` per name. Every member of the
+space sees a banner on every page, and live, until the alert expires (the space's
+``alert_hours``, 12 by default) or they dismiss it. Others confirm it ("I saw this
+too"); moderators remove it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ MAX_BODY = 500
 REASON_MAX = 300  # the moderation log's reason column
 RAISE_RATE = "3 per hour"
 NEW_ACCOUNT = _l(
-    "New accounts can't raise urgent alerts yet. Ask a member who has been here a little "
+    "New members can't raise urgent alerts yet. Ask a member who has been here a little "
     "longer, or a moderator, to raise it."
 )
 
@@ -59,10 +60,11 @@ def raise_alert(actor: Account, slug: object, body: object) -> UrgentAlert:
     acc = access.access_space(actor, slug)
     membership = acc.require_write()
     now = clock.now()
-    if not policy.can_raise_alert(actor, now):
+    if not policy.can_raise_alert(actor, membership, now):
         raise Forbidden(NEW_ACCOUNT)
     body = text.clean(body, _("alert"), MAX_BODY)
-    ratelimit.hit(RAISE_RATE, "urgent-alert", actor.id)
+    # Per name, like every limit others could notice (docs/PRIVACY.md).
+    ratelimit.hit(RAISE_RATE, "urgent-alert", membership.persona)
     hours = baddates.settings_for(acc.space.id).alert_hours
     row = UrgentAlert(
         space_id=acc.space.id,

@@ -4,11 +4,12 @@ A member files a report in a space: when (date, part of day), a coarse area, wha
 happened (short codes, below), a description, and identifiers of the aggressor.
 Identifiers are kept only as keyed hashes (``forum/safety/identifiers.py``).
 
-Publication: a report is pending until a moderator or a trusted member (trust
-level 2) of the space approves it, and never by its own reporter. A space may let
-reports by its moderators and trusted members publish at once
-(``SafetySettings.trusted_publish``). Members never learn who reported; moderators
-see the reporter's name in the space while the report is pending.
+Publication: a report is pending until a moderator or a trusted member (whose name
+in the space is at trust level 2, ``moderation/trust.py``) approves it, and never by
+its own reporter. A space may let reports by its moderators and trusted members
+publish at once (``SafetySettings.trusted_publish``). Members never learn who
+reported; moderators see the reporter's name in the space while the report is
+pending.
 
 Visibility (``access_report``): published, live, unhidden reports to the space's
 members; pending ones to approvers and the reporter; hidden ones to moderators and
@@ -142,10 +143,10 @@ def update_settings(
 
 
 def may_approve(acc: access.SpaceAccess, now: datetime) -> bool:
-    """Moderators, and members at trust level 2."""
+    """Moderators, and members whose name here is at trust level 2 (never their account's)."""
     if acc.has_role("moderator"):
         return True
-    return acc.is_member and policy.is_trusted(acc.account, now)
+    return acc.is_member and policy.is_trusted(acc.account, acc.membership, now)
 
 
 def _member_access(actor: Account | None, space_id: int) -> access.SpaceAccess:

@@ -4,6 +4,9 @@ Imports point one way (forum <- moderation <- realtime), yet bad-date reports as
 the privacy guard about their descriptions and alerts ask the trust levels who
 may raise one. ``moderation.init_app`` registers its functions here with
 :func:`register`. Until it has, every rule answers "no" (fail closed).
+
+Trust is asked about the name a person shows in a space (their membership), never
+their account, as everywhere else (``moderation/trust.py``, docs/PRIVACY.md).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from forum.models import Account
+from forum.models import Membership
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,9 @@ _rules: dict[str, Callable[..., Any]] = {}
 def register(
     *,
     find_identifiers: Callable[[str], list[Found]],
-    trust_level: Callable[[Account, datetime], int],
+    trust_level: Callable[[Account, Membership | None, datetime], int],
     trusted_level: int,
-    can_raise_alert: Callable[[Account, datetime], bool],
+    can_raise_alert: Callable[[Account, Membership | None, datetime], bool],
     log_alert_removal: Callable[..., Any],
 ) -> None:
     """Called by ``moderation.init_app`` (idempotent: the same functions again)."""
@@ -54,17 +58,16 @@ def find_identifiers(text: str) -> list[Found]:
     return _rules.get("find_identifiers", _closed)(text)
 
 
-def is_trusted(account: Account, now: datetime) -> bool:
-    """Trust level 2 ("trusted") or an instance admin."""
-    if account.is_admin:
-        return True
-    return (
-        _rules.get("trust_level", _closed)(account, now) >= _rules.get("trusted_level", _closed)()
-    )
+def is_trusted(account: Account, membership: Membership | None, now: datetime) -> bool:
+    """The name shown in the space is at trust level 2 ("trusted"; an instance
+    admin's everyday alias is)."""
+    level = _rules.get("trust_level", _closed)(account, membership, now)
+    return level >= _rules.get("trusted_level", _closed)()
 
 
-def can_raise_alert(account: Account, now: datetime) -> bool:
-    return bool(_rules.get("can_raise_alert", _closed)(account, now))
+def can_raise_alert(account: Account, membership: Membership | None, now: datetime) -> bool:
+    """The name shown in the space may raise an urgent alert (trust level 1 up)."""
+    return bool(_rules.get("can_raise_alert", _closed)(account, membership, now))
 
 
 def log_alert_removal(

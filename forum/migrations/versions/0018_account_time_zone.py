@@ -1,7 +1,7 @@
 """Accounts may choose the time zone their pages show times in.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02 21:50:00
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-12-02 21:50:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
