@@ -139,6 +139,11 @@ def seeding(instance: Path, **config: Any) -> Iterator[Flask]:
     ``SQLALCHEMY_DATABASE_URI=...`` seeds another database (the server then gets the same
     URL as ``DATABASE_URL``)."""
     config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'redbrolly.db'}", **config}
+    # The vault the server will open (forum/sealed.py default_path): beside its SQLite file,
+    # else instance/vault.db. Seeding into another vault leaves the server rows it cannot open.
+    sqlite = config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    vault = instance / ("redbrolly.vault.db" if sqlite else "vault.db")
+    config.setdefault("RB_VAULT_PATH", str(vault))
     app = create_app(base_config(instance, **config))
     with app.app_context():
         schema.upgrade_schema()

@@ -31,6 +31,7 @@ import pytest
 import socketio as sio
 import sqlalchemy as sa
 
+from forum import sealed
 from forum import sessions
 from forum.extensions import db
 from tests.factories import add_member
@@ -107,6 +108,12 @@ def _drop(client: sio.Client) -> None:
         client.eio.ws.close()
 
 
+def _opened(rows: list, vault: Path) -> list[tuple[str, int, str]]:
+    """Bodies are sealed (forum/sealed.py): opened with the keys of the server's vault."""
+    keys = sealed.Vault(vault)
+    return [(client_id, seq, str(keys.open(body))) for client_id, seq, body in rows]
+
+
 def _sqlite_rows(database: Path, account_id: int) -> tuple[list[tuple[str, int, str]], str]:
     connection = sqlite3.connect(database)
     try:
@@ -117,10 +124,12 @@ def _sqlite_rows(database: Path, account_id: int) -> tuple[list[tuple[str, int, 
         check = connection.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         connection.close()
-    return rows, check
+    return _opened(rows, database.with_name(database.stem + ".vault.db")), check
 
 
-def _postgres_rows(url: str, account_id: int) -> tuple[list[tuple[str, int, str]], str]:
+def _postgres_rows(
+    url: str, account_id: int, vault: Path
+) -> tuple[list[tuple[str, int, str]], str]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
@@ -130,7 +139,8 @@ def _postgres_rows(url: str, account_id: int) -> tuple[list[tuple[str, int, str]
             ).all()
     finally:
         engine.dispose()
-    return [tuple(row) for row in rows], "ok"  # PostgreSQL has no integrity_check to ask
+    # PostgreSQL has no integrity_check to ask
+    return _opened([tuple(row) for row in rows], vault), "ok"
 
 
 KILLS = [
@@ -225,5 +235,5 @@ def test_on_postgresql_no_acknowledged_message_is_lost_or_duplicated(
         kills,
         {**LIMITS, "DATABASE_URL": pg_url},
         {"SQLALCHEMY_DATABASE_URI": pg_url},
-        lambda writer: _postgres_rows(pg_url, writer),
+        lambda writer: _postgres_rows(pg_url, writer, tmp_path / "vault.db"),
     )
