@@ -15,11 +15,14 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ADD/DROP COLUMN, never a batch copy: on SQLite a batch recreates the table, and
+# dropping the old accounts table with foreign keys on cascades to every row that points at
+# an account (notices, memberships ...). SQLite 3.35+ drops a column in place.
+
+
 def upgrade():
-    with op.batch_alter_table("accounts") as batch_op:
-        batch_op.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
+    op.add_column("accounts", sa.Column("time_zone", sa.String(length=64), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table("accounts") as batch_op:
-        batch_op.drop_column("time_zone")
+    op.drop_column("accounts", "time_zone")
