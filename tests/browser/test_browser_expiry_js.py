@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
 from flask_babel import force_locale
+from flask_babel import gettext
 
 from forum import expiry
 
@@ -95,14 +97,20 @@ LEFT = [
 def test_browser_and_server_say_the_same(app, page, lang):
     """expiry.js's label (also chat.js's) and the server's disappears_in agree, word for word."""
     script = (ROOT / "static/js/expiry.js").read_text()
-    html = f'<!doctype html><html lang="{lang}"><head><script src="/expiry.js" defer></script></head></html>'
+    with force_locale(lang):  # the phrases templates/base.html puts on <html>
+        phrase = html_escape(gettext("disappears %(when)s", when="{when}"))
+        soon = html_escape(gettext("disappears in a moment"))
+    html = (
+        f'<!doctype html><html lang="{lang}" data-disappears="{phrase}" '
+        f'data-disappears-soon="{soon}"><head><script src="/expiry.js" defer></script></head></html>'
+    )
     page.route(
         "http://rb.test/**",
         lambda route: route.fulfill(
             body=script if route.request.url.endswith("/expiry.js") else html,
             content_type="text/javascript"
             if route.request.url.endswith("/expiry.js")
-            else "text/html",
+            else "text/html; charset=utf-8",
         ),
     )
     page.goto("http://rb.test/")
