@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask import current_app
 from flask.testing import FlaskClient
 
 from forum import sealed
@@ -307,15 +306,18 @@ def sqlite_bytes() -> bytes:
     """What a seized server yields: the raw bytes of the database's main file, -wal and
     -shm and of the key vault's (which holds the search index), plus every sealed value
     found in those bytes that still opens with a key the vault holds (forum/sealed.py)."""
+    return seized_bytes(Path(db.engine.url.database), sealed.vault())
+
+
+def seized_bytes(database: Path, vault: Path | sealed.Vault) -> bytes:
+    """``sqlite_bytes`` for any SQLite database and its vault (a live server's, say)."""
+    keys = vault if isinstance(vault, sealed.Vault) else sealed.Vault(vault)
     files: list[Path] = []
-    for name in (db.engine.url.database, current_app.config["RB_VAULT_PATH"]):
-        path = Path(name)
+    for path in (database, keys.path):
         files += [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
     raw = b"".join(f.read_bytes() for f in files if f.exists())
-    opened = [
-        str(sealed.vault().open(found.decode("ascii"))).encode()
-        for found in _SEALED_VALUE.findall(raw)
-    ]
+    found = _SEALED_VALUE.findall(raw)
+    opened = [str(keys.open(value.decode("ascii"))).encode() for value in found]
     return raw + b"\n".join(opened)
 
 

@@ -14,6 +14,7 @@ from tests.browser.flows import log_in
 from tests.browser.flows import screenshot
 from tests.browser.flows import sign_up
 from tests.browser.flows import submit
+from tests.support import seized_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -27,8 +28,9 @@ def _db(server) -> sqlite3.Connection:
 
 
 def _disk(server) -> bytes:
+    """The database and vault files as a seized server yields them (sealed text opened)."""
     folder = server.instance
-    return b"".join(p.read_bytes() for p in folder.glob("redbrolly.db*"))
+    return seized_bytes(folder / "redbrolly.db", folder / "redbrolly.vault.db")
 
 
 def test_report_lookup_check_in_and_live_alert(new_context, admin, server):
