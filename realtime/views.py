@@ -96,7 +96,19 @@ def send(slug: str, room_id: int):
         return _room_page(slug, room_id, error.message, body, error.status)
     if message.hidden_at is not None:
         flash(str(chat.HELD), "info")
-    return redirect(url_for("chat.room", slug=slug, room_id=room_id, _anchor="chat-form"), code=303)
+    return redirect(url_for("chat.room", slug=slug, room_id=room_id, _anchor="chat"), code=303)
+
+
+@bp.get("/s/<slug>/chat/<int:room_id>/refresh")
+@signed_in
+def refresh(slug: str, room_id: int):
+    """Without JavaScript: the room again, at its newest messages.
+
+    A URL of its own because a link to the room's own URL and ``#chat`` would only
+    scroll a page that already ends in ``#chat``, never load the new messages.
+    """
+    chat.access_room(g.account, room_id, slug)  # a hidden room is "not found", as ever
+    return redirect(url_for("chat.room", slug=slug, room_id=room_id, _anchor="chat"), code=303)
 
 
 @bp.post("/s/<slug>/chat/rooms")

@@ -133,6 +133,7 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "chat.rooms": Names(),
     "chat.room": Names(form={"body": "hello", "client_id": "client-notthere-1"}),
     "chat.send": Names(form={"body": "hello", "client_id": "client-notthere-1"}),
+    "chat.refresh": Names(),
     "chat.create": Names(form={"name": "New room"}),
     "chat.rename": Names(form={"name": "Renamed room"}),
     "chat.archive": Names(),

@@ -44,12 +44,23 @@
   }
 
   var section = document.getElementById("chat");
+  var scroller = document.getElementById("chat-scroll");
+  // The newest message at the bottom of its box (the box scrolls from the bottom
+  // already, see site.css; this is for browsers that start it at the top).
+  function toNewest() { if (scroller) { scroller.scrollTop = scroller.scrollHeight; } }
+  // Links to a room end in #chat; a room opened some other way scrolls there too, so
+  // the messages and the writing box fill the screen.
+  if (section && !window.location.hash && section.getAttribute("data-live") === "1") {
+    section.scrollIntoView();
+  }
+  toNewest();
   if (!section || section.getAttribute("data-live") !== "1" || typeof window.io !== "function") { return; }
 
   var roomId = parseInt(section.getAttribute("data-room"), 10);
   var log = document.getElementById("chat-log");
   var form = document.getElementById("chat-form");
   var state = section.querySelector(".conn-state");
+  var refresh = document.getElementById("chat-refresh");  // for the page without JavaScript
   var presence = document.getElementById("presence");
   var typingLine = document.getElementById("chat-typing");
   var HEARTBEAT_MS = 25000;
@@ -75,6 +86,8 @@
     state.hidden = false;
     state.setAttribute("data-state", name);
     state.textContent = LABELS[name];
+    // Live: new messages come by themselves. Otherwise the page's refresh link is the way.
+    if (refresh) { refresh.hidden = name === "connected"; }
   }
 
   // The time of day in the page's language and the reader's zone (<html data-tz>), as
@@ -296,7 +309,7 @@
     warning.appendChild(again);
     warning.appendChild(document.createTextNode(" "));
     warning.appendChild(edit);
-    if (form && form.parentNode) { form.parentNode.insertBefore(warning, form.nextSibling); }
+    if (form && form.parentNode) { form.parentNode.insertBefore(warning, form); }
   }
 
   var socket = window.io("/chat", {
@@ -350,6 +363,7 @@
         settled(clientId);
         ack.message.mine = true;
         receive(ack.message);
+        toNewest();
         say("");
       } else if (ack.status >= 500) {
         // "Nothing you sent was lost": it is still ours to send, with the same id.

@@ -175,13 +175,23 @@ def storage_residue(page: Page) -> dict[str, object]:
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 
-# Everything in the header that can be tapped, with its box, for the overlap check.
+# Everything in the header and main that can be tapped, with the part of its box that
+# shows: not inside a closed <details> (checkVisibility), and cut to the boxes that
+# scroll around it (a chat message scrolled out of its box is not under the quick exit).
 _TARGETS_JS = """() => Array.from(document.querySelectorAll(
     'header a, header button, main a, main button, main input, main select'))
   .filter(el => el.offsetParent !== null || getComputedStyle(el).position === 'fixed')
+  .filter(el => !el.checkVisibility || el.checkVisibility())
   .map(el => { const r = el.getBoundingClientRect();
+    let [x1, y1, x2, y2] = [r.left, r.top, r.right, r.bottom];
+    for (let a = el.parentElement; a; a = a.parentElement) {
+      if (getComputedStyle(a).overflowY === 'visible') { continue; }
+      const c = a.getBoundingClientRect();
+      [x1, y1, x2, y2] = [Math.max(x1, c.left), Math.max(y1, c.top),
+                          Math.min(x2, c.right), Math.min(y2, c.bottom)];
+    }
     return {text: (el.innerText || el.name || el.id || '').trim().slice(0, 40),
-            cls: el.className, x: r.x, y: r.y, w: r.width, h: r.height}; })"""
+            cls: el.className, x: x1, y: y1, w: Math.max(0, x2 - x1), h: Math.max(0, y2 - y1)}; })"""
 
 
 def _overlap(a: dict, b: dict) -> bool:

@@ -1,0 +1,128 @@
+"""Chat on a 360×740 phone, with JavaScript on and off: the writing box stays on the
+screen, the newest message shows above it, and the page without JavaScript never says
+"offline" (sending works) but says how to see new messages (a refresh link).
+
+A starter space; the flows that share it look only at their own messages.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.flows import SCREENSHOTS
+from tests.browser.flows import chat_message
+from tests.browser.flows import check_accessibility
+from tests.browser.flows import check_accessibility_as_rendered
+from tests.browser.flows import check_layout
+from tests.browser.flows import join_space
+from tests.browser.flows import open_chat
+from tests.browser.flows import send_chat
+from tests.browser.flows import sign_up
+from tests.browser.flows import wait_live
+
+pytestmark = pytest.mark.browser
+
+SLUG = "know-your-rights"
+BURST = 50
+
+
+def screen(page, name: str) -> None:
+    """What the phone's screen shows (not the whole page): test-artifacts/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def box(page, selector: str) -> dict:
+    found = page.locator(selector).last.bounding_box()
+    assert found is not None, f"{selector} is not on the page"
+    return found
+
+
+def composer_in_view(page) -> None:
+    """The writing box (text and Send) lies wholly inside the phone's screen."""
+    form = box(page, "#chat-form")
+    screen = page.viewport_size
+    assert form["x"] >= 0 and form["x"] + form["width"] <= screen["width"], form
+    assert form["y"] >= 0 and form["y"] + form["height"] <= screen["height"], (form, screen)
+
+
+def newest_in_view(page, text: str | None = None) -> None:
+    """The last message shows at the bottom of the message box, on screen, not under the dock."""
+    scroller = box(page, "#chat-scroll")
+    dock = box(page, ".chat-dock")
+    last = box(page, "#chat-log > li")
+    if text is not None:
+        assert text in page.locator("#chat-log > li").last.inner_text()
+    assert scroller["y"] >= 0, scroller  # the box's top is on screen
+    assert scroller["y"] + scroller["height"] <= dock["y"] + 1, (scroller, dock)
+    assert last["y"] >= scroller["y"] - 1, (last, scroller)
+    assert last["y"] + last["height"] <= scroller["y"] + scroller["height"] + 1, (last, scroller)
+
+
+def test_the_writing_box_stays_on_a_phone_screen_with_and_without_javascript(new_context, admin):
+    live = new_context().new_page()
+    plain = new_context(java_script_enabled=False).new_page()
+    sign_up(live)
+    sign_up(plain)
+    for page in (live, plain):
+        join_space(page, SLUG)
+
+    open_chat(live, SLUG)
+    open_chat(plain, SLUG, live=False)
+    assert plain.url.endswith("#chat")  # links to a room open it at its messages
+    for page in (live, plain):
+        composer_in_view(page)
+
+    # Without JavaScript: no "offline" (sending works), and the way to see new messages.
+    words = plain.locator("main").inner_text()
+    assert "offline" not in words.lower(), words
+    assert plain.locator(".conn-state").inner_text() == ""
+    screen(plain, "chat-phone-nojs-empty")
+    refresh = plain.get_by_role("link", name="Refresh to see new messages")
+    assert refresh.is_visible()
+    # Live, new messages come by themselves: no refresh link.
+    assert live.locator(".conn-state").inner_text() == "live"
+    assert live.locator("#chat-refresh").is_hidden()
+
+    # A busy room: the writing box stays, the newest message shows just above it.
+    for n in range(1, BURST + 1):
+        send_chat(live, f"burst message {n} of {BURST}")
+    composer_in_view(live)
+    newest_in_view(live, f"burst message {BURST} of {BURST}")
+    screen(live, "chat-phone-js")
+    live.evaluate("window.scrollTo(0, 0)")  # the page's top: the dock still on screen
+    composer_in_view(live)
+    screen(live, "chat-phone-js-top")
+
+    # The room opened without #chat (typed, bookmarked): the script scrolls to it.
+    live.goto(live.url.split("#")[0])
+    wait_live(live)
+    composer_in_view(live)
+    newest_in_view(live, f"burst message {BURST} of {BURST}")
+
+    # Without JavaScript the refresh link loads the new messages, every time it is pressed
+    # (a page already at #chat would only scroll for a link to its own URL).
+    for _ in range(2):
+        with plain.expect_navigation():
+            refresh.click()
+        assert plain.url.endswith("#chat"), plain.url
+        composer_in_view(plain)
+        newest_in_view(plain, f"burst message {BURST} of {BURST}")
+
+    # Sending without JavaScript: back in the room, the new message newest, box on screen.
+    plain.fill("#chat-body", "sent with the plain form")
+    with plain.expect_navigation():
+        plain.locator("#chat-form").get_by_role("button", name="Send").click()
+    assert plain.url.endswith("#chat"), plain.url
+    composer_in_view(plain)
+    newest_in_view(plain, "sent with the plain form")
+    assert "offline" not in plain.locator("main").inner_text().lower()
+    assert plain.locator("a.chat-older").count() == 1  # over a page: older ones a tap away
+    screen(plain, "chat-phone-nojs")
+    chat_message(live, "sent with the plain form").wait_for()
+    newest_in_view(live, "sent with the plain form")
+
+    check_layout(live)
+    check_accessibility(live)
+    check_layout(plain)
+    check_accessibility_as_rendered(plain, new_context().new_page())
