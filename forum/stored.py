@@ -39,6 +39,15 @@ NOBODY = "nobody through the app (the server's own bookkeeping)"
 ID = "row number"
 SPACE = "the space it belongs to"
 
+# Trust is counted for the name shown (the everyday alias on accounts, a space name on its
+# membership), so two names of one person never share a standing (docs/PRIVACY.md).
+TRUST_COUNTERS = {
+    "trust_posts": "posts and messages written under this name (capped: enough for trust)",
+    "trust_flags_upheld": "this name's flags that moderators upheld",
+    "trust_flags_dismissed": "this name's flags that moderators dismissed",
+    "trust_upheld_on": "day a flag on this name's content was last upheld",
+}
+
 TABLES: dict[str, Table] = {
     # --- accounts ---------------------------------------------------------------------
     "accounts": Table(
@@ -54,7 +63,9 @@ TABLES: dict[str, Table] = {
             "is_admin": "instance administrator",
             "discreet": "discreet mode (neutral page titles)",
             "locale": "chosen language",
+            "time_zone": "chosen time zone for times on pages (None: the browser's, else UTC)",
             "suspended_until": "set by an administrator: no sign-in until then",
+            **TRUST_COUNTERS,
         },
     ),
     "auth_sessions": Table(
@@ -130,6 +141,7 @@ TABLES: dict[str, Table] = {
             "name_key": "skeleton of the name shown here: keeps names unique in the space",
             "joined_at": "day they joined",
             "muted_until": "a moderator's mute",
+            **TRUST_COUNTERS,
         },
     ),
     "join_requests": Table(
@@ -354,6 +366,9 @@ TABLES: dict[str, Table] = {
             "account_id": "for whom",
             "text": "the note (may quote their content)",
             "link": "where it points",
+            "action_id": "the moderation-log line it is about (it goes with that line)",
+            "target_kind": "kind of content it is about (post, chat ...): it ends with it",
+            "target_id": "which item of that kind",
             "created_at": "when",
             "expires_at": "when it is deleted",
         },
