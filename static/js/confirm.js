@@ -1,9 +1,4 @@
-/* Ask before a destructive form is sent. Loaded with <script src="…" defer>.
- *
- * <form data-confirm="Delete this post?"> shows a confirm() dialog before it
- * submits; Cancel stops the submission. Progressive enhancement only: without
- * JavaScript the form submits directly, so the server must not rely on this.
- */
+/* Ask before a destructive form is sent (docs/FRONTEND.md). */
 (function () {
   "use strict";
 

@@ -1,17 +1,4 @@
-/* Remove expired content from the page, on time, without asking the server.
- * Loaded with <script src="…" defer> on pages that show expiring content.
- *
- * - Every element with data-expires-at="<ISO 8601 time>" is removed from the page
- *   when that time comes (checked every 15 s and when the tab becomes visible
- *   again, so a sleeping phone catches up at once).
- * - An element with class "expires" and data-expires-at is a label: its text is
- *   kept up to date ("disappears in 3 hours"); it goes with its container.
- * Elements added later (live chat) are picked up on the next tick.
- *
- * Nothing is stored: no localStorage, sessionStorage, IndexedDB, cookies or
- * service-worker cache. Without JavaScript, the server renders the same label
- * (the disappears_in filter) and never serves expired content.
- */
+/* Removes expired content on time; keeps "disappears in" labels current (docs/FRONTEND.md). */
 (function () {
   "use strict";
 

@@ -1,24 +1,4 @@
-/* The live channel for forum pages: the updates list, a space's thread list and open
- * thread pages.
- * Loaded with <script src="…" defer> after the vendored socket.io client, on
- * signed-in pages that show something live (templates/_live.html). Progressive
- * enhancement: every page is complete without it.
- *
- * - ONE connection per page, on the "/chat" namespace (its session and Origin
- *   checks, and the cut at logout, apply). Chat room pages never load this file
- *   (chat.js holds their connection); if one ever does, this file stays idle.
- * - Nothing is stored: no localStorage, sessionStorage, IndexedDB or cookies.
- * - Text from the server is inserted only as text nodes; no HTML is built from it.
- *
- * Server events (realtime/push.py):
- *   update        {thread_id, title, space, new_posts}  -> the updates list
- *   new_reply     {thread_id, post_id, page}            -> "1 new reply — show"
- *   posts_removed {thread_id, post_ids}                 -> those posts leave the page
- *   post_changed  {thread_id, post_id|null}             -> "edited — reload to see the change"
- *   thread_gone   {thread_id, reason, code}             -> the page says the thread is gone
- *                 (code "gone" or "not_member" picks the words in the page's language)
- *   new_thread    {space_id, thread_id}                 -> "1 new thread — show" (space page)
- */
+/* The live channel for forum pages (docs/FRONTEND.md). */
 (function () {
   "use strict";
 

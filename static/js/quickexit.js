@@ -1,11 +1,4 @@
-/* Quick exit. Loaded with <script src="…" defer>; no dependencies.
- *
- * Clicking any a.quick-exit, or pressing Escape three times within two
- * seconds, hides the page at once, clears sessionStorage and replaces
- * this page in the history with the link's target, so Back cannot return
- * here. Without JavaScript the link is still an ordinary link.
- * Written in ES5 on purpose: old phone browsers must run it.
- */
+/* Quick exit (docs/FRONTEND.md). */
 (function () {
   "use strict";
 

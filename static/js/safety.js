@@ -1,17 +1,4 @@
-/* Safety alerts, live, on every signed-in page (templates/base.html).
- * Progressive enhancement: the same banner is rendered by the server on every page
- * (templates/safety/_banner.html) until the alert is opened; this adds it at once.
- *
- * - ONE connection per page: when live.js or chat.js made one (window.rbSocket), this
- *   listens on it; otherwise it opens its own on "/chat" (session and Origin checked).
- * - Nothing is stored in the browser. Server text goes in as text nodes only.
- *
- * Server events (realtime/push.py):
- *   checkin_alert  {checkin_id, kind: "missed"|"help", name, note} -> a banner with the note
- *   checkin_closed {checkin_id, name, alerted}                     -> that banner goes
- *   urgent_alert   {alert_id, space, body, expires_at}             -> a banner for the space's members
- *   urgent_alert_removed {alert_id}                                -> that banner goes
- */
+/* Safety alerts, live, on every signed-in page (docs/FRONTEND.md). */
 (function () {
   "use strict";
 

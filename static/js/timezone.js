@@ -1,6 +1,4 @@
-/* Times in the reader's zone: tell the server the browser's time zone in a cookie
- * (rb_tz), read by forum/i18n.py on the next page. Without JavaScript a signed-out
- * reader sees UTC; a member can choose a zone in the account settings. */
+/* The browser's time zone in the rb_tz cookie (docs/FRONTEND.md). */
 (function () {
   "use strict";
   var zone;
