@@ -113,7 +113,7 @@ def clean_seq(value: object, *, default: int | None = None) -> int:
     """A message number from a client: a whole number from 0 up."""
     if value is None and default is not None:
         return default
-    if isinstance(value, str) and value.isdigit() and len(value) <= 16:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
         raise Invalid(_("That message number is not valid."))
