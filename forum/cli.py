@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 import click
 import sqlalchemy as sa
@@ -72,8 +73,10 @@ def init_app(app: Flask) -> None:
     def expire_command(vacuum: bool) -> None:
         """Delete expired sessions and content now; --vacuum: VACUUM too (FULL on PostgreSQL)."""
         now = clock.now()
+        started = time.perf_counter()
         for kind, number in expiry.delete_expired(now).items():
             click.echo(f"Deleted {number} expired {kind}.")
+        click.echo(f"Swept in {time.perf_counter() - started:.2f} s.")
         for kind, number in expiry.run_maintenance(now).items():
             click.echo(f"Cleaned {number} {kind}.")
         if vacuum:

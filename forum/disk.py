@@ -124,7 +124,16 @@ def unsynced(session: Any) -> Iterator[None]:
     start the transaction (callers commit before it). If one is already open the
     write simply stays synced.
     """
-    connection = session.connection()
+    relax(session.connection())
+    yield
+
+
+def relax(connection: sa.Connection) -> None:
+    """:func:`unsynced` for a Core connection: its transaction commits without waiting
+    for the disk (SQLite: call it before the transaction begins; PostgreSQL: inside it).
+    The level in force comes back when the connection returns to the pool. Also for
+    deletions that may be redone: the expiry sweep's batches (a batch that a power cut
+    rolls back is still due, and the next sweep deletes it)."""
     name = connection.dialect.name
     if name == "sqlite":
         proxied = connection.connection
@@ -135,7 +144,6 @@ def unsynced(session: Any) -> Iterator[None]:
             raw.execute("PRAGMA synchronous=NORMAL")
     elif name == "postgresql":
         connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-    yield
 
 
 @sa.event.listens_for(sa.pool.Pool, "checkin")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -163,27 +164,55 @@ def _payload(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return payload
 
 
+# A batch's transaction aims at this long (seconds): a chat message waiting for the write
+# lock waits about that much. Batches shrink (never below MIN_BATCH rows) or grow (never
+# above ``batch``) towards it as the sweep goes.
+BATCH_SECONDS = 0.02
+MIN_BATCH = 100
+
+
 def delete_expired(now: datetime | None = None, batch: int = 1000) -> dict[str, int]:
     """Hard-delete everything expired at ``now``; return rows deleted per kind.
 
     Safe to run in several processes at once. Raises if the database fails; the
     background loop logs and carries on.
+
+    Other writers get their turn: each batch is sized to take about ``BATCH_SECONDS``,
+    and after each the sweep pauses as long as the batch and its receivers took
+    (``socketio.sleep``: the hub serves other green threads meanwhile, and a writer in
+    another process waiting on SQLite's lock gets it), so a sweep of a big backlog
+    takes at most half of the write lock's time and a chat message waits about one
+    batch, not the whole sweep.
     """
     now = now or clock.now()
     batch = max(1, int(batch))
     counts: dict[str, int] = {}
     engine = db.engine
+    size = batch
     for expirer in expirers():
         counts[expirer.name] = 0
         while True:
-            with engine.begin() as conn:
-                rows = _delete_batch(conn, expirer, now, batch)
+            started = time.perf_counter()
+            with engine.connect() as conn:
+                sqlite = conn.dialect.name == "sqlite"
+                if sqlite:
+                    disk.relax(conn)  # no fsync per batch: a deletion a power cut undoes is redone
+                with conn.begin():
+                    if not sqlite:
+                        disk.relax(conn)
+                    rows = _delete_batch(conn, expirer, now, size)
             if not rows:
                 break
             counts[expirer.name] += len(rows)
             signals.content_expired.send(expirer.name, **_payload(rows))
-            if len(rows) < batch:
+            if len(rows) < size:
                 break
+            # The batch and what its receivers did (their writes hold the lock too) towards
+            # BATCH_SECONDS, at most doubling or halving per batch; then as long a pause.
+            took = time.perf_counter() - started
+            wanted = int(size * BATCH_SECONDS / max(took, 1e-4))
+            size = max(min(MIN_BATCH, batch), min(batch, 2 * size, max(size // 2, wanted)))
+            socketio.sleep(took)
     if any(counts.values()):
         # Posts left through the FTS triggers; compaction makes their words leave the file.
         try:

@@ -18,6 +18,7 @@ import pytest
 
 from bench import chat_fanout
 from bench import connections
+from bench import expiry as expiry_bench
 from bench import pages
 from bench import sealed as sealed_bench
 from bench import servers
@@ -212,3 +213,69 @@ def test_connections_runs_as_shipped_and_every_client_hears_the_probe(tmp_path):
     assert "failed" not in row, row
     assert row["n"] == 3 and row["connect_s"] > 0 and row["rss_after_mib"] > 10
     assert row["seq_after"] == 2  # one probe after joining, one after idling: both stored
+
+
+# The same seeding (migrations, the model layer's sample, sealed bulk rows), server and
+# sweep as `python -m bench.expiry`, with thousands of messages instead of millions.
+EXPIRY_SMALL = ["--total", "3000", "--expired", "1000", "--spaces", "3", "--before", "1"]
+EXPIRY_SMALL += ["--after", "1", "--drain", "20", "--limit", "120"]
+
+
+def _expiry_rows_counted_right(rows: list[dict], phases: list[tuple[str, int, int]]) -> None:
+    assert [(r["phase"], r["total"], r["expired"]) for r in rows] == phases
+    for r in rows:
+        assert "failed" not in r, r
+        assert expiry_bench.problems(r) == []
+        assert r["deleted"] == r["expired"] and r["due_left"] == 0 and r["ended_keys_left"] == 0
+        assert r["chat_sent"] == r["chat_acked"] > 0 and r["errors"] == 0
+        assert r["rows_left"] == r["total"] - r["expired"] + r["chat_acked"]
+        assert r["sweep_s"] > 0
+
+
+def test_expiry_bench_runs_as_shipped_with_the_servers_own_sweeper(tmp_path):
+    """A small table and a bigger one, swept by the server's start-up sweep while a
+    client chats: every expired row gone, every live one and every message sent kept."""
+    out = tmp_path / "expiry.jsonl"
+    assert expiry_bench.main([*EXPIRY_SMALL, "--small", "1500", "--out", str(out)]) == 0
+    _expiry_rows_counted_right(rows_of(out), [("small", 1500, 1000), ("big", 3000, 1000)])
+
+
+def test_expiry_bench_runs_as_shipped_with_the_timers_command(tmp_path):
+    """``flask expire`` (the systemd timer's command, at its unit's priority) sweeps while
+    the client chats with the server; the command printed what it deleted."""
+    out = tmp_path / "expiry.jsonl"
+    argv = [*EXPIRY_SMALL, "--small", "0", "--sweeper", "cli", "--out", str(out)]
+    assert expiry_bench.main(argv) == 0
+    rows = rows_of(out)
+    _expiry_rows_counted_right(rows, [("big", 3000, 1000)])
+    assert rows[0]["sweep_process_s"] >= rows[0]["sweep_s"]
+
+
+def test_expiry_bench_fails_loudly_on_a_wrong_count():
+    good = {
+        "phase": "big",
+        "total": 10,
+        "expired": 4,
+        "deleted": 4,
+        "sweep_s": 1.0,
+        "chat_sent": 5,
+        "chat_acked": 5,
+        "errors": 0,
+        "rows_left": 11,
+        "rows_left_expected": 11,
+        "due_left": 0,
+        "ended_keys_left": 0,
+        "ack_during_ms": {"sent": 3},
+    }
+    assert expiry_bench.problems(good) == []
+    for change in (
+        {"deleted": 3},
+        {"chat_acked": 4},
+        {"errors": 1, "error_samples": ["500"]},
+        {"rows_left": 10},
+        {"due_left": 1},
+        {"ended_keys_left": 1},
+        {"sweep_exit": 1, "sweep_output": "Traceback"},
+        {"ack_during_ms": {"sent": 0}, "sweep_s": 30.0},
+    ):
+        assert expiry_bench.problems({**good, **change}), change
