@@ -437,37 +437,14 @@ def run_phase(label: str, total: int, expired: int, args: argparse.Namespace) ->
         f" {result['db_mib']:,} MiB",
         flush=True,
     )
-    env = dict(LOAD_ENV)
-    if args.sweeper == "server":
-        # Its start-up sweep (then one an hour) is the one measured: a server that comes
-        # back to a backlog after a stop; clients reconnect at once.
-        env["RB_SWEEP_INTERVAL"] = "3600"
-    server = start_server(
-        mode="eventlet", extra_env=env, instance=inst.seeded.instance, init_db=False
-    )
-    inst.extra["ready"] = time.perf_counter()
-    result["sweeper"] = args.sweeper
     try:
-        outcome: dict[str, Any] = {}
-        worker = threading.Thread(
-            target=lambda: outcome.update(_chat_and_sweep(server, inst, args)), daemon=True
-        )
-        worker.start()
-        worker.join(args.limit)
-        if worker.is_alive():
-            raise BenchFailure(f"[{label}] did not end within {args.limit:.0f} s")
-        if "error" in outcome:
-            raise outcome["error"]
-        result.update(outcome)
-    finally:
-        server.stop()
-    try:
+        result.update(_serve_and_sweep(label, inst, args))
         left = _count(inst.db_path)
         due_left = _count(inst.db_path, "expires_at <= ?", _stored_time(inst.seed_at))
         keys_left = _ended_keys(
             inst.db_path.with_name(inst.db_path.stem + ".vault.db"), inst.seed_at
         )
-    finally:
+    finally:  # a failed phase too: its gigabytes must not stay behind
         if not args.keep:
             remove_instance(inst.seeded)
     stored = result["chat_acked"]
@@ -483,6 +460,32 @@ def run_phase(label: str, total: int, expired: int, args: argparse.Namespace) ->
     if found:
         result["failed"] = "; ".join(found)
     return result
+
+
+def _serve_and_sweep(label: str, inst: Instance, args: argparse.Namespace) -> dict[str, Any]:
+    env = dict(LOAD_ENV)
+    if args.sweeper == "server":
+        # Its start-up sweep (then one an hour) is the one measured: a server that comes
+        # back to a backlog after a stop; clients reconnect at once.
+        env["RB_SWEEP_INTERVAL"] = "3600"
+    server = start_server(
+        mode="eventlet", extra_env=env, instance=inst.seeded.instance, init_db=False
+    )
+    inst.extra["ready"] = time.perf_counter()
+    try:
+        outcome: dict[str, Any] = {}
+        worker = threading.Thread(
+            target=lambda: outcome.update(_chat_and_sweep(server, inst, args)), daemon=True
+        )
+        worker.start()
+        worker.join(args.limit)
+        if worker.is_alive():
+            raise BenchFailure(f"[{label}] did not end within {args.limit:.0f} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return {"sweeper": args.sweeper, **outcome}
+    finally:
+        server.stop()
 
 
 def _chat_and_sweep(server: Any, inst: Instance, args: argparse.Namespace) -> dict[str, Any]:
@@ -617,6 +620,9 @@ async def _in_server(
         while not await asyncio.to_thread(_swept, inst.db_path, inst.seed_at):
             if time.perf_counter() - t0 > args.limit:
                 raise BenchFailure("the server's sweep did not end")
+            if "expiry sweep failed" in server.log():  # its next try is an hour away
+                failed = [line for line in server.log().splitlines() if "failed:" in line]
+                raise BenchFailure(f"the server's sweep failed; its log: {sorted(set(failed))[:4]}")
             await asyncio.sleep(0.2)
         t1 = time.perf_counter()
         cpu = meter.stop()
