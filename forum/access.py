@@ -128,7 +128,13 @@ def _visible_shell(space: Space | None, account: Account | None) -> SpaceAccess:
 
 
 def access_space_shell(account: Account | None, slug: object) -> SpaceAccess:
-    """For the "about / join" page: open and closed spaces exist to everyone signed in."""
+    """For the "about / join" page: open and closed spaces exist to everyone signed in.
+
+    ``slug`` names the space: its id (an ``int``, what every link the app makes carries,
+    from ``<space:slug>`` in a URL) or its slug (text: old links, forms, the CLI).
+    """
+    if isinstance(slug, int) and not isinstance(slug, bool):
+        return _visible_shell(db.session.get(Space, row_id(slug)), account)
     if not isinstance(slug, str) or len(slug) > 64 or text.hidden_characters(slug):
         raise NotFound()  # a slug from a form, too: NUL would reach PostgreSQL as a DataError
     return _visible_shell(db.session.scalar(sa.select(Space).where(Space.slug == slug)), account)

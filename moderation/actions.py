@@ -111,7 +111,7 @@ def _default_reason(target: Target, given: str) -> str:
 
 
 def _appeal_link(space_access: SpaceAccess, action_id: int) -> str:
-    return f"/s/{space_access.space.slug}/mod/appeal/{action_id}"
+    return f"/s/{space_access.space.id}/mod/appeal/{action_id}"
 
 
 # --- Queue --------------------------------------------------------------------

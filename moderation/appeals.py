@@ -161,7 +161,7 @@ def decide(
     notices.notify(
         row.author_id,
         f'Your appeal in "{space_access.space.name}" was {outcome_text}.',
-        f"/s/{space_access.space.slug}/mod/log",
+        f"/s/{space_access.space.id}/mod/log",
         action=action,  # the decision appealed: about its content, goes with it
     )
     db.session.commit()

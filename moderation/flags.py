@@ -117,7 +117,7 @@ def flag(
             f'Your {noun(target.kind)} in "{space_access.space.name}" was hidden after members '
             f"flagged it ({', '.join(reasons)}). A moderator will review it. You can edit it "
             "(if it can be edited) or appeal.",
-            f"/s/{space_access.space.slug}/mod/appeal/{entry.id}",
+            f"/s/{space_access.space.id}/mod/appeal/{entry.id}",
             action=entry,
             target=target,
         )

@@ -112,7 +112,7 @@ def unblock(block_id: int):
     return redirect(url_for("moderation.block_list"), code=303)
 
 
-@bp.get("/s/<slug>/mod/queue")
+@bp.get("/s/<space:slug>/mod/queue")
 @signed_in
 def queue(slug: str):
     page = int_arg("page")
@@ -142,7 +142,7 @@ ACTS = {
 }
 
 
-@bp.post("/s/<slug>/mod/act")
+@bp.post("/s/<space:slug>/mod/act")
 @signed_in
 def act(slug: str):
     """One moderator action on one item (or on its author)."""
@@ -154,7 +154,7 @@ def act(slug: str):
     return redirect(url_for("moderation.queue", slug=slug), code=303)
 
 
-@bp.get("/s/<slug>/mod/log")
+@bp.get("/s/<space:slug>/mod/log")
 @signed_in
 def log(slug: str):
     page = int_arg("page")
@@ -164,7 +164,7 @@ def log(slug: str):
     )
 
 
-@bp.route("/s/<slug>/mod/words", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/mod/words", methods=["GET", "POST"])
 @signed_in
 def words(slug: str):
     if request.method == "POST":
@@ -183,7 +183,7 @@ def words(slug: str):
     )
 
 
-@bp.post("/s/<slug>/mod/words/<int:word_id>/delete")
+@bp.post("/s/<space:slug>/mod/words/<int:word_id>/delete")
 @signed_in
 def word_delete(slug: str, word_id: int):
     watchwords.remove_word(g.account, slug, word_id)
@@ -191,7 +191,7 @@ def word_delete(slug: str, word_id: int):
     return redirect(url_for("moderation.words", slug=slug), code=303)
 
 
-@bp.get("/s/<slug>/mod/appeals")
+@bp.get("/s/<space:slug>/mod/appeals")
 @signed_in
 def appeal_list(slug: str):
     page = int_arg("page")
@@ -207,7 +207,7 @@ def appeal_list(slug: str):
     )
 
 
-@bp.post("/s/<slug>/mod/appeals/<int:appeal_id>/decide")
+@bp.post("/s/<space:slug>/mod/appeals/<int:appeal_id>/decide")
 @signed_in
 def decide(slug: str, appeal_id: int):
     appeals.decide(g.account, slug, appeal_id, form_text("outcome"), form_text("reason"))
@@ -215,12 +215,12 @@ def decide(slug: str, appeal_id: int):
     return redirect(url_for("moderation.appeal_list", slug=slug), code=303)
 
 
-@bp.route("/s/<slug>/mod/appeal/<int:action_id>", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/mod/appeal/<int:action_id>", methods=["GET", "POST"])
 @signed_in
 def appeal(slug: str, action_id: int):
     """The author's appeal form for one action against them."""
     action, space_access, existing = appeals.appealable_action(g.account, action_id)
-    if space_access.space.slug != slug:
+    if slug not in (space_access.space.id, space_access.space.slug):
         raise NotFound()
     if request.method == "POST":
         appeals.appeal(g.account, action_id, form_text("text"))

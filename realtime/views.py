@@ -54,7 +54,7 @@ def _room_page(
     ), status
 
 
-@bp.get("/s/<slug>/chat")
+@bp.get("/s/<space:slug>/chat")
 @signed_in
 def rooms(slug: str):
     """The space's chat rooms; owners manage them here too."""
@@ -69,14 +69,14 @@ def rooms(slug: str):
     )
 
 
-@bp.get("/s/<slug>/chat/<int:room_id>")
+@bp.get("/s/<space:slug>/chat/<int:room_id>")
 @signed_in
 def room(slug: str, room_id: int):
     """The latest messages (or an older page with ?before=<seq>) and the send form."""
     return _room_page(slug, room_id)
 
 
-@bp.post("/s/<slug>/chat/<int:room_id>")
+@bp.post("/s/<space:slug>/chat/<int:room_id>")
 @signed_in
 def send(slug: str, room_id: int):
     """The no-JavaScript way to send: store, then back to the room."""
@@ -111,7 +111,7 @@ def refresh(slug: str, room_id: int):
     return redirect(url_for("chat.room", slug=slug, room_id=room_id, _anchor="chat"), code=303)
 
 
-@bp.post("/s/<slug>/chat/rooms")
+@bp.post("/s/<space:slug>/chat/rooms")
 @signed_in
 def create(slug: str):
     """Owners: add a room."""
@@ -120,7 +120,7 @@ def create(slug: str):
     return redirect(url_for("chat.rooms", slug=slug), code=303)
 
 
-@bp.post("/s/<slug>/chat/<int:room_id>/rename")
+@bp.post("/s/<space:slug>/chat/<int:room_id>/rename")
 @signed_in
 def rename(slug: str, room_id: int):
     """Owners: rename a room."""
@@ -129,7 +129,7 @@ def rename(slug: str, room_id: int):
     return redirect(url_for("chat.rooms", slug=slug), code=303)
 
 
-@bp.post("/s/<slug>/chat/<int:room_id>/archive")
+@bp.post("/s/<space:slug>/chat/<int:room_id>/archive")
 @signed_in
 def archive(slug: str, room_id: int):
     """Owners: archive a room (read-only), or bring it back."""

@@ -227,6 +227,7 @@ def env(request, tmp_path_factory, template_db):
         world = build_world()
         hidden = db.session.scalar(sa.select(Space).where(Space.slug == world["hidden"]))
         world.ids["org"] = db.session.get(Organisation, hidden.organisation_id).slug
+        world.ids["hidden_id"] = hidden.id
         fred = signed_in(app, world.aliases["fred"])
         yield app, world, fred
 
@@ -249,7 +250,9 @@ def test_every_id_converter_is_bounded(env):
     app, _world, _fred = env
     for rule in app.url_map.iter_rules():
         for name, converter in rule._converters.items():
-            if type(converter).__name__ != "SegmentConverter" and rule.endpoint != "static":
+            if type(converter).__name__ not in ("SegmentConverter", "SpaceConverter") and (
+                rule.endpoint != "static"
+            ):
                 assert type(converter).__name__ == "IdConverter", (rule.rule, name)
 
 
@@ -286,6 +289,13 @@ def _variants(rule, world) -> list[tuple[str, dict, dict]]:
             # Fred's own space (he owns it, so every role check passes), the hidden space's id.
             own = {**hidden, "slug": world["own"]}
             variants.append((f"own space {kind or ''}", own, {**missing, "slug": world["own"]}))
+    if "slug" in names and not rule.rule.startswith("/orgs/"):
+        # What every link carries: the space's id (hidden) against an id no space has.
+        for label, hidden, missing in list(variants):
+            if label.startswith("hidden"):
+                by_id = {**hidden, "slug": world["hidden_id"]}
+                variants.append((f"{label} by id", by_id, {**missing, "slug": MISSING_ID}))
+                variants.append((f"{label} by too big an id", by_id, {**missing, "slug": TOO_BIG}))
     if "slug" in names:
         variants.append(("control char", {**base_missing, "slug": "a\x00b"}, base_missing))
     return variants

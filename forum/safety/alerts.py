@@ -142,7 +142,7 @@ def remove(actor: Account, alert_id: object, reason: object = "") -> int:
 class AlertView:
     alert: UrgentAlert
     space_name: str
-    space_slug: str
+    space_id: int
     confirmations: int
 
 
@@ -179,7 +179,7 @@ def banner_for(account: Account) -> list[AlertView]:
         .order_by(UrgentAlert.id.desc())
         .limit(10)
     ).all()
-    return [AlertView(row, space.name, space.slug, _confirmations(row.id)) for row, space in rows]
+    return [AlertView(row, space.name, space.id, _confirmations(row.id)) for row, space in rows]
 
 
 def list_for_space(actor: Account, slug: object) -> tuple[access.SpaceAccess, list[AlertView]]:
@@ -196,7 +196,7 @@ def list_for_space(actor: Account, slug: object) -> tuple[access.SpaceAccess, li
         .limit(50)
     ).all()
     return acc, [
-        AlertView(row, acc.space.name, acc.space.slug, _confirmations(row.id)) for row in rows
+        AlertView(row, acc.space.name, acc.space.id, _confirmations(row.id)) for row in rows
     ]
 
 

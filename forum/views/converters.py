@@ -1,11 +1,16 @@
 """URL converters: a value in a URL that could never name anything is "not found".
 
-Registered by the factory for every route, so ``<int:...>`` and ``<slug>`` mean these:
+Registered by the factory for every route, so ``<int:...>``, ``<slug>`` and
+``<space:...>`` mean these:
 
 - ``int``: an id from 1 to ``access.MAX_ID`` in ASCII digits. Werkzeug's own takes
   any size (an overflow in the database driver: a 500) and any Unicode digit.
 - ``default``/``string``: one path segment of at most 200 characters, without the
   characters ``text.clean`` never allows, line breaks, tabs or bidi isolates.
+- ``space``: a space in ``/s/<space:slug>/...``: such a segment; an id (as ``int``)
+  becomes an ``int``, anything else stays text (an old slug URL, still resolved).
+  Every link the app makes names a space by its id, so browser history says nothing
+  about a space's subject (docs/PRIVACY.md).
 
 Both say it in their regex, not in ``to_python``: Werkzeug checks a rule's methods
 before it converts, so a value refused in ``to_python`` on a POST answers 405 where a
@@ -14,6 +19,8 @@ byte for byte the page of a missing object (``forum/views/errors.py``).
 """
 
 from __future__ import annotations
+
+import re
 
 from werkzeug.routing import BaseConverter
 
@@ -57,4 +64,21 @@ class SegmentConverter(BaseConverter):
     part_isolating = True
 
 
-CONVERTERS = {"int": IdConverter, "default": SegmentConverter, "string": SegmentConverter}
+class SpaceConverter(SegmentConverter):
+    """``<space:slug>``: a space's id (an ``int``, 1..MAX_ID), else its old slug (text)."""
+
+    _id = re.compile(whole_numbers_up_to(MAX_ID))
+
+    def to_python(self, value: str) -> int | str:
+        return int(value) if self._id.fullmatch(value) else value
+
+    def to_url(self, value: object) -> str:
+        return super().to_url(str(value))
+
+
+CONVERTERS = {
+    "int": IdConverter,
+    "default": SegmentConverter,
+    "string": SegmentConverter,
+    "space": SpaceConverter,
+}

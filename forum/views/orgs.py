@@ -120,4 +120,4 @@ def new_space(slug: str):
             org=org,
             error=error.message,
         ), error.status
-    return redirect(url_for("spaces.show", slug=space.slug), code=303)
+    return redirect(url_for("spaces.show", slug=space.id), code=303)

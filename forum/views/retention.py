@@ -1,4 +1,4 @@
-"""A space's retention settings: GET/POST /s/<slug>/retention (owners only)."""
+"""A space's retention settings: GET/POST /s/<space:slug>/retention (owners only)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def retention_line(space) -> str:
     return retention.describe(space)
 
 
-@bp.route("/s/<slug>/retention", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/retention", methods=["GET", "POST"])
 @signed_in
 def space_retention(slug: str):
     """Show or change how long this space keeps chat and posts."""
@@ -46,7 +46,7 @@ def space_retention(slug: str):
             error, status = invalid.message, invalid.status
         else:
             flash(_("Saved. New messages and posts follow the new settings."), "success")
-            return redirect(url_for("retention.space_retention", slug=space.slug), code=303)
+            return redirect(url_for("retention.space_retention", slug=space.id), code=303)
     return (
         render_template(
             "spaces/retention.html",

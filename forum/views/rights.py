@@ -48,14 +48,14 @@ def _page_form(
     ), (error.status if error else 200)
 
 
-@bp.get("/s/<slug>/pages")
+@bp.get("/s/<space:slug>/pages")
 @signed_in
 def index(slug: str):
     acc, pages = rights.list_pages(g.account, slug)
     return render_template("safety/pages.html", acc=acc, space=acc.space, pages=pages)
 
 
-@bp.get("/s/<slug>/pages/<page_slug>")
+@bp.get("/s/<space:slug>/pages/<page_slug>")
 @signed_in
 def show(slug: str, page_slug: str):
     acc, view = rights.get_page(g.account, slug, page_slug)
@@ -64,7 +64,7 @@ def show(slug: str, page_slug: str):
     )
 
 
-@bp.route("/s/<slug>/pages/new", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/pages/new", methods=["GET", "POST"])
 @signed_in
 def new(slug: str):
     acc = access.access_space(g.account, slug)
@@ -76,10 +76,10 @@ def new(slug: str):
     except ServiceError as error:
         return _page_form(acc, request.form, None, error)
     flash(_("Page saved."), "success")
-    return redirect(url_for("rights.show", slug=acc.space.slug, page_slug=row.slug), code=303)
+    return redirect(url_for("rights.show", slug=acc.space.id, page_slug=row.slug), code=303)
 
 
-@bp.route("/s/<slug>/pages/<page_slug>/edit", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/pages/<page_slug>/edit", methods=["GET", "POST"])
 @signed_in
 def edit(slug: str, page_slug: str):
     acc, view = rights.get_page(g.account, slug, page_slug)
@@ -98,10 +98,10 @@ def edit(slug: str, page_slug: str):
     except ServiceError as error:
         return _page_form(acc, request.form, view, error)
     flash(_("Page saved."), "success")
-    return redirect(url_for("rights.show", slug=acc.space.slug, page_slug=page_slug), code=303)
+    return redirect(url_for("rights.show", slug=acc.space.id, page_slug=page_slug), code=303)
 
 
-@bp.post("/s/<slug>/pages/<page_slug>/delete")
+@bp.post("/s/<space:slug>/pages/<page_slug>/delete")
 @signed_in
 def delete(slug: str, page_slug: str):
     rights.delete_page(g.account, slug, page_slug)

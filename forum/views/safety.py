@@ -51,7 +51,7 @@ def _form_page(
     ), status
 
 
-@bp.get("/s/<slug>/reports")
+@bp.get("/s/<space:slug>/reports")
 @signed_in
 def reports(slug: str):
     """Published reports in a space, for its members."""
@@ -66,7 +66,7 @@ def reports(slug: str):
     )
 
 
-@bp.route("/s/<slug>/reports/new", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/reports/new", methods=["GET", "POST"])
 @signed_in
 def new_report(slug: str):
     """The report form (members of the space)."""
@@ -103,10 +103,10 @@ def new_report(slug: str):
             _("Thank you. Your report waits for a moderator or trusted member to approve it."),
             "info",
         )
-    return redirect(url_for("safety.reports", slug=acc.space.slug), code=303)
+    return redirect(url_for("safety.reports", slug=acc.space.id), code=303)
 
 
-@bp.get("/s/<slug>/reports/pending")
+@bp.get("/s/<space:slug>/reports/pending")
 @signed_in
 def pending(slug: str):
     """Reports waiting for approval (moderators and trusted members)."""
@@ -151,7 +151,7 @@ def approve(report_id: int):
 @signed_in
 def reject(report_id: int):
     report, acc = baddates.access_report(g.account, report_id)
-    slug = acc.space.slug
+    slug = acc.space.id
     baddates.reject(g.account, report.id)
     flash(_("Turned down and deleted."), "success")
     return redirect(url_for("safety.pending", slug=slug), code=303)
@@ -161,14 +161,14 @@ def reject(report_id: int):
 @signed_in
 def withdraw(report_id: int):
     report, acc = baddates.access_report(g.account, report_id)
-    slug = acc.space.slug
+    slug = acc.space.id
     baddates.withdraw(g.account, report.id)
     flash(_("Your report is deleted."), "success")
     return redirect(url_for("safety.reports", slug=slug), code=303)
 
 
-def report_slug(space_id: int) -> str:
-    return access.access_space_by_id(g.account, space_id).space.slug
+def report_slug(space_id: int) -> int:
+    return access.access_space_by_id(g.account, space_id).space.id
 
 
 @bp.route("/check", methods=["GET", "POST"])
@@ -202,7 +202,7 @@ def check():
     )
 
 
-@bp.route("/s/<slug>/safety-settings", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/safety-settings", methods=["GET", "POST"])
 @signed_in
 def settings(slug: str):
     """Owners: the region for phone numbers, publication, expiry."""
@@ -229,7 +229,7 @@ def settings(slug: str):
     return redirect(url_for("safety.settings", slug=slug), code=303)
 
 
-@bp.route("/s/<slug>/alerts", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/alerts", methods=["GET", "POST"])
 @signed_in
 def alerts(slug: str):
     """Urgent alerts in a space: see them, raise one (trust level 1 or more)."""
@@ -260,10 +260,10 @@ def alert_action(alert_id: int, action: str):
     act = {"confirm": alerts_service.confirm, "dismiss": alerts_service.dismiss}.get(action)
     if act is not None:
         row = act(g.account, alert_id)
-        slug = access.access_space_by_id(g.account, row.space_id).space.slug
+        slug = access.access_space_by_id(g.account, row.space_id).space.id
     elif action == "remove":
         space_id = alerts_service.remove(g.account, alert_id, form_text("reason"))
-        slug = access.access_space_by_id(g.account, space_id).space.slug
+        slug = access.access_space_by_id(g.account, space_id).space.id
         flash(_("Removed."), "success")
     else:
         raise NotFound()

@@ -68,7 +68,7 @@ def new():
             action=url_for("spaces.new"),
             kinds=("open",),
         ), error.status
-    return redirect(url_for("spaces.show", slug=space.slug), code=303)
+    return redirect(url_for("spaces.show", slug=space.id), code=303)
 
 
 def _shell_page(acc: access.SpaceAccess, error: str | None = None, status: int = 200):
@@ -81,7 +81,7 @@ def _shell_page(acc: access.SpaceAccess, error: str | None = None, status: int =
     ), status
 
 
-@bp.get("/s/<slug>")
+@bp.get("/s/<space:slug>")
 @signed_in
 def show(slug: str):
     """The space: rules, chat rooms and threads; for a closed space's non-members, the way in."""
@@ -92,7 +92,7 @@ def show(slug: str):
     return render_template("spaces/space.html", acc=acc, space=acc.space, listing=listing)
 
 
-@bp.route("/s/<slug>/join", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/join", methods=["GET", "POST"])
 @signed_in
 def join(slug: str):
     """Join an open space, optionally under a name for this space only."""
@@ -112,7 +112,7 @@ def join(slug: str):
     return redirect(url_for("spaces.show", slug=slug), code=303)
 
 
-@bp.post("/s/<slug>/request")
+@bp.post("/s/<space:slug>/request")
 @signed_in
 def ask(slug: str):
     """Ask to join a closed space."""
@@ -125,7 +125,7 @@ def ask(slug: str):
     return redirect(url_for("spaces.show", slug=slug), code=303)
 
 
-@bp.post("/s/<slug>/request/cancel")
+@bp.post("/s/<space:slug>/request/cancel")
 @signed_in
 def cancel_request(slug: str):
     spaces.cancel_request(g.account, slug)
@@ -133,7 +133,7 @@ def cancel_request(slug: str):
     return redirect(url_for("spaces.show", slug=slug), code=303)
 
 
-@bp.post("/s/<slug>/leave")
+@bp.post("/s/<space:slug>/leave")
 @signed_in
 def leave(slug: str):
     """Leave in one tap."""
@@ -142,14 +142,14 @@ def leave(slug: str):
     return redirect(url_for("spaces.index"), code=303)
 
 
-@bp.get("/s/<slug>/members")
+@bp.get("/s/<space:slug>/members")
 @signed_in
 def members(slug: str):
     acc, listing = spaces.list_members(g.account, slug, int_arg("page"))
     return render_template("spaces/members.html", acc=acc, space=acc.space, listing=listing)
 
 
-@bp.post("/s/<slug>/members/<int:membership_id>/role")
+@bp.post("/s/<space:slug>/members/<int:membership_id>/role")
 @signed_in
 def set_role(slug: str, membership_id: int):
     """Owners appoint or remove moderators and owners."""
@@ -158,7 +158,7 @@ def set_role(slug: str, membership_id: int):
     return redirect(url_for("spaces.members", slug=slug), code=303)
 
 
-@bp.route("/s/<slug>/settings", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/settings", methods=["GET", "POST"])
 @signed_in
 def settings(slug: str):
     """Owners edit the space."""
@@ -210,7 +210,7 @@ def _invites_page(slug: str, new=None, error: str | None = None, status: int = 2
     ), status
 
 
-@bp.route("/s/<slug>/invites", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/invites", methods=["GET", "POST"])
 @signed_in
 def invite_list(slug: str):
     """Owners list invites with their use counts, and make new ones (the link shows once)."""
@@ -232,7 +232,7 @@ def invite_list(slug: str):
     return _invites_page(slug, new=new, status=201)
 
 
-@bp.post("/s/<slug>/invites/<int:invite_id>/revoke")
+@bp.post("/s/<space:slug>/invites/<int:invite_id>/revoke")
 @signed_in
 def revoke_invite(slug: str, invite_id: int):
     invites.revoke_invite(g.account, slug, invite_id)
@@ -240,7 +240,7 @@ def revoke_invite(slug: str, invite_id: int):
     return redirect(url_for("spaces.invite_list", slug=slug), code=303)
 
 
-@bp.get("/s/<slug>/requests")
+@bp.get("/s/<space:slug>/requests")
 @signed_in
 def requests(slug: str):
     """Moderators see join requests, each with the answer and the name asked for."""
@@ -250,7 +250,7 @@ def requests(slug: str):
     )
 
 
-@bp.post("/s/<slug>/requests/<int:request_id>")
+@bp.post("/s/<space:slug>/requests/<int:request_id>")
 @signed_in
 def decide(slug: str, request_id: int):
     decision = form_text("decision")
@@ -273,7 +273,7 @@ def invite(code: str):
     _invite, space, membership = invites.find_invite(g.account, code)
     if membership is not None:
         flash(_("You are already a member of this space."), "info")
-        return redirect(url_for("spaces.show", slug=space.slug), code=303)
+        return redirect(url_for("spaces.show", slug=space.id), code=303)
     if request.method == "GET":
         return render_template("spaces/invite.html", space=space, code=code, form={})
     try:
@@ -286,4 +286,4 @@ def invite(code: str):
             "spaces/invite.html", space=space, code=code, form=request.form, error=error.message
         ), error.status
     flash(_("Welcome! You are a member now."), "success")
-    return redirect(url_for("spaces.show", slug=space.slug), code=303)
+    return redirect(url_for("spaces.show", slug=space.id), code=303)

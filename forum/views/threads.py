@@ -41,7 +41,7 @@ def _confirmed() -> bool:
 HELD = _l("Thank you. It is waiting for a moderator to approve it before others can see it.")
 
 
-@bp.route("/s/<slug>/t/new", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/t/new", methods=["GET", "POST"])
 @signed_in
 def new(slug: str):
     """Start a thread: a title and a first post."""
@@ -70,7 +70,7 @@ def new(slug: str):
         ), error.status
     if thread.hidden_at is not None:
         flash(str(HELD), "info")
-        return redirect(url_for("spaces.show", slug=acc.space.slug), code=303)
+        return redirect(url_for("spaces.show", slug=acc.space.id), code=303)
     return redirect(url_for("threads.show", thread_id=thread.id), code=303)
 
 
@@ -194,7 +194,7 @@ def edit(post_id: int):
         ), error.status
     if post.thread.hidden_at is not None and not acc.has_role("moderator"):
         flash(str(HELD), "info")
-        return redirect(url_for("spaces.show", slug=acc.space.slug), code=303)
+        return redirect(url_for("spaces.show", slug=acc.space.id), code=303)
     if post.hidden_at is not None and not was_hidden:
         flash(str(HELD), "info")
     return redirect(url_for("threads.show", thread_id=post.thread_id) + f"#p{post_id}", code=303)
@@ -205,7 +205,7 @@ def edit(post_id: int):
 def delete(post_id: int):
     """Delete one's own post now (no undo)."""
     post, acc = access.access_post(g.account, post_id)
-    thread_id, slug = post.thread_id, acc.space.slug
+    thread_id, slug = post.thread_id, acc.space.id
     whole_thread = threads.delete_post(g.account, post_id)
     flash(_("Your post is deleted."), "success")
     if whole_thread:

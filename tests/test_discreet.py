@@ -1,0 +1,114 @@
+"""Discreet by default where it matters (issue 15, item 2).
+
+Browser history keeps every URL visited and its page title. Nothing the app generates
+(links, form actions, redirects, the URLs scripts build from data attributes) names a
+space by its slug or its name: spaces are named by their id. In discreet mode every page
+title is the neutral name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from urllib.parse import urljoin
+from urllib.parse import urlsplit
+
+from forum.extensions import db
+from tests import factories
+from tests.support import post
+
+SLUG = "hiv-peer-support"
+NAME = "HIV peer support"
+# Every attribute that holds a URL the browser may visit (or a script may build one from).
+URL_ATTRIBUTE = re.compile(r'\s(?:href|action|src|formaction|data-[a-z-]*url)="([^"]*)"')
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+NEVER_VISIT = ("/exit", "/logout", "/static/")
+
+
+def _world(member):
+    """A closed space on a sensitive subject that the member owns, with some of everything."""
+    space = factories.make_space("closed", owner=member, name=NAME, slug=SLUG)
+    thread = factories.make_thread(space, member, title="Clinic hours", body="Open on Monday")
+    factories.make_post(thread, member, body="Thanks")
+    factories.make_room(space)
+    db.session.commit()
+    return space, thread
+
+
+def _urls(html: str) -> list[str]:
+    return [u.replace("&amp;", "&") for u in URL_ATTRIBUTE.findall(html)]
+
+
+def _crawl(client, start: str = "/", limit: int = 150) -> dict[str, str]:
+    """Every same-origin page reachable by GET from ``start``: {path: html}."""
+    seen: dict[str, str] = {}
+    queue = deque([start])
+    while queue and len(seen) < limit:
+        path = queue.popleft()
+        if path in seen or path.startswith(NEVER_VISIT):
+            continue
+        response = client.get(path)
+        html = response.get_data(as_text=True)
+        seen[path] = html
+        for url in _urls(html):
+            parts = urlsplit(urljoin("http://localhost" + path, url))
+            if parts.netloc in ("localhost", "") and parts.path not in seen:
+                queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return seen
+
+
+def _says_nothing(where: str, value: str) -> None:
+    lowered = value.lower()
+    assert SLUG not in lowered and NAME.lower() not in lowered, f"{where}: {value}"
+    assert not re.search(r"\bhiv\b", lowered), f"{where}: {value}"
+
+
+def test_generated_urls_and_redirects_name_spaces_by_id(client, member):
+    space, thread = _world(member)
+    pages = _crawl(client)
+    space_pages = [p for p in pages if p.startswith(f"/s/{space.id}")]
+    # The crawl reached the space's pages (by its id): the settings, invites, moderation
+    # log and queue, chat, the new-thread form...
+    assert len(space_pages) >= 8, sorted(pages)
+    assert f"/t/{thread.id}" in pages
+    for path, html in pages.items():
+        _says_nothing("URL visited", path)
+        for url in _urls(html):
+            _says_nothing(f"a URL on {path}", url)
+    # Redirects after the forms a member uses in a space.
+    answers = [
+        post(client, f"/s/{space.id}/t/new", {"title": "Dates", "body": "When?"}),
+        post(client, f"/t/{thread.id}/reply", {"body": "Me too"}),
+        post(client, f"/s/{space.id}/invites", {"max_uses": "1", "days": "1"}),
+        post(client, f"/s/{space.id}/chat/rooms", {"name": "Evening"}),
+        post(
+            client,
+            f"/s/{space.id}/settings",
+            {"name": NAME, "description": "Peer", "kind": "closed"},
+        ),
+    ]
+    for answer in answers:
+        error = re.findall(r'role="alert">([^<]*)', answer.get_data(as_text=True))
+        assert answer.status_code in (201, 303), (answer.request.path, error)
+        _says_nothing("a redirect", answer.headers.get("Location", ""))
+        for url in _urls(answer.get_data(as_text=True)):
+            _says_nothing("a URL in an answer", url)
+
+
+def test_old_slug_urls_still_resolve(client, member):
+    space, _thread = _world(member)
+    by_slug = client.get(f"/s/{SLUG}")
+    by_id = client.get(f"/s/{space.id}")
+    assert by_slug.status_code == by_id.status_code == 200
+    assert NAME in by_id.get_data(as_text=True)
+
+
+def test_in_discreet_mode_no_title_says_anything(client, member):
+    _world(member)
+    post(client, "/account/preferences", {"discreet": "1", "locale": "en"})
+    pages = _crawl(client)
+    assert len(pages) > 20
+    for path, html in pages.items():
+        titles = TITLE.findall(html)
+        assert titles == ["Notes"], f"{path}: {titles}"
+        assert "Red Brolly" not in html and "umbrella" not in html.lower(), path
