@@ -232,6 +232,12 @@ def set_preferences(
     db.session.commit()
 
 
+def set_discreet(account: Account, on: bool) -> None:
+    """The discreet-mode switch alone (the footer button of a signed-in member)."""
+    account.discreet = bool(on)
+    db.session.commit()
+
+
 def set_language(account: Account, locale: object) -> None:
     """The picker, for a member: keep the language on the account."""
     if not i18n.valid_language(locale):

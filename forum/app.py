@@ -16,6 +16,7 @@ from flask import g
 import moderation
 import realtime
 from forum import cli
+from forum import discreet
 from forum import disk
 from forum import expiry
 from forum import greenlets
@@ -78,6 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.before_request(sessions.load_current_session)
     app.after_request(sessions.write_cookie)
+    app.after_request(discreet.write_cookie)
     app.after_request(security.secure_headers)
     weight.init_app(app)
     app.context_processor(_template_globals)
@@ -210,7 +212,7 @@ def _template_globals() -> dict[str, Any]:
     account = g.get("account")
     return {
         "current_account": account,
-        "discreet": bool(account and account.discreet),
+        "discreet": discreet.active(account),
     }
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from forum.extensions import db
 from tests import factories
+from tests.support import PASSPHRASE
 from tests.support import post
 
 SLUG = "hiv-peer-support"
@@ -112,3 +113,79 @@ def test_in_discreet_mode_no_title_says_anything(client, member):
         titles = TITLE.findall(html)
         assert titles == ["Notes"], f"{path}: {titles}"
         assert "Red Brolly" not in html and "umbrella" not in html.lower(), path
+
+
+# --- discreet mode on the device ------------------------------------------------------
+
+SIGNED_OUT = ("/", "/login", "/signup", "/recover", "/nowhere", "/s/1", "/t/1")
+SUBJECT = re.compile(r"red brolly|sex work|umbrella|favicon\.|for work elsewhere", re.I)
+
+
+def _switch(client, on: bool, next_path: str = "/"):
+    return post(client, "/discreet", {"discreet": "1" if on else "0", "next": next_path})
+
+
+def test_signed_out_pages_are_neutral_with_the_device_cookie(client):
+    answer = _switch(client, True, "/signup")
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/signup")
+    cookie = answer.headers["Set-Cookie"]
+    assert cookie.startswith("rb_discreet=1;") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    for path in SIGNED_OUT:
+        html = client.get(path, follow_redirects=True).get_data(as_text=True)
+        assert TITLE.findall(html) == ["Notes"], path
+        assert "favicon-discreet." in html, path
+        said = SUBJECT.findall(html.replace("favicon-discreet.", ""))
+        assert said == [], (path, said)
+    # And back: the full look, with its name.
+    _switch(client, False)
+    assert "Red Brolly" in client.get("/").get_data(as_text=True)
+
+
+def test_the_switch_in_every_footer_works_without_an_account(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert 'action="/discreet"' in html and 'name="discreet" value="1"' in html
+    _switch(client, True)
+    assert 'name="discreet" value="0"' in client.get("/login").get_data(as_text=True)
+
+
+def test_error_pages_stay_identical_for_hidden_and_missing_in_discreet_mode(client, member):
+    hidden = factories.make_space("hidden", name=NAME, slug=SLUG)
+    _switch(client, True)
+    missing = client.get("/s/999999")
+    hidden_answer = client.get(f"/s/{hidden.id}")
+    assert missing.status_code == hidden_answer.status_code == 404
+    scrub = re.compile(r'name="csrf_token" value="[^"]*"')
+    assert scrub.sub("", missing.get_data(as_text=True)) == scrub.sub(
+        "", hidden_answer.get_data(as_text=True)
+    )
+    assert TITLE.findall(missing.get_data(as_text=True)) == ["Notes"]
+
+
+def test_precedence_device_or_account_and_login_carries_the_account_setting(app, client, member):
+    # The account's setting: on at log-in on a new device, the device cookie follows.
+    post(client, "/account/preferences", {"discreet": "1", "locale": "en"})
+    other = app.test_client()
+    answer = post(other, "/login", {"alias": "Amara", "passphrase": PASSPHRASE})
+    assert "rb_discreet=1" in ";".join(answer.headers.getlist("Set-Cookie"))
+    # Logging out keeps the device's choice.
+    post(other, "/logout")
+    assert TITLE.findall(other.get("/").get_data(as_text=True)) == ["Notes"]
+    # Switching off while signed in turns off the account's setting too.
+    _switch(client, False)
+    db.session.refresh(member)
+    assert member.discreet is False
+    assert "Red Brolly" in client.get("/").get_data(as_text=True)
+    # A device that is discreet stays so for a member whose account says off.
+    _switch(client, True)
+    post(client, "/account/preferences", {"locale": "en"})  # unticked: both off
+    assert "Red Brolly" in client.get("/").get_data(as_text=True)
+    client.set_cookie("rb_discreet", "1")
+    assert TITLE.findall(client.get("/").get_data(as_text=True)) == ["Notes"]
+
+
+def test_quick_exit_keeps_the_devices_discreet_mode(client, member):
+    _switch(client, True)
+    answer = client.get("/exit")
+    assert answer.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+    cookies = answer.headers.getlist("Set-Cookie")
+    assert any(c.startswith("rb_discreet=1;") for c in cookies), cookies

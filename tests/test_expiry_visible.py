@@ -110,7 +110,7 @@ def test_an_owner_gets_the_link_to_change_it(app, make_account, forum):
     owner_client = app.test_client()
     login(owner_client, "Ownerv")
     html = owner_client.get(f"/s/{space.slug}").get_data(as_text=True)
-    assert f"/s/{space.slug}/retention" in str(
+    assert f"/s/{space.id}/retention" in str(
         BeautifulSoup(html, "html.parser").select_one("#retention")
     )
 

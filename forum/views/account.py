@@ -16,6 +16,7 @@ from flask_babel import refresh
 
 from forum import accounts
 from forum import clock
+from forum import discreet
 from forum import i18n
 from forum import recovery
 from forum import sessions
@@ -120,6 +121,7 @@ def preferences():
         )
     except ServiceError as error:
         return _settings_page(error.message, error.status)
+    discreet.remember_after(g.account.discreet)  # the device follows (forum/discreet.py)
     refresh()  # the flash below in the language just chosen
     flash(_("Saved."), "success")
     return redirect(url_for("account.settings"), code=303)

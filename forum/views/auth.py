@@ -13,6 +13,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from forum import accounts
+from forum import discreet
 from forum import ratelimit
 from forum import sessions
 from forum.errors import ServiceError
@@ -28,6 +29,10 @@ def _signed_in(result: accounts.SignedIn) -> None:
     # A page rendered by this same request (the recovery codes) shows the signed-in header.
     g.auth_session = result.session
     g.account = result.account
+    # The account's discreet mode follows it to this device; a device already discreet
+    # stays so (forum/discreet.py).
+    if result.account.discreet:
+        discreet.remember_after(True)
 
 
 @bp.route("/signup", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from forum import accounts
+from forum import discreet
 from forum import i18n
 from forum import sessions
 from forum import spaces
@@ -44,9 +45,25 @@ def quick_exit():
     if g.get("auth_session") is not None:
         accounts.log_out(g.auth_session)
     sessions.clear_cookie_after()
+    if discreet.active(g.get("account")):
+        # Sent after Clear-Site-Data's wipe, so Back to one of our pages stays neutral.
+        discreet.remember_after(True)
     response = redirect(current_app.config["RB_QUICK_EXIT_URL"], code=303)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
+
+
+@bp.post("/discreet")
+def discreet_mode():
+    """The footer switch: a neutral name, icon and words on this device (``rb_discreet``).
+
+    No account needed; a signed-in member's account setting follows (forum/discreet.py).
+    """
+    on = request.form.get("discreet") == "1"
+    if g.get("account") is not None:
+        accounts.set_discreet(g.account, on)
+    discreet.remember_after(on)
+    return redirect(safe_next(request.form.get("next")), code=303)
 
 
 @bp.post("/language")
