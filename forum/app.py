@@ -77,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_redis(app)
     _init_socketio(app)
 
+    app.before_request(discreet.just_left)
     app.before_request(sessions.load_current_session)
     app.after_request(sessions.write_cookie)
     app.after_request(discreet.write_cookie)

@@ -9,13 +9,19 @@ Precedence: a page is discreet when the device cookie **or** the signed-in membe
 account says so (never less discreet than either). Logging in with the account setting
 on turns the device's cookie on; switching off (footer or preferences) while signed in
 turns off both. Logging out, and quick exit, keep the device's choice: the next page
-this device shows, Back after a quick exit included, stays neutral.
+this device shows stays neutral.
+
+Quick exit also marks the browser for ten minutes (``rb_left``): every page but the
+way back in (log in, sign up, recovery) sends it to the neutral site again, so Back
+after a quick exit returns to nothing of ours, with or without JavaScript.
 """
 
 from __future__ import annotations
 
 from flask import Response
+from flask import current_app
 from flask import g
+from flask import redirect
 from flask import request
 
 from forum import sessions
@@ -23,6 +29,12 @@ from forum.models import Account
 
 COOKIE = "rb_discreet"
 COOKIE_MAX_AGE = 365 * 24 * 3600
+# Quick exit's mark: for this long, Back (or any page but the way in) leads this browser
+# to the neutral site again instead of one of our pages.
+LEFT_COOKIE = "rb_left"
+LEFT_SECONDS = 10 * 60
+# What a browser that just left may still open: the way back in, and what pages load.
+WAY_IN = frozenset({"auth.login", "auth.signup", "auth.recover", "static", "health.healthz"})
 
 
 def on_this_device() -> bool:
@@ -39,8 +51,37 @@ def remember_after(on: bool) -> None:
     g.discreet_cookie = on
 
 
+def mark_left() -> None:
+    """Quick exit: this browser just left (``LEFT_COOKIE``)."""
+    g.left_cookie = True
+
+
+def just_left() -> Response | None:
+    """``before_request``: a browser that quick-exited minutes ago gets the neutral site
+    for every page but the way in, so Back after a quick exit shows none of ours (the
+    pages are ``no-store``: Back fetches them again). Logging in or signing up ends it."""
+    if request.cookies.get(LEFT_COOKIE) != "1" or request.endpoint in WAY_IN:
+        return None
+    if request.method not in ("GET", "HEAD") or request.path.startswith("/socket.io"):
+        return None
+    return redirect(current_app.config["RB_QUICK_EXIT_URL"], code=303)
+
+
 def write_cookie(response: Response) -> Response:
-    """``after_request``: set or clear the device's switch when a view asked to."""
+    """``after_request``: set or clear the device's switch when a view asked to; the
+    quick-exit mark, set by quick exit and cleared by the way back in."""
+    if g.get("left_cookie"):
+        response.set_cookie(
+            LEFT_COOKIE,
+            "1",
+            max_age=LEFT_SECONDS,
+            httponly=True,
+            samesite="Lax",
+            secure=sessions.cookie_secure(),
+        )
+    elif g.get("new_session_token") and request.cookies.get(LEFT_COOKIE):
+        secure = sessions.cookie_secure()
+        response.delete_cookie(LEFT_COOKIE, httponly=True, samesite="Lax", secure=secure)
     on = g.get("discreet_cookie")
     if on is None:
         return response

@@ -355,7 +355,10 @@ def test_quick_exit_ends_session_and_clears_site_data(client, make_account):
     assert response.status_code == 303
     assert response.headers["Location"].startswith("https://")
     assert '"storage"' in response.headers["Clear-Site-Data"]
-    assert client.get("/account").status_code == 302
+    # The way in: the log-in page, as a visitor (other pages lead to the neutral site
+    # for ten minutes: tests/test_discreet.py).
+    assert client.get("/login?next=/account").status_code == 200
+    assert "Log out" not in client.get("/login").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("app_config", [{"RB_ADDRESS_HEADER": "X-RB-Client-Address"}])

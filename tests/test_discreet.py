@@ -185,7 +185,31 @@ def test_precedence_device_or_account_and_login_carries_the_account_setting(app,
 
 def test_quick_exit_keeps_the_devices_discreet_mode(client, member):
     _switch(client, True)
+    client.set_cookie("rb_lang", "es")
+    client.set_cookie("rb_tz", "Europe/Madrid")
     answer = client.get("/exit")
-    assert answer.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+    assert answer.headers["Clear-Site-Data"] == '"cache", "storage"'
     cookies = answer.headers.getlist("Set-Cookie")
     assert any(c.startswith("rb_discreet=1;") for c in cookies), cookies
+    # Every other cookie of ours is deleted by name (the CSRF one, the language, the zone).
+    for name in ("rb_session", "rb_csrf", "rb_lang", "rb_tz"):
+        assert any(c.startswith(f"{name}=;") and "Max-Age=0" in c for c in cookies), name
+
+
+def test_after_quick_exit_only_the_way_in_opens_our_pages(app, client, member):
+    exit_url = app.config["RB_QUICK_EXIT_URL"]
+    answer = client.get("/exit")
+    assert any(
+        c.startswith("rb_left=1;") and "Max-Age=600" in c and "HttpOnly" in c
+        for c in answer.headers.getlist("Set-Cookie")
+    )
+    # Back (the pages are no-store: fetched again) leads to the neutral site again.
+    for path in ("/", "/account", "/s/1", "/t/1", "/nowhere", "/spaces"):
+        again = client.get(path)
+        assert again.status_code == 303 and again.headers["Location"] == exit_url, path
+    # The way in opens, and logging in ends the mark.
+    assert client.get("/login").status_code == 200
+    assert client.get("/signup").status_code == 200
+    answer = post(client, "/login", {"alias": "Amara", "passphrase": PASSPHRASE})
+    assert any(c.startswith("rb_left=;") for c in answer.headers.getlist("Set-Cookie"))
+    assert client.get("/account").status_code == 200

@@ -40,16 +40,26 @@ def quick_exit():
     """Leave now: end this session, wipe what the browser holds for us, go somewhere neutral.
 
     A GET on purpose: it must work as a plain link without JavaScript, in one tap.
-    Another site can make someone quick-exit; that costs them a sign-in, nothing more.
+    Another site can make someone quick-exit; that costs them a sign-in (and ten minutes
+    in which only the way in opens our pages), nothing more.
+
+    Every cookie the browser sent is deleted by name, not with Clear-Site-Data's
+    "cookies": Chromium applies that after the response's own Set-Cookie, and would
+    wipe the two this response sets (forum/discreet.py): the device's discreet mode,
+    kept, and the quick-exit mark that makes Back lead to the neutral site again.
     """
     if g.get("auth_session") is not None:
         accounts.log_out(g.auth_session)
     sessions.clear_cookie_after()
-    if discreet.active(g.get("account")):
-        # Sent after Clear-Site-Data's wipe, so Back to one of our pages stays neutral.
+    keep_discreet = discreet.active(g.get("account"))
+    if keep_discreet:
         discreet.remember_after(True)
+    discreet.mark_left()
     response = redirect(current_app.config["RB_QUICK_EXIT_URL"], code=303)
-    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    mine = {sessions.COOKIE_NAME, discreet.COOKIE, discreet.LEFT_COOKIE}
+    for name in set(request.cookies) - mine:
+        response.delete_cookie(name, path="/", samesite="Lax")
     return response
 
 
