@@ -49,6 +49,9 @@ def _crawl(client, start: str = "/", limit: int = 150) -> dict[str, str]:
         if path in seen or path.startswith(NEVER_VISIT):
             continue
         response = client.get(path)
+        if response.mimetype != "text/html":
+            seen[path] = ""  # the manifest: tested below
+            continue
         html = response.get_data(as_text=True)
         seen[path] = html
         for url in _urls(html):
@@ -110,6 +113,8 @@ def test_in_discreet_mode_no_title_says_anything(client, member):
     pages = _crawl(client)
     assert len(pages) > 20
     for path, html in pages.items():
+        if not html:
+            continue
         titles = TITLE.findall(html)
         assert titles == ["Notes"], f"{path}: {titles}"
         assert "Red Brolly" not in html and "umbrella" not in html.lower(), path
@@ -213,3 +218,40 @@ def test_after_quick_exit_only_the_way_in_opens_our_pages(app, client, member):
     answer = post(client, "/login", {"alias": "Amara", "passphrase": PASSPHRASE})
     assert any(c.startswith("rb_left=;") for c in answer.headers.getlist("Set-Cookie"))
     assert client.get("/account").status_code == 200
+
+
+# --- the web app manifest -------------------------------------------------------------
+
+
+def test_the_manifest_follows_discreet_mode_from_the_cookie(client):
+    html = client.get("/").get_data(as_text=True)
+    assert '<link rel="manifest" href="/manifest.webmanifest" crossorigin="use-credentials">' in (
+        html
+    )  # with credentials: the browser sends the cookie that decides its name
+    answer = client.get("/manifest.webmanifest")
+    assert answer.mimetype == "application/manifest+json"
+    assert answer.headers["Cache-Control"] == "no-store"
+    full = answer.get_json(force=True)
+    assert full["name"] == full["short_name"] == "Red Brolly"
+    assert full["start_url"] == "/"
+    assert full["icons"][0]["src"].startswith("/static/img/favicon.")
+
+    _switch(client, True)
+    plain = client.get("/manifest.webmanifest").get_json(force=True)
+    assert plain["name"] == plain["short_name"] == "Notes"
+    assert plain["icons"][0]["src"].startswith("/static/img/favicon-discreet.")
+    assert not SUBJECT.search(client.get("/manifest.webmanifest").get_data(as_text=True))
+    # Every URL in it is our own origin's.
+    assert all(u["src"].startswith("/") for u in plain["icons"])
+    client.set_cookie("rb_lang", "es")
+    assert client.get("/manifest.webmanifest").get_json(force=True)["name"] == "Notas"
+
+
+def test_no_service_worker_caches_anything():
+    from pathlib import Path
+
+    static = Path(__file__).resolve().parent.parent / "static"
+    scripts = [p for p in static.rglob("*.js") if "vendor" not in p.parts]
+    assert scripts  # positive control
+    for script in scripts:
+        assert "serviceWorker" not in script.read_text(encoding="utf-8"), script

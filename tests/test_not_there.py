@@ -74,6 +74,7 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "main.quick_exit": NOTHING("redirects away"),
     "main.language": NOTHING("the caller's own language choice"),
     "main.discreet_mode": NOTHING("the device's own discreet-mode switch"),
+    "main.manifest": NOTHING("the web app manifest: a name and an icon"),
     "health.healthz": NOTHING("ok or unavailable, for load balancers"),
     "auth.login": NOTHING("signing in; unknown aliases are tested by the accounts tests"),
     "auth.logout": NOTHING("the caller's own session"),

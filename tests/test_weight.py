@@ -48,7 +48,9 @@ def test_signed_out_pages_load_no_socket_client(app: Flask) -> None:
 
 
 def static_links(html: str) -> list[str]:
-    return weight.linked_files(html)
+    """The static files a page links (the manifest is a page: its name follows discreet
+    mode, so it is ``no-store``, tests/test_discreet.py)."""
+    return [link for link in weight.linked_files(html) if link.startswith("/static/")]
 
 
 def test_linked_files_have_hashed_names_and_a_year_immutable(app: Flask) -> None:

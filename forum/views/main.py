@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint
 from flask import current_app
 from flask import g
@@ -9,6 +11,7 @@ from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
 from flask_babel import gettext as _
 
 from forum import accounts
@@ -60,6 +63,31 @@ def quick_exit():
     mine = {sessions.COOKIE_NAME, discreet.COOKIE, discreet.LEFT_COOKIE}
     for name in set(request.cookies) - mine:
         response.delete_cookie(name, path="/", samesite="Lax")
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest, so a member can add the site to a home screen.
+
+    Its name and icon follow discreet mode (the device's cookie: the page links it with
+    ``crossorigin="use-credentials"`` so the browser sends it); served from our origin,
+    ``no-store`` like every page. There is no service worker: nothing is cached offline.
+    """
+    quiet = discreet.active(g.get("account"))
+    name = _("Notes") if quiet else _("Red Brolly")
+    icon = "img/favicon-discreet.svg" if quiet else "img/favicon.svg"
+    body = {
+        "name": name,
+        "short_name": name,
+        "start_url": url_for("main.index"),
+        "display": "standalone",
+        "icons": [
+            {"src": url_for("static", filename=icon), "sizes": "any", "type": "image/svg+xml"}
+        ],
+    }
+    response = make_response(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+    response.mimetype = "application/manifest+json"
     return response
 
 

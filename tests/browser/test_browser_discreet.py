@@ -6,6 +6,7 @@ the tab): every entry's URL and title, as Back and the history list would show t
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -56,6 +57,16 @@ def test_signed_out_discreet_pages_and_a_history_with_no_subject(page, origin, a
         _assert_neutral(page)
         check_layout(page)
         check_accessibility(page)
+
+    # The manifest the browser itself reads (sent the cookie): the neutral name, no errors.
+    page.goto("/")
+    cdp = page.context.new_cdp_session(page)
+    try:
+        found = cdp.send("Page.getAppManifest")
+    finally:
+        cdp.detach()
+    assert found["url"] == origin + "/manifest.webmanifest" and found["errors"] == [], found
+    assert json.loads(found["data"])["name"] == "Notes"
 
     # A member's evening, moving by links and buttons as a person would.
     sign_up(page)
