@@ -75,7 +75,13 @@ class Config:
     RB_CHECKIN_INTERVAL = _int("RB_CHECKIN_INTERVAL", 5)
     RB_QUICK_EXIT_URL = os.environ.get("RB_QUICK_EXIT_URL", "https://www.bbc.com/weather")
     # Rate limits (Flask-Limiter syntax). Per alias and per hashed client address.
+    # Sign-ups: 5 an hour per alias tried; 20 an hour per hashed address. One address is
+    # often many people (a drop-in centre's Wi-Fi, a phone network's shared address): a
+    # group helped to sign up together in one session must fit. Floods of accounts stay
+    # slow (480 a day at most from one address), and new accounts weigh little (half a
+    # flag, the strictest chat rate: moderation/trust.py). docs/SECURITY.md.
     RB_LIMIT_SIGNUP = "5 per hour"
+    RB_LIMIT_SIGNUP_ADDRESS = "20 per hour"
     # Logins: per alias (and per address where addresses mean something), counted before the
     # passphrase is checked: past it no argon2 runs. Recovery by code: per address only (a
     # per-alias limit would let anyone lock the owner out of their way back in; ten codes of

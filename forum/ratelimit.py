@@ -90,14 +90,19 @@ def alias_key() -> str:
         return "alias:invalid"
 
 
-def limit(config_key: str, *, by_alias: bool = True):
+def limit(config_key: str, *, by_alias: bool = True, address_key_config: str | None = None):
     """Decorator: limit a POST view by alias (unless ``by_alias=False``) and by hashed address.
 
-    Flask-Limiter counts before the view runs: a refused request costs no passphrase check.
+    The address has its own rate when ``address_key_config`` names one (sign-up: many
+    people share an address), else the same. Flask-Limiter counts before the view runs:
+    a refused request costs no passphrase check.
     """
 
     def rate() -> str:
         return current_app.config[config_key]
+
+    def address_rate() -> str:
+        return current_app.config[address_key_config or config_key]
 
     def decorate(view):
         if by_alias:
@@ -105,7 +110,7 @@ def limit(config_key: str, *, by_alias: bool = True):
                 rate, key_func=alias_key, methods=["POST"], scope=config_key + ":alias"
             )(view)
         return limiter.limit(
-            rate,
+            address_rate,
             key_func=address_key,
             methods=["POST"],
             scope=config_key + ":addr",

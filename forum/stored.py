@@ -371,6 +371,7 @@ TABLES: dict[str, Table] = {
             "target_id": "which item of that kind",
             "created_at": "when",
             "expires_at": "when it is deleted",
+            "seen": "whether they have opened their notices since (yes/no, no time)",
         },
     ),
     "mod_watch_words": Table(

@@ -21,6 +21,7 @@ from moderation import cli
 from moderation import expiry
 from moderation import guard
 from moderation import models as _models  # noqa: F401 - tables for the metadata
+from moderation import notices
 from moderation import screening
 from moderation import trust
 from moderation import views
@@ -42,4 +43,5 @@ def init_app(app: Flask) -> None:
     signals.account_deleting.connect(expiry.forget_account)
     signals.maintenance_due.connect(expiry.delete_expired)
     app.jinja_env.globals["appealable_hides"] = appeals.appealable_hides
+    app.jinja_env.globals["unseen_notices"] = notices.unseen_count
     expiry.connect_receivers()

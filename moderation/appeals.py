@@ -126,15 +126,16 @@ def decide(
     now = clock.now()
     row.status, row.decided_by, row.decided_at = OUTCOMES[outcome], actor.id, now
     unhidden = None
-    outcome_text = "upheld: the decision stands"
+    # Plain words: the notice says whether the appeal succeeded ("overturned" did not).
+    outcome_text = "was looked at again. The decision stays."
     if outcome == "overturn":
-        outcome_text = "overturned"
+        outcome_text = "succeeded: the decision is undone."
         if action.action in ("hide", "auto_hide"):
             target = targets.get_live(action.target_kind, action.target_id)
             if target is not None and target.hidden_at is not None:
                 target.obj.hidden_at = None
                 unhidden = target
-                outcome_text = "overturned: your post shows again"
+                outcome_text = "succeeded: your post shows again."
         elif action.action == "mute":
             membership = db.session.scalar(
                 sa.select(Membership).where(
@@ -143,11 +144,11 @@ def decide(
             )
             if membership is not None:
                 membership.muted_until = None
-            outcome_text = "overturned: you are no longer muted"
+            outcome_text = "succeeded: you can write there again."
         elif action.action == "delete":
             outcome_text = (
-                "overturned, but deleted content cannot be brought back; "
-                "please post it again if you like"
+                "succeeded, but what was deleted cannot come back. "
+                "You can post it again if you like."
             )
     modlog.write(
         space_access,
@@ -160,7 +161,7 @@ def decide(
     )
     notices.notify(
         row.author_id,
-        f'Your appeal in "{space_access.space.name}" was {outcome_text}.',
+        f'Your appeal in "{space_access.space.name}" {outcome_text}',
         f"/s/{space_access.space.id}/mod/log",
         action=action,  # the decision appealed: about its content, goes with it
     )

@@ -16,6 +16,7 @@ from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.extensions import db
 from forum.models import Account
+from forum.models import Space
 from moderation import modlog
 from moderation import notices
 from moderation import targets
@@ -32,6 +33,8 @@ ALREADY = _l("You have already flagged this. Thank you: the moderators will look
 class FlagResult:
     flag: Flag
     hidden: bool
+    target: targets.Target | None = None  # what was flagged (the page to go back to)
+    space: Space | None = None
 
 
 def clean_reason(reason: object, note: object) -> tuple[str, str | None]:
@@ -124,7 +127,7 @@ def flag(
     db.session.commit()
     if hide:
         signals.content_hidden.send(target.space_id, **target.payload())
-    return FlagResult(row, hide)
+    return FlagResult(row, hide, target, space_access.space)
 
 
 def system_flag(target: targets.Target, note: str, *, hold: bool = False) -> Flag:

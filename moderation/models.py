@@ -223,6 +223,8 @@ class Notice(db.Model):
     target_id: so.Mapped[int | None] = so.mapped_column()
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    # Shown on the notices page once: the header counts the others. Yes/no, no time.
+    seen: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
 
 WORD_ACTIONS = ("block", "hold", "flag")  # strongest first

@@ -50,8 +50,8 @@ ACTION_LABELS = {
     "remove": N_("member removed"),
     "suspend": N_("account suspended"),
     "alert_remove": N_("urgent alert removed"),
-    "appeal_upheld": N_("appeal: decision upheld"),
-    "appeal_overturned": N_("appeal: decision overturned"),
+    "appeal_upheld": N_("appeal refused: the decision stays"),
+    "appeal_overturned": N_("appeal accepted: the decision is undone"),
 }
 
 

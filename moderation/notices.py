@@ -60,6 +60,29 @@ def notify(
     )
 
 
+def unseen_count(account: Account | None) -> int:
+    """How many of the account's live notices it has not seen yet (the header's count)."""
+    if account is None:
+        return 0
+    return db.session.scalar(
+        sa.select(sa.func.count(Notice.id)).where(
+            Notice.account_id == account.id, access.live(Notice.expires_at), ~Notice.seen
+        )
+    )
+
+
+def mark_seen(account: Account, rows: list[Notice]) -> None:
+    """The notices the account was just shown; commits."""
+    ids = [row.id for row in rows if not row.seen]
+    if ids:
+        db.session.execute(
+            sa.update(Notice)
+            .where(Notice.account_id == account.id, Notice.id.in_(ids))
+            .values(seen=True)
+        )
+        db.session.commit()
+
+
 def list_for(account: Account, page: int = 1) -> tuple[list[Notice], bool]:
     """The account's live notices, newest first; (rows, has_next)."""
     found = paginate(

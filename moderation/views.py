@@ -62,7 +62,11 @@ def lock(thread_id: int):
 def notice_list():
     page = int_arg("page")
     rows, has_next = notices.list_for(g.account, page)
-    return render_template("moderation/notices.html", notices=rows, page=page, has_next=has_next)
+    new = {row.id for row in rows if not row.seen}
+    notices.mark_seen(g.account, rows)  # before the header counts them
+    return render_template(
+        "moderation/notices.html", notices=rows, new=new, page=page, has_next=has_next
+    )
 
 
 @bp.route("/flag/<kind>/<int:target_id>", methods=["GET", "POST"])
@@ -79,7 +83,33 @@ def flag(kind: str, target_id: int):
         else _("Thank you. The moderators will look at it."),
         "success",
     )
-    return redirect(url_for("moderation.notice_list") if result.hidden else request.path, code=303)
+    return redirect(back_after_flag(result), code=303)
+
+
+def back_after_flag(result: flags.FlagResult) -> str:
+    """Where the flagger was: the post, thread, chat room, conversation or report.
+
+    Something hidden now is no longer shown to the flagger: then the page around it
+    (the thread for a post, the space for a thread, the reports for a report).
+    """
+    target, space = result.target, result.space
+    if target is None or space is None:
+        return url_for("spaces.index")
+    obj = target.obj
+    if target.kind == "post":
+        anchor = None if result.hidden else f"p{obj.id}"
+        return url_for("threads.show", thread_id=obj.thread_id, _anchor=anchor)
+    if target.kind == "thread":
+        if result.hidden:
+            return url_for("spaces.show", slug=space.id)
+        return url_for("threads.show", thread_id=obj.id)
+    if target.kind == "chat":
+        return url_for("chat.room", slug=space.id, room_id=obj.room_id, _anchor="chat")
+    if target.kind == "dm":
+        return url_for("buddies.conversation", buddy_id=obj.buddy_id)
+    if target.kind == "report" and not result.hidden:
+        return url_for("safety.show", report_id=obj.id)
+    return url_for("safety.reports", slug=space.id)
 
 
 @bp.post("/block/<kind>/<int:target_id>")

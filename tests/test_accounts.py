@@ -318,14 +318,39 @@ def test_preferences_refuse_unknown_language(client, make_account):
     assert response.status_code == 400
 
 
-def test_signup_is_rate_limited_with_a_wait_time(app, client):
-    for i in range(5):
-        signup(client, f"Person{i}")
+def per_address(app) -> int:
+    """How many sign-ups one address gets an hour (RB_LIMIT_SIGNUP_ADDRESS: 20)."""
+    return int(app.config["RB_LIMIT_SIGNUP_ADDRESS"].split()[0])
+
+
+def test_a_group_behind_one_address_can_sign_up_then_it_waits(app, client):
+    # A drop-in centre's Wi-Fi: twenty people sign up in an hour; the next one waits.
+    assert per_address(app) == 20
+    for i in range(per_address(app)):
+        assert signup(client, f"Person{i}").status_code == 200
         post(client, "/logout")
-    response = signup(client, "Person9")
+    response = signup(client, "Person99")
     assert response.status_code == 429
     assert "Retry-After" in response.headers
     assert re.search(r"wait \d+ minutes?", response.get_data(as_text=True))
+
+
+def test_signup_is_still_limited_per_alias_whatever_the_address(app):
+    for i in range(5):  # RB_LIMIT_SIGNUP: 5 an hour for one alias (taken after the first)
+        post(
+            app.test_client(),
+            "/signup",
+            {"alias": "Nadia", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE},
+            environ_base={"REMOTE_ADDR": f"10.0.2.{i}"},
+        )
+    c = app.test_client()
+    response = post(
+        c,
+        "/signup",
+        {"alias": "nadia", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE},
+        environ_base={"REMOTE_ADDR": "10.0.3.1"},
+    )
+    assert response.status_code == 429
 
 
 def test_login_is_limited_per_alias_whatever_the_address(app, make_account):
@@ -377,11 +402,11 @@ def test_address_comes_from_the_proxy_header_when_configured(app, app_config):
             headers=headers,
         )
 
-    for i in range(5):
+    for i in range(per_address(app)):
         assert attempt("192.0.2.1", f"Person{i}").status_code == 200
-    assert attempt("192.0.2.1", "Person8").status_code == 429
+    assert attempt("192.0.2.1", "Person98").status_code == 429
     assert (
-        attempt("192.0.2.2", "Person9").status_code == 200
+        attempt("192.0.2.2", "Person97").status_code == 200
     )  # another client, behind the same proxy
 
 

@@ -7,6 +7,8 @@ import sqlalchemy as sa
 
 from forum import signals
 from forum.extensions import db
+from forum.models import Account
+from moderation import notices
 from moderation.models import Appeal
 from moderation.models import Flag
 from moderation.models import ModAction
@@ -116,10 +118,10 @@ def test_end_to_end_flag_hide_delete_log_appeal(app, make_account, clock):
         ).status_code
         == 303
     )
-    assert "was upheld" in fred.get("/notices").get_data(as_text=True)
-    assert "appeal: decision upheld" in signed_in(app, "Cai").get("/s/den/mod/log").get_data(
-        as_text=True
-    )
+    assert "The decision stays." in fred.get("/notices").get_data(as_text=True)  # was "upheld"
+    assert "appeal refused: the decision stays" in signed_in(app, "Cai").get(
+        "/s/den/mod/log"
+    ).get_data(as_text=True)
 
 
 # --- Permission matrix -----------------------------------------------------------
@@ -293,3 +295,28 @@ def test_block_from_a_post_and_undo(app, den):
 def test_notices_link_in_nav(app, den):
     assert 'href="/notices"' in signed_in(app, "Ana").get("/").get_data(as_text=True)
     assert 'href="/notices"' not in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_the_nav_counts_new_notices_until_they_are_seen(app, den):
+    ana = db.session.scalar(sa.select(Account).where(Account.alias == "Ana"))
+    for words in ("one", "two"):
+        notices.notify(ana.id, f"A notice: {words}", None)
+    db.session.commit()
+    client = signed_in(app, "Ana")
+    nav = client.get("/").get_data(as_text=True).split("</nav>")[0]
+    assert '<span class="badge">2<span class="visually-hidden"> new notices</span></span>' in nav
+    page = client.get("/notices").get_data(as_text=True)
+    assert page.count('<span class="badge">new</span>') == 2  # marked on the page they show on
+    assert 'visually-hidden"> new notice' not in page.split("</nav>")[0]  # seen: no count
+    assert "new notice" not in client.get("/").get_data(as_text=True)
+    assert '<span class="badge">new</span>' not in client.get("/notices").get_data(as_text=True)
+
+
+def test_flagging_a_chat_message_returns_to_the_room(app, den):
+    space, _target = den
+    room = make_room(space)
+    fred = db.session.scalar(sa.select(Account).where(Account.alias == "Fred"))
+    message = make_message(room, fred, "buy my stuff")
+    response = post(signed_in(app, "Ana"), f"/flag/chat/{message.id}", {"reason": "spam"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/s/{space.id}/chat/{room.id}#chat")

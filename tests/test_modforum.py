@@ -116,7 +116,11 @@ def test_moderation_buttons_and_routes_matrix(world, persona, space_kind, target
     assert f'href="/p/{reply.id}/edit"' not in html
     flag_page = client.get(flag_path)
     assert flag_page.status_code == 200 and 'name="reason"' in body(flag_page)
-    assert post(client, flag_path, {"reason": "spam"}).status_code == 303
+    flagged = post(client, flag_path, {"reason": "spam"})
+    assert flagged.status_code == 303
+    # Back where the flag was raised: the post (by its anchor) or the thread.
+    anchor = f"#p{reply.id}" if target_kind == "post" else ""
+    assert flagged.headers["Location"].endswith(f"/t/{thread.id}{anchor}")
     assert (
         db.session.scalar(sa.select(Flag.target_kind).where(Flag.target_id == target_id))
         == target_kind
@@ -796,6 +800,6 @@ def test_end_to_end_flags_hide_delete_log_appeal_decide(app, make_account, clock
         ).status_code
         == 303
     )
-    assert "was upheld" in body(fred_client.get("/notices"))
-    assert "appeal: decision upheld" in body(signed_in(app, "Dee").get("/s/den/mod/log"))
+    assert "The decision stays." in body(fred_client.get("/notices"))  # was "upheld"
+    assert "appeal refused: the decision stays" in body(signed_in(app, "Dee").get("/s/den/mod/log"))
     assert count_rows(Notice) >= 2

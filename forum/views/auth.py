@@ -36,7 +36,7 @@ def _signed_in(result: accounts.SignedIn) -> None:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@ratelimit.limit("RB_LIMIT_SIGNUP")
+@ratelimit.limit("RB_LIMIT_SIGNUP", address_key_config="RB_LIMIT_SIGNUP_ADDRESS")
 def signup():
     """Create an account with an alias and a passphrase; show the recovery codes once."""
     if request.method == "GET":

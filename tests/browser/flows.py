@@ -50,6 +50,7 @@ _aliases = itertools.count(1)
 # The server refuses a burst of sign-ups from one address; a test run makes many.
 INSTANCE_CONFIG = """\
 RB_LIMIT_SIGNUP = "1000 per hour"
+RB_LIMIT_SIGNUP_ADDRESS = "1000 per hour"
 RB_LIMIT_LOGIN = "1000 per hour"
 RB_LIMIT_RECOVER = "1000 per hour"
 RB_LIMIT_CHAT = "100 per 10 seconds"
