@@ -99,7 +99,7 @@ def send(slug: str, room_id: int):
     return redirect(url_for("chat.room", slug=slug, room_id=room_id, _anchor="chat"), code=303)
 
 
-@bp.get("/s/<slug>/chat/<int:room_id>/refresh")
+@bp.get("/s/<space:slug>/chat/<int:room_id>/refresh")
 @signed_in
 def refresh(slug: str, room_id: int):
     """Without JavaScript: the room again, at its newest messages.

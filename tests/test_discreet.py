@@ -49,6 +49,14 @@ def _crawl(client, start: str = "/", limit: int = 150) -> dict[str, str]:
         if path in seen or path.startswith(NEVER_VISIT):
             continue
         response = client.get(path)
+        if response.status_code in (301, 302, 303, 307, 308):  # no page: where it leads
+            location = response.headers.get("Location", "")
+            _says_nothing("a redirect", location)
+            seen[path] = ""
+            parts = urlsplit(urljoin("http://localhost" + path, location))
+            if parts.netloc in ("localhost", "") and parts.path not in seen:
+                queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+            continue
         if response.mimetype != "text/html":
             seen[path] = ""  # the manifest: tested below
             continue
