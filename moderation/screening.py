@@ -31,8 +31,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from babel.lists import format_list
 from flask_babel import format_timedelta
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from forum import clock
 from forum import markdown
@@ -101,33 +104,69 @@ def _shorten(value: str, limit: int = 60) -> str:
 
 
 def link_refusal(stats: trust.Stats, now: datetime, link: str) -> str:
-    """Why a new name's link is refused, and when that rule lifts for it."""
+    """Why a new name's link is refused, and when that rule lifts for it (in the reader's
+    language: the refusal is raised in the request or socket event that asked)."""
     missing = trust.member_shortfall(stats, now)
     still: list[str] = []
     if missing.age_left:
         when = format_timedelta(missing.age_left, granularity="hour", add_direction=True)
         days = trust.MEMBER_MIN_AGE.days
-        still.append(
-            f"you have used this space name here for {days} days ({when})"
-            if stats.space_name
-            else f"your account is {days} days old ({when})"
-        )
+        if stats.space_name:
+            still.append(
+                ngettext(
+                    "you have used this space name here for %(num)s day (%(when)s)",
+                    "you have used this space name here for %(num)s days (%(when)s)",
+                    days,
+                    when=when,
+                )
+            )
+        else:
+            still.append(
+                ngettext(
+                    "your account is %(num)s day old (%(when)s)",
+                    "your account is %(num)s days old (%(when)s)",
+                    days,
+                    when=when,
+                )
+            )
     if missing.posts_left:
         still.append(
-            f"you have written {trust.MEMBER_MIN_POSTS} posts or chat messages under this name "
-            f"({missing.posts_left} to go)"
+            ngettext(
+                "you have written %(num)s post or chat message under this name (%(left)s to go)",
+                "you have written %(num)s posts or chat messages under this name (%(left)s to go)",
+                trust.MEMBER_MIN_POSTS,
+                left=missing.posts_left,
+            )
         )
     if missing.recent_upheld:
         still.append(
-            f"{trust.CLEAN_RECORD_WINDOW.days} days have passed since moderators last upheld "
-            "a flag on something you wrote under this name"
+            ngettext(
+                "%(num)s day has passed since moderators last upheld a flag on something you "
+                "wrote under this name",
+                "%(num)s days have passed since moderators last upheld a flag on something you "
+                "wrote under this name",
+                trust.CLEAN_RECORD_WINDOW.days,
+            )
         )
-    lifts = " and ".join(still) if still else "you have taken part a little longer"
-    return (
-        f"New {'space names' if stats.space_name else 'accounts'} can't post links yet "
-        f"(we found {_shorten(link)}). This keeps spammers and "
-        "people fishing for contacts out. Please take the link out and post again. "
-        f"You can post links once {lifts}."
+    lifts = (
+        format_list(still, locale=get_locale() or "en")
+        if still
+        else _("you have taken part a little longer")
+    )
+    if stats.space_name:
+        return _(
+            "New space names can't post links yet (we found %(link)s). This keeps spammers and "
+            "people fishing for contacts out. Please take the link out and post again. You can "
+            "post links once %(lifts)s.",
+            link=_shorten(link),
+            lifts=lifts,
+        )
+    return _(
+        "New accounts can't post links yet (we found %(link)s). This keeps spammers and "
+        "people fishing for contacts out. Please take the link out and post again. You can "
+        "post links once %(lifts)s.",
+        link=_shorten(link),
+        lifts=lifts,
     )
 
 

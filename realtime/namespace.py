@@ -159,6 +159,9 @@ class ChatNamespace(Namespace):
     def __init__(self, namespace: str, throttle: Throttle) -> None:
         super().__init__(namespace)
         self.throttle = throttle
+        # The bucket's refusal in each socket's language, put into words at connect: the
+        # bucket answers before any request context exists (so before any translation).
+        self.slow_down: dict[str, str] = {}
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         """Every event passes the socket's token bucket first (``realtime/throttle.py``):
@@ -166,19 +169,22 @@ class ChatNamespace(Namespace):
         if event not in ("connect", "disconnect") and args:
             wait = self.throttle.allow(args[0])
             if wait is not None:
-                return throttle.refusal(wait)
+                return throttle.refusal(wait, self.slow_down.get(args[0]))
         try:
             return super().trigger_event(event, *args)
         finally:
             if event == "disconnect" and args:
                 self.throttle.forget(args[0])
+                self.slow_down.pop(args[0], None)
 
     def on_connect(self, _auth: object = None) -> None:
         if not origin_allowed():
-            raise ConnectionRefusedError("This page is not allowed to connect.")
+            raise ConnectionRefusedError(_("This page is not allowed to connect."))
         found = sessions.find_session(request.cookies.get(sessions.COOKIE_NAME))
         if found is None:
-            raise ConnectionRefusedError("Please log in to use chat.")
+            raise ConnectionRefusedError(_("Please log in to use chat."))
+        with force_locale(i18n.locale_for(found.account)):
+            self.slow_down[request.sid] = str(throttle.SLOW_DOWN)
         # No purge of stale rows here (a write per connect): the minute upkeep does it.
         sockets.register(request.sid, found)
         join_room(push.account(found.account_id))

@@ -24,7 +24,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-SLOW_DOWN = "You are sending too fast. Please wait a moment and try again."
+from flask_babel import lazy_gettext as _l
+
+# Lazy: the namespace puts it into each socket's language at connect (``refusal``'s text).
+SLOW_DOWN = _l("You are sending too fast. Please wait a moment and try again.")
 
 
 @dataclass
@@ -66,6 +69,8 @@ class Throttle:
         return len(self._buckets)
 
 
-def refusal(retry_after: int) -> dict:
-    """The ack for an event past the bucket: the shape of every refused event's ack."""
-    return {"ok": False, "error": SLOW_DOWN, "status": 429, "retry_after": retry_after}
+def refusal(retry_after: int, text: str | None = None) -> dict:
+    """The ack for an event past the bucket: the shape of every refused event's ack.
+    ``text``: the words in the socket's language (English when it has none)."""
+    error = text if text is not None else str(SLOW_DOWN)
+    return {"ok": False, "error": error, "status": 429, "retry_after": retry_after}

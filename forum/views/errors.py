@@ -6,16 +6,20 @@ import logging
 import time
 
 from flask import Blueprint
+from flask import g
 from flask import render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from forum import sessions
 from forum.errors import RateLimited
 from forum.errors import ServiceError
 from forum.errors import wait_message
+from forum.extensions import db
 from forum.extensions import limiter
 
 bp = Blueprint("errors", __name__)
@@ -33,8 +37,25 @@ MESSAGES = {
 
 
 def _page(status: int, message: str, retry_after: int | None = None):
+    _reader()
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return render_template("error.html", status=status, message=message), status, headers
+
+
+def _reader() -> None:
+    """Who is reading, when the error came before the session was read (a CSRF failure,
+    a rate limit: their checks run first), so the page speaks the member's language."""
+    if "account" in g:
+        return
+    try:
+        sessions.load_current_session()
+    except Exception:
+        g.auth_session = g.account = None
+        try:
+            db.session.rollback()
+        except Exception:
+            log.warning("error page: the session could not be read")
+    refresh()  # the language, if anything asked for it before the account was known
 
 
 @bp.app_errorhandler(ServiceError)
@@ -45,6 +66,7 @@ def service_error(error: ServiceError):
 
 @bp.app_errorhandler(CSRFError)
 def csrf_error(_error: CSRFError):
+    _reader()
     return _page(
         400,
         _(
@@ -56,6 +78,7 @@ def csrf_error(_error: CSRFError):
 
 @bp.app_errorhandler(RateLimitExceeded)
 def rate_limited(error: RateLimitExceeded):
+    _reader()
     current = limiter.current_limit
     retry = max(1, int(current.reset_at - time.time()) + 1) if current else 60
     return _page(429, wait_message(retry), retry)
