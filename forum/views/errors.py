@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from flask import Blueprint
@@ -80,7 +81,9 @@ def csrf_error(_error: CSRFError):
 def rate_limited(error: RateLimitExceeded):
     _reader()
     current = limiter.current_limit
-    retry = max(1, int(current.reset_at - time.time()) + 1) if current else 60
+    # The window's own reset time (a float): ``reset_at`` is rounded up to the next whole
+    # second, which made "wait 15 minutes" read 16 for part of each second.
+    retry = max(1, math.ceil(current.window.reset_time - time.time())) if current else 60
     return _page(429, wait_message(retry), retry)
 
 
