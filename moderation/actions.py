@@ -245,6 +245,7 @@ def delete(
     reason = _default_reason(target, _reason(reason))
     payload = target.payload()
     _upheld(actor, space_access, target, "delete", reason, "deleted", "You can appeal.")
+    space_id = target.space_id  # read now: after the commit the row is gone
     if target.kind == "post" and target.obj.is_first:
         db.session.delete(db.session.get(Thread, target.obj.thread_id))
         payload = {**payload, "kind": "thread", "id": target.obj.thread_id}
@@ -252,7 +253,7 @@ def delete(
         db.session.delete(target.obj)
     db.session.commit()
     search.compact()
-    signals.content_deleted.send(target.space_id, **payload)
+    signals.content_deleted.send(space_id, **payload)
 
 
 def redact(

@@ -22,6 +22,7 @@ from forum.models import Account
 from forum.models import AuthSession
 from forum.models import Membership
 from forum.models import Post
+from forum.models import Thread
 from moderation import actions
 from moderation import appeals
 from moderation import blocks
@@ -324,6 +325,21 @@ def test_keep_unhides_and_dismisses(world):
     assert shown.calls[0][1]["seq"] == message.seq
     stats = trust.stats_in(world.flaggers[0], world.space.id)
     assert stats.flags_dismissed == 1
+
+
+def test_deleting_a_first_post_deletes_the_thread_and_signals_it(world):
+    """The thread goes with its first post (a database cascade): the signal's space is read
+    before the commit, when the post's row is still there to read it from."""
+    thread = make_thread(world.space, world.author, title="to go", body="first words")
+    first = db.session.scalar(sa.select(Post).where(Post.thread_id == thread.id))
+    thread_id, first_id = thread.id, first.id
+    with Recorder(signals.content_deleted) as deleted:
+        actions.delete(world.mod1, "den", "post", first_id, "rule 2")
+    db.session.expire_all()
+    assert db.session.get(Thread, thread_id) is None and db.session.get(Post, first_id) is None
+    assert [(space, data["kind"], data["id"]) for space, data in deleted.calls] == [
+        (world.space.id, "thread", thread_id)
+    ]
 
 
 def test_delete_is_a_hard_delete_with_signal(world):
