@@ -71,20 +71,14 @@ def write_cookie(response: Response) -> Response:
     """``after_request``: set or clear the device's switch when a view asked to; the
     quick-exit mark, set by quick exit and cleared by the way back in."""
     if g.get("left_cookie"):
-        response.set_cookie(
-            LEFT_COOKIE,
-            "1",
-            max_age=LEFT_SECONDS,
-            httponly=True,
-            samesite="Lax",
-            secure=sessions.cookie_secure(),
-        )
+        sessions.put_cookie(response, LEFT_COOKIE, "1", LEFT_SECONDS)
     elif g.get("new_session_token") and request.cookies.get(LEFT_COOKIE):
-        secure = sessions.cookie_secure()
-        response.delete_cookie(LEFT_COOKIE, httponly=True, samesite="Lax", secure=secure)
+        sessions.put_cookie(response, LEFT_COOKIE, None)
     on = g.get("discreet_cookie")
     if on is None:
         return response
+    sessions.put_cookie(response, COOKIE, "1" if on else None, COOKIE_MAX_AGE)
+    return response
     if on:
         response.set_cookie(
             COOKIE,

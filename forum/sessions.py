@@ -118,22 +118,24 @@ def cookie_secure() -> bool:
     return request.is_secure or current_app.config["RB_PUBLIC_ORIGIN"].startswith("https://")
 
 
+def put_cookie(response: Response, name: str, value: str | None, max_age: int = 0) -> None:
+    """Set (or, with ``value`` None, delete) one of our cookies, always with the same
+    attributes: HttpOnly, SameSite=Lax, Secure when served over HTTPS."""
+    if value is None:
+        response.delete_cookie(name, httponly=True, samesite="Lax", secure=cookie_secure())
+    else:
+        response.set_cookie(
+            name, value, max_age=max_age, httponly=True, samesite="Lax", secure=cookie_secure()
+        )
+
+
 def write_cookie(response: Response) -> Response:
     """``after_request``: send or clear the session cookie when a view asked to."""
     token = g.get("new_session_token")
     if token is None:
         return response
-    if token == "":
-        response.delete_cookie(COOKIE_NAME, httponly=True, samesite="Lax", secure=cookie_secure())
-        return response
-    response.set_cookie(
-        COOKIE_NAME,
-        token,
-        max_age=current_app.config["RB_SESSION_MAX_DAYS"] * 86400,
-        httponly=True,
-        samesite="Lax",
-        secure=cookie_secure(),
-    )
+    max_age = current_app.config["RB_SESSION_MAX_DAYS"] * 86400
+    put_cookie(response, COOKIE_NAME, token or None, max_age)
     return response
 
 

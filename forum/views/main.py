@@ -116,12 +116,5 @@ def language():
     if g.get("account") is not None:
         accounts.set_language(g.account, code)
     response = make_response(redirect(safe_next(request.form.get("next")), code=303))
-    response.set_cookie(
-        i18n.LANG_COOKIE,
-        code,
-        max_age=i18n.COOKIE_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=sessions.cookie_secure(),
-    )
+    sessions.put_cookie(response, i18n.LANG_COOKIE, code, i18n.COOKIE_MAX_AGE)
     return response
