@@ -152,6 +152,20 @@ def test_static_folder_has_the_expected_files() -> None:
     } <= names
 
 
+SERVABLE = {".css", ".js", ".svg", ".png", ".txt", ".md", ""}  # "" = vendor LICENSE, VERSION
+
+
+def test_static_folder_holds_only_what_pages_load() -> None:
+    """Everything under static/ is public to anyone: a build artefact left there (a wheel
+    was once) is served as it is. Only the kinds of file a page loads, or a licence."""
+    strays = sorted(
+        p.relative_to(STATIC).as_posix()
+        for p in STATIC.rglob("*")
+        if p.is_file() and p.suffix.lower() not in SERVABLE
+    )
+    assert not strays, strays
+
+
 def test_no_file_refers_to_another_host() -> None:
     offenders = []
     for path in served_files():
