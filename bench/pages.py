@@ -49,9 +49,9 @@ LOOPBACK_URL = re.compile(r"http://127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d+/")
 def page_paths(seeded: Seeded) -> dict[str, str]:
     return {
         "front": "/",
-        "space": f"/s/{seeded.space_slug}",
+        "space": f"/s/{seeded.space_id}",
         "thread50": f"/t/{seeded.thread_id}",
-        "chatroom": f"/s/{seeded.space_slug}/chat/{seeded.room_id}",
+        "chatroom": f"/s/{seeded.space_id}/chat/{seeded.room_id}",
     }
 
 

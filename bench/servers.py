@@ -83,6 +83,7 @@ class Seeded:
     room_id: int
     tokens: list[str]
     thread_id: int | None = None
+    space_id: int | None = None  # what page URLs carry (the slug is for services)
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -126,7 +127,7 @@ def seed(members: int, *, pages: bool = False, instance: Path | None = None, bas
             db.session.add(Membership(space_id=space.id, account_id=account.id, role="member",
                                       name_key=aliases.alias_skeleton(account.alias), joined_at=now))
         db.session.commit()
-        seeded = Seeded(instance, SPACE_SLUG, room.id, tokens)
+        seeded = Seeded(instance, SPACE_SLUG, room.id, tokens, space_id=space.id)
         if pages:
             _seed_pages(seeded, people[: min(len(people), PAGES_MEMBERS)])
         db.session.remove()

@@ -143,12 +143,13 @@ def member_pages(space: Any, thread_id: int, room_id: int) -> dict[str, tuple[st
 
 
 def space_key(space: Any) -> dict[str, Any]:
-    """The URL values naming a space (whatever the URL scheme)."""
+    """The URL values naming a space: its id, as every link the app makes (never its slug,
+    which would put its subject into history; tests/test_discreet.py)."""
     from flask import current_app
 
     rule = next(r for r in current_app.url_map.iter_rules() if r.endpoint == "spaces.show")
     (name,) = rule.arguments
-    return {name: space.id if name == "space_id" else space.slug}
+    return {name: space.id}
 
 
 def measure(app: Flask, token: str, space: Any, thread_id: int, room_id: int) -> list[Weight]:

@@ -50,10 +50,16 @@ def is_staff(actor: Account, org: Organisation) -> bool:
 
 
 def access_org(actor: Account, slug: object) -> Organisation:
-    """The organisation, for admins and its staff; 404 for everyone else."""
-    if not isinstance(slug, str) or len(slug) > 64:
+    """The organisation, for admins and its staff; 404 for everyone else.
+
+    ``slug`` is its id (an ``int``: what every link the app makes carries, so history
+    says nothing of what the organisation is) or its slug (text: old links, the CLI)."""
+    if isinstance(slug, int) and not isinstance(slug, bool):
+        org = db.session.get(Organisation, access.row_id(slug))
+    elif isinstance(slug, str) and len(slug) <= 64:
+        org = db.session.scalar(sa.select(Organisation).where(Organisation.slug == slug))
+    else:
         raise NotFound()
-    org = db.session.scalar(sa.select(Organisation).where(Organisation.slug == slug))
     if org is None or not (actor.is_admin or is_staff(actor, org)):
         raise NotFound()
     return org
@@ -92,7 +98,8 @@ def create_org(
     return org
 
 
-def add_staff(actor: Account, org_slug: object, alias: object) -> Account:
+def add_staff(actor: Account, org_slug: object, alias: object) -> Organisation:
+    """Make the account with ``alias`` staff of the organisation (returned)."""
     org = access_org(actor, org_slug)  # first: to anyone but its staff the org is not there
     _require_admin(actor)
     account = accounts.find_by_alias(alias)
@@ -102,10 +109,11 @@ def add_staff(actor: Account, org_slug: object, alias: object) -> Account:
         raise Conflict(_("That alias is already staff here."))
     db.session.add(OrgStaff(organisation_id=org.id, account_id=account.id))
     db.session.commit()
-    return account
+    return org
 
 
-def remove_staff(actor: Account, org_slug: object, account_id: object) -> None:
+def remove_staff(actor: Account, org_slug: object, account_id: object) -> Organisation:
+    """Remove an account from the organisation's staff; the organisation, for the way back."""
     org = access_org(actor, org_slug)  # first: to anyone but its staff the org is not there
     _require_admin(actor)
     row = db.session.get(OrgStaff, (org.id, access.row_id(account_id)))
@@ -113,6 +121,7 @@ def remove_staff(actor: Account, org_slug: object, account_id: object) -> None:
         raise NotFound()
     db.session.delete(row)
     db.session.commit()
+    return org
 
 
 def list_staff(

@@ -80,7 +80,6 @@ class Hit:
     thread_id: int
     thread_title: str
     space_name: str
-    space_slug: str
     excerpt: str
     created_at: datetime
     expires_at: datetime | None = None
@@ -149,7 +148,6 @@ def search(account: Account, query: object, page: object = 1) -> Results:
             thread_id=thread.id,
             thread_title=thread.title,
             space_name=space.name,
-            space_slug=space.slug,
             excerpt=""
             if post.content_warning or thread.content_warning
             else markdown.plain_excerpt(post.body, 200),

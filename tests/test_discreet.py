@@ -2,8 +2,8 @@
 
 Browser history keeps every URL visited and its page title. Nothing the app generates
 (links, form actions, redirects, the URLs scripts build from data attributes) names a
-space by its slug or its name: spaces are named by their id. In discreet mode every page
-title is the neutral name.
+space, an organisation or a safety guide by its slug or its name: they are named by
+their id. In discreet mode every page title is the neutral name.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from collections import deque
 from urllib.parse import urljoin
 from urllib.parse import urlsplit
 
+from forum import orgs
 from forum.extensions import db
+from forum.models import OrgStaff
+from forum.safety import rights
 from tests import factories
 from tests.support import PASSPHRASE
 from tests.support import post
@@ -40,10 +43,10 @@ def _urls(html: str) -> list[str]:
     return [u.replace("&amp;", "&") for u in URL_ATTRIBUTE.findall(html)]
 
 
-def _crawl(client, start: str = "/", limit: int = 150) -> dict[str, str]:
-    """Every same-origin page reachable by GET from ``start``: {path: html}."""
+def _crawl(client, start: str = "/", limit: int = 150, *more: str) -> dict[str, str]:
+    """Every same-origin page reachable by GET from ``start`` (and ``more``): {path: html}."""
     seen: dict[str, str] = {}
-    queue = deque([start])
+    queue = deque([start, *more])
     while queue and len(seen) < limit:
         path = queue.popleft()
         if path in seen or path.startswith(NEVER_VISIT):
@@ -105,6 +108,76 @@ def test_generated_urls_and_redirects_name_spaces_by_id(client, member):
         _says_nothing("a redirect", answer.headers.get("Location", ""))
         for url in _urls(answer.get_data(as_text=True)):
             _says_nothing("a URL in an answer", url)
+
+
+GUIDE = "HIV testing near you"  # its slug: hiv-testing-near-you
+ORG = "HIV Outreach"
+
+
+def _guide_and_org(member, space):
+    """A safety guide in the space, and an organisation the member is staff of, both named
+    after the subject."""
+    org = orgs.create_org(factories.make_account("Zola", admin=True), name=ORG)
+    db.session.add(OrgStaff(organisation_id=org.id, account_id=member.id))
+    db.session.commit()
+    page = rights.create_page(member, space.id, title=GUIDE, body="Ask at the clinic.")
+    return page, org
+
+
+def test_guides_and_organisations_are_named_by_id(client, member):
+    space, _thread = _world(member)
+    page, org = _guide_and_org(member, space)
+    assert "hiv" in page.slug and "hiv" in org.slug  # what must not reach history
+    pages = _crawl(client, "/", 150, "/orgs")
+    # The crawl reached the guide, its edit form and the organisation, by their ids.
+    assert f"/s/{space.id}/pages/{page.id}" in pages, sorted(pages)
+    assert f"/s/{space.id}/pages/{page.id}/edit" in pages
+    assert f"/orgs/{org.id}" in pages and f"/orgs/{org.id}/spaces/new" in pages
+    for path, html in pages.items():
+        _says_nothing("URL visited", path)
+        for url in _urls(html):
+            _says_nothing(f"a URL on {path}", url)
+    # Where the forms lead: a new guide, an edited one, a deleted one, staff added.
+    other = factories.make_account("Bea")
+    answers = [
+        post(client, f"/s/{space.id}/pages/new", {"title": "HIV meds", "body": "Ask."}),
+        post(
+            client,
+            f"/s/{space.id}/pages/{page.id}/edit",
+            {"title": GUIDE, "body": "Ask again.", "reviewed_on": "", "review_days": ""},
+        ),
+        post(client, f"/s/{SLUG}/pages/{page.slug}/delete"),  # an old link, even
+    ]
+    member.is_admin = True  # staff are added and removed by an admin
+    db.session.commit()
+    answers += [
+        post(client, f"/orgs/{org.slug}/staff", {"alias": other.alias}),
+        post(client, f"/orgs/{org.slug}/staff/{other.id}/remove"),
+        post(client, "/orgs", {"name": "HIV Care", "slug": "", "description": ""}),
+    ]
+    for answer in answers:
+        error = re.findall(r'role="alert">([^<]*)', answer.get_data(as_text=True))
+        assert answer.status_code == 303, (answer.request.path, error)
+        _says_nothing("a redirect", answer.headers["Location"])
+
+
+def test_old_guide_and_organisation_urls_still_resolve(client, member):
+    space, _thread = _world(member)
+    page, org = _guide_and_org(member, space)
+    for old, new, name in [
+        (f"/s/{SLUG}/pages/{page.slug}", f"/s/{space.id}/pages/{page.id}", GUIDE),
+        (f"/orgs/{org.slug}", f"/orgs/{org.id}", ORG),
+    ]:
+        by_slug, by_id = client.get(old), client.get(new)
+        assert by_slug.status_code == by_id.status_code == 200, old
+        # The same page (the footer's way back names the path typed, nothing more).
+        same = by_slug.get_data(as_text=True).replace(old, new)
+        assert name in same and same == by_id.get_data(as_text=True)
+    # An id from another space, or none at all, is the missing page.
+    elsewhere = factories.make_space("open", owner=member, name="Elsewhere")
+    assert client.get(f"/s/{elsewhere.id}/pages/{page.id}").status_code == 404
+    assert client.get(f"/s/{space.id}/pages/99999").status_code == 404
+    assert client.get("/orgs/99999").status_code == 404
 
 
 def test_old_slug_urls_still_resolve(client, member):

@@ -20,8 +20,8 @@ from babel.messages.pofile import read_po
 
 from forum.extensions import db
 from forum.models import Account
-from forum.models import Organisation
 from forum.models import Space
+from forum.safety.models import RightsPage
 from tests.hostile import backend_app
 from tests.hostile import build_world
 from tests.support import WORLD_IDS
@@ -106,7 +106,14 @@ def env(tmp_path_factory, template_db):
     ) as app:
         world = build_world()
         hidden = db.session.scalar(sa.select(Space).where(Space.slug == world["hidden"]))
-        world.ids["org"] = db.session.get(Organisation, hidden.organisation_id).slug
+        # Every link the app makes names these by id (tests/test_discreet.py): walk those.
+        world.ids["org"] = hidden.organisation_id
+        world.ids["hidden_id"] = hidden.id
+        world.ids["page"] = db.session.scalar(
+            sa.select(RightsPage.id).where(
+                RightsPage.space_id == hidden.id, RightsPage.slug == world["page"]
+            )
+        )
         yield app, world
 
 
@@ -117,9 +124,9 @@ def pages(app, world) -> list[str]:
     for rule in routes(app, SKIP):
         if "GET" not in rule.methods:
             continue
-        slug = world["org"] if rule.rule.startswith("/orgs/") else world["hidden"]
+        slug = world["org"] if rule.rule.startswith("/orgs/") else world["hidden_id"]
 
-        def value(_converter: str | None, name: str, slug: str = slug) -> object:
+        def value(_converter: str | None, name: str, slug: int = slug) -> object:
             return slug if name == "slug" else values[name]
 
         assert set(url_variables(rule)) <= {"slug", *values}, rule.rule

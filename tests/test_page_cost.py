@@ -80,8 +80,8 @@ def test_chat_room_page_queries_do_not_grow_with_messages(client, member, space,
         make_message(quiet, writers[i % 4], f"message {i} *with* emphasis")
     for i in range(50):
         make_message(busy, writers[i % 4], f"message {i} *with* emphasis")
-    few = view(client, f"/s/{space.slug}/chat/{quiet.id}")
-    many = view(client, f"/s/{space.slug}/chat/{busy.id}")
+    few = view(client, f"/s/{space.id}/chat/{quiet.id}")
+    many = view(client, f"/s/{space.id}/chat/{busy.id}")
     assert len(few) == len(many), (few, many)
     assert not [s for s in many if s.lower().startswith(WRITES)]
 

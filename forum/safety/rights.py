@@ -60,14 +60,22 @@ def list_pages(actor: Account, slug: object) -> tuple[access.SpaceAccess, list[P
 def get_page(
     actor: Account, slug: object, page_slug: object
 ) -> tuple[access.SpaceAccess, PageView]:
+    """The page ``page_slug`` of a space: its id (an ``int``, what every link the app
+    makes carries, so history says nothing of a guide's subject) or its old slug."""
     acc = access.access_space(actor, slug)
-    if not isinstance(page_slug, str) or not _SLUG.match(page_slug):
+    if isinstance(page_slug, int) and not isinstance(page_slug, bool):
+        which = RightsPage.id == access.row_id(page_slug)
+    elif isinstance(page_slug, str) and _SLUG.match(page_slug):
+        which = RightsPage.slug == page_slug
+    else:
         raise NotFound()
-    row = db.session.scalar(
-        sa.select(RightsPage).where(
-            RightsPage.space_id == acc.space.id, RightsPage.slug == page_slug
+    row = db.session.scalar(sa.select(RightsPage).where(RightsPage.space_id == acc.space.id, which))
+    if row is None and isinstance(page_slug, int):  # an old link to a slug of digits
+        row = db.session.scalar(
+            sa.select(RightsPage).where(
+                RightsPage.space_id == acc.space.id, RightsPage.slug == str(page_slug)
+            )
         )
-    )
     if row is None:
         raise NotFound()
     return acc, PageView(row)
@@ -156,8 +164,9 @@ def update_page(
     return view.page
 
 
-def delete_page(actor: Account, slug: object, page_slug: object) -> None:
+def delete_page(actor: Account, slug: object, page_slug: object) -> access.SpaceAccess:
     acc, view = get_page(actor, slug, page_slug)
     acc.require_role("moderator")
     db.session.delete(view.page)
     db.session.commit()
+    return acc

@@ -7,10 +7,11 @@ Registered by the factory for every route, so ``<int:...>``, ``<slug>`` and
   any size (an overflow in the database driver: a 500) and any Unicode digit.
 - ``default``/``string``: one path segment of at most 200 characters, without the
   characters ``text.clean`` never allows, line breaks, tabs or bidi isolates.
-- ``space``: a space in ``/s/<space:slug>/...``: such a segment; an id (as ``int``)
-  becomes an ``int``, anything else stays text (an old slug URL, still resolved).
-  Every link the app makes names a space by its id, so browser history says nothing
-  about a space's subject (docs/PRIVACY.md).
+- ``space``: a space in ``/s/<space:slug>/...``, an organisation in ``/orgs/<space:slug>``
+  and a rights page in ``/s/<space:slug>/pages/<space:page>``: such a segment; an id (as
+  ``int``) becomes an ``int``, anything else stays text (an old slug URL, still
+  resolved). Every link the app makes names them by id, so browser history says nothing
+  about a space's, an organisation's or a guide's subject (docs/PRIVACY.md).
 
 Both say it in their regex, not in ``to_python``: Werkzeug checks a rule's methods
 before it converts, so a value refused in ``to_python`` on a POST answers 405 where a
@@ -65,7 +66,8 @@ class SegmentConverter(BaseConverter):
 
 
 class SpaceConverter(SegmentConverter):
-    """``<space:slug>``: a space's id (an ``int``, 1..MAX_ID), else its old slug (text)."""
+    """``<space:slug>``: an id (an ``int``, 1..MAX_ID), else an old slug (text): spaces,
+    organisations and a space's rights pages."""
 
     _id = re.compile(whole_numbers_up_to(MAX_ID))
 

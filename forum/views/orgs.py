@@ -47,10 +47,10 @@ def index():
             form=request.form,
             error=error.message,
         ), error.status
-    return redirect(url_for("orgs.show", slug=org.slug), code=303)
+    return redirect(url_for("orgs.show", slug=org.id), code=303)
 
 
-def _org_page(slug: str, error: str | None = None, status: int = 200):
+def _org_page(slug: int | str, error: str | None = None, status: int = 200):
     org, staff = orgs.list_staff(g.account, slug, int_arg("page"))
     return render_template(
         "orgs/org.html",
@@ -61,39 +61,39 @@ def _org_page(slug: str, error: str | None = None, status: int = 200):
     ), status
 
 
-@bp.get("/<slug>")
+@bp.get("/<space:slug>")
 @signed_in
-def show(slug: str):
+def show(slug: int | str):
     return _org_page(slug)
 
 
-@bp.post("/<slug>/staff")
+@bp.post("/<space:slug>/staff")
 @signed_in
-def add_staff(slug: str):
+def add_staff(slug: int | str):
     try:
-        orgs.add_staff(g.account, slug, form_text("alias"))
+        org = orgs.add_staff(g.account, slug, form_text("alias"))
     except ServiceError as error:
         if isinstance(error, (NotFound, Forbidden)):
             raise
         return _org_page(slug, error.message, error.status)
     flash(_("Added to staff."), "success")
-    return redirect(url_for("orgs.show", slug=slug), code=303)
+    return redirect(url_for("orgs.show", slug=org.id), code=303)
 
 
-@bp.post("/<slug>/staff/<int:account_id>/remove")
+@bp.post("/<space:slug>/staff/<int:account_id>/remove")
 @signed_in
-def remove_staff(slug: str, account_id: int):
-    orgs.remove_staff(g.account, slug, account_id)
+def remove_staff(slug: int | str, account_id: int):
+    org = orgs.remove_staff(g.account, slug, account_id)
     flash(_("Removed from staff."), "success")
-    return redirect(url_for("orgs.show", slug=slug), code=303)
+    return redirect(url_for("orgs.show", slug=org.id), code=303)
 
 
-@bp.route("/<slug>/spaces/new", methods=["GET", "POST"])
+@bp.route("/<space:slug>/spaces/new", methods=["GET", "POST"])
 @signed_in
-def new_space(slug: str):
+def new_space(slug: int | str):
     """Staff create a closed or hidden space and own it."""
     org = orgs.access_org(g.account, slug)
-    action = url_for("orgs.new_space", slug=slug)
+    action = url_for("orgs.new_space", slug=org.id)
     kinds = ("closed", "hidden")
     if request.method == "GET":
         return render_template(

@@ -55,9 +55,9 @@ def index(slug: str):
     return render_template("safety/pages.html", acc=acc, space=acc.space, pages=pages)
 
 
-@bp.get("/s/<space:slug>/pages/<page_slug>")
+@bp.get("/s/<space:slug>/pages/<space:page_slug>")
 @signed_in
-def show(slug: str, page_slug: str):
+def show(slug: int | str, page_slug: int | str):
     acc, view = rights.get_page(g.account, slug, page_slug)
     return render_template(
         "safety/page.html", acc=acc, space=acc.space, view=view, render=markdown.render
@@ -76,12 +76,12 @@ def new(slug: str):
     except ServiceError as error:
         return _page_form(acc, request.form, None, error)
     flash(_("Page saved."), "success")
-    return redirect(url_for("rights.show", slug=acc.space.id, page_slug=row.slug), code=303)
+    return redirect(url_for("rights.show", slug=acc.space.id, page_slug=row.id), code=303)
 
 
-@bp.route("/s/<space:slug>/pages/<page_slug>/edit", methods=["GET", "POST"])
+@bp.route("/s/<space:slug>/pages/<space:page_slug>/edit", methods=["GET", "POST"])
 @signed_in
-def edit(slug: str, page_slug: str):
+def edit(slug: int | str, page_slug: int | str):
     acc, view = rights.get_page(g.account, slug, page_slug)
     acc.require_role("moderator")
     if request.method == "GET":
@@ -98,12 +98,12 @@ def edit(slug: str, page_slug: str):
     except ServiceError as error:
         return _page_form(acc, request.form, view, error)
     flash(_("Page saved."), "success")
-    return redirect(url_for("rights.show", slug=acc.space.id, page_slug=page_slug), code=303)
+    return redirect(url_for("rights.show", slug=acc.space.id, page_slug=view.page.id), code=303)
 
 
-@bp.post("/s/<space:slug>/pages/<page_slug>/delete")
+@bp.post("/s/<space:slug>/pages/<space:page_slug>/delete")
 @signed_in
-def delete(slug: str, page_slug: str):
-    rights.delete_page(g.account, slug, page_slug)
+def delete(slug: int | str, page_slug: int | str):
+    acc = rights.delete_page(g.account, slug, page_slug)
     flash(_("Page deleted."), "success")
-    return redirect(url_for("rights.index", slug=slug), code=303)
+    return redirect(url_for("rights.index", slug=acc.space.id), code=303)
