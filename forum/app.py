@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     passwords.init_app(app)
     db.init_app(app)
+    greenlets.init_app(app)  # after db: the event slots are sized from its pool
     sealed.init_app(app)  # the key vault: sealed columns read and write through it
     app.extensions["rb_vault"].on_setup(search.setup_index)  # search's index lives there too
     migrate.init_app(
@@ -121,6 +122,7 @@ def _finish_config(app: Flask) -> None:
             Path(app.instance_path) / "redbrolly.db"
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    _pool_options(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # The newest SQLite at hand (forum/disk.py): FTS5 secure-delete needs 3.42+.
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
@@ -136,6 +138,26 @@ def _finish_config(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config["RATELIMIT_ENABLED"] = app.config["RB_LIMITS_ENABLED"]
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "rb")
+
+
+def _pool_options(app: Flask) -> None:
+    """``RB_DB_POOL_SIZE``, ``RB_DB_MAX_OVERFLOW``, ``RB_DB_POOL_TIMEOUT``: the connection
+    pool, when set (unset: SQLAlchemy's 5 + 10, 30 s). An in-memory SQLite database keeps
+    its one-connection pool."""
+    if app.config["SQLALCHEMY_DATABASE_URI"] in ("sqlite://", "sqlite:///:memory:"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    for key, option, unset in (
+        ("RB_DB_POOL_SIZE", "pool_size", 0),
+        ("RB_DB_MAX_OVERFLOW", "max_overflow", -1),
+        ("RB_DB_POOL_TIMEOUT", "pool_timeout", 0),
+    ):
+        value = app.config.get(key, unset)
+        if value != unset:
+            if value < 0 or (value == 0 and option != "max_overflow"):
+                raise ConfigError(f"{key} must be a positive whole number, not {value!r}")
+            options.setdefault(option, value)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def normalise_db_url(url: str) -> str:

@@ -22,6 +22,8 @@
 | RB_SWEEP_INTERVAL   | 60                              | seconds between expiry sweeps in the server; 0 = off |
 | RB_MAX_CONNECTIONS  | 10000                           | connections one eventlet server process serves at once (eventlet's own default is 1,024); needs as many file descriptors |
 | RB_SQLITE_SYNCHRONOUS | FULL                          | SQLite only: FULL syncs every commit (an acknowledged message survives a power loss); NORMAL syncs at checkpoints (survives a killed process, may lose the last commits on a power loss); see docs/PERFORMANCE.md |
+| RB_DB_POOL_SIZE / RB_DB_MAX_OVERFLOW / RB_DB_POOL_TIMEOUT | SQLAlchemy's 5 / 10 / 30 s | database connections a process keeps, may add under load, and how long a caller waits for one (docs/PERFORMANCE.md) |
+| RB_EVENT_SLOTS      | half the pool (7)               | Socket.IO events a process handles at once; the others queue (realtime/namespace.py) |
 | RB_PRESENCE_MS      | 1000                            | at most one chat presence update per room this often (joins and leaves in between are coalesced); 0 = one per change |
 | RB_CHAT_RETENTION_MIN_HOURS | 1                       | shortest chat retention a space owner may pick |
 | RB_CHAT_RETENTION_MAX_HOURS | 720 (30 days)           | longest chat retention a space owner may pick |
@@ -101,6 +103,13 @@ class Config:
     RB_SWEEP_INTERVAL = _int("RB_SWEEP_INTERVAL", 60)
     RB_PRESENCE_MS = _int("RB_PRESENCE_MS", 1000)
     RB_MAX_CONNECTIONS = _int("RB_MAX_CONNECTIONS", 10000)
+    # The database connection pool (0: SQLAlchemy's default, 5 + 10 overflow, 30 s wait),
+    # and how many Socket.IO events run at once (0: half the pool): the rest queue for a
+    # slot, without a connection and without a deadline (forum/greenlets.py Slots).
+    RB_DB_POOL_SIZE = _int("RB_DB_POOL_SIZE", 0)
+    RB_DB_MAX_OVERFLOW = _int("RB_DB_MAX_OVERFLOW", -1)
+    RB_DB_POOL_TIMEOUT = _int("RB_DB_POOL_TIMEOUT", 0)
+    RB_EVENT_SLOTS = _int("RB_EVENT_SLOTS", 0)
     RB_SQLITE_SYNCHRONOUS = os.environ.get("RB_SQLITE_SYNCHRONOUS", "FULL")
     # Instance-wide bounds for each space's retention (forum/retention.py).
     RB_CHAT_RETENTION_MIN_HOURS = _int("RB_CHAT_RETENTION_MIN_HOURS", 1)

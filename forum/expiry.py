@@ -30,6 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from flask import current_app
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
@@ -171,6 +172,26 @@ BATCH_SECONDS = 0.02
 MIN_BATCH = 100
 
 
+# While Socket.IO events hold or wait for a slot, the sweep waits too, but it still gets
+# at least 1 / SWEEP_SHARE_FLOOR of the time, so a backlog clears under a steady chat.
+SWEEP_SHARE_FLOOR = 10
+GIVE_WAY_STEP = 0.005  # seconds between looks at the event slots
+
+
+def give_way(took: float) -> None:
+    """The pause after a batch that took ``took`` seconds: as long again (a writer in
+    another process gets SQLite's lock), then on while this process's Socket.IO events
+    hold or wait for a slot (``forum/greenlets.py``), up to ``SWEEP_SHARE_FLOOR - 1``
+    times the batch in all: the sweep follows the chat instead of taking a fixed half."""
+    socketio.sleep(took)
+    slots = current_app.extensions.get("rb_event_slots")
+    if slots is None:
+        return
+    until = time.perf_counter() + (SWEEP_SHARE_FLOOR - 2) * took
+    while slots.busy() and time.perf_counter() < until:
+        socketio.sleep(GIVE_WAY_STEP)
+
+
 def delete_expired(now: datetime | None = None, batch: int = 1000) -> dict[str, int]:
     """Hard-delete everything expired at ``now``; return rows deleted per kind.
 
@@ -180,9 +201,10 @@ def delete_expired(now: datetime | None = None, batch: int = 1000) -> dict[str, 
     Other writers get their turn: each batch is sized to take about ``BATCH_SECONDS``,
     and after each the sweep pauses as long as the batch and its receivers took
     (``socketio.sleep``: the hub serves other green threads meanwhile, and a writer in
-    another process waiting on SQLite's lock gets it), so a sweep of a big backlog
-    takes at most half of the write lock's time and a chat message waits about one
-    batch, not the whole sweep.
+    another process waiting on SQLite's lock gets it), and longer while this process
+    has Socket.IO events to handle (``give_way``), so a sweep of a big backlog takes at
+    most half of the write lock's time, a chat message waits about one batch, not the
+    whole sweep, and a busy chat still leaves the sweep a tenth of the time.
     """
     now = now or clock.now()
     batch = max(1, int(batch))
@@ -212,7 +234,7 @@ def delete_expired(now: datetime | None = None, batch: int = 1000) -> dict[str, 
             took = time.perf_counter() - started
             wanted = int(size * BATCH_SECONDS / max(took, 1e-4))
             size = max(min(MIN_BATCH, batch), min(batch, 2 * size, max(size // 2, wanted)))
-            socketio.sleep(took)
+            give_way(took)
     if any(counts.values()):
         # Posts left through the FTS triggers; compaction makes their words leave the file.
         try:

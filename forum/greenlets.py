@@ -1,8 +1,13 @@
-"""Which green-thread library, if any, patched this process (the entry points do)."""
+"""Which green-thread library, if any, patched this process (the entry points do), and
+slots that bound concurrent work the same way under eventlet, gevent or threads."""
 
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 
 def patched_by() -> str | None:
@@ -22,3 +27,88 @@ def patched_by() -> str | None:
         if monkey.is_module_patched("socket"):
             return "gevent"
     return None
+
+
+class Slots:
+    """At most ``size`` holders at once; the others wait their turn, with no deadline.
+
+    For work that holds a database connection and may yield to the hub part-way (the
+    memory rate limiter starts a green timer; Redis and PostgreSQL calls are network
+    waits): bounded below the connection pool, such work queues here, holding nothing,
+    instead of taking every connection and making the rest (the sweep included) fail
+    after the pool's timeout. Built from ``threading``, so it is a green semaphore under
+    eventlet or gevent (the entry points patch first; build it after) and a real one in
+    threading mode. Re-entrant in one thread or green thread: a handler that
+    disconnects a socket runs that socket's disconnect handler inside its own slot.
+
+    ``busy()``: how many hold or wait for a slot, for work that should give way to them
+    (the expiry sweep, ``forum/expiry.py``).
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"slots must be at least 1, not {size!r}")
+        self.size = size
+        self._free = threading.BoundedSemaphore(size)
+        self._mine = threading.local()
+        self._count = threading.Lock()
+        self._busy = 0
+
+    def busy(self) -> int:
+        return self._busy
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        depth = getattr(self._mine, "depth", 0)
+        if depth:
+            self._mine.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._mine.depth = depth
+            return
+        with self._count:
+            self._busy += 1
+        try:
+            with self._free:
+                self._mine.depth = 1
+                try:
+                    yield
+                finally:
+                    self._mine.depth = 0
+        finally:
+            with self._count:
+                self._busy -= 1
+
+
+def pool_capacity(engine: Any) -> int | None:
+    """Connections an engine's pool hands out at once (size + overflow); None when its
+    pool never makes a caller wait (no overflow limit, NullPool, an in-memory database's
+    single connection)."""
+    import sqlalchemy as sa
+
+    pool = engine.pool
+    if isinstance(pool, sa.pool.QueuePool):
+        overflow = pool._max_overflow  # noqa: SLF001 - SQLAlchemy has no public reader
+        return None if overflow < 0 else pool.size() + overflow
+    return None
+
+
+# Slots when the pool sets no bound (no overflow limit, NullPool): concurrency is then
+# not what makes a caller fail, and this still bounds the work in flight.
+UNBOUNDED_POOL_SLOTS = 32
+
+
+def init_app(app: Any) -> None:
+    """``app.extensions["rb_event_slots"]``: the Socket.IO events one process handles at
+    once (``RB_EVENT_SLOTS``; 0: half of what the database pool hands out, at least 1),
+    so that overload queues there and the other half of the pool stays for pages, the
+    sweep and the timers (docs/PERFORMANCE.md, "Expiry at scale")."""
+    from forum.extensions import db
+
+    size = int(app.config.get("RB_EVENT_SLOTS") or 0)
+    if size <= 0:
+        with app.app_context():
+            capacity = pool_capacity(db.engine)
+        size = max(1, capacity // 2) if capacity else UNBOUNDED_POOL_SLOTS
+    app.extensions["rb_event_slots"] = Slots(size)

@@ -40,7 +40,8 @@ def init_app(app: Flask) -> None:
     """
     app.register_blueprint(views.bp)
     per_socket = Throttle(app.config["RB_SOCKET_RATE"], app.config["RB_SOCKET_BURST"])
-    socketio.on_namespace(ChatNamespace(push.NAMESPACE, per_socket))
+    slots = app.extensions["rb_event_slots"]  # forum/greenlets.py: overload queues there
+    socketio.on_namespace(ChatNamespace(push.NAMESPACE, per_socket, slots))
     push.connect_receivers()
     push.connect_live_receivers()  # forum pages: updates list, open thread pages
     push.connect_safety_receivers()  # check-in alerts to the chosen contacts

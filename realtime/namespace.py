@@ -59,6 +59,7 @@ from forum.errors import Invalid
 from forum.errors import RateLimited
 from forum.errors import ServiceError
 from forum.extensions import db
+from forum.greenlets import Slots
 from forum.models import Account
 from forum.safety import messages
 from moderation import guard
@@ -156,22 +157,29 @@ def _failed(error: Exception) -> dict:
 class ChatNamespace(Namespace):
     """Live chat rooms. Registered by ``realtime.init_app``, after ``socketio.init_app``."""
 
-    def __init__(self, namespace: str, throttle: Throttle) -> None:
+    def __init__(self, namespace: str, throttle: Throttle, slots: Slots) -> None:
         super().__init__(namespace)
         self.throttle = throttle
+        self.slots = slots
         # The bucket's refusal in each socket's language, put into words at connect: the
         # bucket answers before any request context exists (so before any translation).
         self.slow_down: dict[str, str] = {}
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         """Every event passes the socket's token bucket first (``realtime/throttle.py``):
-        before Flask-SocketIO builds a request context, before any database work."""
+        before Flask-SocketIO builds a request context, before any database work; then
+        it waits for one of the process's event slots (``forum/greenlets.py``)."""
         if event not in ("connect", "disconnect") and args:
             wait = self.throttle.allow(args[0])
             if wait is not None:
                 return throttle.refusal(wait, self.slow_down.get(args[0]))
         try:
-            return super().trigger_event(event, *args)
+            # At most ``slots.size`` events at once (half the database pool): the rest
+            # wait here holding no connection, however long the queue, instead of each
+            # taking one, yielding part-way (the rate limiter's timer, network calls)
+            # and leaving the sweep and each other to time out on an empty pool.
+            with self.slots.held():
+                return super().trigger_event(event, *args)
         finally:
             if event == "disconnect" and args:
                 self.throttle.forget(args[0])
