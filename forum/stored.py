@@ -322,9 +322,12 @@ TABLES: dict[str, Table] = {
             "target_name": "the name shown on the item",
             "excerpt": "a short quote of the item",
             "excerpt_expires_at": "when the quote is blanked",
-            "reason": "the moderator's public reason",
+            "reason": "the moderator's public reason, as typed",
+            "reason_code": "what the line says when no reason was typed (flags' reasons, "
+            "personal information removed), worded in the reader's language",
+            "reason_values": "its values: flag-reason keys, a mute's hours, a suspension's days",
             "moderator_id": "who acted",
-            "moderator_name": "only if the space names its moderators",
+            "moderator_name": "only if the space names its moderators (empty: an instance admin)",
             "created_at": "when",
         },
     ),
@@ -364,7 +367,11 @@ TABLES: dict[str, Table] = {
         {
             "id": ID,
             "account_id": "for whom",
-            "text": "the note (may quote their content)",
+            "text": "empty; a note written before codes existed: its English sentence",
+            "code": "which note (hidden, deleted, muted, appeal decided ...), worded in the "
+            "reader's language when shown",
+            "params": "its values: the space's id, the content's kind, a moderator's reason "
+            "as typed, flag-reason keys, hours",
             "link": "where it points",
             "action_id": "the moderation-log line it is about (it goes with that line)",
             "target_kind": "kind of content it is about (post, chat ...): it ends with it",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -103,11 +104,35 @@ def _resolve(target: Target, status: str) -> None:
     )
 
 
-def _default_reason(target: Target, given: str) -> str:
+@dataclass(frozen=True)
+class Why:
+    """An action's reason: the moderator's words as typed, else the flags' reasons (keys,
+    worded in each reader's language: ``moderation/wording.py``)."""
+
+    typed: str
+    code: str | None = None
+    reasons: tuple[str, ...] = ()
+
+    def log(self, **more: int) -> dict[str, Any]:
+        """``modlog.write``'s reason arguments (``more``: a duration, hours or days)."""
+        values: dict[str, Any] = {"reasons": list(self.reasons)} if self.reasons else {}
+        return {"reason": self.typed, "reason_code": self.code, "reason_values": values | more}
+
+    def notice(self) -> dict[str, Any]:
+        """A notice's reason values."""
+        if self.typed:
+            return {"reason": self.typed}
+        if self.code is None:
+            return {}
+        return {"reason_code": self.code, "reasons": list(self.reasons)}
+
+
+def _why(target: Target, given: str) -> Why:
+    """The typed reason, or the item's open flags' reasons when none was typed."""
     if given:
-        return given
-    reasons = sorted({REASONS[r].lower() for r in flags.open_reasons(target)})
-    return ("Flagged: " + ", ".join(reasons)) if reasons else ""
+        return Why(given)
+    reasons = tuple(sorted(set(flags.open_reasons(target))))
+    return Why("", "flagged", reasons) if reasons else Why("")
 
 
 def _appeal_link(space_access: SpaceAccess, action_id: int) -> str:
@@ -194,9 +219,7 @@ def _upheld(
     space_access: SpaceAccess,
     target: Target,
     action: str,
-    reason: str,
-    done: str,
-    then: str,
+    why: Why,
 ) -> None:
     """A hide or a delete (no commit): the log line (with an excerpt for the appeal window,
     unless the item outs someone), its flags resolved as upheld, and its author told what
@@ -206,15 +229,15 @@ def _upheld(
         target.space_id,
         action,
         target=target,
-        reason=reason,
+        **why.log(),
         moderator=actor,
         excerpt=not flags.has_outing(target),
     )
     _resolve(target, FLAG_UPHELD)
     notices.notify(
         target.author_id,
-        f'A moderator {done} your {flags.noun(target.kind)} in "{space_access.space.name}". '
-        f"Reason: {reason or 'not given'}. {then}",
+        {"hide": "hidden", "delete": "deleted"}[action],
+        {"space": space_access.space.id, "kind": target.kind, **why.notice()},
         _appeal_link(space_access, entry.id),
         action=entry,
         target=target,
@@ -226,9 +249,9 @@ def hide(
 ) -> None:
     """Hide the item (its author and moderators still see it); the author may appeal."""
     target, space_access = _moderate(actor, slug, kind, target_id)
-    reason = _default_reason(target, _reason(reason))
+    why = _why(target, _reason(reason))
     target.obj.hidden_at = target.hidden_at or clock.now()
-    _upheld(actor, space_access, target, "hide", reason, "hid", "You can edit it or appeal.")
+    _upheld(actor, space_access, target, "hide", why)
     db.session.commit()
     signals.content_hidden.send(target.space_id, **target.payload())
 
@@ -242,9 +265,9 @@ def delete(
     only (``moderation/modlog.py``); the rest of the text leaves the files now.
     """
     target, space_access = _moderate(actor, slug, kind, target_id)
-    reason = _default_reason(target, _reason(reason))
+    why = _why(target, _reason(reason))
     payload = target.payload()
-    _upheld(actor, space_access, target, "delete", reason, "deleted", "You can appeal.")
+    _upheld(actor, space_access, target, "delete", why)
     space_id = target.space_id  # read now: after the commit the row is gone
     if target.kind == "post" and target.obj.is_first:
         db.session.delete(db.session.get(Thread, target.obj.thread_id))
@@ -271,7 +294,7 @@ def redact(
     SQLite files (search index, WAL, freed cells zeroed by ``secure_delete``).
     """
     target, space_access = _moderate(actor, slug, kind, target_id)
-    reason = _reason(reason) or "Personal information removed"
+    typed = _reason(reason)
     if not isinstance(new_text, str) or not new_text.strip():
         raise Invalid(_("Please give the text with the personal information taken out."))
     # The same rules as the author's own text (length, control and bidi characters).
@@ -294,15 +317,16 @@ def redact(
         target.space_id,
         "redact",
         target=target,
-        reason=reason,
+        reason=typed,
+        reason_code=None if typed else "personal",
         moderator=actor,
         excerpt=False,
     )
     _resolve(target, FLAG_UPHELD)
     notices.notify(
         target.author_id,
-        f"A moderator took personal information out of your {flags.noun(target.kind)} in "
-        f'"{space_access.space.name}". The rest is kept.',
+        "redacted",
+        {"space": space_access.space.id, "kind": target.kind},
         None,
         action=entry,
         target=target,
@@ -412,7 +436,7 @@ def mute(
     """Mute the item's author in this space for a while (they can read, not post)."""
     target, space_access = _moderate(actor, slug, kind, target_id)
     hours = _hours(hours, MUTE_HOURS, "durations")
-    reason = _default_reason(target, _reason(reason))
+    why = _why(target, _reason(reason))
     membership = _author_membership(target, space_access, actor)
     until = clock.now() + timedelta(hours=hours)
     membership.muted_until = until
@@ -421,14 +445,14 @@ def mute(
         target.space_id,
         "mute",
         target=target,
-        reason=f"{reason} ({hours} h)".strip(),
+        **why.log(hours=hours),
         moderator=actor,
         excerpt=not flags.has_outing(target),
     )
     notices.notify(
         target.author_id,
-        f'A moderator muted you in "{space_access.space.name}" for {hours} hours. '
-        f"Reason: {reason or 'not given'}. You can appeal.",
+        "muted",
+        {"space": space_access.space.id, "hours": hours, **why.notice()},
         _appeal_link(space_access, entry.id),
         action=entry,
         target=target,
@@ -442,7 +466,7 @@ def remove_member(
 ) -> None:
     """Remove the item's author from this space (they may ask to join again)."""
     target, space_access = _moderate(actor, slug, kind, target_id)
-    reason = _default_reason(target, _reason(reason))
+    why = _why(target, _reason(reason))
     membership = _author_membership(target, space_access, actor)
     account_id = membership.account_id
     db.session.delete(membership)
@@ -451,15 +475,11 @@ def remove_member(
         target.space_id,
         "remove",
         target=target,
-        reason=reason,
+        **why.log(),
         moderator=actor,
         excerpt=not flags.has_outing(target),
     )
-    notices.notify(
-        account_id,
-        f'A moderator removed you from "{space_access.space.name}". '
-        f"Reason: {reason or 'not given'}.",
-    )
+    notices.notify(account_id, "removed", {"space": space_access.space.id, **why.notice()})
     db.session.commit()
     signals.member_removed.send(target.space_id, account_id=account_id)
 
@@ -472,7 +492,7 @@ def suspend(
     if not actor.is_admin:
         raise Forbidden(_("Only the people who run this site can suspend an account."))
     days = _hours(days, SUSPEND_DAYS, "durations")
-    reason = _default_reason(target, _reason(reason))
+    why = _why(target, _reason(reason))
     account = db.session.get(Account, target.author_id) if target.author_id is not None else None
     if account is None:
         raise Invalid(_("That author's account no longer exists."))
@@ -489,7 +509,7 @@ def suspend(
         target.space_id,
         "suspend",
         target=target,
-        reason=f"{reason} ({days} days)".strip(),
+        **why.log(days=days),
         moderator=actor,
         excerpt=not flags.has_outing(target),
     )

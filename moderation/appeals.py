@@ -126,16 +126,17 @@ def decide(
     now = clock.now()
     row.status, row.decided_by, row.decided_at = OUTCOMES[outcome], actor.id, now
     unhidden = None
-    # Plain words: the notice says whether the appeal succeeded ("overturned" did not).
-    outcome_text = "was looked at again. The decision stays."
+    # Plain words: the notice says whether the appeal succeeded ("overturned" did not),
+    # and what that changed (a code of moderation/wording.py NOTICES).
+    told = "appeal_refused"
     if outcome == "overturn":
-        outcome_text = "succeeded: the decision is undone."
+        told = "appeal_undone"
         if action.action in ("hide", "auto_hide"):
             target = targets.get_live(action.target_kind, action.target_id)
             if target is not None and target.hidden_at is not None:
                 target.obj.hidden_at = None
                 unhidden = target
-                outcome_text = "succeeded: your post shows again."
+                told = "appeal_shown"
         elif action.action == "mute":
             membership = db.session.scalar(
                 sa.select(Membership).where(
@@ -144,12 +145,9 @@ def decide(
             )
             if membership is not None:
                 membership.muted_until = None
-            outcome_text = "succeeded: you can write there again."
+            told = "appeal_unmuted"
         elif action.action == "delete":
-            outcome_text = (
-                "succeeded, but what was deleted cannot come back. "
-                "You can post it again if you like."
-            )
+            told = "appeal_not_back"
     modlog.write(
         space_access,
         row.space_id,
@@ -161,7 +159,8 @@ def decide(
     )
     notices.notify(
         row.author_id,
-        f'Your appeal in "{space_access.space.name}" {outcome_text}',
+        told,
+        {"space": space_access.space.id},
         f"/s/{space_access.space.id}/mod/log",
         action=action,  # the decision appealed: about its content, goes with it
     )

@@ -106,20 +106,20 @@ def flag(
         hide = outing_alone or open_weight(target.kind, target.id) >= threshold
     if hide:
         target.obj.hidden_at = now
-        reasons = sorted({REASONS[r].lower() for r in open_reasons(target)})
+        reasons = sorted(set(open_reasons(target)))  # keys, worded when read
         entry = modlog.write(
             space_access,
             target.space_id,
             "auto_hide",
             target=target,
-            reason="Flagged by members: " + ", ".join(reasons),
+            reason_code="flagged_by_members",
+            reason_values={"reasons": reasons},
             excerpt=not has_outing(target),
         )
         notices.notify(
             target.author_id,
-            f'Your {noun(target.kind)} in "{space_access.space.name}" was hidden after members '
-            f"flagged it ({', '.join(reasons)}). A moderator will review it. You can edit it "
-            "(if it can be edited) or appeal.",
+            "flag_hidden",
+            {"space": space_access.space.id, "kind": target.kind, "reasons": reasons},
             f"/s/{space_access.space.id}/mod/appeal/{entry.id}",
             action=entry,
             target=target,
@@ -168,14 +168,3 @@ def open_reasons(target: targets.Target) -> list[str]:
 
 def has_outing(target: targets.Target) -> bool:
     return "outing" in open_reasons(target)
-
-
-def noun(kind: str) -> str:
-    nouns = {
-        "post": "post",
-        "thread": "thread",
-        "chat": "chat message",
-        "report": "report",
-        "dm": "direct message",
-    }
-    return nouns.get(kind, "item")

@@ -102,11 +102,18 @@ class ModAction(db.Model):
     # A short excerpt that expires with the content (None once blanked or withheld).
     excerpt: so.Mapped[str | None] = so.mapped_column(SealedText(160))
     excerpt_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
+    # The moderator's reason as typed ("" if none; rows older than migration 0020 may hold
+    # an English sentence). When empty, ``reason_code`` says what to show instead
+    # (``moderation/wording.py`` ``REASONS``); ``reason_values`` its values (flag-reason keys,
+    # a mute's hours, a suspension's days). Worded in the reader's language when shown.
     reason: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    reason_code: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    reason_values: so.Mapped[dict | None] = so.mapped_column(sa.JSON(none_as_null=True))
     moderator_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
-    # Stored only when the space names its moderators at the time of the action.
+    # Stored only when the space names its moderators at the time of the action ("" for an
+    # instance admin who is not a member: shown as "an instance admin" in the reader's words).
     moderator_name: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
 
@@ -215,7 +222,13 @@ class Notice(db.Model):
     account_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
+    # What to say: ``code`` (a key of ``moderation/wording.py`` ``NOTICES``) and its values
+    # (``params``: JSON of ids, numbers and the moderator's reason as typed, sealed like
+    # the text was), worded in the reader's language when shown. ``text``: "" for those;
+    # rows older than migration 0020 that it could not map keep their English sentence.
     text: so.Mapped[str] = so.mapped_column(SealedText(500))
+    code: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    params: so.Mapped[str | None] = so.mapped_column(SealedText())
     link: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     # What the notice is about (no foreign keys: the content may go first).
     action_id: so.Mapped[int | None] = so.mapped_column(index=True)

@@ -15,9 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
@@ -26,6 +28,7 @@ from forum.extensions import db
 from forum.i18n import N_
 from forum.models import Account
 from forum.pagination import paginate
+from moderation import wording
 from moderation.models import ModAction
 from moderation.targets import Target
 
@@ -78,10 +81,18 @@ def write(
     target_account_id: int | None = None,
     target_name: str = "",
     reason: str = "",
+    reason_code: str | None = None,
+    reason_values: dict[str, Any] | None = None,
     moderator: Account | None = None,
     excerpt: bool = True,
 ) -> ModAction:
-    """Add a log row to the current transaction (the caller commits with its change)."""
+    """Add a log row to the current transaction (the caller commits with its change).
+
+    ``reason`` is the moderator's, as typed; ``reason_code`` (a key of
+    ``wording.REASONS``) and ``reason_values`` say what the line shows when there is
+    none, and any duration: worded in the reader's language when read."""
+    if reason_code is not None and reason_code not in wording.REASONS:
+        raise ValueError(f"no wording for the log reason code {reason_code!r}")
     name = None
     if (
         moderator is not None
@@ -89,7 +100,8 @@ def write(
         and space_access.space.modlog_names_moderator
     ):
         membership = space_access.membership
-        name = membership.display_name if membership is not None else "an instance admin"
+        # "": an instance admin who is not a member here (worded when read).
+        name = membership.display_name if membership is not None else ""
     now = clock.now()
     if target is not None and action in MODERATORS_ONLY_ACTIONS:
         # Earlier public lines (an item kept after flags) must not go on quoting it.
@@ -115,6 +127,8 @@ def write(
         excerpt=target.excerpt()[:160] if target is not None and excerpt else None,
         excerpt_expires_at=keep_copy_until(action, target, now) if target is not None else None,
         reason=reason[:300],
+        reason_code=reason_code,
+        reason_values=reason_values or None,
         moderator_id=moderator.id if moderator is not None else None,
         moderator_name=name,
         created_at=now,
@@ -142,6 +156,11 @@ def forget_excerpts(kind: str, ids: list[int]) -> None:
         .values(excerpt=None)
         .execution_options(synchronize_session=False)
     )
+
+
+def reason_words(row: ModAction) -> str:
+    """The line's reason in the reader's language ("" if none)."""
+    return wording.reason(row.reason, row.reason_code, row.reason_values)
 
 
 @dataclass
@@ -178,9 +197,11 @@ def read(
         removed = row.action in MODERATORS_ONLY_ACTIONS
         live = live and (moderator or not removed)
         if row.moderator_id is None and row.action == "auto_hide":
-            who = "members' flags"
+            who = _("members' flags")
+        elif row.moderator_name == "":
+            who = _("an instance admin")
         else:
-            who = row.moderator_name or "a moderator"
+            who = row.moderator_name or _("a moderator")
         lines.append(
             LogLine(
                 row.id,
@@ -188,7 +209,7 @@ def read(
                 ACTION_LABELS.get(row.action, row.action),
                 row.target_name,
                 row.excerpt if live else None,
-                row.reason,
+                reason_words(row),
                 who,
                 row.created_at,
                 removed and live,

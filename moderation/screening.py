@@ -180,9 +180,8 @@ def apply(verdict: Verdict, kind: str, item: Any, space_name: str) -> dict[str, 
         flags.system_flag(target, f'Held for approval: watched word "{verdict.word}"', hold=True)
         notices.notify(
             target.author_id,
-            f'Your {flags.noun(target.kind)} in "{space_name}" is waiting for a moderator: '
-            "it contains a "
-            "word this space's moderators check first. Nobody else sees it until they approve it.",
+            "held",
+            {"space": target.space_id, "kind": target.kind},
             target=target,
         )
         return target.payload()

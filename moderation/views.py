@@ -65,7 +65,12 @@ def notice_list():
     new = {row.id for row in rows if not row.seen}
     notices.mark_seen(g.account, rows)  # before the header counts them
     return render_template(
-        "moderation/notices.html", notices=rows, new=new, page=page, has_next=has_next
+        "moderation/notices.html",
+        notices=rows,
+        words=notices.words(rows),
+        new=new,
+        page=page,
+        has_next=has_next,
     )
 
 
@@ -233,6 +238,7 @@ def appeal_list(slug: str):
         page=page,
         has_next=has_next,
         labels=modlog.ACTION_LABELS,
+        reason_words=modlog.reason_words,
         now=clock.now(),
     )
 
@@ -265,6 +271,7 @@ def appeal(slug: str, action_id: int):
         action=action,
         existing=existing,
         labels=modlog.ACTION_LABELS,
+        reason_words=modlog.reason_words,
         deadline=appeals.deadline(action),
         now=clock.now(),
     )

@@ -170,8 +170,9 @@ def test_three_members_hide_a_chat_message_and_signal_after_commit(world):
         )
     ]
     notice = db.session.scalar(sa.select(Notice).where(Notice.account_id == world.author.id))
-    assert "hidden" in notice.text and "harassment" in notice.text and "appeal" in notice.link
-    assert not any(f.alias in notice.text for f in world.flaggers)  # never who flagged
+    said = notices.words([notice])[notice.id]
+    assert "hidden" in said and "harassment" in said and "appeal" in notice.link
+    assert not any(f.alias in said for f in world.flaggers)  # never who flagged
     log = db.session.scalar(sa.select(ModAction))
     assert log.action == "auto_hide" and log.moderator_id is None
 
@@ -501,7 +502,7 @@ def test_appeal_decided_by_a_different_moderator(world):
         db.session.scalar(sa.select(ModAction.action).order_by(ModAction.id.desc()))
         == "appeal_overturned"
     )
-    texts = [n.text for n in notices.list_for(world.author)[0]]
+    texts = list(notices.words(notices.list_for(world.author)[0]).values())
     assert any("succeeded: your post shows again" in t for t in texts)  # "overturned" was jargon
 
 
@@ -552,7 +553,7 @@ def test_blocks_filter_reads_and_contact(world):
 
 
 def test_notices_expire_after_30_days(world):
-    notices.notify(world.author.id, "hello", None)
+    notices.notify(world.author.id, "removed", {"space": world.space.id})
     db.session.commit()
     assert len(notices.list_for(world.author)[0]) == 1
     world.clock.advance(days=31)

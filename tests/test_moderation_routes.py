@@ -300,7 +300,7 @@ def test_notices_link_in_nav(app, den):
 def test_the_nav_counts_new_notices_until_they_are_seen(app, den):
     ana = db.session.scalar(sa.select(Account).where(Account.alias == "Ana"))
     for words in ("one", "two"):
-        notices.notify(ana.id, f"A notice: {words}", None)
+        notices.notify(ana.id, "removed", {"space": den[0].id, "reason": words})
     db.session.commit()
     client = signed_in(app, "Ana")
     nav = client.get("/").get_data(as_text=True).split("</nav>")[0]

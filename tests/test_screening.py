@@ -144,7 +144,7 @@ def test_held_everywhere_the_same_way(place, surface):
         sa.select(Flag).where(Flag.target_kind == kind, Flag.target_id == held.id)
     )
     assert flag.flagger_id is None and flag.weight == 0 and "holdme" in flag.note
-    told = [n.text for n in notices.list_for(place["writer"])[0]]
+    told = list(notices.words(notices.list_for(place["writer"])[0]).values())
     assert len(told) == 1 and "waiting for a moderator" in told[0]
 
 
