@@ -26,6 +26,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from forum import access
 from forum.i18n import N_
 from moderation.models import REASONS as FLAG_REASONS
 
@@ -249,7 +250,9 @@ def load(stored: str | None) -> dict[str, Any]:
 
 
 def space_id(values: Mapping[str, Any]) -> int | None:
-    return _number(values, "space")
+    """The space's id, if it is one a row can have (a stray value is no id at all)."""
+    found = _number(values, "space")
+    return found if found is not None and 0 < found <= access.MAX_ID else None
 
 
 def notice(code: str | None, values: Mapping[str, Any], space_name: str | None) -> str | None:
