@@ -28,7 +28,8 @@ pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 SENDS = 25  # per client, all emitted at once
 
 
-def test_overloaded_server_queues_every_event_and_still_sweeps(tmp_path):
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_overloaded_server_queues_every_event_and_still_sweeps(tmp_path, mode):
     inst = expiry_bench.seed_instance(4000, 3000, 2, base_dir=str(tmp_path))
     env = {
         **LOAD_ENV,  # no rate limit reached: what is tested is the queue, not a 429
@@ -37,7 +38,7 @@ def test_overloaded_server_queues_every_event_and_still_sweeps(tmp_path):
         "RB_DB_MAX_OVERFLOW": "0",
         "RB_DB_POOL_TIMEOUT": "2",
     }
-    server = start_server(extra_env=env, instance=inst.seeded.instance, init_db=False)
+    server = start_server(mode, extra_env=env, instance=inst.seeded.instance, init_db=False)
     people = []
     try:
         people = [connect(server, token) for token in inst.seeded.tokens]
