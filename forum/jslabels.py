@@ -9,6 +9,7 @@ as the fallback. ``{name}`` marks a value the script fills in.
 from __future__ import annotations
 
 from babel import Locale
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -80,7 +81,23 @@ def _counted(words_for) -> dict[str, str]:
 
 def labels(group: str) -> dict[str, str]:
     """One script's labels ("chat", "live", "dm", "safety"), in the current language: a
-    plain dict, ready for ``tojson``. Each page carries only those of the scripts it loads."""
+    plain dict, ready for ``tojson``. Each page carries only those of the scripts it loads.
+
+    Made once per language and group in each app (the catalogues do not change while it
+    runs): the counted words alone are 400 ``ngettext`` calls, half of a page's CPU when
+    they were made on every view (docs/PERFORMANCE.md)."""
+    locale = get_locale() or Locale("en")
+    made: dict[tuple[str, str], dict[str, str]] = current_app.extensions.setdefault(
+        "rb_js_labels", {}
+    )
+    key = (group, str(locale))
+    found = made.get(key)
+    if found is None:
+        found = made[key] = _labels(group)
+    return dict(found)
+
+
+def _labels(group: str) -> dict[str, str]:
     prefix = group + "."
     found = {key: str(value) for key, value in LABELS.items() if key.startswith(prefix)}
     for key, words_for in PLURALS.items():
