@@ -11,9 +11,9 @@ Phases, each on a fresh instance (``--small`` rows with the first figure expired
    accounts, ``--spaces`` spaces with their rooms, and a sample of messages written
    through ``chat.post_message`` (the model layer). The bulk rows go in with one
    ``executemany`` per chunk on the same file: the same columns as the sample rows
-   (checked), timestamps in the stored text form the sample shows, bodies sealed by
-   ``forum/sealed.py`` (``sealed.seal_for``) under the key of their space and hour of
-   expiry, from a pool of sealed bodies per epoch (a row shares its ciphertext with a few
+   (checked), timestamps in the stored text form the sample shows, bodies and their
+   stored HTML sealed by ``forum/sealed.py`` (``sealed.seal_for``) under the key of their
+   space and hour of expiry, from a pool of sealed bodies per epoch (a row shares its ciphertext with a few
    others of its epoch: same size and key as the app's own, only the nonce repeats).
    The three plain indexes are dropped during the load and made again from the very SQL
    the migrations wrote (``sqlite_master`` is compared before and after); the two unique
@@ -70,6 +70,7 @@ from bench.wire import SocketIOClient
 from forum import aliases
 from forum import clock
 from forum import disk
+from forum import markdown
 from forum import sealed
 from forum import spaces
 from forum.app import create_app
@@ -188,21 +189,25 @@ def seed_instance(total: int, expired: int, n_spaces: int, base_dir: str | None 
         written = db.session.get(ChatMessage, sample["id"])
         if sample["expires_at"] != _stored_time(written.expires_at):
             raise BenchFailure(f"stored time form changed: {sample['expires_at']!r}")
-        if not sample["body"].startswith(sealed.MAGIC):
-            raise BenchFailure("the sample body is not sealed")
+        if not (sample["body"].startswith(sealed.MAGIC) and sample["body_html"].startswith(sealed.MAGIC)):
+            raise BenchFailure("the sample body or its HTML is not sealed")
         # Sealed bodies per (space, hour of expiry), through the app's own sealing code.
         bulk = total - samples
         first_expiry = now - EXPIRED_SPAN
         live = bulk - expired
         last_expiry = now + RETENTION - timedelta(minutes=1)
-        pool: dict[tuple[int, int], list[str]] = {}
+        pool: dict[tuple[int, int], list[tuple[str, str]]] = {}
         hour = int(first_expiry.timestamp()) // 3600 * 3600 - 3600
         while hour <= int(last_expiry.timestamp()) + 3600:
             for space_id in space_ids:
                 when = datetime.fromtimestamp(hour + 1800, timezone.utc)
                 pool[(space_id, hour)] = [
-                    sealed.seal_for(
-                        ChatMessage, BODIES[j % len(BODIES)], space_id=space_id, expires_at=when
+                    tuple(  # the body and its stored HTML, sealed under the same key
+                        sealed.seal_for(ChatMessage, text, space_id=space_id, expires_at=when)
+                        for text in (
+                            BODIES[j % len(BODIES)],
+                            str(markdown.render_inline(BODIES[j % len(BODIES)])),
+                        )
                     )
                     for j in range(POOL)
                 ]
@@ -228,6 +233,7 @@ def seed_instance(total: int, expired: int, n_spaces: int, base_dir: str | None 
         "created_at",
         "expires_at",
         "hidden_at",
+        "body_html",
     }
     if set(columns) != expected:
         raise BenchFailure(
@@ -251,6 +257,7 @@ def seed_instance(total: int, expired: int, n_spaces: int, base_dir: str | None 
             seqs[room_id] += 1
             expires = datetime.fromtimestamp(due, timezone.utc)
             epoch = (int(due) - 1) // 3600 * 3600  # as sealed.epoch_of
+            body, html = pool[(space_id, epoch)][n % POOL]
             yield (
                 first_id + n,
                 room_id,
@@ -259,10 +266,11 @@ def seed_instance(total: int, expired: int, n_spaces: int, base_dir: str | None 
                 author,
                 names[(space_id, author)],
                 f"c{first_id + n:035d}",
-                pool[(space_id, epoch)][n % POOL],
+                body,
                 _stored_time(expires - RETENTION),
                 _stored_time(expires),
                 None,
+                html,
             )
 
     connection = disk.sqlite_module().connect(str(db_path), isolation_level=None)

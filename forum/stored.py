@@ -258,6 +258,7 @@ TABLES: dict[str, Table] = {
             "author_name": "the name shown when it was written",
             "client_id": "the sender's own id for it, so a retry is not stored twice",
             "body": "the text",
+            "body_html": "the text rendered to HTML once, when written or redacted",
             "created_at": "to the second",
             "expires_at": "when it is deleted",
             "hidden_at": "hidden by moderation",

@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -258,8 +259,11 @@ def _visible(room_id: int, viewer: Account | None) -> sa.Select:
     """Every read path: the room's messages that ``forum.access.visible`` lets through (not
     hidden by a moderator, for moderators neither; not expired; not written by someone
     the viewer blocked)."""
-    return sa.select(ChatMessage).where(
-        ChatMessage.room_id == room_id, visible(viewer, ChatMessage)
+    return (
+        sa.select(ChatMessage)
+        .where(ChatMessage.room_id == room_id, visible(viewer, ChatMessage))
+        # Readers get the stored HTML: the Markdown source is neither opened nor sent.
+        .options(so.defer(ChatMessage.body))
     )
 
 
@@ -413,7 +417,7 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
         "room_id": message.room_id,
         "seq": message.seq,
         "author": message.author_name,
-        "html": str(markdown.render_inline(message.body)),
+        "html": str(message.html),
         "created_at": _iso(message.created_at),
         "expires_at": _iso(message.expires_at),
     }

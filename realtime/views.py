@@ -140,5 +140,6 @@ def archive(slug: str, room_id: int):
 
 @bp.app_template_filter("chat_html")
 def chat_html(message):
-    """A stored message as safe inline HTML (the same renderer clients get)."""
-    return markdown.render_inline(message.body)
+    """A stored message as safe inline HTML (rendered once, when it was written; the same
+    HTML clients get)."""
+    return message.html

@@ -1,5 +1,6 @@
 """What a page view costs: the same number of queries for 5 posts as for 40, no write,
-and no Markdown rendered (a post's HTML is stored when it is written or edited).
+and no Markdown rendered (a post's or chat message's HTML is stored when it is written,
+edited or redacted, sealed like its text).
 
 Counted with SQLAlchemy's ``before_cursor_execute`` event on the app's engine, around
 a second view of the page (the first may warm caches). No timing: bench/pages.py
@@ -14,14 +15,19 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+from forum import expiry
 from forum import markdown
+from forum import sealed
 from forum import threads
 from forum.extensions import db
 from forum.models import Post
+from moderation import actions
+from realtime.models import ChatMessage
 from tests.factories import add_member
 from tests.factories import make_message
 from tests.factories import make_post
 from tests.factories import make_room
+from tests.factories import make_space
 from tests.factories import make_thread
 
 BODY = "Reply {i}: **bold**, *emphasis*, a list:\n\n- one\n- two\n\n> a quote\n"
@@ -121,3 +127,105 @@ def test_rows_from_before_the_stored_html_still_render(client, member, space, wr
     db.session.commit()
     page = client.get(f"/t/{thread.id}").get_data(as_text=True)
     assert "<strong>bold</strong>" in page
+
+
+# --- chat: the stored HTML ------------------------------------------------------------
+
+
+def _raw_html(message_id: int) -> str | None:
+    with db.engine.connect() as connection:
+        return connection.exec_driver_sql(
+            "SELECT body, body_html FROM chat_messages WHERE id = ?", (message_id,)
+        ).one()
+
+
+def _kid(stored: str) -> int:
+    return int(stored[len(sealed.MAGIC) :].split(".")[0])
+
+
+def test_a_chat_room_page_renders_no_markdown(client, member, space, writers, monkeypatch):
+    room = make_room(space)
+    for i in range(3):
+        make_message(room, writers[i], f"message {i} *with* emphasis")
+    calls = []
+    monkeypatch.setattr(markdown, "render_inline", lambda text: calls.append(text))
+    monkeypatch.setattr(markdown, "render", lambda text: calls.append(text))
+    page = client.get(f"/s/{space.id}/chat/{room.id}").get_data(as_text=True)
+    assert page.count("<em>with</em>") == 3
+    assert calls == []
+
+
+def test_stored_chat_html_is_sealed_with_the_body_and_follows_a_redaction(
+    space, writers, moderator
+):
+    room = make_room(space)
+    message = make_message(room, writers[0], "meet me at **OLDWORD** corner")
+    body, html = _raw_html(message.id)
+    # At rest: sealed, under the very key of the body (shredded with it).
+    assert html.startswith(sealed.MAGIC) and "OLDWORD" not in html
+    assert _kid(html) == _kid(body)
+    db.session.expire_all()
+    stored = db.session.get(ChatMessage, message.id)
+    assert str(stored.html) == str(markdown.render_inline("meet me at **OLDWORD** corner"))
+    actions.redact(moderator, space.slug, "chat", message.id, "meet me at the corner", "address")
+    db.session.expire_all()
+    stored = db.session.get(ChatMessage, message.id)
+    assert "OLDWORD" not in stored.body_html and "the corner" in stored.body_html
+    _body, html = _raw_html(message.id)
+    assert html.startswith(sealed.MAGIC)
+
+
+def test_stored_chat_html_is_unreadable_once_its_hour_is_over(app, clock):
+    room = make_room(make_space(chat_retention_hours=1))
+    message_id = make_message(room, body="gone *soon*").id
+    _body, copy = _raw_html(message_id)  # what a backup or a dead PostgreSQL row keeps
+    assert sealed.vault().open(copy) == str(markdown.render_inline("gone *soon*"))
+    clock.advance(hours=2)
+    expiry.delete_expired(clock.now())
+    db.session.expire_all()
+    assert db.session.get(ChatMessage, message_id) is None
+    assert sealed.vault().open(copy) == sealed.SHREDDED
+
+
+def test_a_shortened_life_moves_the_stored_html_to_the_new_key(clock, space, writers):
+    from forum import retention
+    from tests.factories import owner_of
+
+    room = make_room(space)
+    message = make_message(room, writers[0], "moving *along*")
+    before = _kid(_raw_html(message.id)[1])
+    retention.set_retention(owner_of(space), space, 1, 30, apply_to_existing=True)
+    body, html = _raw_html(message.id)
+    assert _kid(html) == _kid(body) != before
+    db.session.expire_all()
+    assert "<em>along</em>" in db.session.get(ChatMessage, message.id).body_html
+
+
+def test_the_migration_renders_the_messages_already_stored(app, space, writers):
+    import flask_migrate
+
+    room = make_room(space)
+    from alembic.script import ScriptDirectory
+
+    message_id = make_message(room, writers[0], "from *before* the column").id
+    db.session.close()
+    scripts = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+    (ours,) = [r for r in scripts.walk_revisions() if r.path.endswith("_chat_html.py")]
+    flask_migrate.downgrade(revision=ours.down_revision)
+    columns = sa.inspect(db.engine).get_columns("chat_messages")
+    assert "body_html" not in {column["name"] for column in columns}
+    flask_migrate.upgrade()
+    body, html = _raw_html(message_id)
+    assert html.startswith(sealed.MAGIC) and _kid(html) == _kid(body)
+    assert sealed.vault().open(html) == str(markdown.render_inline("from *before* the column"))
+
+
+def test_chat_rows_without_stored_html_still_render(client, member, space, writers):
+    room = make_room(space)
+    message = make_message(room, writers[0], "an *old* row")
+    db.session.execute(
+        sa.update(ChatMessage).where(ChatMessage.id == message.id).values(body_html=None)
+    )
+    db.session.commit()
+    page = client.get(f"/s/{space.id}/chat/{room.id}").get_data(as_text=True)
+    assert "an <em>old</em> row" in page
