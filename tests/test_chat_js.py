@@ -45,7 +45,8 @@ def rendered(seq: int) -> str:
 
 
 PAGE = f"""<!doctype html><html><head>
-<script src="/fake-io.js" defer></script><script src="/expiry.js" defer></script>
+<script src="/fake-io.js" defer></script><script src="/safety.js" defer></script>
+<script src="/expiry.js" defer></script>
 <script src="/chat.js" defer></script></head><body>
 <section class="chat" id="chat" data-room="{ROOM}" data-live="1" data-typing="0">
 <span class="conn-state" hidden></span><span id="presence"></span>
@@ -73,6 +74,7 @@ def load(tab) -> None:
     scripts = {
         "/chat.js": (ROOT / "static/js/chat.js").read_text(),
         "/expiry.js": (ROOT / "static/js/expiry.js").read_text(),
+        "/safety.js": (ROOT / "static/js/safety.js").read_text(),  # rbT, the words
         "/fake-io.js": FAKE_IO,
     }
 

@@ -30,7 +30,7 @@ window.io = function (ns) {
 """
 
 THREAD_PAGE = """<!doctype html><html><head>
-<script src="/fake-io.js" defer></script><script src="/live.js" defer></script></head><body>
+<script src="/fake-io.js" defer></script><script src="/safety.js" defer></script><script src="/live.js" defer></script></head><body>
 <main id="main">
 <p class="meta" id="live-thread" hidden data-live-thread="7" data-thread-url="/t/7" data-space-url="/s/porch"></p>
 <article class="post" id="p1" data-post-id="1"><p class="post-meta">A · now</p><div class="post-body">one</div></article>
@@ -39,19 +39,22 @@ THREAD_PAGE = """<!doctype html><html><head>
 </main></body></html>"""
 
 UPDATES_PAGE = """<!doctype html><html><head>
-<script src="/fake-io.js" defer></script><script src="/live.js" defer></script></head><body>
+<script src="/fake-io.js" defer></script><script src="/safety.js" defer></script><script src="/live.js" defer></script></head><body>
 <main id="main"><ul class="thread-list" data-live-updates data-live-max="2" data-thread-url="/t/0">
 <li data-live-empty>Nothing new.</li></ul></main></body></html>"""
 
 SPACE_PAGE = """<!doctype html><html><head>
-<script src="/fake-io.js" defer></script><script src="/live.js" defer></script></head><body>
+<script src="/fake-io.js" defer></script><script src="/safety.js" defer></script><script src="/live.js" defer></script></head><body>
 <main id="main"><h2>Threads</h2>
 <ul class="thread-list" data-live-space="4" data-space-url="/s/porch"><li>Old one</li></ul>
 </main></body></html>"""
 
 CHAT_PAGE = """<!doctype html><html><head>
-<script src="/fake-io.js" defer></script><script src="/live.js" defer></script></head><body>
+<script src="/fake-io.js" defer></script><script src="/safety.js" defer></script><script src="/live.js" defer></script></head><body>
 <section id="chat" data-live="1"></section><ul data-live-updates data-thread-url="/t/0"></ul></body></html>"""
+
+
+SAFETY_JS = (ROOT / "static/js/safety.js").read_text()
 
 
 def load(tab, html: str) -> None:
@@ -61,6 +64,8 @@ def load(tab, html: str) -> None:
         url = route.request.url
         if url.endswith("/live.js"):
             return route.fulfill(body=script, content_type="text/javascript")
+        if url.endswith("/safety.js"):  # loaded first on every signed-in page: rbT
+            return route.fulfill(body=SAFETY_JS, content_type="text/javascript")
         if url.endswith("/fake-io.js"):
             return route.fulfill(body=FAKE_IO, content_type="text/javascript")
         return route.fulfill(body=html, content_type="text/html; charset=utf-8")
@@ -180,5 +185,34 @@ def test_space_page_counts_new_threads(in_browser):
         assert tab.get_attribute("[data-live-space-notice] a", "href") == "/s/porch"
         assert tab.locator("[data-live-space-notice]").count() == 1
         assert tab.evaluate("window.emitted") == []  # no watch: the account's own room hears it
+
+    in_browser(body)
+
+
+# Two label blocks (the page's and safety's), one broken: safety.js reads them all once,
+# for every script on the page; a broken block leaves the English words for its keys.
+LABELLED_THREAD_PAGE = THREAD_PAGE.replace(
+    '<main id="main">',
+    """<main id="main"><div id="safety-alerts"></div>
+<template class="rb-labels" data-labels='{"live.show": "ver"}'></template>
+<template class="rb-labels" data-labels='{"live.reload": broken'></template>
+<template class="rb-labels" data-labels='{"live.new_replies.other": "{n} respuestas nuevas"}'></template>""",
+)
+
+
+def test_words_come_from_every_label_block_through_the_shared_loader(in_browser):
+    def body(tab):
+        load(tab, LABELLED_THREAD_PAGE)
+        assert tab.evaluate("typeof window.rbT") == "function"
+        # safety.js ran first (it gives rbT) but its alerts waited for live.js: one connection.
+        assert tab.evaluate("window.connections") == ["/chat"]
+        assert tab.evaluate("typeof window.heard.checkin_alert") == "function"
+        assert tab.evaluate("window.rbT('x.missing', 'Hello {who}', {who: 'you'})") == "Hello you"
+        fire(tab, "connect")
+        fire(tab, "new_reply", {"thread_id": 7, "post_id": 3, "page": 2})
+        fire(tab, "new_reply", {"thread_id": 7, "post_id": 4, "page": 2})
+        assert tab.inner_text("#live-thread") == "2 respuestas nuevas — ver"
+        fire(tab, "post_changed", {"thread_id": 7, "post_id": 2})
+        assert tab.inner_text("#p2 .post-meta").endswith("reload to see the change")  # broken
 
     in_browser(body)

@@ -24,24 +24,7 @@
 (function () {
   "use strict";
 
-  // Words in the page's language: forum/jslabels.py, rendered beside the script as
-  // <template class="rb-labels" data-labels="{…}">; the English word is the fallback.
-  var WORDS = null;
-  function T(key, fallback, values) {
-    if (WORDS === null) {
-      WORDS = {};
-      Array.prototype.forEach.call(document.querySelectorAll("template.rb-labels"), function (node) {
-        try {
-          var some = JSON.parse(node.getAttribute("data-labels") || "{}");
-          Object.keys(some).forEach(function (k) { WORDS[k] = some[k]; });
-        } catch (e) { /* a broken block: the English words stay */ }
-      });
-    }
-    var text = typeof WORDS[key] === "string" ? WORDS[key] : fallback;
-    return text.replace(/\{(\w+)\}/g, function (all, name) {
-      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
-    });
-  }
+  var T = window.rbT;  // safety.js: words in the page's language
 
   var section = document.getElementById("chat");
   var scroller = document.getElementById("chat-scroll");
