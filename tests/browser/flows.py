@@ -138,14 +138,23 @@ def log_in(page: Page, alias: str, passphrase: str = PASSPHRASE) -> None:
 
 
 def log_out(page: Page) -> None:
-    """Press the header's Log out button."""
+    """Open the header's account menu and press Log out."""
+    open_account_menu(page)
     submit(page, "Log out")
     assert not is_signed_in(page)
 
 
+def open_account_menu(page: Page) -> None:
+    """Open the header's account menu (a <details>: works with JavaScript off too)."""
+    menu = page.locator("header details.account-menu")
+    if menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+    menu.locator("div").wait_for(state="visible")
+
+
 def is_signed_in(page: Page) -> bool:
-    """Whether the page's header shows the signed-in navigation."""
-    return page.locator(".site-nav").get_by_role("button", name="Log out").count() == 1
+    """Whether the page's header holds the signed-in account menu with its Log out."""
+    return page.locator("header .account-menu form[action='/logout'] button").count() == 1
 
 
 def screenshot(page: Page, name: str) -> Path:
