@@ -1,7 +1,4 @@
-/* Safety alerts, live, on every signed-in page (docs/FRONTEND.md). Loaded first (in the
-   head), it also gives the page's other scripts window.rbT(key, English, {name: value}): the
-   word in the page's language from the <template class="rb-labels"> blocks
-   (forum/jslabels.py), English if missing. */
+/* Safety alerts, live, on every signed-in page; window.rbT, the words (docs/FRONTEND.md). */
 (function () {
   "use strict";
 
@@ -12,7 +9,7 @@
       Array.prototype.forEach.call(document.querySelectorAll("template.rb-labels"), function (node) {
         try {
           Object.assign(words, JSON.parse(node.getAttribute("data-labels") || "{}"));
-        } catch (e) { /* a broken block: the English words stay */ }
+        } catch (e) { /* a broken block: English */ }
       });
     }
     var text = typeof words[key] === "string" ? words[key] : fallback;
@@ -22,8 +19,7 @@
   }
   window.rbT = T;
 
-  // The alerts wait until the page's own scripts (deferred, after this one) have run: they
-  // find the one connection chat.js, dm.js or live.js made (window.rbSocket).
+  // after the page's own scripts: their connection (window.rbSocket) is the page's one
   document.addEventListener("DOMContentLoaded", alerts);
 
   function alerts() {
