@@ -159,6 +159,7 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "buddies.accept": Names(),
     "buddies.end": Names(),
     "buddies.conversation": Names(),
+    "buddies.refresh": Names(),
     "buddies.send": Names(form={"client_id": "client-notthere-4", "body": "hello"}),
     "buddies.hours": Names(form={"hours": "1"}),
     "rights.index": Names(),

@@ -185,7 +185,19 @@ def send(buddy_id: int):
         return _conversation(
             buddy_id, error.message, error.status, form_text("body")[: messages.MAX_BODY]
         )
-    return redirect(url_for("buddies.conversation", buddy_id=buddy_id) + "#end", code=303)
+    return redirect(url_for("buddies.conversation", buddy_id=buddy_id, _anchor="dm"), code=303)
+
+
+@bp.get("/buddies/<int:buddy_id>/messages/refresh")
+@signed_in
+def refresh(buddy_id: int):
+    """Without JavaScript: the conversation again, at its newest messages.
+
+    A URL of its own, as the chat room's: a link to the page's own URL and ``#dm`` would
+    only scroll a page that already ends in ``#dm``, never load the new messages.
+    """
+    messages.conversation(g.account, buddy_id)  # not yours: "not found", as ever
+    return redirect(url_for("buddies.conversation", buddy_id=buddy_id, _anchor="dm"), code=303)
 
 
 @bp.post("/buddies/<int:buddy_id>/hours")

@@ -4,6 +4,8 @@
  * - Store, then ack: a message shows once the server's ack carries it; a lost ack is
  *   retried with the SAME client_id, which the server answers with the stored one.
  * - After a reconnect, dm_history fetches what came after the last message shown.
+ * - Phone first, as chat.js: opened without #dm the page scrolls there; the newest message
+ *   stays in view; the refresh link (for the page without JavaScript) hides while connected.
  * - One connection per page (window.rbSocket, shared with safety.js). Nothing stored in
  *   the browser; server text goes in as text nodes only.
  *
@@ -17,6 +19,13 @@
   var log = document.getElementById("dm-log");
   var form = document.getElementById("dm-form");
   var state = document.getElementById("dm-state");
+  var section = document.getElementById("dm");
+  var scroller = document.getElementById("dm-scroll");
+  var refresh = document.getElementById("dm-refresh");  // for the page without JavaScript
+  // As chat.js: opened without #dm, the page scrolls there; the newest message in view.
+  function toNewest() { if (scroller) { scroller.scrollTop = scroller.scrollHeight; } }
+  if (section && !window.location.hash) { section.scrollIntoView(); }
+  toNewest();
   if (!log || !form || typeof window.io !== "function") { return; }
   var buddyId = parseInt(log.getAttribute("data-buddy-id"), 10);
   var lastId = parseInt(log.getAttribute("data-last-id"), 10) || 0;
@@ -47,6 +56,7 @@
     li.appendChild(body);
     log.appendChild(li);
     if (m.id > lastId) { lastId = m.id; }
+    toNewest();
   }
 
   var socket = window.rbSocket;
@@ -78,7 +88,8 @@
     Object.keys(pending).forEach(send);
   }
 
-  socket.on("connect", resume);
+  socket.on("connect", function () { if (refresh) { refresh.hidden = true; } resume(); });
+  socket.on("disconnect", function () { if (refresh) { refresh.hidden = false; } });
   socket.on("dm", show);
   socket.on("dm_closed", function (c) {
     if (c && c.buddy_id === buddyId) { state.textContent = T("dm.ended", "This conversation has ended."); form.hidden = true; }

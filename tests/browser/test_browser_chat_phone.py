@@ -1,6 +1,7 @@
 """Chat on a 360×740 phone, with JavaScript on and off: the writing box stays on the
 screen, the newest message shows above it, and the page without JavaScript never says
-"offline" (sending works) but says how to see new messages (a refresh link).
+"offline" (sending works) but says how to see new messages (a refresh link). The same for
+buddy (direct) messages.
 
 A starter space; the flows that share it look only at their own messages.
 """
@@ -18,6 +19,7 @@ from tests.browser.flows import join_space
 from tests.browser.flows import open_chat
 from tests.browser.flows import send_chat
 from tests.browser.flows import sign_up
+from tests.browser.flows import submit
 from tests.browser.flows import wait_live
 
 pytestmark = pytest.mark.browser
@@ -38,21 +40,21 @@ def box(page, selector: str) -> dict:
     return found
 
 
-def composer_in_view(page) -> None:
+def composer_in_view(page, form: str = "#chat-form") -> None:
     """The writing box (text and Send) lies wholly inside the phone's screen."""
-    form = box(page, "#chat-form")
+    form = box(page, form)
     screen = page.viewport_size
     assert form["x"] >= 0 and form["x"] + form["width"] <= screen["width"], form
     assert form["y"] >= 0 and form["y"] + form["height"] <= screen["height"], (form, screen)
 
 
-def newest_in_view(page, text: str | None = None) -> None:
+def newest_in_view(page, text: str | None = None, where: str = "chat") -> None:
     """The last message shows at the bottom of the message box, on screen, not under the dock."""
-    scroller = box(page, "#chat-scroll")
+    scroller = box(page, f"#{where}-scroll")
     dock = box(page, ".chat-dock")
-    last = box(page, "#chat-log > li")
+    last = box(page, f"#{where}-log > li")
     if text is not None:
-        assert text in page.locator("#chat-log > li").last.inner_text()
+        assert text in page.locator(f"#{where}-log > li").last.inner_text()
     assert scroller["y"] >= 0, scroller  # the box's top is on screen
     assert scroller["y"] + scroller["height"] <= dock["y"] + 1, (scroller, dock)
     assert last["y"] >= scroller["y"] - 1, (last, scroller)
@@ -121,6 +123,75 @@ def test_the_writing_box_stays_on_a_phone_screen_with_and_without_javascript(new
     screen(plain, "chat-phone-nojs")
     chat_message(live, "sent with the plain form").wait_for()
     newest_in_view(live, "sent with the plain form")
+
+    check_layout(live)
+    check_accessibility(live)
+    check_layout(plain)
+    check_accessibility_as_rendered(plain, new_context().new_page())
+
+
+BUDDY_SPACE = "safety-bad-dates"  # a starter space where members may pair as buddies
+DM_BURST = 30
+
+
+def test_buddy_messages_fill_a_phone_screen_with_and_without_javascript(new_context, admin):
+    live = new_context().new_page()
+    plain = new_context(java_script_enabled=False).new_page()
+    a = sign_up(live)
+    sign_up(plain)
+    for page in (live, plain):
+        join_space(page, BUDDY_SPACE)
+    plain.goto("/buddies")
+    plain.select_option("#f-space", BUDDY_SPACE)
+    plain.fill("#f-name", a.alias)
+    submit(plain, "Ask")
+    live.goto("/buddies")
+    submit(live, "Yes")
+    for page in (live, plain):
+        page.goto("/buddies")
+        with page.expect_navigation():
+            page.locator("main ul a[href*='/messages']").first.click()
+        assert page.url.endswith("#dm"), page.url  # links open it at its messages
+        composer_in_view(page, "#dm-form")
+    live.wait_for_function("() => window.rbSocket && window.rbSocket.connected")
+    assert live.locator("#dm-refresh").is_hidden()  # live: new messages come by themselves
+    refresh = plain.get_by_role("link", name="Refresh to see new messages")
+    assert refresh.is_visible()
+    assert "offline" not in plain.locator("main").inner_text().lower()
+
+    for n in range(1, DM_BURST + 1):
+        live.fill("#dm-body", f"buddy message {n} of {DM_BURST}")
+        live.locator("#dm-form").get_by_role("button", name="Send").click()
+        live.locator("#dm-log li", has_text=f"buddy message {n} of {DM_BURST}").wait_for()
+    composer_in_view(live, "#dm-form")
+    newest_in_view(live, f"buddy message {DM_BURST} of {DM_BURST}", where="dm")
+    screen(live, "dm-phone-js")
+    live.evaluate("window.scrollTo(0, 0)")  # the page's top: the dock still on screen
+    composer_in_view(live, "#dm-form")
+
+    # Opened without #dm (typed, bookmarked): the script scrolls to it.
+    live.goto(live.url.split("#")[0])
+    live.wait_for_function("() => window.rbSocket && window.rbSocket.connected")
+    composer_in_view(live, "#dm-form")
+    newest_in_view(live, f"buddy message {DM_BURST} of {DM_BURST}", where="dm")
+
+    # Without JavaScript the refresh link loads the new messages, every time.
+    for _ in range(2):
+        with plain.expect_navigation():
+            refresh.click()
+        assert plain.url.endswith("#dm"), plain.url
+        composer_in_view(plain, "#dm-form")
+        newest_in_view(plain, f"buddy message {DM_BURST} of {DM_BURST}", where="dm")
+
+    plain.fill("#dm-body", "sent with the plain form")
+    with plain.expect_navigation():
+        plain.locator("#dm-form").get_by_role("button", name="Send").click()
+    assert plain.url.endswith("#dm"), plain.url
+    composer_in_view(plain, "#dm-form")
+    newest_in_view(plain, "sent with the plain form", where="dm")
+    screen(plain, "dm-phone-nojs")
+    live.locator("#dm-log li", has_text="sent with the plain form").wait_for()
+    newest_in_view(live, "sent with the plain form", where="dm")
 
     check_layout(live)
     check_accessibility(live)
