@@ -300,7 +300,9 @@ TABLES: dict[str, Table] = {
             "flagger_id": "who flagged (None: a watched word)",
             "author_id": "the content's author (for trust levels)",
             "reason": "a reason key",
-            "note": "the flagger's words, for reason 'other' (cleared when decided)",
+            "note": "the flagger's words, for reason 'other'; a watched word's flag: the word "
+            "(cleared when decided)",
+            "note_code": "a watched word's flag: held or flagged (worded when shown)",
             "weight": "the flag's weight (trust)",
             "status": "open, upheld or dismissed",
             "created_at": "when",

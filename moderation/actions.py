@@ -38,6 +38,7 @@ from moderation import modlog
 from moderation import notices
 from moderation import targets
 from moderation import trust
+from moderation import wording
 from moderation.models import FLAG_DISMISSED
 from moderation.models import FLAG_OPEN
 from moderation.models import FLAG_UPHELD
@@ -100,7 +101,7 @@ def _resolve(target: Target, status: str) -> None:
         .where(
             Flag.target_kind == target.kind, Flag.target_id == target.id, Flag.status == FLAG_OPEN
         )
-        .values(status=status, resolved_at=clock.now(), note=None)
+        .values(status=status, resolved_at=clock.now(), note=None, note_code=None)
     )
 
 
@@ -164,12 +165,12 @@ def review_queue(
         if target is None:
             continue  # expired or deleted: the sweeper removes its flags
         rows = db.session.execute(
-            sa.select(Flag.reason, Flag.note)
+            sa.select(Flag.reason, Flag.note, Flag.note_code)
             .where(Flag.target_kind == kind, Flag.target_id == target_id, Flag.status == FLAG_OPEN)
             .limit(200)
         ).all()
         counts: dict[str, int] = {}
-        for reason, _note in rows:
+        for reason, _note, _code in rows:
             counts[REASONS[reason]] = counts.get(REASONS[reason], 0) + 1
         items.append(
             QueueItem(
@@ -182,7 +183,7 @@ def review_queue(
                 target.author_id == actor.id,
                 target.text,
                 sorted(counts.items()),
-                [note for _r, note in rows if note],
+                [wording.flag_note(code, note) for _r, note, code in rows if note],
             )
         )
     return space_access, items, groups.has_next

@@ -130,8 +130,11 @@ def flag(
     return FlagResult(row, hide, target, space_access.space)
 
 
-def system_flag(target: targets.Target, note: str, *, hold: bool = False) -> Flag:
+def system_flag(target: targets.Target, word: str, *, hold: bool = False) -> Flag:
     """A flag raised by the system (a watched word), in the caller's transaction.
+
+    The note is the word alone, with a code for the sentence the queue shows it in
+    (``wording.FLAG_NOTES``, worded in the reader's language).
 
     ``hold=True`` also hides the item until a moderator keeps it. Weight 0: it
     puts the item in the queue but never adds to the auto-hide sum.
@@ -146,7 +149,8 @@ def system_flag(target: targets.Target, note: str, *, hold: bool = False) -> Fla
         flagger_id=None,
         author_id=target.author_id,
         reason="other",
-        note=note[:NOTE_MAX],
+        note=word[:NOTE_MAX],
+        note_code="watch_hold" if hold else "watch_flag",
         weight=0,
         created_at=now,
     )

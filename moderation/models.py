@@ -65,6 +65,9 @@ class Flag(db.Model):
     reason: so.Mapped[str] = so.mapped_column(sa.String(12))
     # Only for reason "other" (or a watched word); cleared once the flag is resolved.
     note: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    # A system flag's note is the watched word alone; this says which sentence shows it
+    # (``moderation/wording.py`` ``FLAG_NOTES``: held or flagged), in the reader's language.
+    note_code: so.Mapped[str | None] = so.mapped_column(sa.String(12))
     weight: so.Mapped[int] = so.mapped_column(default=100)
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default=FLAG_OPEN, index=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())

@@ -51,11 +51,6 @@ from moderation import watchwords
 from moderation.targets import Target
 
 
-def flag_note(word: str) -> str:
-    """The note a "flag" word leaves in the review queue, the same for posts and chat."""
-    return f'Watched word "{word}"'
-
-
 def _joined(parts: Sequence[object]) -> str:
     return "\n\n".join(part for part in parts if isinstance(part, str) and part)
 
@@ -177,7 +172,7 @@ def apply(verdict: Verdict, kind: str, item: Any, space_name: str) -> dict[str, 
     """
     target = Target(kind, item)
     if verdict.action == "hold":
-        flags.system_flag(target, f'Held for approval: watched word "{verdict.word}"', hold=True)
+        flags.system_flag(target, verdict.word, hold=True)
         notices.notify(
             target.author_id,
             "held",
@@ -186,5 +181,5 @@ def apply(verdict: Verdict, kind: str, item: Any, space_name: str) -> dict[str, 
         )
         return target.payload()
     if verdict.action == "flag":
-        flags.system_flag(target, flag_note(verdict.word))
+        flags.system_flag(target, verdict.word)
     return None

@@ -233,6 +233,23 @@ NOTICES: dict[str, Callable[[Mapping[str, Any], str], str]] = {
 }
 
 
+# --- Notes of system flags (the review queue) -------------------------------------------
+#
+# A watched word's flag stores the word alone; ``Flag.note_code`` says which sentence.
+
+FLAG_NOTES: dict[str, Callable[[str], str]] = {
+    "watch_hold": lambda word: _('Held for approval: watched word "%(word)s"', word=word),
+    "watch_flag": lambda word: _('Watched word "%(word)s"', word=word),
+}
+
+
+def flag_note(code: str | None, note: str) -> str:
+    """A flag's note as the queue shows it: a member's words as typed, a system flag's
+    word in its sentence."""
+    words = FLAG_NOTES.get(code) if isinstance(code, str) else None
+    return note if words is None else words(note)
+
+
 def dump(values: Mapping[str, Any]) -> str:
     """The stored form of a notice's values (JSON text, sealed with the notice)."""
     return json.dumps(dict(values), ensure_ascii=False, separators=(",", ":"))

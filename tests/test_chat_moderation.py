@@ -356,10 +356,9 @@ def test_watched_word_flag_stores_visible_and_queues(app, client, lounge, words,
     ack = send(socket(), lounge, "free money")
     assert ack["ok"] and "held" not in ack
     assert bodies(chen.received("message")) == ["free money"]
-    assert (
-        db.session.scalar(sa.select(Flag.note).where(Flag.target_id == ack["id"]))
-        == 'Watched word "money"'
-    )
+    assert db.session.execute(
+        sa.select(Flag.note, Flag.note_code).where(Flag.target_id == ack["id"])
+    ).one() == ("money", "watch_flag")
 
 
 # --- links and trust ------------------------------------------------------------

@@ -452,10 +452,9 @@ def test_flag_word_stores_visibly_and_queues_it(app, room):
     )
     stored = with_text(Post, "body", "a bit iffy")[0]
     assert stored.hidden_at is None
-    assert (
-        db.session.scalar(sa.select(Flag.note).where(Flag.target_id == stored.id))
-        == 'Watched word "iffy"'
-    )
+    assert db.session.execute(
+        sa.select(Flag.note, Flag.note_code).where(Flag.target_id == stored.id)
+    ).one() == ("iffy", "watch_flag")
     assert "a bit iffy" in body(signed_in(app, "Rhea").get(f"/t/{thread.id}"))
 
 

@@ -41,6 +41,7 @@ from moderation import modlog
 from moderation import notices
 from moderation import watchwords
 from moderation import wording
+from moderation.models import Flag
 from moderation.models import ModAction
 from moderation.models import Notice
 from tests.factories import add_member
@@ -291,6 +292,7 @@ def read_as(app, account: Account, lang: str, path: str) -> str:
 
 def test_every_kind_has_a_scenario():
     assert set(NOTICE_SCENARIOS) == set(wording.NOTICES) == set(NOTICE_MSGIDS)
+    assert set(FLAG_NOTE_MSGIDS) == set(wording.FLAG_NOTES)
     assert set(LOG_SCENARIOS) == set(modlog.ACTION_LABELS)
     generated = {code for made in LOG_REASON_CODES.values() for code in made}
     assert generated == set(wording.REASONS)
@@ -770,5 +772,104 @@ def test_migration_0020_words_old_english_rows_and_keeps_the_rest(request, backe
     assert reasons["auto_hide"] == "Flagged by members: harassment or threats, spam or scam"
     assert reasons["mute"] == "Flagged: hate (24 h)" and reasons["suspend"] == "rule 4 (7 days)"
     assert admin == "an instance admin"
+    flask_migrate.upgrade()
+    db.session.close()
+
+
+# --- the review queue: notes of watched words -----------------------------------------------
+
+FLAG_NOTE_MSGIDS = {
+    "watch_hold": 'Held for approval: watched word "%(word)s"',
+    "watch_flag": 'Watched word "%(word)s"',
+}
+
+
+def test_watched_word_notes_read_in_the_moderators_language(app, world):
+    watchwords.add_word(world.owner, "den", "holdme", "hold")
+    watchwords.add_word(world.owner, "den", "iffy", "flag")
+    threads.create_thread(world.author, "den", title="one", body="please holdme")
+    threads.create_thread(world.author, "den", title="two", body="a bit iffy")
+    stored = set(db.session.execute(sa.select(Flag.note, Flag.note_code)).all())
+    assert stored == {("holdme", "watch_hold"), ("iffy", "watch_flag")}  # words, not sentences
+    for lang in LANGUAGES:
+        t = catalogue(lang)
+        body = read_as(app, world.mod2, lang, "/s/den/mod/queue")
+        shown = page_text(body)
+        for code, word in (("watch_hold", "holdme"), ("watch_flag", "iffy")):
+            assert say(t, FLAG_NOTE_MSGIDS[code], word=word) in shown
+            assert FLAG_NOTE_MSGIDS[code] % {"word": word} not in shown
+        assert leaks(body, translated_msgids(lang)) == []
+
+
+OLD_FLAGS = sa.table(
+    "mod_flags",
+    sa.column("id", sa.Integer),
+    sa.column("space_id", sa.Integer),
+    sa.column("target_kind", sa.String),
+    sa.column("target_id", sa.Integer),
+    sa.column("flagger_id", sa.Integer),
+    sa.column("author_id", sa.Integer),
+    sa.column("reason", sa.String),
+    sa.column("note", sa.String),
+    sa.column("weight", sa.Integer),
+    sa.column("status", sa.String),
+    sa.column("created_at", UTCDateTime()),
+)
+
+
+@pytest.mark.parametrize("backend", ["app", "pg_app"])
+def test_migration_0022_words_old_watched_word_notes(request, backend, clock):
+    """Old English notes of system flags become a word and a code; a member's note that
+    happens to read the same stays as typed; downgrade writes English back."""
+    import flask_migrate
+
+    request.getfixturevalue(backend)
+    world = build_world(clock)
+    space_id, author_id, flagger_id = world.space.id, world.author.id, world.flaggers[0].id
+    db.session.commit()
+    db.session.close()
+    flask_migrate.downgrade(revision="0021")
+    notes = [
+        (None, 'Held for approval: watched word "hold me"'),
+        (None, 'Watched word "iffy"'),
+        (None, "a note of some other kind"),
+        (flagger_id, 'Watched word "mine"'),  # a member typed it: theirs, as typed
+    ]
+    with db.engine.begin() as connection:
+        for n, (who, note) in enumerate(notes):
+            connection.execute(
+                OLD_FLAGS.insert().values(
+                    space_id=space_id,
+                    target_kind="post",
+                    target_id=1000 + n,
+                    flagger_id=who,
+                    author_id=author_id,
+                    reason="other",
+                    note=note,
+                    weight=0,
+                    status="open",
+                    created_at=clock_module.now(),
+                )
+            )
+    flask_migrate.upgrade()
+    db.session.close()
+    rows = db.session.execute(
+        sa.select(Flag.note, Flag.note_code).where(Flag.target_id >= 1000).order_by(Flag.id)
+    ).all()
+    assert list(rows) == [
+        ("hold me", "watch_hold"),
+        ("iffy", "watch_flag"),
+        ("a note of some other kind", None),
+        ('Watched word "mine"', None),
+    ]
+    db.session.close()
+    flask_migrate.downgrade(revision="0021")
+    with db.engine.connect() as connection:
+        back = connection.execute(
+            sa.select(OLD_FLAGS.c.note)
+            .where(OLD_FLAGS.c.target_id >= 1000)
+            .order_by(OLD_FLAGS.c.id)
+        ).scalars()
+        assert list(back) == [note for _who, note in notes]
     flask_migrate.upgrade()
     db.session.close()
