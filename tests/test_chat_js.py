@@ -265,3 +265,53 @@ def test_a_server_error_is_sent_again_with_the_same_id(in_browser):
         assert len(emitted(tab, "send")) == 2
 
     in_browser(body)
+
+
+def wait_for_joins(tab, count: int) -> list[tuple[int, dict]]:
+    tab.wait_for_function(
+        "n => window.emitted.filter(e => e[0] === 'join').length >= n", arg=count, timeout=8000
+    )
+    return emitted(tab, "join")
+
+
+def test_a_failed_join_is_asked_again_until_it_succeeds(in_browser):
+    """A join the server could not answer (its database busy: 500) left the socket
+    connected but outside the room: no live message, no resume, until the next
+    reconnect, which on a healthy connection never comes. The script asks again after
+    a growing wait (2 s, then 4 s), resuming from the same place, and stops once in."""
+
+    def body(tab):
+        load(tab)
+        connect(tab)
+        failed = {"ok": False, "error": "Something went wrong", "status": 500}
+        [(first, data)] = emitted(tab, "join")
+        answer(tab, first, failed)
+        tab.wait_for_timeout(1000)
+        assert len(emitted(tab, "join")) == 1  # not at once: the server is struggling
+        joins = wait_for_joins(tab, 2)
+        assert joins[1][1] == data == {"room_id": ROOM, "after_seq": 2}
+        answer(tab, joins[1][0], {**failed, "status": 429, "retry_after": 1})
+        joins = wait_for_joins(tab, 3)
+        answer(tab, joins[2][0], {"ok": True, "messages": [message(3)], "through": 3})
+        assert shown(tab) == [1, 2, 3]
+        fire(tab, "message", message(4))  # in the room now: live messages show
+        assert shown(tab) == [1, 2, 3, 4]
+        tab.wait_for_timeout(4500)
+        assert len(emitted(tab, "join")) == 3  # no more asks once in
+
+    in_browser(body)
+
+
+def test_a_refused_join_is_not_asked_again(in_browser):
+    """Not a member (403), or signed out (401): asking again changes nothing."""
+
+    def body(tab):
+        load(tab)
+        connect(tab)
+        [(first, _data)] = emitted(tab, "join")
+        answer(tab, first, {"ok": False, "error": "Join this space first.", "status": 403})
+        tab.wait_for_timeout(2500)
+        assert len(emitted(tab, "join")) == 1
+        assert "Join this space first." in tab.inner_text("#chat-typing")
+
+    in_browser(body)

@@ -9,7 +9,9 @@
  *   the missing ones, then asks the server for everything after `upTo` ("history"
  *   with after_seq); the answer's `through` says which seqs it covered, so ones that
  *   no longer exist (hidden, expired, deleted, blocked) close the gap too. After a
- *   reconnect "join" resumes after `upTo`. Repeats are dropped by seq.
+ *   reconnect "join" resumes after `upTo`. Repeats are dropped by seq. A join the
+ *   server could not answer (5xx, 429) is asked again after a growing wait: until one
+ *   succeeds the socket is connected but not in the room, and hears nothing.
  * - Each message gets a random client id; unacknowledged sends are retried with
  *   the same id after a reconnect, after ACK_WAIT_MS without an answer, and after a
  *   server error (5xx, with a growing wait), and the server stores them once.
@@ -56,6 +58,8 @@
   var RETRY_MS = 2000;     // after a server error: 2 s, 4 s, 8 s … at most RETRY_MAX_MS
   var RETRY_MAX_MS = 30000;
   var retryTimers = {};    // client id -> timer
+  var joinTimer = null;    // a failed join asked again after RETRY_MS, 2 x RETRY_MS, …
+  var joinTries = 0;
   var pending = {};      // client id -> {body, confirmed}, until the server acks
   var shown = {};        // seq -> <li>
   var timers = {};       // seq -> removal timer
@@ -306,8 +310,17 @@
   setState("connecting");
 
   function join() {
+    if (joinTimer !== null) { window.clearTimeout(joinTimer); joinTimer = null; }
     socket.emit("join", { room_id: roomId, after_seq: upTo }, function (ack) {
-      if (!ack || !ack.ok) { say(ack ? ack.error : T("chat.join_failed", "Could not join the room.")); return; }
+      if (!ack || !ack.ok) {
+        say(ack ? ack.error : T("chat.join_failed", "Could not join the room."));
+        // Connected but not in the room: nothing arrives live and nothing is resumed.
+        // A busy or failing server (5xx, 429) is asked again after a growing wait (the
+        // next reconnect would never come); a refusal (not a member, signed out) stands.
+        if (!ack || ack.status >= 500 || ack.status === 429) { joinLater(ack); }
+        return;
+      }
+      joinTries = 0;
       ack.messages.forEach(receive);
       settle(ack.through);
       if (ack.presence) { showPresence(ack.presence); }
@@ -315,6 +328,16 @@
       setState("connected");
       Object.keys(pending).forEach(function (id) { send(id, pending[id].body, pending[id].confirmed); });
     });
+  }
+
+  function joinLater(ack) {
+    var wait = Math.min(RETRY_MAX_MS, RETRY_MS * Math.pow(2, joinTries));
+    if (ack && ack.retry_after > 0) { wait = Math.max(wait, ack.retry_after * 1000); }
+    joinTries += 1;
+    joinTimer = window.setTimeout(function () {
+      joinTimer = null;
+      if (socket.connected) { join(); }  // offline: the reconnect joins anyway
+    }, wait);
   }
 
   function settled(clientId) {
