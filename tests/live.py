@@ -27,6 +27,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+import engineio
 import requests
 import socketio as sio
 from flask import Flask
@@ -208,6 +209,47 @@ def connect(
 # --- A client that behaves like static/js/chat.js ----------------------------------------
 
 
+class _InOrderEngineIO(engineio.Client):
+    """python-engineio's threaded client hands every incoming packet to a new thread, so
+    two events reach their handlers in either order: a "removed" could be handled
+    before the "message" it removes, which then stays on the screen. A browser handles
+    a socket's events in arrival order, and the server sends them in order; this does
+    too, on the read loop's own thread. A Socket.IO DISCONNECT (packet type "1") still
+    gets a thread: its handler joins the read loop, which cannot join itself."""
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message" and not (isinstance(args[0], str) and args[0][:1] == "1"):
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class _InOrderClient(sio.Client):
+    """Also patient like a browser, and never "connected" without a connection:
+
+    - python-socketio's reconnect loop calls ``connect()`` without ``wait_timeout``, so
+      each attempt waits 1 s for the namespace and then hangs up. The namespace's
+      connect handler reads the session and writes the socket's row; on a process that
+      has just taken over a killed one's clients (each resending what it had pending)
+      that waits for a database connection, often past 1 s, and every give-up adds the
+      same work again. socket.io-client, which chat.js uses, waits 20 s (its ``timeout``).
+    - If the transport drops between the namespace's CONNECT and ``connect()`` marking
+      the client connected, the drop is handled while not yet connected and the attempt
+      still "succeeds": connected, no transport, no reconnect to come. Found here, that
+      attempt fails instead, and the reconnect loop goes on."""
+
+    CONNECT_WAIT = 20.0
+
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return _InOrderEngineIO
+
+    def connect(self, *args: Any, wait_timeout: float = CONNECT_WAIT, **kwargs: Any) -> None:
+        super().connect(*args, wait_timeout=wait_timeout, **kwargs)
+        if self.eio.state != "connected":
+            self.connected = False
+            self.namespaces = {}
+            raise sio.exceptions.ConnectionError("the transport dropped while connecting")
+
+
 class ChatClient:
     """A python-socketio client on /chat that keeps chat.js's promises, for tests that
     count messages: a random client id per message, unacknowledged sends retried with
@@ -215,8 +257,9 @@ class ChatClient:
     server error (growing waits), repeats dropped by seq, gaps in seq fetched after
     ``GAP_WAIT`` seconds (``history`` with ``after_seq``; the answer's ``through`` closes
     gaps of seqs that no longer exist), and every (re)join resuming after ``upto``, the
-    highest seq with nothing missing below it. It reconnects by itself, as the browser
-    client does.
+    highest seq with nothing missing below it; a join the server could not answer (5xx,
+    429) asked again after a growing wait. It reconnects by itself, as the browser
+    client does, and handles a socket's events in the order they came (``_InOrderClient``).
 
     ``naive=True`` is the chat.js of before the fix, kept to measure what it lost: it
     resumes after the highest seq seen and never fills a gap.
@@ -267,6 +310,8 @@ class ChatClient:
         self.disconnects = 0
         self.joined = threading.Event()
         self._gap_timer: threading.Timer | None = None
+        self._join_timer: threading.Timer | None = None
+        self._join_tries = 0
         self._filling = False
         # The session cookie lives in the HTTP session's jar, as in a browser: every polling
         # request carries it (nginx routes by it), and the websocket handshake too. (A
@@ -278,7 +323,7 @@ class ChatClient:
         http.cookies.set(sessions.COOKIE_NAME, token)
         if self.transports == ["polling"]:
             http.headers["Origin"] = origin  # websocket-client writes its own for websockets
-        self.client = sio.Client(
+        self.client = _InOrderClient(
             reconnection=True,
             reconnection_delay=0.5,
             reconnection_delay_max=2,
@@ -310,8 +355,9 @@ class ChatClient:
 
     def close(self) -> None:
         with self.lock:
-            if self._gap_timer is not None:
-                self._gap_timer.cancel()
+            for timer in (self._gap_timer, self._join_timer):
+                if timer is not None:
+                    timer.cancel()
             for timer in self._retries.values():
                 timer.cancel()
             self._retries.clear()
@@ -337,8 +383,24 @@ class ChatClient:
         with self.lock:
             self.disconnects += 1
 
+    def _join_later(self, wait: float) -> None:
+        if self._join_timer is not None:
+            self._join_timer.cancel()
+        self._join_timer = threading.Timer(wait, self._join_again)
+        self._join_timer.daemon = True
+        self._join_timer.start()
+
+    def _join_again(self) -> None:
+        with self.lock:
+            self._join_timer = None
+        if self.client.connected:  # offline: the reconnect joins anyway
+            self._join()
+
     def _join(self) -> None:
         with self.lock:
+            if self._join_timer is not None:
+                self._join_timer.cancel()
+                self._join_timer = None
             after = self.upto
         self._emit("join", {"room_id": self.room_id, "after_seq": after}, self._joined)
 
@@ -346,8 +408,15 @@ class ChatClient:
         if not ack or not ack.get("ok"):
             with self.lock:
                 self.refused.append(ack)
+                # Busy or failing (5xx, 429): ask again after a growing wait; a refusal stands.
+                if not ack or ack.get("status", 0) >= 500 or ack.get("status") == 429:
+                    wait = min(self.RETRY_MAX, self.RETRY * 2**self._join_tries)
+                    wait = max(wait, (ack or {}).get("retry_after") or 0)
+                    self._join_tries += 1
+                    self._join_later(wait)
             return
         with self.lock:
+            self._join_tries = 0
             self.joins += 1
             for message in ack["messages"]:
                 self._receive(message)

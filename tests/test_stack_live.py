@@ -205,24 +205,18 @@ def test_messages_and_presence_cross_between_the_processes(stack):
         _close(everyone)
 
 
-# Known flaky (issue #14, left open): in 3 full CI runs on the shared 2-core machine each of
-# these failed once and passed otherwise (a moderator on B still showing the hidden message;
-# a client not reconnected after the third kill). They run and report (XPASS when green),
-# but do not fail CI until the cause is found.
-STACK_FLAKY = pytest.mark.xfail(strict=False, reason="flaky under load, issue #14")
-
-
-@STACK_FLAKY
 def test_a_hide_on_one_process_removes_the_message_on_the_other(stack):
     running, seeded = stack
     mods = _on_each(running, seeded, 1, prefix="mod")
     readers = _on_each(running, seeded, 1)
+    on_b = [readers["b"][0], mods["b"][0]]
     try:
         author = readers["a"][0]
         client_id = author.send("a message to hide")
         _wait(lambda: client_id in author.acked, what="the ack")
         seq = author.acked[client_id]
-        _wait(lambda: seq in readers["b"][0].shown, what="the message on B")
+        # Both people on B show it first, or "gone from their screen" proves nothing.
+        _wait(lambda: all(seq in c.shown for c in on_b), what="the message on B")
         message_id = readers["b"][0].shown[seq]["id"]
         # The moderator whose cookie nginx sends to A: their HTTP requests go there too.
         http = _http(running, mods["a"][0].token)
@@ -234,8 +228,14 @@ def test_a_hide_on_one_process_removes_the_message_on_the_other(stack):
             {"action": "hide", "kind": "chat", "id": str(message_id), "reason": "test"},
         )
         assert response.status_code == 303, response.text[:300]
-        _wait(lambda: seq in readers["b"][0].removed, what="B to drop the hidden message")
-        assert seq not in readers["b"][0].shown and seq not in mods["b"][0].shown
+        # Each client hears "removed" on its own connection, in its own time: wait for
+        # both (checking the moderator the moment the member had it was a race).
+        _wait(
+            lambda: all(seq in c.removed for c in on_b),
+            what="both people on B to drop the hidden message",
+            state=lambda: [c.state() for c in on_b],
+        )
+        assert all(seq not in c.shown for c in on_b)
         # And a reconnecting client's resume leaves it out (through still covers it).
         late = _client(running, seeded, "member15")
         assert seq not in late.shown and late.upto >= seq
@@ -399,6 +399,12 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing(stack):
     assert moved and set(moved.values()) == {"b"}, moved  # all of A's clients now on B
     _assert_nothing_lost_or_doubled(result)
     assert len(result["stored"]) == 6 * 30
+
+
+# Known flaky (issue #14, left open): failed once in three full CI runs on the shared 2-core
+# machine (a client not reconnected after the third kill). It runs and reports (XPASS when
+# green), but does not fail CI until the cause is found.
+STACK_FLAKY = pytest.mark.xfail(strict=False, reason="flaky under load, issue #14")
 
 
 @STACK_FLAKY
