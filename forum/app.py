@@ -123,6 +123,8 @@ def _finish_config(app: Flask) -> None:
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
     _pool_options(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg"):
+        greenlets.green_psycopg()  # under eventlet, a query must not hold the whole process
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # The newest SQLite at hand (forum/disk.py): FTS5 secure-delete needs 3.42+.
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})

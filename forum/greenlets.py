@@ -112,3 +112,23 @@ def init_app(app: Any) -> None:
             capacity = pool_capacity(db.engine)
         size = max(1, capacity // 2) if capacity else UNBOUNDED_POOL_SLOTS
     app.extensions["rb_event_slots"] = Slots(size)
+
+
+def green_psycopg() -> bool:
+    """Make psycopg 3 wait for PostgreSQL the cooperative way under eventlet; True if it did.
+
+    psycopg chooses how to wait for the server when it is imported: a C ``poll()``
+    (``wait_c``) unless it finds gevent's patched ``select``. It does not know eventlet,
+    so under eventlet every query held the whole process for its round trip: every other
+    request, socket event, websocket write and Engine.IO ping waited on it, and a process
+    that took over a killed one's clients fell behind until its pool timed out (issue
+    #14). ``wait_select`` calls ``select.select``, which eventlet has made green. The
+    module attribute is read at each query, so setting it now covers every connection.
+    """
+    if patched_by() != "eventlet":
+        return False
+    # Imported here, not at the top: only a PostgreSQL deployment needs psycopg loaded.
+    from psycopg import waiting
+
+    waiting.wait = waiting.wait_select
+    return True
