@@ -401,13 +401,6 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing(stack):
     assert len(result["stored"]) == 6 * 30
 
 
-# Known flaky (issue #14, left open): failed once in three full CI runs on the shared 2-core
-# machine (a client not reconnected after the third kill). It runs and reports (XPASS when
-# green), but does not fail CI until the cause is found.
-STACK_FLAKY = pytest.mark.xfail(strict=False, reason="flaky under load, issue #14")
-
-
-@STACK_FLAKY
 @pytest.mark.slow
 @pytest.mark.skipif(not HEAVY, reason="heavy: set RB_HEAVY=1 (.ci/run does)")
 def test_many_kills_on_both_processes_lose_and_double_nothing(stack):
