@@ -252,14 +252,15 @@ class _InOrderClient(sio.Client):
 
 class ChatClient:
     """A python-socketio client on /chat that keeps chat.js's promises, for tests that
-    count messages: a random client id per message, unacknowledged sends retried with
-    the same id after every (re)join, after ``ACK_WAIT`` without an answer and after a
-    server error (growing waits), repeats dropped by seq, gaps in seq fetched after
-    ``GAP_WAIT`` seconds (``history`` with ``after_seq``; the answer's ``through`` closes
-    gaps of seqs that no longer exist), and every (re)join resuming after ``upto``, the
-    highest seq with nothing missing below it; a join the server could not answer (5xx,
-    429) asked again after a growing wait. It reconnects by itself, as the browser
-    client does, and handles a socket's events in the order they came (``_InOrderClient``).
+    count messages: a random client id per message; unacknowledged sends retried with
+    the same id after every (re)join, after a server error (growing waits) and after
+    ``ACK_WAIT`` without an answer if sent on an earlier connection; repeats dropped by
+    seq; gaps in seq fetched after ``GAP_WAIT`` seconds (``history`` with ``after_seq``;
+    the answer's ``through`` closes gaps of seqs that no longer exist); every (re)join
+    resuming after ``upto``, the highest seq with nothing missing below it; a join the
+    server could not answer (5xx, 429) asked again after a growing wait. It reconnects
+    by itself, as the browser client does, and handles a socket's events in the order
+    they came (``_InOrderClient``).
 
     ``naive=True`` is the chat.js of before the fix, kept to measure what it lost: it
     resumes after the highest seq seen and never fills a gap.
@@ -271,7 +272,7 @@ class ChatClient:
     """
 
     GAP_WAIT = 1.5
-    ACK_WAIT = 10.0  # no answer this long: send again (the same id is stored once)
+    ACK_WAIT = 10.0  # no answer this long: send again if the connection changed meanwhile
     RETRY = 2.0  # after a server error: 2 s, 4 s, 8 s … at most RETRY_MAX
     RETRY_MAX = 30.0
 
@@ -307,6 +308,8 @@ class ChatClient:
         self.presence: list[dict] = []
         self.events: list[tuple[str, Any]] = []
         self.joins = 0
+        self.connections = 0
+        self._sent_on: dict[str, int] = {}  # client id -> the connection it last went out on
         self.disconnects = 0
         self.joined = threading.Event()
         self._gap_timer: threading.Timer | None = None
@@ -376,6 +379,7 @@ class ChatClient:
 
     def _on_connect(self) -> None:
         with self.lock:
+            self.connections += 1
             self._filling = False
         self._join()
 
@@ -444,25 +448,32 @@ class ChatClient:
     def _send(self, client_id: str, body: str) -> None:
         with self.lock:
             self.tries[client_id] = self.tries.get(client_id, -1) + 1
+            self._sent_on[client_id] = self.connections
             self._retry_in(client_id, self.ACK_WAIT)
         data = {"room_id": self.room_id, "client_id": client_id, "body": body}
         self._emit("send", data, functools.partial(self._sent, client_id))
 
-    def _retry_in(self, client_id: str, wait: float) -> None:
+    def _retry_in(self, client_id: str, wait: float, again: bool = False) -> None:
         old = self._retries.pop(client_id, None)
         if old is not None:
             old.cancel()
-        timer = threading.Timer(wait, self._retry, args=(client_id,))
+        timer = threading.Timer(wait, self._retry, args=(client_id, wait, again))
         timer.daemon = True
         self._retries[client_id] = timer
         timer.start()
 
-    def _retry(self, client_id: str) -> None:
+    def _retry(self, client_id: str, wait: float, again: bool) -> None:
+        """``again``: the server said to (5xx). Otherwise only a send that went out on an
+        earlier connection is sent again (its answer can no longer come), as chat.js does."""
         with self.lock:
             self._retries.pop(client_id, None)
             body = self.pending.get(client_id)
-        if body is not None and self.client.connected:
-            self._send(client_id, body)
+            if body is None or not self.client.connected:
+                return
+            if not again and self._sent_on.get(client_id) == self.connections:
+                self._retry_in(client_id, wait)
+                return
+        self._send(client_id, body)
 
     def _settled(self, client_id: str) -> None:
         self.pending.pop(client_id, None)
@@ -481,7 +492,7 @@ class ChatClient:
             elif ack.get("status", 0) >= 500:  # "nothing you sent was lost": ours to send again
                 self.server_errors += 1
                 wait = min(self.RETRY_MAX, self.RETRY * 2 ** self.tries[client_id])
-                self._retry_in(client_id, wait)
+                self._retry_in(client_id, wait, again=True)
             else:
                 self._settled(client_id)
                 self.refused.append(ack)

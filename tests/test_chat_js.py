@@ -315,3 +315,30 @@ def test_a_refused_join_is_not_asked_again(in_browser):
         assert "Join this space first." in tab.inner_text("#chat-typing")
 
     in_browser(body)
+
+
+def test_a_slow_answer_is_waited_for_not_sent_again_on_the_same_connection(in_browser):
+    """The server answers every event it gets, in turn. Copies sent every 10 s to a
+    struggling server only lengthened its queue (each takes the room's seq lock too)
+    until nothing was answered at all. A new connection sends it again (the old one's
+    answer can no longer come)."""
+
+    def body(tab):
+        load(tab)
+        connect(tab)
+        answer_join(tab, [], through=2)
+        tab.fill("textarea[name=body]", "hello")
+        tab.click("#chat-form button")
+        [(_index, first)] = emitted(tab, "send")
+        tab.wait_for_timeout(11000)  # past ACK_WAIT_MS: still just the one
+        assert len(emitted(tab, "send")) == 1
+        tab.evaluate("window.fakeSocket.connected = false")
+        fire(tab, "disconnect", "transport close")
+        connect(tab)
+        answer_join(tab, [], through=2)
+        [_, (index, second)] = emitted(tab, "send")  # the join sent it again, same id
+        assert second == first
+        answer(tab, index, {"ok": True, "seq": 3, "message": message(3, html="hello")})
+        assert shown(tab) == [1, 2, 3]
+
+    in_browser(body)

@@ -13,8 +13,11 @@
  *   server could not answer (5xx, 429) is asked again after a growing wait: until one
  *   succeeds the socket is connected but not in the room, and hears nothing.
  * - Each message gets a random client id; unacknowledged sends are retried with
- *   the same id after a reconnect, after ACK_WAIT_MS without an answer, and after a
- *   server error (5xx, with a growing wait), and the server stores them once.
+ *   the same id after a reconnect and after a server error (5xx, with a growing wait),
+ *   and the server stores them once. A send merely slow to be answered is not sent
+ *   again on the same connection: the server answers every event it receives, in turn,
+ *   and copies sent every ACK_WAIT_MS to a struggling server only lengthened its queue
+ *   (each copy takes the room's seq lock too), until nothing was answered at all.
  * - User content is inserted only as text nodes or as the server's sanitised html.
  * - Each message removes itself at its expires_at, and on the server's "removed".
  * - Each message from someone else has a small "…" menu: Flag (a link to the flag
@@ -54,7 +57,8 @@
   var above = {};          // seq -> true: arrived above upTo (a gap lies below)
   var gapTimer = null;
   var filling = false;     // a "history" request for a gap is out
-  var ACK_WAIT_MS = 10000; // no answer this long: send again (same id: stored once)
+  var ACK_WAIT_MS = 10000; // no answer this long: send again if the connection changed
+  var connections = 0;     // "connect" events so far: which connection a send went out on
   var RETRY_MS = 2000;     // after a server error: 2 s, 4 s, 8 s … at most RETRY_MAX_MS
   var RETRY_MAX_MS = 30000;
   var retryTimers = {};    // client id -> timer
@@ -346,20 +350,23 @@
   }
 
   // Send a pending message again later (while offline, the next join sends it anyway).
-  function retryIn(clientId, wait) {
+  // `again`: the server said to (5xx). Otherwise only if it went out on an earlier
+  // connection, whose answer can no longer come; on this one, keep waiting.
+  function retryIn(clientId, wait, again) {
     if (retryTimers[clientId]) { window.clearTimeout(retryTimers[clientId]); }
     retryTimers[clientId] = window.setTimeout(function () {
       delete retryTimers[clientId];
       var p = pending[clientId];
-      if (p && socket.connected) { send(clientId, p.body, p.confirmed); }
+      if (!p || !socket.connected) { return; }
+      if (again || p.conn !== connections) { send(clientId, p.body, p.confirmed); } else { retryIn(clientId, wait, false); }
     }, wait);
   }
 
   function send(clientId, body, confirmed) {
     confirmed = confirmed === true;
     var tries = pending[clientId] ? pending[clientId].tries + 1 : 0;
-    pending[clientId] = { body: body, confirmed: confirmed, tries: tries };
-    retryIn(clientId, ACK_WAIT_MS);
+    pending[clientId] = { body: body, confirmed: confirmed, tries: tries, conn: connections };
+    retryIn(clientId, ACK_WAIT_MS, false);
     socket.emit("send", { room_id: roomId, client_id: clientId, body: body, confirmed: confirmed }, function (ack) {
       if (!ack || !pending[clientId]) { return; }  // answered already (a retry's ack came first)
       if (ack.ok && ack.held) {
@@ -374,7 +381,7 @@
       } else if (ack.status >= 500) {
         // "Nothing you sent was lost": it is still ours to send, with the same id.
         say(T("chat.not_sent", "Not sent yet. Trying again…"));
-        retryIn(clientId, Math.min(RETRY_MAX_MS, RETRY_MS * Math.pow(2, pending[clientId].tries)));
+        retryIn(clientId, Math.min(RETRY_MAX_MS, RETRY_MS * Math.pow(2, pending[clientId].tries)), true);
       } else if (ack.needs_confirmation) {
         settled(clientId);
         if (form && !form.elements.body.value) { form.elements.body.value = body; }
@@ -400,6 +407,7 @@
   }
 
   socket.on("connect", function () {
+    connections += 1;
     filling = false;  // an answer lost with the old connection
     join();
     if (heartbeat) { window.clearInterval(heartbeat); }
