@@ -36,6 +36,7 @@ from flask_babel import gettext as _
 
 from forum import clock
 from forum import disk
+from forum import i18n
 from forum import sealed
 from forum import search
 from forum import sessions
@@ -363,7 +364,10 @@ def disappears_in(expires_at: datetime | None, now: datetime | None = None) -> s
     left = time_left((expires_at - (now or clock.now())).total_seconds())
     if left is None:
         return _("disappears in a moment")
-    count, unit = left
+    return i18n.same_words("disappears_in", left, lambda: _disappears_in(*left))
+
+
+def _disappears_in(count: int, unit: str) -> str:
     # The delta is a whole number of ``unit`` and no other unit reaches the threshold,
     # so Babel only words it (CLDR: "in 3 hours", "in 3 Stunden", "dentro de 3 horas").
     when = format_timedelta(

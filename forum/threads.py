@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 from forum import access
@@ -119,7 +120,13 @@ def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
     if access.is_blocked(actor, thread):
         return ThreadView(thread, acc, Page([], 1, False), follow is not None, blocked_author=True)
     shown = sa.not_(access.blocked(actor, Post)).label("shown")
-    query = _visible_posts(thread, acc).add_columns(shown).order_by(Post.id)
+    # The page shows the stored HTML: the Markdown source is not loaded (nor decrypted).
+    query = (
+        _visible_posts(thread, acc)
+        .add_columns(shown)
+        .options(so.defer(Post.body))
+        .order_by(Post.id)
+    )
     rows = paginate(query, page, POSTS_PER_PAGE, scalars=False)
     items: list[Post | BlockedGap] = []
     for post, visible in rows.items:

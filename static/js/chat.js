@@ -126,7 +126,7 @@
     return input ? input.value : "";
   }
 
-  // The same actions the server renders into _message.html.
+  // The same actions the server renders into templates/chat/room.html.
   function menu(id) {
     var details = el("details", "chat-msg-menu");
     var summary = el("summary");
