@@ -23,6 +23,7 @@ from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
+from forum.i18n import N_
 from forum.models import Account
 from forum.models import Membership
 from forum.models import Post
@@ -40,6 +41,12 @@ APPEALABLE = ("auto_hide", "hide", "delete", "mute")
 TEXT_MAX = 1000
 PER_PAGE = 20
 OUTCOMES = {"uphold": APPEAL_UPHELD, "overturn": APPEAL_OVERTURNED}
+# An appeal's status as its member reads it (the stored value is a key).
+STATUS_LABELS = {
+    APPEAL_OPEN: N_("waiting for a decision"),
+    APPEAL_UPHELD: N_("refused: the decision stays"),
+    APPEAL_OVERTURNED: N_("accepted: the decision is undone"),
+}
 
 
 def appealable_action(

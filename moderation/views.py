@@ -272,6 +272,7 @@ def appeal(slug: str, action_id: int):
         existing=existing,
         labels=modlog.ACTION_LABELS,
         reason_words=modlog.reason_words,
+        status_labels=appeals.STATUS_LABELS,
         deadline=appeals.deadline(action),
         now=clock.now(),
     )

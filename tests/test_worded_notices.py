@@ -873,3 +873,23 @@ def test_migration_0022_words_old_watched_word_notes(request, backend, clock):
         assert list(back) == [note for _who, note in notes]
     flask_migrate.upgrade()
     db.session.close()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_an_appeals_status_reads_in_the_members_language(app, world, lang):
+    """The appeal page said "(open)", the stored key, to every reader."""
+    actions.hide(world.mod1, "den", "post", _post(world).id, "rule 1")
+    line = db.session.scalar(sa.select(ModAction).where(ModAction.action == "hide"))
+    row = appeals.appeal(world.author, line.id, "I was only warning people")
+    t = catalogue(lang)
+    path = f"/s/{world.space.id}/mod/appeal/{line.id}"
+    for outcome, status in (
+        (None, "waiting for a decision"),
+        ("uphold", "refused: the decision stays"),
+    ):
+        if outcome is not None:
+            appeals.decide(world.mod2, "den", row.id, outcome, "looked again")
+        shown = page_text(read_as(app, world.author, lang, path))
+        msgid = "You have appealed this decision (%(status)s). You get one appeal per decision."
+        assert say(t, msgid, status=t.gettext(status)) in shown
+        assert "(open)" not in shown and "(upheld)" not in shown
