@@ -28,6 +28,7 @@ from forum.models import AuthSession
 from forum.pagination import paginate
 
 WRONG_LOGIN = _l("That alias and passphrase don't match an account.")
+CODES_GONE = _l("These codes are not your current ones. Please make new codes.")
 WRONG_RECOVERY = _l("That alias and recovery code don't match. Check the code and try again.")
 
 _dummy: list[str] = []
@@ -89,6 +90,7 @@ def sign_up(alias: object, passphrase: object, again: object) -> SignedIn:
         alias_key=key,
         passphrase_hash=passwords.hash_passphrase(passphrase),
         created_at=clock.today(),  # to the day: trust counts days (docs/PRIVACY.md)
+        codes_confirmed=False,  # until one code is typed back (confirm_codes)
     )
     db.session.add(account)
     try:
@@ -189,7 +191,7 @@ def _restart_sessions(account: Account) -> SignedIn:
 
 def reset_with_code(alias: object, code: object, new: object, again: object) -> SignedIn:
     """Set a new passphrase with alias + one recovery code, which is then spent."""
-    code = text.clean(code, _("recovery code"), 64)
+    code = text.clean(code, _("recovery code"), recovery.LONGEST)
     account = find_by_alias(alias)
     if account is None or not recovery.spend_code(account, code):
         db.session.rollback()
@@ -209,8 +211,33 @@ def regenerate_codes(account: Account, passphrase: object) -> list[str]:
     if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
         raise Invalid(_("Your passphrase is not right."))
     codes = recovery.replace_codes(account)
+    account.codes_confirmed = False
     db.session.commit()
     return codes
+
+
+def confirm_codes(account: Account, shown: list[object], ask: object, typed: object) -> None:
+    """The member typed back code number ``ask`` of the codes just ``shown``: the account
+    is no longer held at the recovery-codes step. Raises Invalid when the code typed is
+    not that one, or when ``shown`` are not (any more) this account's codes."""
+    codes = recovery.shown_codes(account, shown)
+    if not codes:
+        raise Invalid(CODES_GONE)
+    number = ask if isinstance(ask, int) else -1
+    if not 1 <= number <= len(codes):
+        raise Invalid(_("Please type the code asked for below."))
+    typed = text.clean(typed, _("code"), recovery.LONGEST, required=False)
+    if not typed:
+        raise Invalid(_("Please type code %(n)s from the list.", n=number))
+    if not recovery.same_code(typed, codes[number - 1]):
+        raise Invalid(
+            _(
+                "That is not code %(n)s. Look at code %(n)s in the list and type it again.",
+                n=number,
+            )
+        )
+    account.codes_confirmed = True
+    db.session.commit()
 
 
 def set_preferences(

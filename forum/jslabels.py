@@ -53,6 +53,8 @@ LABELS = {
     "safety.not_checked_in": _l("{name} has not checked in"),
     "safety.open": _l("Open"),
     "safety.checked_in": _l("{name} checked in."),
+    "codes.copied": _l("Copied. Paste them somewhere safe, then type the code asked below."),
+    "codes.copy_failed": _l("Could not copy. Select the codes in the box and copy them."),
 }
 
 
@@ -80,8 +82,9 @@ def _counted(words_for) -> dict[str, str]:
 
 
 def labels(group: str) -> dict[str, str]:
-    """One script's labels ("chat", "live", "dm", "safety"), in the current language: a
-    plain dict, ready for ``tojson``. Each page carries only those of the scripts it loads.
+    """One script's labels ("chat", "live", "dm", "safety", "codes"), in the current
+    language: a plain dict, ready for ``tojson``. Each page carries only those of the
+    scripts it loads.
 
     Made once per language and group in each app (the catalogues do not change while it
     runs): the counted words alone are 400 ``ngettext`` calls, half of a page's CPU when

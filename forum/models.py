@@ -58,6 +58,9 @@ class Account(Standing, db.Model):
     # The IANA zone times are shown in, if the member chose one (forum/i18n.py); optional,
     # and no closer to a place than a zone: the browser's zone does the same without it.
     time_zone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    # False from sign-up (or new codes) until the member types one of them back: until
+    # then every page leads to the recovery-codes step (forum/views/auth.py).
+    codes_confirmed: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
     # Set by an instance admin; a suspended account cannot sign in or post anywhere.
     suspended_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 

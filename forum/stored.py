@@ -64,6 +64,7 @@ TABLES: dict[str, Table] = {
             "discreet": "discreet mode (neutral page titles)",
             "locale": "chosen language",
             "time_zone": "chosen time zone for times on pages (None: the browser's, else UTC)",
+            "codes_confirmed": "whether the member typed back one of their recovery codes",
             "suspended_until": "set by an administrator: no sign-in until then",
             **TRUST_COUNTERS,
         },
@@ -85,7 +86,11 @@ TABLES: dict[str, Table] = {
         "Unspent recovery codes, hashed; spending one deletes its row.",
         NOBODY,
         "until used, replaced, or the account is deleted",
-        {"id": ID, "account_id": "whose code", "code_hash": "SHA-256 of the code"},
+        {
+            "id": ID,
+            "account_id": "whose code",
+            "code_hash": "SHA-256 of the code salted with the account's id (older codes: unsalted)",
+        },
     ),
     # --- organisations, spaces, membership --------------------------------------------
     "organisations": Table(

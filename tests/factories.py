@@ -89,6 +89,7 @@ def make_account(
     """Sign up ``alias`` (a fresh one if None); ``age`` back-dates the account."""
     alias = alias or f"peer{next(_n)}"
     account = accounts.sign_up(alias, passphrase, passphrase).account
+    account.codes_confirmed = True  # an established account: past the codes step
     account.is_admin = admin
     if age is not None:
         account.created_at = clock.now() - age

@@ -119,6 +119,38 @@ def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **k
     return client.post(path, data=form, **kwargs)
 
 
+# The recovery codes page: the codes (one per line of the read-only box) and which one it
+# asks back.
+CODE_LINE = re.compile(r"^\d+\. ([A-Z2-9]{4}(?:-[A-Z2-9]{4}){2,3})$", re.M)
+CODES_BOX = re.compile(r'<textarea id="codes-all"[^>]*>(.*?)</textarea>', re.S)
+ASKED = re.compile(r'name="ask" value="(\d+)"')
+
+
+def shown_codes(html: str) -> list[str]:
+    """The recovery codes a page shows, in order."""
+    box = CODES_BOX.search(html)
+    return CODE_LINE.findall(box.group(1)) if box else []
+
+
+def confirm_codes(client: FlaskClient, html: str, **kwargs: Any):
+    """Type back the code the codes page asks for (the step after sign-up)."""
+    codes = shown_codes(html)
+    ask = int(ASKED.search(html).group(1))
+    form = {"code": codes, "ask": str(ask), "fresh": "1", "answer": codes[ask - 1]}
+    response = post(client, "/codes", form, **kwargs)
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return response
+
+
+def sign_up(client: FlaskClient, alias: str, passphrase: str = PASSPHRASE, **kwargs: Any):
+    """Sign up through the form and type back the code asked; the codes page's answer."""
+    form = {"alias": alias, "passphrase": passphrase, "passphrase2": passphrase}
+    page = post(client, "/signup", form, **kwargs)
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    confirm_codes(client, page.get_data(as_text=True), **kwargs)
+    return page
+
+
 def login(client: FlaskClient, alias: str, passphrase: str = PASSPHRASE, **kwargs: Any):
     response = post(client, "/login", {"alias": alias, "passphrase": passphrase}, **kwargs)
     assert response.status_code == 303, response.get_data(as_text=True)[:500]

@@ -80,6 +80,7 @@ ROUTES: dict[str, Names | Names_nothing] = {
     "auth.logout": NOTHING("the caller's own session"),
     "auth.signup": NOTHING("creates an account"),
     "auth.recover": NOTHING("recovery by code; tested by the accounts tests"),
+    "auth.codes": NOTHING("the caller's own codes, asked back; tests/test_recovery_codes.py"),
     "account.settings": NOTHING("the caller's own settings"),
     "account.new_codes": NOTHING("the caller's own codes"),
     "account.change_passphrase": NOTHING("the caller's own passphrase"),

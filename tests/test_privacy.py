@@ -11,10 +11,12 @@ from flask import Blueprint
 
 from forum.extensions import db
 from tests.live import start_server
+from tests.support import ASKED
 from tests.support import CSRF_RE
 from tests.support import PASSPHRASE
 from tests.support import login
 from tests.support import post
+from tests.support import shown_codes
 
 ADDRESS = "203.0.113.77"
 AGENT = "EvilAgent/9.9 (tracking-me)"
@@ -182,6 +184,11 @@ def test_real_server_writes_no_client_address():
         }
         signed_up = s.post(server.url + "/signup", data=form, headers=headers, timeout=30)
         assert signed_up.status_code == 200 and "recovery codes" in signed_up.text
+        codes, ask = shown_codes(signed_up.text), ASKED.search(signed_up.text).group(1)
+        form = {"csrf_token": CSRF_RE.search(signed_up.text).group(1), "code": codes, "ask": ask}
+        form["answer"] = codes[int(ask) - 1]
+        confirmed = s.post(server.url + "/codes", data=form, timeout=10, allow_redirects=False)
+        assert confirmed.status_code == 303
         assert s.get(server.url + "/account", timeout=10, allow_redirects=False).status_code == 200
     finally:
         server.stop()

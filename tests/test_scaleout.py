@@ -13,6 +13,7 @@ from forum.models import AuthSession
 from tests.support import PASSPHRASE
 from tests.support import IsolatedClient
 from tests.support import base_config
+from tests.support import confirm_codes
 from tests.support import login
 from tests.support import post
 
@@ -31,6 +32,7 @@ def test_migrations_and_accounts_on_postgresql(pg_url, tmp_path):
             {"alias": "Nadia", "passphrase": PASSPHRASE, "passphrase2": PASSPHRASE},
         )
         assert response.status_code == 200
+        confirm_codes(client, response.get_data(as_text=True))
         clash = post(
             app.test_client(),
             "/signup",

@@ -21,6 +21,7 @@ from forum import i18n
 from forum import recovery
 from forum import sessions
 from forum.errors import ServiceError
+from forum.views import auth
 from forum.views.guards import form_flag
 from forum.views.guards import form_text
 from forum.views.guards import int_arg
@@ -85,8 +86,10 @@ def new_codes():
     try:
         codes = accounts.regenerate_codes(g.account, form_text("passphrase"))
     except ServiceError as error:
+        if not g.account.codes_confirmed:  # from the codes step: stay on it
+            return render_template("auth/codes_lost.html", error=error.message), error.status
         return _settings_page(error.message, error.status)
-    return render_template("auth/codes.html", codes=codes, fresh=False)
+    return auth.show_codes(codes, fresh=False)
 
 
 @bp.post("/passphrase")
@@ -121,7 +124,10 @@ def preferences():
         )
     except ServiceError as error:
         return _settings_page(error.message, error.status)
-    discreet.remember_after(g.account.discreet)  # the device follows (forum/discreet.py)
+    # The device follows (forum/discreet.py): on, always; off, only where the device had
+    # chosen a look (saving a language on a device that never chose keeps its head neutral).
+    if g.account.discreet or discreet.chosen_on_this_device():
+        discreet.remember_after(g.account.discreet)
     refresh()  # the flash below in the language just chosen
     flash(_("Saved."), "success")
     return redirect(url_for("account.settings"), code=303)

@@ -15,10 +15,12 @@ from flask_babel import gettext as _
 from forum import accounts
 from forum import discreet
 from forum import ratelimit
+from forum import recovery
 from forum import sessions
 from forum.errors import ServiceError
 from forum.views.guards import form_text
 from forum.views.guards import safe_next
+from forum.views.guards import signed_in
 
 bp = Blueprint("auth", __name__)
 
@@ -50,7 +52,80 @@ def signup():
             "auth/signup.html", error=error.message, alias=form_text("alias")[:64]
         ), error.status
     _signed_in(result)
-    return render_template("auth/codes.html", codes=result.recovery_codes, fresh=True)
+    return show_codes(result.recovery_codes or [], fresh=True)
+
+
+def show_codes(
+    codes: list[str],
+    *,
+    fresh: bool,
+    ask: int | None = None,
+    error: str | None = None,
+    status: int = 200,
+):
+    """The codes, once, with the form that asks one of them back (``ask``: the server's
+    choice) before the member may go on."""
+    ask = ask if ask is not None and 1 <= ask <= len(codes) else recovery.pick_one(len(codes))
+    return render_template(
+        "auth/codes.html", codes=codes, fresh=fresh, ask=ask, error=error
+    ), status
+
+
+# What an account held at the recovery-codes step may still open: the step itself, new
+# codes, leaving (log out, quick exit), the way in, and the choices every page offers.
+WHILE_UNCONFIRMED = frozenset(
+    {
+        "auth.codes",
+        "auth.login",
+        "auth.signup",
+        "auth.recover",
+        "account.new_codes",
+        "account.delete",
+        "auth.logout",
+        "main.quick_exit",
+        "main.discreet_mode",
+        "main.language",
+        "main.manifest",
+        "static",
+        "health.healthz",
+    }
+)
+
+
+@bp.before_app_request
+def hold_until_codes_confirmed():
+    """Until the member has typed back one recovery code, every page leads to the codes
+    step: sign-up cannot go on without the only way back into the account."""
+    account = g.get("account")
+    if account is None or account.codes_confirmed or request.endpoint in WHILE_UNCONFIRMED:
+        return None
+    if request.path.startswith("/socket.io"):
+        return None
+    return redirect(url_for("auth.codes"), code=303)
+
+
+@bp.route("/codes", methods=["GET", "POST"])
+@signed_in
+def codes():
+    """GET: where an account whose codes were never confirmed is held (new codes, with
+    the passphrase). POST: the code asked back; wrong, the same codes are shown again."""
+    if request.method == "GET":
+        if g.account.codes_confirmed:
+            return redirect(url_for("account.settings", _anchor="codes"), code=303)
+        return render_template("auth/codes_lost.html")
+    shown = request.form.getlist("code")[: recovery.CODE_COUNT + 1]
+    raw_ask = form_text("ask")
+    ask = int(raw_ask) if raw_ask.isascii() and raw_ask.isdigit() and len(raw_ask) < 3 else -1
+    fresh = form_text("fresh") == "1"
+    try:
+        accounts.confirm_codes(g.account, shown, ask, form_text("answer"))
+    except ServiceError as error:
+        again = recovery.shown_codes(g.account, shown)
+        if not again:
+            return render_template("auth/codes_lost.html", error=error.message), error.status
+        return show_codes(again, fresh=fresh, ask=ask, error=error.message, status=error.status)
+    flash(_("Thank you. Keep your codes safe: each one opens your account once."), "success")
+    return redirect(url_for("main.index"), code=303)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {"width": 360, "height": 740}
-CODE_RE = re.compile(r"^[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}$")
+CODE_RE = re.compile(r"^[A-Z]{4}-[A-Z]{4}-[A-Z]{4}-[A-Z]{4}$")
 _aliases = itertools.count(1)
 # The server refuses a burst of sign-ups from one address; a test run makes many.
 INSTANCE_CONFIG = """\
@@ -114,18 +114,42 @@ def submit(page: Page, button: str) -> None:
         page.get_by_role("button", name=button, exact=True).click()
 
 
-def sign_up(page: Page, alias: str | None = None, passphrase: str = PASSPHRASE) -> Member:
-    """Sign up through the form; return the member with the recovery codes read off the page."""
+def sign_up(
+    page: Page, alias: str | None = None, passphrase: str = PASSPHRASE, *, answer: bool = True
+) -> Member:
+    """Sign up through the form; return the member with the recovery codes read off the page.
+    With ``answer`` (the default) type back the code asked and go on; else stay on the
+    codes page."""
     alias = alias or new_alias()
     page.goto("/signup")
     page.fill("#f-alias", alias)
     page.fill("#f-passphrase", passphrase)
     page.fill("#f-passphrase2", passphrase)
     submit(page, "Create account")
-    codes = [c.strip() for c in page.locator("ol.codes code").all_inner_texts()]
-    assert len(codes) == 10, page.content()[:2000]
+    codes = read_codes(page)
+    assert len(codes) == 6, page.content()[:2000]
     assert all(CODE_RE.match(c) for c in codes), codes
+    if answer:
+        answer_codes(page, codes)
     return Member(alias, passphrase, codes)
+
+
+def read_codes(page: Page) -> list[str]:
+    """The recovery codes in the page's read-only box ("1. ABCD-EFGH-JKMN-PQRS" a line)."""
+    if not page.locator("#codes-all").count():
+        return []
+    box = page.locator("#codes-all").input_value()
+    return [line.split(". ", 1)[1].strip() for line in box.splitlines() if ". " in line]
+
+
+def answer_codes(page: Page, codes: list[str]) -> None:
+    """Type back the code the page asks for (its number is the form's), and go on."""
+    asked = int(page.locator("input[name=ask]").get_attribute("value") or "0")
+    page.fill("#f-answer", codes[asked - 1])
+    with page.expect_navigation():
+        page.locator("#f-answer").locator("xpath=ancestor::form").locator(
+            "button[type=submit]"
+        ).click()
 
 
 def log_in(page: Page, alias: str, passphrase: str = PASSPHRASE) -> None:

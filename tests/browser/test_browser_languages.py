@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.browser.flows import answer_codes
 from tests.browser.flows import check_accessibility
 from tests.browser.flows import check_accessibility_as_rendered
 from tests.browser.flows import check_layout
 from tests.browser.flows import new_alias
+from tests.browser.flows import read_codes
 from tests.browser.flows import screenshot
 from tests.support import PASSPHRASE
 from tests.support import english_left
@@ -57,21 +59,14 @@ def sign_up_in(page, lang: str, create: str, alias: str | None = None) -> list[s
     page.fill("#f-passphrase", PASSPHRASE)
     page.fill("#f-passphrase2", PASSPHRASE)
     press(page, create)
-    codes = [c.strip() for c in page.locator("ol.codes code").all_inner_texts()]
+    codes = read_codes(page)
     assert len(codes) >= 1, page.content()[:2000]
     return codes
 
 
 def past_the_codes(page, codes: list[str]) -> None:
-    """Leave the recovery-codes page: answer its question if it asks one back, else go on."""
-    asked = page.locator("main form input:not([type=hidden]):not([type=checkbox])")
-    if asked.count():
-        asked.first.fill(codes[0])
-        with page.expect_navigation():
-            page.locator("main form").last.locator("button[type=submit]").first.click()
-    else:
-        with page.expect_navigation():
-            page.locator("main a.button").first.click()
+    """Leave the recovery-codes page: type back the code it asks for."""
+    answer_codes(page, codes)
 
 
 def test_a_spanish_worker_on_a_phone_without_javascript(new_context, admin):
@@ -79,7 +74,7 @@ def test_a_spanish_worker_on_a_phone_without_javascript(new_context, admin):
     in Spanish, times in her zone; JavaScript off, 360px wide."""
     # Someone already there wrote a thread (in Spanish too: user text is not checked).
     other = new_context(locale="es-ES").new_page()
-    sign_up_in(other, "es", "Crear cuenta")
+    past_the_codes(other, sign_up_in(other, "es", "Crear cuenta"))
     other.goto("/s/newcomers")
     press(other, "Unirme a este espacio")
     other.goto("/s/newcomers/t/new")

@@ -26,13 +26,13 @@ def nojs_page(new_context):
 def test_sign_up_browse_log_out_log_in_and_quick_exit(nojs_page, origin, neutral_site):
     page = nojs_page
     member = sign_up(page)
-    assert is_signed_in(page)  # the codes page already shows the signed-in header
+    assert is_signed_in(page)
 
     page.goto("/")
     assert page.locator("h1").inner_text() == f"Hello, {member.alias}"
     page.goto("/account")
     assert page.locator("h1").inner_text() == "Your account"
-    assert "10 unused recovery codes" in page.locator("#codes").inner_text()
+    assert "6 unused recovery codes" in page.locator("#codes").inner_text()
 
     log_out(page)
     assert "logged out" in page.locator(".flash").inner_text()

@@ -1,0 +1,30 @@
+"""Accounts remember whether their member typed back one of their recovery codes.
+
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-12-03 06:00:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0020"
+down_revision = "0019"
+branch_labels = None
+depends_on = None
+
+
+# Plain ADD/DROP COLUMN, never a batch copy (see 0018). Accounts made before this were
+# never asked: they count as confirmed, so nobody is stopped on their next page.
+
+
+def upgrade():
+    op.add_column(
+        "accounts",
+        sa.Column("codes_confirmed", sa.Boolean(), nullable=False, server_default=sa.true()),
+    )
+
+
+def downgrade():
+    op.drop_column("accounts", "codes_confirmed")
