@@ -238,6 +238,9 @@ def _template_globals() -> dict[str, Any]:
     return {
         "current_account": account,
         "discreet": discreet.active(account),
+        # Title, icon and manifest: neutral until this device chooses the full look.
+        "neutral_head": discreet.neutral_head(account),
+        "look_chosen": discreet.chosen_on_this_device(),
     }
 
 

@@ -1,9 +1,16 @@
 """Discreet mode: a neutral name ("Notes"), a plain icon and plain words on every page.
 
 The switch is the device's: the ``rb_discreet`` cookie (one year, HttpOnly,
-SameSite=Lax), set by the footer button on every page, signed in or not, no account
-needed. A member's account setting (Account -> Preferences) is the same switch kept on
-the account, so it follows them to a new device.
+SameSite=Lax): "1" the plain look, "0" the full look. It is set by the footer button on
+every page and by the first-visit panel, signed in or not, no account needed.
+
+Until a device has chosen, what the browser keeps is neutral (``neutral_head``): every
+page's title is "Notes", its icon the plain one, and the manifest names "Notes", so
+history, tabs and the home screen say nothing from the very first page. The page itself
+shows the full look and the first-visit panel offers the choice in plain words.
+
+A member's account setting (Account -> Preferences) is the same switch kept on the
+account, so it follows them to a new device.
 
 Precedence: a page is discreet when the device cookie **or** the signed-in member's
 account says so (never less discreet than either). Logging in with the account setting
@@ -39,6 +46,18 @@ WAY_IN = frozenset({"auth.login", "auth.signup", "auth.recover", "static", "heal
 
 def on_this_device() -> bool:
     return request.cookies.get(COOKIE) == "1"
+
+
+def chosen_on_this_device() -> bool:
+    """This device has chosen a look: plain ("1") or full ("0")."""
+    return request.cookies.get(COOKIE) in ("0", "1")
+
+
+def neutral_head(account: Account | None) -> bool:
+    """What the browser keeps of this page (its title, its icon, the manifest's name and
+    icon: history, tabs, the home screen) is neutral: the page is discreet, or this
+    device has not chosen the full look yet. A device's first page names nothing."""
+    return active(account) or request.cookies.get(COOKIE) != "0"
 
 
 def active(account: Account | None) -> bool:
@@ -77,19 +96,5 @@ def write_cookie(response: Response) -> Response:
     on = g.get("discreet_cookie")
     if on is None:
         return response
-    sessions.put_cookie(response, COOKIE, "1" if on else None, COOKIE_MAX_AGE)
-    return response
-    if on:
-        response.set_cookie(
-            COOKIE,
-            "1",
-            max_age=COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=sessions.cookie_secure(),
-        )
-    else:
-        response.delete_cookie(
-            COOKIE, httponly=True, samesite="Lax", secure=sessions.cookie_secure()
-        )
+    sessions.put_cookie(response, COOKIE, "1" if on else "0", COOKIE_MAX_AGE)
     return response

@@ -19,6 +19,7 @@ from forum.models import OrgStaff
 from forum.safety import rights
 from tests import factories
 from tests.support import PASSPHRASE
+from tests.support import login
 from tests.support import post
 
 SLUG = "hiv-peer-support"
@@ -227,6 +228,44 @@ def test_signed_out_pages_are_neutral_with_the_device_cookie(client):
     assert "Red Brolly" in client.get("/").get_data(as_text=True)
 
 
+def test_a_new_device_keeps_nothing_branded_until_it_chooses(client, make_account):
+    """What history, tabs and the home screen keep (title, icon, manifest) is neutral
+    from a device's very first page; the first-visit panel offers the choice."""
+    make_account("Amara")
+    for path in SIGNED_OUT:
+        html = client.get(path, follow_redirects=True).get_data(as_text=True)
+        assert TITLE.findall(html) == ["Notes"], path
+        icon = re.search(r'<link rel="icon" href="([^"]+)"', html).group(1)
+        assert "favicon-discreet." in icon, path
+        panel = re.search(r'<form class="[^"]*look-first[^"]*".*?</form>', html, re.S)
+        assert panel and 'action="/discreet"' in panel.group(0), path
+        assert 'value="1"' in panel.group(0) and 'value="0"' in panel.group(0)
+    assert client.get("/manifest.webmanifest").get_json(force=True)["name"] == "Notes"
+    assert not any(c.startswith("rb_discreet") for c in _cookies(client.get("/")))
+    # A member signing in on it: still neutral (the account's setting is off, the device
+    # has not chosen), with a page of their own too.
+    login(client, "Amara")
+    assert TITLE.findall(client.get("/spaces").get_data(as_text=True)) == ["Notes"]
+    assert "look-first" in client.get("/").get_data(as_text=True)  # their home page asks
+    post(client, "/account/preferences", {"locale": "en"})  # saving a language chooses nothing
+    assert TITLE.findall(client.get("/spaces").get_data(as_text=True)) == ["Notes"]
+    # Choosing the full look in the panel: the brand, in the title and the icon; no panel.
+    answer = _switch(client, False, "/spaces")
+    assert any(c.startswith("rb_discreet=0;") and "Max-Age=31536000" in c for c in _cookies(answer))
+    html = client.get("/spaces").get_data(as_text=True)
+    assert TITLE.findall(html) == ["Spaces · Red Brolly"]
+    assert re.search(r'<link rel="icon" href="/static/img/favicon\.', html)
+    assert "look-first" not in html
+    # Choosing the plain look: neutral everywhere, and no panel either.
+    _switch(client, True)
+    html = client.get("/spaces").get_data(as_text=True)
+    assert TITLE.findall(html) == ["Notes"] and "look-first" not in html
+
+
+def _cookies(answer) -> list[str]:
+    return answer.headers.getlist("Set-Cookie")
+
+
 def test_the_switch_in_every_footer_works_without_an_account(client):
     html = client.get("/login").get_data(as_text=True)
     assert 'action="/discreet"' in html and 'name="discreet" value="1"' in html
@@ -312,9 +351,14 @@ def test_the_manifest_follows_discreet_mode_from_the_cookie(client):
     answer = client.get("/manifest.webmanifest")
     assert answer.mimetype == "application/manifest+json"
     assert answer.headers["Cache-Control"] == "no-store"
-    full = answer.get_json(force=True)
+    first = answer.get_json(force=True)  # a device that has chosen nothing: neutral
+    assert first["name"] == first["short_name"] == "Notes"
+    assert first["start_url"] == "/"
+    assert first["icons"][0]["src"].startswith("/static/img/favicon-discreet.")
+
+    _switch(client, False)  # the full look, chosen
+    full = client.get("/manifest.webmanifest").get_json(force=True)
     assert full["name"] == full["short_name"] == "Red Brolly"
-    assert full["start_url"] == "/"
     assert full["icons"][0]["src"].startswith("/static/img/favicon.")
 
     _switch(client, True)

@@ -70,21 +70,30 @@ def quick_exit():
 def manifest():
     """The web app manifest, so a member can add the site to a home screen.
 
-    Its name and icon follow discreet mode (the device's cookie: the page links it with
-    ``crossorigin="use-credentials"`` so the browser sends it); served from our origin,
+    Its name and icon are neutral unless the device chose the full look (the device's
+    cookie: the page links it with ``crossorigin="use-credentials"`` so the browser
+    sends it; ``discreet.neutral_head``); served from our origin,
     ``no-store`` like every page. There is no service worker: nothing is cached offline.
     """
-    quiet = discreet.active(g.get("account"))
+    quiet = discreet.neutral_head(g.get("account"))
     name = _("Notes") if quiet else _("Red Brolly")
     icon = "img/favicon-discreet.svg" if quiet else "img/favicon.svg"
+    icons = [{"src": url_for("static", filename=icon), "sizes": "any", "type": "image/svg+xml"}]
+    if quiet:  # PNGs too, for home screens that take no SVG (tools/make_icons.py draws them)
+        icons += [
+            {
+                "src": url_for("static", filename=f"img/notes-{size}.png"),
+                "sizes": f"{size}x{size}",
+                "type": "image/png",
+            }
+            for size in (192, 512)
+        ]
     body = {
         "name": name,
         "short_name": name,
         "start_url": url_for("main.index"),
         "display": "standalone",
-        "icons": [
-            {"src": url_for("static", filename=icon), "sizes": "any", "type": "image/svg+xml"}
-        ],
+        "icons": icons,
     }
     response = make_response(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
     response.mimetype = "application/manifest+json"

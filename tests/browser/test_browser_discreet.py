@@ -48,10 +48,52 @@ def _assert_neutral(page) -> None:
     assert not SUBJECT.search(page.content()), (page.url, SUBJECT.findall(page.content()))
 
 
+def _assert_neutral_head(page) -> None:
+    """What the browser keeps of the page: its title and its icon."""
+    assert page.title() == "Notes", page.url
+    assert "favicon-discreet." in page.locator("link[rel=icon]").get_attribute("href")
+
+
+def test_a_fresh_browser_keeps_no_brand_or_subject_in_its_history(page, origin, neutral_site):
+    # A device's very first pages, before any choice: nothing branded in what it keeps.
+    for path in ("/", "/login", "/no-such-page"):
+        page.goto(path)
+        _assert_neutral_head(page)
+    cdp = page.context.new_cdp_session(page)
+    try:
+        found = cdp.send("Page.getAppManifest")
+    finally:
+        cdp.detach()
+    assert found["errors"] == [] and json.loads(found["data"])["name"] == "Notes", found
+    # The first-visit panel says what the choice is, in plain words; the plain look.
+    panel = page.locator("form.look-first")
+    assert "history" in panel.inner_text() and "Notes" in panel.inner_text()
+    with page.expect_navigation():
+        panel.get_by_role("button", name='Plain: "Notes" everywhere').click()
+    _assert_neutral(page)
+    assert page.locator("form.look-first").count() == 0
+    history = _history(page)
+    assert len(history) >= 4, history
+    for url, title in history:
+        assert not SUBJECT.search(url) and not SUBJECT.search(title), (url, title)
+        assert title == "Notes" or not url.startswith(origin), (url, title)
+
+
+def test_choosing_the_full_look_in_the_first_visit_panel(page):
+    page.goto("/login")
+    _assert_neutral_head(page)
+    with page.expect_navigation():
+        page.locator("form.look-first").get_by_role(
+            "button", name='Full: the name "Red Brolly"'
+        ).click()
+    assert page.url.endswith("/login") and page.title() == "Log in · Red Brolly"
+    assert "/favicon." in page.locator("link[rel=icon]").get_attribute("href")
+    assert page.locator("form.look-first").count() == 0
+
+
 def test_signed_out_discreet_pages_and_a_history_with_no_subject(page, origin, admin, neutral_site):
     _plain_look(page)
-    # The first visit, before the plain look was chosen, is the one branded entry.
-    before = len(_history(page)) - 1
+    before = 0  # from the first visit on: even that one names nothing (see above)
     for path in ("/", "/login", "/signup", "/recover", "/no-such-page"):
         page.goto(path)
         _assert_neutral(page)
