@@ -118,7 +118,9 @@ def test_discreet_mode_changes_title_and_icon(page):
     sign_up(page)
     page.goto("/account")
     assert page.title() == "Notes"  # a device that has chosen nothing yet
-    submit(page, 'Full: the name "Red Brolly"')  # the first-visit panel
+    page.goto("/")
+    submit(page, 'Full: the name "Red Brolly"')  # the panel on the member's home page
+    page.goto("/account")
     assert "Red Brolly" in page.title()
     # Static names carry a content hash (forum/weight.py): favicon.<hash>.svg
     icon = page.locator("link[rel=icon]").get_attribute("href")
