@@ -342,3 +342,50 @@ def test_a_slow_answer_is_waited_for_not_sent_again_on_the_same_connection(in_br
         assert shown(tab) == [1, 2, 3]
 
     in_browser(body)
+
+
+def test_after_a_reconnect_pending_messages_are_resent_paced_and_in_order(in_browser):
+    """A long absence leaves many unacknowledged messages: they go out again one at a
+    time (a few a second, in the order written), not in one burst past the per-socket
+    bucket; one refused as "too fast" (429) is kept and sent again later, not handed back."""
+    count = 12
+
+    def body(tab):
+        load(tab)
+        connect(tab)
+        answer_join(tab, [], through=2)
+        for n in range(count):
+            tab.fill("textarea[name=body]", f"pending {n}")
+            tab.click("#chat-form button")
+        first = [d for _, d in emitted(tab, "send")]
+        assert [d["body"] for d in first] == [f"pending {n}" for n in range(count)]
+
+        tab.evaluate("window.fakeSocket.connected = false")
+        fire(tab, "disconnect", "transport close")
+        connect(tab)
+        answer_join(tab, [], through=2)
+        started = tab.evaluate("performance.now()")
+        resent = lambda: emitted(tab, "send")[count:]  # noqa: E731
+        assert len(resent()) <= 1  # not all at once
+        tab.wait_for_function(
+            "n => window.emitted.filter(e => e[0] === 'send').length >= n",
+            arg=2 * count,
+            timeout=10_000,
+        )
+        took = tab.evaluate("performance.now()") - started
+        assert took >= (count - 1) * 250 * 0.9, took  # paced: 4 a second
+        again = [d for _, d in resent()]
+        assert [d["client_id"] for d in again] == [d["client_id"] for d in first]  # in order
+
+        # The server says "too fast" to one: it stays ours, is sent again, the box stays empty.
+        index, refused = resent()[0]
+        answer(tab, index, {"ok": False, "error": "You are sending too fast.", "status": 429})
+        assert tab.input_value("textarea[name=body]") == ""
+        tab.wait_for_function(
+            "id => window.emitted.filter(e => e[0] === 'send' && e[1].client_id === id)"
+            ".length >= 3",
+            arg=refused["client_id"],
+            timeout=10_000,
+        )
+
+    in_browser(body)

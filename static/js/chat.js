@@ -18,6 +18,9 @@
  *   again on the same connection: the server answers every event it receives, in turn,
  *   and copies sent every ACK_WAIT_MS to a struggling server only lengthened its queue
  *   (each copy takes the room's seq lock too), until nothing was answered at all.
+ *   "Too fast" (429) is retried as a 5xx is. Resends go out in order, one every
+ *   RESEND_GAP_MS, so a long absence's backlog stays under the per-socket bucket
+ *   (realtime/throttle.py: bursts of 40, 10 a second).
  * - User content is inserted only as text nodes or as the server's sanitised html.
  * - Each message removes itself at its expires_at, and on the server's "removed".
  * - Each message from someone else has a small "…" menu: Flag (a link to the flag
@@ -61,6 +64,7 @@
   var connections = 0;     // "connect" events so far: which connection a send went out on
   var RETRY_MS = 2000;     // after a server error: 2 s, 4 s, 8 s … at most RETRY_MAX_MS
   var RETRY_MAX_MS = 30000;
+  var RESEND_GAP_MS = 250;  // resends: 4 a second, well under the socket's 10
   var retryTimers = {};    // client id -> timer
   var joinTimer = null;    // a failed join asked again after RETRY_MS, 2 x RETRY_MS, …
   var joinTries = 0;
@@ -330,7 +334,7 @@
       if (ack.presence) { showPresence(ack.presence); }
       if (ack.more) { join(); return; }  // a long absence: fetch the next batch
       setState("connected");
-      Object.keys(pending).forEach(function (id) { send(id, pending[id].body, pending[id].confirmed); });
+      Object.keys(pending).forEach(resend);  // in the order they were written
     });
   }
 
@@ -342,6 +346,23 @@
       joinTimer = null;
       if (socket.connected) { join(); }  // offline: the reconnect joins anyway
     }, wait);
+  }
+
+  // Resends wait their turn: one every RESEND_GAP_MS, in order, each id once.
+  var resends = [];
+  var resendTimer = null;
+  function resend(clientId) {
+    if (resends.indexOf(clientId) < 0) { resends.push(clientId); }
+    if (resendTimer === null) { nextResend(); }
+  }
+  function nextResend() {
+    resendTimer = null;
+    if (!socket.connected) { return; }  // the next join queues them again
+    var clientId = resends.shift();
+    if (clientId === undefined) { return; }
+    var p = pending[clientId];
+    if (p) { send(clientId, p.body, p.confirmed); }
+    resendTimer = window.setTimeout(nextResend, RESEND_GAP_MS);
   }
 
   function settled(clientId) {
@@ -358,7 +379,7 @@
       delete retryTimers[clientId];
       var p = pending[clientId];
       if (!p || !socket.connected) { return; }
-      if (again || p.conn !== connections) { send(clientId, p.body, p.confirmed); } else { retryIn(clientId, wait, false); }
+      if (again || p.conn !== connections) { resend(clientId); } else { retryIn(clientId, wait, false); }
     }, wait);
   }
 
@@ -378,8 +399,8 @@
         receive(ack.message);
         toNewest();
         say("");
-      } else if (ack.status >= 500) {
-        // "Nothing you sent was lost": it is still ours to send, with the same id.
+      } else if (ack.status >= 500 || ack.status === 429) {
+        // "Nothing you sent was lost" (or "too fast"): still ours to send, with the same id.
         say(T("chat.not_sent", "Not sent yet. Trying again…"));
         retryIn(clientId, Math.min(RETRY_MAX_MS, RETRY_MS * Math.pow(2, pending[clientId].tries)), true);
       } else if (ack.needs_confirmation) {
@@ -388,7 +409,7 @@
         say("");
         askToConfirm(clientId, body, ack);
       } else {
-        // Refused for good (too long, muted, rate limit): give the text back, say why.
+        // Refused for good (too long, muted): give the text back, say why.
         settled(clientId);
         if (form && !form.elements.body.value) { form.elements.body.value = body; }
         say(ack.error);
