@@ -2,17 +2,19 @@
 objects come from ``tests/factories.py``.
 
 app · client · runner · clock · make_account · socket · person · personas (member,
-moderator, fred) · space · lounge (its room) · pg_url / pg_app · redis_url.
+moderator, fred) · space · lounge (its room) · backend / db_template · pg_url / pg_app ·
+redis_url.
 
-Every test gets its own SQLite file, copied from a template that the Alembic
-migrations built once per run, so the migrations are what the tests exercise.
+Every test gets its own database, as the Alembic migrations built it once per run: on
+SQLite a copy of a template file, on PostgreSQL a database emptied before the test. A
+test that uses ``app`` (or asks for ``backend``) runs on SQLite, and on PostgreSQL too
+when ``TEST_DATABASE_URL`` is set or ``CI=true`` (tests/backends.py; docs/TESTING.md).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
 from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import datetime
@@ -33,6 +35,7 @@ from forum.extensions import db
 from forum.models import Account
 from forum.models import Space
 from realtime.models import ChatRoom
+from tests import backends
 from tests import factories
 from tests.support import CHROMIUM
 from tests.support import TEST_DATABASE_URL
@@ -48,6 +51,23 @@ from tests.support import reachable
 from tests.support import signed_in
 
 _counter = count(1)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that needs a ``backend`` (the ``app`` fixture does) runs on each one in
+    ``backends.BACKENDS``, grouped per module; ``sqlite_only("why")`` keeps it on SQLite."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    kinds = backends.BACKENDS
+    only = metafunc.definition.get_closest_marker("sqlite_only")
+    if only is not None:
+        assert only.args, f"{metafunc.definition.nodeid}: sqlite_only needs its reason"
+        kinds = ("sqlite",)
+    metafunc.parametrize("backend", kinds, indirect=True, scope="module")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    backends.close()  # drop this process's PostgreSQL databases
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -68,6 +88,19 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "test.db"
 
 
+@pytest.fixture(scope="module")
+def backend(request: pytest.FixtureRequest) -> str:
+    """ "sqlite" or "postgresql": the database this test runs on (pytest_generate_tests)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="module")
+def db_template(backend: str, template_db: Path) -> backends.Template:
+    """What each test's database starts as: migrated and empty. A module that builds a
+    world once overrides this with ``backends.build_template``."""
+    return backends.empty_template(backend, template_db)
+
+
 @pytest.fixture
 def app_config() -> dict[str, Any]:
     """Override in a test module to change the configuration."""
@@ -75,12 +108,13 @@ def app_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, template_db: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
-    shutil.copy(template_db, tmp_path / "test.db")
-    vault = template_db.with_name("test.vault.db")  # its keys and search index, if any
-    if vault.exists():
-        shutil.copy(vault, tmp_path / "test.vault.db")
-    application = create_app(base_config(tmp_path, **app_config))
+def app(
+    tmp_path: Path, db_template: backends.Template, app_config: dict[str, Any]
+) -> Iterator[Flask]:
+    """The test app on a database of its own, context pushed (its keys too: the vault,
+    ``test.vault.db``, is copied from the template's)."""
+    database = db_template.prepare(tmp_path)
+    application = create_app(base_config(tmp_path, **database, **app_config))
     application.test_client_class = IsolatedClient
     with application.app_context():
         yield application

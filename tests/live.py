@@ -36,6 +36,7 @@ from forum import schema
 from forum import sessions
 from forum.app import create_app
 from forum.extensions import db
+from tests import backends
 from tests.support import TEST_DATABASE_URL
 from tests.support import TEST_REDIS_URL
 from tests.support import base_config
@@ -75,11 +76,14 @@ def start_server(
     extra_env: dict[str, Any] | None = None,
     instance: Path | None = None,
     init_db: bool = True,
+    database: str | None = None,
 ) -> LiveServer:
     """Create a fresh database with the CLI, then serve it; wait until it answers.
 
-    ``init_db=False`` serves the database as it is (a restart after a crash: the schema is
-    there, and on a busy PostgreSQL the CLI's migration check alone takes many seconds)."""
+    ``database``: a PostgreSQL URL (``live_database``) to serve instead of the instance's
+    SQLite file. ``init_db=False`` serves the database as it is (a restart after a crash:
+    the schema is there, and on a busy PostgreSQL the CLI's migration check alone takes
+    many seconds)."""
     instance = instance or Path(tempfile.mkdtemp(prefix="rb-live-"))
     port = free_port()
     env = dict(os.environ)
@@ -100,6 +104,8 @@ def start_server(
     )
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
+    if database is not None:
+        env["DATABASE_URL"] = database
     env.update({k: str(v) for k, v in (extra_env or {}).items()})
     if init_db:
         _init_db(env)
@@ -133,13 +139,25 @@ def _init_db(env: dict[str, str]) -> None:
     )
 
 
+def live_database(backend: str) -> str | None:
+    """Where a live server on ``backend`` keeps its data: None on SQLite (the file in its
+    instance folder), else the URL of a new migrated PostgreSQL database of its own
+    (tests/backends.py; dropped when the run ends). Give it to ``seeding`` and
+    ``start_server`` as ``database``."""
+    if backend == "sqlite":
+        return None
+    return backends.postgres().fresh()
+
+
 @contextmanager
-def seeding(instance: Path, **config: Any) -> Iterator[Flask]:
-    """An app on the server's database file (built by the migrations), in context, to
-    write the test's accounts and spaces with tests/factories.py before the server starts.
-    ``SQLALCHEMY_DATABASE_URI=...`` seeds another database (the server then gets the same
-    URL as ``DATABASE_URL``)."""
-    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'redbrolly.db'}", **config}
+def seeding(instance: Path, database: str | None = None, **config: Any) -> Iterator[Flask]:
+    """An app on the server's database (built by the migrations), in context, to write
+    the test's accounts and spaces with tests/factories.py before the server starts.
+    ``database``: the PostgreSQL URL the server will get (``live_database``), else the
+    instance's SQLite file. ``SQLALCHEMY_DATABASE_URI=...`` seeds any other database (the
+    server then gets the same URL as ``DATABASE_URL``)."""
+    sqlite_file = f"sqlite:///{instance / 'redbrolly.db'}"
+    config = {"SQLALCHEMY_DATABASE_URI": database or sqlite_file, **config}
     # The vault the server will open (forum/sealed.py default_path): beside its SQLite file,
     # else instance/vault.db. Seeding into another vault leaves the server rows it cannot open.
     sqlite = config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")

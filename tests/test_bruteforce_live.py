@@ -25,6 +25,7 @@ from forum import recovery
 from forum.extensions import db
 from tests.factories import make_account
 from tests.live import LiveServer
+from tests.live import live_database
 from tests.live import seeding
 from tests.live import start_server
 from tests.support import PASSPHRASE
@@ -40,15 +41,17 @@ ARGON2 = {"ARGON2_MEMORY_COST": MEMORY_KIB, "ARGON2_TIME_COST": 1}
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory):
+def live(tmp_path_factory: pytest.TempPathFactory, backend: str):
     instance: Path = tmp_path_factory.mktemp("bruteforce")
-    with seeding(instance, **ARGON2):  # stored hashes with the server's own costs
+    database = live_database(backend)
+    with seeding(instance, database, **ARGON2):  # stored hashes with the server's own costs
         codes = {}
         for alias in ("Rosa-Lee", "Kit-Marlow"):
             codes[alias] = recovery.replace_codes(make_account(alias))
         db.session.commit()
     server = start_server(
         instance=instance,
+        database=database,
         init_db=False,
         extra_env={**ARGON2, "RB_LIMIT_BY_ADDRESS": "0", "ARGON2_CONCURRENCY": CONCURRENCY},
     )

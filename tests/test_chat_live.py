@@ -25,6 +25,7 @@ from tests.factories import make_room
 from tests.factories import make_space
 from tests.live import Person
 from tests.live import connect
+from tests.live import live_database
 from tests.live import seeding
 from tests.live import start_server
 
@@ -33,9 +34,11 @@ pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
 PEOPLE = ("amara", "bodil", "chen", "dana", "floody")
 
 
-def _seed(instance: Path, config: dict) -> tuple[int, int, dict[str, str], dict[str, int]]:
+def _seed(
+    instance: Path, database: str | None, config: dict
+) -> tuple[int, int, dict[str, str], dict[str, int]]:
     """Accounts (all but floody older than 3 days), an open space, memberships, tokens."""
-    with seeding(instance, **config):
+    with seeding(instance, database, **config):
         space = make_space(slug="lounge")
         room = make_room(space)
         tokens, ids = {}, {}
@@ -50,10 +53,13 @@ def _seed(instance: Path, config: dict) -> tuple[int, int, dict[str, str], dict[
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory):
+def live(tmp_path_factory: pytest.TempPathFactory, backend: str):
     instance = tmp_path_factory.mktemp("live-chat")
-    seeded = _seed(instance, {})
-    server = start_server(instance=instance, extra_env={"RB_LIMIT_CHAT": "100 per 10 seconds"})
+    database = live_database(backend)
+    seeded = _seed(instance, database, {})
+    server = start_server(
+        instance=instance, database=database, extra_env={"RB_LIMIT_CHAT": "100 per 10 seconds"}
+    )
     yield server, seeded
     server.stop()
 
@@ -147,7 +153,9 @@ def test_flood_is_cut_by_the_rate_limit(live):
         floody.client.disconnect()
 
 
-def test_removed_member_stops_receiving_at_once_through_redis(tmp_path: Path, redis_url: str):
+def test_removed_member_stops_receiving_at_once_through_redis(
+    tmp_path: Path, redis_url: str, backend: str
+):
     """A second process (this test) removes a member; the server, via Redis, cuts them off.
 
     This is also the cross-process proof: the "closed" event and the leave_room are
@@ -160,16 +168,19 @@ def test_removed_member_stops_receiving_at_once_through_redis(tmp_path: Path, re
         "RB_SOCKETIO_CHANNEL": channel,
         "RATELIMIT_STORAGE_URI": "memory://",
     }
-    space_id, room, tokens, ids = _seed(tmp_path, {})
+    database = live_database(backend)
+    space_id, room, tokens, ids = _seed(tmp_path, database, {})
     server = start_server(
-        instance=tmp_path, extra_env={"REDIS_URL": url, "RB_SOCKETIO_CHANNEL": channel}
+        instance=tmp_path,
+        database=database,
+        extra_env={"REDIS_URL": url, "RB_SOCKETIO_CHANNEL": channel},
     )
     amara = bodil = None
     try:
         amara, bodil = connect(server, tokens["amara"]), connect(server, tokens["bodil"])
         amara.call("join", {"room_id": room, "after_seq": 0})
         bodil.call("join", {"room_id": room, "after_seq": 0})
-        with seeding(tmp_path, **config):
+        with seeding(tmp_path, database, **config):
             db.session.query(Membership).filter_by(account_id=ids["bodil"]).delete()
             db.session.commit()
             signals.member_removed.send(space_id, account_id=ids["bodil"])

@@ -19,6 +19,7 @@ from tests.factories import make_message
 from tests.factories import make_room
 from tests.factories import make_space
 from tests.live import connect
+from tests.live import live_database
 from tests.live import seeding
 from tests.live import start_server
 from tests.support import CSRF_RE
@@ -28,9 +29,9 @@ pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
 PEOPLE = ("author", "flagger1", "flagger2", "flagger3", "watcher")
 
 
-def _seed(instance: Path) -> tuple[int, dict[str, str], int]:
+def _seed(instance: Path, database: str | None) -> tuple[int, dict[str, str], int]:
     """An open space (flag threshold 3), five members; flaggers at trust level 1."""
-    with seeding(instance):
+    with seeding(instance, database):
         space = make_space(slug="lounge")
         room = make_room(space)
         tokens = {}
@@ -61,9 +62,10 @@ def _flag_over_http(url: str, token: str, message_id: int) -> int:
         return response.status_code
 
 
-def test_auto_hide_removes_the_message_live_on_the_real_server(tmp_path: Path):
-    room, tokens, target = _seed(tmp_path)
-    server = start_server(instance=tmp_path)
+def test_auto_hide_removes_the_message_live_on_the_real_server(tmp_path: Path, backend: str):
+    database = live_database(backend)
+    room, tokens, target = _seed(tmp_path, database)
+    server = start_server(instance=tmp_path, database=database)
     people = {}
     removed: dict[str, list] = {}
     lock = threading.Lock()

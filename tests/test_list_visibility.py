@@ -27,11 +27,9 @@ from forum import access
 from forum import clock
 from forum import invites
 from forum import orgs
-from forum import schema
 from forum import sessions
 from forum import spaces
 from forum import threads
-from forum.app import create_app
 from forum.errors import Conflict
 from forum.errors import NotFound
 from forum.extensions import db
@@ -64,10 +62,10 @@ from realtime import live
 from realtime import sockets
 from realtime.models import ChatMessage
 from realtime.models import ChatRoom
+from tests.backends import build_template
 from tests.factories import add_member
 from tests.factories import make_account
 from tests.factories import make_space
-from tests.support import base_config
 from tests.support import login
 
 ROLES = ("signedout", "stranger", "nonmember", "removed", "member", "moderator", "admin")
@@ -92,17 +90,14 @@ def _alias(role: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def template_db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("listmatrix")
-    application = create_app(
-        base_config(folder, RB_LIMITS_ENABLED=False)
-    )  # the build posts a lot at once
-    with application.app_context():
-        schema.upgrade_schema()
-        WORLD.update(_build_world())
-        db.session.remove()
-        db.engine.dispose()
-    return folder / "test.db"
+def db_template(backend, tmp_path_factory):
+    """The world below, built once per backend (the build posts a lot at once)."""
+    template, built = build_template(
+        backend, tmp_path_factory.mktemp("listmatrix"), _build_world, RB_LIMITS_ENABLED=False
+    )
+    WORLD.clear()
+    WORLD.update(built)
+    return template
 
 
 def _build_world() -> dict:

@@ -21,6 +21,7 @@ from forum.extensions import db
 from tests.factories import add_member
 from tests.factories import make_account
 from tests.factories import make_space
+from tests.live import live_database
 from tests.live import seeding
 from tests.live import start_server
 from tests.support import CSRF_RE
@@ -28,8 +29,8 @@ from tests.support import CSRF_RE
 pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
 
 
-def _seed(instance: Path) -> tuple[int, dict[str, str]]:
-    with seeding(instance):
+def _seed(instance: Path, database: str | None) -> tuple[int, dict[str, str]]:
+    with seeding(instance, database):
         space = make_space(slug="porch", name="Porch")
         tokens = {}
         people = {}
@@ -94,9 +95,10 @@ def _form_post(
     )
 
 
-def test_thread_page_hears_a_reply_and_its_removal_live(tmp_path: Path):
-    thread_id, tokens = _seed(tmp_path)
-    server = start_server(instance=tmp_path)
+def test_thread_page_hears_a_reply_and_its_removal_live(tmp_path: Path, backend: str):
+    database = live_database(backend)
+    thread_id, tokens = _seed(tmp_path, database)
+    server = start_server(instance=tmp_path, database=database)
     watcher = None
     try:
         watcher = Watcher(server.url, tokens["dana"])

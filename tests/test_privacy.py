@@ -10,6 +10,7 @@ import requests
 from flask import Blueprint
 
 from forum.extensions import db
+from tests.live import live_database
 from tests.live import start_server
 from tests.support import ASKED
 from tests.support import CSRF_RE
@@ -166,8 +167,8 @@ def test_sqlite_connections_delete_to_the_disk(app):
 
 
 @pytest.mark.server
-def test_real_server_writes_no_client_address():
-    server = start_server("eventlet")
+def test_real_server_writes_no_client_address(backend):
+    server = start_server("eventlet", database=live_database(backend))
     try:
         s = requests.Session()
         headers = {"User-Agent": AGENT}

@@ -33,6 +33,7 @@ from tests.factories import make_room
 from tests.factories import make_space
 from tests.live import Person
 from tests.live import connect
+from tests.live import live_database
 from tests.live import seeding
 from tests.live import start_server
 from tests.support import PASSPHRASE
@@ -58,15 +59,18 @@ def _redis_url() -> str:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory):
+def world(tmp_path_factory: pytest.TempPathFactory, backend: str):
     redis_url = _redis_url()
     instance: Path = tmp_path_factory.mktemp("revocation")
     channel = f"rb-revoke-{uuid.uuid4().hex}"
+    database = live_database(backend)
     config = {
         "REDIS_URL": redis_url,
         "RB_SOCKETIO_CHANNEL": channel,
         "RATELIMIT_STORAGE_URI": "memory://",
     }
+    if database is not None:  # every seeding below writes to the server's database
+        config["SQLALCHEMY_DATABASE_URI"] = database
     with seeding(instance, **config):
         admin = make_account("olu", admin=True, age=timedelta(days=30))
         space = make_space(owner=admin, slug="lounge")
@@ -88,6 +92,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         }
     server = start_server(
         instance=instance,
+        database=database,
         extra_env={
             "REDIS_URL": redis_url,
             "RB_SOCKETIO_CHANNEL": channel,

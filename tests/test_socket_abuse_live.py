@@ -33,6 +33,7 @@ from tests.factories import make_room
 from tests.factories import make_space
 from tests.live import LiveServer
 from tests.live import connect
+from tests.live import live_database
 from tests.live import seeding
 from tests.live import start_server
 
@@ -48,9 +49,10 @@ FLOODERS = ("floody", "floodheavy", "floodlight")
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory):
+def live(tmp_path_factory: pytest.TempPathFactory, backend: str):
     instance: Path = tmp_path_factory.mktemp("abuse")
-    with seeding(instance):
+    database = live_database(backend)
+    with seeding(instance, database):
         space = make_space(slug="lounge")
         room = make_room(space)
         tokens = {}
@@ -63,6 +65,7 @@ def live(tmp_path_factory: pytest.TempPathFactory):
         room_id = room.id
     server = start_server(
         instance=instance,
+        database=database,
         extra_env={
             "RB_LIMIT_CHAT_NEW": f"{NEW_RATE} per 10 seconds",
             "RB_LIMIT_CHAT": "1000 per 10 seconds",

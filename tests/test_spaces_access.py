@@ -12,16 +12,14 @@ import sqlalchemy as sa
 
 from forum import clock
 from forum import invites
-from forum import schema
-from forum.app import create_app
 from forum.extensions import db
 from forum.models import JoinRequest
 from forum.models import Post
+from tests.backends import build_template
 from tests.factories import add_member
 from tests.factories import make_account
 from tests.factories import make_space
 from tests.factories import make_thread
-from tests.support import base_config
 from tests.support import login
 from tests.support import post
 from tests.support import scrub
@@ -153,16 +151,13 @@ WORLD: dict = {}
 
 
 @pytest.fixture(scope="module")
-def template_db(tmp_path_factory):
-    """This module's database template: the migrations plus the world below, built once."""
-    folder = tmp_path_factory.mktemp("matrix")
-    application = create_app(base_config(folder))
-    with application.app_context():
-        schema.upgrade_schema()
-        WORLD.update(_build_world())
-        db.session.remove()
-        db.engine.dispose()
-    return folder / "test.db"
+def db_template(backend, tmp_path_factory):
+    """This module's database template: the migrations plus the world below, built once
+    per backend."""
+    template, built = build_template(backend, tmp_path_factory.mktemp("matrix"), _build_world)
+    WORLD.clear()
+    WORLD.update(built)
+    return template
 
 
 def _build_world() -> dict:
