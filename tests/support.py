@@ -181,9 +181,13 @@ def incompressible(size: int = 8192) -> str:
 
 
 def disk_bytes() -> bytes:
-    """The test database's files and the vault's, as a seized server yields them
-    (``sqlite_bytes``: raw bytes plus every sealed value that still opens)."""
-    return sqlite_bytes()
+    """What the test database and the vault hold, as a seized server yields them, with
+    every sealed value that still opens: on SQLite the raw bytes of the files
+    (``sqlite_bytes``); on PostgreSQL, whose data folder the crypto-shredding test scans
+    (tests/test_shredding_postgres.py), the text of every row (``postgres_rows``)."""
+    if db.engine.dialect.name == "sqlite":
+        return sqlite_bytes()
+    return postgres_rows()
 
 
 def with_text(model: Any, column: str, text: str) -> list[Any]:
@@ -353,6 +357,26 @@ def seized_bytes(database: Path, vault: Path | sealed.Vault) -> bytes:
     return raw + b"\n".join(opened)
 
 
+def postgres_rows() -> bytes:
+    """Every row of every table of the test's PostgreSQL database as text, plus the
+    vault's raw bytes (it holds the search index), plus every sealed value found there
+    that still opens: removed text must be in none of it, live text must be."""
+    parts: list[bytes] = []
+    with db.engine.connect() as connection:
+        for table in sa.inspect(connection).get_table_names():
+            rows = connection.exec_driver_sql(f'SELECT t::text FROM "{table}" t').scalars()
+            parts += [row.encode() for row in rows]
+    keys = sealed.vault()
+    for path in (keys.path, keys.path.with_name(keys.path.name + "-wal")):
+        if path.exists():
+            parts.append(path.read_bytes())
+    raw = b"\n".join(parts)
+    opened = [
+        str(keys.open(value.decode("ascii"))).encode() for value in _SEALED_VALUE.findall(raw)
+    ]
+    return raw + b"\n".join(opened)
+
+
 # A sealed value as it sits in the files: magic, key id, base64.
 _SEALED_VALUE = re.compile(rb"\x01S1\.[0-9]+\.[A-Za-z0-9+/]+=*\.")
 
@@ -360,7 +384,7 @@ _SEALED_VALUE = re.compile(rb"\x01S1\.[0-9]+\.[A-Za-z0-9+/]+=*\.")
 def assert_gone(gone: str, kept: str) -> None:
     """``gone`` is in 0 bytes of the files; ``kept`` (the positive control) is there."""
     db.session.commit()  # end the test's own read transaction
-    data = sqlite_bytes()
+    data = disk_bytes()
     assert tail(kept) in data, "positive control: live text must be found on disk"
     assert tail(gone) not in data, "removed text is still in the database files"
 
@@ -371,7 +395,7 @@ def assert_both_on_disk(gone: str, kept: str) -> None:
 
     disk.checkpoint(db.engine)
     db.session.commit()
-    data = sqlite_bytes()
+    data = disk_bytes()
     assert tail(gone) in data and tail(kept) in data
 
 

@@ -642,6 +642,7 @@ def test_presence_is_coalesced_per_room_and_spares_the_joiner(
     assert [p["count"] for p in amara.received("presence")] == [2]
 
 
+@pytest.mark.sqlite_only("SQLite PRAGMA synchronous per connection")
 def test_registry_writes_skip_the_fsync_and_the_pool_keeps_its_level(app, member, lounge):
     """Socket rows mean nothing after a crash (cleared at start): their commits do not wait
     for the disk. The connection goes back to the pool at the level it had, so the next
@@ -667,6 +668,7 @@ def test_registry_writes_skip_the_fsync_and_the_pool_keeps_its_level(app, member
     assert level() == before
 
 
+@pytest.mark.sqlite_only("SQLite PRAGMA synchronous")
 def test_sqlite_synchronous_is_full_unless_configured(app, tmp_path, monkeypatch):
     """FULL: each chat message's commit is on disk before its ack (power loss included).
     NORMAL is a documented choice (docs/PERFORMANCE.md), anything else refuses to start."""

@@ -41,6 +41,10 @@ from tests.support import assert_both_on_disk
 from tests.support import assert_gone
 from tests.support import letters
 
+# The raw bytes of the SQLite files. On PostgreSQL this promise is kept by crypto-shredding,
+# tested on its data folder by tests/test_shredding_postgres.py.
+pytestmark = pytest.mark.sqlite_only("raw-bytes scans of the SQLite files")
+
 
 @pytest.fixture
 def people(make_account):

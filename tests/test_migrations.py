@@ -20,14 +20,17 @@ def test_upgrade_from_empty_matches_the_models(app):
     assert diff == []
 
 
-def test_search_objects_exist_on_sqlite(app):
+def test_search_objects_exist(app, backend):
     """The search queue and its triggers are in the database; the index is in the vault,
     and no FTS5 table over sealed text is left in the database."""
-    names = set(
-        db.session.scalars(
-            sa.text("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+    if backend == "sqlite":
+        found = "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
+    else:
+        found = (
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "UNION SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
         )
-    )
+    names = set(db.session.scalars(sa.text(found)))
     assert {"search_gone", "posts_search_gone", "threads_search_gone"} <= names
     assert not {name for name in names if "_fts" in name}
     with sealed.vault().connect() as index:

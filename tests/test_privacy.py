@@ -158,6 +158,7 @@ def test_development_keeps_a_generated_secret(tmp_path, monkeypatch):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.sqlite_only("SQLite pragmas on every connection")
 def test_sqlite_connections_delete_to_the_disk(app):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
