@@ -642,14 +642,14 @@ OLD_LOG = sa.table(
 )
 
 
-@pytest.mark.parametrize("backend", ["app", "pg_app"])
-def test_migration_0020_words_old_english_rows_and_keeps_the_rest(request, backend, clock):
+@pytest.mark.parametrize("which", ["app", "pg_app"])
+def test_migration_0020_words_old_english_rows_and_keeps_the_rest(request, which, clock):
     """Rows written as English sentences before 0020: the ones this code wrote get a code
     (and then read in Spanish); any other keeps its text. Downgrade writes English back.
     On SQLite and on PostgreSQL (skipped where it is not running)."""
     import flask_migrate
 
-    app = request.getfixturevalue(backend)
+    app = request.getfixturevalue(which)
     world = build_world(clock)
 
     space_id, author_id, mod2_id = world.space.id, world.author.id, world.mod2.id
@@ -817,13 +817,13 @@ OLD_FLAGS = sa.table(
 )
 
 
-@pytest.mark.parametrize("backend", ["app", "pg_app"])
-def test_migration_0022_words_old_watched_word_notes(request, backend, clock):
+@pytest.mark.parametrize("which", ["app", "pg_app"])
+def test_migration_0022_words_old_watched_word_notes(request, which, clock):
     """Old English notes of system flags become a word and a code; a member's note that
     happens to read the same stays as typed; downgrade writes English back."""
     import flask_migrate
 
-    request.getfixturevalue(backend)
+    request.getfixturevalue(which)
     world = build_world(clock)
     space_id, author_id, flagger_id = world.space.id, world.author.id, world.flaggers[0].id
     db.session.commit()
