@@ -48,11 +48,32 @@ def composer_in_view(page, form: str = "#chat-form") -> None:
     assert form["y"] >= 0 and form["y"] + form["height"] <= screen["height"], (form, screen)
 
 
+FRAGMENT_SETTLED = """() => {
+    const target = document.getElementById(location.hash.slice(1));
+    if (document.readyState !== "complete" || !target) return false;
+    const top = target.getBoundingClientRect().top;
+    const end = document.documentElement.scrollHeight - window.innerHeight;
+    return Math.abs(top) <= 1 || (top > 0 && window.scrollY >= end - 1);
+}"""
+
+
 def scrolled_to_fragment(page) -> None:
-    """Wait for the browser's scroll to the URL's #fragment: after a no-JavaScript refresh
-    it lands after the load event on a busy machine (once, in CI, the page was measured at
-    its top). A browser that never scrolls fails here after the timeout."""
-    page.wait_for_function("() => window.scrollY > 0", timeout=10_000)
+    """Wait for the browser's scroll to the URL's #fragment to settle: its target at the top
+    of the screen (or the page scrolled to its end). After a no-JavaScript refresh on a busy
+    machine the browser scrolls after the load event, and once (in CI) a first, partial
+    scroll was measured before the target reached the top. A browser that never gets there
+    fails here, with where it stopped."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(FRAGMENT_SETTLED, timeout=10_000)
+    except PlaywrightTimeout:
+        where = page.evaluate(
+            "() => ({scrollY: window.scrollY, ready: document.readyState,"
+            " top: document.getElementById(location.hash.slice(1))?.getBoundingClientRect().top,"
+            " height: document.documentElement.scrollHeight})"
+        )
+        pytest.fail(f"the page never settled at {page.url}: {where}")
 
 
 def newest_in_view(page, text: str | None = None, where: str = "chat") -> None:
