@@ -241,8 +241,10 @@ def test_site_css_respects_user_preferences() -> None:
     assert "@media (prefers-reduced-motion: reduce)" in rules
     assert "@media (prefers-color-scheme: dark)" in rules
     quick_exit = re.search(r"a\.quick-exit \{(.*?)\}", rules, flags=re.S).group(1)
-    assert "position: fixed" in quick_exit
     assert "min-height: 44px" in quick_exit
+    # It sits in the header's first row, which stays at the top (sticky) and is opaque.
+    header = re.search(r"\.site-header \{(.*?)\}", rules, flags=re.S).group(1)
+    assert "position: sticky" in header and "top: 0" in header and "background" in header
 
 
 @pytest.mark.parametrize("name", ["favicon.svg", "favicon-discreet.svg"])

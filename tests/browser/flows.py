@@ -209,11 +209,11 @@ def storage_residue(page: Page) -> dict[str, object]:
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 
-# Everything in the header and main that can be tapped, with the part of its box that
+# Everything in the header, the main links and main that can be tapped, with the part of its box that
 # shows: not inside a closed <details> (checkVisibility), and cut to the boxes that
 # scroll around it (a chat message scrolled out of its box is not under the quick exit).
 _TARGETS_JS = """() => Array.from(document.querySelectorAll(
-    'header a, header button, main a, main button, main input, main select'))
+    'header a, header button, nav a, main a, main button, main input, main select'))
   .filter(el => el.offsetParent !== null || getComputedStyle(el).position === 'fixed')
   .filter(el => !el.checkVisibility || el.checkVisibility())
   .map(el => { const r = el.getBoundingClientRect();

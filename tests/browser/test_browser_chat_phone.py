@@ -51,15 +51,17 @@ def composer_in_view(page, form: str = "#chat-form") -> None:
 FRAGMENT_SETTLED = """() => {
     const target = document.getElementById(location.hash.slice(1));
     if (document.readyState !== "complete" || !target) return false;
+    // where a #link lands: below the sticky header row (the page's scroll-padding)
+    const pad = parseFloat(getComputedStyle(document.documentElement).scrollPaddingTop) || 0;
     const top = target.getBoundingClientRect().top;
     const end = document.documentElement.scrollHeight - window.innerHeight;
-    return Math.abs(top) <= 1 || (top > 0 && window.scrollY >= end - 1);
+    return Math.abs(top - pad) <= 1 || (top > pad && window.scrollY >= end - 1);
 }"""
 
 
 def scrolled_to_fragment(page) -> None:
     """Wait for the browser's scroll to the URL's #fragment to settle: its target at the top
-    of the screen (or the page scrolled to its end). After a no-JavaScript refresh on a busy
+    of the screen, below the sticky header row (or the page scrolled to its end). After a no-JavaScript refresh on a busy
     machine the browser scrolls after the load event, and once (in CI) a first, partial
     scroll was measured before the target reached the top. A browser that never gets there
     fails here, with where it stopped."""
@@ -83,7 +85,8 @@ def newest_in_view(page, text: str | None = None, where: str = "chat") -> None:
     last = box(page, f"#{where}-log > li")
     if text is not None:
         assert text in page.locator(f"#{where}-log > li").last.inner_text()
-    assert scroller["y"] >= 0, scroller  # the box's top is on screen
+    bar = box(page, "header.site-header")
+    assert scroller["y"] >= bar["y"] + bar["height"] - 1, (scroller, bar)  # not under the header
     assert scroller["y"] + scroller["height"] <= dock["y"] + 1, (scroller, dock)
     assert last["y"] >= scroller["y"] - 1, (last, scroller)
     assert last["y"] + last["height"] <= scroller["y"] + scroller["height"] + 1, (last, scroller)
