@@ -16,6 +16,7 @@ from tests.browser.flows import check_accessibility
 from tests.browser.flows import check_accessibility_as_rendered
 from tests.browser.flows import check_layout
 from tests.browser.flows import join_space
+from tests.browser.flows import new_alias
 from tests.browser.flows import open_chat
 from tests.browser.flows import send_chat
 from tests.browser.flows import sign_up
@@ -169,7 +170,10 @@ DM_BURST = 30
 def test_buddy_messages_fill_a_phone_screen_with_and_without_javascript(new_context, admin):
     live = new_context().new_page()
     plain = new_context(java_script_enabled=False).new_page()
-    a = sign_up(live)
+    # A name long enough to take two lines as the page's title: the box below it must
+    # shrink, not slide under the writing box (the cause of a flake in full runs, where the
+    # generated aliases grow longer).
+    a = sign_up(live, alias=new_alias("A-wrapping-name-"))
     sign_up(plain)
     for page in (live, plain):
         join_space(page, BUDDY_SPACE)
@@ -185,6 +189,11 @@ def test_buddy_messages_fill_a_phone_screen_with_and_without_javascript(new_cont
             page.locator("main ul a[href*='/messages']").first.click()
         assert page.url.endswith("#dm"), page.url  # links open it at its messages
         composer_in_view(page, "#dm-form")
+    title = plain.locator("#dm-title")
+    assert a.alias in title.inner_text()
+    line = float(title.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)"))
+    assert title.bounding_box()["height"] > 1.5 * line, "the title should take two lines"
+    newest_in_view(plain, where="dm")
     live.wait_for_function("() => window.rbSocket && window.rbSocket.connected")
     assert live.locator("#dm-refresh").is_hidden()  # live: new messages come by themselves
     refresh = plain.get_by_role("link", name="Refresh to see new messages")
