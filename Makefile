@@ -19,8 +19,22 @@ run: $(STAMP)
 	$(BIN)/flask --app forum demo
 	$(BIN)/python -m forum
 
+# Two runs: the in-process tests on TEST_WORKERS processes at once (pytest-xdist, one test
+# file per worker: a module's shared world is built once), then, one at a time, the tests
+# that start servers or browsers, use the machine's PostgreSQL or Redis, or are heavy: they
+# time things and share ports and keys. Both always run; the target fails if either did.
+# With PYTEST_ARGS (a file, -k, -m …) it is one plain run with those arguments.
+TEST_WORKERS ?= 2
+SERIAL_TESTS := server or redis or postgres or slow
 test: $(STAMP)
+ifeq ($(strip $(PYTEST_ARGS)),)
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not ($(SERIAL_TESTS))"; a=$$?; \
+	$(BIN)/python -m pytest -m "$(SERIAL_TESTS)"; b=$$?; \
+	echo "make test: in-process run exit $$a, serial run exit $$b"; \
+	[ $$a -eq 0 ] && [ $$b -eq 0 ]
+else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+endif
 
 # Languages (docs/I18N.md): extract every marked string (Python, templates, the JavaScript
 # labels in forum/jslabels.py) into messages.pot, merge it into each catalogue, compile.
