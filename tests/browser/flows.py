@@ -211,13 +211,18 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 
 # Everything in the header, the main links and main that can be tapped, with the part of its box that
 # shows: not inside a closed <details> (checkVisibility), and cut to the boxes that
-# scroll around it (a chat message scrolled out of its box is not under the quick exit).
-_TARGETS_JS = """() => Array.from(document.querySelectorAll(
+# scroll around it (a chat message scrolled out of its box is not under the quick exit),
+# and, outside the header, to what shows below it: the header row stays at the top of the
+# screen (sticky, opaque), so what scrolls under it is hidden by it, as if scrolled away.
+_TARGETS_JS = """() => { const bar = document.querySelector('header.site-header')
+    .getBoundingClientRect();
+  return Array.from(document.querySelectorAll(
     'header a, header button, nav a, main a, main button, main input, main select'))
   .filter(el => el.offsetParent !== null || getComputedStyle(el).position === 'fixed')
   .filter(el => !el.checkVisibility || el.checkVisibility())
   .map(el => { const r = el.getBoundingClientRect();
     let [x1, y1, x2, y2] = [r.left, r.top, r.right, r.bottom];
+    if (!el.closest('header')) { y1 = Math.max(y1, bar.bottom); }
     for (let a = el.parentElement; a; a = a.parentElement) {
       if (getComputedStyle(a).overflowY === 'visible') { continue; }
       const c = a.getBoundingClientRect();
@@ -225,7 +230,8 @@ _TARGETS_JS = """() => Array.from(document.querySelectorAll(
                           Math.min(x2, c.right), Math.min(y2, c.bottom)];
     }
     return {text: (el.innerText || el.name || el.id || '').trim().slice(0, 40),
-            cls: el.className, x: x1, y: y1, w: Math.max(0, x2 - x1), h: Math.max(0, y2 - y1)}; })"""
+            cls: el.className, x: x1, y: y1, w: Math.max(0, x2 - x1), h: Math.max(0, y2 - y1)}; });
+}"""
 
 
 def _overlap(a: dict, b: dict) -> bool:
