@@ -338,9 +338,12 @@ class SealedText(TypeDecorator[str]):
         self.length = length
 
     def load_dialect_impl(self, dialect: Any) -> Any:
+        # The generic types, not ``dialect.type_descriptor(...)``: psycopg's dialect adapts
+        # Text to its String class, which compiles to VARCHAR, so the models would say
+        # VARCHAR where the migrations made TEXT (and autogenerate would "fix" them).
         if dialect.name == "sqlite" and self.length is not None:
-            return dialect.type_descriptor(sa.String(self.length))
-        return dialect.type_descriptor(sa.Text())
+            return sa.String(self.length)
+        return sa.Text()
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
         if value is None:
