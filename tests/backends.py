@@ -194,8 +194,25 @@ class Postgres:
         ]
         return tables, sequences
 
+    def _strays(self) -> list[str]:
+        """Tables a test made itself (``Table.create``): not the migrations', so emptying
+        would leave them for the next test (which compares the schema with the models)."""
+        return [
+            row[0]
+            for row in self._cleaner.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version' AND NOT tablename = ANY(%s)",
+                (self._tables,),
+            )
+        ]
+
     def reset(self, snapshot: Snapshot | None) -> None:
         """Bring the work database back to empty (or to ``snapshot``'s rows)."""
+        strays = self._strays()
+        if strays:  # dropped first: their sequences go with them
+            self._cleaner.execute(
+                "; ".join(f'DROP TABLE IF EXISTS public."{t}" CASCADE' for t in strays)
+            )
         tables, sequences = self._dirty()
         if snapshot is not None:
             tables = sorted(set(tables) | set(snapshot.tables))
