@@ -134,8 +134,8 @@ def test_rows_from_before_the_stored_html_still_render(client, member, space, wr
 
 def _raw_html(message_id: int) -> str | None:
     with db.engine.connect() as connection:
-        return connection.exec_driver_sql(
-            "SELECT body, body_html FROM chat_messages WHERE id = ?", (message_id,)
+        return connection.execute(
+            sa.text("SELECT body, body_html FROM chat_messages WHERE id = :id"), {"id": message_id}
         ).one()
 
 

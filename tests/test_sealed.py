@@ -25,9 +25,9 @@ from tests.support import letters
 
 def _raw(model, column: str, row_id: int) -> str:
     with db.engine.connect() as connection:
-        return connection.exec_driver_sql(
-            f"SELECT {column} FROM {model.__tablename__} WHERE id = ?",  # nosec B608: test constants
-            (row_id,),
+        return connection.execute(
+            sa.text(f"SELECT {column} FROM {model.__tablename__} WHERE id = :id"),  # nosec B608: test constants
+            {"id": row_id},
         ).scalar_one()
 
 
