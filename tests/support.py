@@ -196,6 +196,19 @@ def with_text(model: Any, column: str, text: str) -> list[Any]:
     return [row for row in db.session.scalars(sa.select(model)) if getattr(row, column) == text]
 
 
+def ids_follow_the_largest(model: Any) -> None:
+    """After rows were added with ids chosen by the test: the next row's id follows the
+    largest, on PostgreSQL too (SQLite picks max(id) + 1 itself; a PostgreSQL sequence
+    only counts the ids it handed out)."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    table = model.__table__.name
+    db.session.execute(
+        sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")  # nosec B608: a model's table name
+    )
+    db.session.commit()
+
+
 def count_rows(model: Any, *where: Any) -> int:
     """How many rows of ``model`` the database holds (matching ``where``)."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))

@@ -31,6 +31,7 @@ from tests.factories import make_space
 from tests.factories import make_thread
 from tests.factories import season
 from tests.support import count_rows
+from tests.support import ids_follow_the_largest
 from tests.support import post
 from tests.support import signed_in
 from tests.support import with_text
@@ -142,6 +143,7 @@ def test_pages_never_show_the_authors_account_id(app, make_account, clock):
         )
     )
     db.session.commit()
+    ids_follow_the_largest(Account)
     author = make_account("Auda")
     assert author.id == 7654321
     reader = make_account("Memo")
