@@ -273,8 +273,8 @@ def reachable(probe: Callable[[], object]) -> tuple[bool, str]:
     return True, ""
 
 
-def sweep_in_process(database: str, now_iso: str, batch: int) -> dict[str, int]:
-    """Run in a child process: build an app on the same SQLite file and sweep it."""
+def sweep_in_process(database_url: str, vault: str, now_iso: str, batch: int) -> dict[str, int]:
+    """Run in a child process: build an app on the same database (and vault) and sweep it."""
     from forum import expiry
     from forum.app import create_app
 
@@ -283,7 +283,8 @@ def sweep_in_process(database: str, now_iso: str, batch: int) -> dict[str, int]:
             "TESTING": True,
             "SECRET_KEY": "x",
             "RB_IDENTIFIER_KEY": "x",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RB_VAULT_PATH": vault,
             "RB_ASYNC_MODE": "threading",
             "RB_SWEEP_INTERVAL": 0,
             "RATELIMIT_STORAGE_URI": "memory://",
