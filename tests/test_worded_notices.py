@@ -576,7 +576,11 @@ def test_hostile_values_render_escaped_without_an_error(app, world, lang):
             expires_at=clock_module.now() + timedelta(days=3),
         )
     )
-    for value in HOSTILE:
+    # A log reason is a plain column: PostgreSQL cannot hold NUL in one, so only an SQLite
+    # row can carry it (no form lets it through: forum/text.py, tests/test_hostile_input.py).
+    # The notices above hold it on both (their values are sealed JSON).
+    storable = [v for v in HOSTILE if "\x00" not in v or db.engine.dialect.name == "sqlite"]
+    for value in storable:
         modlog.write(None, world.space.id, "keep", target_name="Fred", reason=value)
     for code, values in (("flagged", {"reasons": "<b>x</b>"}), (None, {"hours": "<i>zz</i>"})):
         row = modlog.write(None, world.space.id, "hide", target_name="Fred")
