@@ -24,6 +24,7 @@
 | RB_SQLITE_SYNCHRONOUS | FULL                          | SQLite only: FULL syncs every commit (an acknowledged message survives a power loss); NORMAL syncs at checkpoints (survives a killed process, may lose the last commits on a power loss); see docs/PERFORMANCE.md |
 | RB_DB_POOL_SIZE / RB_DB_MAX_OVERFLOW / RB_DB_POOL_TIMEOUT | SQLAlchemy's 5 / 10 / 30 s | database connections a process keeps, may add under load, and how long a caller waits for one (docs/PERFORMANCE.md) |
 | RB_EVENT_SLOTS      | half the pool (7)               | Socket.IO events a process handles at once; the others queue (realtime/namespace.py) |
+| RB_TRACE_EVENTS     | 0                               | 1: a line on stderr as each /chat event arrives, gets its slot and is answered (event name and socket id only; realtime/namespace.py) |
 | RB_PRESENCE_MS      | 1000                            | at most one chat presence update per room this often (joins and leaves in between are coalesced); 0 = one per change |
 | RB_CHAT_RETENTION_MIN_HOURS | 1                       | shortest chat retention a space owner may pick |
 | RB_CHAT_RETENTION_MAX_HOURS | 720 (30 days)           | longest chat retention a space owner may pick |
@@ -110,6 +111,8 @@ class Config:
     RB_DB_MAX_OVERFLOW = _int("RB_DB_MAX_OVERFLOW", -1)
     RB_DB_POOL_TIMEOUT = _int("RB_DB_POOL_TIMEOUT", 0)
     RB_EVENT_SLOTS = _int("RB_EVENT_SLOTS", 0)
+    # Diagnostics: every /chat event's arrival, slot and answer on stderr (ids only).
+    RB_TRACE_EVENTS = bool(_int("RB_TRACE_EVENTS", 0))
     RB_SQLITE_SYNCHRONOUS = os.environ.get("RB_SQLITE_SYNCHRONOUS", "FULL")
     # Instance-wide bounds for each space's retention (forum/retention.py).
     RB_CHAT_RETENTION_MIN_HOURS = _int("RB_CHAT_RETENTION_MIN_HOURS", 1)

@@ -39,6 +39,8 @@ def init_app(app: Flask) -> None:
     docs/STACK_FACTS.md).
     """
     app.register_blueprint(views.bp)
+    if app.config.get("RB_TRACE_EVENTS"):
+        _trace_events()
     per_socket = Throttle(app.config["RB_SOCKET_RATE"], app.config["RB_SOCKET_BURST"])
     slots = app.extensions["rb_event_slots"]  # forum/greenlets.py: overload queues there
     socketio.on_namespace(ChatNamespace(push.NAMESPACE, per_socket, slots))
@@ -58,6 +60,19 @@ def init_app(app: Flask) -> None:
     app.extensions.setdefault("rb_start_hooks", []).append(sockets.clear_at_start)
     app.extensions["rb_start_hooks"].append(_start_keep_alive)
     app.jinja_env.globals["chat_rooms"] = chat.open_rooms
+
+
+def _trace_events() -> None:
+    """``RB_TRACE_EVENTS=1``: each /chat event's arrival, slot and answer on stderr
+    (realtime/namespace.py), and python-socketio's warnings (an event it drops because
+    the socket is not connected to the namespace says so only as a warning)."""
+    trace = logging.getLogger("realtime.trace")
+    if not trace.handlers:  # once per process, however many apps it builds
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s pid %(process)d %(name)s %(message)s"))
+        trace.addHandler(handler)
+    trace.setLevel(logging.DEBUG)
+    logging.getLogger("socketio.server").setLevel(logging.WARNING)
 
 
 def _start_keep_alive() -> None:

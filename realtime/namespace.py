@@ -71,6 +71,9 @@ from realtime import throttle
 from realtime.throttle import Throttle
 
 log = logging.getLogger(__name__)
+# Diagnostics (issue #14): one line per event stage when RB_TRACE_EVENTS=1. Socket ids
+# and event names only: never an address, a user agent or what was sent.
+trace = logging.getLogger("realtime.trace")
 
 FAILED = _l("Something went wrong on our side. Nothing you sent was lost; please try again.")
 
@@ -169,18 +172,30 @@ class ChatNamespace(Namespace):
         """Every event passes the socket's token bucket first (``realtime/throttle.py``):
         before Flask-SocketIO builds a request context, before any database work; then
         it waits for one of the process's event slots (``forum/greenlets.py``)."""
+        sid = args[0] if args else None
+        tracing = trace.isEnabledFor(logging.DEBUG)
+        if tracing:
+            trace.debug("%s %s arrived busy=%d", event, sid, self.slots.busy())
         if event not in ("connect", "disconnect") and args:
             wait = self.throttle.allow(args[0])
             if wait is not None:
                 return throttle.refusal(wait, self.slow_down.get(args[0]))
+        result: Any = None
         try:
             # At most ``slots.size`` events at once (half the database pool): the rest
             # wait here holding no connection, however long the queue, instead of each
             # taking one, yielding part-way (the rate limiter's timer, network calls)
             # and leaving the sweep and each other to time out on an empty pool.
             with self.slots.held():
-                return super().trigger_event(event, *args)
+                if tracing:
+                    trace.debug("%s %s slot", event, sid)
+                result = super().trigger_event(event, *args)
+                return result
         finally:
+            if tracing:
+                ok = result.get("ok") if isinstance(result, dict) else result
+                status = result.get("status") if isinstance(result, dict) else None
+                trace.debug("%s %s done ok=%s status=%s", event, sid, ok, status)
             if event == "disconnect" and args:
                 self.throttle.forget(args[0])
                 self.slow_down.pop(args[0], None)

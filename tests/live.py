@@ -226,6 +226,16 @@ def connect(
 
 # --- A client that behaves like static/js/chat.js ----------------------------------------
 
+_TRACE = os.environ.get("RB_TRACE_BOTS")  # a file: each bot's connects and joins (issue #14)
+_trace_lock = threading.Lock()
+
+
+def _trace(name: str, text: str) -> None:
+    if _TRACE:
+        stamp = time.strftime("%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}"
+        with _trace_lock, open(_TRACE, "a") as out:
+            out.write(f"{stamp} {name} {text}\n")
+
 
 class _InOrderEngineIO(engineio.Client):
     """python-engineio's threaded client hands every incoming packet to a new thread, so
@@ -399,11 +409,16 @@ class ChatClient:
         with self.lock:
             self.connections += 1
             self._filling = False
+        _trace(self.name, f"connected sid={self._sid()}")
         self._join()
 
-    def _on_disconnect(self, *_reason: Any) -> None:
+    def _on_disconnect(self, *reason: Any) -> None:
         with self.lock:
             self.disconnects += 1
+        _trace(self.name, f"disconnected {reason}")
+
+    def _sid(self) -> str | None:
+        return self.client.get_sid("/chat")
 
     def _join_later(self, wait: float) -> None:
         if self._join_timer is not None:
@@ -424,9 +439,14 @@ class ChatClient:
                 self._join_timer.cancel()
                 self._join_timer = None
             after = self.upto
-        self._emit("join", {"room_id": self.room_id, "after_seq": after}, self._joined)
+        sid = self._sid()
+        data = {"room_id": self.room_id, "after_seq": after}
+        sent = self._emit("join", data, functools.partial(self._joined, sid))
+        _trace(self.name, f"join sid={sid} after={after} sent={sent}")
 
-    def _joined(self, ack: dict) -> None:
+    def _joined(self, sid: str | None, ack: dict) -> None:
+        answer = ack or {}
+        _trace(self.name, f"joined sid={sid} ok={answer.get('ok')} status={answer.get('status')}")
         if not ack or not ack.get("ok"):
             with self.lock:
                 self.refused.append(ack)
