@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,10 +37,16 @@ class Slots:
     memory rate limiter starts a green timer; Redis and PostgreSQL calls are network
     waits): bounded below the connection pool, such work queues here, holding nothing,
     instead of taking every connection and making the rest (the sweep included) fail
-    after the pool's timeout. Built from ``threading``, so it is a green semaphore under
-    eventlet or gevent (the entry points patch first; build it after) and a real one in
-    threading mode. Re-entrant in one thread or green thread: a handler that
-    disconnects a socket runs that socket's disconnect handler inside its own slot.
+    after the pool's timeout. Built from ``threading``, so it is green under eventlet or
+    gevent (the entry points patch first; build it after) and real in threading mode.
+    Re-entrant in one thread or green thread: a handler that disconnects a socket runs
+    that socket's disconnect handler inside its own slot.
+
+    Waiters get a slot in the order they came, handed over by the holder that leaves
+    (nobody arriving later takes it first), and ``held(first=True)`` waiters before all
+    others: a socket's connect and its (re)join, which a client waits on before it sends
+    anything, never queue behind other clients' messages (issue #14: after a kill, the
+    survivor's queue held 40-50 events, and a join waited 20-60 s behind them).
 
     ``busy()``: how many hold or wait for a slot, for work that should give way to them
     (the expiry sweep, ``forum/expiry.py``).
@@ -49,16 +56,22 @@ class Slots:
         if size < 1:
             raise ValueError(f"slots must be at least 1, not {size!r}")
         self.size = size
-        self._free = threading.BoundedSemaphore(size)
+        self._free = size
+        self._lock = threading.Lock()
+        self._first: deque[threading.Event] = deque()
+        self._rest: deque[threading.Event] = deque()
         self._mine = threading.local()
-        self._count = threading.Lock()
         self._busy = 0
 
     def busy(self) -> int:
         return self._busy
 
+    def waiting(self) -> int:
+        """How many wait for a slot (not counting the holders)."""
+        return len(self._first) + len(self._rest)
+
     @contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self, first: bool = False) -> Iterator[None]:
         depth = getattr(self._mine, "depth", 0)
         if depth:
             self._mine.depth = depth + 1
@@ -67,18 +80,46 @@ class Slots:
             finally:
                 self._mine.depth = depth
             return
-        with self._count:
+        with self._lock:
             self._busy += 1
         try:
-            with self._free:
+            self._acquire(first)
+            try:
                 self._mine.depth = 1
-                try:
-                    yield
-                finally:
-                    self._mine.depth = 0
+                yield
+            finally:
+                self._mine.depth = 0
+                self._release()
         finally:
-            with self._count:
+            with self._lock:
                 self._busy -= 1
+
+    def _acquire(self, first: bool) -> None:
+        with self._lock:
+            if self._free:  # nobody waits (a slot is handed over, never freed, while some do)
+                self._free -= 1
+                return
+            gate = threading.Event()
+            line = self._first if first else self._rest
+            line.append(gate)
+        try:
+            gate.wait()  # set by _release: the slot is ours
+        except BaseException:  # killed while waiting: leave the line, or pass the slot on
+            with self._lock:
+                handed = gate.is_set()
+                if not handed:
+                    line.remove(gate)
+            if handed:
+                self._release()
+            raise
+
+    def _release(self) -> None:
+        with self._lock:
+            line = self._first or self._rest
+            if line:
+                line.popleft().set()  # straight to the next in line: _free stays as it is
+            else:
+                self._free += 1
 
 
 def pool_capacity(engine: Any) -> int | None:

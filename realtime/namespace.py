@@ -186,7 +186,10 @@ class ChatNamespace(Namespace):
             # wait here holding no connection, however long the queue, instead of each
             # taking one, yielding part-way (the rate limiter's timer, network calls)
             # and leaving the sweep and each other to time out on an empty pool.
-            with self.slots.held():
+            # A connect and a join go first: a client waits on them before anything else
+            # (chat.js sends what is pending after the join's answer), and behind the
+            # messages of everyone who moved here after a kill they waited a minute.
+            with self.slots.held(first=event in ("connect", "join")):
                 if tracing:
                     trace.debug("%s %s slot", event, sid)
                 result = super().trigger_event(event, *args)

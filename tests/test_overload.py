@@ -93,6 +93,77 @@ def test_slots_are_reentrant_in_one_thread():
         assert slots.busy() == 1
 
 
+def _queue_up(slots: Slots, names: list[tuple[str, bool]], order: list[str]) -> list:
+    """Start one thread per (name, first) in turn, each waiting for a slot (the test holds
+    the only one), and only once the one before is in line; each records its turn."""
+    threads = []
+    for name, first in names:
+
+        def wait_turn(name: str = name, first: bool = first) -> None:
+            with slots.held(first=first):
+                order.append(name)
+
+        waiting = slots.waiting()
+        thread = threading.Thread(target=wait_turn, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 5
+        while slots.waiting() == waiting and time.monotonic() < deadline:
+            time.sleep(0.001)
+        threads.append(thread)
+    return threads
+
+
+def test_slots_go_in_the_order_asked_and_connects_and_joins_first():
+    """Issue #14: after a kill, a join queued behind 84 events and, with a semaphore
+    that let newcomers take a freed slot before the woken waiter, 354 events that came
+    after it went first in 63 s while it never did. Now: the holder hands its slot to
+    the first in line, and ``first=True`` (connect, join) lines up before the others."""
+    slots = Slots(1)
+    order: list[str] = []
+    with slots.held():
+        threads = _queue_up(
+            slots,
+            [("send 1", False), ("send 2", False), ("join", True), ("send 3", False)],
+            order,
+        )
+        assert slots.waiting() == 4 and slots.busy() == 5
+    for thread in threads:
+        thread.join(5)
+    assert order == ["join", "send 1", "send 2", "send 3"]
+    assert slots.busy() == 0 and slots.waiting() == 0
+
+
+def test_a_waiter_killed_in_line_leaves_it(monkeypatch):
+    """A green thread killed while it waits must not be handed a slot nobody gives back."""
+
+    class Exit(BaseException):  # as greenlet.GreenletExit, raised in the wait
+        pass
+
+    class Killed(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            raise Exit
+
+    slots = Slots(1)
+    raised: list[BaseException] = []
+
+    def wait_in_line() -> None:  # another thread: in this one the hold is re-entrant
+        try:
+            with slots.held():
+                pass
+        except Exit as error:
+            raised.append(error)
+
+    waiter = threading.Thread(target=wait_in_line)  # made before: a Thread has an Event
+    with slots.held():
+        monkeypatch.setattr(threading, "Event", Killed)
+        waiter.start()
+        waiter.join(5)
+        monkeypatch.undo()
+        assert raised and slots.waiting() == 0 and slots.busy() == 1
+    with slots.held():  # the slot came back, once
+        assert slots.busy() == 1 and slots.waiting() == 0
+
+
 @pytest.mark.timeout(60)
 def test_an_event_that_disconnects_its_own_socket_keeps_its_slot(
     app, client, lounge, member, clock, socket
