@@ -5,6 +5,7 @@
 | SECRET_KEY          | generated into instance/ in dev | signs CSRF tokens; required in production     |
 | DATABASE_URL        | sqlite:///instance/redbrolly.db | SQLAlchemy URL (postgresql+psycopg://...)     |
 | REDIS_URL           | (none)                          | Socket.IO message queue + rate-limit storage  |
+| RB_LIMIT_KEY_PREFIX | rb                              | prefix of the rate-limit counters in Redis: the processes of one deployment share it; deployments sharing one Redis need their own (as RB_SOCKETIO_CHANNEL), or one's counters refuse the other's members |
 | RB_ENV              | development                     | ``production`` refuses to start without SECRET_KEY |
 | RB_PUBLIC_ORIGIN    | http://127.0.0.1:5000           | origin users reach; Origin checks, Secure cookies |
 | RB_SESSION_IDLE_DAYS| 7                               | sign-out after this many days without activity, counted from the start (UTC) of the day of last use |
@@ -61,6 +62,9 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
     # Redis pub/sub channel for Socket.IO: processes of one deployment share it.
     RB_SOCKETIO_CHANNEL = os.environ.get("RB_SOCKETIO_CHANNEL", "redbrolly-socketio")
+    # Flask-Limiter's counters in Redis, keyed by account id among others: one deployment's
+    # processes share them; another deployment on the same Redis needs its own prefix.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RB_LIMIT_KEY_PREFIX") or "rb"
     RB_PUBLIC_ORIGIN = os.environ.get("RB_PUBLIC_ORIGIN", "http://127.0.0.1:5000").rstrip("/")
     RB_SESSION_IDLE_DAYS = _int("RB_SESSION_IDLE_DAYS", 7)
     RB_SESSION_MAX_DAYS = _int("RB_SESSION_MAX_DAYS", 30)

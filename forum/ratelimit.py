@@ -130,7 +130,10 @@ def hit(rate: str, *parts: object) -> None:
     item = parse(rate)
     strategy = MovingWindowRateLimiter(limiter.storage)
     key = ":".join(str(p) for p in parts)
-    if not strategy.hit(item, "rb", key):
-        stats = strategy.get_window_stats(item, "rb", key)
+    # This deployment's counters (RB_LIMIT_KEY_PREFIX): they key on account ids, which
+    # another deployment on the same Redis has too.
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or "rb"
+    if not strategy.hit(item, prefix, key):
+        stats = strategy.get_window_stats(item, prefix, key)
         wait = int(stats.reset_time - time.time()) + 1
         raise RateLimited(max(1, wait))

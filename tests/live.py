@@ -107,6 +107,11 @@ def start_server(
     if database is not None:
         env["DATABASE_URL"] = database
     env.update({k: str(v) for k, v in (extra_env or {}).items()})
+    if env.get("REDIS_URL") and env.get("RB_SOCKETIO_CHANNEL"):
+        # A deployment of its own on the shared Redis (its own channel): its own rate-limit
+        # counters too. Two test servers (SQLite, then PostgreSQL) seed the same account
+        # ids, and the second was refused for the first one's messages.
+        env.setdefault("RB_LIMIT_KEY_PREFIX", f"rb-{env['RB_SOCKETIO_CHANNEL']}")
     if init_db:
         _init_db(env)
     log_path = instance / "server.log"
