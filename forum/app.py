@@ -250,11 +250,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     if not isinstance(dbapi_connection, disk.connection_types()):
         return
     cursor = dbapi_connection.cursor()
+    # First: the pragmas below take locks too. Processes sharing a file (the key vault,
+    # the sweepers) opening it at once got "database is locked" from journal_mode at once.
+    cursor.execute(f"PRAGMA busy_timeout={disk.BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA temp_store=MEMORY")
-    cursor.execute(f"PRAGMA busy_timeout={disk.BUSY_TIMEOUT_MS}")
     # FULL unless configured: each commit syncs the WAL before it returns, so an ack means
     # stored (docs/REALTIME.md).
     cursor.execute(f"PRAGMA synchronous={disk.synchronous}")
