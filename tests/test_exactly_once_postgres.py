@@ -10,6 +10,8 @@ due item must appear exactly once across both, none twice, none missing.
 from __future__ import annotations
 
 import multiprocessing
+import queue
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -106,7 +108,7 @@ def test_two_processes_fire_each_due_checkin_and_expire_each_row_exactly_once(pg
         ]
         for worker in workers:
             worker.start()
-        results = [out.get(timeout=300) for _ in workers]
+        results = _collect(out, workers)
         for worker in workers:
             worker.join(60)
             assert worker.exitcode == 0
@@ -125,3 +127,20 @@ def test_two_processes_fire_each_due_checkin_and_expire_each_row_exactly_once(pg
         assert checkins.fire_due(now) == 0
         db.session.remove()
         db.engine.dispose()
+
+
+def _collect(out, workers, timeout: float = 240.0) -> list[dict]:
+    """Each worker's result; a worker that died without one fails the test at once, with
+    its exit code (its traceback is in the captured stderr), instead of a 300 s wait."""
+    results: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while len(results) < len(workers):
+        try:
+            results.append(out.get(timeout=1))
+            continue
+        except queue.Empty:
+            pass
+        dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+        assert not dead, f"a racing process died without its result: exit codes {dead}"
+        assert time.monotonic() < deadline, f"{len(results)} of {len(workers)} results"
+    return results
