@@ -139,7 +139,6 @@ def _finish_config(app: Flask) -> None:
     app.config["PREFERRED_URL_SCHEME"] = "https" if origin.startswith("https://") else "http"
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config["RATELIMIT_ENABLED"] = app.config["RB_LIMITS_ENABLED"]
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "rb")
 
 
 def _pool_options(app: Flask) -> None:

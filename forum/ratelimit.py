@@ -132,7 +132,7 @@ def hit(rate: str, *parts: object) -> None:
     key = ":".join(str(p) for p in parts)
     # This deployment's counters (RB_LIMIT_KEY_PREFIX): they key on account ids, which
     # another deployment on the same Redis has too.
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or "rb"
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]  # forum/config.py
     if not strategy.hit(item, prefix, key):
         stats = strategy.get_window_stats(item, prefix, key)
         wait = int(stats.reset_time - time.time()) + 1
