@@ -22,6 +22,7 @@ from forum import expiry  # noqa: E402 - must follow the monkey patch
 from forum.app import create_app  # noqa: E402
 from forum.app import server_started  # noqa: E402
 from forum.extensions import socketio  # noqa: E402
+from forum.listener import nodelay_listener  # noqa: E402
 from forum.safety import checkins  # noqa: E402
 
 
@@ -33,22 +34,24 @@ def main() -> None:
     host = os.environ.get("RB_HOST", "127.0.0.1")
     port = int(os.environ.get("RB_PORT", "5000"))
     print(f"Red Brolly on http://{host}:{port} ({app.config['RB_ASYNC_MODE_IN_USE']})", flush=True)
-    options = {}
+    if MODE == "threading":  # Werkzeug's development server: tests only
+        socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
+        return
+    # log_output=False / log=None: the servers' access logs would print every client address.
+    listener = nodelay_listener(host, port)
     if MODE == "eventlet":
+        import eventlet.wsgi
+
         # eventlet.wsgi serves at most 1,024 connections at once by default (max_size), and
         # every open Socket.IO connection is one: the rest would wait unanswered. gevent's
         # server has no such cap. RB_MAX_CONNECTIONS sets it (each also needs a file
         # descriptor: raise `ulimit -n` / LimitNOFILE to match).
-        options["max_size"] = app.config["RB_MAX_CONNECTIONS"]
-    # log_output=False: eventlet's access log would print every client address.
-    socketio.run(
-        app,
-        host=host,
-        port=port,
-        log_output=False,
-        allow_unsafe_werkzeug=MODE == "threading",
-        **options,
-    )
+        cap = app.config["RB_MAX_CONNECTIONS"]
+        eventlet.wsgi.server(listener, app, log_output=False, max_size=cap)
+    else:
+        from gevent import pywsgi
+
+        pywsgi.WSGIServer(listener, app, log=None).serve_forever()
 
 
 if __name__ == "__main__":
