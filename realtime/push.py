@@ -117,13 +117,18 @@ def _never_raises(receiver: Callable[..., None]) -> Callable[..., None]:
 
 
 @_never_raises
-def on_message_created(message: ChatMessage, **_: Any) -> None:
+def on_message_created(message: ChatMessage, restored: bool = False, **_: Any) -> None:
     """Everyone in the room hears a new message; the sender already has it in its ack,
-    and people who blocked the author never get it."""
+    and people who blocked the author never get it. ``restored``: a moderator kept a
+    message the room had been told was removed; clients drop any other copy of a seq
+    they were told is gone (it may arrive after the "removed", from another process)."""
     skip = [sid for sid in (_current_sid(), *sockets.sids_blocking(message)) if sid]
+    payload = message_payload(message)
+    if restored:
+        payload = {**payload, "restored": True}
     socketio.emit(
         "message",
-        message_payload(message),
+        payload,
         to=room(message.room_id),
         skip_sid=skip or None,
         namespace=NAMESPACE,
@@ -179,7 +184,7 @@ def on_chat_unhidden(
         return
     message = db.session.get(ChatMessage, id)
     if message is not None and access.shows(None, message):  # what every member of the room sees
-        on_message_created(message)
+        on_message_created(message, restored=True)
 
 
 @_never_raises

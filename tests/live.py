@@ -300,8 +300,9 @@ class ChatClient:
 
     Everything it saw is kept for the test to count: ``shown`` (seq -> message on the
     screen now), ``drawn`` (how often each seq was put on the screen: more than once only
-    after a "removed"), ``deliveries`` (how often each seq arrived, repeats included),
-    ``acked`` (client id -> seq), ``pending`` (sent, not yet acknowledged).
+    when a moderator restored it after a "removed"), ``deliveries`` (how often each seq
+    arrived, repeats included), ``acked`` (client id -> seq), ``pending`` (sent, not yet
+    acknowledged).
     """
 
     GAP_WAIT = 1.5
@@ -328,6 +329,7 @@ class ChatClient:
         self.above: set[int] = set()
         self.shown: dict[int, dict] = {}
         self.drawn: dict[int, int] = {}
+        self.gone: set[int] = set()  # seqs a "removed" took off (chat.js's `gone`)
         self.deliveries: dict[int, int] = {}
         self.pending: dict[str, str] = {}
         self.tries: dict[str, int] = {}
@@ -557,6 +559,11 @@ class ChatClient:
                 for seq in data.get("seqs", []):
                     self.shown.pop(seq, None)
                     self.removed.append(seq)
+                    self.gone.add(seq)  # a late copy (another process's) stays out
+                    if not self.naive and seq > self.upto:
+                        self.above.add(seq)  # it existed and is settled: gone
+                if not self.naive:
+                    self._settle(self.upto)
 
     def _on_presence(self, data: dict) -> None:
         with self.lock:
@@ -571,7 +578,9 @@ class ChatClient:
         if not isinstance(seq, int):
             return
         self.deliveries[seq] = self.deliveries.get(seq, 0) + 1
-        if seq not in self.shown:  # drawn once per seq: repeats are dropped
+        if message.get("restored") is True:  # a moderator kept it: back on the screen
+            self.gone.discard(seq)
+        if seq not in self.shown and seq not in self.gone:  # drawn once per seq
             self.shown[seq] = message
             self.drawn[seq] = self.drawn.get(seq, 0) + 1
         if self.naive:

@@ -389,3 +389,47 @@ def test_after_a_reconnect_pending_messages_are_resent_paced_and_in_order(in_bro
         )
 
     in_browser(body)
+
+
+def test_a_removed_message_arriving_late_stays_off_the_screen(in_browser):
+    """Across processes a "removed" (a moderator's, on one process) can overtake the
+    "message" it removes (the sender's process publishes after its commit): the late
+    copy must not put a hidden message back. The removed seq also settles its gap."""
+
+    def body(tab):
+        load(tab)
+        connect(tab)
+        answer_join(tab, [], through=2)
+        fire(tab, "removed", {"room_id": ROOM, "ids": [104], "seqs": [4]})
+        fire(tab, "message", message(3))
+        fire(tab, "message", message(4))  # the late copy of the removed one
+        fire(tab, "message", message(5))
+        assert shown(tab) == [1, 2, 3, 5]
+        fire(tab, "removed", {"room_id": ROOM, "ids": [102], "seqs": [2]})
+        fire(tab, "message", message(2))  # a repeat of a shown-then-removed one
+        assert shown(tab) == [1, 3, 5]
+        tab.wait_for_timeout(2000)
+        assert emitted(tab, "history") == []  # 4 is settled (gone): no gap to fetch
+        # A history answer made before a removal reached us is not trusted over it...
+        tab.evaluate("window.fakeSocket.connected = false")
+        fire(tab, "disconnect", "transport close")
+        connect(tab)
+        assert answer_join(tab, [message(4)], through=5)["after_seq"] == 5
+        assert shown(tab) == [1, 3, 5]
+        # ...but a moderator keeping it (the server marks it restored) brings it back.
+        fire(tab, "message", message(4, restored=True))
+        assert shown(tab) == [1, 3, 4, 5]
+
+    in_browser(body)
+
+
+def test_a_removed_seq_for_another_room_changes_nothing(in_browser):
+    def body(tab):
+        load(tab)
+        connect(tab)
+        answer_join(tab, [], through=2)
+        fire(tab, "removed", {"room_id": ROOM + 1, "ids": [103], "seqs": [3]})
+        fire(tab, "message", message(3))
+        assert shown(tab) == [1, 2, 3]
+
+    in_browser(body)

@@ -335,7 +335,10 @@ def test_watched_word_hold_stores_hidden_flags_and_tells_only_the_sender(
     assert send(amara, lounge, "we can rescue you") == ack  # a retry: stored once, still held
     # A moderator keeps it: the room hears it now.
     actions.keep(words, "lounge", "chat", stored.id)
-    assert bodies(chen.received("message")) == ["we can rescue you"]
+    [kept] = chen.received("message")
+    assert bodies([kept]) == ["we can rescue you"]
+    # Marked restored: a client told this seq was removed shows it again (static/js/chat.js).
+    assert kept["restored"] is True
 
 
 def test_watched_word_hold_through_the_form_says_so(client, lounge, words):

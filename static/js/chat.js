@@ -23,6 +23,10 @@
  *   (realtime/throttle.py: bursts of 40, 10 a second).
  * - User content is inserted only as text nodes or as the server's sanitised html.
  * - Each message removes itself at its expires_at, and on the server's "removed".
+ *   A removed seq stays gone: its "message" may still arrive after the "removed"
+ *   (another process published it, or a history answer made before the removal), and
+ *   is dropped; only a message the server marks `restored` (a moderator kept it)
+ *   brings it back.
  * - Each message from someone else has a small "…" menu: Flag (a link to the flag
  *   page) and Block (the same form the page has, posted with fetch so the room
  *   stays open; the server then drops that person's messages from this screen).
@@ -71,6 +75,7 @@
   var pending = {};      // client id -> {body, confirmed}, until the server acks
   var shown = {};        // seq -> <li>
   var timers = {};       // seq -> removal timer
+  var gone = {};         // seq -> true: removed here; a late copy of it stays out
   var heartbeat = null;
 
   var LABELS = {
@@ -226,7 +231,8 @@
   // Every message from the server goes through here: live, in an ack, or in a batch.
   function receive(m) {
     if (!m || !isSeq(m.seq)) { return; }
-    show(m);
+    if (m.restored === true) { delete gone[m.seq]; }
+    if (!gone[m.seq]) { show(m); }
     if (m.seq > upTo) { above[m.seq] = true; }
     settle(upTo);
   }
@@ -441,7 +447,14 @@
   socket.io.on("reconnect_attempt", function () { setState("reconnecting"); });
   socket.on("message", function (m) { if (m && m.room_id === roomId) { receive(m); } });
   socket.on("removed", function (r) {
-    if (r.room_id === roomId) { r.seqs.forEach(remove); }
+    if (r.room_id !== roomId) { return; }
+    r.seqs.forEach(function (seq) {
+      if (!isSeq(seq)) { return; }
+      gone[seq] = true;
+      remove(seq);
+      if (seq > upTo) { above[seq] = true; }  // it existed, and is settled: gone
+    });
+    settle(upTo);
   });
   socket.on("presence", showPresence);
   socket.on("typing", function (t) {
