@@ -36,11 +36,11 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
 
 # SQLite's synchronous level on every connection (RB_SQLITE_SYNCHRONOUS, set by the
-# factory). FULL: each commit syncs the WAL before it returns, so an acknowledged chat
-# message survives a killed process and a power loss. NORMAL (WAL mode): no sync at
-# commit, only at checkpoints; a killed process loses nothing committed (the WAL is in
-# the OS cache), a power loss or OS crash may lose the last commits (never corrupts).
-# docs/PERFORMANCE.md measures both.
+# factory). FULL: each commit syncs the WAL before it returns, so a commit survives a
+# killed process and a power loss. NORMAL (WAL mode): no sync at commit, only at
+# checkpoints; a killed process loses nothing committed (the WAL is in the OS cache), a
+# power loss or OS crash may lose the last commits (never corrupts). Chat messages
+# commit at NORMAL whatever this says (no_fsync_on_sqlite, docs/REALTIME.md).
 SYNCHRONOUS_LEVELS = ("FULL", "NORMAL")
 synchronous = "FULL"
 
@@ -112,12 +112,12 @@ def unsynced(session: Any) -> Iterator[None]:
     """Run a write whose rows mean nothing after a crash without waiting for the disk.
 
     For the live-socket registry (``realtime/sockets.py``: rows cleared when a server
-    starts, rebuilt by the clients' reconnects), never for content: chat messages, posts
-    and accounts keep the connection's ``synchronous`` level, so an acknowledged message
-    is still on disk before its ack. SQLite: ``synchronous=NORMAL`` for this transaction
-    only (WAL mode: no fsync at its commit; the next synced commit or checkpoint syncs
-    its frames too; a power loss may roll back such a transaction, never corrupt the
-    file); the level in force is put back when the connection returns to the pool.
+    starts, rebuilt by the clients' reconnects), never for content: posts and accounts
+    keep the connection's ``synchronous`` level (chat messages: :func:`no_fsync_on_sqlite`,
+    which keeps PostgreSQL's ``synchronous_commit`` on). SQLite: ``synchronous=NORMAL``
+    for this transaction only (WAL mode: no fsync at its commit; the next synced commit
+    or checkpoint syncs its frames too; a power loss may roll back such a transaction,
+    never corrupt the file); the level in force is put back when the connection returns to the pool.
     PostgreSQL: ``SET LOCAL synchronous_commit = off``, the same idea built in.
 
     SQLite refuses to change the level inside an open transaction: the block must
@@ -144,6 +144,24 @@ def relax(connection: sa.Connection) -> None:
             raw.execute("PRAGMA synchronous=NORMAL")
     elif name == "postgresql":
         connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+
+def no_fsync_on_sqlite(session: Any) -> None:
+    """Let this transaction commit without an fsync on SQLite only: for content that
+    must survive a killed process but not necessarily a power loss (chat messages,
+    ``realtime/chat.py``). Call it before the transaction's first write.
+
+    SQLite in WAL mode at ``synchronous=NORMAL``: the commit writes its frames to the
+    WAL (the OS holds them) before it returns, so a process killed right after the ack
+    loses nothing; a power loss or OS crash may roll back the last such commits (never
+    corrupts the file); the next checkpoint syncs them. ``RB_SQLITE_SYNCHRONOUS=FULL``
+    stays in force for every other write. PostgreSQL: unchanged (``synchronous_commit``
+    stays on): there the database is another process, and with it off a crash of that
+    server would lose commits already acknowledged.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        relax(connection)
 
 
 @sa.event.listens_for(sa.pool.Pool, "checkin")

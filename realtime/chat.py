@@ -40,6 +40,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from forum import clock
+from forum import disk
 from forum import markdown
 from forum import ratelimit
 from forum import retention
@@ -315,6 +316,9 @@ def post_message(
     verdict = screening.check(
         account, room.space_id, [body], confirmed=is_confirmed(confirmed), inline=True
     )
+    # No fsync on the hub per message (SQLite): an acked message survives a killed
+    # process, not necessarily a power loss (forum/disk.py, docs/REALTIME.md).
+    disk.no_fsync_on_sqlite(db.session)
     seq = db.session.execute(
         sa.text("UPDATE chat_rooms SET last_seq = last_seq + 1 WHERE id = :id RETURNING last_seq"),
         {"id": room.id},

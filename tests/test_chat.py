@@ -26,8 +26,10 @@ from realtime.models import ChatRoom
 from realtime.models import ChatSocket
 from tests.factories import add_member
 from tests.factories import make_message
+from tests.factories import make_post
 from tests.factories import make_room
 from tests.factories import make_space
+from tests.factories import make_thread
 from tests.factories import season
 from tests.support import base_config
 from tests.support import count_rows
@@ -646,7 +648,7 @@ def test_presence_is_coalesced_per_room_and_spares_the_joiner(
 def test_registry_writes_skip_the_fsync_and_the_pool_keeps_its_level(app, member, lounge):
     """Socket rows mean nothing after a crash (cleared at start): their commits do not wait
     for the disk. The connection goes back to the pool at the level it had, so the next
-    chat message's commit is synced as before."""
+    write that asks nothing else (a post, an account) is synced as before."""
 
     def level() -> int:
         with db.engine.connect() as connection:
@@ -668,10 +670,42 @@ def test_registry_writes_skip_the_fsync_and_the_pool_keeps_its_level(app, member
     assert level() == before
 
 
+@pytest.mark.sqlite_only("SQLite PRAGMA synchronous per connection")
+def test_chat_message_commits_without_fsync_and_posts_keep_it(app, member, lounge, space):
+    """A chat message's transaction runs at NORMAL (no fsync on the hub per message; an
+    acked message still survives a killed process: tests/test_crash_consistency_live.py),
+    a post's at the connection's level (FULL), and the pool gets its level back."""
+    levels: list[tuple[str, int]] = []
+
+    def record(connection, _cursor, statement, *_args) -> None:
+        if statement.startswith("INSERT INTO chat_messages") or statement.startswith(
+            "INSERT INTO posts"
+        ):
+            raw = connection.connection.dbapi_connection
+            levels.append((statement.split()[2], raw.execute("PRAGMA synchronous").fetchone()[0]))
+
+    def level() -> int:
+        with db.engine.connect() as connection:
+            return connection.exec_driver_sql("PRAGMA synchronous").scalar()
+
+    before = level()
+    assert before == 2
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        make_message(lounge, member, "no fsync for this one")
+        make_post(make_thread(space), member, "synced as before")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert ("chat_messages", 1) in levels
+    assert ("posts", 2) in levels and ("posts", 1) not in levels
+    assert [level() for _ in range(4)] == [before] * 4
+
+
 @pytest.mark.sqlite_only("SQLite PRAGMA synchronous")
 def test_sqlite_synchronous_is_full_unless_configured(app, tmp_path, monkeypatch):
-    """FULL: each chat message's commit is on disk before its ack (power loss included).
-    NORMAL is a documented choice (docs/PERFORMANCE.md), anything else refuses to start."""
+    """FULL: each commit of content other than chat messages is on disk before it is
+    confirmed (power loss included). NORMAL is a documented choice (docs/REALTIME.md),
+    anything else refuses to start."""
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
     monkeypatch.setattr(disk, "synchronous", disk.synchronous)  # restored after the test
