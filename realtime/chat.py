@@ -333,13 +333,14 @@ def post_message(
         body=body,
         created_at=now,
         expires_at=retention.chat_expires_at(access.space, now),
+        hidden_at=None,  # known: screening may hold it (below); no reload to find out
     )
     db.session.add(message)
     standing.count_post(membership)  # trust counts it, in this transaction
     try:
         db.session.flush()
         screening.apply(verdict, "chat", message, access.space.name)
-        db.session.commit()
+        _commit_keeping(message)
     except IntegrityError:
         # The same retry raced us (two tabs, a resend crossing a slow ack): theirs won.
         db.session.rollback()
@@ -351,6 +352,23 @@ def post_message(
     if message.hidden_at is None:
         signals.chat_message_created.send(message)
     return message, True
+
+
+def _commit_keeping(message: ChatMessage) -> None:
+    """Commit, and keep the message's values as written instead of expiring them: the ack
+    and the broadcast read them right after, and a reload would cost a query and the
+    decryption of its sealed body and HTML for values already in hand. Columns the
+    database fills itself stay expired (read when asked for); everything else in the
+    session expires at the commit as usual."""
+    state = sa.inspect(message)
+    written = {
+        key: value
+        for key, value in state.dict.items()
+        if key in state.mapper.column_attrs and not isinstance(value, sa.ClauseElement)
+    }
+    db.session.commit()
+    for key, value in written.items():
+        so.attributes.set_committed_value(message, key, value)
 
 
 def _announce_again(message: ChatMessage, membership: Membership) -> None:

@@ -123,6 +123,29 @@ def test_retry_with_same_client_id_is_stored_once_and_announced_again(
     assert amara.received("message") == []  # the sender has it from the ack, both times
 
 
+def test_send_does_not_read_back_the_message_it_stored(app, client, lounge, socket, person):
+    """The ack and the broadcast use the values just written: no SELECT of the new row
+    after its INSERT (a query, and two decryptions of its sealed body and HTML)."""
+    _bo, bo_client = person("Bodil", lounge.space)
+    amara, bo = socket(), socket(bo_client)
+    bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    statements: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        ack = amara.ack("send", {"room_id": lounge.id, "client_id": "no-reload-1", "body": "*hi*"})
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert ack["ok"] and ack["message"]["html"] == "<em>hi</em>"
+    [heard] = bo.received("message")
+    assert heard == ack["message"]
+    inserted = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO chat_m"))
+    assert not [s for s in statements[inserted:] if "FROM chat_messages" in s]
+
+
 def test_message_stored_by_a_process_that_died_before_announcing_reaches_the_room_on_retry(
     app, client, lounge, member, socket, person
 ):
