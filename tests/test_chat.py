@@ -17,7 +17,9 @@ from forum import signals
 from forum.app import ConfigError
 from forum.app import create_app
 from forum.extensions import db
+from forum.models import Account
 from forum.models import Membership
+from forum.models import Space
 from realtime import chat
 from realtime import push
 from realtime import sockets
@@ -144,6 +146,49 @@ def test_send_does_not_read_back_the_message_it_stored(app, client, lounge, sock
     assert heard == ack["message"]
     inserted = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO chat_m"))
     assert not [s for s in statements[inserted:] if "FROM chat_messages" in s]
+
+
+def test_send_runs_the_same_few_statements_whatever_the_history_or_room_size(
+    app, client, lounge, member, socket, person, make_account
+):
+    """Per-message work does not grow with the author's history or the room: a send is
+    the session check (3), the room with its space and the sender's membership (1), the
+    stored-retry lookup, the watched words, the seq, the insert and the blockers' sockets
+    (and the name's post counter until it reaches its cap, forum/standing.py)."""
+    room_id, space_id, member_id = lounge.id, lounge.space_id, member.id
+    amara = socket()
+    amara.ack("join", {"room_id": room_id, "after_seq": 0})
+
+    def statements_of_a_send(client_id: str) -> list[str]:
+        seen: list[str] = []
+
+        def record(_connection, _cursor, statement, *_args) -> None:
+            words = statement.split()
+            if words[:2] not in (["UPDATE", "memberships"], ["UPDATE", "accounts"]):
+                seen.append(" ".join(words[:2]))  # not the trust counter (it stops at a cap)
+
+        db.session.remove()  # as a server's event starts: nothing loaded yet
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            answer = amara.ack("send", {"room_id": room_id, "client_id": client_id, "body": "x"})
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        assert answer["ok"]
+        return seen
+
+    statements_of_a_send("warm-up-1")  # the first message of an hour makes its key
+    small = statements_of_a_send("small-room-1")
+    space = db.session.get(Space, space_id)
+    for i in range(3):
+        _other, other_client = person(f"Listener{i}", space)
+        socket(other_client).ack("join", {"room_id": room_id, "after_seq": 0})
+    for i in range(20):
+        add_member(space, make_account(f"Member{i}"))
+    room, author = db.session.get(ChatRoom, room_id), db.session.get(Account, member_id)
+    for i in range(60):
+        make_message(room, author, f"history {i}")
+    assert statements_of_a_send("big-room-1") == small
+    assert len(small) <= 9, small
 
 
 def test_message_stored_by_a_process_that_died_before_announcing_reaches_the_room_on_retry(
