@@ -256,8 +256,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA temp_store=MEMORY")
-    # FULL unless configured: each commit syncs the WAL before it returns, so an ack means
-    # stored (docs/REALTIME.md).
+    # FULL unless configured: each commit syncs the WAL before it returns. A chat message's
+    # transaction alone runs at NORMAL (disk.no_fsync_on_sqlite): its ack survives a killed
+    # process, not a power cut (docs/REALTIME.md, "When an ack means stored").
     cursor.execute(f"PRAGMA synchronous={disk.synchronous}")
     # Builds differ in their defaults (docs/STACK_FACTS.md); refuse to run if one did not stick.
     if cursor.execute("PRAGMA secure_delete").fetchone()[0] != 1:
