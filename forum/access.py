@@ -173,9 +173,12 @@ def access_space_loaded(
     return access
 
 
-def live(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
-    """``expires_at`` filter for every read path: no expiry, or expiry still ahead."""
-    return sa.or_(column.is_(None), column > clock.now())
+def live(column: sa.ColumnElement, now: Any = None) -> sa.ColumnElement[bool]:
+    """``expires_at`` filter for every read path: no expiry, or expiry still ahead.
+
+    ``now``: the clock's time by default; a bound parameter (``sa.bindparam``) in a
+    statement built once and run many times."""
+    return sa.or_(column.is_(None), column > (clock.now() if now is None else now))
 
 
 def access_thread(account: Account | None, thread_id: object) -> tuple[Thread, SpaceAccess]:
@@ -304,6 +307,7 @@ def visible(
     moderator: bool = False,
     own_hidden: bool = False,
     blocks: bool = True,
+    now: Any = None,
 ) -> sa.ColumnElement[bool]:
     """The one filter for lists of content (``Thread``, ``Post``, ``ChatMessage`` or an alias).
 
@@ -311,12 +315,13 @@ def visible(
     - hidden by moderation: only to the space's moderators (``moderator``), and with
       ``own_hidden`` to its author, as on the thread page;
     - written by someone the reader blocked: never (``blocks=False`` leaves that to the
-      caller, for the thread page's "posts from someone you blocked" line).
+      caller, for the thread page's "posts from someone you blocked" line);
+    - ``now``: as for :func:`live`.
 
     It does not choose the spaces: combine it with :func:`readable_spaces` (or an
     ``access_*`` check for the one space or thread a page is about).
     """
-    clauses = [live(content.expires_at)]
+    clauses = [live(content.expires_at, now)]
     if not moderator:
         shown = content.hidden_at.is_(None)
         if own_hidden and reader is not None:

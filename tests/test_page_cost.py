@@ -229,3 +229,12 @@ def test_chat_rows_without_stored_html_still_render(client, member, space, write
     db.session.commit()
     page = client.get(f"/s/{space.id}/chat/{room.id}").get_data(as_text=True)
     assert "an <em>old</em> row" in page
+
+
+def test_without_alerts_a_page_asks_the_safety_tables_once(client, member, space, writers):
+    """Every signed-in page reads the alert banners (an alert shows on the very next page,
+    in any process); with nothing to show, that is one statement, not one per banner."""
+    thread = thread_of(space, writers, 5)
+    seen = view(client, f"/t/{thread.id}")
+    safety = [s for s in seen if "safety_checkin" in s or "safety_alerts" in s]
+    assert len(safety) == 1, safety

@@ -10,6 +10,7 @@ too"); moderators remove it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from forum import clock
 from forum import ratelimit
 from forum import signals
 from forum import text
+from forum.dbtypes import UTCDateTime
 from forum.errors import Forbidden
 from forum.errors import NotFound
 from forum.extensions import db
@@ -157,28 +159,41 @@ def _confirmations(alert_id: int) -> int:
     )
 
 
-def banner_for(account: Account) -> list[AlertView]:
-    """Live alerts in the account's spaces it has not dismissed, newest first."""
+@functools.cache
+def _banner_statements() -> tuple[sa.Select, sa.Exists]:
+    """The banner's rows and whether there are any, built once (every signed-in page asks):
+    ``:account_id`` and ``:now`` are bound when they run."""
+    account_id, now = sa.bindparam("account_id"), sa.bindparam("now", type_=UTCDateTime())
     dismissed = sa.select(AlertConfirmation.alert_id).where(
-        AlertConfirmation.account_id == account.id, AlertConfirmation.dismissed.is_(True)
+        AlertConfirmation.account_id == account_id, AlertConfirmation.dismissed.is_(True)
     )
-    rows = db.session.execute(
+    rows = (
         sa.select(UrgentAlert, Space)
         .join(Space, Space.id == UrgentAlert.space_id)
         .join(
             Membership,
             sa.and_(
-                Membership.space_id == UrgentAlert.space_id, Membership.account_id == account.id
+                Membership.space_id == UrgentAlert.space_id, Membership.account_id == account_id
             ),
         )
         .where(
             # A warning reaches everyone it is for: blocks do not silence it.
-            access.visible(account, UrgentAlert, blocks=False),
+            access.visible(None, UrgentAlert, blocks=False, now=now),
             UrgentAlert.id.not_in(dismissed),
         )
-        .order_by(UrgentAlert.id.desc())
-        .limit(10)
-    ).all()
+    )
+    return rows.order_by(UrgentAlert.id.desc()).limit(10), sa.exists(rows)
+
+
+def banner_pending() -> sa.Exists:
+    """SQL truth: :func:`banner_for` has something for ``:account_id`` at ``:now``."""
+    return _banner_statements()[1]
+
+
+def banner_for(account: Account) -> list[AlertView]:
+    """Live alerts in the account's spaces it has not dismissed, newest first."""
+    params = {"account_id": account.id, "now": clock.now()}
+    rows = db.session.execute(_banner_statements()[0], params).all()
     return [AlertView(row, space.name, space.id, _confirmations(row.id)) for row, space in rows]
 
 

@@ -22,6 +22,7 @@ the contacts the member chose, inside this site.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from forum import clock
 from forum import expiry
 from forum import signals
 from forum import text
+from forum.dbtypes import UTCDateTime
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
@@ -360,21 +362,29 @@ def _alerting(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+@functools.cache
+def _banner_statements() -> tuple[sa.Select, sa.Exists]:
+    """The banner's rows and whether there are any, built once (every signed-in page asks):
+    ``:account_id`` and ``:now`` are bound when they run."""
+    account_id, now = sa.bindparam("account_id"), sa.bindparam("now", type_=UTCDateTime())
+    contacts = _contact_rows(account_id).where(CheckInContact.opened_at.is_(None)).subquery()
+    rows = (
+        sa.select(CheckIn)
+        .join(contacts, contacts.c.checkin_id == CheckIn.id)
+        .where(_alerting(now), CheckIn.account_id != account_id)
+    )
+    return rows.order_by(CheckIn.deadline).limit(20), sa.exists(rows)
+
+
+def banner_pending() -> sa.Exists:
+    """SQL truth: :func:`banner_for` has something for ``:account_id`` at ``:now``."""
+    return _banner_statements()[1]
+
+
 def banner_for(account: Account) -> list[Alert]:
     """Alerts this account has not opened yet (as a buddy or organisation staff)."""
-    now = clock.now()
-    contacts = _contact_rows(account.id).where(CheckInContact.opened_at.is_(None)).subquery()
-    rows = (
-        db.session.scalars(
-            sa.select(CheckIn)
-            .join(contacts, contacts.c.checkin_id == CheckIn.id)
-            .where(_alerting(now), CheckIn.account_id != account.id)
-            .order_by(CheckIn.deadline)
-            .limit(20)
-        )
-        .unique()
-        .all()
-    )
+    params = {"account_id": account.id, "now": clock.now()}
+    rows = db.session.scalars(_banner_statements()[0], params).unique().all()
     return [
         Alert(row, buddies.name_in(row.space_id, row.account_id), HELP if row.help_at else MISSED)
         for row in rows
