@@ -39,6 +39,7 @@ from flask_babel import get_locale
 from flask_babel import get_timezone
 from flask_babel import gettext
 from markupsafe import Markup
+from markupsafe import escape
 
 from forum import clock
 from forum import jslabels
@@ -196,11 +197,18 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
+def _minute(value: datetime) -> datetime:
+    """The minute an instant falls in: the short date and time formats show no seconds, so
+    every instant in one minute reads the same (zones are whole minutes off UTC)."""
+    return value.replace(second=0, microsecond=0)
+
+
 def when(value: datetime | None) -> str:
     """A date and time, short, in the reader's zone and words ("2/12/26, 21:30")."""
     if value is None:
         return ""
-    return format_datetime(_aware(value), "short")
+    value = _aware(value)
+    return same_words("when", _minute(value), lambda: format_datetime(value, "short"))
 
 
 def day(value: date | datetime | None) -> str:
@@ -216,7 +224,21 @@ def clock_time(value: datetime | None) -> str:
     """The time of day in the reader's zone ("21:30", "9:30 PM")."""
     if value is None:
         return ""
-    return format_time(_aware(value), "short")
+    value = _aware(value)
+    return same_words("time", _minute(value), lambda: format_time(value, "short"))
+
+
+def _timedelta_words(seconds: float) -> tuple[bool, str, int]:
+    """What Babel's ``format_timedelta`` (threshold 1, granularity second) words a delta
+    by: its direction, the largest unit it reaches and the rounded count of it. Two deltas
+    with the same key read the same, so a page words each key once."""
+    for unit, per_unit in babel_dates.TIMEDELTA_UNITS:
+        value = abs(seconds) / per_unit
+        if value >= 1.0 or unit == "second":
+            if unit == "second" and value > 0:
+                value = max(1, value)
+            return seconds >= 0, unit, int(round(value))
+    raise AssertionError("Babel's units end with the second")
 
 
 def ago(value: datetime | None, now: datetime | None = None) -> str:
@@ -224,8 +246,12 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
     if value is None:
         return ""
     delta = _aware(value) - (now or clock.now())
-    return babel_dates.format_timedelta(
-        delta, add_direction=True, format="short", threshold=1.0, locale=get_locale()
+    return same_words(
+        "ago",
+        _timedelta_words(delta.total_seconds()),
+        lambda: babel_dates.format_timedelta(
+            delta, add_direction=True, format="short", threshold=1.0, locale=get_locale()
+        ),
     )
 
 
@@ -239,12 +265,16 @@ def posted(value: datetime | None, now: datetime | None = None) -> str:
     return when(value)
 
 
+_TIME_WORDS = {"when": when, "day": day, "time": clock_time, "ago": ago, "posted": posted}
+
+
 def time_tag(value: datetime | None, kind: str = "when") -> Markup:
     """``<time>`` with the machine-readable instant and the reader's words."""
     if value is None:
         return Markup("")
-    text = {"when": when, "day": day, "time": clock_time, "ago": ago, "posted": posted}[kind](value)
-    return Markup('<time datetime="{}">{}</time>').format(_aware(value).isoformat(), text)
+    text = escape(_TIME_WORDS[kind](value))
+    # isoformat() is digits, "-", ":", "+", "." and "T": nothing to escape.
+    return Markup(f'<time datetime="{_aware(value).isoformat()}">{text}</time>')
 
 
 def zone_name() -> str:

@@ -314,6 +314,29 @@ def test_in_five_minutes_and_five_minutes_ago(app):
             assert i18n.ago(now + timedelta(minutes=5), now) == "in 5 min."
 
 
+def test_time_words_are_made_once_per_minute_and_read_as_babel_words_them(app, monkeypatch):
+    """A page words each minute (and each "5 min ago") once: every instant in one minute
+    reads the same, and each reads exactly as Babel words it on its own."""
+    now = clock.now().replace(second=30, microsecond=0)
+    same_minute = [now - timedelta(seconds=s) for s in (0, 10, 29)]
+    calls = []
+    real = i18n.format_datetime
+    monkeypatch.setattr(i18n, "format_datetime", lambda *a, **k: calls.append(a) or real(*a, **k))
+    with app.test_request_context(), force_locale("ru"):
+        words = {i18n.when(t) for t in same_minute}
+        assert len(calls) == 1 and words == {real(now, "short")}
+        assert i18n.when(now + timedelta(minutes=1)) == real(now + timedelta(minutes=1), "short")
+        assert len(calls) == 2
+    for code in i18n.available_languages():
+        with app.test_request_context(), force_locale(code):
+            for seconds in (0, 0.4, 1, 59, 59.6, 60, 89, 91, 3599, 3600, 5399, 5401, 86399, 10**7):
+                for delta in (timedelta(seconds=seconds), -timedelta(seconds=seconds)):
+                    alone = babel_dates.format_timedelta(
+                        delta, add_direction=True, format="short", threshold=1.0, locale=code
+                    )
+                    assert i18n.ago(now + delta, now) == alone, (code, delta)
+
+
 # --- Socket.IO acks in the account's language --------------------------------------------
 
 
