@@ -337,6 +337,40 @@ def test_time_words_are_made_once_per_minute_and_read_as_babel_words_them(app, m
                     assert i18n.ago(now + delta, now) == alone, (code, delta)
 
 
+def test_templates_find_the_catalogue_once_per_page_and_follow_a_forced_locale(
+    app, client, member, monkeypatch
+):
+    import flask_babel
+    from flask import render_template_string
+
+    looked_up = []
+    real = flask_babel.Domain.get_translations
+    monkeypatch.setattr(
+        flask_babel.Domain, "get_translations", lambda self: looked_up.append(1) or real(self)
+    )
+    member.locale = "es"
+    db.session.commit()
+    client.get("/")  # the first page makes the scripts' words once per language (jslabels)
+    looked_up.clear()
+    page = client.get("/").get_data(as_text=True)
+    assert "Salida rápida" in page and page.count("<") > 100
+    assert len(looked_up) <= 3, len(looked_up)  # was once per word: ~30 on this page
+    words = (
+        "{{ _('Quick exit') }}|{{ ngettext('%(num)d min', '%(num)d min', 3) }}"
+        "|{{ _('%(a)s', a='<b>') }}"
+    )
+    with app.test_request_context():
+        with force_locale("ru"):
+            forced = render_template_string(words)
+        assert render_template_string(words) == "Quick exit|3 min|&lt;b&gt;"
+    assert forced.startswith(gettext_in("ru", "Quick exit")) and forced.endswith("|&lt;b&gt;")
+
+
+def gettext_in(code: str, text: str) -> str:
+    with force_locale(code):
+        return gettext(text)
+
+
 # --- Socket.IO acks in the account's language --------------------------------------------
 
 
