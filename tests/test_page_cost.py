@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from flask import url_for
 
 from forum import expiry
 from forum import markdown
@@ -21,6 +22,7 @@ from forum import sealed
 from forum import threads
 from forum.extensions import db
 from forum.models import Post
+from forum.views import rows
 from moderation import actions
 from realtime.models import ChatMessage
 from tests.factories import add_member
@@ -238,3 +240,49 @@ def test_without_alerts_a_page_asks_the_safety_tables_once(client, member, space
     seen = view(client, f"/t/{thread.id}")
     safety = [s for s in seen if "safety_checkin" in s or "safety_alerts" in s]
     assert len(safety) == 1, safety
+
+
+def url_fors(app, client, url: str, monkeypatch) -> int:
+    """How many links a page's templates build with ``url_for`` (a view after a first)."""
+    assert client.get(url).status_code == 200
+    built = []
+    real = app.jinja_env.globals["url_for"]
+    monkeypatch.setitem(
+        app.jinja_env.globals, "url_for", lambda *a, **k: built.append(a) or real(*a, **k)
+    )
+    assert client.get(url).status_code == 200
+    monkeypatch.setitem(app.jinja_env.globals, "url_for", real)
+    return len(built)
+
+
+def test_row_links_are_built_once_per_page_not_per_row(
+    app, client, member, space, writers, monkeypatch
+):
+    quiet, busy = make_room(space), make_room(space, "Busy")
+    for i in range(5):
+        make_message(quiet, writers[i % 4], f"message {i}")
+    for i in range(50):
+        make_message(busy, writers[i % 4], f"message {i}")
+    rooms = [
+        url_fors(app, client, f"/s/{space.id}/chat/{r.id}", monkeypatch) for r in (quiet, busy)
+    ]
+    assert rooms[0] == rooms[1], rooms
+    short, long = thread_of(space, writers, 5), thread_of(space, writers, 20)
+    pages = [url_fors(app, client, f"/t/{t.id}", monkeypatch) for t in (short, long)]
+    assert pages[0] == pages[1], pages
+    html = client.get(f"/t/{long.id}").get_data(as_text=True)
+    assert 'href="/flag/post/' in html and "1999999999" not in html
+
+
+def test_row_url_is_url_for_with_the_rows_id(app):
+    with app.test_request_context():
+        for endpoint, field, values in [
+            ("moderation.flag", "target_id", {"kind": "chat"}),
+            ("threads.edit", "post_id", {}),
+            ("threads.show", "thread_id", {}),
+        ]:
+            link = rows.RowUrl(endpoint, field, **values)
+            for row_id in (1, 42, 2**31 - 1):
+                assert link(row_id) == url_for(endpoint, **values, **{field: row_id})
+        paged = rows.RowUrl("threads.show", "page", thread_id=3)  # in the query string too
+        assert paged(2) == url_for("threads.show", thread_id=3, page=2)

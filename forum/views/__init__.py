@@ -13,6 +13,7 @@ from forum.views import main
 from forum.views import orgs
 from forum.views import retention
 from forum.views import rights
+from forum.views import rows
 from forum.views import safety
 from forum.views import spaces
 from forum.views import threads
@@ -35,3 +36,4 @@ def register(app: Flask) -> None:
     )
     for module in modules:
         app.register_blueprint(module.bp)
+    rows.init_app(app)
