@@ -22,6 +22,7 @@ so the forum applies it without importing moderation.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -109,12 +110,18 @@ def cursor_id(value: object) -> int:
     return 0 if type(value) is int and value == 0 else row_id(value)
 
 
-def membership_of(account: Account, space_id: int) -> Membership | None:
-    return db.session.scalar(
-        sa.select(Membership).where(
-            Membership.space_id == space_id, Membership.account_id == account.id
-        )
+@functools.cache
+def _membership_statement() -> sa.Select:
+    """Built once: every page and event in a space asks it (``:space_id``, ``:account_id``)."""
+    return sa.select(Membership).where(
+        Membership.space_id == sa.bindparam("space_id"),
+        Membership.account_id == sa.bindparam("account_id"),
     )
+
+
+def membership_of(account: Account, space_id: int) -> Membership | None:
+    params = {"space_id": space_id, "account_id": account.id}
+    return db.session.scalar(_membership_statement(), params)
 
 
 _UNREAD = object()  # the membership is not loaded yet: _visible_shell reads it

@@ -189,7 +189,12 @@ def same_words(kind: str, key: Hashable, make: Callable[[], str]) -> str:
     made = g.get("_rb_words")
     if made is None:
         made = g._rb_words = {}
-    full = (kind, key, get_locale(), get_timezone())
+    # Flask-Babel's request context holds the locale and zone once chosen (force_locale
+    # swaps them there); its getters look them up through g again each time.
+    held = g.get("_flask_babel")
+    locale = getattr(held, "babel_locale", None) or get_locale()
+    zone = getattr(held, "babel_tzinfo", None) or get_timezone()
+    full = (kind, key, locale, zone)
     found = made.get(full)
     if found is None:
         found = made[full] = make()

@@ -8,6 +8,7 @@ is shown (``moderation/wording.py``).
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
+from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 from forum.models import Account
 from forum.models import Space
@@ -74,15 +76,23 @@ def notify(
     )
 
 
+@functools.cache
+def _unseen_statement() -> sa.Select:
+    """Built once (every signed-in page's header asks): ``:account_id`` and ``:now``."""
+    now = sa.bindparam("now", type_=UTCDateTime())
+    return sa.select(sa.func.count(Notice.id)).where(
+        Notice.account_id == sa.bindparam("account_id"),
+        access.live(Notice.expires_at, now),
+        ~Notice.seen,
+    )
+
+
 def unseen_count(account: Account | None) -> int:
     """How many of the account's live notices it has not seen yet (the header's count)."""
     if account is None:
         return 0
-    return db.session.scalar(
-        sa.select(sa.func.count(Notice.id)).where(
-            Notice.account_id == account.id, access.live(Notice.expires_at), ~Notice.seen
-        )
-    )
+    params = {"account_id": account.id, "now": clock.now()}
+    return db.session.scalar(_unseen_statement(), params)
 
 
 def mark_seen(account: Account, rows: list[Notice]) -> None:
