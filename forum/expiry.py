@@ -33,6 +33,8 @@ from flask import Flask
 from flask import current_app
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
+from markupsafe import Markup
+from markupsafe import escape
 
 from forum import clock
 from forum import disk
@@ -367,6 +369,20 @@ def disappears_in(expires_at: datetime | None, now: datetime | None = None) -> s
     return i18n.same_words("disappears_in", left, lambda: _disappears_in(*left))
 
 
+def disappears_tag(expires_at: datetime | None) -> Markup:
+    """When something will disappear, rendered by the server (no JavaScript needed);
+    ``static/js/expiry.js``, where a page loads it, keeps the label up to date. None: this
+    space keeps it. A function, not a template macro: a thread page shows one per post,
+    and Jinja's macro call cost more than the words."""
+    if not expires_at:
+        # As a template's _(): the catalogue's words are trusted, not escaped.
+        return Markup('<span class="expires">%s</span>') % Markup(_("kept until deleted"))
+    return Markup(
+        f'<span class="expires" data-expires-at="{expires_at.isoformat()}"'
+        f' title="{escape(i18n.when(expires_at))}">{escape(disappears_in(expires_at))}</span>'
+    )
+
+
 def _disappears_in(count: int, unit: str) -> str:
     # The delta is a whole number of ``unit`` and no other unit reaches the threshold,
     # so Babel only words it (CLDR: "in 3 hours", "in 3 Stunden", "dentro de 3 horas").
@@ -382,3 +398,4 @@ def _disappears_in(count: int, unit: str) -> str:
 def init_app(app: Flask) -> None:
     """Register the template filter (the sweeper is started by the entry points)."""
     app.add_template_filter(disappears_in, "disappears_in")
+    app.add_template_global(disappears_tag, "disappears")

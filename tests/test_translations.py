@@ -371,6 +371,27 @@ def gettext_in(code: str, text: str) -> str:
         return gettext(text)
 
 
+OLD_DISAPPEARS_MACRO = """{% macro disappears(expires_at) -%}
+{% if expires_at %}<span class="expires" data-expires-at="{{ expires_at.isoformat() }}" \
+title="{{ expires_at|when }}">{{ expires_at|disappears_in }}</span>
+{%- else %}<span class="expires">{{ _('kept until deleted') }}</span>{% endif %}
+{%- endmacro %}{{ disappears(value) }}"""
+
+
+def test_the_disappears_label_reads_as_the_template_macro_did(app):
+    """forum/expiry.py's disappears_tag replaced a macro called once per post: same bytes."""
+    from flask import render_template_string
+
+    from forum import expiry
+
+    now = clock.now()
+    for code in i18n.available_languages():
+        with app.test_request_context(), force_locale(code):
+            for value in (None, now + timedelta(hours=3), now + timedelta(days=40, minutes=7)):
+                macro = render_template_string(OLD_DISAPPEARS_MACRO, value=value)
+                assert str(expiry.disappears_tag(value)) == macro, (code, value)
+
+
 # --- Socket.IO acks in the account's language --------------------------------------------
 
 
