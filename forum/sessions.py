@@ -15,6 +15,7 @@ from typing import Any
 from typing import TypeVar
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask import g
 from flask import request
@@ -63,13 +64,20 @@ def is_live(row: AuthSession, now: datetime) -> bool:
     return row.expires_at > now and row.last_seen_at + idle > now
 
 
+_BY_TOKEN = (
+    sa.select(AuthSession)
+    .join(AuthSession.account)
+    .options(so.contains_eager(AuthSession.account))
+    .where(AuthSession.token_hash == sa.bindparam("token_hash"))
+)
+
+
 def find_session(token: str | None) -> AuthSession | None:
     """The live session for a raw cookie token, touching it; None otherwise."""
     if not token or len(token) > 100:
         return None
-    row = db.session.scalar(
-        sa.select(AuthSession).where(AuthSession.token_hash == hash_token(token))
-    )
+    # The account in the same query (every page and socket connect asks: it was two).
+    row = db.session.scalar(_BY_TOKEN, {"token_hash": hash_token(token)})
     if row is None:
         return None
     now = clock.now()

@@ -211,10 +211,11 @@ class ChatNamespace(Namespace):
             raise ConnectionRefusedError(_("Please log in to use chat."))
         with force_locale(i18n.locale_for(found.account)):
             self.slow_down[request.sid] = str(throttle.SLOW_DOWN)
+        account_id, session_id = found.account_id, found.id
         # No purge of stale rows here (a write per connect): the minute upkeep does it.
         sockets.register(request.sid, found)
-        join_room(push.account(found.account_id))
-        join_room(push.session(found.id))
+        join_room(push.account(account_id))
+        join_room(push.session(session_id))
 
     def on_disconnect(self, _reason: object = None) -> None:
         for room_id in sockets.unregister(request.sid):
