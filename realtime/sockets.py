@@ -24,6 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 
 from forum import access
 from forum import clock
@@ -55,7 +57,7 @@ def register(sid: str, session: AuthSession) -> None:
                 sid=sid, account_id=session.account_id, auth_session_id=session.id, seen_at=now
             )
         )
-        db.session.commit()
+        _commit_keeping_loaded()
 
 
 def unregister(sid: str) -> list[int]:
@@ -117,13 +119,37 @@ def keep_alive(sids: list[str], now: datetime) -> int:
 
 
 def enter(sid: str, room_id: int) -> bool:
-    """Record that a socket is in a room; True if it was not before."""
-    if db.session.get(ChatSocketRoom, (sid, room_id)) is not None:
-        return False
+    """Record that a socket is in a room; True if it was not before (one statement)."""
     with disk.unsynced(db.session):
-        db.session.add(ChatSocketRoom(sid=sid, room_id=room_id))
-        db.session.commit()
-    return True
+        insert = _insert_new(ChatSocketRoom).values(sid=sid, room_id=room_id)
+        result = db.session.execute(insert.on_conflict_do_nothing())
+        _commit_keeping_loaded()
+    return bool(result.rowcount)
+
+
+def _insert_new(model: type) -> Any:
+    """An INSERT that can skip a row already there (``on_conflict_do_nothing``): the
+    SQL differs by database, the meaning does not."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit a registry write without expiring what the event has loaded.
+
+    Registry rows say only which socket is where; nothing else the event read (its
+    account, session, room, the messages of a join's answer) changed by this commit.
+    SQLAlchemy's default re-reads each of them at their next use, a query each: a join
+    reloaded its account, room and space and every message it answered with.
+    """
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def leave(sid: str, room_id: int) -> bool:

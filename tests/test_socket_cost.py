@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from forum.extensions import db
+from tests.factories import make_message
 
 WRITES = ("insert", "update", "delete", "replace")
 
@@ -54,6 +55,31 @@ def test_connect_reads_the_session_once_and_registers_the_socket(app, client, me
     reads = [s for s in seen if s.lower().startswith("select")]
     assert len(reads) == 1, seen  # session and account in one query
     assert len(writes(seen)) == 1, seen  # the socket's registry row, nothing else
+
+
+def test_join_costs_the_same_for_a_full_room(app, client, lounge, member, socket, person):
+    """The statements of a join do not grow with the people in the room or with the
+    messages its answer carries (each used to be read again after the socket's room row
+    was committed)."""
+    room_id = lounge.id
+
+    def join_statements(others: int, messages: int) -> list[str]:
+        for i in range(others):
+            _account, other = person(f"Present{others}x{i}", lounge.space)
+            assert socket(other).ack("join", {"room_id": room_id})["ok"]
+        for i in range(messages):
+            make_message(lounge, member, f"message {others}-{i}")
+        sock = socket()
+        with statements() as seen:
+            ack = sock.ack("join", {"room_id": room_id})
+        assert ack["ok"], ack
+        assert ack["presence"]["count"] >= others + 1
+        return seen
+
+    few = join_statements(1, 1)
+    many = join_statements(6, 20)  # (logins per address: at most 10 in 15 minutes)
+    assert len(few) == len(many), (few, many)
+    assert len(writes(many)) == 1, many  # the socket's room row
 
 
 def test_join_of_a_room_already_joined_writes_nothing(app, client, lounge, member, socket):
