@@ -30,11 +30,15 @@ Ordering, and why no acknowledged message is lost:
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -450,18 +454,32 @@ def messages_after(
     deleted, or by someone they blocked), so a client stops waiting for it.
     ``last_seq`` is read before the messages: on PostgreSQL each statement sees the
     commits before it, and commits come in seq order (see the top of this module), so
-    every seq up to the ``last_seq`` read is settled when the messages are read.
+    every seq up to the ``last_seq`` read is settled when the messages are read. When
+    it is not past ``after_seq``, no message is, and the messages are not queried.
     """
     room, _access = access_room(account, room_id)
-    after = clean_seq(after_seq, default=0)
-    last_seq = db.session.scalar(sa.select(ChatRoom.last_seq).where(ChatRoom.id == room.id))
-    query = _visible(room.id, account).where(ChatMessage.seq > after).order_by(ChatMessage.seq)
+    page, through = _missed(room, account, clean_seq(after_seq, default=0))
+    return room, page, through
+
+
+def _missed(room: ChatRoom, reader: Account | None, after: int) -> tuple[Page, int]:
+    """:func:`messages_after` for a room the reader may use."""
+    last_seq = db.session.scalar(_LAST_SEQ, {"room_id": room.id}) or 0
+    if last_seq <= after:
+        # Nothing was stored after it (the usual resume: a page joins with the seq it
+        # shows): no query for the messages. One committed after this read reaches the
+        # socket live (it is in the Socket.IO room already).
+        return Page([], 1, False), after
+    query = _visible(room.id, reader).where(ChatMessage.seq > after).order_by(ChatMessage.seq)
     page = paginate(query, 1, RESUME_MAX)
     if page.has_next:
         through = page.items[-1].seq
     else:
-        through = max([last_seq or 0, after, *(m.seq for m in page.items[-1:])])
-    return room, page, through
+        through = max([last_seq, after, *(m.seq for m in page.items[-1:])])
+    return page, through
+
+
+_LAST_SEQ = sa.select(ChatRoom.last_seq).where(ChatRoom.id == sa.bindparam("room_id"))
 
 
 def message_dict(message: ChatMessage) -> dict[str, Any]:
@@ -573,16 +591,41 @@ def removed_with_account(account_id: int) -> dict[int, tuple[list[int], list[int
 # --- presence and typing -------------------------------------------------------
 
 
+@dataclass
+class Entered:
+    """What a socket entering a room is told: what it missed and who is here."""
+
+    room: ChatRoom
+    page: Page
+    through: int
+    presence: dict[str, Any]
+
+
 def enter_room(
-    account: Account | None, sid: str, room_id: object, after_seq: object
-) -> tuple[ChatRoom, Page, int]:
-    """A socket (already in the Socket.IO room) is here: record it, return what it missed
-    (:func:`messages_after`)."""
-    room, page, through = messages_after(account, room_id, after_seq)
-    if sockets.enter(sid, room.id):
-        # The joiner reads presence in its join ack (computed after this).
-        signals.chat_presence_changed.send(room.id, joined_sid=sid)
-    return room, page, through
+    account: Account | None,
+    sid: str,
+    room_id: object,
+    after_seq: object,
+    entering: Callable[[int], object] = lambda _room_id: None,
+) -> Entered:
+    """A socket comes into a room: check access, call ``entering(room id)``, then record
+    it and answer with what it missed (:func:`messages_after`) and who is here.
+
+    ``entering`` is where the namespace puts the socket in the Socket.IO room: before the
+    history is read (Zulip's order), so a message committed in between is in one or the
+    other (the client drops repeats by seq). The access check runs once, here.
+    """
+    room, _access = access_room(account, room_id)
+    after = clean_seq(after_seq, default=0)
+    entering(room.id)
+    page, through = _missed(room, account, after)
+    new = sockets.enter(sid, room.id)
+    here, fresh = _presence_at_join(room)
+    if new:
+        # The room hears of it (coalesced, push.py); the joiner is spared that update
+        # only when its ack already shows presence read after its own entry.
+        signals.chat_presence_changed.send(room.id, joined_sid=sid if fresh else None)
+    return Entered(room, page, through, here)
 
 
 def leave_room(account: Account | None, sid: str, room_id: object) -> None:
@@ -592,9 +635,47 @@ def leave_room(account: Account | None, sid: str, room_id: object) -> None:
 
 
 def presence(room_id: int) -> dict[str, Any]:
-    """Who is here: always the count; names only where the space shows them."""
+    """Who is here, read now: always the count; names only where the space shows them."""
     room = db.session.get(ChatRoom, room_id)
-    count, names = sockets.online(room_id)
+    return _presence_payload(room_id, room, _read_online(room_id))
+
+
+# A join's ack in a crowded room reuses presence read at most RB_PRESENCE_MS ago in this
+# process (app.extensions[_RECENT_ONLINE]: room id -> (monotonic time, (count, names))).
+# Reading it costs a query over everyone in the room, so filling a room of N read it N
+# times: O(N^2), a fifth of a join's server CPU at N=500 (py-spy). The room's update,
+# coalesced to one per RB_PRESENCE_MS (push.py), then tells everyone, those joiners
+# included, the fresh count. Below CROWDED present, each join reads it (cheap there, and
+# a small room's count is exact at once). Only the count and names are reused (what the
+# database said, at most that old); whether names show is the space's setting at each
+# join. RB_PRESENCE_MS 0: always read.
+CROWDED = 50
+_RECENT_ONLINE = "rb.recent_online"
+_RECENT_ONLINE_MAX = 10_000  # rooms remembered before old entries are dropped
+
+
+def _presence_at_join(room: ChatRoom) -> tuple[dict[str, Any], bool]:
+    """Presence for a joiner's ack, and whether it was read after the join (fresh)."""
+    within = current_app.config["RB_PRESENCE_MS"] / 1000
+    recent = current_app.extensions.setdefault(_RECENT_ONLINE, {}).get(room.id)
+    if recent is not None and recent[1][0] >= CROWDED and time.monotonic() - recent[0] < within:
+        return _presence_payload(room.id, room, recent[1]), False
+    return _presence_payload(room.id, room, _read_online(room.id)), True
+
+
+def _read_online(room_id: int) -> tuple[int, list[str]]:
+    online = sockets.online(room_id)
+    recent = current_app.extensions.setdefault(_RECENT_ONLINE, {})
+    if len(recent) >= _RECENT_ONLINE_MAX:
+        recent.clear()  # entries older than RB_PRESENCE_MS are worthless anyway
+    recent[room_id] = (time.monotonic(), online)
+    return online
+
+
+def _presence_payload(
+    room_id: int, room: ChatRoom | None, online: tuple[int, list[str]]
+) -> dict[str, Any]:
+    count, names = online
     payload: dict[str, Any] = {"room_id": room_id, "count": count}
     if room is not None and room.space.show_online_list:
         payload["names"] = names

@@ -223,23 +223,27 @@ class ChatNamespace(Namespace):
 
     @_event
     def on_join(self, account: Account, data: dict) -> dict:
-        room, _access = chat.access_room(account, data.get("room_id"))
-        after = chat.clean_seq(data.get("after_seq"), default=0)
-        # Zulip's order: be in the room first, then read history, so a message
-        # committed in between is in one or the other (the client dedupes by seq).
-        join_room(push.room(room.id))
+        entered: list[int] = []
+
+        def be_in(room_id: int) -> None:  # before history is read (chat.enter_room)
+            join_room(push.room(room_id))
+            entered.append(room_id)
+
         try:
-            room, page, through = chat.enter_room(account, request.sid, room.id, after)
+            here = chat.enter_room(
+                account, request.sid, data.get("room_id"), data.get("after_seq"), be_in
+            )
         except Exception:
-            leave_room(push.room(room.id))
+            for room_id in entered:
+                leave_room(push.room(room_id))
             raise
         return {
             "ok": True,
-            "room_id": room.id,
-            "messages": [chat.message_dict_for(m, account) for m in page.items],
-            "more": page.has_next,
-            "through": through,
-            "presence": chat.presence(room.id),
+            "room_id": here.room.id,
+            "messages": [chat.message_dict_for(m, account) for m in here.page.items],
+            "more": here.page.has_next,
+            "through": here.through,
+            "presence": here.presence,
         }
 
     @_event

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from forum.extensions import db
+from realtime import chat
+from realtime import push
 from tests.factories import make_message
 
 WRITES = ("insert", "update", "delete", "replace")
@@ -90,3 +92,47 @@ def test_join_of_a_room_already_joined_writes_nothing(app, client, lounge, membe
         assert sock.ack("join", {"room_id": room_id})["ok"]
     inserted = [s for s in writes(seen) if "DO NOTHING" not in s.upper()]
     assert not inserted, seen
+
+
+def test_a_crowded_room_reuses_presence_and_the_update_reaches_the_joiner(
+    app, client, member, lounge, socket, person, monkeypatch
+):
+    """Filling a room read everyone present at every join (O(N^2)). In a room of at least
+    chat.CROWDED people, a join's ack reuses the count read within RB_PRESENCE_MS in this
+    process, and the room's coalesced update then reaches that joiner too (its ack did not
+    show its own arrival). Small rooms read it at every join (tests/test_chat.py)."""
+    app.config["RB_PRESENCE_MS"] = 60_000  # the window cannot pass during the test
+    monkeypatch.setattr(chat, "CROWDED", 2)
+    scheduled = []
+    monkeypatch.setattr(
+        push.socketio, "start_background_task", lambda *args: scheduled.append(args)
+    )
+    room_id = lounge.id
+    _bo, bo_client = person("Bodil", lounge.space)
+    _cy, cy_client = person("Cyrus", lounge.space)
+    amara, bo, cy = socket(), socket(bo_client), socket(cy_client)
+    assert amara.ack("join", {"room_id": room_id})["presence"]["count"] == 1
+    assert bo.ack("join", {"room_id": room_id})["presence"]["count"] == 2  # read: 1 < 2
+    with statements() as seen:
+        ack = cy.ack("join", {"room_id": room_id})
+    assert ack["presence"]["count"] == 2  # reused: read before Cyrus came
+    assert not [s for s in seen if "count(" in s.lower()], seen
+    assert push.flush_presence(room_id) is True
+    assert [p["count"] for p in cy.received("presence")] == [3]  # not spared: it needs it
+    assert [p["count"] for p in amara.received("presence")] == [3]
+    assert len(scheduled) == 1
+
+
+def test_a_resume_with_nothing_new_does_not_read_the_messages(app, client, member, lounge, socket):
+    """A page joins with the seq it shows; when nothing came since (the room's last seq
+    is not past it), the answer is empty without a query for the messages."""
+    room_id = lounge.id
+    for i in range(3):
+        make_message(lounge, member, f"message {i}")
+    sock = socket()
+    with statements() as seen:
+        ack = sock.ack("join", {"room_id": room_id, "after_seq": 3})
+    assert (ack["messages"], ack["through"], ack["more"]) == ([], 3, False)
+    assert not [s for s in seen if "FROM chat_messages" in s], seen
+    ack = sock.ack("history", {"room_id": room_id, "after_seq": 1})
+    assert [m["seq"] for m in ack["messages"]] == [2, 3] and ack["through"] == 3
