@@ -60,8 +60,18 @@ def new_session(account: Account) -> tuple[AuthSession, str]:
 def is_live(row: AuthSession, now: datetime) -> bool:
     """True while the session is inside both its absolute and its idle limit (both counted
     from midnight UTC of a day: see the note on times above)."""
-    idle = timedelta(days=current_app.config["RB_SESSION_IDLE_DAYS"])
-    return row.expires_at > now and row.last_seen_at + idle > now
+    return row.expires_at > now and row.last_seen_at > idle_since(now)
+
+
+def idle_since(now: datetime) -> datetime:
+    """A session last used on or before this is past its idle limit."""
+    return now - timedelta(days=current_app.config["RB_SESSION_IDLE_DAYS"])
+
+
+def live_sessions(now: Any, idle_from: Any) -> sa.ColumnElement[bool]:
+    """:func:`is_live` in SQL. ``now`` and ``idle_from`` (:func:`idle_since` of it) are
+    values, or bound parameters in a statement built once."""
+    return sa.and_(AuthSession.expires_at > now, AuthSession.last_seen_at > idle_from)
 
 
 _BY_TOKEN = (
@@ -149,11 +159,8 @@ def write_cookie(response: Response) -> Response:
 
 def purge_dead_sessions(now: datetime) -> int:
     """Delete sessions past their absolute or idle limit; return how many."""
-    idle = timedelta(days=current_app.config["RB_SESSION_IDLE_DAYS"])
     result = db.session.execute(
-        sa.delete(AuthSession).where(
-            sa.or_(AuthSession.expires_at <= now, AuthSession.last_seen_at <= now - idle)
-        )
+        sa.delete(AuthSession).where(sa.not_(live_sessions(now, idle_since(now))))
     )
     db.session.commit()
     return result.rowcount or 0

@@ -100,11 +100,11 @@ def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]
         # Acks speak the account's language (else the handshake's cookie or
         # Accept-Language): messages are translated where raised, inside this block.
         try:
-            found = sockets.current(request.sid)
+            account = sockets.current(request.sid)
         except Exception as error:
             return _failed(error)
-        with force_locale(i18n.locale_for(found[0] if found else None)):
-            return _answer(self, handler, found, data)
+        with force_locale(i18n.locale_for(account)):
+            return _answer(self, handler, account, data)
 
     return wrapper
 
@@ -112,11 +112,11 @@ def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]
 def _answer(
     self: ChatNamespace,
     handler: Callable[[Any, Account, dict], dict],
-    found: Any,
+    account: Account | None,
     data: object,
 ) -> dict:
     try:
-        if found is None:
+        if account is None:
             push.disconnect(request.sid)
             return {
                 "ok": False,
@@ -127,7 +127,7 @@ def _answer(
             data = {}
         if not isinstance(data, dict):
             raise Invalid(_("That request was not in the expected shape."))
-        return handler(self, found[0], data)
+        return handler(self, account, data)
     except RateLimited as error:
         return {
             "ok": False,
