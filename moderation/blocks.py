@@ -132,8 +132,21 @@ def blocked(reader_id: Any, content: Any) -> sa.ColumnElement[bool]:
     ``Post`` or an alias of one, one row, or an ``access.Written``. SQL either way, so
     lists, counts and live audiences all apply the same rule.
     """
-    return sa.exists().where(
-        Block.blocker_id == reader_id,
+    return sa.exists().where(Block.blocker_id == reader_id, _blocks_of(content))
+
+
+def blockers(content: Any) -> sa.Select:
+    """The accounts that blocked the name ``content`` was written under: :func:`blocked`'s
+    rule from the other side, for live delivery (``realtime/sockets.sids_blocking``). Driven
+    from the blocked name's index, so its cost does not grow with the readers asked about
+    (a room of 1,000 sockets probed one EXISTS per socket: ~1 ms a message)."""
+    return sa.select(Block.blocker_id).where(_blocks_of(content))
+
+
+def _blocks_of(content: Any) -> sa.ColumnElement[bool]:
+    """The rule, apart from who blocks: same account, same name, and the name's scope
+    (everywhere for an everyday alias, its own space for a space name)."""
+    return sa.and_(
         Block.blocked_id == content.author_id,
         Block.blocked_name == content.author_name,
         sa.or_(Block.space_id.is_(None), Block.space_id == content.space_id),
