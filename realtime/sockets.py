@@ -268,16 +268,27 @@ def purge_stale(now: datetime) -> int:
     return result.rowcount or 0
 
 
-def online(room_id: int, limit: int = 100) -> tuple[int, list[str]]:
-    """How many members are in a room now, and (up to ``limit``) their names there."""
+def _present(room_id: int) -> sa.Select:
+    """The accounts with a live socket in a room now (one rule for the count and the names)."""
     fresh = clock.now() - STALE
-    account_ids = (
+    return (
         sa.select(ChatSocket.account_id)
         .join(ChatSocketRoom, ChatSocketRoom.sid == ChatSocket.sid)
         .where(ChatSocketRoom.room_id == room_id, ChatSocket.seen_at > fresh)
         .distinct()
     )
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(account_ids.subquery())) or 0
+
+
+def online_count(room_id: int) -> int:
+    """How many members are in a room now (the room page shows only the number)."""
+    present = _present(room_id).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(present)) or 0
+
+
+def online(room_id: int, limit: int = 100) -> tuple[int, list[str]]:
+    """How many members are in a room now, and (up to ``limit``) their names there."""
+    account_ids = _present(room_id)
+    count = online_count(room_id)
     room = db.session.get(ChatRoom, room_id)
     if room is None:
         return 0, []

@@ -37,7 +37,7 @@ def _room_page(
     client_id: str | None = None,
 ):
     room, access, page = chat.latest(g.account, room_id, request.args.get("before"), slug=slug)
-    count, _names = sockets.online(room.id)
+    count = sockets.online_count(room.id)  # the page shows the number, not the names
     return render_template(
         "chat/room.html",
         room=room,

@@ -286,3 +286,18 @@ def test_row_url_is_url_for_with_the_rows_id(app):
                 assert link(row_id) == url_for(endpoint, **values, **{field: row_id})
         paged = rows.RowUrl("threads.show", "page", thread_id=3)  # in the query string too
         assert paged(2) == url_for("threads.show", thread_id=3, page=2)
+
+
+def test_a_chat_room_page_counts_who_is_online_without_reading_their_names(
+    client, member, space, writers
+):
+    """The page shows "N online" only: the names (a query over every member present) are
+    for the live presence updates, never read for the page."""
+    room = make_room(space)
+    make_message(room, writers[0], "hello")
+    seen = view(client, f"/s/{space.id}/chat/{room.id}")
+    names = [s for s in seen if "space_alias" in s and "chat_socket" in s]
+    assert names == [], names
+    assert any("chat_socket" in s and "count(" in s.lower() for s in seen), seen
+    page = client.get(f"/s/{space.id}/chat/{room.id}").get_data(as_text=True)
+    assert 'id="presence"' in page
