@@ -112,7 +112,8 @@ def unsynced(session: Any) -> Iterator[None]:
     """Run a write whose rows mean nothing after a crash without waiting for the disk.
 
     For the live-socket registry (``realtime/sockets.py``: rows cleared when a server
-    starts, rebuilt by the clients' reconnects), never for content: posts and accounts
+    starts, rebuilt by the clients' reconnects) and a follower's read position (the
+    thread page: lost, a few replies show as new again), never for content: posts and accounts
     keep the connection's ``synchronous`` level (chat messages: :func:`no_fsync_on_sqlite`,
     which keeps PostgreSQL's ``synchronous_commit`` on). SQLite: ``synchronous=NORMAL``
     for this transaction only (WAL mode: no fsync at its commit; the next synced commit

@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
+from forum import disk
 from forum import markdown
 from forum import retention
 from forum import screening
@@ -138,8 +139,11 @@ def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
             items.append(BlockedGap(1))
     last_id = rows.items[-1][0].id if rows.items else 0
     if follow is not None and last_id > follow.last_seen_post_id:
-        follow.last_seen_post_id = last_id
-        db.session.commit()
+        # A follower's read position, the one write a view makes: no fsync (a power cut
+        # may show a few replies as new again; forum/disk.py).
+        with disk.unsynced(db.session):
+            follow.last_seen_post_id = last_id
+            db.session.commit()
     posts = Page(items, rows.page, rows.has_next)
     return ThreadView(thread, acc, posts, follow is not None)
 

@@ -301,3 +301,28 @@ def test_a_chat_room_page_counts_who_is_online_without_reading_their_names(
     assert any("chat_socket" in s and "count(" in s.lower() for s in seen), seen
     page = client.get(f"/s/{space.id}/chat/{room.id}").get_data(as_text=True)
     assert 'id="presence"' in page
+
+
+@pytest.mark.sqlite_only("SQLite PRAGMA synchronous per connection")
+def test_a_followers_read_position_is_written_without_an_fsync(client, member, space, writers):
+    """The one write a thread view makes (a follower reaching replies not seen yet) waits
+    for no disk: it runs at NORMAL, and the connection goes back to the pool at FULL."""
+    thread = thread_of(space, writers, 3)
+    threads.set_follow(member, thread.id, True)
+    make_post(thread, writers[0], body="a reply the follower has not seen")
+    levels: list[int] = []
+
+    def record(connection, _cursor, statement, *_args) -> None:
+        if statement.startswith("UPDATE thread_follows"):
+            raw = connection.connection.dbapi_connection
+            levels.append(raw.execute("PRAGMA synchronous").fetchone()[0])
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get(f"/t/{thread.id}").status_code == 200
+        assert client.get(f"/t/{thread.id}").status_code == 200  # nothing new: no write
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert levels == [1], levels
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
