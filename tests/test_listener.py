@@ -13,15 +13,18 @@ import socket
 from forum.listener import nodelay_listener
 
 
-def test_accepted_connections_have_nagle_off() -> None:
-    listener = nodelay_listener("127.0.0.1", 0)
+def nodelay_of_an_accepted_connection(listener: socket.socket) -> int:
     try:
         client = socket.create_connection(listener.getsockname()[:2], timeout=5)
         accepted, _ = listener.accept()
         with client, accepted:
-            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+            return accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         listener.close()
+
+
+def test_accepted_connections_have_nagle_off() -> None:
+    assert nodelay_of_an_accepted_connection(nodelay_listener("127.0.0.1", 0)) == 1
 
 
 def test_a_plain_listener_would_not_turn_it_off() -> None:
@@ -29,10 +32,4 @@ def test_a_plain_listener_would_not_turn_it_off() -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    try:
-        client = socket.create_connection(listener.getsockname()[:2], timeout=5)
-        accepted, _ = listener.accept()
-        with client, accepted:
-            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
-    finally:
-        listener.close()
+    assert nodelay_of_an_accepted_connection(listener) == 0
