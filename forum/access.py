@@ -162,18 +162,16 @@ def access_space(account: Account | None, slug: object) -> SpaceAccess:
 
 
 def access_space_by_id(account: Account | None, space_id: object) -> SpaceAccess:
-    access = _visible_shell(db.session.get(Space, row_id(space_id)), account)
-    if not access.can_read:
-        raise NotFound()
-    return access
+    return access_space_loaded(account, db.session.get(Space, row_id(space_id)))
 
 
 def access_space_loaded(
-    account: Account | None, space: Space | None, membership: Membership | None
+    account: Account | None, space: Space | None, membership: Any = _UNREAD
 ) -> SpaceAccess:
-    """:func:`access_space_by_id` for a caller that loaded the space and the actor's
+    """The space's content for a caller that loaded the space, and maybe the actor's
     membership of it (None: not a member) in one query with what it reads anyway (a
-    chat message's room: ``realtime/chat.py``): the same rule, without reading them again."""
+    chat message's room: ``realtime/chat.py``); unread, it is read here. The one rule
+    behind :func:`access_space_by_id`."""
     access = _visible_shell(space, account, membership)
     if not access.can_read:
         raise NotFound()
