@@ -43,6 +43,12 @@ from tests.support import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The async mode live servers run when a test names none: the production default
+# (forum/config.py). ``RB_TEST_ASYNC_MODE=eventlet`` runs them all under the other one;
+# tests that must hold under both name each mode (``BOTH_MODES``).
+MODE = os.environ.get("RB_TEST_ASYNC_MODE") or "eventlet"
+BOTH_MODES = ("gevent", "eventlet")
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -72,7 +78,7 @@ class LiveServer:
 
 
 def start_server(
-    mode: str = "eventlet",
+    mode: str | None = None,
     extra_env: dict[str, Any] | None = None,
     instance: Path | None = None,
     init_db: bool = True,
@@ -90,7 +96,7 @@ def start_server(
     env.update(
         {
             "RB_INSTANCE_PATH": str(instance),
-            "RB_ASYNC_MODE": mode,
+            "RB_ASYNC_MODE": mode or MODE,
             "RB_PORT": str(port),
             "RB_PUBLIC_ORIGIN": f"http://127.0.0.1:{port}",
             "SECRET_KEY": "live-test-secret",
@@ -736,7 +742,7 @@ def _as_nobody() -> list[str]:
 
 @dataclass
 class Stack:
-    """nginx with the shipped site file, two ``python -m forum`` (eventlet) behind it, one
+    """nginx with the shipped site file, two ``python -m forum`` (``mode``) behind it, one
     PostgreSQL database and one Redis. Clients go through ``url`` (https, self-signed)."""
 
     url: str
@@ -836,7 +842,10 @@ def _drop_database(name: str) -> None:
 
 
 def start_stack(
-    seed: Callable[[], Any], extra_env: dict[str, Any] | None = None, root: Path = ROOT
+    seed: Callable[[], Any],
+    extra_env: dict[str, Any] | None = None,
+    root: Path = ROOT,
+    mode: str | None = None,
 ) -> tuple[Stack, Any]:
     """Build the whole stack: a fresh PostgreSQL database (unique name) migrated by
     ``flask init-db``, ``seed()`` run in an app context on it (accounts, sessions, rooms
@@ -862,7 +871,7 @@ def start_stack(
             "RB_PUBLIC_ORIGIN": url,
             "RB_ADDRESS_HEADER": "X-RB-Client-Address",
             "RB_INSTANCE_PATH": str(folder / "instance"),
-            "RB_ASYNC_MODE": "eventlet",
+            "RB_ASYNC_MODE": mode or MODE,
             "RB_HOST": "127.0.0.1",
             "RB_ENV": "production",
             "SECRET_KEY": "stack-test-secret-" + secrets.token_hex(8),
