@@ -22,6 +22,7 @@ from forum import expiry  # noqa: E402 - must follow the monkey patch
 from forum.app import create_app  # noqa: E402
 from forum.app import server_started  # noqa: E402
 from forum.extensions import socketio  # noqa: E402
+from forum.listener import gevent_handler  # noqa: E402
 from forum.listener import nodelay_listener  # noqa: E402
 from forum.safety import checkins  # noqa: E402
 
@@ -51,7 +52,8 @@ def main() -> None:
     else:
         from gevent import pywsgi
 
-        pywsgi.WSGIServer(listener, app, log=None).serve_forever()
+        server = pywsgi.WSGIServer(listener, app, log=None, handler_class=gevent_handler())
+        server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""The listening socket ``python -m forum`` serves on."""
+"""The listening socket ``python -m forum`` serves on, and how gevent's server handles
+each connection on it."""
 
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 
 def nodelay_listener(host: str, port: int) -> socket.socket:
@@ -19,3 +21,37 @@ def nodelay_listener(host: str, port: int) -> socket.socket:
     listener.bind(address)
     listener.listen(1024)
     return listener
+
+
+def gevent_handler() -> type:
+    """gevent's ``pywsgi.WSGIHandler``, corrected for what ``python -m forum`` serves
+    (tests/test_server_modes_live.py; imported only under gevent):
+
+    - a WebSocket takes its connection over for good. simple-websocket writes the 101
+      itself, so pywsgi never learns of the upgrade and, once the socket ended, read the
+      client's last frames as the next request: an error line for each closed socket, and
+      an HTTP answer to anything sent after. eventlet's server closes such a connection.
+    - a request it cannot parse is answered 400 and logged without the client's address
+      (pywsgi wrote ``(from ('<address>', <port>))``): no client address in any log.
+    """
+    from gevent import pywsgi
+
+    class Handler(pywsgi.WSGIHandler):
+        def run_application(self) -> None:
+            try:
+                super().run_application()
+            finally:
+                if self._taken_over():
+                    self.close_connection = True
+
+        def _taken_over(self) -> bool:
+            environ: dict[str, Any] = self.environ or {}
+            asked = environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+            return asked and not self.headers_sent  # the app wrote its own 101
+
+        def _handle_client_error(self, ex: BaseException) -> tuple[str, bytes]:
+            # Neither the address nor the request line (it may hold a URL).
+            self.server.error_log.write(f"invalid request refused ({type(ex).__name__})\n")
+            return ("400", pywsgi._BAD_REQUEST_RESPONSE)  # noqa: SLF001 - what pywsgi sends
+
+    return Handler
