@@ -83,8 +83,13 @@ def start_server(
     instance: Path | None = None,
     init_db: bool = True,
     database: str | None = None,
+    gunicorn: bool = False,
 ) -> LiveServer:
     """Create a fresh database with the CLI, then serve it; wait until it answers.
+
+    ``gunicorn=True``: serve it as deploy/ does, ``gunicorn --config
+    deploy/gunicorn.conf.py`` (the worker class from ``RB_ASYNC_MODE``; ``WEB_CONCURRENCY``
+    in ``extra_env`` for several workers) instead of ``python -m forum``.
 
     ``database``: a PostgreSQL URL (``live_database``) to serve instead of the instance's
     SQLite file. ``init_db=False`` serves the database as it is (a restart after a crash:
@@ -121,10 +126,18 @@ def start_server(
     if init_db:
         _init_db(env)
     log_path = instance / "server.log"
+    command = [sys.executable, "-m", "forum"]
+    if gunicorn:
+        env["RB_BIND"] = f"127.0.0.1:{port}"
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
+        ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "forum"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
-        )
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     server = LiveServer(f"http://127.0.0.1:{port}", port, process, instance, log_path, env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
