@@ -10,6 +10,7 @@ import requests
 from flask import Blueprint
 
 from forum.extensions import db
+from tests.live import BOTH_MODES
 from tests.live import live_database
 from tests.live import start_server
 from tests.support import ASKED
@@ -169,15 +170,17 @@ def test_sqlite_connections_delete_to_the_disk(app):
 
 
 @pytest.mark.server
-def test_real_server_writes_no_client_address(backend):
-    server = start_server("eventlet", database=live_database(backend))
+@pytest.mark.parametrize("mode", BOTH_MODES)
+def test_real_server_writes_no_client_address(backend, mode):
+    server = start_server(mode, database=live_database(backend))
     try:
         s = requests.Session()
         headers = {"User-Agent": AGENT}
         for path in ("/", "/signup", "/nowhere", "/static/css/site.css"):
             s.get(server.url + path, headers=headers, timeout=10)
         s.post(server.url + "/login", data={"alias": "x"}, headers=headers, timeout=10)
-        # A sign-up and a login hash with argon2 on a real thread under eventlet.
+        # A sign-up and a login hash with argon2 on a real thread (eventlet's tpool,
+        # gevent's hub threadpool).
         token = CSRF_RE.search(s.get(server.url + "/signup").text).group(1)
         form = {
             "csrf_token": token,

@@ -1,6 +1,10 @@
 """The shipped scale-out stack, whole: nginx with deploy/nginx's files (only ports, paths
-and the host name replaced), two ``python -m forum`` processes under eventlet, one
-PostgreSQL database, Redis as the Socket.IO message queue.
+and the host name replaced), two ``python -m forum`` processes, one PostgreSQL database,
+Redis as the Socket.IO message queue.
+
+Every test runs under both async modes (the stack is built once per mode: gevent, the
+production default, then eventlet); the heavy variant (six kills) runs under the default
+only, to keep ``make test``'s serial run within minutes of what it was.
 
 Every client goes through nginx over TLS, as browsers do. Which process holds a client
 is asked of the processes themselves (``Stack.where``); nginx picks it by hashing the
@@ -35,6 +39,8 @@ from tests.factories import make_account
 from tests.factories import make_room
 from tests.factories import make_space
 from tests.factories import make_thread
+from tests.live import BOTH_MODES
+from tests.live import MODE
 from tests.live import NGINX
 from tests.live import ChatClient
 from tests.live import Stack
@@ -81,12 +87,12 @@ def _seed() -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def stack():
+@pytest.fixture(scope="module", params=BOTH_MODES)
+def stack(request: pytest.FixtureRequest):
     needs_service("nginx", os.path.exists(NGINX), NGINX)
     needs_service("PostgreSQL", *reachable(lambda: _probe_pg(TEST_DATABASE_URL)))
     needs_service("Redis", *reachable(lambda: _probe_redis(TEST_REDIS_URL)))
-    running, seeded = start_stack(_seed)
+    running, seeded = start_stack(_seed, mode=request.param)
     yield running, seeded
     running.stop()
 
@@ -413,6 +419,8 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing(stack):
 @pytest.mark.skipif(not HEAVY, reason="heavy: set RB_HEAVY=1 (.ci/run does)")
 def test_many_kills_on_both_processes_lose_and_double_nothing(stack):
     running, seeded = stack
+    if running.env["RB_ASYNC_MODE"] != MODE:
+        pytest.skip(f"heavy: under the default mode ({MODE}) only")
     result = _kill_mid_stream(
         running, seeded, ["a", "b"] * 3, per_client=120, room="many_kills_room"
     )

@@ -1,12 +1,13 @@
-"""``python -m forum`` (eventlet) on PostgreSQL: a query waiting on the database holds
-only its own request, never the whole process (forum/greenlets.py ``green_psycopg``).
+"""``python -m forum`` on PostgreSQL, under each async mode: a query waiting on the
+database holds only its own request, never the whole process (forum/greenlets.py
+``green_psycopg``).
 
 psycopg 3 waits for the server with a C ``poll()`` unless it sees gevent's patched
-``select``; under eventlet that held every greenthread of the process for each round
-trip. On the stack (tests/test_stack_live.py) a process that took over a killed one's
-clients fell so far behind that its connection pool timed out for a minute (issue #14).
-Here one request is made to wait on a table lock; /healthz, which reads another table,
-must answer meanwhile.
+``select`` (then it waits with gevent's ``poll``); under eventlet that held every
+greenthread of the process for each round trip. On the stack (tests/test_stack_live.py)
+a process that took over a killed one's clients fell so far behind that its connection
+pool timed out for a minute (issue #14). Here one request is made to wait on a table
+lock; /healthz, which reads another table, must answer meanwhile.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 import requests
 
 from forum import sessions
+from tests.live import BOTH_MODES
 from tests.live import start_server
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
@@ -36,8 +38,9 @@ def _waiting_on_a_lock(url: str) -> int:
         ).fetchone()[0]
 
 
-def test_a_query_waiting_on_the_database_holds_only_its_own_request(pg_url):
-    server = start_server("eventlet", extra_env={"DATABASE_URL": pg_url})
+@pytest.mark.parametrize("mode", BOTH_MODES)
+def test_a_query_waiting_on_the_database_holds_only_its_own_request(pg_url, mode):
+    server = start_server(mode, extra_env={"DATABASE_URL": pg_url})
     answers: list[int] = []
     try:
         with _connect(pg_url) as locker:
