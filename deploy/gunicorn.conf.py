@@ -6,10 +6,11 @@ a peer ("Invalid request from ip=...") can only ever name nginx or Tor, never a 
 Do not add ``access_log_format`` or ``logconfig_dict``: either would bring a request
 log back.
 
-The worker class follows ``RB_ASYNC_MODE``: ``eventlet`` (the default) or ``gevent``.
-Gunicorn removed its eventlet worker in 26.0, so the eventlet setting needs
-``gunicorn>=23,<26``, which ``deploy/Dockerfile`` and ``deploy/README.md`` pin. Moving to
-``RB_ASYNC_MODE=gevent`` lets you take newer gunicorn releases.
+The worker class follows ``RB_ASYNC_MODE``: ``gevent`` (the default) or ``eventlet``
+(still supported and tested; docs/PERFORMANCE.md, "eventlet or gevent", says why gevent
+is the default). Gunicorn removed its eventlet worker in 26.0, so keeping eventlet
+selectable needs ``gunicorn>=23,<26``, which ``deploy/Dockerfile`` and
+``deploy/README.md`` pin; a deployment that stays on gevent may take newer releases.
 
 Several workers (``WEB_CONCURRENCY`` > 1) need all of:
 
@@ -27,7 +28,7 @@ Environment read here:
 ``WEB_CONCURRENCY``  worker processes (default 1).
 ``RB_BIND``          address to listen on (default ``127.0.0.1:8000``; ``unix:/run/...``
                      works too). Keep it on loopback or a unix socket.
-``RB_ASYNC_MODE``    ``eventlet`` (default) or ``gevent``.
+``RB_ASYNC_MODE``    ``gevent`` (default) or ``eventlet``.
 ``RB_LOG_LEVEL``     gunicorn's error-log level (default ``warning``).
 ``RB_MAX_CONNECTIONS`` connections per worker (default 10000; each needs a file descriptor,
                      see ``LimitNOFILE`` in ``deploy/systemd/redbrolly.service``).
@@ -37,9 +38,9 @@ import os
 
 wsgi_app = "forum.wsgi:app"
 
-_async_mode = os.environ.get("RB_ASYNC_MODE", "eventlet")
+_async_mode = os.environ.get("RB_ASYNC_MODE", "gevent")
 # Only the two green-thread servers hold thousands of idle websockets cheaply.
-worker_class = "gevent" if _async_mode == "gevent" else "eventlet"
+worker_class = "eventlet" if _async_mode == "eventlet" else "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 # Every open Socket.IO connection holds one of these for its whole life; gunicorn's
 # default (1,000) refused the 1,001st chat client. Same setting as `python -m forum`.

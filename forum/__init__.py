@@ -2,7 +2,7 @@
 
 ``create_app`` is imported lazily (PEP 562): ``python -m forum`` runs this file
 before ``forum/__main__.py``, and importing Flask here would come before
-``__main__``'s eventlet monkey patch, which must run first.
+``__main__``'s monkey patch (gevent or eventlet), which must run first.
 """
 
 from __future__ import annotations

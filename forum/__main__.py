@@ -1,14 +1,17 @@
-"""``python -m forum``: serve HTTP and Socket.IO (eventlet unless RB_ASYNC_MODE says otherwise)."""
+"""``python -m forum``: serve HTTP and Socket.IO (gevent unless RB_ASYNC_MODE says eventlet).
+
+Both are tested (docs/PERFORMANCE.md, "eventlet or gevent"); ``threading`` is for tests.
+"""
 
 from __future__ import annotations
 
 import os
 import warnings
 
-MODE = os.environ.get("RB_ASYNC_MODE", "eventlet")
+MODE = os.environ.get("RB_ASYNC_MODE", "gevent")
 if MODE == "eventlet":
-    # The design names eventlet; its maintainers' notice is known (docs, bench/ measures
-    # gevent beside it) and would otherwise open every server log.
+    # Still supported and tested; its maintainers' notice (they discourage new use) is
+    # known and would otherwise open every server log.
     warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
     import eventlet
 

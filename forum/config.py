@@ -10,7 +10,7 @@
 | RB_PUBLIC_ORIGIN    | http://127.0.0.1:5000           | origin users reach; Origin checks, Secure cookies |
 | RB_SESSION_IDLE_DAYS| 7                               | sign-out after this many days without activity, counted from the start (UTC) of the day of last use |
 | RB_SESSION_MAX_DAYS | 30                              | sign-out this many days after the day of login, active or not |
-| RB_ASYNC_MODE       | eventlet (threading in tests)   | Flask-SocketIO async mode                      |
+| RB_ASYNC_MODE       | gevent (threading in tests)     | Flask-SocketIO async mode: gevent or eventlet for a server, both tested (docs/PERFORMANCE.md, "eventlet or gevent"); threading for tests |
 | RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
 | RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per name at trust level 1 (RB_LIMIT_CHAT_NEW: 5 per 10 s, level 0; RB_LIMIT_CHAT_TRUSTED: 20 per 10 s, level 2; see moderation/trust.py) |
 | RB_VAULT_PATH       | beside an SQLite database (x.vault.db), else instance/vault.db | the key vault and search index (forum/sealed.py): a local SQLite file every process of the deployment shares; never back it up for longer than the shortest retention (docs/EXPIRY.md) |
@@ -21,7 +21,7 @@
 | RB_CHECKIN_INTERVAL | 5                               | seconds between check-in timer rounds per process; 0 = off |
 | RB_QUICK_EXIT_URL   | https://www.bbc.com/weather     | where the quick-exit button goes              |
 | RB_SWEEP_INTERVAL   | 60                              | seconds between expiry sweeps in the server; 0 = off |
-| RB_MAX_CONNECTIONS  | 10000                           | connections one eventlet server process serves at once (eventlet's own default is 1,024); needs as many file descriptors |
+| RB_MAX_CONNECTIONS  | 10000                           | connections one server process serves at once (gunicorn's worker_connections; eventlet's own server defaults to 1,024, gevent's has no cap); needs as many file descriptors |
 | RB_SQLITE_SYNCHRONOUS | FULL                          | SQLite only: FULL syncs every commit (an acknowledged message survives a power loss); NORMAL syncs at checkpoints (survives a killed process, may lose the last commits on a power loss); see docs/PERFORMANCE.md |
 | RB_DB_POOL_SIZE / RB_DB_MAX_OVERFLOW / RB_DB_POOL_TIMEOUT | SQLAlchemy's 5 / 10 / 30 s | database connections a process keeps, may add under load, and how long a caller waits for one (docs/PERFORMANCE.md) |
 | RB_EVENT_SLOTS      | half the pool (7)               | Socket.IO events a process handles at once; the others queue (realtime/namespace.py) |
@@ -68,7 +68,7 @@ class Config:
     RB_PUBLIC_ORIGIN = os.environ.get("RB_PUBLIC_ORIGIN", "http://127.0.0.1:5000").rstrip("/")
     RB_SESSION_IDLE_DAYS = _int("RB_SESSION_IDLE_DAYS", 7)
     RB_SESSION_MAX_DAYS = _int("RB_SESSION_MAX_DAYS", 30)
-    RB_ASYNC_MODE = os.environ.get("RB_ASYNC_MODE", "eventlet")
+    RB_ASYNC_MODE = os.environ.get("RB_ASYNC_MODE", "gevent")
     RB_ADDRESS_HEADER = os.environ.get("RB_ADDRESS_HEADER") or None
     # Behind a Tor onion service every client is 127.0.0.1: limit by alias only.
     RB_LIMIT_BY_ADDRESS = os.environ.get("RB_LIMIT_BY_ADDRESS", "1") not in ("0", "false", "no")

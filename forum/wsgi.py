@@ -1,6 +1,6 @@
 """WSGI entry for gunicorn (deploy/gunicorn.conf.py): ``forum.wsgi:app``.
 
-gunicorn's eventlet/gevent worker patches the process before importing this.
+gunicorn's gevent (default) or eventlet worker patches the process before importing this.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Chat against the real server (``python -m forum``, eventlet) with real Socket.IO clients.
+"""Chat against the real server (``python -m forum``, default mode) with real Socket.IO clients.
 
 The test writes accounts, sessions, a space and a room into the server's SQLite
 file before starting it, and talks to it with python-socketio's client over

@@ -1,4 +1,4 @@
-"""Auto-hide against the real server (eventlet): three members flag a chat message over
+"""Auto-hide against the real server (default async mode): three members flag a chat message over
 HTTP, and every other client in the room, on a real WebSocket, drops it at once."""
 
 from __future__ import annotations

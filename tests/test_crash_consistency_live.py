@@ -1,6 +1,6 @@
 """Crash consistency: an acknowledged chat message is stored, exactly once (issue 16, item 6).
 
-One real server (``python -m forum``, eventlet) on SQLite, and again on PostgreSQL (a
+One real server (``python -m forum``, the default async mode) on SQLite, and again on PostgreSQL (a
 database of its own, created and dropped by the test: others share the server); a client
 sends numbered
 messages, each with its own ``client_id``, and retries the SAME ``client_id`` after any
@@ -38,6 +38,8 @@ from tests.factories import add_member
 from tests.factories import make_account
 from tests.factories import make_room
 from tests.factories import make_space
+from tests.live import BOTH_MODES
+from tests.live import MODE
 from tests.live import LiveServer
 from tests.live import connect
 from tests.live import seeding
@@ -162,8 +164,10 @@ def _kill_and_count(
     env: dict[str, str],
     seed: dict,
     stored: Callable[[int], tuple[list[tuple[str, int, str]], str]],
+    mode: str | None = None,
 ) -> None:
-    """Seed a writer, send while SIGKILLing the server ``kills`` times, then count."""
+    """Seed a writer, send while SIGKILLing the server ``kills`` times, then count.
+    ``mode``: the server's async mode (tests/live.py: the default unless named)."""
     with seeding(tmp_path, **seed):
         space = make_space(slug="lounge")
         room = make_room(space)
@@ -175,7 +179,7 @@ def _kill_and_count(
 
     rng = random.Random()
     sender = Sender(token, room_id)
-    sender.server = start_server(instance=tmp_path, extra_env=env, init_db=False)
+    sender.server = start_server(mode, instance=tmp_path, extra_env=env, init_db=False)
     sender.start()
     try:
         for _ in range(kills):
@@ -187,7 +191,7 @@ def _kill_and_count(
             time.sleep(rng.uniform(0.0, 1.5))
             sender.server.process.send_signal(signal.SIGKILL)
             sender.server.process.wait(timeout=30)
-            sender.server = start_server(instance=tmp_path, extra_env=env, init_db=False)
+            sender.server = start_server(mode, instance=tmp_path, extra_env=env, init_db=False)
         time.sleep(1)
     finally:
         sender.stopping.set()
@@ -236,4 +240,15 @@ def test_on_postgresql_no_acknowledged_message_is_lost_or_duplicated(
         {**LIMITS, "DATABASE_URL": pg_url},
         {"SQLALCHEMY_DATABASE_URI": pg_url},
         lambda writer: _postgres_rows(pg_url, writer, tmp_path / "vault.db"),
+    )
+
+
+@FILTERS
+@pytest.mark.parametrize("mode", [m for m in BOTH_MODES if m != MODE])
+def test_under_the_other_async_mode_no_acknowledged_message_is_lost(tmp_path: Path, mode: str):
+    """The 3-kill SQLite run again under the async mode that is not the default (still
+    supported; tests/live.py says which tests run both)."""
+    database = tmp_path / "redbrolly.db"
+    _kill_and_count(
+        tmp_path, 3, LIMITS, {}, lambda writer: _sqlite_rows(database, writer), mode=mode
     )

@@ -24,6 +24,7 @@ FIXED = {
     "python-engineio": "4.13.2",
     "python-socketio": "5.16.2",  # since 5.14.0 it no longer pickles Redis queue messages
     "eventlet": "0.40.3",
+    "gevent": "23.9.0",  # CVE-2023-41419: pywsgi (python -m forum's server under gevent)
     "markdown-it-py": "2.2.0",
 }
 

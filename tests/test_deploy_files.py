@@ -20,6 +20,8 @@ NGINX_MAIN = DEPLOY / "nginx" / "nginx.conf"
 SYSTEMD = DEPLOY / "systemd"
 GUNICORN_PIN = '"gunicorn>=23,<26"'
 GUNICORN_ENV = ("WEB_CONCURRENCY", "RB_BIND", "RB_ASYNC_MODE", "RB_LOG_LEVEL")
+# The production default (docs/PERFORMANCE.md, "eventlet or gevent"); eventlet stays selectable.
+DEFAULT_MODE = "gevent"
 
 # Variables that hold the client's address: not even in a comment.
 ADDRESS_VARIABLES = (
@@ -67,7 +69,7 @@ def settings_of(namespace: dict) -> dict:
 def test_gunicorn_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     conf = load_gunicorn_conf(monkeypatch)
     assert conf["accesslog"] is None
-    assert conf["worker_class"] == "eventlet"
+    assert conf["worker_class"] == DEFAULT_MODE
     assert conf["workers"] == 1
     assert conf["wsgi_app"] == "forum.wsgi:app"
     assert conf["bind"] == ["127.0.0.1:8000"]
@@ -79,10 +81,10 @@ def test_gunicorn_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_gunicorn_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     conf = load_gunicorn_conf(
-        monkeypatch, WEB_CONCURRENCY="3", RB_ASYNC_MODE="gevent", RB_BIND="unix:/run/rb.sock"
+        monkeypatch, WEB_CONCURRENCY="3", RB_ASYNC_MODE="eventlet", RB_BIND="unix:/run/rb.sock"
     )
     assert conf["workers"] == 3
-    assert conf["worker_class"] == "gevent"
+    assert conf["worker_class"] == "eventlet"
     assert conf["bind"] == ["unix:/run/rb.sock"]
     assert conf["accesslog"] is None
 
@@ -97,11 +99,12 @@ def test_gunicorn_knows_every_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in conf.items():
         cfg.set(name, value)
     assert cfg.accesslog is None
-    assert cfg.worker_class_str == "eventlet"
+    assert cfg.worker_class_str == DEFAULT_MODE
 
 
 def test_eventlet_worker_needs_gunicorn_below_26() -> None:
-    """gunicorn 26 removed the eventlet worker; every install recipe pins below it."""
+    """gunicorn 26 removed the eventlet worker; every install recipe pins below it, so
+    that ``RB_ASYNC_MODE=eventlet`` stays selectable."""
     assert GUNICORN_PIN in (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
     assert GUNICORN_PIN in (DEPLOY / "README.md").read_text(encoding="utf-8")
 
@@ -297,3 +300,25 @@ def test_torrc_points_at_the_nginx_onion_block() -> None:
     port = re.search(r"(?m)^HiddenServicePort 80 (127\.0\.0\.1:\d+)$", torrc).group(1)
     assert f"listen {port};" in NGINX_SITE.read_text(encoding="utf-8")
     assert re.search(r"(?m)^SocksPort 0$", torrc)
+
+
+def test_the_default_async_mode_is_the_same_everywhere_it_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """gunicorn's config, the systemd unit, compose (app and onion), the image, the app's
+    own default and ``python -m forum`` all name one mode: gevent."""
+    assert load_gunicorn_conf(monkeypatch)["worker_class"] == DEFAULT_MODE
+    environment = read_unit("redbrolly.service")["Service"]["Environment"].split()
+    assert f"RB_ASYNC_MODE={DEFAULT_MODE}" in environment
+    services = load_compose()["services"]
+    named = {
+        n: s["environment"]["RB_ASYNC_MODE"]
+        for n, s in services.items()
+        if "RB_ASYNC_MODE" in s.get("environment", {})
+    }
+    named.pop("expire", None)  # the CLI's sweep: threading, like the systemd timer's unit
+    assert set(named) >= {"app"} and set(named.values()) == {DEFAULT_MODE}, named
+    assert re.search(rf"(?m)^\s+RB_ASYNC_MODE={DEFAULT_MODE}$", (DEPLOY / "Dockerfile").read_text())
+    for source in ("forum/config.py", "forum/__main__.py"):
+        text = (ROOT / source).read_text(encoding="utf-8")
+        assert f'os.environ.get("RB_ASYNC_MODE", "{DEFAULT_MODE}")' in text, source

@@ -1,4 +1,4 @@
-"""The live channel against the real server (``python -m forum``, eventlet).
+"""The live channel against the real server (``python -m forum``, the default async mode).
 
 A real python-socketio client watches a thread page, as static/js/live.js does; the
 thread's author replies and then deletes the reply over plain HTTP, as a browser

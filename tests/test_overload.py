@@ -1,6 +1,6 @@
 """Overload queues: the event slots, the pool settings, and the sweep that gives way.
 
-The live proof (a real eventlet server, a pool of 2, eight senders and a sweep) is
+The live proof (a real server under each async mode, a pool of 2, eight senders and a sweep) is
 tests/test_overload_live.py; these check the pieces in threading mode.
 """
 

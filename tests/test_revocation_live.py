@@ -1,6 +1,6 @@
 """Revocation reaches live sockets at once, across processes (issue 16, item 4).
 
-A real server (``python -m forum``, eventlet) holds the sockets; this test process is
+A real server (``python -m forum``, the default async mode) holds the sockets; this test process is
 a second worker on the same database and the same Redis channel, and ends the rights
 the way the site does (the service functions). For each cause (logout, passphrase
 change, suspension, removal from the space) the victim's live connection must be cut

@@ -109,7 +109,7 @@ def neutral_site(browser: Browser) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def server(browser: Browser, neutral_site: str) -> Iterator[LiveServer]:
-    """``python -m forum`` under eventlet on a free port, with a fresh SQLite database.
+    """``python -m forum`` (the default async mode) on a free port, with a fresh SQLite database.
 
     Depends on ``browser`` so that a missing browser skips before a server starts.
     A module needing another configuration overrides ``origin`` with its own ``serve(...)``.

@@ -402,7 +402,7 @@ def serve(neutral_site: str, **extra_env: str) -> Iterator[LiveServer]:
     instance = Path(tempfile.mkdtemp(prefix="rb-browser-"))
     (instance / "config.py").write_text(INSTANCE_CONFIG)
     live = start_server(
-        "eventlet", extra_env={"RB_QUICK_EXIT_URL": neutral_site, **extra_env}, instance=instance
+        extra_env={"RB_QUICK_EXIT_URL": neutral_site, **extra_env}, instance=instance
     )
     try:
         yield live
