@@ -164,8 +164,21 @@ def _run(fn: Callable[..., T], *args: object) -> T:
     if library == "gevent":
         import gevent
 
-        return gevent.get_hub().threadpool.apply(fn, args)
+        # gevent's threadpool prints an exception raised in its thread (traceback and
+        # all) before handing it back, and argon2's verify raises on every mismatch:
+        # caught there, raised here.
+        done, value = gevent.get_hub().threadpool.apply(_caught, (fn, args))
+        if not done:
+            raise value
+        return value
     return fn(*args)
+
+
+def _caught(fn: Callable[..., T], args: tuple) -> tuple[bool, t.Any]:
+    try:
+        return True, fn(*args)
+    except Exception as error:  # handed to the caller, which raises it
+        return False, error
 
 
 def needs_rehash(stored_hash: str) -> bool:

@@ -187,3 +187,22 @@ def test_gunicorn_serves_chat_and_sign_up_as_deployed(served):
     signed_up = http.post(server.url + "/signup", data=data, timeout=60)
     assert signed_up.status_code == 200 and "recovery codes" in signed_up.text
     assert "Traceback" not in server.log(), server.log()[-3000:]
+
+
+def test_a_wrong_passphrase_leaves_no_traceback(server: LiveServer):
+    """argon2's verify raises on a mismatch, on the real thread it runs on. gevent's
+    threadpool printed each such exception, with its traceback, before handing it back:
+    every wrong passphrase (and every login to an unknown alias) wrote one to the log."""
+    http = requests.Session()
+    for alias in ("amara", "nobody-here"):  # a stored hash, and the dummy one
+        page = http.get(server.url + "/login", timeout=20)
+        data = {
+            "csrf_token": CSRF_RE.search(page.text).group(1),
+            "alias": alias,
+            "passphrase": "not the passphrase at all",
+        }
+        refused = http.post(server.url + "/login", data=data, timeout=60)
+        assert refused.status_code == 400, refused.status_code
+    time.sleep(0.3)
+    log = server.log()
+    assert "Traceback" not in log and "VerifyMismatchError" not in log, log[-3000:]
