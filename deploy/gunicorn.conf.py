@@ -7,7 +7,7 @@ Do not add ``access_log_format`` or ``logconfig_dict``: either would bring a req
 log back.
 
 The worker class follows ``RB_ASYNC_MODE``: ``gevent`` (the default) or ``eventlet``
-(still supported and tested; docs/PERFORMANCE.md, "eventlet or gevent", says why gevent
+(still supported and tested; deploy/README.md, "gevent or eventlet", says why gevent
 is the default). Gunicorn removed its eventlet worker in 26.0, so keeping eventlet
 selectable needs ``gunicorn>=23,<26``, which ``deploy/Dockerfile`` and
 ``deploy/README.md`` pin; a deployment that stays on gevent may take newer releases.

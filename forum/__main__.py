@@ -1,6 +1,6 @@
 """``python -m forum``: serve HTTP and Socket.IO (gevent unless RB_ASYNC_MODE says eventlet).
 
-Both are tested (docs/PERFORMANCE.md, "eventlet or gevent"); ``threading`` is for tests.
+Both are tested; why gevent is the default: deploy/README.md. ``threading`` is for tests.
 """
 
 from __future__ import annotations

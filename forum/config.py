@@ -10,7 +10,7 @@
 | RB_PUBLIC_ORIGIN    | http://127.0.0.1:5000           | origin users reach; Origin checks, Secure cookies |
 | RB_SESSION_IDLE_DAYS| 7                               | sign-out after this many days without activity, counted from the start (UTC) of the day of last use |
 | RB_SESSION_MAX_DAYS | 30                              | sign-out this many days after the day of login, active or not |
-| RB_ASYNC_MODE       | gevent (threading in tests)     | Flask-SocketIO async mode: gevent or eventlet for a server, both tested (docs/PERFORMANCE.md, "eventlet or gevent"); threading for tests |
+| RB_ASYNC_MODE       | gevent (threading in tests)     | Flask-SocketIO async mode: gevent or eventlet for a server, both tested (why gevent: deploy/README.md); threading for tests |
 | RB_ADDRESS_HEADER   | (none)                          | header holding the client address set by nginx; used only, hashed, for rate limits |
 | RB_LIMIT_CHAT      | 10 per 10 seconds               | chat messages per name at trust level 1 (RB_LIMIT_CHAT_NEW: 5 per 10 s, level 0; RB_LIMIT_CHAT_TRUSTED: 20 per 10 s, level 2; see moderation/trust.py) |
 | RB_VAULT_PATH       | beside an SQLite database (x.vault.db), else instance/vault.db | the key vault and search index (forum/sealed.py): a local SQLite file every process of the deployment shares; never back it up for longer than the shortest retention (docs/EXPIRY.md) |
