@@ -919,8 +919,17 @@ def start_stack(
             [sys.executable, "-m", "flask", "--app", "forum", "init-db"],
             env=env, cwd=root, check=True, capture_output=True, timeout=300,
         )  # fmt: skip
+        # The seed writes sealed text under the vault's keys: the vault the servers open
+        # (forum/sealed.py default_path: instance/vault.db beside a PostgreSQL database),
+        # not base_config's test vault, or the servers read every seeded text as erased.
         app = create_app(
-            base_config(folder, SQLALCHEMY_DATABASE_URI=database_url, RB_PUBLIC_ORIGIN=url)
+            base_config(
+                folder,
+                SQLALCHEMY_DATABASE_URI=database_url,
+                RB_PUBLIC_ORIGIN=url,
+                RB_INSTANCE_PATH=env["RB_INSTANCE_PATH"],
+                RB_VAULT_PATH=str(Path(env["RB_INSTANCE_PATH"]) / "vault.db"),
+            )
         )
         with app.app_context():
             seeded = seed()

@@ -211,6 +211,19 @@ def test_messages_and_presence_cross_between_the_processes(stack):
         _close(everyone)
 
 
+def test_seeded_text_reads_back_on_both_processes(stack):
+    """The seed and the servers share one key vault: a thread written before the servers
+    started shows its title and body whichever process serves it (nginx hashes each
+    session to one; 28 sessions reach both). It read as erased when the seed wrote into
+    the test vault instead of the one the servers open."""
+    running, seeded = stack
+    for who, token in sorted(seeded["tokens"].items()):
+        page = _http(running, token).get(f"{running.url}/t/{seeded['thread']}", timeout=20)
+        assert page.status_code == 200, (who, page.text[:300])
+        assert "Watched thread" in page.text, who
+        assert "First post" in page.text, who
+
+
 def test_a_hide_on_one_process_removes_the_message_on_the_other(stack):
     running, seeded = stack
     mods = _on_each(running, seeded, 1, prefix="mod")
