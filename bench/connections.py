@@ -1,6 +1,6 @@
 """Connections: how fast N authenticated clients fill one room, and what an idle one costs.
 
-    python -m bench.connections                     # N=1000: ours (eventlet) beside Node socket.io
+    python -m bench.connections                     # N=1000: ours (gevent, the default, and eventlet) beside Node
     python -m bench.connections --ns 5000 --no-node # one process holding 5,000 idle clients
 
 Per server and N: a fresh instance with N members and their session tokens (as
@@ -153,7 +153,7 @@ def summarize(rows: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--modes", default="eventlet", help="async modes of our server")
+    ap.add_argument("--modes", default="gevent,eventlet", help="async modes of our server (gevent is the default)")
     ap.add_argument("--ns", default="1000", help="client counts")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--node", action=argparse.BooleanOptionalAction, default=True,
