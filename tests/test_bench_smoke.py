@@ -21,6 +21,7 @@ from bench import connections
 from bench import expiry as expiry_bench
 from bench import pages
 from bench import sealed as sealed_bench
+from bench import send_cost
 from bench import servers
 from moderation import trust
 from tests.live import ROOT
@@ -203,6 +204,18 @@ def test_sealed_bench_runs_and_counts_every_figure(tmp_path, capsys):
         assert row[key] > 0, key
     assert row["posts_sealed"] == 1.0  # the thread page's figures include opening
     assert "chat_page_open_us" in capsys.readouterr().out
+
+
+def test_send_cost_runs_and_counts_every_send(tmp_path, capsys):
+    """bench/send_cost.py: every send acked and heard (else the command fails), CPU and
+    statements counted per send, one JSON line appended; the profile prints."""
+    out = tmp_path / "send_cost.jsonl"
+    argv = ["--reps", "1", "--n", "10", "--gap-ms", "0", "--profile", "cprofile", "--top", "5"]
+    assert send_cost.main([*argv, "--out", str(out)]) == 0
+    (row,) = rows_of(out)
+    assert row["cpu_us"] > 0 and row["n"] == 10
+    assert 5 <= row["statements"] <= 12
+    assert "calls a send" in capsys.readouterr().out
 
 
 def test_connections_runs_as_shipped_and_every_client_hears_the_probe(tmp_path):
