@@ -23,6 +23,7 @@ from forum import greenlets
 from forum import i18n
 from forum import markdown
 from forum import passwords
+from forum import ratelimit
 from forum import safety
 from forum import sealed
 from forum import search
@@ -137,7 +138,11 @@ def _finish_config(app: Flask) -> None:
     origin = app.config["RB_PUBLIC_ORIGIN"]
     app.config["SESSION_COOKIE_SECURE"] = origin.startswith("https://")
     app.config["PREFERRED_URL_SCHEME"] = "https" if origin.startswith("https://") else "http"
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    # Redis when there is one, else this process's memory without limits' per-gap timer
+    # thread (forum/ratelimit.py QuietMemoryStorage).
+    app.config["RATELIMIT_STORAGE_URI"] = ratelimit.storage_uri(
+        app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://"
+    )
     app.config["RATELIMIT_ENABLED"] = app.config["RB_LIMITS_ENABLED"]
 
 

@@ -23,6 +23,7 @@ from datetime import timedelta
 from flask import current_app
 from flask import request
 from limits import parse
+from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from forum import aliases
@@ -37,6 +38,66 @@ _lock = threading.Lock()
 
 # Redis keeps a day's key this long past midnight UTC (clocks of several processes differ a little).
 KEY_GRACE = timedelta(minutes=1)
+
+
+# --- this process's counters (no REDIS_URL) -------------------------------------------
+
+MEMORY_URI = "rb-memory://"
+# How often this process's counters drop their expired entries (seconds, at most).
+SWEEP_EVERY = 10.0
+
+
+class QuietMemoryStorage(MemoryStorage):
+    """limits' own memory storage (same counters, same strategies, same answers), minus
+    a thread per quiet moment.
+
+    limits' ``MemoryStorage`` drops expired entries on a ``threading.Timer(0.01)``: every
+    write (``incr``, ``decr``, ``acquire_entry``) calls its ``__schedule_expiry``, which
+    starts a new Timer whenever the last one has finished, i.e. after any 10 ms without
+    a write. On a chat server nearly every message comes after such a gap, so nearly
+    every message paid for a thread: creating and starting it (~0.3-1 ms), and, since
+    ``Thread.start`` waits until the new thread runs, a yield to the hub under eventlet
+    or gevent in the middle of the send; then the timer walked every key 10 ms later.
+
+    That sweep is only housekeeping: every answer (``get``, ``acquire_entry``,
+    ``get_moving_window``) compares the entries' times with the clock itself, so what
+    the sweep has not yet dropped never counts. Here the same sweep (limits' own
+    ``__expire_events``) runs inline, in the write that finds it due, at most every
+    ``SWEEP_EVERY`` seconds and one at a time: memory stays bounded by the longest
+    window plus ``SWEEP_EVERY``, and no write starts a thread.
+
+    Registered with limits as ``rb-memory://`` (``STORAGE_SCHEME``); the factory uses it
+    wherever ``memory://`` would be (``storage_uri``). With ``REDIS_URL`` the counters
+    are in Redis as before and this class is not used.
+    """
+
+    STORAGE_SCHEME = ["rb-memory"]
+    _next_sweep = 0.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._sweeping = threading.Lock()
+
+    # limits calls ``self.__schedule_expiry()`` from every write; inside its class that
+    # name is ``_MemoryStorage__schedule_expiry``, so this replaces it (tests/test_ratelimit.py
+    # fails loudly if a limits release renames it: a write would start a thread again).
+    def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now < self._next_sweep or not self._sweeping.acquire(blocking=False):
+            return
+        try:
+            self._next_sweep = now + SWEEP_EVERY
+            self._MemoryStorage__expire_events()
+        finally:
+            self._sweeping.release()
+
+
+def storage_uri(configured: str) -> str:
+    """The counters' storage: Redis (or any other) as configured; ``memory://`` (this
+    process) becomes :class:`QuietMemoryStorage`'s ``rb-memory://``."""
+    if configured.split("://", 1)[0] == "memory":
+        return MEMORY_URI + configured.split("://", 1)[1]
+    return configured
 
 
 def _day() -> str:
