@@ -50,6 +50,7 @@ class Screener(Protocol):
         confirmed: bool,
         title: str | None = None,
         inline: bool = False,
+        links: Sequence[str] | None = None,
     ) -> Verdict:
         """Refuse the text (Invalid, Forbidden, NeedsConfirmation) or return the verdict."""
         ...

@@ -63,11 +63,15 @@ def check(
     confirmed: bool,
     title: str | None = None,
     inline: bool = False,
+    links: Sequence[str] | None = None,
 ) -> Verdict:
     """Refuse (Invalid, Forbidden, NeedsConfirmation) or return the watched-word verdict.
 
     ``title`` is screened with the ``parts``; the verdict says whether the word
     was in it. ``inline``: the text is shown by ``markdown.render_inline`` (chat).
+    ``links``: the links of ``parts`` (and ``title``) as the caller's own render of them
+    found (``markdown.render_inline_with_links``: chat parses its message once), instead
+    of parsing them again here.
     """
     fields = [title, *parts] if title is not None else list(parts)
     text = _joined(fields)
@@ -82,7 +86,8 @@ def check(
             )
         )
     # Each part is rendered on its own, so each is searched on its own.
-    links = [link for part in fields if part for link in markdown.links_in(part, inline=inline)]
+    if links is None:
+        links = [link for part in fields if part for link in markdown.links_in(part, inline=inline)]
     now = clock.now()
     if links:
         stats = trust.stats_in(actor, space_id)  # the name shown in this space

@@ -21,9 +21,11 @@ from forum.markdown import LINK_REL
 from forum.markdown import MAX_CHAT_CHARS
 from forum.markdown import MAX_POST_CHARS
 from forum.markdown import MAX_TITLE_CHARS
+from forum.markdown import links_in
 from forum.markdown import plain_excerpt
 from forum.markdown import render
 from forum.markdown import render_inline
+from forum.markdown import render_inline_with_links
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -613,6 +615,25 @@ def test_render_inline_keeps_the_chat_subset() -> None:
         "https://example.org",
         "http://www.example.com",
     ]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "plain",
+        "*em* **strong** ~~gone~~ `code` [l](https://example.org) www.example.com",
+        "<https://h.example> x@example.org ![alt](https://host/pic.png) [x]() [j](javascript:1)",
+        "[![alt](https://pic.example/p.png)](https://target.example) `[not](https://a.link)`",
+        "    indented www.example.org\n> quote [q](/local)",
+        *[vector.values[0] for vector in XSS_VECTORS],
+    ],
+)
+def test_one_parse_renders_and_finds_links_as_the_two_did(source: str) -> None:
+    """Chat's one parse (``render_inline_with_links``) gives exactly what
+    ``render_inline`` and ``links_in(inline=True)`` give on their own."""
+    html, links = render_inline_with_links(source)
+    assert html == render_inline(source) and isinstance(html, Markup)
+    assert links == links_in(source, inline=True)
 
 
 def test_render_inline_newlines_become_br() -> None:
