@@ -57,6 +57,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -403,6 +404,17 @@ def seal_object(obj: Any) -> bool:
             setattr(obj, name, SealedStr(str(value), kid))
             changed = True
     return changed
+
+
+def key_id_of(model: type, **row: Any) -> int:
+    """The key a row of ``model`` with these column values (its scope and expiry) is
+    sealed under. A Core insert wraps its texts in ``SealedStr(text, key_id_of(...))``
+    and the column type seals them, as the flush hook would have."""
+    spec = _epoch_spec(model)
+    if spec is None:
+        raise TypeError(f"{model.__name__} has no sealed columns")
+    kid, _cipher = vault().key_for(*epoch_of(spec, SimpleNamespace(**row)))
+    return kid
 
 
 def seal_for(model: type, text: str, **row: Any) -> str:

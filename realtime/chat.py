@@ -48,6 +48,7 @@ from forum import disk
 from forum import markdown
 from forum import ratelimit
 from forum import retention
+from forum import sealed
 from forum import signals
 from forum import standing
 from forum import text
@@ -73,6 +74,7 @@ from forum.models import Membership
 from forum.models import Space
 from forum.pagination import Page
 from forum.pagination import paginate
+from forum.sealed import SealedStr
 from moderation import guard
 from moderation import screening
 from moderation import trust
@@ -352,32 +354,29 @@ def post_message(
     # Counted before the content checks, so they cannot be probed for free.
     # The rate of the name shown here (its row is in hand: no query), counted per name.
     ratelimit.hit(trust.chat_rate(account, membership, now), "chat", membership.persona)
+    # One parse of the Markdown: the links screening looks for, and the HTML stored.
+    html, links = markdown.render_inline_with_links(body)
     verdict = screening.check(
-        account, room.space_id, [body], confirmed=is_confirmed(confirmed), inline=True
+        account, room.space_id, [body], confirmed=is_confirmed(confirmed), inline=True, links=links
     )
     # No fsync on the hub per message (SQLite): an acked message survives a killed
     # process, not necessarily a power loss (forum/disk.py, docs/REALTIME.md).
     disk.no_fsync_on_sqlite(db.session)
-    seq = db.session.execute(
-        sa.text("UPDATE chat_rooms SET last_seq = last_seq + 1 WHERE id = :id RETURNING last_seq"),
-        {"id": room.id},
-    ).scalar_one()
-    message = ChatMessage(
-        room_id=room.id,
-        space_id=room.space_id,
-        seq=seq,
-        author_id=account.id,
-        author_name=membership.display_name,
-        client_id=client_id,
-        body=body,
-        created_at=now,
-        expires_at=retention.chat_expires_at(access.space, now),
-        hidden_at=None,  # known: screening may hold it (below); no reload to find out
-    )
-    db.session.add(message)
+    seq = db.session.execute(_NEXT_SEQ, {"id": room.id}).scalar_one()
+    row = {
+        "room_id": room.id,
+        "space_id": room.space_id,
+        "seq": seq,
+        "author_id": account.id,
+        "author_name": membership.display_name,
+        "client_id": client_id,
+        "created_at": now,
+        "expires_at": retention.chat_expires_at(access.space, now),
+        "hidden_at": None,  # known: screening may hold it (below); no reload to find out
+    }
     standing.count_post(membership)  # trust counts it, in this transaction
     try:
-        db.session.flush()
+        message = _insert(row, body, str(html))
         screening.apply(verdict, "chat", message, access.space.name)
         _commit_keeping(message)
     except IntegrityError:
@@ -391,6 +390,35 @@ def post_message(
     if message.hidden_at is None:
         signals.chat_message_created.send(message)
     return message, True
+
+
+_NEXT_SEQ = sa.text(
+    "UPDATE chat_rooms SET last_seq = last_seq + 1 WHERE id = :id RETURNING last_seq"
+)
+_INSERT = sa.insert(ChatMessage.__table__).returning(ChatMessage.__table__.c.id)
+
+
+def _insert(row: dict[str, Any], body: str, html: str) -> ChatMessage:
+    """Store a new message with one prebuilt INSERT, and hand back the row as the session
+    would have loaded it.
+
+    The ORM's unit of work (an object made pending, the flush's sorting and bookkeeping,
+    the sealing hook over the session's new objects) cost more than the INSERT itself.
+    The texts are sealed as the flush hook seals them: wrapped for the row's epoch key,
+    the column type encrypts them (``forum/sealed.py``); the HTML is the render the
+    screening's link check parsed (the model's ``body`` listener renders on an ORM write).
+    The message returned is persistent and clean: screening can still hold it (an
+    UPDATE at the commit) and the ack and the broadcast read its values without a query.
+    """
+    kid = sealed.key_id_of(ChatMessage, **row)
+    values = {**row, "body": SealedStr(body, kid), "body_html": SealedStr(html, kid)}
+    values["id"] = db.session.execute(_INSERT, values).scalar_one()
+    message = ChatMessage.__mapper__.class_manager.new_instance()
+    for key, value in values.items():
+        so.attributes.set_committed_value(message, key, value)
+    so.make_transient_to_detached(message)
+    db.session.add(message)
+    return message
 
 
 def _commit_keeping(message: ChatMessage) -> None:

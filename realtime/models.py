@@ -58,7 +58,8 @@ class ChatMessage(Authored, db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
     # ``body`` rendered (``markdown.render_inline``), written with every change of ``body``
-    # (the listener below: a new message, a moderator's redaction), so a room page renders
+    # (a new message: ``chat.post_message``'s INSERT, from the parse its screening used;
+    # an ORM write such as a moderator's redaction: the listener below), so a room page renders
     # nothing. User text like ``body``: sealed under the same key, in the same row, so it
     # is shredded, expires and is deleted with it. NULL only for rows a Core insert wrote
     # without it; those are rendered when shown.

@@ -13,6 +13,8 @@ from forum import accounts
 from forum import clock as clock_module
 from forum import disk
 from forum import expiry
+from forum import markdown
+from forum import sealed
 from forum import signals
 from forum.app import ConfigError
 from forum.app import create_app
@@ -146,6 +148,59 @@ def test_send_does_not_read_back_the_message_it_stored(app, client, lounge, sock
     assert heard == ack["message"]
     inserted = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO chat_m"))
     assert not [s for s in statements[inserted:] if "FROM chat_messages" in s]
+
+
+def test_send_parses_the_markdown_once(app, client, lounge, socket, monkeypatch):
+    """The link check (screening) and the stored HTML come from one parse of the message
+    (they were two: ``links_in`` and ``render_inline``)."""
+    parses: list[str] = []
+    original = markdown._INLINE.parseInline
+
+    def parse(text, env=None):
+        parses.append(text)
+        return original(text, env)
+
+    sock = socket()
+    monkeypatch.setattr(markdown._INLINE, "parseInline", parse)
+    ack = sock.ack(
+        "send", {"room_id": lounge.id, "client_id": "parse-once-1", "body": "*hi* there"}
+    )
+    assert ack["ok"] and ack["message"]["html"] == "<em>hi</em> there"
+    assert parses == ["*hi* there"]
+
+
+def test_send_stores_the_message_without_the_unit_of_work(app, client, lounge, socket):
+    """The INSERT is one prebuilt statement, not an ORM flush of a new ChatMessage; the
+    row is what the ORM would have written: text and HTML sealed under the key of the
+    room's space and hour of expiry, every other column as sent."""
+    flushed: list[object] = []
+
+    def note(session, _context, _instances) -> None:
+        flushed.extend(obj for obj in session.new if isinstance(obj, ChatMessage))
+
+    sock = socket()
+    sa.event.listen(db.session, "before_flush", note)
+    try:
+        ack = sock.ack(
+            "send", {"room_id": lounge.id, "client_id": "core-insert-1", "body": "**b**"}
+        )
+    finally:
+        sa.event.remove(db.session, "before_flush", note)
+    assert ack["ok"] and flushed == []
+    table = ChatMessage.__table__
+    raw = db.session.execute(
+        sa.select(
+            sa.func.substr(table.c.body, 1, 4), sa.func.substr(table.c.body_html, 1, 4)
+        ).where(table.c.id == ack["id"])
+    ).one()
+    assert tuple(raw) == (sealed.MAGIC, sealed.MAGIC)
+    db.session.expire_all()
+    stored = db.session.get(ChatMessage, ack["id"])
+    assert (stored.body, stored.body_html) == ("**b**", "<strong>b</strong>")
+    assert stored.body.key_id == stored.body_html.key_id == sealed.key_id_for(stored)
+    assert (stored.room_id, stored.space_id, stored.seq) == (lounge.id, lounge.space_id, ack["seq"])
+    assert stored.client_id == "core-insert-1" and stored.hidden_at is None
+    assert chat.message_dict(stored) == ack["message"]
 
 
 def test_send_runs_the_same_few_statements_whatever_the_history_or_room_size(
