@@ -377,8 +377,14 @@ def post_message(
     standing.count_post(membership)  # trust counts it, in this transaction
     try:
         message = _insert(row, body, str(html))
-        screening.apply(verdict, "chat", message, access.space.name)
-        _commit_keeping(message)
+        if verdict.action == "allow":
+            db.session.commit()
+            db.session.add(message)  # persistent as if loaded now: no expiry, no query
+        else:
+            # Held or flagged: the flag row (and a hold's hidden_at) in this transaction.
+            db.session.add(message)
+            screening.apply(verdict, "chat", message, access.space.name)
+            _commit_keeping(message)
     except IntegrityError:
         # The same retry raced us (two tabs, a resend crossing a slow ack): theirs won.
         db.session.rollback()
@@ -388,6 +394,8 @@ def post_message(
         _announce_again(existing, membership)
         return existing, False
     if message.hidden_at is None:
+        # Built once: the room's broadcast and the author's ack carry the same payload.
+        message.__dict__[_PAYLOAD] = message_dict(message)
         signals.chat_message_created.send(message)
     return message, True
 
@@ -399,16 +407,18 @@ _INSERT = sa.insert(ChatMessage.__table__).returning(ChatMessage.__table__.c.id)
 
 
 def _insert(row: dict[str, Any], body: str, html: str) -> ChatMessage:
-    """Store a new message with one prebuilt INSERT, and hand back the row as the session
-    would have loaded it.
+    """Store a new message with one prebuilt INSERT, and hand back the row as a query
+    would have loaded it (detached until the caller adds it to the session: after the
+    commit, which then has nothing of it to expire and reload).
 
     The ORM's unit of work (an object made pending, the flush's sorting and bookkeeping,
     the sealing hook over the session's new objects) cost more than the INSERT itself.
     The texts are sealed as the flush hook seals them: wrapped for the row's epoch key,
     the column type encrypts them (``forum/sealed.py``); the HTML is the render the
     screening's link check parsed (the model's ``body`` listener renders on an ORM write).
-    The message returned is persistent and clean: screening can still hold it (an
-    UPDATE at the commit) and the ack and the broadcast read its values without a query.
+    Every column is loaded: the ack and the broadcast read its values without a query.
+    Screening that holds or flags it adds it to the session before the commit (an
+    UPDATE of ``hidden_at`` and a flag row).
     """
     kid = sealed.key_id_of(ChatMessage, **row)
     values = {**row, "body": SealedStr(body, kid), "body_html": SealedStr(html, kid)}
@@ -417,7 +427,6 @@ def _insert(row: dict[str, Any], body: str, html: str) -> ChatMessage:
     for key, value in values.items():
         so.attributes.set_committed_value(message, key, value)
     so.make_transient_to_detached(message)
-    db.session.add(message)
     return message
 
 
@@ -508,6 +517,17 @@ def _missed(room: ChatRoom, reader: Account | None, after: int) -> tuple[Page, i
 
 
 _LAST_SEQ = sa.select(ChatRoom.last_seq).where(ChatRoom.id == sa.bindparam("room_id"))
+
+
+_PAYLOAD = "_rb_payload"
+
+
+def payload_of(message: ChatMessage, *, last: bool = False) -> dict[str, Any]:
+    """:func:`message_dict`, made once for a message just sent: ``post_message`` keeps the
+    payload it announces on the new message, the broadcast sends it and the author's ack
+    (``last``: the final use, which drops it) carries it. Any other message: made now."""
+    made = message.__dict__.pop(_PAYLOAD, None) if last else message.__dict__.get(_PAYLOAD)
+    return made if made is not None else message_dict(message)
 
 
 def message_dict(message: ChatMessage) -> dict[str, Any]:

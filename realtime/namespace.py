@@ -264,7 +264,7 @@ class ChatNamespace(Namespace):
         )
         if message.hidden_at is not None:
             return {"ok": True, "held": True, "id": message.id, "notice": str(chat.HELD)}
-        payload = chat.message_dict(message)
+        payload = chat.payload_of(message, last=True)  # the one the room was sent
         return {
             "ok": True,
             "id": message.id,

@@ -66,7 +66,7 @@ def _current_sid() -> str | None:
 
 
 def message_payload(message: ChatMessage) -> dict[str, Any]:
-    return chat.message_dict(message)
+    return chat.payload_of(message)
 
 
 def removed_payload(room_id: int, ids: list[int], seqs: list[int]) -> dict[str, Any]:
@@ -123,9 +123,10 @@ def on_message_created(message: ChatMessage, restored: bool = False, **_: Any) -
     message the room had been told was removed; clients drop any other copy of a seq
     they were told is gone (it may arrive after the "removed", from another process)."""
     skip = [sid for sid in (_current_sid(), *sockets.sids_blocking(message)) if sid]
-    payload = message_payload(message)
     if restored:
-        payload = {**payload, "restored": True}
+        payload = {**chat.message_dict(message), "restored": True}
+    else:
+        payload = message_payload(message)
     socketio.emit(
         "message",
         payload,

@@ -169,6 +169,26 @@ def test_send_parses_the_markdown_once(app, client, lounge, socket, monkeypatch)
     assert parses == ["*hi* there"]
 
 
+def test_send_builds_the_message_payload_once(app, client, lounge, socket, person, monkeypatch):
+    """The room's broadcast and the author's ack carry one payload, built once (it was
+    built for each)."""
+    _bo, bo_client = person("Bodil", lounge.space)
+    amara, bo = socket(), socket(bo_client)
+    bo.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    built: list[int] = []
+    original = chat.message_dict
+
+    def message_dict(message):
+        built.append(message.id)
+        return original(message)
+
+    monkeypatch.setattr(chat, "message_dict", message_dict)
+    ack = amara.ack("send", {"room_id": lounge.id, "client_id": "payload-1", "body": "once"})
+    assert ack["ok"] and built == [ack["id"]]
+    [heard] = bo.received("message")
+    assert heard == ack["message"] == original(db.session.get(ChatMessage, ack["id"]))
+
+
 def test_send_stores_the_message_without_the_unit_of_work(app, client, lounge, socket):
     """The INSERT is one prebuilt statement, not an ORM flush of a new ChatMessage; the
     row is what the ORM would have written: text and HTML sealed under the key of the
