@@ -359,6 +359,14 @@ def post_message(
     verdict = screening.check(
         account, room.space_id, [body], confirmed=is_confirmed(confirmed), inline=True, links=links
     )
+    # Who blocked this name: their sockets never hear it (push.on_message_created). Read
+    # here, before the write begins (no lock held for it), in the transaction the send
+    # already has: after the commit it took a connection and a transaction of its own.
+    blocking = (
+        []
+        if verdict.action == "hold"
+        else sockets.sids_blocking(Written(account.id, membership.display_name, room.space_id))
+    )
     # No fsync on the hub per message (SQLite): an acked message survives a killed
     # process, not necessarily a power loss (forum/disk.py, docs/REALTIME.md).
     disk.no_fsync_on_sqlite(db.session)
@@ -396,7 +404,7 @@ def post_message(
     if message.hidden_at is None:
         # Built once: the room's broadcast and the author's ack carry the same payload.
         message.__dict__[_PAYLOAD] = message_dict(message)
-        signals.chat_message_created.send(message)
+        signals.chat_message_created.send(message, blocking=blocking)
     return message, True
 
 

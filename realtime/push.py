@@ -117,12 +117,20 @@ def _never_raises(receiver: Callable[..., None]) -> Callable[..., None]:
 
 
 @_never_raises
-def on_message_created(message: ChatMessage, restored: bool = False, **_: Any) -> None:
+def on_message_created(
+    message: ChatMessage,
+    restored: bool = False,
+    blocking: list[str] | None = None,
+    **_: Any,
+) -> None:
     """Everyone in the room hears a new message; the sender already has it in its ack,
-    and people who blocked the author never get it. ``restored``: a moderator kept a
-    message the room had been told was removed; clients drop any other copy of a seq
+    and people who blocked the author never get it (``blocking``: their sockets, when the
+    sender read them in its transaction; else read here). ``restored``: a moderator kept
+    a message the room had been told was removed; clients drop any other copy of a seq
     they were told is gone (it may arrive after the "removed", from another process)."""
-    skip = [sid for sid in (_current_sid(), *sockets.sids_blocking(message)) if sid]
+    if blocking is None:
+        blocking = sockets.sids_blocking(message)
+    skip = [sid for sid in (_current_sid(), *blocking) if sid]
     if restored:
         payload = {**chat.message_dict(message), "restored": True}
     else:

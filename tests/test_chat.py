@@ -189,6 +189,37 @@ def test_send_builds_the_message_payload_once(app, client, lounge, socket, perso
     assert heard == ack["message"] == original(db.session.get(ChatMessage, ack["id"]))
 
 
+def test_send_takes_one_connection_and_still_skips_blockers(
+    app, client, lounge, member, socket, person
+):
+    """The blockers' sockets are read in the send's own transaction, before its write: a
+    send checks out one connection (it was two: the read came after the commit), and a
+    member who blocked the name still never hears it."""
+    _bo, bo_client = person("Bodil", lounge.space)
+    _cy, cy_client = person("Cyril", lounge.space)
+    amara, bo, cy = socket(), socket(bo_client), socket(cy_client)
+    for sock in (bo, cy):
+        assert sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
+    first = amara.ack("send", {"room_id": lounge.id, "client_id": "blocked-1", "body": "hi"})
+    [heard] = cy.received("message")
+    assert post(bo_client, f"/block/chat/{heard['id']}", {}).status_code == 303
+    checkouts: list[int] = []
+
+    def count(*_args: object) -> None:
+        checkouts.append(1)
+
+    db.session.remove()  # as a server's event starts: no connection held
+    sa.event.listen(db.engine, "checkout", count)
+    try:
+        ack = amara.ack("send", {"room_id": lounge.id, "client_id": "blocked-2", "body": "again"})
+    finally:
+        sa.event.remove(db.engine, "checkout", count)
+    assert first["ok"] and ack["ok"]
+    assert len(checkouts) == 1
+    assert [m["seq"] for m in cy.received("message")] == [ack["seq"]]
+    assert ack["seq"] not in [m["seq"] for m in bo.received("message")]
+
+
 def test_send_stores_the_message_without_the_unit_of_work(app, client, lounge, socket):
     """The INSERT is one prebuilt statement, not an ORM flush of a new ChatMessage; the
     row is what the ORM would have written: text and HTML sealed under the key of the
