@@ -149,11 +149,13 @@ def pick_time_zone() -> str | None:
     return valid_time_zone(request.cookies.get(TZ_COOKIE)) or "UTC"
 
 
-def locale_for(account: Any) -> str:
-    """The language to answer one account in outside a page (Socket.IO acks)."""
+def locale_for(account: Any, fallback: str | None = None) -> str:
+    """The language to answer one account in outside a page (Socket.IO acks): the
+    account's own, else ``fallback`` (a socket's: what its handshake's cookie or
+    Accept-Language chose, read once at connect), else the request's."""
     if account is not None and valid_language(getattr(account, "locale", None)):
         return account.locale
-    return pick_locale() or SOURCE_LANGUAGE
+    return fallback or pick_locale() or SOURCE_LANGUAGE
 
 
 def language_chosen() -> bool:

@@ -103,7 +103,7 @@ def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]
             account = sockets.current(request.sid)
         except Exception as error:
             return _failed(error)
-        with force_locale(i18n.locale_for(account)):
+        with force_locale(i18n.locale_for(account, self.languages.get(request.sid))):
             return _answer(self, handler, account, data)
 
     return wrapper
@@ -167,6 +167,10 @@ class ChatNamespace(Namespace):
         # The bucket's refusal in each socket's language, put into words at connect: the
         # bucket answers before any request context exists (so before any translation).
         self.slow_down: dict[str, str] = {}
+        # Each socket's language for an account that chose none: its handshake's cookie or
+        # Accept-Language, which never change for the socket, read once at connect (every
+        # event parsed them again).
+        self.languages: dict[str, str] = {}
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         """Every event passes the socket's token bucket first (``realtime/throttle.py``):
@@ -184,7 +188,7 @@ class ChatNamespace(Namespace):
         try:
             # At most ``slots.size`` events at once (half the database pool): the rest
             # wait here holding no connection, however long the queue, instead of each
-            # taking one, yielding part-way (the rate limiter's timer, network calls)
+            # taking one, yielding part-way (Redis and PostgreSQL calls)
             # and leaving the sweep and each other to time out on an empty pool.
             # A connect and a join go first: a client waits on them before anything else
             # (chat.js sends what is pending after the join's answer), and behind the
@@ -202,6 +206,7 @@ class ChatNamespace(Namespace):
             if event == "disconnect" and args:
                 self.throttle.forget(args[0])
                 self.slow_down.pop(args[0], None)
+                self.languages.pop(args[0], None)
 
     def on_connect(self, _auth: object = None) -> None:
         if not origin_allowed():
@@ -209,6 +214,7 @@ class ChatNamespace(Namespace):
         found = sessions.find_session(request.cookies.get(sessions.COOKIE_NAME))
         if found is None:
             raise ConnectionRefusedError(_("Please log in to use chat."))
+        self.languages[request.sid] = i18n.locale_for(None)
         with force_locale(i18n.locale_for(found.account)):
             self.slow_down[request.sid] = str(throttle.SLOW_DOWN)
         account_id, session_id = found.account_id, found.id

@@ -25,6 +25,7 @@ from forum import clock
 from forum import i18n
 from forum.extensions import db
 from tests import factories
+from tests.support import ORIGIN
 from tests.support import csrf_token
 from tests.support import english_left
 from tests.support import post
@@ -412,6 +413,27 @@ def test_socket_ack_error_arrives_in_the_accounts_language(app, client, member, 
     with app.test_request_context():
         with force_locale("es"):
             assert ack["error"] == gettext("We could not find that page.")
+
+
+def test_socket_reads_its_handshake_language_once(app, client, member, socket, monkeypatch):
+    """An account with no language of its own is answered in what its handshake asked
+    for (Accept-Language here), read at connect: an event parses no header again."""
+    sock = socket(headers={"Origin": ORIGIN, "Accept-Language": "es"})
+    picked: list[object] = []
+    original = i18n.pick_locale
+
+    def pick_locale():
+        picked.append(1)
+        return original()
+
+    monkeypatch.setattr(i18n, "pick_locale", pick_locale)
+    ack = sock.ack("join", "not an object")
+    with app.test_request_context():
+        with force_locale("es"):
+            spanish = gettext("That request was not in the expected shape.")
+    assert spanish != "That request was not in the expected shape."
+    assert ack["ok"] is False and ack["error"] == spanish
+    assert picked == []
 
 
 # --- JavaScript labels ---------------------------------------------------------------------
