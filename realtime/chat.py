@@ -143,16 +143,7 @@ def access_room(
     NotFound, word for word: nobody learns which rooms a hidden space has.
     """
     if slug is None and account is not None:
-        # Every socket event on a room: the room, its space and the actor's membership in
-        # one statement built once (three built per call cost more than the queries).
-        found = db.session.execute(
-            _ROOM_SPACE_MEMBERSHIP, {"room_id": row_id(room_id), "account_id": account.id}
-        ).one_or_none()
-        if found is None:
-            raise NotFound()
-        room, space, membership = found
-        access = access_space_loaded(account, space, membership)
-        _require_chat(access)
+        room, access, _stored = _room_in_one(account, room_id)
         return room, access
     room = db.session.get(ChatRoom, row_id(room_id))
     if slug is not None:
@@ -179,6 +170,28 @@ _ROOM_SPACE_MEMBERSHIP = (
     )
     .where(ChatRoom.id == sa.bindparam("room_id"))
 )
+
+
+def _room_in_one(
+    account: Account, room_id: object, client_id: str | None = None
+) -> tuple[ChatRoom, SpaceAccess, int | None]:
+    """:func:`access_room` for a signed-in actor (every socket event on a room): the room,
+    its space and the actor's membership in one statement built once (three built per
+    call cost more than the queries). With ``client_id`` (a send), the same statement
+    also says which message this actor already stored in the room under that id (the
+    retry lookup, a statement of its own before); it is used only once access passed."""
+    params = {"room_id": row_id(room_id), "account_id": account.id}
+    if client_id is None:
+        found = db.session.execute(_ROOM_SPACE_MEMBERSHIP, params).one_or_none()
+    else:
+        params["client_id"] = client_id
+        found = db.session.execute(_ROOM_SPACE_MEMBERSHIP_STORED, params).one_or_none()
+    if found is None:
+        raise NotFound()
+    room, space, membership, *stored = found
+    access = access_space_loaded(account, space, membership)
+    _require_chat(access)
+    return room, access, stored[0] if stored else None
 
 
 def _require_chat(access: SpaceAccess) -> None:
@@ -302,12 +315,20 @@ def _visible(room_id: int, viewer: Account | None) -> sa.Select:
     )
 
 
-# Asked by every send, and nearly always empty: built once, on the table (no ORM entity
-# to load for the usual answer, none), the row loaded only when there is one.
-_STORED = sa.select(ChatMessage.__table__.c.id).where(
-    ChatMessage.__table__.c.room_id == sa.bindparam("room_id"),
-    ChatMessage.__table__.c.author_id == sa.bindparam("author_id"),
-    ChatMessage.__table__.c.client_id == sa.bindparam("client_id"),
+# The retry lookup, nearly always empty: built once, on the table (no ORM entity to load
+# for the usual answer, none), the row loaded only when there is one. A send asks it as a
+# column of its access statement; a send that lost a race asks it again on its own.
+def _stored(author: str) -> sa.Select:
+    return sa.select(ChatMessage.__table__.c.id).where(
+        ChatMessage.__table__.c.room_id == sa.bindparam("room_id"),
+        ChatMessage.__table__.c.author_id == sa.bindparam(author),
+        ChatMessage.__table__.c.client_id == sa.bindparam("client_id"),
+    )
+
+
+_STORED = _stored("author_id")
+_ROOM_SPACE_MEMBERSHIP_STORED = _ROOM_SPACE_MEMBERSHIP.add_columns(
+    _stored("account_id").scalar_subquery()
 )
 
 
@@ -342,11 +363,18 @@ def post_message(
     comes back with ``hidden_at`` set: tell the author.
     Raises NotFound, Forbidden, Invalid, NeedsConfirmation, RateLimited.
     """
-    room, access = access_room(account, room_id)
+    if account is None:
+        room, access = access_room(account, room_id)  # refuses: chat needs a member
+        stored_id = None
+    else:
+        # The retry lookup rides on the access statement; a client id that is not valid
+        # asks for none (and is refused below, once access has been checked).
+        valid = isinstance(client_id, str) and CLIENT_ID.fullmatch(client_id) is not None
+        room, access, stored_id = _room_in_one(account, room_id, client_id if valid else None)
     membership = _writable(room, access)
     client_id = clean_client_id(client_id)
     body = clean_body(body)
-    existing = _find(room.id, account.id, client_id)
+    existing = None if stored_id is None else db.session.get(ChatMessage, stored_id)
     if existing is not None:
         _announce_again(existing, membership)
         return existing, False
