@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 
 from forum import clock
 from forum import text
+from forum.dbtypes import UTCDateTime
 from forum.errors import Forbidden
 from forum.errors import NotFound
 from forum.extensions import db
@@ -188,13 +189,60 @@ def live(column: sa.ColumnElement, now: Any = None) -> sa.ColumnElement[bool]:
 
 def access_thread(account: Account | None, thread_id: object) -> tuple[Thread, SpaceAccess]:
     """A live thread the actor may read. Hidden threads are seen by moderators only."""
-    thread = db.session.get(Thread, row_id(thread_id))
-    if thread is None:
+    params = thread_params(account, thread_id)
+    return thread_loaded(account, db.session.execute(thread_statement(), params).one_or_none())
+
+
+@functools.cache
+def thread_statement() -> sa.Select:
+    """Built once: everything :func:`access_thread` decides on, in one statement (the
+    thread, its space and the reader's membership were three, and :func:`shows` a fourth).
+
+    The thread, its space, the reader's membership of it (None: not a member), and
+    :func:`visible`'s answer (blocks aside) for a reader who is not a moderator there
+    (``shows``) and for one who is (``shows_to_moderators``): the role is known only
+    once the membership is read. Parameters from :func:`thread_params`. A page may add
+    columns and joins (the thread page adds the reader's follow and block) and hand the
+    row to :func:`thread_loaded`."""
+    reader, now = sa.bindparam("account_id"), sa.bindparam("now", type_=UTCDateTime())
+    return (
+        sa.select(
+            Thread,
+            Space,
+            Membership,
+            visible(reader, Thread, blocks=False, now=now).label("shows"),
+            visible(reader, Thread, moderator=True, blocks=False, now=now).label(
+                "shows_to_moderators"
+            ),
+        )
+        .join(Space, Space.id == Thread.space_id)
+        .outerjoin(
+            Membership,
+            sa.and_(Membership.space_id == Thread.space_id, Membership.account_id == reader),
+        )
+        .where(Thread.id == sa.bindparam("thread_id"))
+    )
+
+
+def thread_params(account: Account | None, thread_id: object) -> dict[str, Any]:
+    """:func:`thread_statement`'s parameters (NotFound for an id no thread can have, and
+    for nobody signed in: no thread shows to them)."""
+    thread_id = row_id(thread_id)
+    if account is None:
         raise NotFound()
-    access = access_space_by_id(account, thread.space_id)
-    if not shows(account, thread, moderator=access.has_role("moderator")):
+    return {"thread_id": thread_id, "account_id": account.id, "now": clock.now()}
+
+
+def thread_loaded(account: Account | None, row: Any) -> tuple[Thread, SpaceAccess]:
+    """:func:`access_thread`'s rule, for a row of :func:`thread_statement` (None: no such
+    thread): the space as :func:`access_space_loaded` lets it through, then the thread if
+    it shows to this reader (moderators also see hidden threads)."""
+    if row is None:
         raise NotFound()
-    return thread, access
+    access = access_space_loaded(account, row.Space, row.Membership)
+    if not (row.shows_to_moderators if access.has_role("moderator") else row.shows):
+        raise NotFound()
+    return row.Thread, access
 
 
 def access_post(account: Account | None, post_id: object) -> tuple[Post, SpaceAccess]:
@@ -288,6 +336,22 @@ def searched_spaces(account: Account | None) -> sa.Select:
 def use_block_rule(app: Flask, rule: BlockRule) -> None:
     """Moderation hands over its block rule (``moderation.blocks.blocked``) at start-up."""
     app.extensions[_BLOCK_RULE] = rule
+    app.extensions[_PREBUILT] = {}  # statements built with an earlier rule go with it
+
+
+_PREBUILT = "rb.prebuilt"
+
+
+def prebuilt(name: str, build: Callable[[], sa.Select]) -> sa.Select:
+    """A statement built once per app: one that applies the block rule (which the app is
+    handed at start-up, so no module can build it at import). ``name`` says which; the
+    statement takes its values as bound parameters. SQLAlchemy keeps a built statement's
+    cache key, so each run skips building the statement and walking it for its key."""
+    built = current_app.extensions.setdefault(_PREBUILT, {})
+    found = built.get(name)
+    if found is None:
+        found = built[name] = build()
+    return found
 
 
 def blocked(reader: Reader | None, content: Any) -> sa.ColumnElement[bool]:

@@ -10,6 +10,7 @@ page 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -35,6 +36,15 @@ def page_number(raw: object, last: int = MAX_PAGE) -> int:
     return max(1, min(raw, last))
 
 
+def paged(query: sa.Select) -> sa.Select:
+    """``query`` with :func:`paginate`'s limit and offset as bound parameters: a statement
+    built once (module level, or ``access.prebuilt``) that ``paginate`` runs with
+    ``params``, instead of a new statement, and its cache key, per page shown."""
+    return query.limit(sa.bindparam("page_limit", type_=sa.Integer)).offset(
+        sa.bindparam("page_offset", type_=sa.Integer)
+    )
+
+
 def paginate(
     query: sa.Select,
     page: object = 1,
@@ -42,12 +52,17 @@ def paginate(
     *,
     scalars: bool = True,
     last: int = MAX_PAGE,
+    params: dict[str, Any] | None = None,
 ) -> Page:
     """Run ``query`` for one page (fetching one extra row to know if more follow).
 
     ``scalars`` gives the first entity of each row; ``False`` gives whole rows.
+    ``params``: ``query`` came from :func:`paged`, and these are its other parameters.
     """
     number = page_number(page, last)
-    query = query.limit(per_page + 1).offset((number - 1) * per_page)
-    rows = list(db.session.scalars(query) if scalars else db.session.execute(query))
+    if params is None:
+        query = query.limit(per_page + 1).offset((number - 1) * per_page)
+    else:
+        params = {**params, "page_limit": per_page + 1, "page_offset": (number - 1) * per_page}
+    rows = list(db.session.scalars(query, params) if scalars else db.session.execute(query, params))
     return Page(rows[:per_page], number, len(rows) > per_page)

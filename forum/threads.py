@@ -34,6 +34,7 @@ from forum import search
 from forum import signals
 from forum import standing
 from forum import text
+from forum.dbtypes import UTCDateTime
 from forum.errors import Forbidden
 from forum.extensions import db
 from forum.models import DELETED_NAME
@@ -44,6 +45,7 @@ from forum.models import Space
 from forum.models import Thread
 from forum.models import ThreadFollow
 from forum.pagination import Page
+from forum.pagination import paged
 from forum.pagination import paginate
 
 THREADS_PER_PAGE = 25
@@ -99,14 +101,45 @@ class ThreadView:
     blocked_author: bool = False
 
 
-def _visible_posts(thread: Thread, acc: access.SpaceAccess) -> sa.Select:
+def _visible_posts(moderator: bool) -> sa.Select:
     """The thread's posts as its page shows them (blocked authors' posts included: the
-    page turns them into gaps)."""
-    moderator = acc.has_role("moderator")
-    return sa.select(Post).where(
-        Post.thread_id == thread.id,
-        access.visible(acc.account, Post, moderator=moderator, own_hidden=True, blocks=False),
-    )
+    page turns them into gaps), oldest first, each with ``shown``: not written under a
+    name the reader blocked. Built once per app and role (the block rule is the app's);
+    parameters: ``:thread_id``, ``:account_id``, ``:now`` and the page's (``paged``)."""
+
+    def build() -> sa.Select:
+        reader, now = sa.bindparam("account_id"), sa.bindparam("now", type_=UTCDateTime())
+        visible = access.visible(
+            reader, Post, moderator=moderator, own_hidden=True, blocks=False, now=now
+        )
+        return paged(
+            sa.select(Post, sa.not_(access.blocked(reader, Post)).label("shown"))
+            .where(Post.thread_id == sa.bindparam("thread_id"), visible)
+            # The page shows the stored HTML: the Markdown source is not loaded (nor decrypted).
+            .options(so.defer(Post.body))
+            .order_by(Post.id)
+        )
+
+    return access.prebuilt(f"thread posts, moderator={moderator}", build)
+
+
+def _thread_page_statement() -> sa.Select:
+    """``access.thread_statement`` (the thread, its space, the reader's membership and
+    whether the thread shows) with the reader's follow of the thread and whether the
+    reader blocked its author: what a thread page asks before its posts, in one statement."""
+
+    def build() -> sa.Select:
+        reader = sa.bindparam("account_id")
+        return (
+            access.thread_statement()
+            .outerjoin(
+                ThreadFollow,
+                sa.and_(ThreadFollow.thread_id == Thread.id, ThreadFollow.account_id == reader),
+            )
+            .add_columns(ThreadFollow, access.blocked(reader, Thread).label("author_blocked"))
+        )
+
+    return access.prebuilt("thread page", build)
 
 
 def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
@@ -116,19 +149,14 @@ def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
     numbers and links match what others see) but come back as ``BlockedGap``s,
     one per run, without their text.
     """
-    thread, acc = access.access_thread(actor, thread_id)
-    follow = db.session.get(ThreadFollow, (actor.id, thread.id))
-    if access.is_blocked(actor, thread):
+    params = access.thread_params(actor, thread_id)
+    row = db.session.execute(_thread_page_statement(), params).one_or_none()
+    thread, acc = access.thread_loaded(actor, row)
+    follow = row.ThreadFollow
+    if row.author_blocked:
         return ThreadView(thread, acc, Page([], 1, False), follow is not None, blocked_author=True)
-    shown = sa.not_(access.blocked(actor, Post)).label("shown")
-    # The page shows the stored HTML: the Markdown source is not loaded (nor decrypted).
-    query = (
-        _visible_posts(thread, acc)
-        .add_columns(shown)
-        .options(so.defer(Post.body))
-        .order_by(Post.id)
-    )
-    rows = paginate(query, page, POSTS_PER_PAGE, scalars=False)
+    moderator = acc.has_role("moderator")
+    rows = paginate(_visible_posts(moderator), page, POSTS_PER_PAGE, scalars=False, params=params)
     items: list[Post | BlockedGap] = []
     for post, visible in rows.items:
         if visible:
@@ -150,10 +178,10 @@ def view_thread(actor: Account, thread_id: object, page: int = 1) -> ThreadView:
 
 def last_page(actor: Account, thread_id: object) -> int:
     """The number of the thread's last page, as ``actor`` sees it."""
-    thread, acc = access.access_thread(actor, thread_id)
-    count = db.session.scalar(
-        sa.select(sa.func.count()).select_from(_visible_posts(thread, acc).subquery())
-    )
+    _thread, acc = access.access_thread(actor, thread_id)
+    posts = _visible_posts(acc.has_role("moderator")).limit(None).offset(None).subquery()
+    params = access.thread_params(actor, thread_id)
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(posts), params)
     return max(1, -(-count // POSTS_PER_PAGE))
 
 
