@@ -60,9 +60,11 @@ from forum.access import access_space_by_id
 from forum.access import access_space_loaded
 from forum.access import blocked
 from forum.access import live
+from forum.access import prebuilt
 from forum.access import row_id
 from forum.access import shows
 from forum.access import visible
+from forum.dbtypes import UTCDateTime
 from forum.errors import Forbidden
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -73,6 +75,7 @@ from forum.models import Account
 from forum.models import Membership
 from forum.models import Space
 from forum.pagination import Page
+from forum.pagination import paged
 from forum.pagination import paginate
 from forum.sealed import SealedStr
 from moderation import guard
@@ -142,8 +145,9 @@ def access_room(
     in a space the actor may not see and a room of another space are the same
     NotFound, word for word: nobody learns which rooms a hidden space has.
     """
-    if slug is None and account is not None:
-        room, access, _stored = _room_in_one(account, room_id)
+    by_id = isinstance(slug, int) and not isinstance(slug, bool)  # every link the app makes
+    if (slug is None or by_id) and account is not None:
+        room, access, _stored = _room_in_one(account, room_id, space_id=slug if by_id else None)
         return room, access
     room = db.session.get(ChatRoom, row_id(room_id))
     if slug is not None:
@@ -173,13 +177,14 @@ _ROOM_SPACE_MEMBERSHIP = (
 
 
 def _room_in_one(
-    account: Account, room_id: object, client_id: str | None = None
+    account: Account, room_id: object, client_id: str | None = None, space_id: int | None = None
 ) -> tuple[ChatRoom, SpaceAccess, int | None]:
     """:func:`access_room` for a signed-in actor (every socket event on a room): the room,
     its space and the actor's membership in one statement built once (three built per
     call cost more than the queries). With ``client_id`` (a send), the same statement
     also says which message this actor already stored in the room under that id (the
-    retry lookup, a statement of its own before); it is used only once access passed."""
+    retry lookup, a statement of its own before); it is used only once access passed.
+    ``space_id`` (a page reached by its space's id): a room of another space is missing."""
     params = {"room_id": row_id(room_id), "account_id": account.id}
     if client_id is None:
         found = db.session.execute(_ROOM_SPACE_MEMBERSHIP, params).one_or_none()
@@ -189,6 +194,8 @@ def _room_in_one(
     if found is None:
         raise NotFound()
     room, space, membership, *stored = found
+    if space_id is not None and space.id != space_id:
+        raise NotFound()  # a room of another space (a page's URL): as a missing one
     access = access_space_loaded(account, space, membership)
     _require_chat(access)
     return room, access, stored[0] if stored else None
@@ -303,16 +310,47 @@ def archive_room(
 # --- messages -------------------------------------------------------------------
 
 
-def _visible(room_id: int, viewer: Account | None) -> sa.Select:
+def _visible() -> sa.Select:
     """Every read path: the room's messages that ``forum.access.visible`` lets through (not
     hidden by a moderator, for moderators neither; not expired; not written by someone
-    the viewer blocked)."""
+    the viewer blocked). Parameters ``:room_id``, ``:account_id`` (the viewer) and ``:now``
+    (:func:`_visible_params`)."""
+    viewer, now = sa.bindparam("account_id"), sa.bindparam("now", type_=UTCDateTime())
     return (
         sa.select(ChatMessage)
-        .where(ChatMessage.room_id == room_id, visible(viewer, ChatMessage))
+        .where(
+            ChatMessage.room_id == sa.bindparam("room_id"), visible(viewer, ChatMessage, now=now)
+        )
         # Readers get the stored HTML: the Markdown source is neither opened nor sent.
         .options(so.defer(ChatMessage.body))
     )
+
+
+def _visible_params(room_id: int, viewer: Account | None) -> dict[str, Any]:
+    return {"room_id": room_id, "account_id": viewer.id if viewer else None, "now": clock.now()}
+
+
+def _latest_statement(before: bool) -> sa.Select:
+    """A page of history, newest first (``:before``: below that seq): built once per app
+    (the block rule is the app's) and kind."""
+
+    def build() -> sa.Select:
+        query = _visible()
+        if before:
+            query = query.where(ChatMessage.seq < sa.bindparam("before", type_=sa.Integer))
+        return paged(query.order_by(ChatMessage.seq.desc()))
+
+    return prebuilt(f"chat history, before={before}", build)
+
+
+def _after_statement() -> sa.Select:
+    """Every message after ``:after``, oldest first (resume): built once per app."""
+
+    def build() -> sa.Select:
+        after = sa.bindparam("after", type_=sa.Integer)
+        return paged(_visible().where(ChatMessage.seq > after).order_by(ChatMessage.seq))
+
+    return prebuilt("chat after", build)
 
 
 # The retry lookup, nearly always empty: built once, on the table (no ORM entity to load
@@ -508,10 +546,10 @@ def latest(
     ``has_next`` says that older messages exist (the "Older messages" link).
     """
     room, space_access = access_room(account, room_id, slug)
-    query = _visible(room.id, account)
+    params = _visible_params(room.id, account)
     if before is not None:
-        query = query.where(ChatMessage.seq < clean_seq(before))
-    page = paginate(query.order_by(ChatMessage.seq.desc()), 1, PAGE)
+        params["before"] = clean_seq(before)
+    page = paginate(_latest_statement(before is not None), 1, PAGE, params=params)
     page.items.reverse()
     return room, space_access, page
 
@@ -543,8 +581,8 @@ def _missed(room: ChatRoom, reader: Account | None, after: int) -> tuple[Page, i
         # shows): no query for the messages. One committed after this read reaches the
         # socket live (it is in the Socket.IO room already).
         return Page([], 1, False), after
-    query = _visible(room.id, reader).where(ChatMessage.seq > after).order_by(ChatMessage.seq)
-    page = paginate(query, 1, RESUME_MAX)
+    params = {**_visible_params(room.id, reader), "after": after}
+    page = paginate(_after_statement(), 1, RESUME_MAX, params=params)
     if page.has_next:
         through = page.items[-1].seq
     else:
