@@ -379,11 +379,23 @@ def disappears_tag(expires_at: datetime | None) -> Markup:
         # Our catalogue's words, trusted as a template's _() trusts them.
         words = Markup(_("kept until deleted"))  # nosec B704  # nosemgrep: semgrep.markup-on-user-text
         return Markup('<span class="expires">%s</span>') % words
+    left = time_left((expires_at - clock.now()).total_seconds())
+    # The title (the date and time, to the minute) and the words for what is left, made
+    # and escaped once per request for each minute and count (one lookup, not two).
+    minute = expires_at.replace(second=0, microsecond=0)
+    title, words = i18n.same_words(
+        "disappears_tag", (minute, left), lambda: _title_and_words(expires_at, left)
+    )
     # Both texts escaped; isoformat() is digits and "-:+.T".
     return Markup(  # nosec B704  # nosemgrep: semgrep.markup-on-user-text
         f'<span class="expires" data-expires-at="{expires_at.isoformat()}"'
-        f' title="{escape(i18n.when(expires_at))}">{escape(disappears_in(expires_at))}</span>'
+        f' title="{title}">{words}</span>'
     )
+
+
+def _title_and_words(expires_at: datetime, left: tuple[int, str] | None) -> tuple[str, str]:
+    words = _("disappears in a moment") if left is None else _disappears_in(*left)
+    return escape(i18n.when(expires_at)), escape(words)
 
 
 def _disappears_in(count: int, unit: str) -> str:

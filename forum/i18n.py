@@ -188,12 +188,15 @@ def same_words(kind: str, key: Hashable, make: Callable[[], str]) -> str:
     Babel takes tens of microseconds for each, every time."""
     if not has_request_context():
         return make()
-    made = g.get("_rb_words")
+    # One trip through the ``g`` proxy (each costs a context-variable lookup; a page asks
+    # this a hundred times), then plain attributes.
+    store = g._get_current_object()
+    made = getattr(store, "_rb_words", None)
     if made is None:
-        made = g._rb_words = {}
+        made = store._rb_words = {}
     # Flask-Babel's request context holds the locale and zone once chosen (force_locale
     # swaps them there); its getters look them up through g again each time.
-    held = g.get("_flask_babel")
+    held = getattr(store, "_flask_babel", None)
     locale = getattr(held, "babel_locale", None) or get_locale()
     zone = getattr(held, "babel_tzinfo", None) or get_timezone()
     full = (kind, key, locale, zone)
