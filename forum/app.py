@@ -101,10 +101,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def server_started(app: Flask) -> None:
     """Run once when a server process starts (``python -m forum``, each gunicorn worker),
-    never for CLI commands: the hooks packages registered in ``app.extensions``."""
+    never for CLI commands: the hooks packages registered in ``app.extensions``, then the
+    start-up's objects leave the garbage collector's full collections (a pause of the
+    whole hub otherwise: ``greenlets.freeze_start_up_heap``)."""
     with app.app_context():
         for hook in app.extensions.get("rb_start_hooks", []):
             hook()
+    greenlets.freeze_start_up_heap()
 
 
 def _finish_config(app: Flask) -> None:

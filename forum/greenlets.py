@@ -3,6 +3,7 @@ slots that bound concurrent work the same way under eventlet, gevent or threads.
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from collections import deque
@@ -120,6 +121,25 @@ class Slots:
                 line.popleft().set()  # straight to the next in line: _free stays as it is
             else:
                 self._free += 1
+
+
+def freeze_start_up_heap() -> int:
+    """Leave what start-up built out of every later garbage collection; how many objects.
+
+    A full (oldest-generation) collection walks every object the collector tracks, and
+    under eventlet or gevent it runs on the hub: no socket event, ack or page is served
+    until it ends. After ``create_app`` a process tracks about 156,000 (Flask,
+    SQLAlchemy, the app's own), and a full collection of them took 94-211 ms on the
+    shared 2-core machine. The expiry sweep allocates (a dict per deleted row) and so
+    sets them off: a chat client's acks waited 333 ms behind one during a sweep
+    (``bench/expiry.py``, docs/PERFORMANCE.md "Expiry at scale"). ``gc.freeze()`` moves
+    them to the permanent generation, never walked again (CPython's advice for servers);
+    collecting first keeps the start-up's garbage out of it. Called once per server
+    process (``forum.app.server_started``); objects made later are collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def pool_capacity(engine: Any) -> int | None:
