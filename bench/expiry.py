@@ -311,6 +311,11 @@ def seed_instance(total: int, expired: int, n_spaces: int, base_dir: str | None 
         ).fetchone()
     finally:
         connection.close()
+    # The bulk load leaves hundreds of MB for the kernel to write back, and the server's
+    # first WAL checkpoint (it fsyncs this file) came 0.2 s into the sweep: that commit
+    # took 330-370 ms in two quiet runs, 54 ms in one with this sync first (2026-12-03).
+    # A server does not start beside its own bulk load of the database.
+    os.sync()
     if (count, due) != (total, expired):
         raise BenchFailure(f"seeded {count} messages, {due} due; wanted {total}, {expired}")
     return Instance(
