@@ -272,8 +272,8 @@ def test_a_sweep_with_busy_events_still_deletes_everything(app, lounge, member, 
 
 def test_a_server_start_leaves_the_start_up_heap_out_of_full_collections(app):
     """A full garbage collection walks every tracked object on the hub's thread: the
-    start-up's ~156,000 cost 94-211 ms, and the sweep's allocations set them off (an ack
-    waited 333 ms behind one). ``server_started`` freezes them; later objects stay
+    start-up's ~156,000 cost 94-211 ms, and the sweep's allocations set them off (acks
+    waited 500 ms behind one). ``server_started`` freezes them; later objects stay
     collectable."""
     import gc
 
