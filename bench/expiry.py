@@ -20,7 +20,7 @@ Phases, each on a fresh instance (``--small`` rows with the first figure expired
    ones stay live. Rooms' ``last_seq`` is set to their highest message number.
    Messages were written over the last day (chat retention 24 hours, the default);
    the expired ones are the oldest, due in the hour before the seed.
-2. **Serve** it with ``python -m forum`` (eventlet, ``bench/servers.py``, its own sweeper
+2. **Serve** it with ``python -m forum`` (``--mode``, gevent by default, ``bench/servers.py``, its own sweeper
    off) and connect one Socket.IO client that sends a chat message every
    ``--interval`` seconds (50 ms) to a room with millions of messages, and times each ack.
 3. **Sweep** with ``flask --app forum expire``, the command the systemd timer runs
@@ -442,6 +442,7 @@ def run_phase(label: str, total: int, expired: int, args: argparse.Namespace) ->
         "total": total,
         "expired": expired,
         "spaces": args.spaces,
+        "mode": args.mode,
         "seed_s": inst.seed_s,
         "interval_ms": round(1000 * args.interval),
         "db_mib": round(inst.db_path.stat().st_size / 2**20),
@@ -487,7 +488,7 @@ def _serve_and_sweep(label: str, inst: Instance, args: argparse.Namespace) -> di
         # back to a backlog after a stop; clients reconnect at once.
         env["RB_SWEEP_INTERVAL"] = "3600"
     server = start_server(
-        mode="eventlet", extra_env=env, instance=inst.seeded.instance, init_db=False
+        mode=args.mode, extra_env=env, instance=inst.seeded.instance, init_db=False
     )
     inst.extra["ready"] = time.perf_counter()
     try:
@@ -766,6 +767,12 @@ def main(argv: list[str] | None = None) -> int:
         default="server",
         help="server: the app's own background sweeper (its start-up sweep); cli: flask expire"
         " (the systemd timer's command) while the server serves the client",
+    )
+    ap.add_argument(
+        "--mode",
+        choices=("gevent", "eventlet"),
+        default="gevent",
+        help="the server's async mode (gevent: the production default)",
     )
     ap.add_argument("--keep", action="store_true", help="keep the instances (for a profile)")
     ap.add_argument("--out", default=str(HERE / "results" / "expiry.jsonl"))
