@@ -356,8 +356,23 @@ def template_npgettext(
     return _format(context, words, variables)
 
 
+# What an erased author's name, an erased thread's title and a deleted account's name in
+# the moderation log are stored as (forum/models.py DELETED_NAME, threads.ERASED_TITLE):
+# one English placeholder in the database, put into the reader's words when shown. An
+# alias cannot be it (aliases have no brackets: forum/aliases.py).
+STORED_DELETED = "[deleted]"
+
+
+def shown_name(name: str | None) -> str | None:
+    """A stored name or title as the reader sees it: the placeholder in their language."""
+    if name == STORED_DELETED:
+        return gettext("[deleted]")
+    return name
+
+
 def init_app(app: Flask) -> None:
     found = available_languages(catalogue_directory(app))
+    app.add_template_filter(shown_name, "shown_name")
     app.add_template_filter(when, "when")
     app.add_template_filter(day, "day")
     app.add_template_filter(clock_time, "clock_time")

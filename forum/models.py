@@ -21,7 +21,7 @@ from forum.sealed import Epoch
 from forum.sealed import SealedText
 
 # The name shown on what stays of a deleted account's content, everywhere.
-DELETED_NAME = "[deleted]"
+DELETED_NAME = "[deleted]"  # shown in the reader's words: forum/i18n.py shown_name
 
 
 class Standing:

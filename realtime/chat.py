@@ -45,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 
 from forum import clock
 from forum import disk
+from forum import i18n
 from forum import markdown
 from forum import ratelimit
 from forum import retention
@@ -621,8 +622,13 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
 
 
 def message_dict_for(message: ChatMessage, viewer: Account) -> dict[str, Any]:
-    """``message_dict`` plus ``mine`` (for one reader's own ack: no menu on their own messages)."""
-    return {**message_dict(message), "mine": message.author_id == viewer.id}
+    """``message_dict`` for one reader (history, a join's answer, their own ack): an erased
+    author's placeholder in the reader's words, and ``mine`` (no menu on their own)."""
+    return {
+        **message_dict(message),
+        "author": i18n.shown_name(message.author_name),
+        "mine": message.author_id == viewer.id,
+    }
 
 
 def findings_payload(findings: list[guard.Finding]) -> list[dict[str, str]]:

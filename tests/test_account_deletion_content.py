@@ -187,3 +187,29 @@ def test_keep_my_posts_keeps_words_without_any_name(scene):
     }
     page = scene["xena"].get(f"/s/circle/chat/{scene['circle_room']}").get_data(as_text=True)
     assert "markerchatcircle" in page and "[deleted]" in page and "Rosa" not in page
+
+
+@pytest.mark.parametrize(("lang", "placeholder"), [("es", "[borrado]"), ("ru", "[удалено]")])
+def test_a_kept_post_names_its_author_deleted_in_the_readers_words(
+    app, scene, lang, placeholder
+):
+    """The placeholder is stored in English (one value in the database); each reader sees
+    it in their language: thread pages, the room page and the history a join answers with.
+    It was shown in English to every reader."""
+    response = post_form(
+        scene["mona"], "/account/delete", {"passphrase": PASSPHRASE, "content": "keep"}
+    )
+    assert response.status_code == 303
+    scene["xena"].set_cookie("rb_lang", lang)
+    thread = scene["xena"].get(f"/t/{scene['answered']}").get_data(as_text=True)
+    room = scene["xena"].get(f"/s/circle/chat/{scene['circle_room']}").get_data(as_text=True)
+    for page in (thread, room):
+        assert placeholder in page and "[deleted]" not in page
+    assert "markeranswered title" in thread  # the kept title is the author's own words
+    sock = Sock(app, scene["xena"])
+    joined = sock.ack("join", {"room_id": scene["circle_room"], "after_seq": 0})
+    authors = {m["author"] for m in joined["messages"]}
+    assert placeholder in authors and "[deleted]" not in authors
+    scene["xena"].set_cookie("rb_lang", "en")
+    english = scene["xena"].get(f"/t/{scene['answered']}").get_data(as_text=True)
+    assert "[deleted]" in english
