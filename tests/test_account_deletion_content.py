@@ -190,9 +190,7 @@ def test_keep_my_posts_keeps_words_without_any_name(scene):
 
 
 @pytest.mark.parametrize(("lang", "placeholder"), [("es", "[borrado]"), ("ru", "[удалено]")])
-def test_a_kept_post_names_its_author_deleted_in_the_readers_words(
-    app, scene, lang, placeholder
-):
+def test_a_kept_post_names_its_author_deleted_in_the_readers_words(app, scene, lang, placeholder):
     """The placeholder is stored in English (one value in the database); each reader sees
     it in their language: thread pages, the room page and the history a join answers with.
     It was shown in English to every reader."""
