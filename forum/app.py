@@ -260,7 +260,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # First: the pragmas below take locks too. Processes sharing a file (the key vault,
     # the sweepers) opening it at once got "database is locked" from journal_mode at once.
     cursor.execute(f"PRAGMA busy_timeout={disk.BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    disk.use_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA temp_store=MEMORY")

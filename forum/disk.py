@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -64,6 +65,29 @@ def sqlite_module() -> ModuleType:
 def connection_types() -> tuple[type, ...]:
     """Every DB-API connection class that is an SQLite connection here."""
     return (sqlite3.Connection,) if _bundled is None else (sqlite3.Connection, _bundled.Connection)
+
+
+def use_wal(cursor: Any, wait_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
+    """``PRAGMA journal_mode=WAL`` on a new connection, tried again while the file is locked.
+
+    SQLite can answer this pragma "database is locked" at once, without calling the busy
+    handler ``busy_timeout`` set, while a connection in another process is opening the
+    same file (seen: two forked sweepers opening the key vault together). Any other
+    error, or a lock that outlasts ``wait_s``, is raised as before.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except (sqlite3.OperationalError, *_bundled_errors()) as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.01)
+
+
+def _bundled_errors() -> tuple[type[Exception], ...]:
+    return () if _bundled is None else (_bundled.OperationalError,)
 
 
 def version_of(dbapi_connection: Any) -> tuple[int, ...]:
