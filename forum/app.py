@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     _finish_config(app)
     _quiet_logs(app)
+    app.session_interface = sessions.PagesOnlyCookie()
 
     passwords.init_app(app)
     db.init_app(app)

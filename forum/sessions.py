@@ -19,6 +19,9 @@ import sqlalchemy.orm as so
 from flask import current_app
 from flask import g
 from flask import request
+from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SessionMixin
+from flask.wrappers import Request
 from flask.wrappers import Response
 
 from forum import clock
@@ -34,6 +37,26 @@ COOKIE_NAME = "rb_session"
 # from the start of the day of last use, so a session ends between
 # RB_SESSION_IDLE_DAYS - 1 and RB_SESSION_IDLE_DAYS days after it was last used, and
 # last_seen_at is written at most once a day.
+
+
+# Where Socket.IO's handshake and events arrive (Flask-SocketIO's default path, which
+# forum/app.py keeps): their request contexts are built on the handshake's environ.
+SOCKET_PATH = "/socket.io"
+
+
+class PagesOnlyCookie(SecureCookieSessionInterface):
+    """Flask's own cookie session (the CSRF secret), opened for pages, not for Socket.IO.
+
+    Flask opens it whenever a request context is pushed, and Flask-SocketIO pushes one for
+    every socket event: each event parsed the handshake's cookies and built a signing
+    serializer (3 % of a chat send's CPU) for a session no socket handler reads (they
+    check ``rb_session`` themselves; nothing there uses CSRF). A socket's context gets
+    Flask's empty null session instead, which refuses writes."""
+
+    def open_session(self, app: Any, request: Request) -> SessionMixin | None:
+        if request.path.startswith(SOCKET_PATH):
+            return None  # Flask then makes its null session
+        return super().open_session(app, request)
 
 
 def hash_token(token: str) -> str:

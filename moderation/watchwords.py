@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from forum import access
 from forum import clock
+from forum import statements
 from forum import text
 from forum.access import SpaceAccess
 from forum.errors import Conflict
@@ -106,7 +107,7 @@ def screen(space_id: int, text: object) -> Verdict:
     """What the space's watched words say about ``text``: the strongest action wins."""
     if not isinstance(text, str) or not text:
         return ALLOW
-    rows = db.session.execute(_SPACE_WORDS, {"space_id": space_id}).all()
+    rows = statements.run(_SPACE_WORDS, {"space_id": space_id}).all()
     if not rows:
         return ALLOW
     words = _WORD.findall(normalise(text[:MAX_TEXT]))

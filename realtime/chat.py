@@ -52,6 +52,7 @@ from forum import retention
 from forum import sealed
 from forum import signals
 from forum import standing
+from forum import statements
 from forum import text
 from forum.access import MAX_ID
 from forum.access import SpaceAccess
@@ -437,7 +438,7 @@ def post_message(
     # No fsync on the hub per message (SQLite): an acked message survives a killed
     # process, not necessarily a power loss (forum/disk.py, docs/REALTIME.md).
     disk.no_fsync_on_sqlite(db.session)
-    seq = db.session.execute(_NEXT_SEQ, {"id": room.id}).scalar_one()
+    seq = statements.run(_NEXT_SEQ, {"id": room.id}).scalar_one()
     row = {
         "room_id": room.id,
         "space_id": room.space_id,
@@ -453,7 +454,10 @@ def post_message(
     try:
         message = _insert(row, body, str(html))
         if verdict.action == "allow":
-            db.session.commit()
+            # Of what the send loaded, only the counter (expired by its flush) and the
+            # room's last_seq (set here) changed: the commit need not expire the rest.
+            statements.commit_keeping_loaded()
+            so.attributes.set_committed_value(room, "last_seq", seq)
             db.session.add(message)  # persistent as if loaded now: no expiry, no query
         else:
             # Held or flagged: the flag row (and a hold's hidden_at) in this transaction.
@@ -497,7 +501,7 @@ def _insert(row: dict[str, Any], body: str, html: str) -> ChatMessage:
     """
     kid = sealed.key_id_of(ChatMessage, **row)
     values = {**row, "body": SealedStr(body, kid), "body_html": SealedStr(html, kid)}
-    values["id"] = db.session.execute(_INSERT, values).scalar_one()
+    values["id"] = statements.run(_INSERT, values).scalar_one()
     message = ChatMessage.__mapper__.class_manager.new_instance()
     for key, value in values.items():
         so.attributes.set_committed_value(message, key, value)
@@ -576,7 +580,7 @@ def messages_after(
 
 def _missed(room: ChatRoom, reader: Account | None, after: int) -> tuple[Page, int]:
     """:func:`messages_after` for a room the reader may use."""
-    last_seq = db.session.scalar(_LAST_SEQ, {"room_id": room.id}) or 0
+    last_seq = statements.run(_LAST_SEQ, {"room_id": room.id}).scalar() or 0
     if last_seq <= after:
         # Nothing was stored after it (the usual resume: a page joins with the seq it
         # shows): no query for the messages. One committed after this read reaches the

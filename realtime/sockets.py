@@ -30,6 +30,7 @@ from forum import access
 from forum import clock
 from forum import disk
 from forum import sessions
+from forum import statements
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 from forum.models import Account
@@ -53,8 +54,8 @@ def register(sid: str, session: AuthSession) -> None:
     """
     row = {"sid": sid, "account_id": session.account_id, "auth_session_id": session.id}
     with disk.unsynced(db.session):
-        db.session.execute(_REGISTER, {**row, "seen_at": clock.now()})
-        _commit_keeping_loaded()
+        statements.run(_REGISTER, {**row, "seen_at": clock.now()})
+        statements.commit_keeping_loaded()
 
 
 _REGISTER = sa.insert(ChatSocket.__table__)
@@ -124,35 +125,24 @@ def keep_alive(sids: list[str], now: datetime) -> int:
 def enter(sid: str, room_id: int) -> bool:
     """Record that a socket is in a room; True if it was not before (one statement)."""
     with disk.unsynced(db.session):
-        insert = _insert_new(ChatSocketRoom).values(sid=sid, room_id=room_id)
-        result = db.session.execute(insert.on_conflict_do_nothing())
-        _commit_keeping_loaded()
+        result = statements.run(_enter(), {"sid": sid, "room_id": room_id})
+        statements.commit_keeping_loaded()
     return bool(result.rowcount)
 
 
-def _insert_new(model: type) -> Any:
-    """An INSERT that can skip a row already there (``on_conflict_do_nothing``): the
-    SQL differs by database, the meaning does not."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+def _enter() -> Any:
+    """:func:`enter`'s statement, built once per kind of database (every join runs it):
+    an INSERT that skips a row already there (``on_conflict_do_nothing``), whose SQL
+    differs by database, not its meaning. The sid and room id are its parameters."""
+    dialect = db.session.get_bind().dialect.name
+    found = _ENTER.get(dialect)
+    if found is None:
+        kind = postgresql if dialect == "postgresql" else sqlite
+        found = _ENTER[dialect] = kind.insert(ChatSocketRoom).on_conflict_do_nothing()
+    return found
 
 
-def _commit_keeping_loaded() -> None:
-    """Commit a registry write without expiring what the event has loaded.
-
-    Registry rows say only which socket is where; nothing else the event read (its
-    account, session, room, the messages of a join's answer) changed by this commit.
-    SQLAlchemy's default re-reads each of them at their next use, a query each: a join
-    reloaded its account, room and space and every message it answered with.
-    """
-    session = db.session()
-    expire = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire
+_ENTER: dict[str, Any] = {}
 
 
 def leave(sid: str, room_id: int) -> bool:
@@ -202,7 +192,7 @@ def sids_blocking(content: Any) -> list[str]:
     if content.author_id is None:
         return []
     params = {"id": content.author_id, "name": content.author_name, "space": content.space_id}
-    return list(db.session.scalars(_blockers_sockets(), params))
+    return list(statements.run(_blockers_sockets(), params).scalars())
 
 
 _BLOCKERS_SOCKETS = "rb_blockers_sockets"
@@ -286,7 +276,7 @@ def _present(room_id: Any, fresh: Any = None) -> sa.Select:
 def online_count(room_id: int) -> int:
     """How many members are in a room now (the room page shows only the number)."""
     params = {"room_id": room_id, "fresh": clock.now() - STALE}
-    return db.session.scalar(_ONLINE_COUNT, params) or 0
+    return statements.run(_ONLINE_COUNT, params).scalar() or 0
 
 
 # Every room page asks: built once, the room and the freshness bound as parameters.

@@ -161,3 +161,38 @@ def test_live_delivery_finds_the_blockers_by_the_blocked_name_not_by_every_socke
     assert not any(step.startswith("SCAN chat_sockets") for step in plan), plan
     assert any("chat_sockets" in step and "INDEX" in step for step in plan), plan
     assert any("mod_blocks" in step and "INDEX" in step for step in plan), plan
+
+
+def test_socket_events_do_not_open_flasks_cookie_session_pages_do(
+    app, client, lounge, member, socket, monkeypatch
+):
+    """Flask's signed cookie (the CSRF secret) is opened for pages only: every socket event
+    pushed a request context that opened it for nothing (forum/sessions.py)."""
+    opened: list[str] = []
+    interface = app.session_interface
+    real_open = type(interface).__mro__[1].open_session
+
+    def counting(self, app_, request):
+        opened.append(request.path)
+        return real_open(self, app_, request)
+
+    monkeypatch.setattr(type(interface).__mro__[1], "open_session", counting)
+    sock = socket()
+    assert sock.ack("join", {"room_id": lounge.id, "after_seq": 0})["ok"]
+    assert sock.ack("heartbeat")["ok"]
+    assert opened == []
+    assert client.get(f"/s/{lounge.space_id}").status_code == 200
+    assert opened == [f"/s/{lounge.space_id}"]
+
+
+def test_a_send_leaves_the_room_it_loaded_as_stored(app, lounge, member):
+    """The send commits without expiring what it loaded; the one loaded value the send
+    changed, the room's last seq, is set to the seq it stored (same session: no reload)."""
+    chat.post_message(member, lounge.id, "kept-0001", "a")
+    message, _new = chat.post_message(member, lounge.id, "kept-0002", "b")
+    room = db.session.get(type(lounge), lounge.id)
+    with statements() as seen:
+        assert room.last_seq == message.seq == 2
+    assert seen == []  # nothing expired: read without a query
+    db.session.expire_all()
+    assert db.session.get(type(lounge), lounge.id).last_seq == 2
