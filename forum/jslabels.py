@@ -38,6 +38,8 @@ LABELS = {
     "chat.typing_one": _l("{name} is typing…"),
     "chat.not_member": _l("You are no longer a member of this space."),
     "chat.not_sent": _l("Not sent yet. Trying again…"),
+    # an erased author's stored placeholder (forum/i18n.py STORED_DELETED), as shown
+    "chat.deleted_name": _l("[deleted]"),
     "live.changed": _l("This thread was changed —"),
     "live.reload": _l("reload to see the change"),
     "live.edited": _l("edited —"),

@@ -70,7 +70,7 @@ def message(seq: int, **extra: object) -> dict:
     }
 
 
-def load(tab) -> None:
+def load(tab, page: str = PAGE) -> None:
     scripts = {
         "/chat.js": (ROOT / "static/js/chat.js").read_text(),
         "/expiry.js": (ROOT / "static/js/expiry.js").read_text(),
@@ -82,7 +82,7 @@ def load(tab) -> None:
         path = "/" + route.request.url.split("/", 3)[3]
         if path in scripts:
             return route.fulfill(body=scripts[path], content_type="text/javascript")
-        return route.fulfill(body=PAGE, content_type="text/html; charset=utf-8")
+        return route.fulfill(body=page, content_type="text/html; charset=utf-8")
 
     tab.route("http://rb.test/**", serve)
     tab.goto("http://rb.test/s/porch/chat/3")
@@ -431,5 +431,30 @@ def test_a_removed_seq_for_another_room_changes_nothing(in_browser):
         fire(tab, "removed", {"room_id": ROOM + 1, "ids": [103], "seqs": [3]})
         fire(tab, "message", message(3))
         assert shown(tab) == [1, 2, 3]
+
+    in_browser(body)
+
+
+def test_an_erased_authors_name_shows_in_the_readers_words(in_browser):
+    # A broadcast is made once for the whole room, so a message a moderator kept after
+    # its author was erased arrives with the stored English placeholder; each page shows
+    # it in its own language (forum/jslabels.py), and leaves a real alias alone.
+    spanish = PAGE.replace(
+        "</section>",
+        """<template class="rb-labels" data-labels='{"chat.deleted_name": "[borrado]"}'>"""
+        "</template></section>",
+    )
+
+    def body(tab):
+        load(tab, spanish)
+        connect(tab)
+        answer_join(tab, [], through=2)
+        fire(tab, "message", message(3, author="[deleted]", restored=True))
+        fire(tab, "message", message(4))
+        authors = tab.eval_on_selector_all(
+            "#chat-log .chat-msg .chat-msg-author", "els => els.map(e => e.textContent)"
+        )
+        assert shown(tab) == [1, 2, 3, 4]
+        assert authors == ["[borrado]", "Bodil"]
 
     in_browser(body)

@@ -82,6 +82,13 @@
     connecting: T("chat.connecting", "connecting…"), connected: T("chat.connected", "live"),
     reconnecting: T("chat.reconnecting", "reconnecting…"), offline: T("chat.offline", "offline")
   };
+  // An erased author's name is stored as one English placeholder (forum/i18n.py
+  // STORED_DELETED; no alias can be it). A broadcast made once for the whole room (a
+  // moderator keeping such a message) carries it as stored: put it in the reader's words.
+  function shownName(name) {
+    return name === "[deleted]" ? T("chat.deleted_name", "[deleted]") : name;
+  }
+
   function setState(name) {
     state.hidden = false;
     state.setAttribute("data-state", name);
@@ -199,7 +206,7 @@
     li.setAttribute("data-seq", String(m.seq));
     li.setAttribute("data-expires", m.expires_at);
     if (m.mine !== true && typeof m.id === "number") { li.appendChild(menu(m.id)); }
-    li.appendChild(el("span", "chat-msg-author", m.author));
+    li.appendChild(el("span", "chat-msg-author", shownName(m.author)));
     li.appendChild(document.createTextNode(" "));
     var body = el("span", "chat-msg-body");
     body.innerHTML = m.html;  // the server's sanitised rendering (forum.markdown.render_inline)
