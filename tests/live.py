@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # (forum/config.py), so every live test runs it. ``RB_TEST_ASYNC_MODE=eventlet`` runs
 # them all under the other one. Within make test's time, eventlet (still supported) runs
 # a representative set through ``BOTH_MODES``: the two-process stack through nginx with
-# one kill -9 (tests/test_stack_live.py; its six-kill heavy variant: default only),
+# one kill -9 and its six-kill heavy variant (tests/test_stack_live.py),
 # gunicorn's own worker and python -m forum's server (test_server_modes_live.py),
 # psycopg's wait (test_green_postgres_live.py), the overload queue
 # (test_overload_live.py), no client address in the log (test_privacy.py) and
@@ -710,8 +710,8 @@ def shipped_nginx(folder: Path, ports: dict[str, int]) -> Path:
             ("/srv/redbrolly/static/", f"{ROOT}/static/"),
             ("/var/www/acme", f"{folder}/acme"),
             # The scale-out lines the file documents: two processes, one per port.
-            ("server 127.0.0.1:8000;", f"server 127.0.0.1:{ports['a']};"),
-            ("# server 127.0.0.1:8001;", f"server 127.0.0.1:{ports['b']};"),
+            ("server 127.0.0.1:8000 ", f"server 127.0.0.1:{ports['a']} "),
+            ("# server 127.0.0.1:8001 ", f"server 127.0.0.1:{ports['b']} "),
             ("127.0.0.1:8100", f"127.0.0.1:{ports['onion_app']}"),
             ("listen 127.0.0.1:8081;", f"listen 127.0.0.1:{ports['onion']};"),
             (re.compile(r"(listen (?:\[::\]:)?)80\b"), rf"\g<1>{ports['http']}"),
@@ -849,6 +849,39 @@ class Stack:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def start_nginx(folder: Path, ports: dict[str, int]) -> subprocess.Popen:
+    """nginx with the shipped files (``shipped_nginx``) and a self-signed certificate for
+    ``SITE_HOST`` in ``folder``, as nobody when run as root; the caller stops it. Its
+    https port is ``ports["https"]``, its two app servers ``ports["a"]`` and ``ports["b"]``.
+    """
+    _self_signed(folder)
+    conf = shipped_nginx(folder, ports)
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (folder / "temp" / kind).mkdir(parents=True)
+    nobody = _as_nobody()
+    if nobody:
+        shutil.chown(folder, "nobody", "nogroup")
+        for path in folder.rglob("*"):
+            if "instance" not in path.parts:
+                shutil.chown(path, "nobody", "nogroup")
+    command = [
+        *nobody,
+        NGINX,
+        "-p",
+        str(folder),
+        "-c",
+        str(conf),
+        "-e",
+        str(folder / "nginx-start.log"),
+    ]
+    test = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
+    assert test.returncode == 0, test.stderr
+    with open(folder / "nginx.log", "ab") as log:
+        return subprocess.Popen(
+            [*command, "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT
+        )
+
+
 def _pg_admin():
     import psycopg
 
@@ -937,32 +970,7 @@ def start_stack(
             db.engine.dispose()
         stack.start("a")
         stack.start("b")
-        _self_signed(folder)
-        conf = shipped_nginx(folder, ports)
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (folder / "temp" / kind).mkdir(parents=True)
-        nobody = _as_nobody()
-        if nobody:
-            shutil.chown(folder, "nobody", "nogroup")
-            for path in folder.rglob("*"):
-                if "instance" not in path.parts:
-                    shutil.chown(path, "nobody", "nogroup")
-        command = [
-            *nobody,
-            NGINX,
-            "-p",
-            str(folder),
-            "-c",
-            str(conf),
-            "-e",
-            str(folder / "nginx-start.log"),
-        ]
-        test = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
-        assert test.returncode == 0, test.stderr
-        with open(folder / "nginx.log", "ab") as log:
-            stack.nginx = subprocess.Popen(
-                [*command, "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT
-            )
+        stack.nginx = start_nginx(folder, ports)
         stack._wait(f"{url}/healthz", stack.nginx, "nginx")
     except BaseException:
         stack.stop()

@@ -163,7 +163,9 @@ def test_nginx_proxies_only_to_loopback_and_blanks_address_headers() -> None:
     upstreams = dict(re.findall(r"(?ms)^upstream (\w+) \{(.*?)^\}", site))
     assert upstreams
     for body in upstreams.values():
-        for server in re.findall(r"(?m)^\s*server\s+(\S+?);", body):
+        servers = re.findall(r"(?m)^\s*server\s+([^\s;]+)[^;]*;", body)
+        assert servers
+        for server in servers:
             assert server.startswith(("127.0.0.1:", "[::1]:", "unix:")), server
     assert "hash $cookie_rb_session consistent;" in upstreams["redbrolly_app"]
     locations = blocks(site, r"location\s+[^{]*")
@@ -176,6 +178,17 @@ def test_nginx_proxies_only_to_loopback_and_blanks_address_headers() -> None:
         for header in ADDRESS_HEADERS:
             assert f'proxy_set_header {header} "";' in loc
         assert "proxy_set_header X-Forwarded-Proto " in loc
+
+
+def test_nginx_never_marks_an_app_process_failed() -> None:
+    """Every app server line, the scale-out ones still commented out included, says
+    max_fails=0 (docs/STACK_FACTS.md, "nginx"; tests/test_nginx_failover_live.py)."""
+    text = NGINX_SITE.read_text(encoding="utf-8")
+    [app] = re.findall(r"(?ms)^upstream redbrolly_app \{(.*?)^\}", text)
+    lines = re.findall(r"(?m)^\s*(?:#\s*)?server\s+127\.0\.0\.1:\d+[^;]*;", app)
+    assert len(lines) >= 2, app
+    for line in lines:
+        assert "max_fails=0" in line, line
 
 
 def test_nginx_site_settings() -> None:
