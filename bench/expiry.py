@@ -620,9 +620,22 @@ def _trace(chatter: Chatter, t0: float, name: str) -> None:
 def _swept(db_path: Path, at: datetime) -> bool:
     """Nothing due left, and every ended epoch's key gone (the sweep's last step)."""
     vault = db_path.with_name(db_path.stem + ".vault.db")
-    return not _count(db_path, "expires_at <= ? LIMIT 1", _stored_time(at)) and not _ended_keys(
-        vault, at
-    )
+    return not _any_due(db_path, _stored_time(at)) and not _ended_keys(vault, at)
+
+
+def _any_due(db_path: Path, at: Any) -> bool:
+    """Whether one due row is left: asked every 0.2 s during the sweep, so it must stop at
+    the first row (``count(*) ... LIMIT 1`` counted every due row: LIMIT cuts the result,
+    not the scan, and that read ran beside the sweep it measured)."""
+    connection = disk.sqlite_module().connect(str(db_path))
+    try:
+        return bool(
+            connection.execute(
+                "SELECT EXISTS (SELECT 1 FROM chat_messages WHERE expires_at <= ?)", (at,)
+            ).fetchone()[0]
+        )
+    finally:
+        connection.close()
 
 
 async def _in_server(
