@@ -414,3 +414,6 @@ def init_app(app: Flask) -> None:
     """Register the template filter (the sweeper is started by the entry points)."""
     app.add_template_filter(disappears_in, "disappears_in")
     app.add_template_global(disappears_tag, "disappears")
+    # The same, as a filter for rows (``post.expires_at|disappears``): Jinja binds a filter
+    # when it compiles the template; a global it calls through the context every time.
+    app.add_template_filter(disappears_tag, "disappears")

@@ -287,8 +287,15 @@ def time_tag(value: datetime | None, kind: str = "when") -> Markup:
         return Markup("")
     text = escape(_TIME_WORDS[kind](value))
     # isoformat() is digits, "-", ":", "+", "." and "T": nothing to escape; text is escaped.
-    stamp = _aware(value).isoformat()
+    stamp = instant(value)
     return Markup(f'<time datetime="{stamp}">{text}</time>')  # nosec B704  # nosemgrep: semgrep.markup-on-user-text
+
+
+def instant(value: datetime) -> str:
+    """The machine-readable instant (ISO 8601, UTC offset included) of ``<time>`` and of the
+    ``data-expires-at`` that static/js reads: the ``instant`` filter (a filter, not
+    ``value.isoformat()``, which Jinja would call through its context at every row)."""
+    return _aware(value).isoformat()
 
 
 def zone_name() -> str:
@@ -379,6 +386,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(ago, "ago")
     app.add_template_filter(posted, "posted")
     app.add_template_filter(time_tag, "time_tag")
+    app.add_template_filter(instant, "instant")
     # After Flask-Babel's init_app, which installed its own (see "gettext for templates").
     app.jinja_env.globals.update(
         _=template_gettext,
