@@ -39,8 +39,8 @@ from flask_babel import get_locale
 from flask_babel import get_timezone
 from flask_babel import get_translations
 from flask_babel import gettext
-from jinja2 import pass_context
-from jinja2.runtime import Context
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 from markupsafe import escape
 
@@ -310,7 +310,10 @@ def zone_name() -> str:
 # through the template context twice more: about 30 words a page made that a tenth of a
 # page's time. These do what Jinja's newstyle functions do (Markup when autoescaping, the
 # string always %-formatted, ``num`` and ``context`` set), with the catalogue found once
-# per request and locale.
+# per request and locale. They take the evaluation context (is autoescaping on?), not the
+# template context: Jinja hands a function that takes the context, inside a block or loop
+# that set variables, a copy of the whole context made for the call (``Context.derived``),
+# which cost more than the word itself.
 
 
 def _translations() -> Any:
@@ -327,40 +330,48 @@ def _translations() -> Any:
     return translations
 
 
-def _format(context: Context, words: str, variables: dict[str, Any]) -> str:
-    if context.eval_ctx.autoescape:
+def _format(eval_ctx: EvalContext, words: str, variables: dict[str, Any]) -> str:
+    if eval_ctx.autoescape:
         # As Jinja's own: the catalogue's words are trusted, % escapes the values.
         return Markup(words) % variables  # nosec B704  # nosemgrep: semgrep.markup-on-user-text
     return words % variables
 
 
-@pass_context
-def template_gettext(context: Context, string: str, /, **variables: Any) -> str:
-    return _format(context, _translations().ugettext(string), variables)
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+    return _format(eval_ctx, _translations().ugettext(string), variables)
 
 
-@pass_context
+@pass_eval_context
 def template_ngettext(
-    context: Context, singular: str, plural: str, num: int, /, **variables: Any
+    eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any
 ) -> str:
     variables.setdefault("num", num)
-    return _format(context, _translations().ungettext(singular, plural, num), variables)
+    return _format(eval_ctx, _translations().ungettext(singular, plural, num), variables)
 
 
-@pass_context
-def template_pgettext(context: Context, string_ctx: str, string: str, /, **variables: Any) -> str:
+@pass_eval_context
+def template_pgettext(
+    eval_ctx: EvalContext, string_ctx: str, string: str, /, **variables: Any
+) -> str:
     variables.setdefault("context", string_ctx)
-    return _format(context, _translations().upgettext(string_ctx, string), variables)
+    return _format(eval_ctx, _translations().upgettext(string_ctx, string), variables)
 
 
-@pass_context
+@pass_eval_context
 def template_npgettext(
-    context: Context, string_ctx: str, singular: str, plural: str, num: int, /, **variables: Any
+    eval_ctx: EvalContext,
+    string_ctx: str,
+    singular: str,
+    plural: str,
+    num: int,
+    /,
+    **variables: Any,
 ) -> str:
     variables.setdefault("context", string_ctx)
     variables.setdefault("num", num)
     words = _translations().unpgettext(string_ctx, singular, plural, num)
-    return _format(context, words, variables)
+    return _format(eval_ctx, words, variables)
 
 
 # What an erased author's name, an erased thread's title and a deleted account's name in
