@@ -15,6 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask import current_app
+from flask import has_request_context
+from flask import request
 from flask import url_for
 
 # An id every <int:...> route accepts (forum/views/converters.py: up to access.MAX_ID) and
@@ -40,5 +43,28 @@ class RowUrl:
     __getitem__ = __call__
 
 
+# The keyword a link without ids may carry and still be remembered (a static file's name).
+_REMEMBERED = frozenset({"filename"})
+
+
+def page_url(endpoint: str, /, **values: Any) -> str:
+    """``url_for`` for templates. A link with no values, or only a static file's name (the
+    stylesheet, the scripts, the header's and footer's links: about twenty a page, each
+    ~15 us of werkzeug's building), is built once per app and script root and remembered;
+    every other link (and one relative to the request's blueprint) is built by ``url_for``
+    as ever. The same URL either way: nothing else it depends on changes while the process
+    runs (static names are hashed at start)."""
+    if endpoint.startswith(".") or not _REMEMBERED.issuperset(values) or not has_request_context():
+        return url_for(endpoint, **values)
+    key = (request.script_root, endpoint, values.get("filename"))
+    remembered = current_app.extensions["rb_page_urls"]
+    found = remembered.get(key)
+    if found is None:
+        found = remembered[key] = url_for(endpoint, **values)
+    return found
+
+
 def init_app(app: Flask) -> None:
     app.add_template_global(RowUrl, "row_url")
+    app.extensions["rb_page_urls"] = {}
+    app.add_template_global(page_url, "url_for")
