@@ -415,5 +415,6 @@ def init_app(app: Flask) -> None:
         language_chosen=language_chosen,
         time_zone_name=zone_name,
         js_labels=jslabels.labels,
+        js_labels_json=jslabels.labels_json,
         role_name=role_name,
     )

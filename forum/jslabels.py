@@ -13,6 +13,8 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 LABELS = {
     "chat.connecting": _l("connecting…"),
@@ -100,6 +102,20 @@ def labels(group: str) -> dict[str, str]:
     if found is None:
         found = made[key] = _labels(group)
     return dict(found)
+
+
+def labels_json(group: str) -> Markup:
+    """:func:`labels` as the page carries them: the app's own ``tojson`` filter (escaped
+    for HTML), run once per language and group in each app, not on every page (it was
+    ~50 us of a page for the few dozen labels of the chat or live script)."""
+    locale = get_locale() or Locale("en")
+    made: dict[tuple[str, str], Markup] = current_app.extensions.setdefault("rb_js_json", {})
+    key = (group, str(locale))
+    found = made.get(key)
+    if found is None:
+        env = current_app.jinja_env
+        found = made[key] = env.filters["tojson"](EvalContext(env), labels(group))
+    return found
 
 
 def _labels(group: str) -> dict[str, str]:
