@@ -131,6 +131,21 @@ def test_rows_from_before_the_stored_html_still_render(client, member, space, wr
     assert "<strong>bold</strong>" in page
 
 
+def test_a_message_stored_without_its_html_still_renders(client, member, space, writers):
+    """The room page reads plain columns (``chat.Shown``): the text, opened only for a row
+    without its HTML, is rendered; the others keep their stored HTML."""
+    room = make_room(space)
+    make_message(room, writers[0], "kept *html*")
+    bare = make_message(room, writers[1], "no stored *html* here")
+    db.session.execute(
+        sa.update(ChatMessage).where(ChatMessage.id == bare.id).values(body_html=None)
+    )
+    db.session.commit()
+    page = client.get(f"/s/{space.id}/chat/{room.id}").get_data(as_text=True)
+    assert "no stored <em>html</em> here" in page
+    assert "kept <em>html</em>" in page
+
+
 # --- chat: the stored HTML ------------------------------------------------------------
 
 
