@@ -237,17 +237,6 @@ def test_the_migration_renders_the_messages_already_stored(app, space, writers):
     assert sealed.vault().open(html) == str(markdown.render_inline("from *before* the column"))
 
 
-def test_chat_rows_without_stored_html_still_render(client, member, space, writers):
-    room = make_room(space)
-    message = make_message(room, writers[0], "an *old* row")
-    db.session.execute(
-        sa.update(ChatMessage).where(ChatMessage.id == message.id).values(body_html=None)
-    )
-    db.session.commit()
-    page = client.get(f"/s/{space.id}/chat/{room.id}").get_data(as_text=True)
-    assert "an <em>old</em> row" in page
-
-
 def test_without_alerts_a_page_asks_the_safety_tables_once(client, member, space, writers):
     """Every signed-in page reads the alert banners (an alert shows on the very next page,
     in any process); with nothing to show, that is one statement, not one per banner."""
