@@ -33,6 +33,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -345,15 +346,10 @@ class Shown:
     html = ChatMessage.html  # the one rule: the stored HTML, else the text rendered
 
 
+# Shown's fields, in order, as ChatMessage's columns; ``body`` (the last) only where no
+# HTML was stored.
 _SHOWN_COLUMNS = (
-    ChatMessage.id,
-    ChatMessage.room_id,
-    ChatMessage.seq,
-    ChatMessage.author_id,
-    ChatMessage.author_name,
-    ChatMessage.created_at,
-    ChatMessage.expires_at,
-    ChatMessage.body_html,
+    *(getattr(ChatMessage, f.name) for f in fields(Shown) if f.name != "body"),
     sa.case((ChatMessage.body_html.is_(None), ChatMessage.body)).label("body"),
 )
 

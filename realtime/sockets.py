@@ -131,18 +131,16 @@ def enter(sid: str, room_id: int) -> bool:
 
 
 def _enter() -> Any:
-    """:func:`enter`'s statement, built once per kind of database (every join runs it):
-    an INSERT that skips a row already there (``on_conflict_do_nothing``), whose SQL
-    differs by database, not its meaning. The sid and room id are its parameters."""
-    dialect = db.session.get_bind().dialect.name
-    found = _ENTER.get(dialect)
-    if found is None:
+    """:func:`enter`'s statement, built once per app (every join runs it): an INSERT that
+    skips a row already there (``on_conflict_do_nothing``), whose SQL differs by
+    database, not its meaning. The sid and room id are its parameters."""
+
+    def build() -> Any:
+        dialect = db.session.get_bind().dialect.name
         kind = postgresql if dialect == "postgresql" else sqlite
-        found = _ENTER[dialect] = kind.insert(ChatSocketRoom).on_conflict_do_nothing()
-    return found
+        return kind.insert(ChatSocketRoom).on_conflict_do_nothing()
 
-
-_ENTER: dict[str, Any] = {}
+    return access.prebuilt("rb_enter_room", build)
 
 
 def leave(sid: str, room_id: int) -> bool:
@@ -195,21 +193,18 @@ def sids_blocking(content: Any) -> list[str]:
     return list(statements.run(_blockers_sockets(), params).scalars())
 
 
-_BLOCKERS_SOCKETS = "rb_blockers_sockets"
-
-
 def _blockers_sockets() -> sa.Select:
     """:func:`sids_blocking`'s statement, built once per app (every chat message asks):
     building it cost more than running it. The blockers first (moderation's rule, from
     the blocked name's index), then their sockets by account: constant in the sockets.
     A None bound here matches what a None in the rule matched: no name, no
     block; no space, only blocks of an everyday alias (``space_id`` NULL)."""
-    query = current_app.extensions.get(_BLOCKERS_SOCKETS)
-    if query is None:
+
+    def build() -> sa.Select:
         written = access.Written(sa.bindparam("id"), sa.bindparam("name"), sa.bindparam("space"))
-        query = sa.select(ChatSocket.sid).where(ChatSocket.account_id.in_(blocks.blockers(written)))
-        current_app.extensions[_BLOCKERS_SOCKETS] = query
-    return query
+        return sa.select(ChatSocket.sid).where(ChatSocket.account_id.in_(blocks.blockers(written)))
+
+    return access.prebuilt("rb_blockers_sockets", build)
 
 
 def in_space(account_id: int, space_id: int) -> list[tuple[str, int]]:
@@ -259,12 +254,17 @@ def purge_stale(now: datetime) -> int:
     return result.rowcount or 0
 
 
+def _fresh() -> datetime:
+    """Seen after this, a socket is live: now less ``STALE``."""
+    return clock.now() - STALE
+
+
 def _present(room_id: Any, fresh: Any = None) -> sa.Select:
     """The accounts with a live socket in a room now (one rule for the count and the names).
 
     ``fresh``: seen after it (now less ``STALE`` by default; a bound parameter in a
     statement built once)."""
-    fresh = clock.now() - STALE if fresh is None else fresh
+    fresh = _fresh() if fresh is None else fresh
     return (
         sa.select(ChatSocket.account_id)
         .join(ChatSocketRoom, ChatSocketRoom.sid == ChatSocket.sid)
@@ -275,7 +275,7 @@ def _present(room_id: Any, fresh: Any = None) -> sa.Select:
 
 def online_count(room_id: int) -> int:
     """How many members are in a room now (the room page shows only the number)."""
-    params = {"room_id": room_id, "fresh": clock.now() - STALE}
+    params = {"room_id": room_id, "fresh": _fresh()}
     return statements.run(_ONLINE_COUNT, params).scalar() or 0
 
 
@@ -293,7 +293,7 @@ def online(room_id: int, limit: int = 100) -> tuple[int, list[str]]:
         return 0, []
     params = {
         "room_id": room_id,
-        "fresh": clock.now() - STALE,
+        "fresh": _fresh(),
         "space_id": room.space_id,
         "limit": limit,
     }
