@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -261,11 +262,14 @@ _TRACE = os.environ.get("RB_TRACE_BOTS")  # a file: each bot's connects and join
 _trace_lock = threading.Lock()
 
 
+def _stamp() -> str:
+    return time.strftime("%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}"
+
+
 def _trace(name: str, text: str) -> None:
     if _TRACE:
-        stamp = time.strftime("%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}"
         with _trace_lock, open(_TRACE, "a") as out:
-            out.write(f"{stamp} {name} {text}\n")
+            out.write(f"{_stamp()} {name} {text}\n")
 
 
 class _InOrderEngineIO(engineio.Client):
@@ -370,6 +374,10 @@ class ChatClient:
         self.events: list[tuple[str, Any]] = []
         self.joins = 0
         self.connections = 0
+        self.joined_on = 0  # the connection (by ``connections``) the last good join went on
+        # The last connects, joins and disconnects, always kept: a failing test prints
+        # them in ``state()`` (RB_TRACE_BOTS writes every one to a file as well).
+        self.recent: deque[str] = deque(maxlen=24)
         self._sent_on: dict[str, int] = {}  # client id -> the connection it last went out on
         self.disconnects = 0
         self.joined = threading.Event()
@@ -398,6 +406,7 @@ class ChatClient:
         ns = "/chat"
         self.client.on("connect", self._on_connect, namespace=ns)
         self.client.on("disconnect", self._on_disconnect, namespace=ns)
+        self.client.on("connect_error", self._on_connect_error, namespace=ns)
         self.client.on("message", self._on_message, namespace=ns)
         self.client.on("removed", self._on_removed, namespace=ns)
         self.client.on("presence", self._on_presence, namespace=ns)
@@ -442,13 +451,20 @@ class ChatClient:
         with self.lock:
             self.connections += 1
             self._filling = False
-        _trace(self.name, f"connected sid={self._sid()}")
+        self._note(f"connected sid={self._sid()}")
         self._join()
 
     def _on_disconnect(self, *reason: Any) -> None:
         with self.lock:
             self.disconnects += 1
-        _trace(self.name, f"disconnected {reason}")
+        self._note(f"disconnected {reason}")
+
+    def _on_connect_error(self, *reason: Any) -> None:
+        self._note(f"connect error {reason}")  # the library tries again itself
+
+    def _note(self, text: str) -> None:
+        self.recent.append(f"{_stamp()} {text}")
+        _trace(self.name, text)
 
     def _sid(self) -> str | None:
         return self.client.get_sid("/chat")
@@ -471,15 +487,15 @@ class ChatClient:
             if self._join_timer is not None:
                 self._join_timer.cancel()
                 self._join_timer = None
-            after = self.upto
+            after, connection = self.upto, self.connections
         sid = self._sid()
         data = {"room_id": self.room_id, "after_seq": after}
-        sent = self._emit("join", data, functools.partial(self._joined, sid))
-        _trace(self.name, f"join sid={sid} after={after} sent={sent}")
+        sent = self._emit("join", data, functools.partial(self._joined, sid, connection))
+        self._note(f"join sid={sid} after={after} sent={sent}")
 
-    def _joined(self, sid: str | None, ack: dict) -> None:
+    def _joined(self, sid: str | None, connection: int, ack: dict) -> None:
         answer = ack or {}
-        _trace(self.name, f"joined sid={sid} ok={answer.get('ok')} status={answer.get('status')}")
+        self._note(f"joined sid={sid} ok={answer.get('ok')} status={answer.get('status')}")
         if not ack or not ack.get("ok"):
             with self.lock:
                 self.refused.append(ack)
@@ -493,6 +509,7 @@ class ChatClient:
         with self.lock:
             self._join_tries = 0
             self.joins += 1
+            self.joined_on = connection
             for message in ack["messages"]:
                 self._receive(message)
             if not self.naive:
@@ -654,6 +671,16 @@ class ChatClient:
 
     # -- for the test
 
+    def rejoined_since(self, connections: int) -> bool:
+        """Connected again after ``connections`` and joined on the connection it has now
+        (not on one that was answered just before it dropped)."""
+        with self.lock:
+            return (
+                self.client.connected
+                and self.connections > connections
+                and self.joined_on == self.connections
+            )
+
     def settled(self, last_seq: int) -> bool:
         """Nothing pending, nothing missing up to ``last_seq``."""
         with self.lock:
@@ -673,6 +700,7 @@ class ChatClient:
                 "disconnects": self.disconnects,
                 "refused": self.refused[-3:],
                 "server_errors": self.server_errors,
+                "recent": list(self.recent)[-8:],
             }
 
     def call(self, event: str, data: dict, timeout: float = 15) -> dict:
@@ -800,22 +828,33 @@ class Stack:
         process.wait(timeout=30)
 
     def where(self, client: ChatClient) -> str:
-        """Which process holds this client's connection. Asked of each process directly
-        (not through nginx), by its Engine.IO session id: the process that knows it
-        refuses the request for another reason than "Invalid session". The request uses
-        the transport the socket does not, so it never takes a packet meant for it."""
-        assert client.eio_sid, f"{client.name} is not connected"
+        """Which process holds this client's connection (it must have one)."""
+        assert client.eio_sid, f"{client.name} is not connected: {client.state()}"
+        holder = self.holder(client)
+        assert holder, f"no process holds {client.name}: {client.state()}"
+        return holder
+
+    def holder(self, client: ChatClient) -> str | None:
+        """Which process holds this client's connection, None if none does now (it is
+        between connections). Asked of each process directly (not through nginx), by
+        its Engine.IO session id: the process that knows it refuses the request for
+        another reason than "Invalid session". The request is a plain GET that asks
+        for the websocket transport without an upgrade, which Engine.IO refuses for a
+        known session without touching it."""
+        sid = client.eio_sid
+        if not sid:
+            return None
         holders = []
         for name in self.servers:
             answer = requests.get(
                 f"http://127.0.0.1:{self.ports[name]}/socket.io/",
-                params={"EIO": "4", "transport": "websocket", "sid": client.eio_sid},
+                params={"EIO": "4", "transport": "websocket", "sid": sid},
                 timeout=10,
             )
             if "Invalid session" not in answer.text:
                 holders.append(name)
-        assert len(holders) == 1, holders
-        return holders[0]
+        assert len(holders) <= 1, holders
+        return holders[0] if holders else None
 
     def _wait(self, url: str, process: subprocess.Popen | None, name: str) -> None:
         deadline = time.monotonic() + 60

@@ -331,18 +331,20 @@ def _kill_mid_stream(
     try:
         for victim in kills:
             time.sleep(per_client * 0.25 / (len(kills) + 1))
-            held = [c for c in everyone if c.client.connected and running.where(c) == victim]
-            joins = {c: c.joins for c in held}
+            held = [c for c in everyone if running.holder(c) == victim]
+            connections = {c: c.connections for c in held}
             running.kill(victim)
             # Its clients reconnect through nginx, which sends them to the survivor, and
-            # resume there; only then does the killed process come back.
+            # resume there; only then does the killed process come back. A join counts
+            # only if it went out on the new connection: one answered by the victim
+            # just before it died does not.
             _wait(
-                lambda h=held, j=joins: all(c.joins > j[c] for c in h),
+                lambda h=held, n=connections: all(c.rejoined_since(n[c]) for c in h),
                 timeout=60,
                 what="the killed process's clients to rejoin",
                 state=lambda h=held: [c.state() for c in h],
             )
-            moved.setdefault(victim, []).append({c.name: running.where(c) for c in held})
+            moved.setdefault(victim, []).append({c.name: running.holder(c) for c in held})
             running.start(victim)
         for t in talkers:
             t.join(120)
