@@ -10,8 +10,10 @@
  *   with after_seq); the answer's `through` says which seqs it covered, so ones that
  *   no longer exist (hidden, expired, deleted, blocked) close the gap too. After a
  *   reconnect "join" resumes after `upTo`. Repeats are dropped by seq. A join the
- *   server could not answer (5xx, 429) is asked again after a growing wait: until one
- *   succeeds the socket is connected but not in the room, and hears nothing.
+ *   server could not answer (5xx, 429), or whose answer has not come in ANSWER_WAIT_MS
+ *   (lost without a disconnect), is asked again after a growing wait: until one
+ *   succeeds the socket is connected but not in the room, and hears nothing. A gap's
+ *   "history" unanswered that long is asked again too.
  * - Each message gets a random client id; unacknowledged sends are retried with
  *   the same id after a reconnect and after a server error (5xx, with a growing wait),
  *   and the server stores them once. A send merely slow to be answered is not sent
@@ -65,6 +67,7 @@
   var gapTimer = null;
   var filling = false;     // a "history" request for a gap is out
   var ACK_WAIT_MS = 10000; // no answer this long: send again if the connection changed
+  var ANSWER_WAIT_MS = 20000;  // a join or history with no answer this long is lost
   var connections = 0;     // "connect" events so far: which connection a send went out on
   var RETRY_MS = 2000;     // after a server error: 2 s, 4 s, 8 s … at most RETRY_MAX_MS
   var RETRY_MAX_MS = 30000;
@@ -263,9 +266,9 @@
     // Disconnected: the "join" after the reconnect resumes after upTo anyway.
     if (filling || !Object.keys(above).length || !socket.connected) { return; }
     filling = true;
-    socket.emit("history", { room_id: roomId, after_seq: upTo }, function (ack) {
+    socket.timeout(ANSWER_WAIT_MS).emit("history", { room_id: roomId, after_seq: upTo }, function (err, ack) {
       filling = false;
-      if (ack && ack.ok) {
+      if (!err && ack && ack.ok) {
         ack.messages.forEach(receive);
         settle(ack.through);
         if (ack.more) { fill(); return; }
@@ -332,7 +335,9 @@
 
   function join() {
     if (joinTimer !== null) { window.clearTimeout(joinTimer); joinTimer = null; }
-    socket.emit("join", { room_id: roomId, after_seq: upTo }, function (ack) {
+    socket.timeout(ANSWER_WAIT_MS).emit("join", { room_id: roomId, after_seq: upTo }, function (err, ack) {
+      // No answer in time, or the socket dropped (the reconnect joins anyway, see joinLater).
+      if (err) { joinLater(null); return; }
       if (!ack || !ack.ok) {
         say(ack ? ack.error : T("chat.join_failed", "Could not join the room."));
         // Connected but not in the room: nothing arrives live and nothing is resumed.

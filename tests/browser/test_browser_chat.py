@@ -7,6 +7,7 @@ fixture), so their rooms' message numbers do not mix.
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import pytest
@@ -151,3 +152,60 @@ def test_flags_hide_a_message_live_and_the_review_is_logged(new_context, admin, 
     watcher.reload()
     wait_live(watcher)
     assert chat_message(watcher, bad).count() == 0
+
+
+def test_a_join_whose_answer_is_lost_is_asked_again(new_context, admin):
+    """The server's answer to the room's "join" lost without a disconnect (dropped on
+    the way, or by a process in trouble): chat.js asks again once ANSWER_WAIT_MS has
+    passed, instead of staying connected and deaf to the room until the page reloads."""
+    slug = "online-workers"
+    page = new_context().new_page()
+    sign_up(page)
+    join_space(page, slug)
+    sockets: list = []  # the space page before the room has a socket of its own
+    joins: list[tuple[int, str]] = []  # (socket, ack id) of each "join" the page asks
+    dropped: list[str] = []
+
+    def route(ws) -> None:
+        sockets.append(ws)
+        number = len(sockets)
+        server = ws.connect_to_server()
+
+        def from_page(message) -> None:
+            asked = (
+                re.match(r'^42/chat,(\d+)\["join"', message) if isinstance(message, str) else None
+            )
+            if asked:
+                joins.append((number, asked.group(1)))
+            server.send(message)
+
+        def from_server(message) -> None:
+            if not dropped and joins and isinstance(message, str):
+                if message.startswith(f"43/chat,{joins[0][1]}["):
+                    dropped.append(message)  # the first join's answer never arrives
+                    return
+            ws.send(message)
+
+        ws.on_message(from_page)
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), route)
+    page.clock.install()
+    open_chat(page, slug, live=False)
+    for _ in range(200):
+        if dropped:
+            break
+        page.wait_for_timeout(50)
+    assert dropped and '"ok":true' in dropped[0], dropped
+    state = page.locator("#chat .conn-state")
+    page.wait_for_timeout(500)
+    assert state.get_attribute("data-state") != "connected"  # connected, not in the room
+
+    page.clock.fast_forward(21_000)  # past ANSWER_WAIT_MS: the join counts as lost
+    page.clock.fast_forward(3_000)  # past the first retry's wait (RETRY_MS)
+    wait_live(page)
+    # Asked again on the same connection: no reconnect did it.
+    assert len(joins) == 2 and joins[0][0] == joins[1][0] == len(sockets), (joins, len(sockets))
+    said = f"heard after a lost answer {secrets.token_hex(3)}"
+    send_chat(page, said)
+    assert chat_seqs(page).count(int(chat_message(page, said).get_attribute("data-seq"))) == 1
