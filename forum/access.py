@@ -39,9 +39,12 @@ from forum.errors import Forbidden
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models import Account
+from forum.models import AccountRow
 from forum.models import Membership
+from forum.models import MembershipRow
 from forum.models import Post
 from forum.models import Space
+from forum.models import SpaceRow
 from forum.models import Thread
 
 # Kinds of space whose content every signed-in account may read, and kinds whose
@@ -52,11 +55,12 @@ KNOWN_BY_ALL = ("open", "closed")
 
 @dataclass
 class SpaceAccess:
-    """A space as one actor sees it."""
+    """A space as one actor sees it: entities, or (a chat send) plain rows of them
+    (``forum/models.py``: the rules read the same attributes of either)."""
 
-    space: Space
-    account: Account
-    membership: Membership | None
+    space: Space | SpaceRow
+    account: Account | AccountRow
+    membership: Membership | MembershipRow | None
 
     @property
     def is_member(self) -> bool:
@@ -263,7 +267,9 @@ def access_post(account: Account | None, post_id: object) -> tuple[Post, SpaceAc
 # once (who should hear of a new reply). ``tests/test_list_visibility.py`` holds every
 # list to the answer of the single-object checks, role by role and kind by kind.
 
-Reader = Account | int | sa.ColumnElement[int]
+Reader = Account | AccountRow | int | sa.ColumnElement[int]
+# One account at hand: the entity (pages) or its plain row (socket events, forum/models.py).
+_ONE_ACCOUNT = (Account, AccountRow)
 # ``rule(reader_id, content) -> SQL truth``: the reader has blocked whoever wrote the
 # content. ``reader_id`` is an account id or a column of them; ``content`` is anything
 # with the content columns (``author_id``, ``author_name``, ``space_id``): a model, an
@@ -282,11 +288,11 @@ class Written:
 
 
 def _reader_id(reader: Reader) -> Any:
-    return reader.id if isinstance(reader, Account) else reader
+    return reader.id if isinstance(reader, _ONE_ACCOUNT) else reader
 
 
 def _is_admin(reader: Reader) -> sa.ColumnElement[bool]:
-    if isinstance(reader, Account):
+    if isinstance(reader, _ONE_ACCOUNT):
         return sa.true() if reader.is_admin else sa.false()
     return sa.exists().where(Account.id == reader, Account.is_admin.is_(True))
 
@@ -300,9 +306,10 @@ def _is_member(reader: Reader, space_id: Any) -> sa.ColumnElement[bool]:
 def may_read(reader: Reader, space: Any = Space) -> sa.ColumnElement[bool]:
     """SQL for :attr:`SpaceAccess.can_read`: ``reader`` may read ``space``'s content.
 
-    ``space`` is the ``Space`` model (or an alias) in the query, or one ``Space`` row.
+    ``space`` is the ``Space`` model (or an alias) in the query, or one ``Space`` (entity
+    or plain row).
     """
-    if isinstance(space, Space):
+    if isinstance(space, (Space, SpaceRow)):
         for_all = sa.true() if space.kind in READ_BY_ALL else sa.false()
     else:
         for_all = space.kind.in_(READ_BY_ALL)

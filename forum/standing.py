@@ -24,17 +24,20 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from forum import statements
 from forum.extensions import db
 from forum.models import Account
+from forum.models import AccountRow
 from forum.models import Membership
+from forum.models import MembershipRow
 
 # The highest post count any trust rule asks for (moderation/trust.py TRUSTED_MIN_POSTS).
 POSTS_KEPT = 50
 
-Holder = Account | Membership
+Holder = Account | Membership | AccountRow | MembershipRow
 
 
-def holder(membership: Membership) -> Holder:
+def holder(membership: Membership | MembershipRow) -> Holder:
     """The row that keeps the standing of the name ``membership`` shows."""
     return membership if membership.space_alias is not None else membership.account
 
@@ -54,17 +57,37 @@ def membership_in(account_id: int, space_id: int) -> Membership | None:
     )
 
 
-def count_post(membership: Membership) -> None:
+def count_post(membership: Membership | MembershipRow) -> None:
     """One more post or chat message under the name ``membership`` shows (no commit).
 
     Written as ``SET trust_posts = trust_posts + 1`` below the cap, so concurrent
-    writers do not lose counts; a name at the cap writes nothing.
+    writers do not lose counts; a name at the cap writes nothing. An entity's count is
+    set to that expression (its flush writes it); a plain row's (a chat send,
+    ``forum/models.py``) is written now, by a statement built once.
     """
     row = holder(membership)
     if row.trust_posts >= POSTS_KEPT:
         return
-    column = type(row).trust_posts
-    row.trust_posts = sa.case((column < POSTS_KEPT, column + 1), else_=column)
+    if isinstance(row, (AccountRow, MembershipRow)):
+        statements.run(_COUNT_POST[row.model], {"row_id": row.id})
+        entity = statements.loaded(row.model, row.id)
+        if entity is not None:
+            db.session.expire(entity, ["trust_posts"])  # read afresh if asked
+    else:
+        row.trust_posts = _counted(type(row).trust_posts)
+
+
+def _counted(column: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """The count one more, up to ``POSTS_KEPT``: the one rule for both writes above."""
+    return sa.case((column < POSTS_KEPT, column + 1), else_=column)
+
+
+_COUNT_POST = {
+    model: sa.update(model.__table__)
+    .where(model.__table__.c.id == sa.bindparam("row_id"))
+    .values(trust_posts=_counted(model.__table__.c.trust_posts))
+    for model in (Account, Membership)
+}
 
 
 def holder_of_author(account_id: int | None, space_id: int, author_name: str) -> Holder | None:

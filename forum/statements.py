@@ -11,6 +11,7 @@ Only for statements that load no ORM entity and need not see changes still pendi
 the session (nothing is flushed first): the rows come back as plain rows.
 
 :func:`commit_keeping_loaded`: a commit that leaves what the event loaded as it was.
+:func:`loaded`: the session's entity of a row such a statement wrote, if a caller loaded it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from forum.extensions import db
 
@@ -45,3 +47,12 @@ def commit_keeping_loaded() -> None:
         session.commit()
     finally:
         session.expire_on_commit = expire
+
+
+def loaded(model: type, ident: Any) -> Any:
+    """The session's entity of ``model``'s row ``ident``, if anything in this session loaded
+    it, else None (nothing is read). A Core statement that writes a row leaves such an
+    entity as it was, and :func:`commit_keeping_loaded` does not expire it: the writer
+    brings it up to date (sets what it wrote, or expires it) so no caller reads a stale
+    value (a test, or a page, holding the room a send wrote)."""
+    return db.session.identity_map.get(so.util.identity_key(model, ident))

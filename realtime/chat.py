@@ -75,8 +75,11 @@ from forum.errors import RateLimited
 from forum.extensions import db
 from forum.models import DELETED_NAME
 from forum.models import Account
+from forum.models import AccountRow
 from forum.models import Membership
+from forum.models import MembershipRow
 from forum.models import Space
+from forum.models import SpaceRow
 from forum.pagination import Page
 from forum.pagination import paged
 from forum.pagination import paginate
@@ -89,6 +92,7 @@ from realtime.models import ChatMessage
 from realtime.models import ChatRoom
 from realtime.models import ChatSocket
 from realtime.models import ChatSocketRoom
+from realtime.models import RoomRow
 
 MAX_ROOMS = 20  # per space, archived ones included: the room list is never long
 ROOMS_PER_PAGE = MAX_ROOMS  # so one page holds them all
@@ -140,18 +144,23 @@ def clean_seq(value: object, *, default: int | None = None) -> int:
 
 
 def access_room(
-    account: Account | None, room_id: object, slug: object = None
-) -> tuple[ChatRoom, SpaceAccess]:
+    account: Account | AccountRow | None, room_id: object, slug: object = None
+) -> tuple[ChatRoom | RoomRow, SpaceAccess]:
     """A room the actor may use: member of its space (instance admins may read).
+
+    Without ``slug`` (socket events) the room, space and membership come back as plain
+    rows (``forum/models.py``), read-only; with one (pages, owners' changes), entities.
 
     With ``slug`` (HTTP), the room must belong to that space. A missing room, a room
     in a space the actor may not see and a room of another space are the same
     NotFound, word for word: nobody learns which rooms a hidden space has.
     """
     by_id = isinstance(slug, int) and not isinstance(slug, bool)  # every link the app makes
-    if (slug is None or by_id) and account is not None:
-        room, access, _stored = _room_in_one(account, room_id, space_id=slug if by_id else None)
+    if slug is None and account is not None:  # socket events: plain rows
+        room, access, _stored = _room_plain(account, room_id)
         return room, access
+    if by_id and account is not None:  # pages (and owners' changes): entities
+        return _room_in_one(account, room_id, space_id=slug)
     room = db.session.get(ChatRoom, row_id(room_id))
     if slug is not None:
         access = access_space(account, slug)
@@ -179,29 +188,79 @@ _ROOM_SPACE_MEMBERSHIP = (
 )
 
 
-def _room_in_one(
-    account: Account, room_id: object, client_id: str | None = None, space_id: int | None = None
-) -> tuple[ChatRoom, SpaceAccess, int | None]:
-    """:func:`access_room` for a signed-in actor (every socket event on a room): the room,
-    its space and the actor's membership in one statement built once (three built per
-    call cost more than the queries). With ``client_id`` (a send), the same statement
-    also says which message this actor already stored in the room under that id (the
-    retry lookup, a statement of its own before); it is used only once access passed.
-    ``space_id`` (a page reached by its space's id): a room of another space is missing."""
+def _room_in_one(account: Account, room_id: object, space_id: int) -> tuple[ChatRoom, SpaceAccess]:
+    """:func:`access_room` for a page reached by its space's id: the room, its space and
+    the actor's membership as entities (the page and an owner's change use them) in one
+    statement built once (three built per call cost more than the queries). A room of
+    another space is missing."""
     params = {"room_id": row_id(room_id), "account_id": account.id}
-    if client_id is None:
-        found = db.session.execute(_ROOM_SPACE_MEMBERSHIP, params).one_or_none()
-    else:
-        params["client_id"] = client_id
-        found = db.session.execute(_ROOM_SPACE_MEMBERSHIP_STORED, params).one_or_none()
+    found = db.session.execute(_ROOM_SPACE_MEMBERSHIP, params).one_or_none()
     if found is None:
         raise NotFound()
-    room, space, membership, *stored = found
+    room, space, membership = found
+    return room, _room_access(account, space, membership, space_id)
+
+
+def _room_access(
+    account: Account | AccountRow,
+    space: Space | SpaceRow,
+    membership: Membership | MembershipRow | None,
+    space_id: int | None = None,
+) -> SpaceAccess:
+    """The one rule for a room in hand (entities or plain rows): its space as
+    ``access_space_loaded`` lets it through, in the page's space if one is named, and
+    the actor taking part in its chat."""
     if space_id is not None and space.id != space_id:
         raise NotFound()  # a room of another space (a page's URL): as a missing one
     access = access_space_loaded(account, space, membership)
     _require_chat(access)
-    return room, access, stored[0] if stored else None
+    return access
+
+
+_ROOM = ChatRoom.__table__.c
+_PLAIN_ROOM_SPACE_MEMBERSHIP = (
+    sa.select(*RoomRow.columns, *SpaceRow.columns, *MembershipRow.columns)
+    .select_from(ChatRoom.__table__)
+    .join(Space.__table__, Space.__table__.c.id == _ROOM.space_id)
+    .outerjoin(
+        Membership.__table__,
+        sa.and_(
+            Membership.__table__.c.space_id == _ROOM.space_id,
+            Membership.__table__.c.account_id == sa.bindparam("account_id"),
+        ),
+    )
+    .where(_ROOM.id == sa.bindparam("room_id"))
+)
+_ROOM_END = len(RoomRow.columns)
+_SPACE_END = _ROOM_END + len(SpaceRow.columns)
+_MEMBERSHIP_END = _SPACE_END + len(MembershipRow.columns)
+
+
+def _room_plain(
+    account: Account | AccountRow, room_id: object, client_id: str | None = None
+) -> tuple[RoomRow, SpaceAccess, int | None]:
+    """:func:`access_room` for a signed-in actor on a socket (every event on a room) and
+    for every send: the room, its space and the actor's membership (None: not a member)
+    in one statement built once, read as plain rows (``forum/models.py``: loading them as
+    ORM entities was a sixth of a send), then :func:`_room_access`, the same rule as for
+    entities. With ``client_id`` (a send), the same statement also says which message
+    this actor already stored in the room under that id (the retry lookup, a statement
+    of its own before); it is used only once access passed."""
+    params = {"room_id": row_id(room_id), "account_id": account.id}
+    if client_id is None:
+        found = statements.run(_PLAIN_ROOM_SPACE_MEMBERSHIP, params).one_or_none()
+    else:
+        params["client_id"] = client_id
+        found = statements.run(_PLAIN_ROOM_SPACE_MEMBERSHIP_STORED, params).one_or_none()
+    if found is None:
+        raise NotFound()
+    room = RoomRow(*found[:_ROOM_END])
+    space = SpaceRow(*found[_ROOM_END:_SPACE_END])
+    columns = found[_SPACE_END:_MEMBERSHIP_END]
+    # The membership's id is its primary key: NULL only where the outer join found none.
+    membership = None if columns[0] is None else MembershipRow(*columns, account=account)
+    access = _room_access(account, space, membership)
+    return room, access, found[_MEMBERSHIP_END] if client_id is not None else None
 
 
 def _require_chat(access: SpaceAccess) -> None:
@@ -209,7 +268,7 @@ def _require_chat(access: SpaceAccess) -> None:
         raise Forbidden(_("Join this space to take part in its chat."))
 
 
-def _writable(room: ChatRoom, access: SpaceAccess) -> Membership:
+def _writable(room: ChatRoom | RoomRow, access: SpaceAccess) -> Membership | MembershipRow:
     if room.archived_at is not None:
         raise Forbidden(_("This room is archived: you can read it, but not write in it."))
     return access.require_write()
@@ -393,7 +452,7 @@ def _stored(author: str) -> sa.Select:
 
 
 _STORED = _stored("author_id")
-_ROOM_SPACE_MEMBERSHIP_STORED = _ROOM_SPACE_MEMBERSHIP.add_columns(
+_PLAIN_ROOM_SPACE_MEMBERSHIP_STORED = _PLAIN_ROOM_SPACE_MEMBERSHIP.add_columns(
     _stored("account_id").scalar_subquery()
 )
 
@@ -412,7 +471,7 @@ def is_confirmed(value: object) -> bool:
 
 
 def post_message(
-    account: Account | None,
+    account: Account | AccountRow | None,
     room_id: object,
     client_id: object,
     body: object,
@@ -436,7 +495,7 @@ def post_message(
         # The retry lookup rides on the access statement; a client id that is not valid
         # asks for none (and is refused below, once access has been checked).
         valid = isinstance(client_id, str) and CLIENT_ID.fullmatch(client_id) is not None
-        room, access, stored_id = _room_in_one(account, room_id, client_id if valid else None)
+        room, access, stored_id = _room_plain(account, room_id, client_id if valid else None)
     membership = _writable(room, access)
     client_id = clean_client_id(client_id)
     body = clean_body(body)
@@ -480,10 +539,14 @@ def post_message(
     try:
         message = _insert(row, body, str(html))
         if verdict.action == "allow":
-            # Of what the send loaded, only the counter (expired by its flush) and the
-            # room's last_seq (set here) changed: the commit need not expire the rest.
+            # The send read plain rows, which no commit expires; of entities a caller may
+            # hold in this session, only the name's counter (expired by count_post, or by
+            # its flush) and the room's last_seq (set here) changed: the commit need not
+            # expire the rest.
             statements.commit_keeping_loaded()
-            so.attributes.set_committed_value(room, "last_seq", seq)
+            room_entity = statements.loaded(ChatRoom, room.id)  # a caller's, if any
+            if room_entity is not None:
+                so.attributes.set_committed_value(room_entity, "last_seq", seq)
             db.session.add(message)  # persistent as if loaded now: no expiry, no query
         else:
             # Held or flagged: the flag row (and a hold's hidden_at) in this transaction.
@@ -552,7 +615,7 @@ def _commit_keeping(message: ChatMessage) -> None:
         so.attributes.set_committed_value(message, key, value)
 
 
-def _announce_again(message: ChatMessage, membership: Membership) -> None:
+def _announce_again(message: ChatMessage, membership: Membership | MembershipRow) -> None:
     """A retry found its message already stored: announce it to the room again.
 
     The process that stored it may have died between the commit and the broadcast, and
@@ -570,7 +633,10 @@ def _announce_again(message: ChatMessage, membership: Membership) -> None:
 
 
 def latest(
-    account: Account | None, room_id: object, before: object = None, slug: object = None
+    account: Account | AccountRow | None,
+    room_id: object,
+    before: object = None,
+    slug: object = None,
 ) -> tuple[ChatRoom, SpaceAccess, Page]:
     """One page of history, oldest first: the newest messages, or those before ``before``,
     as :class:`Shown` rows (read-only: not entities of the session).
@@ -587,7 +653,7 @@ def latest(
 
 
 def messages_after(
-    account: Account | None, room_id: object, after_seq: object
+    account: Account | AccountRow | None, room_id: object, after_seq: object
 ) -> tuple[ChatRoom, Page, int]:
     """Every live message after ``after_seq``, in order, at most RESUME_MAX at once, and
     ``through``: the highest seq this answer covers.
@@ -605,7 +671,9 @@ def messages_after(
     return room, page, through
 
 
-def _missed(room: ChatRoom, reader: Account | None, after: int) -> tuple[Page, int]:
+def _missed(
+    room: ChatRoom | RoomRow, reader: Account | AccountRow | None, after: int
+) -> tuple[Page, int]:
     """:func:`messages_after` for a room the reader may use."""
     last_seq = statements.run(_LAST_SEQ, {"room_id": room.id}).scalar() or 0
     if last_seq <= after:
@@ -761,7 +829,7 @@ class Entered:
 
 
 def enter_room(
-    account: Account | None,
+    account: Account | AccountRow | None,
     sid: str,
     room_id: object,
     after_seq: object,
@@ -774,12 +842,12 @@ def enter_room(
     history is read (Zulip's order), so a message committed in between is in one or the
     other (the client drops repeats by seq). The access check runs once, here.
     """
-    room, _access = access_room(account, room_id)
+    room, access = access_room(account, room_id)
     after = clean_seq(after_seq, default=0)
     entering(room.id)
     page, through = _missed(room, account, after)
     new = sockets.enter(sid, room.id)
-    here, fresh = _presence_at_join(room)
+    here, fresh = _presence_at_join(room, access.space)
     if new:
         # The room hears of it (coalesced, push.py); the joiner is spared that update
         # only when its ack already shows presence read after its own entry.
@@ -787,7 +855,7 @@ def enter_room(
     return Entered(room, page, through, here)
 
 
-def leave_room(account: Account | None, sid: str, room_id: object) -> None:
+def leave_room(account: Account | AccountRow | None, sid: str, room_id: object) -> None:
     room, _access = access_room(account, room_id)
     if sockets.leave(sid, room.id):
         signals.chat_presence_changed.send(room.id)
@@ -796,7 +864,9 @@ def leave_room(account: Account | None, sid: str, room_id: object) -> None:
 def presence(room_id: int) -> dict[str, Any]:
     """Who is here, read now: always the count; names only where the space shows them."""
     room = db.session.get(ChatRoom, room_id)
-    return _presence_payload(room_id, room, _read_online(room_id))
+    if room is None:
+        return _presence_payload(room_id, None, (0, []))
+    return _presence_payload(room_id, room.space, _read_online(room_id, room.space_id))
 
 
 # A join's ack in a crowded room reuses presence read at most RB_PRESENCE_MS ago in this
@@ -813,17 +883,19 @@ _RECENT_ONLINE = "rb.recent_online"
 _RECENT_ONLINE_MAX = 10_000  # rooms remembered before old entries are dropped
 
 
-def _presence_at_join(room: ChatRoom) -> tuple[dict[str, Any], bool]:
+def _presence_at_join(
+    room: ChatRoom | RoomRow, space: Space | SpaceRow
+) -> tuple[dict[str, Any], bool]:
     """Presence for a joiner's ack, and whether it was read after the join (fresh)."""
     within = current_app.config["RB_PRESENCE_MS"] / 1000
     recent = current_app.extensions.setdefault(_RECENT_ONLINE, {}).get(room.id)
     if recent is not None and recent[1][0] >= CROWDED and time.monotonic() - recent[0] < within:
-        return _presence_payload(room.id, room, recent[1]), False
-    return _presence_payload(room.id, room, _read_online(room.id)), True
+        return _presence_payload(room.id, space, recent[1]), False
+    return _presence_payload(room.id, space, _read_online(room.id, room.space_id)), True
 
 
-def _read_online(room_id: int) -> tuple[int, list[str]]:
-    online = sockets.online(room_id)
+def _read_online(room_id: int, space_id: int) -> tuple[int, list[str]]:
+    online = sockets.online(room_id, space_id)
     recent = current_app.extensions.setdefault(_RECENT_ONLINE, {})
     if len(recent) >= _RECENT_ONLINE_MAX:
         recent.clear()  # entries older than RB_PRESENCE_MS are worthless anyway
@@ -832,16 +904,17 @@ def _read_online(room_id: int) -> tuple[int, list[str]]:
 
 
 def _presence_payload(
-    room_id: int, room: ChatRoom | None, online: tuple[int, list[str]]
+    room_id: int, space: Space | SpaceRow | None, online: tuple[int, list[str]]
 ) -> dict[str, Any]:
+    """``space``: the room's (None: no such room, so no names)."""
     count, names = online
     payload: dict[str, Any] = {"room_id": room_id, "count": count}
-    if room is not None and room.space.show_online_list:
+    if space is not None and space.show_online_list:
         payload["names"] = names
     return payload
 
 
-def typing(account: Account | None, sid: str, room_id: object) -> None:
+def typing(account: Account | AccountRow | None, sid: str, room_id: object) -> None:
     """Tell the room someone is typing (spaces that turned it on; rate-limited, not stored)."""
     room, access = access_room(account, room_id)
     if not access.space.typing_indicator:

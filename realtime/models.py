@@ -12,6 +12,7 @@ from forum import markdown
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 from forum.models import Authored
+from forum.models import plain_row
 from forum.sealed import HOUR
 from forum.sealed import Epoch
 from forum.sealed import SealedText
@@ -34,6 +35,10 @@ class ChatRoom(db.Model):
     last_seq: so.Mapped[int] = so.mapped_column(default=0)
 
     space: so.Mapped["Space"] = so.relationship("Space")  # noqa: F821
+
+
+# A room as every socket event and send reads it: plain columns (forum/models.py).
+RoomRow = plain_row(ChatRoom)
 
 
 class ChatMessage(Authored, db.Model):

@@ -60,7 +60,7 @@ from forum.errors import RateLimited
 from forum.errors import ServiceError
 from forum.extensions import db
 from forum.greenlets import Slots
-from forum.models import Account
+from forum.models import AccountRow
 from forum.safety import messages
 from moderation import guard
 from realtime import chat
@@ -92,7 +92,7 @@ def origin_allowed() -> bool:
     return request.headers.get("Sec-Fetch-Site") == "same-origin"
 
 
-def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]:
+def _event(handler: Callable[[Any, AccountRow, dict], dict]) -> Callable[..., dict]:
     """Re-authenticate, check the payload is an object, and turn every error into an ack."""
 
     @functools.wraps(handler)
@@ -111,8 +111,8 @@ def _event(handler: Callable[[Any, Account, dict], dict]) -> Callable[..., dict]
 
 def _answer(
     self: ChatNamespace,
-    handler: Callable[[Any, Account, dict], dict],
-    account: Account | None,
+    handler: Callable[[Any, AccountRow, dict], dict],
+    account: AccountRow | None,
     data: object,
 ) -> dict:
     try:
@@ -228,7 +228,7 @@ class ChatNamespace(Namespace):
             push.on_presence_changed(room_id)
 
     @_event
-    def on_join(self, account: Account, data: dict) -> dict:
+    def on_join(self, account: AccountRow, data: dict) -> dict:
         entered: list[int] = []
 
         def be_in(room_id: int) -> None:  # before history is read (chat.enter_room)
@@ -253,14 +253,14 @@ class ChatNamespace(Namespace):
         }
 
     @_event
-    def on_leave(self, account: Account, data: dict) -> dict:
+    def on_leave(self, account: AccountRow, data: dict) -> dict:
         room_id = data.get("room_id")
         chat.leave_room(account, request.sid, room_id)
         leave_room(push.room(room_id))
         return {"ok": True}
 
     @_event
-    def on_send(self, account: Account, data: dict) -> dict:
+    def on_send(self, account: AccountRow, data: dict) -> dict:
         message, _new = chat.post_message(
             account,
             data.get("room_id"),
@@ -281,7 +281,7 @@ class ChatNamespace(Namespace):
         }
 
     @_event
-    def on_history(self, account: Account, data: dict) -> dict:
+    def on_history(self, account: AccountRow, data: dict) -> dict:
         if "after_seq" in data:  # filling a gap (static/js/chat.js)
             _room, page, through = chat.messages_after(
                 account, data.get("room_id"), data.get("after_seq")
@@ -300,18 +300,18 @@ class ChatNamespace(Namespace):
         }
 
     @_event
-    def on_typing(self, account: Account, data: dict) -> dict:
+    def on_typing(self, account: AccountRow, data: dict) -> dict:
         chat.typing(account, request.sid, data.get("room_id"))
         return {"ok": True}
 
     @_event
-    def on_heartbeat(self, _account: Account, _data: dict) -> dict:
+    def on_heartbeat(self, _account: AccountRow, _data: dict) -> dict:
         return {"ok": True}
 
     # --- the live channel for forum pages (static/js/live.js) ---------------------------
 
     @_event
-    def on_watch_thread(self, account: Account, data: dict) -> dict:
+    def on_watch_thread(self, account: AccountRow, data: dict) -> dict:
         thread_id = live.watch_thread(account, request.sid, data.get("thread_id"))
         join_room(push.thread(thread_id))
         try:
@@ -322,7 +322,7 @@ class ChatNamespace(Namespace):
         return {"ok": True, "thread_id": thread_id}
 
     @_event
-    def on_unwatch_thread(self, _account: Account, data: dict) -> dict:
+    def on_unwatch_thread(self, _account: AccountRow, data: dict) -> dict:
         thread_id = live.unwatch_thread(request.sid, data.get("thread_id"))
         if thread_id is not None:
             leave_room(push.thread(thread_id))
@@ -331,14 +331,14 @@ class ChatNamespace(Namespace):
     # --- direct messages between buddies (static/js/dm.js; forum/safety/messages.py) -----------
 
     @_event
-    def on_dm_send(self, account: Account, data: dict) -> dict:
+    def on_dm_send(self, account: AccountRow, data: dict) -> dict:
         message, _new = messages.send(
             account, data.get("buddy_id"), data.get("client_id"), data.get("body")
         )
         return {"ok": True, "message": messages.message_dict(message)}
 
     @_event
-    def on_dm_history(self, account: Account, data: dict) -> dict:
+    def on_dm_history(self, account: AccountRow, data: dict) -> dict:
         found = messages.conversation(account, data.get("buddy_id"), data.get("after_id", 0))
         shown = [messages.message_dict(m) for m in found.messages]
         return {"ok": True, "messages": shown, "more": found.more}

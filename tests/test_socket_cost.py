@@ -186,8 +186,9 @@ def test_socket_events_do_not_open_flasks_cookie_session_pages_do(
 
 
 def test_a_send_leaves_the_room_it_loaded_as_stored(app, lounge, member):
-    """The send commits without expiring what it loaded; the one loaded value the send
-    changed, the room's last seq, is set to the seq it stored (same session: no reload)."""
+    """The send commits without expiring what the session holds; the one value of it the
+    send changed, the room's last seq, is set to the seq it stored (same session: no
+    reload), on the room entity the caller loaded (the send reads plain rows)."""
     chat.post_message(member, lounge.id, "kept-0001", "a")
     message, _new = chat.post_message(member, lounge.id, "kept-0002", "b")
     room = db.session.get(type(lounge), lounge.id)
