@@ -64,6 +64,7 @@ def check(
     title: str | None = None,
     inline: bool = False,
     links: Sequence[str] | None = None,
+    words: list | None = None,
 ) -> Verdict:
     """Refuse (Invalid, Forbidden, NeedsConfirmation) or return the watched-word verdict.
 
@@ -71,11 +72,12 @@ def check(
     was in it. ``inline``: the text is shown by ``markdown.render_inline`` (chat).
     ``links``: the links of ``parts`` (and ``title``) as the caller's own render of them
     found (``markdown.render_inline_with_links``: chat parses its message once), instead
-    of parsing them again here.
+    of parsing them again here. ``words``: the space's watched words as the caller read
+    them (``watchwords.words_of_space``), instead of reading them again here.
     """
     fields = [title, *parts] if title is not None else list(parts)
     text = _joined(fields)
-    verdict = watchwords.screen(space_id, text)
+    verdict = watchwords.screen(space_id, text, words)
     if verdict.action == "block":
         raise Invalid(
             _(

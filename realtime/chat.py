@@ -87,6 +87,7 @@ from forum.sealed import SealedStr
 from moderation import guard
 from moderation import screening
 from moderation import trust
+from moderation import watchwords
 from realtime import sockets
 from realtime.models import ChatMessage
 from realtime.models import ChatRoom
@@ -157,7 +158,7 @@ def access_room(
     """
     by_id = isinstance(slug, int) and not isinstance(slug, bool)  # every link the app makes
     if slug is None and account is not None:  # socket events: plain rows
-        room, access, _stored = _room_plain(account, room_id)
+        room, access, _stored, _words = _room_plain(account, room_id)
         return room, access
     if by_id and account is not None:  # pages (and owners' changes): entities
         return _room_in_one(account, room_id, space_id=slug)
@@ -238,20 +239,22 @@ _MEMBERSHIP_END = _SPACE_END + len(MembershipRow.columns)
 
 def _room_plain(
     account: Account | AccountRow, room_id: object, client_id: str | None = None
-) -> tuple[RoomRow, SpaceAccess, int | None]:
+) -> tuple[RoomRow, SpaceAccess, int | None, list | None]:
     """:func:`access_room` for a signed-in actor on a socket (every event on a room) and
     for every send: the room, its space and the actor's membership (None: not a member)
     in one statement built once, read as plain rows (``forum/models.py``: loading them as
     ORM entities was a sixth of a send), then :func:`_room_access`, the same rule as for
-    entities. With ``client_id`` (a send), the same statement also says which message
-    this actor already stored in the room under that id (the retry lookup, a statement
-    of its own before); it is used only once access passed."""
+    entities. With ``client_id`` (a send), the same statement (:func:`_send_statement`)
+    also says which message this actor already stored in the room under that id (the
+    retry lookup, a statement of its own before) and reads the space's watched words
+    (the screening's, a statement of its own before); both are used only once access
+    passed. Without, those two are None."""
     params = {"room_id": row_id(room_id), "account_id": account.id}
     if client_id is None:
         found = statements.run(_PLAIN_ROOM_SPACE_MEMBERSHIP, params).one_or_none()
     else:
         params["client_id"] = client_id
-        found = statements.run(_PLAIN_ROOM_SPACE_MEMBERSHIP_STORED, params).one_or_none()
+        found = statements.run(_send_statement(), params).one_or_none()
     if found is None:
         raise NotFound()
     room = RoomRow(*found[:_ROOM_END])
@@ -260,7 +263,10 @@ def _room_plain(
     # The membership's id is its primary key: NULL only where the outer join found none.
     membership = None if columns[0] is None else MembershipRow(*columns, account=account)
     access = _room_access(account, space, membership)
-    return room, access, found[_MEMBERSHIP_END] if client_id is not None else None
+    if client_id is None:
+        return room, access, None, None
+    stored, words = found[_MEMBERSHIP_END:]
+    return room, access, stored, words or []  # PostgreSQL's json_agg of no rows: NULL
 
 
 def _require_chat(access: SpaceAccess) -> None:
@@ -452,9 +458,21 @@ def _stored(author: str) -> sa.Select:
 
 
 _STORED = _stored("author_id")
-_PLAIN_ROOM_SPACE_MEMBERSHIP_STORED = _PLAIN_ROOM_SPACE_MEMBERSHIP.add_columns(
-    _stored("account_id").scalar_subquery()
-)
+
+
+def _send_statement() -> sa.Select:
+    """:func:`_room_plain`'s statement for a send, built once per app (the watched words'
+    SQL differs by database): the access statement, then the retry lookup and the
+    space's watched words (``watchwords.words_of_space``) as two more columns."""
+
+    def build() -> sa.Select:
+        dialect = db.session.get_bind().dialect.name
+        return _PLAIN_ROOM_SPACE_MEMBERSHIP.add_columns(
+            _stored("account_id").scalar_subquery(),
+            watchwords.words_of_space(_ROOM.space_id, dialect),
+        )
+
+    return prebuilt("chat send", build)
 
 
 def _find(room_id: int, author_id: int, client_id: str) -> ChatMessage | None:
@@ -490,12 +508,12 @@ def post_message(
     """
     if account is None:
         room, access = access_room(account, room_id)  # refuses: chat needs a member
-        stored_id = None
+        stored_id = words = None
     else:
         # The retry lookup rides on the access statement; a client id that is not valid
         # asks for none (and is refused below, once access has been checked).
         valid = isinstance(client_id, str) and CLIENT_ID.fullmatch(client_id) is not None
-        room, access, stored_id = _room_plain(account, room_id, client_id if valid else None)
+        room, access, stored_id, words = _room_plain(account, room_id, client_id if valid else None)
     membership = _writable(room, access)
     client_id = clean_client_id(client_id)
     body = clean_body(body)
@@ -510,7 +528,13 @@ def post_message(
     # One parse of the Markdown: the links screening looks for, and the HTML stored.
     html, links = markdown.render_inline_with_links(body)
     verdict = screening.check(
-        account, room.space_id, [body], confirmed=is_confirmed(confirmed), inline=True, links=links
+        account,
+        room.space_id,
+        [body],
+        confirmed=is_confirmed(confirmed),
+        inline=True,
+        links=links,
+        words=words,
     )
     # Who blocked this name: their sockets never hear it (push.on_message_created). Read
     # here, before the write begins (no lock held for it), in the transaction the send
