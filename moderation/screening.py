@@ -65,6 +65,7 @@ def check(
     inline: bool = False,
     links: Sequence[str] | None = None,
     words: list | None = None,
+    membership: Any = None,
 ) -> Verdict:
     """Refuse (Invalid, Forbidden, NeedsConfirmation) or return the watched-word verdict.
 
@@ -74,6 +75,8 @@ def check(
     found (``markdown.render_inline_with_links``: chat parses its message once), instead
     of parsing them again here. ``words``: the space's watched words as the caller read
     them (``watchwords.words_of_space``), instead of reading them again here.
+    ``membership``: the actor's membership of the space as the caller holds it (a chat
+    send: a plain row), so the name's standing is not looked up again; None: looked up.
     """
     fields = [title, *parts] if title is not None else list(parts)
     text = _joined(fields)
@@ -92,7 +95,11 @@ def check(
         links = [link for part in fields if part for link in markdown.links_in(part, inline=inline)]
     now = clock.now()
     if links:
-        stats = trust.stats_in(actor, space_id)  # the name shown in this space
+        stats = (  # the name shown in this space
+            trust.stats_in(actor, space_id)
+            if membership is None
+            else trust.stats_for(actor, membership)
+        )
         if trust.level_of(stats, now) < trust.MEMBER:
             raise Forbidden(link_refusal(stats, now, links[0]))
     guard.check(text, bool(confirmed))

@@ -535,6 +535,7 @@ def post_message(
         inline=True,
         links=links,
         words=words,
+        membership=membership,
     )
     # Who blocked this name: their sockets never hear it (push.on_message_created). Read
     # here, before the write begins (no lock held for it), in the transaction the send

@@ -316,6 +316,29 @@ def test_send_runs_the_same_few_statements_whatever_the_history_or_room_size(
     assert len(small) == 5, small
 
 
+def test_a_link_is_judged_by_the_standing_of_the_membership_in_hand(app, lounge, member, socket):
+    """A link in a message asks the name's trust level: read from the membership the
+    send's access statement loaded (a plain row), so a new name's link is refused after
+    the session check and that one statement, with no lookup of the membership or the
+    account behind it."""
+    amara = socket()
+    amara.ack("join", {"room_id": lounge.id, "after_seq": 0})
+    seen: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        seen.append(" ".join(statement.split()[:2]))
+
+    db.session.remove()  # as a server's event starts: nothing loaded yet
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        data = {"room_id": lounge.id, "client_id": "link-0001", "body": "see https://example.org"}
+        answer = amara.ack("send", data)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert answer["ok"] is False and answer["status"] == 403  # a new name: no links yet
+    assert seen == ["SELECT accounts.id,", "SELECT chat_rooms.id,"], seen
+
+
 def test_message_stored_by_a_process_that_died_before_announcing_reaches_the_room_on_retry(
     app, client, lounge, member, socket, person
 ):
