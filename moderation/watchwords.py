@@ -128,9 +128,8 @@ def words_of_space(space_id: sa.ColumnElement[int], dialect: str) -> sa.ScalarSe
     """The space's watched words as one column (a JSON array of ``[pattern, action]``;
     NULL or ``[]`` for none), for a statement that reads the space anyway: a chat send's
     access statement (one statement fewer a message). :func:`screen` takes the list.
-    Unlimited in SQL (a derived table with LIMIT cannot refer to the outer space on both
-    databases): :func:`add_word` keeps a space within ``MAX_WORDS_PER_SPACE``, and
-    ``screen`` takes no more than that."""
+    No LIMIT in SQL (the aggregate reads the space's whole list): :func:`add_word` keeps a
+    space within ``MAX_WORDS_PER_SPACE``, and ``screen`` takes no more than that."""
     table = WatchWord.__table__
     if dialect == "postgresql":
         pairs = sa.func.json_agg(sa.func.json_build_array(table.c.pattern, table.c.action))
