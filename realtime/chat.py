@@ -697,10 +697,15 @@ def messages_after(
 
 
 def _missed(
-    room: ChatRoom | RoomRow, reader: Account | AccountRow | None, after: int
+    room: ChatRoom | RoomRow,
+    reader: Account | AccountRow | None,
+    after: int,
+    last_seq: int | None = None,
 ) -> tuple[Page, int]:
-    """:func:`messages_after` for a room the reader may use."""
-    last_seq = statements.run(_LAST_SEQ, {"room_id": room.id}).scalar() or 0
+    """:func:`messages_after` for a room the reader may use; ``last_seq``: the room's, when
+    the caller read it already (a join: with its room row, :func:`sockets.enter`)."""
+    if last_seq is None:
+        last_seq = statements.run(_LAST_SEQ, {"room_id": room.id}).scalar() or 0
     if last_seq <= after:
         # Nothing was stored after it (the usual resume: a page joins with the seq it
         # shows): no query for the messages. One committed after this read reaches the
@@ -870,8 +875,12 @@ def enter_room(
     room, access = access_room(account, room_id)
     after = clean_seq(after_seq, default=0)
     entering(room.id)
-    page, through = _missed(room, account, after)
-    new = sockets.enter(sid, room.id)
+    # The socket's room row and the room's last_seq in one statement, then what it
+    # missed, then one commit (the row becomes visible with it).
+    last_seq = sockets.enter(sid, room.id)
+    new = last_seq is not None
+    page, through = _missed(room, account, after, last_seq)
+    statements.commit_keeping_loaded()
     here, fresh = _presence_at_join(room, access.space)
     if new:
         # The room hears of it (coalesced, push.py); the joiner is spared that update

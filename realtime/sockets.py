@@ -126,23 +126,37 @@ def keep_alive(sids: list[str], now: datetime) -> int:
     return touched
 
 
-def enter(sid: str, room_id: int) -> bool:
-    """Record that a socket is in a room; True if it was not before (one statement)."""
+def enter(sid: str, room_id: int) -> int | None:
+    """Record that a socket is in a room, in the caller's transaction (it commits); return
+    the room's ``last_seq``, read by the same statement, or None when the row was there.
+
+    One statement where a join ran two (its ``last_seq`` read and this INSERT): the
+    INSERT skips a row already there (``on_conflict_do_nothing``) and returns the
+    room's ``last_seq`` from a subquery, read after the socket joined the Socket.IO room,
+    as ``chat.enter_room`` needs. The transaction commits unsynced (:func:`disk.unsynced`):
+    call it before the transaction's first write.
+    """
     with disk.unsynced(db.session):
-        result = statements.run(_enter(), {"sid": sid, "room_id": room_id})
-        statements.commit_keeping_loaded()
-    return bool(result.rowcount)
+        params = {"sid": sid, "room_id": room_id, "of_room": room_id}
+        row = statements.run(_enter(), params).first()
+    return None if row is None else (row[0] or 0)
 
 
 def _enter() -> Any:
     """:func:`enter`'s statement, built once per app (every join runs it): an INSERT that
-    skips a row already there (``on_conflict_do_nothing``), whose SQL differs by
-    database, not its meaning. The sid and room id are its parameters."""
+    skips a row already there, whose SQL differs by database, not its meaning. The sid
+    and room id are its parameters; it returns the room's ``last_seq`` (both databases
+    take a subquery in RETURNING)."""
 
     def build() -> Any:
         dialect = db.session.get_bind().dialect.name
         kind = postgresql if dialect == "postgresql" else sqlite
-        return kind.insert(ChatSocketRoom).on_conflict_do_nothing()
+        rooms = ChatRoom.__table__
+        # The room by a parameter of its own (the VALUES clause owns ``room_id``'s name):
+        # a subquery naming the inserted table's column was not correlated to the row.
+        of_room = sa.bindparam("of_room", type_=sa.Integer)
+        last_seq = sa.select(rooms.c.last_seq).where(rooms.c.id == of_room).scalar_subquery()
+        return kind.insert(ChatSocketRoom).on_conflict_do_nothing().returning(last_seq)
 
     return access.prebuilt("rb_enter_room", build)
 

@@ -28,6 +28,7 @@ from realtime import sockets
 from realtime.models import ChatMessage
 from realtime.models import ChatRoom
 from realtime.models import ChatSocket
+from realtime.models import ChatSocketRoom
 from tests.factories import add_member
 from tests.factories import make_message
 from tests.factories import make_post
@@ -409,6 +410,26 @@ def test_resume_returns_exactly_the_missed_messages_in_order(
         chat.post_message(bo, lounge.id, f"client-{i:03}", f"m{i}")
     ack = socket().ack("join", {"room_id": lounge.id, "after_seq": 5})
     assert [m["seq"] for m in ack["messages"]] == list(range(6, 26)) and ack["more"] is False
+
+
+def test_a_join_reads_the_last_seq_of_its_own_room(app, client, lounge, member, socket):
+    """The join's room row and its room's ``last_seq`` come from one statement: with
+    several rooms, each joined socket hears its own room's (``through``), and a socket
+    joining a room again (no new row) reads it too."""
+    app.config["RB_LIMITS_ENABLED"] = False
+    other = make_room(lounge.space, "Other room")
+    for i in range(4):
+        make_message(lounge, member, f"lounge {i}")
+    make_message(other, member, "other 0")
+    sock = socket()
+    ack = sock.ack("join", {"room_id": other.id, "after_seq": 1})
+    assert (ack["messages"], ack["through"]) == ([], 1)
+    ack = sock.ack("join", {"room_id": lounge.id, "after_seq": 4})
+    assert (ack["messages"], ack["through"]) == ([], 4)
+    make_message(lounge, member, "lounge 4")
+    ack = sock.ack("join", {"room_id": lounge.id, "after_seq": 4})  # already in: no row
+    assert [m["seq"] for m in ack["messages"]] == [5] and ack["through"] == 5
+    assert count_rows(ChatSocketRoom) == 2
 
 
 def test_resume_is_bounded_and_says_more(app, client, lounge, member, monkeypatch, socket):
