@@ -167,6 +167,7 @@ class ChatNamespace(Namespace):
         # The bucket's refusal in each socket's language, put into words at connect: the
         # bucket answers before any request context exists (so before any translation).
         self.slow_down: dict[str, str] = {}
+        self._slow_down_words: dict[str, str] = {}  # language -> the refusal in it
         # Each socket's language for an account that chose none: its handshake's cookie or
         # Accept-Language, which never change for the socket, read once at connect (every
         # event parsed them again).
@@ -214,14 +215,25 @@ class ChatNamespace(Namespace):
         found = sessions.find_session(request.cookies.get(sessions.COOKIE_NAME))
         if found is None:
             raise ConnectionRefusedError(_("Please log in to use chat."))
-        self.languages[request.sid] = i18n.locale_for(None)
-        with force_locale(i18n.locale_for(found.account)):
-            self.slow_down[request.sid] = str(throttle.SLOW_DOWN)
+        # The handshake's language read once (the cookie or Accept-Language), the
+        # account's own before it; the refusal put into words once per language.
+        fallback = i18n.locale_for(None)
+        self.languages[request.sid] = fallback
+        self.slow_down[request.sid] = self._slow_down_in(i18n.locale_for(found.account, fallback))
         account_id, session_id = found.account_id, found.id
         # No purge of stale rows here (a write per connect): the minute upkeep does it.
         sockets.register(request.sid, found)
         join_room(push.account(account_id))
         join_room(push.session(session_id))
+
+    def _slow_down_in(self, locale: str) -> str:
+        """The bucket's refusal in ``locale``, worded once per language (a catalogue does
+        not change while the process runs); every connect asked Babel again."""
+        words = self._slow_down_words.get(locale)
+        if words is None:
+            with force_locale(locale):
+                words = self._slow_down_words[locale] = str(throttle.SLOW_DOWN)
+        return words
 
     def on_disconnect(self, _reason: object = None) -> None:
         for room_id in sockets.unregister(request.sid):
