@@ -212,14 +212,14 @@ class ChatNamespace(Namespace):
     def on_connect(self, _auth: object = None) -> None:
         if not origin_allowed():
             raise ConnectionRefusedError(_("This page is not allowed to connect."))
-        found = sessions.find_session(request.cookies.get(sessions.COOKIE_NAME))
+        found = sessions.find_socket_session(request.cookies.get(sessions.COOKIE_NAME))
         if found is None:
             raise ConnectionRefusedError(_("Please log in to use chat."))
         # The handshake's language read once (the cookie or Accept-Language), the
         # account's own before it; the refusal put into words once per language.
         fallback = i18n.locale_for(None)
         self.languages[request.sid] = fallback
-        self.slow_down[request.sid] = self._slow_down_in(i18n.locale_for(found.account, fallback))
+        self.slow_down[request.sid] = self._slow_down_in(i18n.locale_for(found, fallback))
         account_id, session_id = found.account_id, found.id
         # No purge of stale rows here (a write per connect): the minute upkeep does it.
         sockets.register(request.sid, found)

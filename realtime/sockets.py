@@ -47,7 +47,7 @@ STALE = timedelta(seconds=90)  # three missed rounds: the process that held it i
 KEEP_ALIVE_CHUNK = 500  # sids per UPDATE (well under every database's parameter limit)
 
 
-def register(sid: str, session: AuthSession) -> None:
+def register(sid: str, session: AuthSession | sessions.SocketSession) -> None:
     """Record a new socket for a signed-in session.
 
     One INSERT, not a merge (which reads the row first: the sid is new, Engine.IO made it

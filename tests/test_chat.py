@@ -15,11 +15,13 @@ from forum import disk
 from forum import expiry
 from forum import markdown
 from forum import sealed
+from forum import sessions
 from forum import signals
 from forum.app import ConfigError
 from forum.app import create_app
 from forum.extensions import db
 from forum.models import Account
+from forum.models import AuthSession
 from forum.models import Membership
 from forum.models import Space
 from realtime import chat
@@ -76,6 +78,28 @@ def test_connect_registers_socket_in_the_database(app, client, member, socket):
     assert sock.connected
     row = db.session.scalar(sa.select(ChatSocket))
     assert row.account_id == member.id
+
+
+def test_connect_follows_the_session_rules_pages_follow(app, client, member, clock, socket):
+    """A connect reads its session as one plain row (``sessions.find_socket_session``)
+    by the rules a page's session follows: touched once a day, refused while the account
+    is suspended, refused and deleted once idle past the limit."""
+    token_hash = sessions.hash_token(client.get_cookie(sessions.COOKIE_NAME).value)
+    session = db.session.scalar(sa.select(AuthSession).where(AuthSession.token_hash == token_hash))
+    session_id, seen = session.id, session.last_seen_at
+    clock.advance(days=2)
+    assert socket().connected
+    db.session.expire_all()
+    assert db.session.get(AuthSession, session_id).last_seen_at > seen
+    member.suspended_until = clock.now() + timedelta(days=1)
+    db.session.commit()
+    assert not socket().connected
+    member.suspended_until = None
+    db.session.commit()
+    clock.advance(days=app.config["RB_SESSION_IDLE_DAYS"] + 1)
+    assert not socket().connected
+    db.session.expire_all()
+    assert db.session.get(AuthSession, session_id) is None
 
 
 # --- join, send, resume -------------------------------------------------------------
