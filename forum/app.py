@@ -19,6 +19,7 @@ from forum import cli
 from forum import discreet
 from forum import disk
 from forum import expiry
+from forum import fixed
 from forum import greenlets
 from forum import i18n
 from forum import markdown
@@ -87,6 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(security.secure_headers)
     weight.init_app(app)
     app.context_processor(_template_globals)
+    app.jinja_env.add_extension(fixed.FixedParts)
     app.jinja_env.globals["render_markdown"] = markdown.render
     expiry.init_app(app)
     # Before any route exists: every <int:...> and <slug> in every blueprint uses these.
