@@ -21,6 +21,7 @@ from forum import disk
 from forum import expiry
 from forum import fixed
 from forum import greenlets
+from forum import header
 from forum import i18n
 from forum import markdown
 from forum import passwords
@@ -88,6 +89,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(security.secure_headers)
     weight.init_app(app)
     app.context_processor(_template_globals)
+    header.init_app(app)  # before safety and moderation add their values
     app.jinja_env.add_extension(fixed.FixedParts)
     app.jinja_env.globals["render_markdown"] = markdown.render
     expiry.init_app(app)

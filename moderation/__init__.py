@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from forum import access
+from forum import header
 from forum import screening as screening_seam
 from forum import signals
 from forum.safety import policy as safety_policy
@@ -43,5 +44,5 @@ def init_app(app: Flask) -> None:
     signals.account_deleting.connect(expiry.forget_account)
     signals.maintenance_due.connect(expiry.delete_expired)
     app.jinja_env.globals["appealable_hides"] = appeals.appealable_hides
-    app.jinja_env.globals["unseen_notices"] = notices.unseen_count
+    header.add(app, "unseen_notices", notices.unseen_count)
     expiry.connect_receivers()

@@ -8,7 +8,6 @@ is shown (``moderation/wording.py``).
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -76,23 +75,19 @@ def notify(
     )
 
 
-@functools.cache
-def _unseen_statement() -> sa.Select:
-    """Built once (every signed-in page's header asks): ``:account_id`` and ``:now``."""
+def unseen_count() -> sa.ScalarSelect[int]:
+    """How many of ``:account_id``'s live notices at ``:now`` it has not seen yet: the
+    header's count, read with the page's other header values (forum/header.py)."""
     now = sa.bindparam("now", type_=UTCDateTime())
-    return sa.select(sa.func.count(Notice.id)).where(
-        Notice.account_id == sa.bindparam("account_id"),
-        access.live(Notice.expires_at, now),
-        ~Notice.seen,
+    return (
+        sa.select(sa.func.count(Notice.id))
+        .where(
+            Notice.account_id == sa.bindparam("account_id"),
+            access.live(Notice.expires_at, now),
+            ~Notice.seen,
+        )
+        .scalar_subquery()
     )
-
-
-def unseen_count(account: Account | None) -> int:
-    """How many of the account's live notices it has not seen yet (the header's count)."""
-    if account is None:
-        return 0
-    params = {"account_id": account.id, "now": clock.now()}
-    return db.session.scalar(_unseen_statement(), params)
 
 
 def mark_seen(account: Account, rows: list[Notice]) -> None:

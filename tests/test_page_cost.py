@@ -330,3 +330,17 @@ def test_a_followers_read_position_is_written_without_an_fsync(client, member, s
     assert levels == [1], levels
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+
+
+def test_the_headers_notice_count_and_alert_banner_are_one_statement(
+    client, member, space, writers
+):
+    """base.html's values about its reader (forum/header.py) come in one statement a page,
+    read at the render: a thread page runs four in all (the session, the header, the
+    thread and its posts)."""
+    thread = thread_of(space, writers, 5)
+    seen = view(client, f"/t/{thread.id}")
+    header = [s for s in seen if "notices" in s or "safety_alerts" in s]
+    assert len(header) == 1, header
+    assert "notices" in header[0] and "safety_alerts" in header[0] and "checkins" in header[0]
+    assert len(seen) == 4, seen

@@ -9,9 +9,10 @@ The world: a 47-post thread (a content warning, runs of posts by a blocked name,
 others' hidden posts, an edited one, one expired, one "disappearing in a moment"), a thread
 by the blocked name, a pinned and locked thread in a space that keeps posts, hidden and
 expired threads, threads in a hidden and a closed space, a 64-message room with hidden and
-blocked messages, rooms of other spaces. Viewers: a member who blocked a name, a moderator,
-a member of one space only, an instance admin, a writer; every language and two zones for
-the first, two combinations for the others; the 404s (hidden, expired, another space's room,
+blocked messages, rooms of other spaces, an urgent alert in the open space. Viewers: a
+member who blocked a name, a moderator, a member of one space only with two unseen notices,
+an instance admin, a writer in discreet mode, a reader signed out; every language and two
+zones for the first, two combinations for the others; the 404s (hidden, expired, another space's room,
 a stranger's guess) are pages too. The clock is frozen; CSRF tokens and the chat form's
 random client id are blanked.
 """
@@ -46,9 +47,12 @@ def build(folder: Path) -> None:
     from forum import schema
     from forum.app import create_app
     from forum.extensions import db
+    from forum.models import Account
     from forum.models import Post
     from forum.models import Thread
+    from forum.safety.models import UrgentAlert
     from moderation import blocks
+    from moderation import notices
     from realtime.models import ChatMessage
     from tests import factories as f
     from tests.support import base_config
@@ -146,6 +150,23 @@ def build(folder: Path) -> None:
         f.make_message(room_2, writers[1], "in s2", when=T0)
         # Mara blocks Blocky (the everyday alias: everywhere)
         blocks.block(mara, "post", post_ids[0])
+        # The header and banner: an urgent alert in s1 (every member but its author and
+        # Admina, who is in no space, sees the banner), two unseen notices for Stan, and
+        # Writer1 in discreet mode.
+        db.session.add(
+            UrgentAlert(
+                space_id=s1.id,
+                author_id=writers[2].id,
+                author_name=writers[2].alias,
+                body="Careful <tonight> & tomorrow",
+                created_at=T0,
+                expires_at=NOW + timedelta(hours=2),
+            )
+        )
+        for _ in range(2):
+            notices.notify(stan.id, "redacted", {"space": s1.id, "kind": "post"})
+        db.session.get(Account, writers[1].id).discreet = True
+        db.session.commit()
         meta = {
             "s1": s1.id,
             "s2": s2.id,
@@ -209,21 +230,29 @@ def render(folder: Path, out: Path) -> None:
     app.test_client_class = IsolatedClient
     with app.app_context():
         freeze(NOW)
-        viewers = ["Mara", "Modi", "Stan", "Admina", "Writer1"]
+        viewers = ["Mara", "Modi", "Stan", "Admina", "Writer1", "nobody"]
         clients = {}
         for v in viewers:
             c = app.test_client()
-            login(c, v)
+            if v != "nobody":  # signed out
+                login(c, v)
             clients[v] = c
         n = 0
         for v in viewers:
             c = clients[v]
-            for lang in LANGS:
+            # "-": no language chosen yet (the first-visit picker; signed out, the look's too)
+            for lang in [*LANGS, "-"]:
                 for zone in ZONES:
-                    c.set_cookie("rb_lang", lang)
+                    if lang == "-":
+                        c.delete_cookie("rb_lang")
+                    else:
+                        c.set_cookie("rb_lang", lang)
                     c.set_cookie("rb_tz", zone)
-                    if v != "Mara" and (lang, zone) not in (("en", "UTC"), ("ru", "Asia/Kolkata")):
+                    if lang == "-" and (v, zone) not in (("Stan", "UTC"), ("nobody", "UTC")):
                         continue
+                    if v != "Mara" and (lang, zone) not in (("en", "UTC"), ("ru", "Asia/Kolkata")):
+                        if lang != "-":
+                            continue
                     for name, url in pages.items():
                         r = c.get(url)
                         text = r.get_data(as_text=True)

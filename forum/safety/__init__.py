@@ -7,19 +7,18 @@ every page shows. The views are ``forum/views/safety.py`` and ``forum/views/budd
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
-from flask import g
 from flask_babel import ngettext
 
 from forum import clock
 from forum import expiry
+from forum import header
 from forum import signals
-from forum.extensions import db
+from forum.models import Account
 from forum.safety import alerts
 from forum.safety import baddates
 from forum.safety import checkins
@@ -47,23 +46,20 @@ def init_app(app: Flask) -> None:
     signals.maintenance_due.connect(checkins.maintenance)
     signals.account_deleting.connect(baddates.account_hook)
     signals.account_deleting.connect(alerts.account_hook)
-    app.context_processor(_banner)
+    header.add(app, "alerts_pending", _anything_pending, then=_banner)
     app.add_template_filter(time_left, "time_left")
 
 
-@functools.cache
-def _anything_pending() -> sa.Select:
-    """One query, built once: does either banner have anything for this account now?"""
-    return sa.select(sa.or_(checkins.banner_pending(), alerts.banner_pending()))
+def _anything_pending() -> sa.ColumnElement[bool]:
+    """SQL truth: either banner has something for ``:account_id`` at ``:now``."""
+    return sa.or_(checkins.banner_pending(), alerts.banner_pending())
 
 
-def _banner() -> dict[str, Any]:
-    """The alert banners of every signed-in page, read at every page (so an alert shows on
-    the very next page, whichever process serves it). Most pages have none: one cheap
-    query says so, and only then are the banners' rows read."""
-    account = g.get("account")
-    params = {"account_id": account.id, "now": clock.now()} if account is not None else None
-    if params is None or not db.session.scalar(_anything_pending(), params):
+def _banner(account: Account, pending: bool) -> dict[str, Any]:
+    """The alert banners of every signed-in page, asked at every page (forum/header.py: so
+    an alert shows on the very next page, whichever process serves it). Most pages have
+    none: the header's statement says so, and only then are the banners' rows read."""
+    if not pending:
         return {"safety_alerts": [], "urgent_alerts": []}
     return {
         "safety_alerts": checkins.banner_for(account),
