@@ -6,19 +6,20 @@ for every reader of one language and look: about thirty calls a page (``_()``,
 ``Context.call``) made the same text again and again. A ``fixed`` part is rendered the
 first time for its key and then served from memory in this process.
 
-The key is the part's place (template and line), the request's script root (the links
-in it) and the value after ``fixed``: base.html's ``look``, made once a page (language,
-discreet mode, the neutral title and icon, signed in or not; the language picker adds
-which of its two forms).
-Nothing in a fixed part may depend on anything else: the reader (counts, names, alerts),
-the request (its path, the CSRF token) or the time stay outside, between parts. So
-nothing per reader is ever stored, and the cache holds at most parts x languages x 8
-entries. With ``TESTING`` every fixed part is rendered anyway and compared with what is
-stored: a part that read something outside its key fails the test that showed it.
+The key is the part's place (template, line, compilation), the request's script root
+(the links in it) and the value after ``fixed``: base.html's ``look``, made once a page
+(language, discreet mode, the neutral title and icon, signed in or not; the language
+picker adds which of its two forms). Nothing in a fixed part may depend on anything
+else: the reader (counts, names, alerts), the request (its path, the CSRF token) and the
+time stay outside, between parts. So nothing per reader is ever stored, and the cache
+holds at most parts x languages x 8 entries. With ``TESTING`` every fixed part is
+rendered anyway and compared with what is stored: a part that read something outside
+its key fails the test that showed it.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -37,12 +38,15 @@ class FixedParts(Extension):
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
         self.stored: dict[tuple[Any, ...], Markup] = {}
+        # Each compiled tag its own place: a template compiled again (edited, under
+        # auto-reload) or two strings compiled with from_string never share a part.
+        self._places = itertools.count()
 
     def parse(self, parser: Parser) -> nodes.Node:
         lineno = next(parser.stream).lineno
         key = parser.parse_expression()
         body = parser.parse_statements(("name:endfixed",), drop_needle=True)
-        place = nodes.Const(f"{parser.name}:{lineno}")
+        place = nodes.Const(f"{parser.name}:{lineno}:{next(self._places)}")
         call = self.call_method("_part", [place, key])
         return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
 
