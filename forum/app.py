@@ -31,6 +31,7 @@ from forum import sealed
 from forum import search
 from forum import security
 from forum import sessions
+from forum import templating
 from forum import views
 from forum import weight
 from forum.extensions import babel
@@ -58,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.jinja_environment = templating.Environment  # before anything makes app.jinja_env
     app.config.from_object("forum.config.Config")
     if config is None:
         app.config.from_pyfile("config.py", silent=True)
