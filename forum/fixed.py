@@ -29,7 +29,6 @@ from flask import request
 from jinja2 import nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
-from markupsafe import Markup
 
 
 class FixedParts(Extension):
@@ -37,7 +36,8 @@ class FixedParts(Extension):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
-        self.stored: dict[tuple[Any, ...], Markup] = {}
+        # What each part's caller made: Markup where the template escapes, as a macro's.
+        self.stored: dict[tuple[Any, ...], str] = {}
         # Each compiled tag its own place: a template compiled again (edited, under
         # auto-reload) or two strings compiled with from_string never share a part.
         self._places = itertools.count()
@@ -50,14 +50,13 @@ class FixedParts(Extension):
         call = self.call_method("_part", [place, key])
         return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
 
-    def _part(self, place: str, key: tuple[Any, ...], caller: Callable[[], str]) -> Markup:
+    def _part(self, place: str, key: tuple[Any, ...], caller: Callable[[], str]) -> str:
         root = request.script_root if has_request_context() else None
         stored_key = (place, root, key)
         found = self.stored.get(stored_key)
         if found is None:
-            found = self.stored[stored_key] = Markup(caller())
+            found = self.stored[stored_key] = caller()
         elif current_app.testing:
-            made = Markup(caller())
-            if made != found:
+            if caller() != found:
                 raise AssertionError(f"fixed part {place} changed within its key {key}")
         return found
