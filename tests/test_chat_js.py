@@ -28,6 +28,20 @@ window.io = function (ns) {
       window.emitted.push([name, data]);
       window.acks.push(ack || null);
     },
+    // socket.io's ack timeout: the ack gets (error) once ``ms`` pass unanswered, else
+    // (null, answer); the test answers through window.acks as for a plain emit.
+    timeout: function (ms) {
+      return {emit: function (name, data, ack) {
+        var done = false;
+        var timer = window.setTimeout(function () {
+          if (!done) { done = true; ack(new Error("operation has timed out")); }
+        }, ms);
+        socket.emit(name, data, function (answer) {
+          if (done) { return; }
+          done = true; window.clearTimeout(timer); ack(null, answer);
+        });
+      }};
+    },
     disconnect: function () { socket.connected = false; },
     io: {on: function () {}}
   };
