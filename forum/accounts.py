@@ -116,7 +116,7 @@ def log_in(alias: object, passphrase: object) -> SignedIn:
         raise Invalid(WRONG_LOGIN)
     if not passwords.verify_passphrase(account.passphrase_hash, passphrase):
         raise Invalid(WRONG_LOGIN)
-    if account.suspended_until is not None and account.suspended_until > clock.now():
+    if sessions.is_suspended(account, clock.now()):
         raise Invalid(_("This account is suspended. Please contact the people who run this site."))
     if passwords.needs_rehash(account.passphrase_hash):
         account.passphrase_hash = passwords.hash_passphrase(passphrase)

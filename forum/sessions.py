@@ -89,6 +89,12 @@ def is_live(row: AuthSession, now: datetime) -> bool:
     return row.expires_at > now and row.last_seen_at > idle_since(now)
 
 
+def is_suspended(account: Any, now: datetime) -> bool:
+    """An administrator's suspension is in force: no sign-in, no page, no socket event.
+    ``account``: an entity or a plain row (anything with ``suspended_until``)."""
+    return account.suspended_until is not None and account.suspended_until > now
+
+
 def idle_since(now: datetime) -> datetime:
     """A session last used on or before this is past its idle limit."""
     return now - timedelta(days=current_app.config["RB_SESSION_IDLE_DAYS"])
@@ -172,7 +178,7 @@ def _admitted(session: Any, account: Any) -> bool:
         statements.run(_FORGET, {"session_id": session.id})
         db.session.commit()
         return False
-    if account.suspended_until is not None and account.suspended_until > now:
+    if is_suspended(account, now):
         return False
     today = clock.to_day(now)
     if session.last_seen_at < today:

@@ -90,7 +90,7 @@ def current(sid: str) -> AccountRow | None:
     if found is None:
         return None
     account = AccountRow(*found)
-    if account.suspended_until is not None and account.suspended_until > now:
+    if sessions.is_suspended(account, now):
         return None
     return account
 
