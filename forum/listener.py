@@ -33,6 +33,9 @@ def gevent_handler() -> type:
       an HTTP answer to anything sent after. eventlet's server closes such a connection.
     - a request it cannot parse is answered 400 and logged without the client's address
       (pywsgi wrote ``(from ('<address>', <port>))``): no client address in any log.
+    - no access-log line: pywsgi formats one per request (the client's address, the
+      request line, the time) even when its log is None, and throws it away; a server
+      given a log by mistake would write addresses. Neither happens.
     """
     from gevent import pywsgi
 
@@ -48,6 +51,9 @@ def gevent_handler() -> type:
             environ: dict[str, Any] = self.environ or {}
             asked = environ.get("HTTP_UPGRADE", "").lower() == "websocket"
             return asked and not self.headers_sent  # the app wrote its own 101
+
+        def log_request(self) -> None:
+            return  # no access log: nothing per request is formatted or written
 
         def _handle_client_error(self, ex: BaseException) -> tuple[str, bytes]:
             # Neither the address nor the request line (it may hold a URL).
