@@ -2,6 +2,7 @@
 
     python -m bench.pages                        # eventlet + gevent, 1 and 4 connections, 3 reps
     python -m bench.pages --summarize FILE       # the median table of earlier runs
+    RB_BENCH_FLASKBB=DIR python -m bench.pages --flaskbb   # beside FlaskBB 2.2.0's topic page
 
 A fresh instance per server: 10 members of one open space with 30 threads, one of
 them 50 posts long in Markdown (its first page shows ``threads.POSTS_PER_PAGE``),
@@ -13,12 +14,22 @@ Only 127.0.0.1; every run is bounded in time.
 
 A page that does not answer 200, or any request that fails during a run, is a
 failure, not a lower figure: the command stops and exits 1 naming the page.
+
+``--flaskbb``: the peer's FlaskBB 2.2.0 (a scratch install outside the repo, named by
+``RB_BENCH_FLASKBB``; docs/PERFORMANCE.md says how to make it) runs beside ours under
+gunicorn with one sync worker, as FlaskBB is deployed, once per ``--flaskbb-posts`` page
+size, each with its own copy of the database. Its 50-post topic page is measured as a
+guest (as the peer's stored figures were) with the same client, connections, duration
+and CPU accounting, interleaved with our pages in every repetition; the summary gives
+our requests per server CPU-s over FlaskBB's. A FlaskBB page that is not 2xx, or that
+does not hold exactly the posts its page size should show, stops the run like ours.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import shutil
 import signal
@@ -33,17 +44,26 @@ from pathlib import Path
 from typing import Any
 
 from bench import proc
+from bench.servers import FLASKBB_TOPIC
+from bench.servers import FLASKBB_TOPIC_POSTS
 from bench.servers import PAGES_MEMBERS
 from bench.servers import Seeded
 from bench.servers import Server
+from bench.servers import flaskbb_install
 from bench.servers import remove_instance
 from bench.servers import seed
+from bench.servers import start_flaskbb
 from bench.servers import start_ours
 from forum import threads
 
 HERE = Path(__file__).resolve().parent
 STORED_FLASKBB = Path("/work/shared/bench/peer/results/flaskbb_topic.jsonl")
 LOOPBACK_URL = re.compile(r"http://127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d+/")
+# The peer's post bodies begin "Thanks for sharing this, reply <i>." (<i> from 0)
+FLASKBB_POST = re.compile(r"Thanks for sharing this, reply (\d+)\.")
+PAGE_ORDER = ("front", "space", "thread50", "topic", "chatroom")  # "topic": FlaskBB's, between ours
+GOAL_RATIO = 20.0  # issue #13: >= 20x FlaskBB's topic page per server CPU-s
+GOAL_P50_MS = 10.0
 
 
 def page_paths(seeded: Seeded) -> dict[str, str]:
@@ -56,9 +76,14 @@ def page_paths(seeded: Seeded) -> dict[str, str]:
 
 
 def fetch(url: str, cookie: str, timeout: float = 10) -> tuple[int, int]:
-    request = urllib.request.Request(url, headers={"Cookie": cookie})
+    status, body = fetch_body(url, cookie, timeout)
+    return status, len(body)
+
+
+def fetch_body(url: str, cookie: str, timeout: float = 10) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.status, len(response.read())
+        return response.status, response.read()
 
 
 def _ms(text: str) -> float:
@@ -69,7 +94,7 @@ def _ms(text: str) -> float:
 def run_wrk(url: str, cookie: str, conns: int, duration: float) -> dict[str, Any]:
     out = subprocess.run(
         ["wrk", "-t1", f"-c{conns}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "10s",
-         "-H", f"Cookie: {cookie}", url],
+         *(["-H", f"Cookie: {cookie}"] if cookie else []), url],
         capture_output=True, text=True, timeout=duration + 30, check=True,
     ).stdout
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.MULTILINE))
@@ -141,6 +166,30 @@ def check_pages(server: Server, seeded: Seeded, cookie: str) -> dict[str, int]:
     return sizes
 
 
+def flaskbb_page_problem(html: str, posts: int) -> str | None:
+    """Why FlaskBB's page is not the first page of the peer's topic at ``posts`` a page (None if it is)."""
+    shown = sorted({int(i) for i in FLASKBB_POST.findall(html)})
+    expected = list(range(min(posts, FLASKBB_TOPIC_POSTS)))
+    if shown != expected:
+        brief = f"{shown[:3]}...{shown[-3:]}" if len(shown) > 6 else str(shown)
+        return f"shows {len(shown)} of the topic's posts {brief}, expected posts 0-{expected[-1]}"
+    return None
+
+
+def check_flaskbb(server: Server, posts: int) -> int:
+    """FlaskBB's topic page answers 200 with the posts it must show; its size in bytes."""
+    url = server.origin + FLASKBB_TOPIC
+    try:
+        status, body = fetch_body(url, "")
+    except OSError as error:
+        raise BenchFailure(f"{server.name}: topic ({FLASKBB_TOPIC}) failed: {error}") from None
+    if status != 200:
+        raise BenchFailure(f"{server.name}: topic ({FLASKBB_TOPIC}) answered {status}")
+    if found := flaskbb_page_problem(body.decode("utf-8", "replace"), posts):
+        raise BenchFailure(f"{server.name}: topic ({url}) {found}")
+    return len(body)
+
+
 def problems(result: dict[str, Any]) -> list[str]:
     """Why this result is not a measurement (empty when every request answered 2xx)."""
     found = []
@@ -150,6 +199,8 @@ def problems(result: dict[str, Any]) -> list[str]:
         found.append(f"{result['socket_errors']} requests failed (connect, read, write or timeout)")
     if not result["rps"]:
         found.append("no request completed")
+    if math.isnan(result.get("server_cpu_pct", 0.0)):
+        found.append("the server's CPU could not be read (its process is gone)")
     return found
 
 
@@ -158,11 +209,18 @@ def run(args: argparse.Namespace) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     conns = [int(c) for c in args.conns.split(",")]
     servers: list[tuple[Server, Seeded]] = []
+    peers: list[tuple[Server, int]] = []  # FlaskBB, posts a page
+    install = flaskbb_install() if args.flaskbb else None  # before any seeding: a missing install fails fast
     t_end = time.monotonic() + args.budget
     try:
         for mode in args.modes.split(","):
             seeded = seed(PAGES_MEMBERS, pages=True)
             servers.append((start_ours(mode, seeded), seeded))
+        for posts in flaskbb_posts(args) if install else []:
+            try:
+                peers.append((start_flaskbb(posts, install), posts))
+            except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+                raise BenchFailure(f"FlaskBB ({posts} posts a page) did not start: {error}") from None
         sizes: dict[str, dict[str, int]] = {}
         for server, seeded in servers:
             cookie = f"rb_session={seeded.tokens[0]}"
@@ -172,21 +230,30 @@ def run(args: argparse.Namespace) -> Path:
                 warm = measure_page(server, server.origin + path, cookie, 1, 1, args.client)
                 if found := problems(warm):
                     raise BenchFailure(f"{server.name} {name} warm-up: " + "; ".join(found))
+        for server, posts in peers:
+            sizes[server.name] = {"topic": check_flaskbb(server, posts)}
+            print(f"{server.name}: topic page {sizes[server.name]['topic']} bytes, {posts} posts", flush=True)
+            warm = measure_page(server, server.origin + FLASKBB_TOPIC, "", 1, 1, args.client)
+            if found := problems(warm):
+                raise BenchFailure(f"{server.name} topic warm-up: " + "; ".join(found))
         with out.open("a") as sink:
             for rep in range(args.reps):
                 if rep > 0 and time.monotonic() > t_end:  # the first always runs
                     print("time budget used up; stopping", flush=True)
                     break
-                for name in ("front", "space", "thread50", "chatroom"):
+                for name in PAGE_ORDER:
                     for c in conns:
-                        for server, seeded in servers:  # interleaved
-                            cookie = f"rb_session={seeded.tokens[0]}"
-                            url = server.origin + page_paths(seeded)[name]
+                        for server, url, cookie, posts in targets(name, servers, peers):  # interleaved
                             result = measure_page(server, url, cookie, c, args.duration, args.client)
-                            result.update(server=server.name, page=name, conns=c, rep=rep,
-                                          posts_on_page=threads.POSTS_PER_PAGE if name == "thread50" else None,
+                            result.update(server=server.name, page=name, conns=c, rep=rep, posts_on_page=posts,
                                           bytes=sizes[server.name][name], ts=round(time.time(), 1))
-                            if found := problems(result):
+                            found = problems(result)
+                            if server.kind == "flaskbb":  # still the topic's page after the load?
+                                try:
+                                    check_flaskbb(server, posts)
+                                except BenchFailure as failure:
+                                    found.append(str(failure))
+                            if found:
                                 result["failed"] = "; ".join(found)
                             sink.write(json.dumps(result) + "\n")
                             sink.flush()
@@ -200,7 +267,22 @@ def run(args: argparse.Namespace) -> Path:
         for server, seeded in servers:
             server.stop()
             remove_instance(seeded)
+        for server, _ in peers:
+            server.stop()
     return out
+
+
+def flaskbb_posts(args: argparse.Namespace) -> list[int]:
+    return [int(p) for p in args.flaskbb_posts.split(",")]
+
+
+def targets(name: str, servers: list[tuple[Server, Seeded]],
+            peers: list[tuple[Server, int]]) -> list[tuple[Server, str, str, int | None]]:
+    """What to load for page ``name``: (server, URL, cookie, posts on the page) for each server."""
+    if name == "topic":
+        return [(server, server.origin + FLASKBB_TOPIC, "", posts) for server, posts in peers]
+    return [(server, server.origin + page_paths(seeded)[name], f"rb_session={seeded.tokens[0]}",
+             threads.POSTS_PER_PAGE if name == "thread50" else None) for server, seeded in servers]
 
 
 def summarize(paths: list[Path], stored: Path | None = STORED_FLASKBB) -> str:
@@ -228,8 +310,41 @@ def summarize(paths: list[Path], stored: Path | None = STORED_FLASKBB) -> str:
         other = rps.get((page, c, "redbrolly-gevent"))
         if server == "redbrolly-eventlet" and other:
             lines.append(f"- {page}, {c} conn: {value / other:.2f}")
-    if stored is not None and stored.exists():
+    if any(server.startswith("flaskbb-") for _, _, server in cells):
+        lines += ["", flaskbb_ratios(cells)]
+    elif stored is not None and stored.exists():
         lines += ["", flaskbb_table(stored)]
+    return "\n".join(lines)
+
+
+def per_cpu_second(rows: list[dict]) -> float:
+    """Median over runs of requests/s divided by the server's CPU share (1.0 = one core)."""
+    return proc.median(r["rps"] / (r["server_cpu_pct"] / 100) for r in rows if r["server_cpu_pct"] > 0)
+
+
+def flaskbb_ratios(cells: dict[tuple[str, int, str], list[dict]]) -> str:
+    """Our thread and chat room pages against FlaskBB's topic page measured in the same run."""
+    peers = sorted({(c, server) for page, c, server in cells if page == "topic" and server.startswith("flaskbb-")},
+                   key=lambda k: (k[0], int(k[1].split("-")[1])))
+    lines = ["Against FlaskBB 2.2.0's topic page, this run (requests per server CPU-s, medians; goal:"
+             f" ours >= {GOAL_RATIO:.0f}x FlaskBB and p50 < {GOAL_P50_MS:.0f} ms at one connection):", "",
+             "| page | conns | server | ours per CPU-s | ours p50 ms | FlaskBB | FlaskBB per CPU-s | FlaskBB p50 ms"
+             " | ratio | 20x | p50 goal |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for page in ("thread50", "chatroom"):
+        for (page_, c, server), rows in sorted(cells.items()):
+            if page_ != page or not server.startswith("redbrolly-"):
+                continue
+            ours, p50 = per_cpu_second(rows), proc.median(r["p50_ms"] for r in rows)
+            for c_peer, peer in peers:
+                if c_peer != c:
+                    continue
+                theirs = cells[("topic", c, peer)]
+                peer_eff = per_cpu_second(theirs)
+                ratio = ours / peer_eff if peer_eff else float("nan")
+                lines.append(f"| {page} | {c} | {server} | {ours:.1f} | {p50:.1f} | {peer.split('-')[1]} posts a page"
+                             f" | {peer_eff:.2f} | {proc.median(r['p50_ms'] for r in theirs):.1f} | {ratio:.1f}x |"
+                             f" {'met' if ratio >= GOAL_RATIO else 'MISSED'} |"
+                             f" {('met' if p50 < GOAL_P50_MS else 'MISSED') if c == 1 else '-'} |")
     return "\n".join(lines)
 
 
@@ -258,6 +373,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=300, help="no repetition after the first starts after this many seconds (seeding and start-up count)")
     ap.add_argument("--out", default=str(HERE / "results" / "pages.jsonl"))
     ap.add_argument("--summarize", nargs="*")
+    ap.add_argument("--flaskbb", action="store_true",
+                    help="measure FlaskBB 2.2.0's topic page beside ours (RB_BENCH_FLASKBB names its scratch install)")
+    ap.add_argument("--flaskbb-posts", default="20,50",
+                    help="FlaskBB page sizes (posts a page) to run, each a server of its own")
     args = ap.parse_args(argv)
     if args.summarize:
         print(summarize([Path(p) for p in args.summarize]))
@@ -275,6 +394,9 @@ def _measure_and_report(args: argparse.Namespace) -> int:
     started = time.time()
     try:
         out = run(args)
+    except FileNotFoundError as missing:
+        print(f"\nFAILED: {missing}", file=sys.stderr, flush=True)
+        return 2
     except BenchFailure as failure:
         print(f"\nFAILED: a page did not answer as it must, so no figure is printed:\n{failure}",
               file=sys.stderr, flush=True)

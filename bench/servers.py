@@ -252,3 +252,98 @@ def start_node() -> Server:
 
 def remove_instance(seeded: Seeded) -> None:
     shutil.rmtree(seeded.instance, ignore_errors=True)
+
+
+FLASKBB_ENV = "RB_BENCH_FLASKBB"
+# The peer's topic: populated by its populate.py as the first topic after the install's
+# welcome topic, 50 posts whose bodies read "Thanks for sharing this, reply <i>. ..."
+FLASKBB_TOPIC = os.environ.get("RB_BENCH_FLASKBB_TOPIC", "/topic/2")
+FLASKBB_TOPIC_POSTS = 50
+
+
+@dataclass
+class FlaskbbInstall:
+    """The peer's FlaskBB 2.2.0 scratch install (its setup's layout), never in the repo."""
+
+    root: Path
+    python: Path
+    gunicorn: Path
+    config: Path
+    database: Path
+    populate: Path
+
+
+def flaskbb_install(root: str | None = None) -> FlaskbbInstall:
+    """The install named by ``RB_BENCH_FLASKBB`` (or ``root``); a clear error if it is not one."""
+    root = root if root is not None else os.environ.get(FLASKBB_ENV)
+    if not root:
+        raise FileNotFoundError(f"--flaskbb needs {FLASKBB_ENV} set to the scratch folder of the peer's "
+                                "FlaskBB 2.2.0 install (docs/PERFORMANCE.md, Reproduce)")
+    base = Path(root)
+    venv = base / "venv-fbb313" / "bin"
+    install = FlaskbbInstall(base, venv / "python", venv / "gunicorn", base / "fbb" / "flaskbb.cfg",
+                             base / "fbb" / "flaskbb.sqlite", PEER_DIR / "flaskbb" / "populate.py")
+    missing = [str(p) for p in (install.python, install.gunicorn, install.config, install.database,
+                                install.populate) if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"{FLASKBB_ENV}={root} is not a FlaskBB install as the peer's setup makes it"
+                                f" (or RB_BENCH_PEER_DIR is wrong): missing {', '.join(missing)}")
+    return install
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def start_flaskbb(posts_per_page: int, install: FlaskbbInstall) -> Server:
+    """FlaskBB as its docs deploy it: gunicorn, one sync worker, on 127.0.0.1.
+
+    Each server gets its own copy of the install's database and configuration (the page
+    size is a setting FlaskBB caches per process, so two page sizes need two databases);
+    the page size is set by the peer's ``populate.py`` with FlaskBB's own Python.
+    ``pid`` is the worker's: it does all the work (the arbiter only watches it).
+    """
+    folder = Path(tempfile.mkdtemp(prefix=f"rb-bench-flaskbb-{posts_per_page}-"))
+    port = free_port()
+    shutil.copy(install.database, folder / "flaskbb.sqlite")
+    config = folder / "flaskbb.cfg"
+    # Later assignments win: FlaskBB answers only its SERVER_NAME, so it names our port.
+    config.write_text(install.config.read_text() + f'\nSERVER_NAME = "127.0.0.1:{port}"\n'
+                      f'SQLALCHEMY_DATABASE_URI = "sqlite:///{folder / "flaskbb.sqlite"}"\n')
+    env = {**os.environ, "FLASKBB_CFG": str(config), "PATH": f"{install.python.parent}:{os.environ['PATH']}"}
+    subprocess.run([str(install.python), str(install.populate), "0", str(posts_per_page)], cwd=folder, env=env,
+                   check=True, timeout=120, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(folder / "gunicorn.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen([str(install.gunicorn), "-w", "1", "-b", f"127.0.0.1:{port}",
+                                f"flaskbb:create_app({str(config)!r})"], cwd=folder, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+
+    def stop() -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    try:
+        _wait_port(port, process, timeout=60)
+        deadline = time.monotonic() + 30
+        while not (workers := _children(process.pid)):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"FlaskBB's gunicorn started no worker (log: {folder / 'gunicorn.log'})")
+            time.sleep(0.1)
+    except Exception as error:
+        tail = (folder / "gunicorn.log").read_text(errors="replace")[-2000:]
+        stop()
+        raise RuntimeError(f"FlaskBB did not start: {error}\n{tail}") from None
+    except BaseException:
+        stop()
+        raise
+    return Server(f"flaskbb-{posts_per_page}", port, workers[0], f"http://127.0.0.1:{port}", stop, "flaskbb")
