@@ -194,6 +194,83 @@ def test_pages_run_as_shipped_and_every_page_answers(tmp_path):
         assert r["bytes"] > 500
 
 
+def test_pages_flaskbb_without_its_install_fails_before_any_figure(tmp_path, monkeypatch, capsys):
+    """--flaskbb with RB_BENCH_FLASKBB unset, or naming a folder that is not the peer's
+    install: exit 2 naming what is missing, no server started, no row written."""
+    out = tmp_path / "pages.jsonl"
+    monkeypatch.delenv(servers.FLASKBB_ENV, raising=False)
+    assert pages.main([*PAGES_SMALL, "--flaskbb", "--out", str(out)]) == 2
+    assert servers.FLASKBB_ENV in capsys.readouterr().err
+    monkeypatch.setenv(servers.FLASKBB_ENV, str(tmp_path / "empty"))
+    assert pages.main([*PAGES_SMALL, "--flaskbb", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "venv-fbb313/bin/gunicorn" in err and "fbb/flaskbb.sqlite" in err
+    assert not out.exists()
+
+
+def flaskbb_html(shown: range) -> str:
+    return "".join(f"<p>Thanks for sharing this, reply {i}. I went through</p>" for i in shown)
+
+
+def test_a_flaskbb_page_without_its_posts_is_a_failure():
+    assert pages.flaskbb_page_problem(flaskbb_html(range(20)), 20) is None
+    assert pages.flaskbb_page_problem(flaskbb_html(range(50)), 50) is None
+    assert pages.flaskbb_page_problem(flaskbb_html(range(50)), 100) is None  # the topic has 50
+    assert "shows 10 of" in pages.flaskbb_page_problem(
+        flaskbb_html(range(10)), 20
+    )  # page size not set
+    assert "shows 20 of" in pages.flaskbb_page_problem(flaskbb_html(range(20, 40)), 20)  # page 2
+    assert "shows 0 of" in pages.flaskbb_page_problem("<form>Login</form>", 20)  # a 200 login page
+
+
+def test_pages_summary_gives_ours_over_flaskbb_per_cpu_second(tmp_path):
+    def row(server, page, rps, cpu, p50, rep):
+        return {
+            "server": server,
+            "page": page,
+            "conns": 1,
+            "rep": rep,
+            "rps": rps,
+            "server_cpu_pct": cpu,
+            "p50_ms": p50,
+            "p99_ms": p50 * 2,
+            "other_cpu_pct": 0.0,
+            "server_peak_rss_mib": 100.0,
+            "non2xx": 0,
+        }
+
+    lines = [row("redbrolly-eventlet", "thread50", 200.0, 100.0, 4.0, r) for r in range(3)]
+    lines += [
+        row("redbrolly-eventlet", "chatroom", 150.0, 50.0, 12.0, r) for r in range(3)
+    ]  # 300 per CPU-s
+    lines += [row("flaskbb-20", "topic", 9.0, 90.0, 100.0, r) for r in range(3)]  # 10 per CPU-s
+    lines += [row("flaskbb-50", "topic", 4.0, 100.0, 250.0, r) for r in range(3)]  # 4 per CPU-s
+    lines.append(
+        {**row("flaskbb-50", "topic", 1.0, 100.0, 250.0, 3), "failed": "1 responses were not 2xx"}
+    )
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines))
+    text = pages.summarize([path], stored=None)
+    ours = "| redbrolly-eventlet | 200.0 | 4.0 |"
+    assert f"| thread50 | 1 {ours} 20 posts a page | 10.00 | 100.0 | 20.0x | met | met |" in text
+    assert f"| thread50 | 1 {ours} 50 posts a page | 4.00 | 250.0 | 50.0x | met | met |" in text
+    chat = "| chatroom | 1 | redbrolly-eventlet | 300.0 | 12.0 |"
+    assert f"{chat} 20 posts a page | 10.00 | 100.0 | 30.0x | met | MISSED |" in text  # p50 12 ms
+    assert "| topic | 1 | flaskbb-50 | failed: 1 responses were not 2xx |" in text  # not a figure
+    assert "REFERENCE, not this run" not in text
+
+
+@pytest.mark.skipif(
+    not os.environ.get(servers.FLASKBB_ENV), reason="no FlaskBB scratch install (RB_BENCH_FLASKBB)"
+)
+def test_pages_run_beside_flaskbb_and_its_topic_shows_its_posts(tmp_path):
+    out = tmp_path / "pages.jsonl"
+    assert pages.main([*PAGES_SMALL, "--flaskbb", "--flaskbb-posts", "20", "--out", str(out)]) == 0
+    topic = [r for r in rows_of(out) if r["page"] == "topic"]
+    assert [(r["server"], r["posts_on_page"]) for r in topic] == [("flaskbb-20", 20)]
+    assert topic[0]["rps"] > 0 and topic[0]["non2xx"] == 0 and "failed" not in topic[0]
+
+
 def test_sealed_bench_runs_and_counts_every_figure(tmp_path, capsys):
     """bench/sealed.py: every figure measured (a page that lost its text would fail the
     command's own checks), one JSON line appended, the medians printed."""
