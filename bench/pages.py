@@ -2,6 +2,7 @@
 
     python -m bench.pages                        # eventlet + gevent, 1 and 4 connections, 3 reps
     python -m bench.pages --summarize FILE       # the median table of earlier runs
+    python -m bench.pages --summarize FILE --max-other 25   # only runs the rest of the machine left alone
     RB_BENCH_FLASKBB=DIR python -m bench.pages --flaskbb   # beside FlaskBB 2.2.0's topic page
 
 A fresh instance per server: 10 members of one open space with 30 threads, one of
@@ -285,8 +286,12 @@ def targets(name: str, servers: list[tuple[Server, Seeded]],
              threads.POSTS_PER_PAGE if name == "thread50" else None) for server, seeded in servers]
 
 
-def summarize(paths: list[Path], stored: Path | None = STORED_FLASKBB) -> str:
+def summarize(paths: list[Path], stored: Path | None = STORED_FLASKBB, max_other: float | None = None) -> str:
+    """Medians per page and server; with ``max_other``, runs during which other processes
+    (wrk included) used more CPU than that (% of one core) are left out, and counted."""
     rows = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
+    busy = [r for r in rows if max_other is not None and r.get("other_cpu_pct", 0.0) > max_other]
+    rows = [r for r in rows if r not in busy]
     cells: dict[tuple[str, int, str], list[dict]] = defaultdict(list)
     failed = [r for r in rows if "failed" in r]
     for r in rows:
@@ -305,6 +310,9 @@ def summarize(paths: list[Path], stored: Path | None = STORED_FLASKBB) -> str:
                      f" {max(r['server_peak_rss_mib'] for r in rs):.0f} | {sum(r['non2xx'] for r in rs)} |")
     for r in failed:
         lines.append(f"| {r['page']} | {r['conns']} | {r['server']} | failed: {r['failed']} | | | | | | | | |")
+    if busy:
+        lines += ["", f"Left out: {len(busy)} runs during which other processes used more than {max_other:g} %"
+                  " of a core."]
     lines += ["", "Ratios eventlet / gevent (requests/s medians):", ""]
     for (page, c, server), value in sorted(rps.items()):
         other = rps.get((page, c, "redbrolly-gevent"))
@@ -326,7 +334,7 @@ def flaskbb_ratios(cells: dict[tuple[str, int, str], list[dict]]) -> str:
     """Our thread and chat room pages against FlaskBB's topic page measured in the same run."""
     peers = sorted({(c, server) for page, c, server in cells if page == "topic" and server.startswith("flaskbb-")},
                    key=lambda k: (k[0], int(k[1].split("-")[1])))
-    lines = ["Against FlaskBB 2.2.0's topic page, this run (requests per server CPU-s, medians; goal:"
+    lines = ["Against FlaskBB 2.2.0's topic page measured in the same runs (requests per server CPU-s, medians; goal:"
              f" ours >= {GOAL_RATIO:.0f}x FlaskBB and p50 < {GOAL_P50_MS:.0f} ms at one connection):", "",
              "| page | conns | server | ours per CPU-s | ours p50 ms | FlaskBB | FlaskBB per CPU-s | FlaskBB p50 ms"
              " | ratio | 20x | p50 goal |", "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -373,13 +381,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=300, help="no repetition after the first starts after this many seconds (seeding and start-up count)")
     ap.add_argument("--out", default=str(HERE / "results" / "pages.jsonl"))
     ap.add_argument("--summarize", nargs="*")
+    ap.add_argument("--max-other", type=float, help="with --summarize: leave out runs with more other CPU %% than this")
     ap.add_argument("--flaskbb", action="store_true",
                     help="measure FlaskBB 2.2.0's topic page beside ours (RB_BENCH_FLASKBB names its scratch install)")
     ap.add_argument("--flaskbb-posts", default="20,50",
                     help="FlaskBB page sizes (posts a page) to run, each a server of its own")
     args = ap.parse_args(argv)
     if args.summarize:
-        print(summarize([Path(p) for p in args.summarize]))
+        print(summarize([Path(p) for p in args.summarize], max_other=args.max_other))
         return 0
     # SIGTERM (timeout, kill) unwinds through the finally blocks that stop the servers.
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -258,6 +258,13 @@ def test_pages_summary_gives_ours_over_flaskbb_per_cpu_second(tmp_path):
     assert f"{chat} 20 posts a page | 10.00 | 100.0 | 30.0x | met | MISSED |" in text  # p50 12 ms
     assert "| topic | 1 | flaskbb-50 | failed: 1 responses were not 2xx |" in text  # not a figure
     assert "REFERENCE, not this run" not in text
+    quiet = pages.summarize([path], stored=None, max_other=25.0)
+    assert "| topic | 1 | flaskbb-20 | 3 |" in quiet
+    busy = [dict(x, other_cpu_pct=120.0) if x["server"] == "flaskbb-20" else x for x in lines]
+    path.write_text("\n".join(json.dumps(x) for x in busy))
+    quiet = pages.summarize([path], stored=None, max_other=25.0)
+    assert "Left out: 3 runs" in quiet and "| topic | 1 | flaskbb-20 |" not in quiet
+    assert "20 posts a page" not in quiet and "50 posts a page | 4.00 |" in quiet
 
 
 @pytest.mark.skipif(
