@@ -151,20 +151,20 @@ def collect_less_often() -> tuple[int, int, int]:
     """Raise the young generation's threshold for a server process; the thresholds set.
 
     Why: at chat saturation (1,000 sockets in a room) the hub's own churn (a timer for
-    every packet queued to every socket, Engine.IO's packets, a send's SQL) set off a
-    young collection every ~25 ms at CPython's 700, a middle one every ~0.3 s and a full
-    one every few seconds (~100 ms each over the sockets' objects): 7.5-10 % of the
-    server's CPU a message, time no socket was served (docs/PERFORMANCE.md, "Chat at
-    N=1,000"). At 50,000 a young collection comes ~70x less often and the older ones in
-    proportion (their thresholds count young ones); most of what the churn allocates is
-    freed by reference counting long before, so a collection walks about as many objects.
+    every packet queued to every socket, Engine.IO's packets, a send's SQL) set off ~15-20
+    young collections a second at CPython's 700, ~1.5 middle ones and a full one (90-136
+    ms over the sockets' objects) every few seconds: 5.5-10 % of the server's CPU, time no
+    socket was served (docs/PERFORMANCE.md, "Chat at N=1,000"). At 50,000: 2 young
+    collections in a minute of saturation, 0.23 CPU-s against 2.5 (the older generations
+    count young collections, so they come in proportion).
 
-    The trade-off: garbage held in reference cycles waits longer to be freed (at most
-    this many new objects, a few MiB), and a young collection's pause is longer (it
-    walks up to 50,000 objects: a few ms, against the full collections it spares).
-    Memory stays bounded: every generation is still collected, only less often (RSS
-    over a long saturating run is in the doc). Called once per server process, after
-    :func:`freeze_start_up_heap` (``forum.app.server_started``), never for the CLI.
+    The trade-off: garbage held in reference cycles waits longer to be freed, and a young
+    collection, when it comes, is as long as the full ones it spares (~110 ms at
+    saturation, measured; 10,000 gave 97 ms middle ones at three
+    times the CPU). Memory stays bounded, since every generation is still collected: RSS
+    rose ~6 MiB over the first minute of saturation, then stayed flat. Called once per
+    server process, after :func:`freeze_start_up_heap` (``forum.app.server_started``),
+    never for the CLI.
     """
     _young, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)

@@ -298,7 +298,7 @@ def test_a_server_start_leaves_the_start_up_heap_out_of_full_collections(app):
 
 def test_a_server_start_makes_young_collections_rarer_and_keeps_every_generation(app):
     """At chat saturation CPython's young threshold (700) set off collections that took
-    7.5-10 % of a message's CPU; a server raises it (``greenlets.collect_less_often``).
+    5.5-10 % of a message's CPU; a server raises it (``greenlets.collect_less_often``).
     Every generation is still collected: a cycle made later is freed by the next one."""
     import gc
 
