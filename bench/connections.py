@@ -1,12 +1,17 @@
 """Connections: how fast N authenticated clients fill one room, and what an idle one costs.
 
     python -m bench.connections                     # N=1000: ours (gevent, the default, and eventlet) beside Node
+    python -m bench.connections --peer              # also bare Flask-SocketIO in each mode: the library's floor
     python -m bench.connections --ns 5000 --no-node # one process holding 5,000 idle clients
 
 Per server and N: a fresh instance with N members and their session tokens (as
 ``bench.chat_fanout`` seeds them), N clients connect to ``/chat`` with the cookie and
-our Origin and ``join`` the room, 25 at a time (the peer's Node server: connect, which
-joins its one room). Reported: seconds until all N are in (connect + join), the server's
+our Origin and ``join`` the room, 25 at a time (the peers, Node socket.io and with
+``--peer`` the bare Flask-SocketIO server in each of our async modes: connect, which
+joins their one room). Every client of every server opens a WebSocket straight away
+(``/socket.io/?EIO=4&transport=websocket``, no polling first: ``bench.wire``), as
+socket.io clients do when told ``transports: ["websocket"]``; any client that fails
+(refused, lost, deaf to the probe) fails the run. Reported: seconds until all N are in (connect + join), the server's
 RSS before and after, MiB per connection, and a probe message that must reach every
 client (else the run fails: a connection that is open but deaf is no connection). Then
 the clients stay idle for ``--idle`` seconds (Engine.IO pings only) and a second probe
@@ -33,6 +38,7 @@ from bench.servers import remove_instance
 from bench.servers import seed
 from bench.servers import start_node
 from bench.servers import start_ours
+from bench.servers import start_peer
 
 HERE = Path(__file__).resolve().parent
 
@@ -105,6 +111,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             for mode in args.modes.split(","):
                 seeded = seed(n, base_dir=args.instance_dir)
                 servers.append((start_ours(mode, seeded), seeded))
+                if args.peer:
+                    servers.append((start_peer(mode), None))
             if args.node:
                 servers.append((start_node(), None))
             with out.open("a") as sink:
@@ -145,9 +153,16 @@ def summarize(rows: list[dict[str, Any]]) -> str:
                      f" {med(r['kib_per_conn'] for r in rs):.1f} | {med(r['rss_after_mib'] for r in rs):.0f} |"
                      f" {med(r['probe_all_ms'] for r in rs):.0f} |")
     by = {k: med(r["connect_s"] for r in rs) for k, rs in cells.items()}
+    cpu = {k: med(r["server_cpu_s_connect"] for r in rs) for k, rs in cells.items()}
     for (server, n), s in sorted(by.items()):
         if server != "peer-node" and (node := by.get(("peer-node", n))):
-            lines.append(f"- N={n}: {server} / Node connect+join time: {s / node:.2f} (goal: at most 2)")
+            lines.append(f"- N={n}: {server} / Node connect+join time: {s / node:.2f} (goal: at most 2),"
+                         f" server CPU {1000 * cpu[server, n] / n:.2f} ms a client"
+                         f" (Node {1000 * cpu['peer-node', n] / n:.2f})")
+        bare = server.replace("redbrolly-", "peer-bare-")
+        if server.startswith("redbrolly-") and (floor := by.get((bare, n))):
+            lines.append(f"- N={n}: {server} / bare Flask-SocketIO, same mode: time {s / floor:.2f},"
+                         f" server CPU {cpu[server, n] / max(cpu[bare, n], 0.01):.2f}")
     return "\n".join(lines)
 
 
@@ -158,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--node", action=argparse.BooleanOptionalAction, default=True,
                     help="also the peer's Node socket.io server (needs RB_BENCH_NODE_PATH)")
+    ap.add_argument("--peer", action="store_true",
+                    help="also the peer's bare Flask-SocketIO server in each of --modes (the library's floor)")
     ap.add_argument("--idle", type=float, default=5.0, help="seconds idle before the second probe")
     ap.add_argument("--hard-limit", type=float, default=600)
     ap.add_argument("--instance-dir")
