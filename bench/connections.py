@@ -11,8 +11,8 @@ our Origin and ``join`` the room, 25 at a time (the peers, Node socket.io and wi
 joins their one room). Every client of every server opens a WebSocket straight away
 (``/socket.io/?EIO=4&transport=websocket``, no polling first: ``bench.wire``), as
 socket.io clients do when told ``transports: ["websocket"]``; any client that fails
-(refused, lost, deaf to the probe) fails the run. Reported: seconds until all N are in (connect + join), the server's
-RSS before and after, MiB per connection, and a probe message that must reach every
+(refused, lost, deaf to the probe) fails the run. Reported: seconds until all N are
+in (connect + join), the server's RSS before and after, MiB per connection, and a probe message that must reach every
 client (else the run fails: a connection that is open but deaf is no connection). Then
 the clients stay idle for ``--idle`` seconds (Engine.IO pings only) and a second probe
 must reach them all again. Runs of the servers are interleaved, medians over ``--reps``.
