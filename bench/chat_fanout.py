@@ -73,8 +73,9 @@ class Fanout:
     """N clients in one room of one server; run phases against it."""
 
     def __init__(self, server: Server, n: int, seeded: Seeded | None, senders: int = 4,
-                 payload: int = 100, after_seq: int = 0) -> None:
+                 payload: int = 100, after_seq: int = 0, join_at_connect: bool = True) -> None:
         self.server, self.n, self.seeded = server, n, seeded
+        self.join_at_connect = join_at_connect
         self.senders = min(senders, n)
         self.filler = "x" * payload
         self.after_seq = after_seq
@@ -166,10 +167,18 @@ class Fanout:
 
     async def _connect_one(self, i: int) -> SocketIOClient:
         if self.server.kind == "rb":
+            # Joined as chat.js joins: asked in the handshake, answered by "joined"
+            # (join_at_connect=False: the "join" event after the connect, as before).
             headers = {"Origin": self.server.origin, "Cookie": f"rb_session={self.seeded.tokens[i]}"}
-            client = SocketIOClient("127.0.0.1", self.server.port, "/chat", headers, self._on_event, raw=True)
+            room = {"room_id": self.seeded.room_id, "after_seq": self.after_seq}
+            client = SocketIOClient("127.0.0.1", self.server.port, "/chat", headers, self._on_event, raw=True,
+                                    auth=room if self.join_at_connect else None)
+            joined = client.expect("joined") if self.join_at_connect else None
             await client.connect()
-            answer = await client.call("join", {"room_id": self.seeded.room_id, "after_seq": self.after_seq})
+            if joined is not None:
+                answer = await asyncio.wait_for(joined, 20)
+            else:
+                answer = await client.call("join", room)
             if not answer.get("ok"):
                 raise RuntimeError(f"join refused: {answer}")
         else:

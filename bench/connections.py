@@ -6,16 +6,19 @@
 
 Per server and N: a fresh instance with N members and their session tokens (as
 ``bench.chat_fanout`` seeds them), N clients connect to ``/chat`` with the cookie and
-our Origin and ``join`` the room, 25 at a time (the peers, Node socket.io and with
-``--peer`` the bare Flask-SocketIO server in each of our async modes: connect, which
-joins their one room). Every client of every server opens a WebSocket straight away
+our Origin and join the room as chat.js does (asked in the handshake's ``auth``,
+answered by ``joined``; ``--join-event``: the ``join`` event after the connect, as
+before), 25 at a time (the peers, Node socket.io and with ``--peer`` the bare
+Flask-SocketIO server in each of our async modes: connect, which joins their one
+room). Every client of every server opens a WebSocket straight away
 (``/socket.io/?EIO=4&transport=websocket``, no polling first: ``bench.wire``), as
 socket.io clients do when told ``transports: ["websocket"]``; any client that fails
 (refused, lost, deaf to the probe) fails the run. Reported: seconds until all N are
-in (connect + join), the server's RSS before and after, MiB per connection, and a probe message that must reach every
-client (else the run fails: a connection that is open but deaf is no connection). Then
-the clients stay idle for ``--idle`` seconds (Engine.IO pings only) and a second probe
-must reach them all again. Runs of the servers are interleaved, medians over ``--reps``.
+in (connect + join), the server's RSS before and after, MiB per connection, and a
+probe message that must reach every client (else the run fails: a connection that is
+open but deaf is no connection). Then the clients stay idle for ``--idle`` seconds
+(Engine.IO pings only) and a second probe must reach them all again. Runs of the
+servers are interleaved, medians over ``--reps``.
 """
 
 from __future__ import annotations
@@ -47,10 +50,11 @@ class Failed(RuntimeError):
     """A client did not get in, or did not hear the probe."""
 
 
-async def _fill(server: Server, seeded: Seeded | None, n: int, idle: float, after_seq: int) -> dict[str, Any]:
+async def _fill(server: Server, seeded: Seeded | None, n: int, idle: float, after_seq: int,
+                join_at_connect: bool = True) -> dict[str, Any]:
     rss0 = proc.rss_mib(server.pid)
     cpu0 = proc.cpu_seconds(server.pid)
-    fan = Fanout(server, n, seeded, senders=1, after_seq=after_seq)
+    fan = Fanout(server, n, seeded, senders=1, after_seq=after_seq, join_at_connect=join_at_connect)
     try:
         connect_s = await fan.connect()
         cpu_connect = proc.cpu_seconds(server.pid) - cpu0
@@ -79,12 +83,13 @@ async def _fill(server: Server, seeded: Seeded | None, n: int, idle: float, afte
 
 
 def measure(server: Server, seeded: Seeded | None, n: int, idle: float, after_seq: int,
-            hard_limit: float) -> dict[str, Any]:
+            hard_limit: float, join_at_connect: bool = True) -> dict[str, Any]:
     outcome: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            outcome["value"] = asyncio.run(asyncio.wait_for(_fill(server, seeded, n, idle, after_seq), hard_limit))
+            filled = _fill(server, seeded, n, idle, after_seq, join_at_connect)
+            outcome["value"] = asyncio.run(asyncio.wait_for(filled, hard_limit))
         except BaseException as error:  # noqa: BLE001 - handed to the caller
             outcome["error"] = error
 
@@ -119,7 +124,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 for rep in range(args.reps):
                     for server, seeded in servers:  # interleaved
                         try:
-                            row = measure(server, seeded, n, args.idle, seq.get(server.name, 0), args.hard_limit)
+                            row = measure(server, seeded, n, args.idle, seq.get(server.name, 0), args.hard_limit,
+                                          not args.join_event)
                             seq[server.name] = row["seq_after"]
                         except Exception as error:  # noqa: BLE001 - recorded, then the command fails
                             row = {"server": server.name, "n": n, "failed": repr(error)[:300]}
@@ -175,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="also the peer's Node socket.io server (needs RB_BENCH_NODE_PATH)")
     ap.add_argument("--peer", action="store_true",
                     help="also the peer's bare Flask-SocketIO server in each of --modes (the library's floor)")
+    ap.add_argument("--join-event", action="store_true",
+                    help="our clients join by the join event after connecting (the protocol before"
+                         " chat.js asked in the handshake), not in the handshake")
     ap.add_argument("--idle", type=float, default=5.0, help="seconds idle before the second probe")
     ap.add_argument("--hard-limit", type=float, default=600)
     ap.add_argument("--instance-dir")

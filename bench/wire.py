@@ -3,8 +3,9 @@
 Why not python-socketio's client: one client object per connection costs more CPU
 per delivered message than the servers we measure, so the generator would saturate
 first. This speaks the wire protocol directly: a text frame per packet, ``2``/``3``
-ping-pong, ``40<ns>,`` to connect a namespace, ``42<ns>,<ack>[event, data]`` to emit
-and ``43<ns>,<ack>[data]`` for acks. Loopback targets only.
+ping-pong, ``40<ns>,`` to connect a namespace (``40<ns>,{auth}`` with the handshake's
+``auth``), ``42<ns>,<ack>[event, data]`` to emit and ``43<ns>,<ack>[data]`` for acks.
+Loopback targets only.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class SocketIOClient(asyncio.Protocol):
     """
 
     def __init__(self, host: str, port: int, namespace: str = "/", headers: dict[str, str] | None = None,
-                 on_event: Callable[..., None] | None = None, raw: bool = False) -> None:
+                 on_event: Callable[..., None] | None = None, raw: bool = False,
+                 auth: dict | None = None) -> None:
         if not LOOPBACK.fullmatch(host):
             raise ValueError("load targets must be on 127.0.0.1")
         self.host, self.port, self.namespace = host, port, namespace
@@ -64,6 +66,8 @@ class SocketIOClient(asyncio.Protocol):
         self.headers = headers or {}
         self.on_event = on_event
         self.raw = raw
+        self.auth = "" if auth is None else json.dumps(auth, separators=(",", ":"))
+        self._expected: tuple[str, asyncio.Future] | None = None
         self.acks: dict[int, Callable[[Any], None] | asyncio.Future] = {}
         self.next_ack = 0
         self.closed = False
@@ -74,6 +78,13 @@ class SocketIOClient(asyncio.Protocol):
         self._buf = bytearray()
         self._upgraded = False
         self._parts: list[bytes] = []
+
+    def expect(self, event: str) -> asyncio.Future:
+        """A future for the data of the next ``event`` (one at a time; before ``connect``
+        for an event the server sends while connecting, as ``joined``)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._expected = (f'42{self.prefix}["{event}",', waiter)
+        return waiter
 
     async def connect(self, timeout: float = 20) -> None:
         loop = asyncio.get_running_loop()
@@ -182,10 +193,16 @@ class SocketIOClient(asyncio.Protocol):
         if kind == "2":  # Engine.IO ping
             self._send_text("3")
         elif kind == "0":  # Engine.IO open: connect our namespace
-            self._send_text(f"40{self.prefix}")
+            self._send_text(f"40{self.prefix}{self.auth}")
         elif kind != "4":
             return
         elif text.startswith("42"):
+            if self._expected is not None and text.startswith(self._expected[0]):
+                waiter = self._expected[1]
+                self._expected = None
+                if not waiter.done():
+                    waiter.set_result(json.loads(text[2 + len(self.prefix):])[1])
+                return
             if self.raw:
                 self.on_event(self, None, None, text)
                 return

@@ -147,11 +147,16 @@ def make_account(app: Flask) -> Callable[..., Account]:
 
 @pytest.fixture
 def socket(app: Flask, client: FlaskClient) -> Callable[..., Sock]:
-    """``socket(client=None, headers=None)`` -> a Socket.IO test client on /chat that
-    shares the cookies of ``client`` (the fixture's signed-in client when None)."""
+    """``socket(client=None, headers=None, auth=None)`` -> a Socket.IO test client on /chat
+    that shares the cookies of ``client`` (the fixture's signed-in client when None);
+    ``auth``: the handshake's (``{room_id, after_seq}`` joins at connect)."""
 
-    def connect(other: FlaskClient | None = None, headers: dict[str, str] | None = None) -> Sock:
-        return Sock(app, other or client, headers)
+    def connect(
+        other: FlaskClient | None = None,
+        headers: dict[str, str] | None = None,
+        auth: dict | None = None,
+    ) -> Sock:
+        return Sock(app, other or client, headers, auth)
 
     return connect
 

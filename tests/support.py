@@ -222,11 +222,20 @@ class Sock:
     server would. It shares cookies with the Flask test ``client`` it is made from."""
 
     def __init__(
-        self, app: Flask, client: FlaskClient, headers: dict[str, str] | None = None
+        self,
+        app: Flask,
+        client: FlaskClient,
+        headers: dict[str, str] | None = None,
+        auth: dict | None = None,
     ) -> None:
         headers = {"Origin": ORIGIN} if headers is None else headers
         self.raw = contextvars.Context().run(
-            socketio.test_client, app, namespace=NS, flask_test_client=client, headers=headers
+            socketio.test_client,
+            app,
+            namespace=NS,
+            flask_test_client=client,
+            headers=headers,
+            auth=auth,
         )
 
     @property

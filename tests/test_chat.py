@@ -456,6 +456,51 @@ def test_a_join_reads_the_last_seq_of_its_own_room(app, client, lounge, member, 
     assert count_rows(ChatSocketRoom) == 2
 
 
+def test_a_join_asked_for_at_connect_answers_as_the_join_event(
+    app, client, lounge, member, socket, person
+):
+    """chat.js asks to join in the handshake (``auth: {room_id, after_seq}``): the same
+    join as the ``join`` event, by the same service, its answer as the ``joined`` event
+    (the join ack's), and the socket is in the room: it hears what is sent next."""
+    app.config["RB_LIMITS_ENABLED"] = False
+    for i in range(3):
+        make_message(lounge, member, f"lounge {i}")
+    sock = socket(auth={"room_id": lounge.id, "after_seq": 1})
+    assert sock.connected
+    (joined,) = sock.received("joined")
+    by_event = socket().ack("join", {"room_id": lounge.id, "after_seq": 1})
+    assert joined["ok"] is True and [m["seq"] for m in joined["messages"]] == [2, 3]
+    assert {**joined, "presence": None} == {**by_event, "presence": None}
+    assert joined["presence"]["count"] == 1  # read after its own entry
+    assert count_rows(ChatSocketRoom) == 2
+    _bo, bo_client = person("Bodil", lounge.space)
+    hello = {"room_id": lounge.id, "client_id": "client-1", "body": "hi"}
+    assert socket(bo_client).ack("send", hello)["ok"]
+    assert [m["seq"] for m in sock.received("message")] == [4]
+    assert socket(auth={"token": "x"}).received("joined") == []  # no room asked: no join
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [("open", "Join this space"), ("closed", "could not find"), ("hidden", "could not find")],
+)
+def test_a_join_refused_at_connect_is_answered_and_the_connection_stays(
+    app, client, member, kind, error, socket
+):
+    """The join in the handshake follows the join's rules (here: not a member); refused,
+    it is answered like the event's (``joined`` with ok false) and the socket stays
+    connected, in no room, as after a refused ``join`` event."""
+    room = make_room(make_space(kind, slug=f"s-{kind}"))
+    sock = socket(auth={"room_id": room.id, "after_seq": 0})
+    assert sock.connected
+    (joined,) = sock.received("joined")
+    assert joined["ok"] is False and error in joined["error"]
+    assert count_rows(ChatSocketRoom) == 0
+    assert sock.ack("heartbeat", {})["ok"] is True
+    (bad,) = socket(auth={"room_id": "nope", "after_seq": 0}).received("joined")
+    assert bad["ok"] is False and bad["status"] == 404
+
+
 def test_resume_is_bounded_and_says_more(app, client, lounge, member, monkeypatch, socket):
     monkeypatch.setattr(chat, "RESUME_MAX", 3)
     app.config["RB_LIMITS_ENABLED"] = False

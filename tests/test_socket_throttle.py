@@ -66,3 +66,16 @@ def test_events_past_the_bucket_get_a_429_ack_before_any_database_work(
     again = Sock(app, client)  # a new connection starts with a full bucket
     assert again.ack("heartbeat", {})["ok"] is True
     again.disconnect()
+
+
+def test_a_join_asked_for_at_connect_takes_a_token_like_the_join_event(
+    app, client, member, space, lounge
+):
+    """The join in the handshake (``auth``) passes the same bucket as every event: it
+    spends one of the socket's tokens, so four more events pass, then a 429."""
+    sock = Sock(app, client, auth={"room_id": lounge.id, "after_seq": 0})
+    (joined,) = sock.received("joined")
+    assert joined["ok"] is True
+    answers = [sock.ack("heartbeat", {}) for _ in range(5)]
+    assert [a["ok"] for a in answers] == [True] * 4 + [False]
+    assert answers[-1]["status"] == 429
