@@ -32,6 +32,11 @@ Every event first passes a per-socket token bucket (``realtime/throttle.py``,
 ``RB_SOCKET_RATE`` events a second, bursts of ``RB_SOCKET_BURST``): past it the ack is
 ``{ok: false, status: 429, retry_after, error}`` at once, before any database work.
 
+The connect can join too: a handshake whose ``auth`` is ``{room_id, after_seq}``
+(chat.js's, at every (re)connect) is joined by the ``join`` event's path and rules, and
+answered by the server's ``joined`` event (the join ack's dict), sent before the connect
+packet; a refused join leaves the connection open.
+
 Authentication: the same ``rb_session`` cookie as HTTP, read from the handshake, and
 an ``Origin`` equal to ``RB_PUBLIC_ORIGIN``. The session is checked again at every
 event (a logout elsewhere also disconnects the socket, through push.py).

@@ -321,9 +321,11 @@ class ChatClient:
     seq; gaps in seq fetched after ``GAP_WAIT`` seconds (``history`` with ``after_seq``;
     the answer's ``through`` closes gaps of seqs that no longer exist); every (re)join
     resuming after ``upto``, the highest seq with nothing missing below it; a join the
-    server could not answer (5xx, 429) asked again after a growing wait. It reconnects
-    by itself, as the browser client does, and handles a socket's events in the order
-    they came (``_InOrderClient``).
+    server could not answer (5xx, 429) asked again after a growing wait. Each (re)connect
+    asks for the room in its handshake (``auth``, read at each attempt) and takes the
+    server's ``joined`` as the join's answer, or sends ``join`` if none came before
+    ``connect``. It reconnects by itself, as the browser client does, and handles a
+    socket's events in the order they came (``_InOrderClient``).
 
     ``naive=True`` is the chat.js of before the fix, kept to measure what it lost: it
     resumes after the highest seq seen and never fills a gap.
@@ -385,6 +387,8 @@ class ChatClient:
         self._join_timer: threading.Timer | None = None
         self._join_tries = 0
         self._filling = False
+        self._ready = False  # "connect" handled for the connection now open
+        self._early: dict | None = None  # its "joined", heard before "connect"
         # The session cookie lives in the HTTP session's jar, as in a browser: every polling
         # request carries it (nginx routes by it), and the websocket handshake too. (A
         # Cookie header given to connect() is sent with the first request only, and
@@ -406,6 +410,7 @@ class ChatClient:
         ns = "/chat"
         self.client.on("connect", self._on_connect, namespace=ns)
         self.client.on("disconnect", self._on_disconnect, namespace=ns)
+        self.client.on("joined", self._on_joined, namespace=ns)
         self.client.on("connect_error", self._on_connect_error, namespace=ns)
         self.client.on("message", self._on_message, namespace=ns)
         self.client.on("removed", self._on_removed, namespace=ns)
@@ -421,6 +426,7 @@ class ChatClient:
             namespaces=["/chat"],
             transports=self.transports,
             wait_timeout=timeout,
+            auth=self._auth,
         )
         if not self.joined.wait(timeout):
             raise RuntimeError(f"{self.name} never joined the room")
@@ -447,16 +453,42 @@ class ChatClient:
         except sio.exceptions.SocketIOError:  # not connected: the next join catches up
             return False
 
+    def _auth(self) -> dict:
+        """The handshake's: the room, resuming after ``upto`` (chat.js's ``auth``)."""
+        with self.lock:
+            return {"room_id": self.room_id, "after_seq": self.upto}
+
+    def _on_joined(self, ack: dict) -> None:
+        """The answer to the join asked for in the handshake: it comes before "connect"
+        (the server writes it before the connect packet), as in chat.js."""
+        with self.lock:
+            if not self._ready:
+                self._early = ack
+                return
+            connection = self.connections
+        self._joined(self._sid(), connection, ack)
+
     def _on_connect(self) -> None:
         with self.lock:
             self.connections += 1
             self._filling = False
-        self._note(f"connected sid={self._sid()}")
-        self._join()
+            self._ready = True
+            if self._join_timer is not None:  # the old connection's
+                self._join_timer.cancel()
+                self._join_timer = None
+            early, self._early = self._early, None
+            connection = self.connections
+        self._note(f"connected sid={self._sid()} joined={early is not None}")
+        if early is not None:
+            self._joined(self._sid(), connection, early)
+        else:
+            self._join()  # a server that does not join at connect
 
     def _on_disconnect(self, *reason: Any) -> None:
         with self.lock:
             self.disconnects += 1
+            self._ready = False
+            self._early = None
         self._note(f"disconnected {reason}")
 
     def _on_connect_error(self, *reason: Any) -> None:

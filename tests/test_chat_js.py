@@ -20,7 +20,8 @@ ROOM = 3
 
 FAKE_IO = """
 window.heard = {}; window.emitted = []; window.acks = [];
-window.io = function (ns) {
+window.io = function (ns, options) {
+  window.ioOptions = options;
   var socket = {
     connected: false, active: true,
     on: function (name, fn) { window.heard[name] = fn; },
@@ -110,6 +111,18 @@ def fire(tab, name: str, data: object = None) -> None:
 def connect(tab) -> None:
     tab.evaluate("window.fakeSocket.connected = true")
     fire(tab, "connect")
+
+
+def auth(tab) -> dict:
+    """What the handshake would carry now (socket.io calls ``auth`` at each connect)."""
+    return tab.evaluate("() => new Promise(done => window.ioOptions.auth(done))")
+
+
+def connect_joined(tab, ack: dict) -> None:
+    """A server that joins at connect: its "joined" comes first (socket.io hands events
+    that came before the connect packet over before "connect"), then "connect"."""
+    fire(tab, "joined", ack)
+    connect(tab)
 
 
 def emitted(tab, name: str) -> list[tuple[int, dict]]:
@@ -470,5 +483,57 @@ def test_an_erased_authors_name_shows_in_the_readers_words(in_browser):
         )
         assert shown(tab) == [1, 2, 3, 4]
         assert authors == ["[borrado]", "Bodil"]
+
+    in_browser(body)
+
+
+def test_the_room_is_asked_for_in_the_handshake_and_joined_is_its_answer(in_browser):
+    """Each (re)connect asks for the room in its handshake, resuming after what the page
+    shows by then; the server's "joined" is the join's answer, so no "join" event."""
+
+    def body(tab):
+        load(tab)
+        assert auth(tab) == {"room_id": ROOM, "after_seq": 2}
+        connect_joined(tab, {"ok": True, "messages": [message(3)], "through": 3, "more": False})
+        assert shown(tab) == [1, 2, 3]
+        fire(tab, "message", message(4))  # in the room: live messages show
+        assert shown(tab) == [1, 2, 3, 4]
+        tab.evaluate("window.fakeSocket.connected = false")
+        fire(tab, "disconnect", "transport close")
+        assert auth(tab) == {"room_id": ROOM, "after_seq": 4}
+        connect_joined(tab, {"ok": True, "messages": [message(5)], "through": 5, "more": False})
+        assert shown(tab) == [1, 2, 3, 4, 5]
+        tab.wait_for_timeout(500)
+        assert emitted(tab, "join") == []
+
+    in_browser(body)
+
+
+def test_a_join_at_connect_that_failed_or_says_more_is_followed_by_the_join_event(in_browser):
+    """A "joined" that could not be answered (500) is asked again by the "join" event
+    after the growing wait, as a failed "join"; one that says ``more`` asks the next batch
+    at once; a refusal (403) stands."""
+
+    def body(tab):
+        load(tab)
+        connect_joined(tab, {"ok": False, "error": "Something went wrong", "status": 500})
+        tab.wait_for_timeout(1000)
+        assert emitted(tab, "join") == []  # not at once: the server is struggling
+        [(index, data)] = wait_for_joins(tab, 1)
+        assert data == {"room_id": ROOM, "after_seq": 2}
+        answer(tab, index, {"ok": True, "messages": [message(3)], "through": 3})
+        assert shown(tab) == [1, 2, 3]
+        tab.evaluate("window.fakeSocket.connected = false")
+        fire(tab, "disconnect", "transport close")
+        more = {"ok": True, "messages": [message(4)], "through": 4, "more": True}
+        connect_joined(tab, more)
+        [_first, (index, data)] = emitted(tab, "join")
+        assert data == {"room_id": ROOM, "after_seq": 4}
+        tab.evaluate("window.fakeSocket.connected = false")
+        fire(tab, "disconnect", "transport close")
+        connect_joined(tab, {"ok": False, "error": "Join this space first.", "status": 403})
+        tab.wait_for_timeout(2500)
+        assert len(emitted(tab, "join")) == 2
+        assert "Join this space first." in tab.inner_text("#chat-typing")
 
     in_browser(body)

@@ -8,8 +8,11 @@
  *   known to be gone, not the highest seen. A seq above a gap waits GAP_WAIT_MS for
  *   the missing ones, then asks the server for everything after `upTo` ("history"
  *   with after_seq); the answer's `through` says which seqs it covered, so ones that
- *   no longer exist (hidden, expired, deleted, blocked) close the gap too. After a
- *   reconnect "join" resumes after `upTo`. Repeats are dropped by seq. A join the
+ *   no longer exist (hidden, expired, deleted, blocked) close the gap too. Each
+ *   (re)connect asks for the room in its handshake (auth {room_id, after_seq: upTo}):
+ *   the server joins there and answers "joined", the "join" ack, so a join resumes
+ *   after `upTo`; a server that does not is asked by the "join" event at "connect".
+ *   Repeats are dropped by seq. A join the
  *   server could not answer (5xx, 429), or whose answer has not come in ANSWER_WAIT_MS
  *   (lost without a disconnect), is asked again after a growing wait: until one
  *   succeeds the socket is connected but not in the room, and hears nothing. A gap's
@@ -328,7 +331,10 @@
     reconnection: true,
     reconnectionDelay: 1000,
     reconnectionDelayMax: 30000,
-    randomizationFactor: 0.5
+    randomizationFactor: 0.5,
+    // The room is asked for in the handshake, at every (re)connect with what the page
+    // shows by then: the server joins at connect and answers "joined" (the join ack).
+    auth: function (cb) { cb({ room_id: roomId, after_seq: upTo }); }
   });
   window.rbSocket = socket;  // static/js/safety.js listens on this page's one connection
   setState("connecting");
@@ -338,22 +344,27 @@
     socket.timeout(ANSWER_WAIT_MS).emit("join", { room_id: roomId, after_seq: upTo }, function (err, ack) {
       // No answer in time, or the socket dropped (the reconnect joins anyway, see joinLater).
       if (err) { joinLater(null); return; }
-      if (!ack || !ack.ok) {
-        say(ack ? ack.error : T("chat.join_failed", "Could not join the room."));
-        // Connected but not in the room: nothing arrives live and nothing is resumed.
-        // A busy or failing server (5xx, 429) is asked again after a growing wait (the
-        // next reconnect would never come); a refusal (not a member, signed out) stands.
-        if (!ack || ack.status >= 500 || ack.status === 429) { joinLater(ack); }
-        return;
-      }
-      joinTries = 0;
-      ack.messages.forEach(receive);
-      settle(ack.through);
-      if (ack.presence) { showPresence(ack.presence); }
-      if (ack.more) { join(); return; }  // a long absence: fetch the next batch
-      setState("connected");
-      Object.keys(pending).forEach(resend);  // in the order they were written
+      joined(ack);
     });
+  }
+
+  // A join's answer: the "join" event's ack, or "joined" for the join asked at connect.
+  function joined(ack) {
+    if (!ack || !ack.ok) {
+      say(ack ? ack.error : T("chat.join_failed", "Could not join the room."));
+      // Connected but not in the room: nothing arrives live and nothing is resumed.
+      // A busy or failing server (5xx, 429) is asked again after a growing wait (the
+      // next reconnect would never come); a refusal (not a member, signed out) stands.
+      if (!ack || ack.status >= 500 || ack.status === 429) { joinLater(ack); }
+      return;
+    }
+    joinTries = 0;
+    ack.messages.forEach(receive);
+    settle(ack.through);
+    if (ack.presence) { showPresence(ack.presence); }
+    if (ack.more) { join(); return; }  // a long absence: fetch the next batch
+    setState("connected");
+    Object.keys(pending).forEach(resend);  // in the order they were written
   }
 
   function joinLater(ack) {
@@ -445,14 +456,28 @@
     }
   }
 
+  // The answer to the join asked for in the handshake. The server sends it before the
+  // connect itself, and socket.io hands events that came before "connect" over before
+  // it: so at "connect" it is here, or the server did not join (one from before this
+  // protocol), and the "join" event asks.
+  var ready = false;
+  var early = null;
+  socket.on("joined", function (ack) { if (ready) { joined(ack); } else { early = ack; } });
+
   socket.on("connect", function () {
     connections += 1;
     filling = false;  // an answer lost with the old connection
-    join();
+    ready = true;
+    if (joinTimer !== null) { window.clearTimeout(joinTimer); joinTimer = null; }  // the old connection's
+    var ack = early;
+    early = null;
+    if (ack) { joined(ack); } else { join(); }
     if (heartbeat) { window.clearInterval(heartbeat); }
     heartbeat = window.setInterval(function () { socket.emit("heartbeat", {}); }, HEARTBEAT_MS);
   });
   socket.on("disconnect", function (reason) {
+    ready = false;
+    early = null;
     setState(reason === "io server disconnect" ? "offline" : "reconnecting");
   });
   socket.on("connect_error", function () { setState(socket.active ? "reconnecting" : "offline"); });
