@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from forum import statements
 from forum.extensions import db
 
 PER_PAGE = 25
@@ -53,16 +54,24 @@ def paginate(
     scalars: bool = True,
     last: int = MAX_PAGE,
     params: dict[str, Any] | None = None,
+    plain: bool = False,
 ) -> Page:
     """Run ``query`` for one page (fetching one extra row to know if more follow).
 
     ``scalars`` gives the first entity of each row; ``False`` gives whole rows.
     ``params``: ``query`` came from :func:`paged`, and these are its other parameters.
+    ``plain``: whole rows of columns (no entity) through :func:`forum.statements.run`, on
+    the session's transaction without the ORM's execution path (nothing flushed first).
     """
     number = page_number(page, last)
     if params is None:
         query = query.limit(per_page + 1).offset((number - 1) * per_page)
     else:
         params = {**params, "page_limit": per_page + 1, "page_offset": (number - 1) * per_page}
-    rows = list(db.session.scalars(query, params) if scalars else db.session.execute(query, params))
+    if plain:
+        rows = list(statements.run(query, params))
+    elif scalars:
+        rows = list(db.session.scalars(query, params))
+    else:
+        rows = list(db.session.execute(query, params))
     return Page(rows[:per_page], number, len(rows) > per_page)
