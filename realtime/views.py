@@ -12,7 +12,11 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
+from markupsafe import escape
 
+from forum import expiry
+from forum import i18n
 from forum import markdown
 from forum.errors import NotFound
 from forum.errors import ServiceError
@@ -138,8 +142,47 @@ def archive(slug: str, room_id: int):
     return redirect(url_for("chat.rooms", slug=slug), code=303)
 
 
-@bp.app_template_filter("chat_html")
-def chat_html(message):
-    """A stored message as safe inline HTML (rendered once, when it was written; the same
-    HTML clients get)."""
-    return message.html
+@bp.app_template_global("chat_rows")
+def chat_rows(messages, me, words, csrf_field, flag_url, block_url) -> Markup:
+    """The room page's messages, ``<li>`` after ``<li>``, as the template's loop wrote them
+    (static/js/chat.js builds the same markup for live messages).
+
+    In Python, not a Jinja loop: Jinja's per-row machinery (attribute lookups through the
+    environment, its undefined checks, a generator step per piece) was most of the ~25 us a
+    row took, for fifty rows a page (py-spy, docs/PERFORMANCE.md). Every value a row puts in
+    goes through ``escape`` as Jinja's autoescape would send it: the stored name, the HTML
+    (``Markup``: unchanged), the numbers, the time words. ``words`` (the menu's four labels),
+    ``csrf_field`` and the links (``RowUrl``) come from the template, the words and the field
+    escaped here once a page, each row's links as the row makes them.
+    ``me``: the reader's id (None signed out): no menu on their own messages, none signed out.
+    """
+    w_menu, w_actions, w_flag, w_block = (escape(w) for w in words)
+    csrf_field = escape(csrf_field)
+    out = []
+    add = out.append
+    for m in messages:
+        seq = escape(m.seq)
+        expires = escape(i18n.instant(m.expires_at))
+        add(
+            f'\n<li class="chat-msg" id="m-{seq}" data-id="{escape(m.id)}" data-seq="{seq}"'
+            f' data-expires="{expires}">\n  '
+        )
+        if me and m.author_id != me:
+            add(
+                f'\n  <details class="chat-msg-menu">\n    <summary title="{w_menu}">'
+                f'<span aria-hidden="true">…</span><span class="visually-hidden">{w_actions}'
+                f'</span></summary>\n    <a href="{escape(flag_url[m.id])}">{w_flag}</a>'
+                f'\n    <form class="inline-form chat-block" method="post"'
+                f' action="{escape(block_url[m.id])}">\n      {csrf_field}'
+                f'<button class="button-secondary" type="submit">{w_block}</button>'
+                "\n    </form>\n  </details>\n  "
+            )
+        add(
+            f'\n  <span class="chat-msg-author">{escape(i18n.shown_name(m.author_name))}</span>'
+            f'\n  <span class="chat-msg-body">{escape(m.html)}</span>'
+            f'\n  <span class="chat-msg-time">{escape(i18n.time_tag(m.created_at, "time"))}'
+            f'\n  · <span class="expires" data-expires-at="{expires}">'
+            f"{escape(expiry.disappears_in(m.expires_at))}</span></span>\n</li>\n      "
+        )
+    # Every piece above is markup written here or a value escaped on its way in.
+    return Markup("".join(out))  # nosec B704  # nosemgrep: semgrep.markup-on-user-text
