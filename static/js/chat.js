@@ -148,7 +148,7 @@
     return input ? input.value : "";
   }
 
-  // The same actions the server renders into templates/chat/room.html.
+  // The same actions the server writes into a room page (realtime/views.py, chat_rows).
   function menu(id) {
     var details = el("details", "chat-msg-menu");
     var summary = el("summary");
