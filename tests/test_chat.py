@@ -501,6 +501,35 @@ def test_a_join_refused_at_connect_is_answered_and_the_connection_stays(
     assert bad["ok"] is False and bad["status"] == 404
 
 
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"room_id": None},
+        {"room_id": [1], "after_seq": 0},
+        {"room_id": {"$gt": 0}},
+        {"room_id": 10**40, "after_seq": 0},
+        {"room_id": -1, "after_seq": -5},
+        {"room_id": True, "after_seq": 0},
+        {"room_id": "1 OR 1=1", "after_seq": "0"},
+        {"room_id": "LOUNGE", "after_seq": [0]},
+        {"room_id": "LOUNGE", "after_seq": 10**40},
+        {"room_id": "\x00" * 5000},
+    ],
+)
+def test_a_hostile_join_at_connect_is_refused_cleanly(app, client, lounge, member, socket, auth):
+    """Whatever a stranger puts in the handshake's room: an answer with ok false and a
+    4xx status, never a 500 and never a room joined; the connection stays usable."""
+    app.config["RB_LIMITS_ENABLED"] = False
+    if auth.get("room_id") == "LOUNGE":  # a real room with a hostile after_seq
+        auth = {**auth, "room_id": lounge.id}
+    sock = socket(auth=auth)
+    assert sock.connected
+    (joined,) = sock.received("joined")
+    assert joined["ok"] is False and 400 <= joined["status"] < 500, joined
+    assert count_rows(ChatSocketRoom) == 0
+    assert sock.ack("heartbeat", {})["ok"] is True
+
+
 def test_resume_is_bounded_and_says_more(app, client, lounge, member, monkeypatch, socket):
     monkeypatch.setattr(chat, "RESUME_MAX", 3)
     app.config["RB_LIMITS_ENABLED"] = False
