@@ -196,6 +196,16 @@ def _wait_port(port: int, process: subprocess.Popen, timeout: float = 30) -> Non
     raise RuntimeError("peer server did not start")
 
 
+def _end(process: subprocess.Popen, grace: float = 10) -> None:
+    """Stop a peer's server: SIGTERM, then SIGKILL if it is still there after ``grace`` s."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 def start_peer(mode: str) -> Server:
     """The peer's bare Flask-SocketIO broadcast server, run from its own folder with our Python."""
     script = PEER_DIR / "flask_server.py"
@@ -208,12 +218,7 @@ def start_peer(mode: str) -> Server:
     _wait_port(port, process)
 
     def stop() -> None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        _end(process)
         log.close()
 
     return Server(f"peer-bare-{mode}", port, process.pid, f"http://127.0.0.1:{port}", stop, "bare")
@@ -239,12 +244,7 @@ def start_node() -> Server:
     _wait_port(port, process)
 
     def stop() -> None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        _end(process)
         log.close()
 
     return Server("peer-node", port, process.pid, f"http://127.0.0.1:{port}", stop, "bare")
@@ -323,12 +323,7 @@ def start_flaskbb(posts_per_page: int, install: FlaskbbInstall) -> Server:
                                stdout=log, stderr=subprocess.STDOUT)
 
     def stop() -> None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        _end(process, grace=15)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
 
