@@ -146,6 +146,24 @@ def make_account(app: Flask) -> Callable[..., Account]:
 
 
 @pytest.fixture
+def start_as_server(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+    """``start_as_server()``: ``server_started(app)`` as a server process runs it, less
+    its keep-alive loop (a thread that would outlive the test and its database, printing
+    "socket keep-alive failed" at every round); the collector's settings and freeze,
+    which a server start changes, are put back after the test."""
+    import gc
+
+    import realtime
+    from forum.app import server_started
+
+    monkeypatch.setattr(realtime, "_keep_alive_forever", lambda _app: None)
+    thresholds = gc.get_threshold()
+    yield lambda: server_started(app)
+    gc.set_threshold(*thresholds)
+    gc.unfreeze()
+
+
+@pytest.fixture
 def socket(app: Flask, client: FlaskClient) -> Callable[..., Sock]:
     """``socket(client=None, headers=None, auth=None)`` -> a Socket.IO test client on /chat
     that shares the cookies of ``client`` (the fixture's signed-in client when None);

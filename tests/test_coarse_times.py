@@ -17,7 +17,6 @@ from forum import accounts
 from forum import clock as clock_module
 from forum import sessions
 from forum import spaces
-from forum.app import server_started
 from forum.dbtypes import UTCDateTime
 from forum.extensions import db
 from forum.models import AuthSession
@@ -229,7 +228,7 @@ def test_idle_limit_counts_whole_days(app, client, make_account, clock):
     assert not sessions.is_live(row, clock_module.today() + timedelta(days=idle))
 
 
-def test_socket_rows_go_at_disconnect_and_at_start(app, client, make_account):
+def test_socket_rows_go_at_disconnect_and_at_start(app, client, make_account, start_as_server):
     from forum.extensions import socketio
 
     make_account("Nadia")
@@ -251,7 +250,7 @@ def test_socket_rows_go_at_disconnect_and_at_start(app, client, make_account):
         )
     )
     db.session.commit()
-    server_started(app)  # a single process: every row is from before the start
+    start_as_server()  # a single process: every row is from before the start
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatSocket)) == 0
     accounts.log_out(db.session.get(AuthSession, session_id))
     assert PASSPHRASE

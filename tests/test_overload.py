@@ -270,20 +270,18 @@ def test_a_sweep_with_busy_events_still_deletes_everything(app, lounge, member, 
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatMessage)) == 0
 
 
-def test_a_server_start_leaves_the_start_up_heap_out_of_full_collections(app):
+def test_a_server_start_leaves_the_start_up_heap_out_of_full_collections(start_as_server):
     """A full garbage collection walks every tracked object on the hub's thread: the
     start-up's ~156,000 cost 94-211 ms, and the sweep's allocations set them off (acks
     waited 500 ms behind one). ``server_started`` freezes them; later objects stay
     collectable."""
     import gc
 
-    from forum.app import server_started
-
     thresholds = gc.get_threshold()
     gc.unfreeze()
     try:
         assert gc.get_freeze_count() == 0
-        server_started(app)
+        start_as_server()
         frozen = gc.get_freeze_count()
         assert frozen > 10_000  # Flask, SQLAlchemy and the app, not a handful
         garbage = [[]]
@@ -296,19 +294,20 @@ def test_a_server_start_leaves_the_start_up_heap_out_of_full_collections(app):
         gc.unfreeze()
 
 
-def test_a_server_start_makes_young_collections_rarer_and_keeps_every_generation(app):
+def test_a_server_start_makes_young_collections_rarer_and_keeps_every_generation(
+    start_as_server,
+):
     """At chat saturation CPython's young threshold (700) set off collections that took
     5.5-10 % of a message's CPU; a server raises it (``greenlets.collect_less_often``).
     Every generation is still collected: a cycle made later is freed by the next one."""
     import gc
 
     from forum import greenlets
-    from forum.app import server_started
 
     before = gc.get_threshold()
     gc.unfreeze()
     try:
-        server_started(app)
+        start_as_server()
         young, middle, old = gc.get_threshold()
         assert young == greenlets.YOUNG_THRESHOLD > before[0]
         assert (middle, old) == before[1:]
