@@ -102,16 +102,25 @@ def _event(handler: Callable[[Any, AccountRow, dict], dict]) -> Callable[..., di
 
     @functools.wraps(handler)
     def wrapper(self: ChatNamespace, data: object = None, *_extra: object) -> dict:
-        # Acks speak the account's language (else the handshake's cookie or
-        # Accept-Language): messages are translated where raised, inside this block.
         try:
             account = sockets.current(request.sid)
         except Exception as error:
             return _failed(error)
-        with force_locale(i18n.locale_for(account, self.languages.get(request.sid))):
-            return _answer(self, handler, account, data)
+        return _answer_in_language(self, handler, account, data)
 
     return wrapper
+
+
+def _answer_in_language(
+    self: ChatNamespace,
+    handler: Callable[[Any, AccountRow, dict], dict],
+    account: AccountRow | None,
+    data: object,
+) -> dict:
+    """:func:`_answer`, in the account's language (else the handshake's cookie or
+    Accept-Language): messages are translated where raised, inside this block."""
+    with force_locale(i18n.locale_for(account, self.languages.get(request.sid))):
+        return _answer(self, handler, account, data)
 
 
 def _answer(
@@ -187,9 +196,9 @@ class ChatNamespace(Namespace):
         if tracing:
             trace.debug("%s %s arrived busy=%d", event, sid, self.slots.busy())
         if event not in ("connect", "disconnect") and args:
-            wait = self.throttle.allow(args[0])
-            if wait is not None:
-                return throttle.refusal(wait, self.slow_down.get(args[0]))
+            refused = self._over_bucket(args[0])
+            if refused is not None:
+                return refused
         result: Any = None
         try:
             # At most ``slots.size`` events at once (half the database pool): the rest
@@ -243,14 +252,19 @@ class ChatNamespace(Namespace):
         ``join`` event does. The session was checked a moment ago, with the account read
         by the same rules the event's check applies (``sessions.find_socket_session``)."""
         sid = request.sid
-        wait = self.throttle.allow(sid)
-        if wait is not None:
-            answer = throttle.refusal(wait, self.slow_down.get(sid))
-        else:
-            with force_locale(i18n.locale_for(account, self.languages.get(sid))):
-                answer = _answer(self, ChatNamespace._enter, account, auth)
+        answer = self._over_bucket(sid)
+        if answer is None:
+            answer = _answer_in_language(self, ChatNamespace._enter, account, auth)
         # Straight to this socket, not through the message queue (it is here).
         self.socketio.emit("joined", answer, to=sid, namespace=self.namespace, ignore_queue=True)
+
+    def _over_bucket(self, sid: str) -> dict | None:
+        """One token of the socket's bucket spent: None, or the 429 answer when none was
+        left (every event's first step, and the join asked for at connect)."""
+        wait = self.throttle.allow(sid)
+        if wait is None:
+            return None
+        return throttle.refusal(wait, self.slow_down.get(sid))
 
     def _slow_down_in(self, locale: str) -> str:
         """The bucket's refusal in ``locale``, worded once per language (a catalogue does
